@@ -1,0 +1,156 @@
+//! Identity newtypes of the network boundary: `FeedKey` (a log's public key),
+//! `DiscoveryKey` (its swarm topic), `Seq` (a block index) and `PeerId` (one
+//! connection's remote session key). Owns key parsing and display; no IO.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The public key of one hypercore log. This is what users share and follow.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FeedKey(pub [u8; 32]);
+
+/// The hash of a `FeedKey` that peers use as the swarm topic and channel id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DiscoveryKey(pub [u8; 32]);
+
+/// The index of a block in a log.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+pub struct Seq(pub u64);
+
+/// A connected peer's session key. It names a connection, not a person:
+/// the swarm makes a new keypair for every process.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub [u8; 32]);
+
+/// Why a string is not a key.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "`{input}` is not a log key: use 64 hex characters, hyper://<64 hex>, or the 52-character z-base-32 form"
+)]
+pub struct KeyParseError {
+    input: String,
+}
+
+impl FeedKey {
+    /// Full lowercase hex, the canonical share form.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// The first 8 hex characters, for compact display.
+    pub fn short(&self) -> String {
+        hex::encode(&self.0[..4])
+    }
+
+    /// The z-base-32 form used by the JS ecosystem (52 characters).
+    pub fn to_z32(&self) -> String {
+        zbase32::encode(self.0)
+    }
+
+    pub fn discovery_key(&self) -> DiscoveryKey {
+        DiscoveryKey(hypercore_protocol::discovery_key(&self.0))
+    }
+}
+
+impl FromStr for FeedKey {
+    type Err = KeyParseError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let error = || KeyParseError {
+            input: input.chars().take(80).collect(),
+        };
+        let trimmed = input.trim();
+        let body = trimmed
+            .strip_prefix("hyper://")
+            .unwrap_or(trimmed)
+            .trim_end_matches('/');
+        let bytes = match body.len() {
+            64 => hex::decode(body).map_err(|_| error())?,
+            52 => zbase32::decode(body).map_err(|_| error())?,
+            _ => return Err(error()),
+        };
+        let array: [u8; 32] = bytes.try_into().map_err(|_| error())?;
+        Ok(FeedKey(array))
+    }
+}
+
+impl fmt::Display for FeedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for FeedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FeedKey({})", self.short())
+    }
+}
+
+impl DiscoveryKey {
+    pub fn short(&self) -> String {
+        hex::encode(&self.0[..4])
+    }
+}
+
+impl fmt::Debug for DiscoveryKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DiscoveryKey({})", self.short())
+    }
+}
+
+impl PeerId {
+    pub fn short(&self) -> String {
+        hex::encode(&self.0[..4])
+    }
+}
+
+impl fmt::Debug for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PeerId({})", self.short())
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.short())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "8f2c1e9a4b7d3f60c5e1a2b3d4f5061728394a5b6c7d8e9fa0b1c2d3e4f50617";
+
+    #[test]
+    fn parses_hex_and_hyper_url() {
+        let key: FeedKey = HEX.parse().unwrap();
+        assert_eq!(key.to_hex(), HEX);
+        let url: FeedKey = format!("hyper://{HEX}/").parse().unwrap();
+        assert_eq!(url, key);
+        let upper: FeedKey = HEX.to_uppercase().parse().unwrap();
+        assert_eq!(upper, key);
+    }
+
+    #[test]
+    fn z32_round_trips() {
+        let key: FeedKey = HEX.parse().unwrap();
+        let z = key.to_z32();
+        assert_eq!(z.len(), 52);
+        assert_eq!(z.parse::<FeedKey>().unwrap(), key);
+    }
+
+    #[test]
+    fn rejects_other_forms_with_a_message_naming_the_accepted_ones() {
+        for bad in ["", "abc", &HEX[..63], &format!("{HEX}00"), &HEX.replace('8', "g")] {
+            let err = bad.parse::<FeedKey>().unwrap_err();
+            assert!(err.to_string().contains("64 hex characters"), "{err}");
+        }
+    }
+
+    #[test]
+    fn discovery_key_differs_from_key() {
+        let key: FeedKey = HEX.parse().unwrap();
+        assert_ne!(key.discovery_key().0, key.0);
+    }
+}

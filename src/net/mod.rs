@@ -1,0 +1,171 @@
+//! The network engine: the own log, followed logs, the swarm, and live
+//! replication. The UI talks to it only through this module's boundary:
+//! `spawn(config)` gives a `NetHandle` (commands in) and a bounded receiver of
+//! `NetEvent`s (events out). Nothing here touches the UI's state.
+
+mod bootstrap;
+pub mod codec;
+mod connection;
+mod engine;
+mod feed;
+mod index;
+pub mod keys;
+mod observed;
+mod store;
+mod swarm;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+pub use bootstrap::{run_bootstrap_node, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP, PUBLIC_BOOTSTRAP};
+pub use codec::ChatMessage;
+pub use keys::{DiscoveryKey, FeedKey, KeyParseError, PeerId, Seq};
+pub use store::{FollowEntry, Store, StoreError};
+
+/// How many of the newest messages a new follower fetches and reports first.
+pub const NEWEST_FIRST_WINDOW: u64 = 50;
+
+/// Capacity of the event channel towards the UI.
+pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
+/// Capacity of the command channel from the UI.
+pub const COMMAND_CHANNEL_CAPACITY: usize = 64;
+
+/// Everything the engine needs to start.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// Directory holding every log, the follow list and the lock file.
+    pub storage: PathBuf,
+    /// Nickname written into new messages; `None` keeps the stored one.
+    pub nickname: Option<String>,
+    /// DHT bootstrap addresses as `host:port`. Unresolvable names are skipped.
+    pub bootstrap: Vec<String>,
+    /// Host the local bootstrap node when `DEFAULT_LOCAL_BOOTSTRAP` is listed and free.
+    pub host_local_bootstrap: bool,
+    /// Join the swarm at all. Off for commands that only touch local files.
+    pub networking: bool,
+    /// How often discovery is refreshed while a log has no peer.
+    pub refresh_interval: Duration,
+}
+
+impl NetConfig {
+    /// Defaults for a storage directory: public + local bootstrap, networking on.
+    pub fn new(storage: PathBuf) -> Self {
+        let mut bootstrap: Vec<String> = PUBLIC_BOOTSTRAP.iter().map(|s| s.to_string()).collect();
+        bootstrap.push(DEFAULT_LOCAL_BOOTSTRAP.to_string());
+        Self {
+            storage,
+            nickname: None,
+            bootstrap,
+            host_local_bootstrap: true,
+            networking: true,
+            refresh_interval: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What the network layer tells the UI.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetEvent {
+    /// Sent once, first: who we are and what we follow.
+    Ready {
+        own: FeedKey,
+        nickname: String,
+        first_run: bool,
+        follows: Vec<FollowEntry>,
+    },
+    /// A block of some log, decoded and sanitized. History and live alike.
+    Appended {
+        feed: FeedKey,
+        seq: Seq,
+        message: ChatMessage,
+    },
+    /// A peer connected, or the set of logs it replicates with us changed.
+    PeerConnected { peer: PeerId, feeds: Vec<FeedKey> },
+    PeerDisconnected { peer: PeerId },
+    /// Catch-up progress of a followed log: blocks delivered out of the signed length.
+    FeedProgress {
+        feed: FeedKey,
+        downloaded: u64,
+        length: u64,
+    },
+    /// A remote peer holds `length` blocks of `feed` (from its replication messages).
+    PeerHas {
+        peer: PeerId,
+        feed: FeedKey,
+        length: u64,
+    },
+    NetworkStatus(NetworkStatus),
+    Followed(FollowEntry),
+    Unfollowed { feed: FeedKey },
+    NickChanged { nickname: String },
+    /// A command failed; the sentence is for the user.
+    Error(String),
+}
+
+/// The DHT as the user should understand it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkStatus {
+    /// Networking is off (local-only commands).
+    Disabled,
+    Bootstrapping,
+    Online { nodes: u32 },
+    Offline { reason: String, retry_in: Duration },
+}
+
+/// What the UI asks of the network layer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetCommand {
+    Append { text: String },
+    Follow { key: FeedKey, name: Option<String> },
+    Unfollow { key: FeedKey },
+    SetNick { nickname: String },
+    /// Flush and close every log, then end the event stream.
+    Shutdown,
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("could not open the log in {path}: {reason}")]
+    OpenLog { path: PathBuf, reason: String },
+}
+
+/// The sending half of the engine's command channel.
+#[derive(Debug, Clone)]
+pub struct NetHandle {
+    commands: mpsc::Sender<NetCommand>,
+    own: FeedKey,
+}
+
+impl NetHandle {
+    /// Queues a command without waiting; false when the queue is full or closed.
+    pub fn try_send(&self, command: NetCommand) -> bool {
+        self.commands.try_send(command).is_ok()
+    }
+
+    /// Queues a command, waiting for room.
+    pub async fn send(&self, command: NetCommand) -> bool {
+        self.commands.send(command).await.is_ok()
+    }
+
+    /// The key of our own log.
+    pub fn own_key(&self) -> FeedKey {
+        self.own
+    }
+}
+
+/// Starts the engine. Fails fast (before any network work) when the storage
+/// directory is unusable or in use by another process.
+pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
+    engine::spawn(config).await
+}
+
+/// A resolved bootstrap address list, for logging and the status line.
+pub fn resolve_bootstrap(list: &[String]) -> Vec<SocketAddr> {
+    bootstrap::resolve(list)
+}

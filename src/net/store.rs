@@ -1,0 +1,213 @@
+//! The storage directory: its layout, the lock that keeps a second process
+//! out, the persisted follow list and profile. Owns small JSON files only;
+//! hypercores live in the directories it names but are opened elsewhere.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use fs4::fs_std::FileExt;
+use serde::{Deserialize, Serialize};
+
+use super::keys::FeedKey;
+
+const LOCK_FILE: &str = "hychat.lock";
+const FOLLOWS_FILE: &str = "follows.json";
+const PROFILE_FILE: &str = "profile.json";
+
+/// One followed log and the local name the user gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowEntry {
+    pub key: FeedKey,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the storage directory {0} is already in use by another hychat process")]
+    InUse(PathBuf),
+    #[error("cannot write to the storage directory {path}: {source}")]
+    Unwritable { path: PathBuf, source: io::Error },
+    #[error("cannot read {path}: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+}
+
+#[derive(Serialize, Deserialize)]
+struct FollowRecord {
+    key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct Profile {
+    #[serde(default)]
+    nickname: Option<String>,
+}
+
+/// A locked storage directory. The lock is released when this is dropped.
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+    _lock: File,
+}
+
+impl Store {
+    /// Creates the directory if needed and takes its lock, or says who holds it.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        let unwritable = |source| StoreError::Unwritable {
+            path: root.to_path_buf(),
+            source,
+        };
+        fs::create_dir_all(root).map_err(unwritable)?;
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(root.join(LOCK_FILE))
+            .map_err(unwritable)?;
+        match lock.try_lock_exclusive() {
+            Ok(true) => {}
+            Ok(false) => return Err(StoreError::InUse(root.to_path_buf())),
+            Err(e) => return Err(unwritable(e)),
+        }
+        let store = Self {
+            root: root.to_path_buf(),
+            _lock: lock,
+        };
+        fs::create_dir_all(store.feeds_dir()).map_err(unwritable)?;
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where our own writable log lives. Holds the secret key.
+    pub fn own_dir(&self) -> PathBuf {
+        self.root.join("own")
+    }
+
+    fn feeds_dir(&self) -> PathBuf {
+        self.root.join("feeds")
+    }
+
+    /// Where a followed log is cloned to.
+    pub fn feed_dir(&self, key: &FeedKey) -> PathBuf {
+        self.feeds_dir().join(key.to_hex())
+    }
+
+    pub fn is_first_run(&self) -> bool {
+        !self.own_dir().exists()
+    }
+
+    pub fn load_follows(&self) -> Result<Vec<FollowEntry>, StoreError> {
+        let path = self.root.join(FOLLOWS_FILE);
+        let Some(records) = read_json::<Vec<FollowRecord>>(&path)? else {
+            return Ok(Vec::new());
+        };
+        records
+            .into_iter()
+            .map(|r| {
+                let key = r.key.parse().map_err(|e: super::KeyParseError| StoreError::Corrupt {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+                Ok(FollowEntry { key, name: r.name })
+            })
+            .collect()
+    }
+
+    pub fn save_follows(&self, follows: &[FollowEntry]) -> Result<(), StoreError> {
+        let records: Vec<FollowRecord> = follows
+            .iter()
+            .map(|f| FollowRecord {
+                key: f.key.to_hex(),
+                name: f.name.clone(),
+            })
+            .collect();
+        self.write_json(FOLLOWS_FILE, &records)
+    }
+
+    pub fn load_nickname(&self) -> Result<Option<String>, StoreError> {
+        Ok(read_json::<Profile>(&self.root.join(PROFILE_FILE))?.and_then(|p| p.nickname))
+    }
+
+    pub fn save_nickname(&self, nickname: &str) -> Result<(), StoreError> {
+        let profile = Profile {
+            nickname: Some(nickname.to_string()),
+        };
+        self.write_json(PROFILE_FILE, &profile)
+    }
+
+    /// Writes via a temporary file and a rename, so a crash never leaves half a file.
+    fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<(), StoreError> {
+        let path = self.root.join(name);
+        let tmp = self.root.join(format!("{name}.tmp"));
+        let unwritable = |source| StoreError::Unwritable {
+            path: path.clone(),
+            source,
+        };
+        let bytes = serde_json::to_vec_pretty(value).map_err(|e| unwritable(e.into()))?;
+        let mut file = File::create(&tmp).map_err(unwritable)?;
+        file.write_all(&bytes).map_err(unwritable)?;
+        file.sync_all().map_err(unwritable)?;
+        fs::rename(&tmp, &path).map_err(unwritable)
+    }
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, StoreError> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_open_is_refused_while_the_first_holds_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Store::open(dir.path()).unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::InUse(_))));
+        drop(first);
+        assert!(Store::open(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn follows_and_nickname_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.load_follows().unwrap().is_empty());
+        let follows = vec![FollowEntry {
+            key: FeedKey([7; 32]),
+            name: Some("ann".into()),
+        }];
+        store.save_follows(&follows).unwrap();
+        store.save_nickname("cat-lover").unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.load_follows().unwrap(), follows);
+        assert_eq!(store.load_nickname().unwrap().as_deref(), Some("cat-lover"));
+    }
+
+    #[test]
+    fn corrupt_follow_list_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        fs::write(dir.path().join(FOLLOWS_FILE), b"{oops").unwrap();
+        let err = store.load_follows().unwrap_err();
+        assert!(err.to_string().contains("follows.json"), "{err}");
+    }
+}
