@@ -6,6 +6,7 @@
 mod bootstrap;
 pub mod codec;
 mod connection;
+mod directory;
 mod engine;
 mod feed;
 mod index;

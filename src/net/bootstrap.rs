@@ -1,0 +1,136 @@
+//! DHT bootstrap: resolving the bootstrap list (unresolvable names are skipped)
+//! and hosting a bootstrap node, either the machine-local one that lets two
+//! hychats meet with no internet, or a LAN one for `hychat bootstrap`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use dht_rpc::DhtConfig;
+use futures::StreamExt;
+use hyperdht::adht::Dht;
+use tokio::task::JoinHandle;
+
+/// The public Hyperswarm bootstrap nodes.
+pub const PUBLIC_BOOTSTRAP: [&str; 3] = [
+    "node1.hyperdht.org:49737",
+    "node2.hyperdht.org:49737",
+    "node3.hyperdht.org:49737",
+];
+
+/// The machine-local bootstrap node the first hychat on a machine hosts.
+pub const DEFAULT_LOCAL_BOOTSTRAP: &str = "127.0.0.1:49737";
+
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Resolves `host:port` entries, skipping any that do not resolve. Blocking;
+/// call it from `spawn_blocking` or before the runtime is busy.
+pub fn resolve(list: &[String]) -> Vec<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    let mut out = Vec::new();
+    for entry in list {
+        match entry.to_socket_addrs() {
+            Ok(addrs) => {
+                for addr in addrs.filter(|a| a.is_ipv4()) {
+                    if !out.contains(&addr) {
+                        out.push(addr);
+                    }
+                }
+            }
+            Err(e) => tracing::info!(%entry, error = %e, "skipping bootstrap node that does not resolve"),
+        }
+    }
+    out
+}
+
+/// `resolve` off the async runtime, bounded in time.
+pub async fn resolve_async(list: Vec<String>) -> Vec<SocketAddr> {
+    let literal: Vec<SocketAddr> = list.iter().filter_map(|s| s.parse().ok()).collect();
+    let task = tokio::task::spawn_blocking(move || resolve(&list));
+    match tokio::time::timeout(RESOLVE_TIMEOUT, task).await {
+        Ok(Ok(addrs)) => addrs,
+        // A hung resolver must not hold us back: keep the literal addresses.
+        _ => literal,
+    }
+}
+
+/// The node id JS peers expect of a bootstrap node: a hash of its address.
+fn bootstrap_node_id(addr: SocketAddr) -> Option<[u8; 32]> {
+    let IpAddr::V4(ip) = addr.ip() else {
+        return None;
+    };
+    let mut input = ip.octets().to_vec();
+    input.extend_from_slice(&addr.port().to_le_bytes());
+    Some(dht_rpc::generic_hash(&input))
+}
+
+/// A running bootstrap node. Stops when dropped.
+#[derive(Debug)]
+pub struct BootstrapNode {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl BootstrapNode {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for BootstrapNode {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Binds a bootstrap node to `addr` (port 0 picks a free port). Fails when
+/// the address is taken, which for the local default means another hychat
+/// already hosts it.
+pub async fn run_bootstrap_node(addr: SocketAddr) -> Result<BootstrapNode, String> {
+    // Bind first to learn the real port, then give the node its own address
+    // as the only bootstrap entry, so it never reaches for the public hosts.
+    let probe = std::net::UdpSocket::bind(addr).map_err(|e| e.to_string())?;
+    let addr = probe.local_addr().map_err(|e| e.to_string())?;
+    drop(probe);
+    let mut config = DhtConfig::default()
+        .bind(addr)
+        .map_err(|e| e.to_string())?
+        .add_bootstrap_node(addr);
+    config.local_id = bootstrap_node_id(addr);
+    let mut dht = Dht::with_config(config).await.map_err(|e| e.to_string())?;
+    let task = tokio::spawn(async move {
+        while dht.next().await.is_some() {}
+    });
+    tracing::info!(%addr, "hosting a DHT bootstrap node");
+    Ok(BootstrapNode { addr, task })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unresolvable_names_are_skipped() {
+        let list = vec![
+            "no-such-host.invalid:49737".to_string(),
+            "127.0.0.1:4000".to_string(),
+            "not an address".to_string(),
+        ];
+        assert_eq!(resolve(&list), vec!["127.0.0.1:4000".parse().unwrap()]);
+    }
+
+    #[test]
+    fn node_id_hashes_ip_and_little_endian_port() {
+        let a = bootstrap_node_id("127.0.0.1:49737".parse().unwrap()).unwrap();
+        let b = bootstrap_node_id("127.0.0.1:49738".parse().unwrap()).unwrap();
+        assert_ne!(a, b);
+        let mut input = vec![127, 0, 0, 1];
+        input.extend_from_slice(&49737u16.to_le_bytes());
+        assert_eq!(a, dht_rpc::generic_hash(&input));
+    }
+
+    #[tokio::test]
+    async fn a_taken_address_is_refused() {
+        let first = run_bootstrap_node("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        assert!(run_bootstrap_node(first.local_addr()).await.is_err());
+    }
+}

@@ -1,0 +1,185 @@
+//! Replication over one swarm connection: one `Protocol`, one channel per log
+//! both sides share, each handed to `Hypercore::attach_channel`. Follows the
+//! rules of DESIGN §2: open a log only when the peer wants it (the topic the
+//! connection was found on, or a channel the peer opened first), never use
+//! `Replicator::with_connection*`, and re-poll channel futures so a local
+//! append goes out at once.
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use hypercore::HypercoreError;
+use hypercore_protocol::{Event, Protocol};
+use tokio::sync::{mpsc, watch};
+
+use super::directory::FeedDirectory;
+use super::keys::{DiscoveryKey, FeedKey, PeerId};
+use super::observed::ObservedConnection;
+use super::NetEvent;
+
+/// What every connection task shares with the engine.
+#[derive(Clone)]
+pub struct ConnectionContext {
+    pub directory: FeedDirectory,
+    pub events: mpsc::Sender<NetEvent>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Polls the inner future a second time when the first poll is `Pending`.
+/// hypercore 0.17.0-alpha.1 turns a local append into outgoing messages only
+/// after its flush step and does not wake itself, so without the second poll
+/// the newest message waits for an unrelated wake-up (DESIGN §2).
+struct FlushAfterAppend<F> {
+    inner: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for FlushAfterAppend<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.inner.as_mut().poll(cx) {
+            Poll::Pending => self.inner.as_mut().poll(cx),
+            ready => ready,
+        }
+    }
+}
+
+type ChannelFuture = Pin<Box<dyn Future<Output = (DiscoveryKey, Result<(), HypercoreError>)> + Send>>;
+type OpenFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// One connection's replication state.
+struct Replication {
+    peer: PeerId,
+    ctx: ConnectionContext,
+    requested: HashSet<DiscoveryKey>,
+    /// Channels open on this connection, and the log each carries.
+    open_channels: BTreeMap<DiscoveryKey, FeedKey>,
+    opens: FuturesUnordered<OpenFuture>,
+    channels: FuturesUnordered<ChannelFuture>,
+}
+
+impl Replication {
+    fn open(&mut self, protocol: &Protocol, discovery_key: DiscoveryKey) {
+        let Some((key, _)) = self.ctx.directory.get(&discovery_key) else {
+            return;
+        };
+        if !self.requested.insert(discovery_key) {
+            return;
+        }
+        let open = protocol.open(key.0);
+        let peer = self.peer;
+        self.opens.push(Box::pin(async move {
+            if let Err(e) = open.await {
+                tracing::debug!(?peer, error = %e, "could not open a channel");
+            }
+        }));
+    }
+
+    async fn on_channel(&mut self, channel: hypercore_protocol::Channel) {
+        let discovery_key = DiscoveryKey(*channel.discovery_key());
+        let Some((key, core)) = self.ctx.directory.get(&discovery_key) else {
+            tracing::debug!(peer = ?self.peer, ?discovery_key, "channel for a log we no longer hold");
+            return;
+        };
+        let replication = FlushAfterAppend {
+            inner: Box::pin(core.attach_channel(channel)),
+        };
+        self.channels
+            .push(Box::pin(async move { (discovery_key, replication.await) }));
+        self.ctx.directory.channel_opened(discovery_key);
+        self.open_channels.insert(discovery_key, key);
+        self.announce().await;
+    }
+
+    async fn on_channel_end(&mut self, discovery_key: DiscoveryKey, result: Result<(), HypercoreError>) {
+        if let Err(e) = result {
+            tracing::info!(peer = ?self.peer, ?discovery_key, error = %e, "replication channel failed");
+        }
+        self.requested.remove(&discovery_key);
+        if self.open_channels.remove(&discovery_key).is_some() {
+            self.ctx.directory.channel_closed(discovery_key);
+        }
+        self.announce().await;
+    }
+
+    async fn announce(&mut self) {
+        let event = NetEvent::PeerConnected {
+            peer: self.peer,
+            feeds: self.open_channels.values().copied().collect(),
+        };
+        let _ = self.ctx.events.send(event).await;
+    }
+}
+
+/// Runs replication on one connection until it closes or the engine stops.
+pub async fn run<C>(
+    connection: C,
+    peer: PeerId,
+    topics: Vec<DiscoveryKey>,
+    ctx: ConnectionContext,
+) where
+    C: hypercore_handshake::CipherTrait + 'static,
+{
+    let (observed, mut closed) = ObservedConnection::new(connection);
+    let is_client = observed.is_initiator_flag();
+    let mut protocol = Protocol::new(Box::new(observed));
+    let mut shutdown = ctx.shutdown.clone();
+    let mut state = Replication {
+        peer,
+        ctx,
+        requested: HashSet::new(),
+        open_channels: BTreeMap::new(),
+        opens: FuturesUnordered::new(),
+        channels: FuturesUnordered::new(),
+    };
+    state.announce().await;
+    loop {
+        tokio::select! {
+            event = protocol.next() => match event {
+                Some(Ok(Event::Handshake(_))) => {
+                    // Connections we accept carry no topics: there we only answer.
+                    if is_client {
+                        for topic in &topics {
+                            state.open(&protocol, *topic);
+                        }
+                    }
+                }
+                Some(Ok(Event::DiscoveryKey(discovery_key))) => {
+                    state.open(&protocol, DiscoveryKey(discovery_key));
+                }
+                Some(Ok(Event::Channel(channel))) => state.on_channel(channel).await,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::info!(?peer, error = %e, "connection protocol error");
+                    break;
+                }
+                None => break,
+            },
+            Some(()) = state.opens.next() => {}
+            Some((discovery_key, result)) = state.channels.next() => {
+                state.on_channel_end(discovery_key, result).await;
+            }
+            _ = closed.changed() => break,
+            _ = shutdown.changed() => break,
+        }
+    }
+    for discovery_key in state.open_channels.keys() {
+        state.ctx.directory.channel_closed(*discovery_key);
+    }
+    let _ = state
+        .ctx
+        .events
+        .send(NetEvent::PeerDisconnected { peer })
+        .await;
+    tracing::info!(?peer, "connection closed");
+}
+
+impl<C: hypercore_handshake::CipherTrait> ObservedConnection<C> {
+    fn is_initiator_flag(&self) -> bool {
+        hypercore_handshake::CipherTrait::is_initiator(self)
+    }
+}

@@ -1,0 +1,277 @@
+//! The engine task: owns the store, every open log and its delivery task, and
+//! the swarm task's control channel. Turns `NetCommand`s into log writes,
+//! follow-list changes and topic joins.
+
+use std::collections::HashMap;
+
+use hypercore::Hypercore;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::codec::{sanitize_line, ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
+use super::connection::ConnectionContext;
+use super::directory::FeedDirectory;
+use super::feed::{self, FeedTask};
+use super::keys::FeedKey;
+use super::store::{FollowEntry, Store};
+use super::swarm::{self, SwarmControl, SwarmSettings};
+use super::{
+    NetCommand, NetConfig, NetError, NetEvent, NetHandle, NetworkStatus, COMMAND_CHANNEL_CAPACITY,
+    EVENT_CHANNEL_CAPACITY,
+};
+
+/// A log with its running delivery task.
+struct OpenFeed {
+    core: Hypercore,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+struct Engine {
+    store: Store,
+    own_key: FeedKey,
+    nickname: String,
+    follows: Vec<FollowEntry>,
+    feeds: HashMap<FeedKey, OpenFeed>,
+    directory: FeedDirectory,
+    events: mpsc::Sender<NetEvent>,
+    swarm: Option<mpsc::Sender<SwarmControl>>,
+}
+
+pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
+    let store = Store::open(&config.storage)?;
+    let first_run = store.is_first_run();
+    let follows = store.load_follows()?;
+    let nickname = match &config.nickname {
+        Some(nick) => {
+            let nick = clean_nickname(nick);
+            store.save_nickname(&nick)?;
+            nick
+        }
+        None => store.load_nickname()?.unwrap_or_else(default_nickname),
+    };
+    let own_dir = store.own_dir();
+    let own_core = feed::open_core(&own_dir, None)
+        .await
+        .map_err(|e| NetError::OpenLog {
+            path: own_dir.clone(),
+            reason: e.to_string(),
+        })?;
+    let own_key = feed::core_key(&own_core);
+
+    let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+    let (command_tx, command_rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
+    let mut engine = Engine {
+        store,
+        own_key,
+        nickname: nickname.clone(),
+        follows: follows.clone(),
+        feeds: HashMap::new(),
+        directory: FeedDirectory::default(),
+        events: event_tx.clone(),
+        swarm: None,
+    };
+    // Ready goes first, so the UI can draw who we are before any history.
+    let _ = event_tx
+        .send(NetEvent::Ready {
+            own: own_key,
+            nickname,
+            first_run,
+            follows: follows.clone(),
+        })
+        .await;
+    engine.start_feed(own_key, own_core, false, &own_dir);
+    tokio::spawn(engine.run(config, command_rx));
+    let handle = NetHandle {
+        commands: command_tx,
+        own: own_key,
+    };
+    Ok((handle, event_rx))
+}
+
+fn default_nickname() -> String {
+    std::env::var("USER")
+        .ok()
+        .map(|u| clean_nickname(&u))
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "anon".to_string())
+}
+
+fn clean_nickname(nick: &str) -> String {
+    sanitize_line(nick, MAX_NICK_CHARS)
+}
+
+impl Engine {
+    async fn run(mut self, config: NetConfig, mut commands: mpsc::Receiver<NetCommand>) {
+        for entry in self.follows.clone() {
+            if let Err(message) = self.open_followed(entry.key).await {
+                self.error(message).await;
+            }
+        }
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let swarm_task = if config.networking {
+            let (control_tx, control_rx) = mpsc::channel(64);
+            self.swarm = Some(control_tx);
+            let ctx = ConnectionContext {
+                directory: self.directory.clone(),
+                events: self.events.clone(),
+                shutdown: shutdown_rx,
+            };
+            let settings = SwarmSettings {
+                bootstrap: config.bootstrap.clone(),
+                host_local_bootstrap: config.host_local_bootstrap,
+                refresh_interval: config.refresh_interval,
+            };
+            let topics = self.directory.topics();
+            Some(tokio::spawn(swarm::run(settings, ctx, control_rx, topics)))
+        } else {
+            let _ = self
+                .events
+                .send(NetEvent::NetworkStatus(NetworkStatus::Disabled))
+                .await;
+            None
+        };
+
+        while let Some(command) = commands.recv().await {
+            match command {
+                NetCommand::Shutdown => break,
+                command => self.handle(command).await,
+            }
+        }
+
+        let _ = shutdown_tx.send(true);
+        if let Some(task) = swarm_task {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+        }
+        self.close_all().await;
+        tracing::info!("engine stopped");
+    }
+
+    async fn handle(&mut self, command: NetCommand) {
+        match command {
+            NetCommand::Append { text } => self.append(&text).await,
+            NetCommand::Follow { key, name } => self.follow(key, name).await,
+            NetCommand::Unfollow { key } => self.unfollow(key).await,
+            NetCommand::SetNick { nickname } => self.set_nick(&nickname).await,
+            NetCommand::Shutdown => {}
+        }
+    }
+
+    async fn error(&self, message: String) {
+        tracing::warn!(%message, "command failed");
+        let _ = self.events.send(NetEvent::Error(message)).await;
+    }
+
+    async fn append(&mut self, text: &str) {
+        let text: String = text.chars().take(MAX_TEXT_CHARS).collect();
+        if text.trim().is_empty() {
+            return;
+        }
+        let message = ChatMessage::new_chat(&self.nickname, &text, OffsetDateTime::now_utc());
+        let Some(own) = self.feeds.get(&self.own_key) else {
+            return;
+        };
+        if let Err(e) = own.core.append(&message.encode()).await {
+            self.error(format!("could not write the message to your log: {e}"))
+                .await;
+        }
+    }
+
+    async fn follow(&mut self, key: FeedKey, name: Option<String>) {
+        if key == self.own_key {
+            self.error("that is your own key; share it with friends so they can follow you".into())
+                .await;
+            return;
+        }
+        let name = name.map(|n| clean_nickname(&n)).filter(|n| !n.is_empty());
+        let entry = FollowEntry { key, name };
+        match self.follows.iter_mut().find(|f| f.key == key) {
+            Some(existing) => *existing = entry.clone(),
+            None => self.follows.push(entry.clone()),
+        }
+        if let Err(e) = self.store.save_follows(&self.follows) {
+            self.error(e.to_string()).await;
+        }
+        if !self.feeds.contains_key(&key) {
+            if let Err(message) = self.open_followed(key).await {
+                self.error(message).await;
+                return;
+            }
+        }
+        let _ = self.events.send(NetEvent::Followed(entry)).await;
+    }
+
+    async fn unfollow(&mut self, key: FeedKey) {
+        let before = self.follows.len();
+        self.follows.retain(|f| f.key != key);
+        if self.follows.len() == before {
+            self.error(format!("you do not follow {}", key.short())).await;
+            return;
+        }
+        if let Err(e) = self.store.save_follows(&self.follows) {
+            self.error(e.to_string()).await;
+        }
+        // The data stays on disk; only replication and delivery stop.
+        self.directory.remove(&key);
+        if let Some(swarm) = &self.swarm {
+            let _ = swarm.send(SwarmControl::Leave(key.discovery_key())).await;
+        }
+        if let Some(feed) = self.feeds.remove(&key) {
+            stop_feed(feed).await;
+        }
+        let _ = self.events.send(NetEvent::Unfollowed { feed: key }).await;
+    }
+
+    async fn set_nick(&mut self, nickname: &str) {
+        let nickname = clean_nickname(nickname);
+        if nickname.is_empty() {
+            self.error("a nickname needs at least one visible character".into())
+                .await;
+            return;
+        }
+        if let Err(e) = self.store.save_nickname(&nickname) {
+            self.error(e.to_string()).await;
+            return;
+        }
+        self.nickname = nickname.clone();
+        let _ = self.events.send(NetEvent::NickChanged { nickname }).await;
+    }
+
+    async fn open_followed(&mut self, key: FeedKey) -> Result<(), String> {
+        let dir = self.store.feed_dir(&key);
+        let core = feed::open_core(&dir, Some(key))
+            .await
+            .map_err(|e| format!("cannot open the log {}: {e}", key.short()))?;
+        self.start_feed(key, core, true, &dir);
+        if let Some(swarm) = &self.swarm {
+            let _ = swarm.send(SwarmControl::Join(key.discovery_key())).await;
+        }
+        Ok(())
+    }
+
+    fn start_feed(&mut self, key: FeedKey, core: Hypercore, followed: bool, dir: &std::path::Path) {
+        let (task, indexed) = match FeedTask::new(core.clone(), dir, followed, self.events.clone()) {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(?key, error = %e, "cannot open the message index");
+                return;
+            }
+        };
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(task.run(indexed, stop_rx));
+        self.directory.insert(key, core.clone());
+        self.feeds.insert(key, OpenFeed { core, stop, task });
+    }
+
+    async fn close_all(&mut self) {
+        for (_, feed) in self.feeds.drain() {
+            stop_feed(feed).await;
+        }
+    }
+}
+
+async fn stop_feed(feed: OpenFeed) {
+    let _ = feed.stop.send(true);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), feed.task).await;
+}

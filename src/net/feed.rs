@@ -1,0 +1,400 @@
+//! One log on disk and the task that delivers its blocks as `Appended` events.
+//!
+//! Delivery order is the product rule "newest first": the last
+//! `NEWEST_FIRST_WINDOW` blocks (and every live append after them) go out in
+//! ascending order, then history fills in from newest to oldest. Missing
+//! blocks are requested one at a time with `get()`, never concurrently
+//! (DESIGN §2: concurrent gets stall replication). Every delivered block is
+//! written to the local index, so a restart shows it without hypercore reads.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use hypercore::{Hypercore, HypercoreBuilder, PartialKeypair, Storage, VerifyingKey};
+use tokio::sync::{mpsc, watch};
+
+use super::codec::ChatMessage;
+use super::index::{FeedIndex, IndexEntry};
+use super::keys::{FeedKey, Seq};
+use super::{NetEvent, NEWEST_FIRST_WINDOW};
+
+/// How long one `get()` request may stay unanswered before it is asked again.
+const REQUEST_RETRY: Duration = Duration::from_millis(1500);
+/// Blocks delivered before the task drains its events again.
+const BATCH: usize = 256;
+/// hypercore 0.17.0-alpha.1 panics reopening a log longer than this (DESIGN §2).
+pub const REOPEN_LIMIT: u64 = 32_768;
+const LENGTH_FILE: &str = "length";
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("{0}")]
+    Hypercore(String),
+    #[error(
+        "the log {key} has {length} blocks; this hypercore version cannot reopen logs over {REOPEN_LIMIT} blocks, so it is shown from the local index only"
+    )]
+    TooLongToReopen { key: FeedKey, length: u64 },
+    #[error("opening the log panicked inside hypercore")]
+    Panicked,
+    #[error("index: {0}")]
+    Index(#[from] std::io::Error),
+}
+
+/// Opens (or creates) a disk hypercore. `key` is `None` for our own writable
+/// log, whose keypair lives in the hypercore's own storage.
+pub async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hypercore, FeedError> {
+    let exists = dir.join("oplog").exists();
+    if exists {
+        if let Some(length) = recorded_length(dir) {
+            if length > REOPEN_LIMIT {
+                let key = key.unwrap_or(FeedKey([0; 32]));
+                return Err(FeedError::TooLongToReopen { key, length });
+            }
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    restrict_permissions(dir);
+    let dir_owned: PathBuf = dir.to_path_buf();
+    // Build in its own task so a panic inside hypercore is contained here.
+    let opened = tokio::spawn(async move {
+        let storage = Storage::new_disk(&dir_owned, false)
+            .await
+            .map_err(|e| FeedError::Hypercore(e.to_string()))?;
+        let builder = HypercoreBuilder::new(storage);
+        let builder = match (exists, key) {
+            (true, _) => builder.open(true),
+            (false, Some(key)) => {
+                let public = VerifyingKey::from_bytes(&key.0)
+                    .map_err(|e| FeedError::Hypercore(format!("not a valid log key: {e}")))?;
+                builder.key_pair(PartialKeypair {
+                    public,
+                    secret: None,
+                })
+            }
+            (false, None) => builder,
+        };
+        builder
+            .build()
+            .await
+            .map_err(|e| FeedError::Hypercore(e.to_string()))
+    })
+    .await;
+    let core = match opened {
+        Ok(result) => result?,
+        Err(_) => return Err(FeedError::Panicked),
+    };
+    restrict_permissions_of_files(dir);
+    Ok(core)
+}
+
+pub fn core_key(core: &Hypercore) -> FeedKey {
+    FeedKey(core.key_pair().public.to_bytes())
+}
+
+/// The secret key lives in this directory: owner-only access.
+fn restrict_permissions(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+}
+
+fn restrict_permissions_of_files(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        use std::os::unix::fs::PermissionsExt;
+        for entry in entries.flatten() {
+            let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
+fn recorded_length(dir: &Path) -> Option<u64> {
+    std::fs::read_to_string(dir.join(LENGTH_FILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Which block to deliver next. Pure bookkeeping, no IO.
+#[derive(Debug, Default)]
+pub struct DeliveryPlan {
+    delivered: BTreeSet<u64>,
+    /// First seq of the ascending region (the newest window plus live appends).
+    upper_start: Option<u64>,
+    /// Lowest seq the ascending scan has not passed.
+    upper_cursor: u64,
+    /// Everything in `[floor, upper_start)` has been delivered.
+    floor: u64,
+}
+
+impl DeliveryPlan {
+    pub fn mark_delivered(&mut self, seq: u64) {
+        self.delivered.insert(seq);
+    }
+
+    pub fn delivered_count(&self) -> u64 {
+        self.delivered.len() as u64
+    }
+
+    /// The next seq to deliver, newest window first, then history downwards.
+    /// Returns `(ascending, history)` candidates; either may be `None`.
+    pub fn next(&mut self, length: u64) -> (Option<u64>, Option<u64>) {
+        if length == 0 {
+            return (None, None);
+        }
+        let upper_start = *self.upper_start.get_or_insert_with(|| {
+            let start = length.saturating_sub(NEWEST_FIRST_WINDOW);
+            self.upper_cursor = start;
+            self.floor = start;
+            start
+        });
+        while self.upper_cursor < length && self.delivered.contains(&self.upper_cursor) {
+            self.upper_cursor += 1;
+        }
+        let ascending = (self.upper_cursor < length).then_some(self.upper_cursor);
+        while self.floor > 0 && self.delivered.contains(&(self.floor - 1)) {
+            self.floor -= 1;
+        }
+        let history = (self.floor > 0 && upper_start > 0).then(|| self.floor - 1);
+        (ascending, history)
+    }
+}
+
+/// The running delivery task of one log.
+pub struct FeedTask {
+    key: FeedKey,
+    core: Hypercore,
+    dir: PathBuf,
+    report_progress: bool,
+    index: FeedIndex,
+    plan: DeliveryPlan,
+    requested: Option<(u64, Instant)>,
+    last_progress: (u64, u64),
+    events: mpsc::Sender<NetEvent>,
+}
+
+impl FeedTask {
+    /// Loads the index and returns the task with what the index already holds.
+    pub fn new(
+        core: Hypercore,
+        dir: &Path,
+        report_progress: bool,
+        events: mpsc::Sender<NetEvent>,
+    ) -> Result<(Self, Vec<IndexEntry>), FeedError> {
+        let (index, entries) = FeedIndex::open(dir)?;
+        let mut plan = DeliveryPlan::default();
+        for entry in &entries {
+            plan.mark_delivered(entry.seq);
+        }
+        let task = Self {
+            key: core_key(&core),
+            core,
+            dir: dir.to_path_buf(),
+            report_progress,
+            index,
+            plan,
+            requested: None,
+            last_progress: (u64::MAX, u64::MAX),
+            events,
+        };
+        Ok((task, entries))
+    }
+
+    /// Delivers blocks until `stop` turns true or the event receiver is gone.
+    pub async fn run(mut self, indexed: Vec<IndexEntry>, mut stop: watch::Receiver<bool>) {
+        for entry in indexed {
+            if let Some(message) = entry.message {
+                let event = NetEvent::Appended {
+                    feed: self.key,
+                    seq: Seq(entry.seq),
+                    message,
+                };
+                if self.events.send(event).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let mut core_events = self.core.event_subscribe();
+        loop {
+            let delivered = match self.deliver_batch().await {
+                Ok(n) => n,
+                Err(()) => break,
+            };
+            if let Err(e) = self.index.flush() {
+                tracing::warn!(feed = ?self.key, error = %e, "cannot flush the message index");
+            }
+            self.report_progress().await;
+            if delivered == BATCH {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                // Any core event (an upgrade, a block) may make progress possible.
+                _ = core_events.next() => {}
+                _ = tokio::time::sleep(REQUEST_RETRY) => {}
+                _ = stop.changed() => break,
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        let _ = self.index.flush();
+        let length = self.core.info().length;
+        let _ = std::fs::write(self.dir.join(LENGTH_FILE), length.to_string());
+    }
+
+    /// Delivers up to `BATCH` blocks. `Err` means the UI is gone.
+    async fn deliver_batch(&mut self) -> Result<usize, ()> {
+        let mut delivered = 0;
+        while delivered < BATCH {
+            let length = self.core.info().length;
+            let (ascending, history) = self.plan.next(length);
+            let held = |seq: &u64| self.core.has(*seq);
+            let target = ascending
+                .filter(held)
+                .or_else(|| history.filter(held));
+            match target {
+                Some(seq) => {
+                    self.deliver(seq).await?;
+                    delivered += 1;
+                }
+                None => {
+                    // Ask for the most wanted missing block, one at a time.
+                    if let Some(seq) = ascending.or(history) {
+                        self.request(seq).await;
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
+    async fn request(&mut self, seq: u64) {
+        let due = match self.requested {
+            Some((pending, at)) => pending != seq || at.elapsed() >= REQUEST_RETRY,
+            None => true,
+        };
+        if !due {
+            return;
+        }
+        self.requested = Some((seq, Instant::now()));
+        // With no replicator attached, `get` of a missing block emits a `Get`
+        // event (which the channels turn into a request) and returns at once.
+        let _ = self.core.get(seq).await;
+    }
+
+    async fn deliver(&mut self, seq: u64) -> Result<(), ()> {
+        if self.requested.is_some_and(|(pending, _)| pending == seq) {
+            self.requested = None;
+        }
+        self.plan.mark_delivered(seq);
+        let Some(block) = self.read_with_retry(seq).await else {
+            return Ok(());
+        };
+        match ChatMessage::decode(&block) {
+            Ok(message) => {
+                if let Err(e) = self.index.record(seq, Some(&message)) {
+                    tracing::warn!(feed = ?self.key, error = %e, "cannot write the message index");
+                }
+                let event = NetEvent::Appended {
+                    feed: self.key,
+                    seq: Seq(seq),
+                    message,
+                };
+                self.events.send(event).await.map_err(|_| ())
+            }
+            Err(e) => {
+                tracing::warn!(feed = ?self.key, seq, error = %e, "skipping a block that is not a chat message");
+                let _ = self.index.record(seq, None);
+                Ok(())
+            }
+        }
+    }
+
+    /// `get` can briefly fail while replication writes from another task
+    /// (DESIGN §2, "Read retries"): retry, and give up quietly.
+    async fn read_with_retry(&self, seq: u64) -> Option<Vec<u8>> {
+        for attempt in 0..20u64 {
+            match self.core.get(seq).await {
+                Ok(Some(block)) => return Some(block),
+                Ok(None) => return None,
+                Err(e) => {
+                    tracing::debug!(seq, attempt, error = %e, "retrying a block read");
+                    tokio::time::sleep(Duration::from_millis(5 * (attempt + 1))).await;
+                }
+            }
+        }
+        tracing::warn!(feed = ?self.key, seq, "giving up reading a block");
+        None
+    }
+
+    async fn report_progress(&mut self) {
+        if !self.report_progress {
+            return;
+        }
+        let length = self.core.info().length;
+        let downloaded = self.plan.delivered_count().min(length);
+        if (downloaded, length) == self.last_progress {
+            return;
+        }
+        self.last_progress = (downloaded, length);
+        let _ = self
+            .events
+            .send(NetEvent::FeedProgress {
+                feed: self.key,
+                downloaded,
+                length,
+            })
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_delivers_the_newest_window_then_history_downwards() {
+        let mut plan = DeliveryPlan::default();
+        let mut order = Vec::new();
+        loop {
+            match plan.next(120) {
+                (Some(seq), _) | (None, Some(seq)) => {
+                    plan.mark_delivered(seq);
+                    order.push(seq);
+                }
+                (None, None) => break,
+            }
+        }
+        assert_eq!(order.len(), 120);
+        assert_eq!(&order[..50], &(70..120).collect::<Vec<_>>()[..]);
+        assert_eq!(&order[50..], &(0..70).rev().collect::<Vec<_>>()[..]);
+    }
+
+    #[test]
+    fn live_appends_stay_ascending_after_the_window() {
+        let mut plan = DeliveryPlan::default();
+        for seq in 0..3 {
+            assert_eq!(plan.next(3).0, Some(seq));
+            plan.mark_delivered(seq);
+        }
+        assert_eq!(plan.next(3), (None, None));
+        assert_eq!(plan.next(4), (Some(3), None));
+    }
+
+    #[test]
+    fn indexed_blocks_are_skipped() {
+        let mut plan = DeliveryPlan::default();
+        for seq in 0..100 {
+            plan.mark_delivered(seq);
+        }
+        assert_eq!(plan.next(100), (None, None));
+        assert_eq!(plan.next(101), (Some(100), None));
+    }
+}

@@ -1,0 +1,269 @@
+//! The swarm task: bootstraps the DHT (retrying with backoff while no node
+//! answers), joins every held log's topic, refreshes discovery quickly while
+//! a log has no peer, and hands each new connection to its own replication
+//! task. It is the only reader of `swarm.connections()`.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use hyperswarm::{DhtConfig, JoinOpts, Swarm, Topic};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::bootstrap::{self, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
+use super::connection::{self, ConnectionContext};
+use super::keys::{DiscoveryKey, PeerId};
+use super::{NetEvent, NetworkStatus};
+
+const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(8);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Once a log has a peer, discovery is refreshed this seldom.
+const SETTLED_REFRESH: Duration = Duration::from_secs(120);
+/// How often the DHT is checked to keep the status honest.
+const HEALTH_CHECK: Duration = Duration::from_secs(60);
+
+/// Changes to the set of topics, from the engine.
+#[derive(Debug)]
+pub enum SwarmControl {
+    Join(DiscoveryKey),
+    Leave(DiscoveryKey),
+}
+
+#[derive(Debug, Clone)]
+pub struct SwarmSettings {
+    pub bootstrap: Vec<String>,
+    pub host_local_bootstrap: bool,
+    pub refresh_interval: Duration,
+}
+
+struct SwarmTask {
+    settings: SwarmSettings,
+    ctx: ConnectionContext,
+    control: mpsc::Receiver<SwarmControl>,
+    topics: HashMap<DiscoveryKey, Instant>,
+    local_bootstrap: Option<BootstrapNode>,
+    connections: HashMap<PeerId, JoinHandle<()>>,
+    /// Duplicate connections to a peer we already replicate with. Dropping
+    /// them would reset the shared stream (DESIGN §2), so they are kept
+    /// unpolled until the first connection ends.
+    parked: Vec<(PeerId, hyperswarm::Connection)>,
+}
+
+pub async fn run(
+    settings: SwarmSettings,
+    ctx: ConnectionContext,
+    control: mpsc::Receiver<SwarmControl>,
+    initial_topics: Vec<DiscoveryKey>,
+) {
+    let now = Instant::now();
+    let mut task = SwarmTask {
+        settings,
+        ctx,
+        control,
+        topics: initial_topics.into_iter().map(|t| (t, now)).collect(),
+        local_bootstrap: None,
+        connections: HashMap::new(),
+        parked: Vec::new(),
+    };
+    task.run().await;
+}
+
+impl SwarmTask {
+    async fn status(&self, status: NetworkStatus) {
+        let _ = self.ctx.events.send(NetEvent::NetworkStatus(status)).await;
+    }
+
+    async fn run(&mut self) {
+        let mut backoff = Duration::from_secs(1);
+        let mut shutdown = self.ctx.shutdown.clone();
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            self.status(NetworkStatus::Bootstrapping).await;
+            match self.connect().await {
+                Ok((swarm, nodes)) => {
+                    backoff = Duration::from_secs(1);
+                    self.status(NetworkStatus::Online { nodes }).await;
+                    if self.online(swarm).await.is_break() {
+                        return;
+                    }
+                }
+                Err(reason) => {
+                    tracing::info!(%reason, retry_in = ?backoff, "DHT unreachable");
+                    self.status(NetworkStatus::Offline {
+                        reason,
+                        retry_in: backoff,
+                    })
+                    .await;
+                    let deadline = tokio::time::sleep(backoff);
+                    tokio::pin!(deadline);
+                    loop {
+                        tokio::select! {
+                            _ = &mut deadline => break,
+                            _ = shutdown.changed() => return,
+                            command = self.control.recv() => match command {
+                                Some(command) => self.apply_offline(command),
+                                None => return,
+                            },
+                        }
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    fn apply_offline(&mut self, command: SwarmControl) {
+        match command {
+            SwarmControl::Join(topic) => {
+                self.topics.insert(topic, Instant::now());
+            }
+            SwarmControl::Leave(topic) => {
+                self.topics.remove(&topic);
+            }
+        }
+    }
+
+    async fn bootstrap_addresses(&mut self) -> Vec<SocketAddr> {
+        let local: Option<SocketAddr> = DEFAULT_LOCAL_BOOTSTRAP.parse().ok();
+        let wants_local = self.settings.host_local_bootstrap
+            && self
+                .settings
+                .bootstrap
+                .iter()
+                .any(|entry| entry == DEFAULT_LOCAL_BOOTSTRAP);
+        if wants_local && self.local_bootstrap.is_none() {
+            if let Some(addr) = local {
+                match bootstrap::run_bootstrap_node(addr).await {
+                    Ok(node) => self.local_bootstrap = Some(node),
+                    Err(e) => tracing::debug!(error = %e, "the local bootstrap node is hosted elsewhere"),
+                }
+            }
+        }
+        bootstrap::resolve_async(self.settings.bootstrap.clone()).await
+    }
+
+    async fn connect(&mut self) -> Result<(Swarm, u32), String> {
+        let addrs = self.bootstrap_addresses().await;
+        if addrs.is_empty() {
+            return Err("no bootstrap node address resolves".into());
+        }
+        let mut config = DhtConfig::default();
+        for addr in &addrs {
+            config = config.add_bootstrap_node(*addr);
+        }
+        let swarm = Swarm::new(config).await.map_err(|e| e.to_string())?;
+        match tokio::time::timeout(BOOTSTRAP_TIMEOUT, swarm.bootstrap()).await {
+            Ok(Ok(done)) if done.stats.num_successes() > 0 => Ok((swarm, done.stats.num_successes())),
+            Ok(Ok(_)) => Err("no DHT node answered".into()),
+            Ok(Err(e)) => Err(format!("bootstrap failed: {e}")),
+            Err(_) => Err("no DHT node answered in time".into()),
+        }
+    }
+
+    /// Runs while the DHT is reachable. `Break` means shut down.
+    async fn online(&mut self, swarm: Swarm) -> std::ops::ControlFlow<()> {
+        use std::ops::ControlFlow;
+        let mut incoming = swarm.connections();
+        let now = Instant::now();
+        for (topic, joined) in self.topics.iter_mut() {
+            swarm.join(Topic(topic.0), JoinOpts::Both);
+            *joined = now;
+        }
+        let mut refresh = tokio::time::interval(self.settings.refresh_interval);
+        let mut health = tokio::time::interval_at(
+            tokio::time::Instant::now() + HEALTH_CHECK,
+            HEALTH_CHECK,
+        );
+        let mut shutdown = self.ctx.shutdown.clone();
+        loop {
+            tokio::select! {
+                event = incoming.next() => match event {
+                    Some(Ok(event)) => self.on_connection(event),
+                    Some(Err(e)) => tracing::debug!(error = %e, "swarm connection error"),
+                    None => return ControlFlow::Continue(()),
+                },
+                command = self.control.recv() => match command {
+                    Some(SwarmControl::Join(topic)) => {
+                        swarm.join(Topic(topic.0), JoinOpts::Both);
+                        self.topics.insert(topic, Instant::now());
+                    }
+                    Some(SwarmControl::Leave(topic)) => {
+                        swarm.leave(&Topic(topic.0));
+                        self.topics.remove(&topic);
+                    }
+                    None => return ControlFlow::Break(()),
+                },
+                _ = refresh.tick() => {
+                    self.refresh(&swarm);
+                    self.release_parked();
+                }
+                _ = health.tick() => {
+                    match tokio::time::timeout(BOOTSTRAP_TIMEOUT, swarm.bootstrap()).await {
+                        Ok(Ok(done)) if done.stats.num_successes() > 0 => {
+                            self.status(NetworkStatus::Online { nodes: done.stats.num_successes() }).await;
+                        }
+                        _ if self.connections.values().any(|c| !c.is_finished()) => {}
+                        _ => return ControlFlow::Continue(()),
+                    }
+                }
+                _ = shutdown.changed() => return ControlFlow::Break(()),
+            }
+        }
+    }
+
+    /// Lookups refresh only every ~10 minutes on their own (DESIGN §2): rejoin
+    /// often while a log has no peer, seldom once it has one.
+    fn refresh(&mut self, swarm: &Swarm) {
+        let now = Instant::now();
+        for (topic, joined) in self.topics.iter_mut() {
+            let every = if self.ctx.directory.has_peer(topic) {
+                SETTLED_REFRESH
+            } else {
+                self.settings.refresh_interval
+            };
+            if now.duration_since(*joined) >= every {
+                swarm.leave(&Topic(topic.0));
+                swarm.join(Topic(topic.0), JoinOpts::Both);
+                *joined = now;
+            }
+        }
+    }
+
+    fn on_connection(&mut self, event: hyperswarm::ConnectionEvent) {
+        let peer = PeerId(event.remote_public_key.0);
+        if let Some(existing) = self.connections.get(&peer) {
+            if !existing.is_finished() {
+                tracing::debug!(?peer, "parking a duplicate connection");
+                self.parked.push((peer, event.connection));
+                return;
+            }
+        }
+        let topics = event.topics.iter().map(|t| DiscoveryKey(t.0)).collect();
+        tracing::info!(?peer, client = event.client, "connection established");
+        let task = tokio::spawn(connection::run(
+            event.connection,
+            peer,
+            topics,
+            self.ctx.clone(),
+        ));
+        self.connections.insert(peer, task);
+    }
+
+    fn release_parked(&mut self) {
+        self.connections.retain(|_, task| !task.is_finished());
+        let live: HashSet<PeerId> = self.connections.keys().copied().collect();
+        self.parked.retain(|(peer, _)| live.contains(peer));
+    }
+}
+
+impl Drop for SwarmTask {
+    fn drop(&mut self) {
+        for task in self.connections.values() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Shared helpers of the loopback network tests: a bootstrap node on
+//! 127.0.0.1, nodes with their own temp storage, and bounded waits on events.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hychat::net::{self, BootstrapNode, FeedKey, NetCommand, NetConfig, NetEvent, NetHandle};
+use tempfile::TempDir;
+use tokio::sync::mpsc;
+
+/// Long enough for a slow shared machine; a hang still fails the test.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+pub async fn bootstrap_node() -> BootstrapNode {
+    net::run_bootstrap_node("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("bind a loopback bootstrap node")
+}
+
+pub fn config(storage: &std::path::Path, bootstrap: SocketAddr) -> NetConfig {
+    let mut config = NetConfig::new(storage.to_path_buf());
+    config.bootstrap = vec![bootstrap.to_string()];
+    config.host_local_bootstrap = false;
+    config.refresh_interval = Duration::from_secs(1);
+    config.nickname = Some("tester".into());
+    config
+}
+
+/// A running engine with its own storage directory.
+pub struct Node {
+    pub handle: NetHandle,
+    pub events: mpsc::Receiver<NetEvent>,
+    pub key: FeedKey,
+    pub dir: TempDir,
+}
+
+impl Node {
+    pub async fn start(bootstrap: SocketAddr) -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, bootstrap).await
+    }
+
+    pub async fn start_in(dir: TempDir, bootstrap: SocketAddr) -> Node {
+        let (handle, events) = net::spawn(config(dir.path(), bootstrap)).await.unwrap();
+        let key = handle.own_key();
+        Node { handle, events, key, dir }
+    }
+
+    pub async fn send(&self, command: NetCommand) {
+        assert!(self.handle.send(command).await, "engine gone");
+    }
+
+    pub async fn append(&self, text: &str) {
+        self.send(NetCommand::Append { text: text.into() }).await;
+    }
+
+    pub async fn follow(&self, key: FeedKey) {
+        self.send(NetCommand::Follow { key, name: None }).await;
+    }
+
+    /// Waits for the first event `pick` accepts, failing after `WAIT`.
+    pub async fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&NetEvent) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(event)) => {
+                    if let Some(found) = pick(&event) {
+                        return found;
+                    }
+                }
+                Ok(None) => panic!("event stream ended while waiting for {what}"),
+                Err(_) => panic!("timed out after {WAIT:?} waiting for {what}"),
+            }
+        }
+    }
+
+    /// Collects the texts of `count` messages of `feed`, in arrival order.
+    pub async fn texts_of(&mut self, feed: FeedKey, count: usize) -> Vec<String> {
+        let mut texts = Vec::new();
+        while texts.len() < count {
+            let text = self
+                .wait_for(&format!("message {} of {}", texts.len() + 1, feed.short()), |e| match e {
+                    NetEvent::Appended { feed: f, message, .. } if *f == feed => Some(message.text.clone()),
+                    _ => None,
+                })
+                .await;
+            texts.push(text);
+        }
+        texts
+    }
+
+    pub async fn shutdown(mut self) -> TempDir {
+        self.send(NetCommand::Shutdown).await;
+        while tokio::time::timeout(WAIT, self.events.recv()).await.ok().flatten().is_some() {}
+        self.dir
+    }
+}
