@@ -240,7 +240,7 @@ impl Engine {
 
     async fn open_followed(&mut self, key: FeedKey) -> Result<(), String> {
         let dir = self.store.feed_dir(&key);
-        let core = feed::open_core(&dir, Some(key))
+        let core = feed::open_followed_core(&dir, key)
             .await
             .map_err(|e| format!("cannot open the log {}: {e}", key.short()))?;
         self.start_feed(key, core, true, &dir);

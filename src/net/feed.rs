@@ -89,6 +89,25 @@ pub async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hypercore, Fe
     Ok(core)
 }
 
+/// Opens a followed log. When hypercore cannot reopen its own files (this
+/// alpha fails on some cloned logs), the clone is discarded and made afresh:
+/// the local index still holds every message, and the blocks come back from
+/// peers in the background.
+pub async fn open_followed_core(dir: &Path, key: FeedKey) -> Result<Hypercore, FeedError> {
+    match open_core(dir, Some(key)).await {
+        Err(e @ (FeedError::Hypercore(_) | FeedError::Panicked)) if dir.join("oplog").exists() => {
+            tracing::warn!(?key, error = %e, "cannot reopen a cloned log; cloning it afresh");
+            for file in HYPERCORE_FILES {
+                let _ = std::fs::remove_file(dir.join(file));
+            }
+            open_core(dir, Some(key)).await
+        }
+        other => other,
+    }
+}
+
+const HYPERCORE_FILES: [&str; 4] = ["oplog", "tree", "bitfield", "data"];
+
 pub fn core_key(core: &Hypercore) -> FeedKey {
     FeedKey(core.key_pair().public.to_bytes())
 }
@@ -128,6 +147,9 @@ pub struct DeliveryPlan {
     upper_start: Option<u64>,
     /// Lowest seq the ascending scan has not passed.
     upper_cursor: u64,
+    /// The log's length when first seen: history waits until the window up
+    /// to here is complete.
+    window_end: u64,
     /// Everything in `[floor, upper_start)` has been delivered.
     floor: u64,
 }
@@ -150,6 +172,7 @@ impl DeliveryPlan {
         let upper_start = *self.upper_start.get_or_insert_with(|| {
             let start = length.saturating_sub(NEWEST_FIRST_WINDOW);
             self.upper_cursor = start;
+            self.window_end = length;
             self.floor = start;
             start
         });
@@ -160,7 +183,8 @@ impl DeliveryPlan {
         while self.floor > 0 && self.delivered.contains(&(self.floor - 1)) {
             self.floor -= 1;
         }
-        let history = (self.floor > 0 && upper_start > 0).then(|| self.floor - 1);
+        let window_done = self.upper_cursor >= self.window_end;
+        let history = (window_done && self.floor > 0 && upper_start > 0).then(|| self.floor - 1);
         (ascending, history)
     }
 }
@@ -386,6 +410,18 @@ mod tests {
         }
         assert_eq!(plan.next(3), (None, None));
         assert_eq!(plan.next(4), (Some(3), None));
+    }
+
+    #[test]
+    fn history_waits_for_the_newest_window() {
+        let mut plan = DeliveryPlan::default();
+        assert_eq!(plan.next(100), (Some(50), None));
+        for seq in 50..99 {
+            plan.mark_delivered(seq);
+        }
+        assert_eq!(plan.next(100), (Some(99), None), "window incomplete: no history yet");
+        plan.mark_delivered(99);
+        assert_eq!(plan.next(100), (None, Some(49)));
     }
 
     #[test]

@@ -65,6 +65,9 @@ impl Node {
         loop {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {
                 Ok(Some(event)) => {
+                    if std::env::var_os("HYCHAT_TEST_TRACE").is_some() {
+                        eprintln!("event: {event:?}");
+                    }
                     if let Some(found) = pick(&event) {
                         return found;
                     }

@@ -1,0 +1,529 @@
+//! The application state and its one transition function,
+//! `App::update(Event) -> Vec<Command>` (the Elm architecture, DESIGN §4).
+//! Pure: no IO, no async, no clock reads; time comes in with `Event::Tick`
+//! and effects leave as `Command`s for the runner in `tui.rs` to carry out.
+//! Key meaning lives in `action`, editing in `input`, command parsing in
+//! `commands`, messages and scrolling in `timeline`, peers and follows in
+//! `peers`, screen geometry and timeline rows in `view`.
+
+pub mod action;
+pub mod commands;
+pub mod input;
+pub mod peers;
+pub mod text;
+pub mod timeline;
+pub mod view;
+
+use std::time::Duration;
+
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::net::codec::MAX_TEXT_CHARS;
+use crate::net::{FeedKey, FollowEntry, NetCommand, NetEvent, NetworkStatus};
+
+pub use action::Action;
+use commands::{SlashCommand, Target};
+use input::{Completion, Input};
+use peers::Peers;
+use timeline::Timeline;
+use view::{Areas, Row};
+
+/// Everything that can happen to the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Key(KeyEvent),
+    /// Bracketed paste: the whole text at once, newlines included.
+    Paste(String),
+    /// The terminal's new size in columns and rows.
+    Resize(u16, u16),
+    /// The clock, about once a second.
+    Tick(OffsetDateTime),
+    Net(NetEvent),
+}
+
+/// An effect for the runner to carry out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Net(NetCommand),
+    /// Leave: the runner sends `NetCommand::Shutdown`, waits for the engine
+    /// to close, and restores the terminal.
+    Quit,
+}
+
+/// A popup drawn over everything; Esc closes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    /// The full share key, easy to copy.
+    Key,
+}
+
+/// The whole state of the UI.
+#[derive(Debug, Clone)]
+pub struct App {
+    own: Option<FeedKey>,
+    nickname: String,
+    now: OffsetDateTime,
+    offset: UtcOffset,
+    size: (u16, u16),
+    network: Option<NetworkStatus>,
+    network_since: OffsetDateTime,
+    timeline: Timeline,
+    input: Input,
+    peers: Peers,
+    overlay: Option<Overlay>,
+    hint: Option<String>,
+    quitting: bool,
+}
+
+impl App {
+    /// A fresh app. `now` is the clock until the first `Tick`; times are
+    /// shown in UTC until `set_utc_offset` says otherwise. The size is
+    /// 80×24 until the first `Resize`.
+    pub fn new(now: OffsetDateTime) -> Self {
+        Self {
+            own: None,
+            nickname: String::new(),
+            now,
+            offset: UtcOffset::UTC,
+            size: (80, 24),
+            network: None,
+            network_since: now,
+            timeline: Timeline::default(),
+            input: Input::default(),
+            peers: Peers::default(),
+            overlay: None,
+            hint: None,
+            quitting: false,
+        }
+    }
+
+    /// Shows times at this offset from UTC (the runner passes the local one).
+    pub fn set_utc_offset(&mut self, offset: UtcOffset) {
+        self.offset = offset;
+    }
+
+    /// The one transition: an event in, state changed, effects out.
+    pub fn update(&mut self, event: Event) -> Vec<Command> {
+        match event {
+            Event::Key(key) => {
+                self.hint = None;
+                match Action::from_key(key) {
+                    Some(action) => self.on_action(action),
+                    None => Vec::new(),
+                }
+            }
+            Event::Paste(text) => {
+                if self.overlay.is_none() {
+                    self.input.insert_str(&text);
+                }
+                Vec::new()
+            }
+            Event::Resize(width, height) => {
+                self.size = (width, height);
+                self.clamp_scroll();
+                Vec::new()
+            }
+            Event::Tick(now) => {
+                self.now = now;
+                Vec::new()
+            }
+            Event::Net(event) => {
+                self.on_net(event);
+                Vec::new()
+            }
+        }
+    }
+
+    // ---- accessors for the renderer ----
+
+    /// Our own log's key, once the engine said `Ready`.
+    pub fn own(&self) -> Option<FeedKey> {
+        self.own
+    }
+
+    pub fn nickname(&self) -> &str {
+        &self.nickname
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+
+    pub fn utc_offset(&self) -> UtcOffset {
+        self.offset
+    }
+
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    pub fn input(&self) -> &Input {
+        &self.input
+    }
+
+    pub fn peers(&self) -> &Peers {
+        &self.peers
+    }
+
+    pub fn overlay(&self) -> Option<Overlay> {
+        self.overlay
+    }
+
+    /// A short-lived note for the status bar (completion candidates).
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    /// True once the user asked to leave.
+    pub fn is_quitting(&self) -> bool {
+        self.quitting
+    }
+
+    /// The network state, `None` until the engine reports one.
+    pub fn network(&self) -> Option<&NetworkStatus> {
+        self.network.as_ref()
+    }
+
+    /// Seconds left before the next retry while offline.
+    pub fn retry_in(&self) -> Option<Duration> {
+        match &self.network {
+            Some(NetworkStatus::Offline { retry_in, .. }) => {
+                let waited = (self.now - self.network_since).whole_milliseconds().max(0);
+                let waited = Duration::from_millis(u64::try_from(waited).unwrap_or(u64::MAX));
+                Some(retry_in.saturating_sub(waited))
+            }
+            _ => None,
+        }
+    }
+
+    /// The timeline rows at a width, as the renderer shows them.
+    pub fn timeline_rows(&self, width: usize) -> Vec<Row> {
+        view::timeline_rows(&self.timeline, self.own, self.offset, width)
+    }
+
+    // ---- keys ----
+
+    fn on_action(&mut self, action: Action) -> Vec<Command> {
+        if self.overlay.is_some() {
+            return self.on_overlay_action(action);
+        }
+        match action {
+            Action::Insert(c) => self.input.insert_char(c),
+            Action::Newline => self.input.newline(),
+            Action::Submit => return self.submit(),
+            Action::Backspace => self.input.backspace(),
+            Action::Delete => self.input.delete(),
+            Action::Left => self.input.left(),
+            Action::Right => self.input.right(),
+            Action::WordLeft => self.input.word_left(),
+            Action::WordRight => self.input.word_right(),
+            Action::LineStart => self.input.line_start(),
+            Action::LineEnd => self.input.line_end(),
+            Action::Up => self.input.up(),
+            Action::Down => self.input.down(),
+            Action::KillToStart => self.input.kill_to_start(),
+            Action::KillToEnd => self.input.kill_to_end(),
+            Action::DeleteWordBefore => self.input.delete_word_before(),
+            Action::Complete => self.complete(),
+            Action::PageUp => {
+                let (_, height) = self.timeline_size();
+                let max = self.max_scroll();
+                self.timeline.scroll_up(page(height), max);
+            }
+            Action::PageDown => {
+                let (_, height) = self.timeline_size();
+                self.timeline.scroll_down(page(height));
+            }
+            Action::ScrollTop => {
+                let max = self.max_scroll();
+                self.timeline.scroll_up(max, max);
+            }
+            Action::ScrollBottom | Action::Dismiss => self.timeline.scroll_to_bottom(),
+            Action::Quit => return self.quit(),
+            Action::EndOfInput if self.input.is_empty() => return self.quit(),
+            Action::EndOfInput => self.input.delete(),
+            Action::Help => self.overlay = Some(Overlay::Help),
+        }
+        Vec::new()
+    }
+
+    fn on_overlay_action(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::Dismiss | Action::Submit | Action::Insert('q') => self.overlay = None,
+            Action::Help => self.overlay = Some(Overlay::Help),
+            Action::Quit => return self.quit(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn quit(&mut self) -> Vec<Command> {
+        self.quitting = true;
+        vec![Command::Quit]
+    }
+
+    fn submit(&mut self) -> Vec<Command> {
+        if self.input.text().trim().is_empty() {
+            self.input.submit();
+            return Vec::new();
+        }
+        let line = self.input.submit();
+        self.timeline.scroll_to_bottom();
+        if let Some(literal) = line.strip_prefix("//") {
+            return self.send_text(&format!("/{literal}"));
+        }
+        if line.starts_with('/') {
+            return match commands::parse(&line) {
+                Ok(command) => self.run(command),
+                Err(error) => {
+                    self.error(error.to_string());
+                    Vec::new()
+                }
+            };
+        }
+        self.send_text(&line)
+    }
+
+    fn send_text(&mut self, line: &str) -> Vec<Command> {
+        let text = line.trim_start_matches('\n').trim_end();
+        let length = text.chars().count();
+        if length > MAX_TEXT_CHARS {
+            self.error(format!(
+                "that message is {length} characters long; the limit is {MAX_TEXT_CHARS}"
+            ));
+            self.input.set_text(line);
+            return Vec::new();
+        }
+        // The line shows up when the engine echoes it as `Appended`.
+        vec![Command::Net(NetCommand::Append {
+            text: text.to_string(),
+        })]
+    }
+
+    fn run(&mut self, command: SlashCommand) -> Vec<Command> {
+        let net = |c| vec![Command::Net(c)];
+        match command {
+            SlashCommand::Follow { key, .. } if Some(key) == self.own => {
+                self.error("that is your own log; friends follow it, you already have it");
+            }
+            SlashCommand::Follow { key, name } => return net(NetCommand::Follow { key, name }),
+            SlashCommand::Unfollow(Target::Key(key)) => return net(NetCommand::Unfollow { key }),
+            SlashCommand::Unfollow(Target::Name(name)) => {
+                let found: Vec<FeedKey> =
+                    self.peers.find_by_name(&name).iter().map(|f| f.key).collect();
+                match found.as_slice() {
+                    [key] => return net(NetCommand::Unfollow { key: *key }),
+                    [] => self.error(format!("you follow nobody called {name}")),
+                    many => {
+                        let keys: Vec<String> = many.iter().map(FeedKey::short).collect();
+                        self.error(format!(
+                            "{name} is {} logs ({}); unfollow by key",
+                            many.len(),
+                            keys.join(", ")
+                        ));
+                    }
+                }
+            }
+            SlashCommand::Nick(nickname) => return net(NetCommand::SetNick { nickname }),
+            SlashCommand::Key => match self.own {
+                Some(_) => self.overlay = Some(Overlay::Key),
+                None => self.error("the log is still opening; try /key again in a moment"),
+            },
+            SlashCommand::Peers => {
+                let text = self.peers_summary();
+                self.info(text);
+            }
+            SlashCommand::Clear => self.timeline.clear(),
+            SlashCommand::Help => self.overlay = Some(Overlay::Help),
+            SlashCommand::Quit => return self.quit(),
+        }
+        Vec::new()
+    }
+
+    fn peers_summary(&self) -> String {
+        let peers = self.peers.peers();
+        if peers.is_empty() {
+            return "no peers connected".to_string();
+        }
+        let mut lines = vec![match peers.len() {
+            1 => "1 peer connected:".to_string(),
+            n => format!("{n} peers connected:"),
+        }];
+        for peer in peers {
+            let feeds: Vec<String> = peer.feeds.iter().map(|f| self.feed_name(f)).collect();
+            lines.push(format!(
+                "{} for {}: {}",
+                peer.id.short(),
+                peers::short_duration(peer.since, self.now),
+                if feeds.is_empty() { "no shared logs".to_string() } else { feeds.join(", ") }
+            ));
+        }
+        lines.join("\n")
+    }
+
+    /// A log's short key, with whose it is when known.
+    fn feed_name(&self, key: &FeedKey) -> String {
+        if Some(*key) == self.own {
+            return format!("{} (you)", key.short());
+        }
+        match self.peers.follow(key) {
+            Some(followed) => format!("{} ({})", key.short(), followed.display_name()),
+            None => key.short(),
+        }
+    }
+
+    fn complete(&mut self) {
+        let (start, word) = self.input.word_at_cursor();
+        let word = word.to_string();
+        let candidates = if start == 0 && word.starts_with('/') {
+            commands::command_names()
+        } else {
+            self.peers.names()
+        };
+        match self.input.complete(&candidates) {
+            Completion::Unique(_) => {}
+            Completion::None if word.is_empty() => {}
+            Completion::None => self.hint = Some(format!("nothing matches {word}")),
+            Completion::Several(options) => self.hint = Some(options.join("  ")),
+        }
+    }
+
+    // ---- network events ----
+
+    fn on_net(&mut self, event: NetEvent) {
+        match event {
+            NetEvent::Ready {
+                own,
+                nickname,
+                first_run,
+                follows,
+            } => {
+                self.own = Some(own);
+                self.nickname = nickname;
+                self.peers.set_follows(follows);
+                if first_run {
+                    let text = welcome(&own, &self.nickname);
+                    self.info(text);
+                }
+            }
+            NetEvent::Appended { feed, seq, message } => {
+                self.peers.saw_nickname(&feed, seq, &message.nickname);
+                if let Some(index) = self.timeline.insert_message(feed, seq, message, self.now) {
+                    self.after_insert(index);
+                }
+            }
+            NetEvent::PeerConnected { peer, feeds } => self.peers.connected(peer, feeds, self.now),
+            NetEvent::PeerDisconnected { peer } => {
+                self.peers.disconnected(&peer);
+            }
+            NetEvent::FeedProgress {
+                feed,
+                downloaded,
+                length,
+            } => self.peers.progress(&feed, downloaded, length),
+            NetEvent::PeerHas { peer, feed, length } => self.peers.peer_has(peer, feed, length),
+            NetEvent::NetworkStatus(status) => {
+                if self.network.as_ref() != Some(&status) {
+                    self.network_since = self.now;
+                }
+                self.network = Some(status);
+            }
+            NetEvent::Followed(entry) => self.followed(entry),
+            NetEvent::Unfollowed { feed } => {
+                let name = self
+                    .peers
+                    .remove_follow(&feed)
+                    .map_or_else(|| feed.short(), |f| f.display_name());
+                self.timeline.remove_feed(&feed);
+                self.clamp_scroll();
+                self.info(format!("stopped following {name} ({})", feed.short()));
+            }
+            NetEvent::NickChanged { nickname } => {
+                self.info(format!("your nickname is now {nickname}"));
+                self.nickname = nickname;
+            }
+            NetEvent::Error(message) => self.error(message),
+        }
+    }
+
+    fn followed(&mut self, entry: FollowEntry) {
+        let key = entry.key;
+        self.peers.add_follow(entry);
+        let name = self
+            .peers
+            .follow(&key)
+            .map_or_else(|| key.short(), |f| f.display_name());
+        let shown = if name == key.short() {
+            name
+        } else {
+            format!("{name} ({})", key.short())
+        };
+        self.info(format!(
+            "following {shown}; its messages appear here as peers serve them"
+        ));
+    }
+
+    // ---- timeline helpers ----
+
+    fn info(&mut self, text: impl Into<String>) {
+        let index = self.timeline.push_system(text, false, self.now);
+        self.after_insert(index);
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        let index = self.timeline.push_system(text, true, self.now);
+        self.after_insert(index);
+    }
+
+    /// Keeps a scrolled-up view still when an entry lands below it.
+    fn after_insert(&mut self, index: usize) {
+        if self.timeline.is_at_bottom() {
+            return;
+        }
+        let (width, _) = self.timeline_size();
+        let rows = self.timeline_rows(width);
+        let own_rows = rows.iter().filter(|r| r.entry == index).count();
+        let rows_after = rows.iter().filter(|r| r.entry > index).count();
+        self.timeline.note_inserted(own_rows, rows_after);
+    }
+
+    fn timeline_size(&self) -> (usize, usize) {
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let areas = Areas::compute(area, &self.input);
+        (
+            usize::from(areas.timeline.width),
+            usize::from(areas.timeline.height),
+        )
+    }
+
+    fn max_scroll(&self) -> usize {
+        let (width, height) = self.timeline_size();
+        self.timeline_rows(width).len().saturating_sub(height)
+    }
+
+    fn clamp_scroll(&mut self) {
+        let max = self.max_scroll();
+        self.timeline.clamp_scroll(max);
+    }
+}
+
+/// Rows one PgUp/PgDn moves: a screen, keeping one row of context.
+fn page(height: usize) -> usize {
+    height.saturating_sub(1).max(1)
+}
+
+fn welcome(own: &FeedKey, nickname: &str) -> String {
+    let hex = own.to_hex();
+    format!(
+        "Welcome to hychat, {nickname}! Your log is ready. Your share key is:\n\
+         {hex}\n\
+         Friends follow you with: /follow {hex} {nickname}\n\
+         Follow a friend the same way with their key. /key shows your key again, /help lists commands and keys."
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,281 @@
+//! Who is around: connected peers (since when, which logs they replicate)
+//! and the followed logs (local name, latest nickname seen, online marker,
+//! catch-up progress). Owns this bookkeeping only; it is fed by `App` from
+//! `NetEvent`s and read by the side panel.
+
+use std::collections::HashMap;
+
+use time::OffsetDateTime;
+
+use crate::net::{FeedKey, FollowEntry, PeerId, Seq};
+
+/// One connected peer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peer {
+    pub id: PeerId,
+    pub since: OffsetDateTime,
+    pub feeds: Vec<FeedKey>,
+}
+
+/// One followed log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Followed {
+    pub key: FeedKey,
+    /// The name the user gave it with `/follow KEY NAME`.
+    pub local_name: Option<String>,
+    /// The nickname of its newest message seen so far, with that message's seq.
+    pub nickname: Option<(Seq, String)>,
+    pub downloaded: u64,
+    pub length: u64,
+}
+
+impl Followed {
+    fn new(entry: FollowEntry) -> Self {
+        Self {
+            key: entry.key,
+            local_name: entry.name,
+            nickname: None,
+            downloaded: 0,
+            length: 0,
+        }
+    }
+
+    /// The latest nickname seen, else the local name, else the short key.
+    pub fn display_name(&self) -> String {
+        match (&self.nickname, &self.local_name) {
+            (Some((_, nick)), _) if !nick.is_empty() => nick.clone(),
+            (_, Some(name)) => name.clone(),
+            _ => self.key.short(),
+        }
+    }
+
+    /// Whether blocks are still being fetched.
+    pub fn catching_up(&self) -> bool {
+        self.downloaded < self.length
+    }
+}
+
+/// Peers in connection order and follows in follow order.
+#[derive(Debug, Clone, Default)]
+pub struct Peers {
+    peers: Vec<Peer>,
+    follows: Vec<Followed>,
+    /// How many blocks of which log each peer says it holds.
+    remote_lengths: HashMap<(PeerId, FeedKey), u64>,
+}
+
+impl Peers {
+    pub fn peers(&self) -> &[Peer] {
+        &self.peers
+    }
+
+    pub fn follows(&self) -> &[Followed] {
+        &self.follows
+    }
+
+    pub fn follow(&self, key: &FeedKey) -> Option<&Followed> {
+        self.follows.iter().find(|f| f.key == *key)
+    }
+
+    pub fn is_following(&self, key: &FeedKey) -> bool {
+        self.follow(key).is_some()
+    }
+
+    /// Replaces the follow list (on `Ready`), keeping what is known of
+    /// logs that stay.
+    pub fn set_follows(&mut self, entries: Vec<FollowEntry>) {
+        let old = std::mem::take(&mut self.follows);
+        for entry in entries {
+            let mut followed = Followed::new(entry.clone());
+            if let Some(previous) = old.iter().find(|f| f.key == entry.key) {
+                followed = Followed {
+                    local_name: entry.name,
+                    ..previous.clone()
+                };
+            }
+            self.follows.push(followed);
+        }
+    }
+
+    /// Adds a follow, or renames one already there.
+    pub fn add_follow(&mut self, entry: FollowEntry) {
+        match self.follows.iter_mut().find(|f| f.key == entry.key) {
+            Some(existing) => existing.local_name = entry.name,
+            None => self.follows.push(Followed::new(entry)),
+        }
+    }
+
+    pub fn remove_follow(&mut self, key: &FeedKey) -> Option<Followed> {
+        let index = self.follows.iter().position(|f| f.key == *key)?;
+        Some(self.follows.remove(index))
+    }
+
+    /// Remembers the nickname of a followed log's message if it is the
+    /// newest seen (history may arrive newest first).
+    pub fn saw_nickname(&mut self, key: &FeedKey, seq: Seq, nickname: &str) {
+        if nickname.is_empty() {
+            return;
+        }
+        if let Some(followed) = self.follows.iter_mut().find(|f| f.key == *key) {
+            if followed.nickname.as_ref().is_none_or(|(s, _)| *s <= seq) {
+                followed.nickname = Some((seq, nickname.to_string()));
+            }
+        }
+    }
+
+    pub fn progress(&mut self, key: &FeedKey, downloaded: u64, length: u64) {
+        if let Some(followed) = self.follows.iter_mut().find(|f| f.key == *key) {
+            followed.downloaded = downloaded;
+            followed.length = length;
+        }
+    }
+
+    /// A peer connected, or its set of logs changed: keeps its connect time.
+    pub fn connected(&mut self, id: PeerId, feeds: Vec<FeedKey>, now: OffsetDateTime) {
+        match self.peers.iter_mut().find(|p| p.id == id) {
+            Some(peer) => peer.feeds = feeds,
+            None => self.peers.push(Peer {
+                id,
+                since: now,
+                feeds,
+            }),
+        }
+    }
+
+    pub fn disconnected(&mut self, id: &PeerId) -> Option<Peer> {
+        self.remote_lengths.retain(|(peer, _), _| peer != id);
+        let index = self.peers.iter().position(|p| p.id == *id)?;
+        Some(self.peers.remove(index))
+    }
+
+    pub fn peer_has(&mut self, id: PeerId, feed: FeedKey, length: u64) {
+        if self.peers.iter().any(|p| p.id == id) {
+            self.remote_lengths.insert((id, feed), length);
+        }
+    }
+
+    /// The longest length of `feed` any connected peer reported.
+    pub fn best_remote_length(&self, feed: &FeedKey) -> Option<u64> {
+        self.remote_lengths
+            .iter()
+            .filter(|((_, f), _)| f == feed)
+            .map(|(_, length)| *length)
+            .max()
+    }
+
+    /// Whether some connected peer replicates this log with us.
+    pub fn is_online(&self, key: &FeedKey) -> bool {
+        self.peers.iter().any(|p| p.feeds.contains(key))
+    }
+
+    /// Names Tab can complete to: latest nicknames and local names.
+    pub fn names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for followed in &self.follows {
+            if let Some((_, nick)) = &followed.nickname {
+                names.push(nick.clone());
+            }
+            if let Some(name) = &followed.local_name {
+                names.push(name.clone());
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Follows whose local name or latest nickname is `name` (ignoring case).
+    pub fn find_by_name(&self, name: &str) -> Vec<&Followed> {
+        let wanted = name.to_lowercase();
+        self.follows
+            .iter()
+            .filter(|f| {
+                f.local_name.as_deref().is_some_and(|n| n.to_lowercase() == wanted)
+                    || f.nickname.as_ref().is_some_and(|(_, n)| n.to_lowercase() == wanted)
+            })
+            .collect()
+    }
+}
+
+/// A compact duration such as `45s`, `3m`, `2h` or `5d`.
+pub fn short_duration(from: OffsetDateTime, to: OffsetDateTime) -> String {
+    let seconds = (to - from).whole_seconds().max(0);
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+    use time::Duration;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
+
+    fn entry(byte: u8, name: Option<&str>) -> FollowEntry {
+        FollowEntry {
+            key: FeedKey([byte; 32]),
+            name: name.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn peers_upsert_and_keep_their_connect_time() {
+        let mut peers = Peers::default();
+        let id = PeerId([9; 32]);
+        peers.connected(id, vec![FeedKey([1; 32])], NOW);
+        peers.connected(id, vec![FeedKey([1; 32]), FeedKey([2; 32])], NOW + Duration::minutes(3));
+        assert_eq!(peers.peers().len(), 1);
+        assert_eq!(peers.peers()[0].since, NOW);
+        assert!(peers.is_online(&FeedKey([2; 32])));
+        assert!(peers.disconnected(&id).is_some());
+        assert!(!peers.is_online(&FeedKey([2; 32])));
+        assert!(peers.disconnected(&id).is_none());
+    }
+
+    #[test]
+    fn follows_track_the_newest_nickname_and_progress() {
+        let mut peers = Peers::default();
+        peers.set_follows(vec![entry(1, Some("ann")), entry(2, None)]);
+        let key = FeedKey([1; 32]);
+        assert_eq!(peers.follow(&key).unwrap().display_name(), "ann");
+        peers.saw_nickname(&key, Seq(5), "annie");
+        peers.saw_nickname(&key, Seq(2), "old-ann");
+        assert_eq!(peers.follow(&key).unwrap().display_name(), "annie");
+        assert_eq!(peers.follows()[1].display_name(), FeedKey([2; 32]).short());
+        peers.progress(&key, 3, 10);
+        assert!(peers.follow(&key).unwrap().catching_up());
+        peers.progress(&key, 10, 10);
+        assert!(!peers.follow(&key).unwrap().catching_up());
+        assert_eq!(peers.find_by_name("ANNIE").len(), 1);
+        assert_eq!(peers.find_by_name("ann").len(), 1);
+        assert_eq!(peers.names(), vec!["ann", "annie"]);
+    }
+
+    #[test]
+    fn remote_lengths_are_forgotten_on_disconnect() {
+        let mut peers = Peers::default();
+        let id = PeerId([9; 32]);
+        let feed = FeedKey([1; 32]);
+        peers.peer_has(id, feed, 4);
+        assert_eq!(peers.best_remote_length(&feed), None);
+        peers.connected(id, vec![feed], NOW);
+        peers.peer_has(id, feed, 4);
+        assert_eq!(peers.best_remote_length(&feed), Some(4));
+        peers.disconnected(&id);
+        assert_eq!(peers.best_remote_length(&feed), None);
+    }
+
+    #[test]
+    fn formats_short_durations() {
+        assert_eq!(short_duration(NOW, NOW + Duration::seconds(42)), "42s");
+        assert_eq!(short_duration(NOW, NOW + Duration::minutes(3)), "3m");
+        assert_eq!(short_duration(NOW, NOW + Duration::hours(5)), "5h");
+        assert_eq!(short_duration(NOW, NOW + Duration::days(2)), "2d");
+        assert_eq!(short_duration(NOW, NOW - Duration::seconds(5)), "0s");
+    }
+}

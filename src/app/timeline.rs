@@ -1,0 +1,315 @@
+//! The timeline model: messages from every log merged in timestamp order,
+//! system lines in between, deduplication by (feed, seq), the `/clear` mark
+//! and the scroll state. Owns ordering and scrolling; how entries look on
+//! screen is `app/view.rs`'s business.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use time::{Duration, OffsetDateTime};
+
+use crate::net::{ChatMessage, FeedKey, Seq};
+
+/// How far in the future a writer's timestamp may be before it is not
+/// believed: a message cannot pin itself to the bottom with year 9999.
+const FUTURE_SLACK: Duration = Duration::minutes(5);
+
+/// One line of the timeline before layout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// When it sorts: the writer's timestamp, or arrival time when missing or
+    /// implausible.
+    pub at: OffsetDateTime,
+    /// Arrival order, unique, increasing.
+    pub arrival: u64,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Message {
+        feed: FeedKey,
+        seq: Seq,
+        message: ChatMessage,
+    },
+    /// A line from hychat itself; may hold several lines of text.
+    System { text: String, error: bool },
+}
+
+impl Entry {
+    fn sort_key(&self) -> (OffsetDateTime, u64, u64) {
+        let seq = match &self.body {
+            Body::Message { seq, .. } => seq.0,
+            Body::System { .. } => 0,
+        };
+        (self.at, seq, self.arrival)
+    }
+
+    pub fn feed(&self) -> Option<&FeedKey> {
+        match &self.body {
+            Body::Message { feed, .. } => Some(feed),
+            Body::System { .. } => None,
+        }
+    }
+}
+
+/// All entries, sorted, plus the view state over them.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    entries: Vec<Entry>,
+    seen: HashSet<(FeedKey, Seq)>,
+    next_arrival: u64,
+    /// Entries that arrived before this are hidden by `/clear`.
+    cleared_before: u64,
+    /// Rows hidden below the bottom of the view; 0 follows new messages.
+    scroll: usize,
+    /// Entries that arrived below the view while scrolled up.
+    new_below: usize,
+    /// Which logs use each nickname, to tell same-named people apart.
+    nick_keys: HashMap<String, BTreeSet<FeedKey>>,
+}
+
+impl Timeline {
+    /// Adds a block of some log. Returns its index, or `None` when this
+    /// (feed, seq) is already shown.
+    pub fn insert_message(
+        &mut self,
+        feed: FeedKey,
+        seq: Seq,
+        message: ChatMessage,
+        now: OffsetDateTime,
+    ) -> Option<usize> {
+        if !self.seen.insert((feed, seq)) {
+            return None;
+        }
+        let at = match message.timestamp {
+            Some(t) if t <= now + FUTURE_SLACK => t,
+            _ => now,
+        };
+        self.nick_keys
+            .entry(message.nickname.clone())
+            .or_default()
+            .insert(feed);
+        Some(self.insert(at, Body::Message { feed, seq, message }))
+    }
+
+    /// Adds a line from hychat itself, at time `now`.
+    pub fn push_system(&mut self, text: impl Into<String>, error: bool, now: OffsetDateTime) -> usize {
+        self.insert(
+            now,
+            Body::System {
+                text: text.into(),
+                error,
+            },
+        )
+    }
+
+    fn insert(&mut self, at: OffsetDateTime, body: Body) -> usize {
+        let entry = Entry {
+            at,
+            arrival: self.next_arrival,
+            body,
+        };
+        self.next_arrival += 1;
+        let key = entry.sort_key();
+        let index = self.entries.partition_point(|e| e.sort_key() <= key);
+        self.entries.insert(index, entry);
+        index
+    }
+
+    /// Drops every message of a log (after an unfollow), so a later follow
+    /// shows it afresh.
+    pub fn remove_feed(&mut self, feed: &FeedKey) {
+        self.entries.retain(|e| e.feed() != Some(feed));
+        self.seen.retain(|(f, _)| f != feed);
+        for keys in self.nick_keys.values_mut() {
+            keys.remove(feed);
+        }
+        self.nick_keys.retain(|_, keys| !keys.is_empty());
+    }
+
+    /// `/clear`: hides everything shown so far; the data stays.
+    pub fn clear(&mut self) {
+        self.cleared_before = self.next_arrival;
+        self.scroll = 0;
+        self.new_below = 0;
+    }
+
+    /// All entries in display order, hidden ones included.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Whether `/clear` hides this entry.
+    pub fn is_visible(&self, entry: &Entry) -> bool {
+        entry.arrival >= self.cleared_before
+    }
+
+    /// Whether several logs share this nickname.
+    pub fn nick_is_shared(&self, nickname: &str) -> bool {
+        self.nick_keys.get(nickname).is_some_and(|keys| keys.len() > 1)
+    }
+
+    /// Rows hidden below the view.
+    pub fn scroll(&self) -> usize {
+        self.scroll
+    }
+
+    /// Entries that arrived below the view while scrolled up.
+    pub fn new_below(&self) -> usize {
+        self.new_below
+    }
+
+    pub fn is_at_bottom(&self) -> bool {
+        self.scroll == 0
+    }
+
+    /// Scrolls towards older entries by `rows`, no further than `max`.
+    pub fn scroll_up(&mut self, rows: usize, max: usize) {
+        self.scroll = (self.scroll + rows).min(max);
+    }
+
+    /// Scrolls towards newer entries; reaching the bottom follows new ones again.
+    pub fn scroll_down(&mut self, rows: usize) {
+        self.scroll = self.scroll.saturating_sub(rows);
+        if self.scroll == 0 {
+            self.new_below = 0;
+        }
+    }
+
+    pub fn scroll_to_bottom(&mut self) {
+        self.scroll_down(usize::MAX);
+    }
+
+    /// Keeps the scroll inside the content after a resize or a removal.
+    pub fn clamp_scroll(&mut self, max: usize) {
+        if self.scroll > max {
+            self.scroll = max;
+        }
+        if self.scroll == 0 {
+            self.new_below = 0;
+        }
+    }
+
+    /// Called after an entry of `rows` rows was inserted while scrolled up,
+    /// with `rows_after` rows of older content below it. An entry under
+    /// the view keeps the view still and counts as new.
+    pub fn note_inserted(&mut self, rows: usize, rows_after: usize) {
+        if self.scroll > 0 && rows_after <= self.scroll {
+            self.scroll += rows;
+            self.new_below += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn chat(nick: &str, text: &str, at: Option<OffsetDateTime>) -> ChatMessage {
+        let mut message = ChatMessage::new_chat(nick, text, datetime!(2026-11-24 12:00 UTC));
+        message.timestamp = at;
+        message
+    }
+
+    fn texts(timeline: &Timeline) -> Vec<String> {
+        timeline
+            .entries()
+            .iter()
+            .map(|e| match &e.body {
+                Body::Message { message, .. } => message.text.clone(),
+                Body::System { text, .. } => format!("* {text}"),
+            })
+            .collect()
+    }
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
+
+    #[test]
+    fn merges_logs_in_timestamp_order() {
+        let mut timeline = Timeline::default();
+        let (a, b) = (FeedKey([1; 32]), FeedKey([2; 32]));
+        timeline.insert_message(a, Seq(1), chat("ann", "a2", Some(datetime!(2026-11-24 14:02 UTC))), NOW);
+        timeline.insert_message(b, Seq(0), chat("bob", "b1", Some(datetime!(2026-11-24 14:01 UTC))), NOW);
+        timeline.insert_message(a, Seq(0), chat("ann", "a1", Some(datetime!(2026-11-24 14:00 UTC))), NOW);
+        timeline.insert_message(b, Seq(1), chat("bob", "b3", Some(datetime!(2026-11-24 14:03 UTC))), NOW);
+        assert_eq!(texts(&timeline), vec!["a1", "b1", "a2", "b3"]);
+    }
+
+    #[test]
+    fn untimestamped_messages_sort_by_arrival() {
+        let mut timeline = Timeline::default();
+        let a = FeedKey([1; 32]);
+        timeline.insert_message(a, Seq(0), chat("ann", "old", Some(datetime!(2026-11-24 14:00 UTC))), NOW);
+        timeline.insert_message(a, Seq(1), chat("ann", "no time", None), NOW);
+        timeline.push_system("hello", false, NOW + Duration::seconds(1));
+        timeline.insert_message(a, Seq(2), chat("ann", "later", None), NOW + Duration::seconds(2));
+        assert_eq!(texts(&timeline), vec!["old", "no time", "* hello", "later"]);
+        assert_eq!(timeline.entries()[1].at, NOW);
+    }
+
+    #[test]
+    fn future_timestamps_are_not_believed() {
+        let mut timeline = Timeline::default();
+        let a = FeedKey([1; 32]);
+        timeline.insert_message(a, Seq(0), chat("ann", "from 9999", Some(datetime!(9999-01-01 0:00 UTC))), NOW);
+        timeline.insert_message(a, Seq(1), chat("ann", "next", None), NOW + Duration::seconds(1));
+        assert_eq!(texts(&timeline), vec!["from 9999", "next"]);
+        assert_eq!(timeline.entries()[0].at, NOW);
+    }
+
+    #[test]
+    fn dedupes_by_feed_and_seq() {
+        let mut timeline = Timeline::default();
+        let (a, b) = (FeedKey([1; 32]), FeedKey([2; 32]));
+        assert!(timeline.insert_message(a, Seq(0), chat("ann", "x", None), NOW).is_some());
+        assert!(timeline.insert_message(a, Seq(0), chat("ann", "x", None), NOW).is_none());
+        assert!(timeline.insert_message(b, Seq(0), chat("bob", "x", None), NOW).is_some());
+        assert_eq!(timeline.entries().len(), 2);
+        timeline.remove_feed(&a);
+        assert_eq!(timeline.entries().len(), 1);
+        assert!(timeline.insert_message(a, Seq(0), chat("ann", "x", None), NOW).is_some());
+    }
+
+    #[test]
+    fn detects_shared_nicknames() {
+        let mut timeline = Timeline::default();
+        let (a, b) = (FeedKey([1; 32]), FeedKey([2; 32]));
+        timeline.insert_message(a, Seq(0), chat("bob", "x", None), NOW);
+        timeline.insert_message(a, Seq(1), chat("bob", "y", None), NOW);
+        assert!(!timeline.nick_is_shared("bob"));
+        timeline.insert_message(b, Seq(0), chat("bob", "z", None), NOW);
+        assert!(timeline.nick_is_shared("bob"));
+        timeline.remove_feed(&b);
+        assert!(!timeline.nick_is_shared("bob"));
+    }
+
+    #[test]
+    fn clear_hides_what_came_before() {
+        let mut timeline = Timeline::default();
+        timeline.push_system("one", false, NOW);
+        timeline.clear();
+        timeline.push_system("two", false, NOW);
+        let visible: Vec<_> = timeline.entries().iter().filter(|e| timeline.is_visible(e)).collect();
+        assert_eq!(visible.len(), 1);
+        assert_eq!(timeline.entries().len(), 2);
+    }
+
+    #[test]
+    fn scrolling_counts_entries_below_the_view() {
+        let mut timeline = Timeline::default();
+        timeline.scroll_up(10, 5);
+        assert_eq!(timeline.scroll(), 5);
+        timeline.note_inserted(2, 0);
+        assert_eq!((timeline.scroll(), timeline.new_below()), (7, 1));
+        // Inserted above the view: the view and the count stay.
+        timeline.note_inserted(1, 30);
+        assert_eq!((timeline.scroll(), timeline.new_below()), (7, 1));
+        timeline.scroll_down(3);
+        assert_eq!(timeline.new_below(), 1);
+        timeline.scroll_to_bottom();
+        assert_eq!((timeline.scroll(), timeline.new_below()), (0, 0));
+        timeline.note_inserted(1, 0);
+        assert_eq!(timeline.new_below(), 0);
+    }
+}

@@ -1,0 +1,364 @@
+//! The view model: where each part of the screen goes for a terminal size,
+//! and which rows the timeline shows at a width (day separators, nick
+//! labels, wrapping). Pure and unstyled: `update` uses it for paging and
+//! scroll bounds, `ui` turns its tones into colours. It must not draw.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use time::{Date, OffsetDateTime, UtcOffset};
+
+use crate::net::FeedKey;
+
+use super::input::Input;
+use super::text;
+use super::timeline::{Body, Timeline};
+
+/// Narrower terminals get no side panel.
+pub const SIDE_PANEL_MIN_TERMINAL_WIDTH: u16 = 60;
+/// Most rows the input box grows to before it scrolls.
+pub const INPUT_MAX_ROWS: usize = 6;
+/// Width of `HH:MM `, and the indent of continuation rows.
+pub const TIME_WIDTH: usize = 6;
+
+/// The screen split into its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub timeline: Rect,
+    pub side: Option<Rect>,
+    /// The input box, borders included.
+    pub input: Rect,
+    pub status: Rect,
+}
+
+impl Areas {
+    /// Splits `area`: timeline (and side panel when wide enough) on top,
+    /// then the input box sized to its content, then the status bar.
+    pub fn compute(area: Rect, input: &Input) -> Self {
+        let inner_width = usize::from(area.width.saturating_sub(2));
+        let rows = input.layout(inner_width).rows.len().clamp(1, INPUT_MAX_ROWS);
+        let input_height = u16::try_from(rows + 2).unwrap_or(3);
+        let [main, input, status] = Layout::vertical([
+            Constraint::Min(1),
+            Constraint::Length(input_height),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let (timeline, side) = if area.width >= SIDE_PANEL_MIN_TERMINAL_WIDTH {
+            let side_width = (area.width / 4).clamp(24, 32);
+            let [timeline, side] =
+                Layout::horizontal([Constraint::Min(1), Constraint::Length(side_width)]).areas(main);
+            (timeline, Some(side))
+        } else {
+            (main, None)
+        };
+        Self {
+            timeline,
+            side,
+            input,
+            status,
+        }
+    }
+}
+
+/// How a piece of a timeline row should look; `ui` maps these to styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Time,
+    Nick { feed: FeedKey, own: bool },
+    Text { own: bool },
+    /// A block of a type other than chat-message.
+    Other,
+    Info,
+    Error,
+    Separator,
+}
+
+/// A run of text in one tone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub text: String,
+    pub tone: Tone,
+}
+
+/// One screen row of the timeline, and the index of the entry it belongs
+/// to (a day separator belongs to the entry under it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub segments: Vec<Segment>,
+    pub entry: usize,
+}
+
+impl Row {
+    /// The row as plain text, for tests and measuring.
+    pub fn text(&self) -> String {
+        self.segments.iter().map(|s| s.text.as_str()).collect()
+    }
+}
+
+fn segment(text: impl Into<String>, tone: Tone) -> Segment {
+    Segment {
+        text: text.into(),
+        tone,
+    }
+}
+
+/// The timeline's visible entries as rows of at most `width` cells.
+pub fn timeline_rows(
+    timeline: &Timeline,
+    own: Option<FeedKey>,
+    offset: UtcOffset,
+    width: usize,
+) -> Vec<Row> {
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    let mut last_date: Option<Date> = None;
+    for (index, entry) in timeline.entries().iter().enumerate() {
+        if !timeline.is_visible(entry) {
+            continue;
+        }
+        let local = entry.at.to_offset(offset);
+        if last_date != Some(local.date()) {
+            last_date = Some(local.date());
+            rows.push(Row {
+                segments: vec![segment(day_separator(local, width), Tone::Separator)],
+                entry: index,
+            });
+        }
+        let time = format!("{:02}:{:02} ", local.hour(), local.minute());
+        let mut add = |segments: Vec<Segment>| rows.push(Row { segments, entry: index });
+        match &entry.body {
+            Body::Message { feed, message, .. } => {
+                let is_own = own == Some(*feed);
+                let label = nick_label(timeline, feed, &message.nickname);
+                let (head, tone) = if message.is_chat() {
+                    (": ".to_string(), Tone::Text { own: is_own })
+                } else {
+                    let kind = text::printable_line(&message.kind);
+                    let kind = if kind.is_empty() { "?".to_string() } else { kind };
+                    (format!(" [{}]: ", text::truncate(&kind, 16)), Tone::Other)
+                };
+                let prefix = vec![
+                    segment(time, Tone::Time),
+                    segment(label, Tone::Nick { feed: *feed, own: is_own }),
+                    segment(head, tone),
+                ];
+                wrap_into(prefix, &message.text, tone, TIME_WIDTH, width, &mut add);
+            }
+            Body::System { text: body, error } => {
+                let (mark, tone) = if *error { ("! ", Tone::Error) } else { ("* ", Tone::Info) };
+                let prefix = vec![segment(time, Tone::Time), segment(mark, tone)];
+                wrap_into(prefix, body, tone, TIME_WIDTH + 2, width, &mut add);
+            }
+        }
+    }
+    rows
+}
+
+/// Lays `body` out after `prefix`, continuation rows indented by `indent`.
+fn wrap_into(
+    prefix: Vec<Segment>,
+    body: &str,
+    tone: Tone,
+    indent: usize,
+    width: usize,
+    add: &mut impl FnMut(Vec<Segment>),
+) {
+    let indent = indent.min(width / 2);
+    let prefix_width: usize = prefix.iter().map(|s| text::width(&s.text)).sum();
+    let rest = width - indent;
+    let mut first_row = Some(prefix);
+    let mut first_capacity = width.saturating_sub(prefix_width);
+    if first_capacity < 8.min(rest) {
+        // The prefix leaves no useful room: give it its own row.
+        let alone = first_row.take().unwrap_or_default();
+        let clipped = clip_segments(alone, width);
+        add(clipped);
+        first_capacity = rest;
+    }
+    for (number, line) in text::printable_lines(body).iter().enumerate() {
+        let capacity = if number == 0 { first_capacity } else { rest };
+        for piece in text::wrap_line(line, capacity, rest) {
+            let mut segments = match first_row.take() {
+                Some(prefix) => prefix,
+                None => vec![segment(" ".repeat(indent), tone)],
+            };
+            segments.push(segment(piece, tone));
+            add(segments);
+        }
+    }
+}
+
+fn clip_segments(segments: Vec<Segment>, width: usize) -> Vec<Segment> {
+    let mut left = width;
+    let mut out = Vec::new();
+    for mut s in segments {
+        if left == 0 {
+            break;
+        }
+        s.text = text::truncate(&s.text, left);
+        left -= text::width(&s.text).min(left);
+        out.push(s);
+    }
+    out
+}
+
+/// The nickname as shown: printable, the short key when empty, and a
+/// `#1a2b` suffix when another log uses the same nickname.
+pub fn nick_label(timeline: &Timeline, feed: &FeedKey, nickname: &str) -> String {
+    let nick = text::truncate(&text::printable_line(nickname), 24);
+    if nick.is_empty() {
+        return feed.short();
+    }
+    if timeline.nick_is_shared(nickname) {
+        let short = feed.short();
+        format!("{nick}#{}", &short[..4.min(short.len())])
+    } else {
+        nick
+    }
+}
+
+/// `──── Tue 24 Nov 2026 ────`, centred in `width`.
+fn day_separator(at: OffsetDateTime, width: usize) -> String {
+    let label = format!(
+        "──── {} {:02} {} {} ────",
+        weekday_short(at.weekday()),
+        at.day(),
+        month_short(at.month()),
+        at.year()
+    );
+    let label_width = text::width(&label);
+    if label_width >= width {
+        return text::truncate(&label, width);
+    }
+    format!("{}{label}", " ".repeat((width - label_width) / 2))
+}
+
+fn weekday_short(day: time::Weekday) -> &'static str {
+    use time::Weekday::*;
+    match day {
+        Monday => "Mon",
+        Tuesday => "Tue",
+        Wednesday => "Wed",
+        Thursday => "Thu",
+        Friday => "Fri",
+        Saturday => "Sat",
+        Sunday => "Sun",
+    }
+}
+
+fn month_short(month: time::Month) -> &'static str {
+    use time::Month::*;
+    match month {
+        January => "Jan",
+        February => "Feb",
+        March => "Mar",
+        April => "Apr",
+        May => "May",
+        June => "Jun",
+        July => "Jul",
+        August => "Aug",
+        September => "Sep",
+        October => "Oct",
+        November => "Nov",
+        December => "Dec",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{ChatMessage, Seq};
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
+
+    fn rows_text(timeline: &Timeline, width: usize) -> Vec<String> {
+        timeline_rows(timeline, Some(FeedKey([1; 32])), UtcOffset::UTC, width)
+            .iter()
+            .map(Row::text)
+            .collect()
+    }
+
+    fn say(timeline: &mut Timeline, feed: u8, seq: u64, nick: &str, text: &str, at: OffsetDateTime) {
+        let message = ChatMessage::new_chat(nick, text, at);
+        timeline.insert_message(FeedKey([feed; 32]), Seq(seq), message, NOW);
+    }
+
+    #[test]
+    fn shows_time_nick_text_and_day_separators() {
+        let mut timeline = Timeline::default();
+        say(&mut timeline, 2, 0, "ann", "late", datetime!(2026-11-23 23:59 UTC));
+        say(&mut timeline, 2, 1, "ann", "early", datetime!(2026-11-24 00:01 UTC));
+        assert_eq!(
+            rows_text(&timeline, 40),
+            vec![
+                "       ──── Mon 23 Nov 2026 ────",
+                "23:59 ann: late",
+                "       ──── Tue 24 Nov 2026 ────",
+                "00:01 ann: early",
+            ]
+        );
+    }
+
+    #[test]
+    fn wraps_long_messages_under_the_time_column() {
+        let mut timeline = Timeline::default();
+        say(&mut timeline, 2, 0, "ann", "one two three four five six", NOW);
+        let rows = rows_text(&timeline, 20);
+        assert_eq!(rows[1..], ["15:00 ann: one two", "      three four", "      five six"]);
+        assert!(rows.iter().all(|r| text::width(r) <= 20));
+    }
+
+    #[test]
+    fn same_nickname_on_two_keys_gets_a_key_suffix() {
+        let mut timeline = Timeline::default();
+        say(&mut timeline, 0xab, 0, "bob", "hi", NOW);
+        assert_eq!(rows_text(&timeline, 40)[1], "15:00 bob: hi");
+        say(&mut timeline, 0xcd, 0, "bob", "me too", NOW);
+        let rows = rows_text(&timeline, 40);
+        assert_eq!(rows[1], "15:00 bob#abab: hi");
+        assert_eq!(rows[2], "15:00 bob#cdcd: me too");
+    }
+
+    #[test]
+    fn own_messages_and_other_types_have_their_tones() {
+        let mut timeline = Timeline::default();
+        say(&mut timeline, 1, 0, "me", "mine", NOW);
+        let mut reaction = ChatMessage::new_chat("ann", "+1", NOW);
+        reaction.kind = "reaction".into();
+        timeline.insert_message(FeedKey([2; 32]), Seq(0), reaction, NOW);
+        let rows = timeline_rows(&timeline, Some(FeedKey([1; 32])), UtcOffset::UTC, 40);
+        assert_eq!(rows[1].segments[1].tone, Tone::Nick { feed: FeedKey([1; 32]), own: true });
+        assert_eq!(rows[2].text(), "15:00 ann [reaction]: +1");
+        assert_eq!(rows[2].segments[2].tone, Tone::Other);
+    }
+
+    #[test]
+    fn multi_line_messages_and_system_lines() {
+        let mut timeline = Timeline::default();
+        say(&mut timeline, 2, 0, "ann", "line one\nline two", NOW);
+        timeline.push_system("oops\u{1b}[2J", true, NOW);
+        let rows = rows_text(&timeline, 40);
+        assert_eq!(rows[1..], ["15:00 ann: line one", "      line two", "15:00 ! oops[2J"]);
+    }
+
+    #[test]
+    fn a_long_prefix_gets_its_own_row_when_narrow() {
+        let mut timeline = Timeline::default();
+        say(&mut timeline, 2, 0, "a-very-long-nickname", "hi there", NOW);
+        let rows = rows_text(&timeline, 24);
+        assert_eq!(rows[1..], ["15:00 a-very-long-nickn…", "      hi there"]);
+    }
+
+    #[test]
+    fn areas_hide_the_side_panel_when_narrow() {
+        let input = Input::default();
+        let wide = Areas::compute(Rect::new(0, 0, 100, 30), &input);
+        assert!(wide.side.is_some());
+        assert_eq!(wide.input.height, 3);
+        assert_eq!(wide.status.y, 29);
+        assert_eq!(wide.timeline.height, 26);
+        let narrow = Areas::compute(Rect::new(0, 0, 59, 30), &input);
+        assert!(narrow.side.is_none());
+        assert_eq!(narrow.timeline.width, 59);
+    }
+}

@@ -1,0 +1,277 @@
+//! The terminal runner: owns the terminal and the `App`, and is the only
+//! place where the UI does IO. One task `select!`s over crossterm's
+//! `EventStream`, the engine's `NetEvent` receiver, a one-second tick and
+//! SIGTERM/SIGHUP; it drains what is pending, feeds it to `App::update`,
+//! hands the returned commands to the engine with `try_send`, and draws once
+//! per batch. It never blocks the runtime: no blocking reads, no sleeps.
+//! The terminal is restored by `TerminalGuard`'s `Drop` and, on a panic,
+//! by a chained panic hook.
+
+use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+use std::task::Poll;
+use std::time::Duration;
+
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent, EventStream};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use crossterm::{cursor, execute};
+use futures::StreamExt;
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use time::OffsetDateTime;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::app::{App, Command, Event};
+use crate::net::{NetCommand, NetEvent, NetHandle};
+use crate::ui;
+
+/// How long to wait for the engine to flush and close after `Shutdown`.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Most events handled before a frame is drawn, so a flood cannot starve drawing.
+const MAX_BATCH: usize = 512;
+
+/// Set while the terminal is in raw mode / the alternate screen.
+static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Set by the panic hook: some task panicked, so the UI leaves.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+static PANIC_HOOK: Once = Once::new();
+
+/// Runs the UI until the user quits, a signal arrives, or the terminal
+/// goes away.
+///
+/// `handle` and `events` are the two ends from `net::spawn`; `app` is
+/// usually `App::new(OffsetDateTime::now_utc())`. The first frame is drawn
+/// before any network event. On quit it sends `NetCommand::Shutdown`, waits
+/// up to `SHUTDOWN_GRACE` for `events` to close, and restores the terminal.
+/// Errors are terminal IO errors (entering raw mode, drawing).
+pub async fn run(
+    handle: NetHandle,
+    mut events: mpsc::Receiver<NetEvent>,
+    mut app: App,
+) -> io::Result<()> {
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal.size()?;
+    app.update(Event::Resize(size.width, size.height));
+    app.update(Event::Tick(OffsetDateTime::now_utc()));
+    guard.terminal.draw(|frame| ui::draw(frame, &app))?;
+
+    let mut terminal_events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut sigterm = listen(SignalKind::terminate());
+    let mut sighup = listen(SignalKind::hangup());
+    let mut net_open = true;
+    let mut outcome = Ok(());
+
+    loop {
+        let mut batch = Vec::new();
+        let mut quit = false;
+        tokio::select! {
+            next = terminal_events.next() => match next {
+                Some(Ok(event)) => batch.extend(convert(event)),
+                Some(Err(error)) => {
+                    outcome = Err(error);
+                    quit = true;
+                }
+                // stdin is gone: nobody can type any more.
+                None => quit = true,
+            },
+            next = events.recv(), if net_open => match next {
+                Some(event) => batch.push(Event::Net(event)),
+                None => {
+                    net_open = false;
+                    batch.push(Event::Net(NetEvent::Error(
+                        "the network engine stopped; press Ctrl+C to quit".into(),
+                    )));
+                }
+            },
+            _ = tick.tick() => batch.push(Event::Tick(OffsetDateTime::now_utc())),
+            _ = wait_for(&mut sigterm) => quit = true,
+            _ = wait_for(&mut sighup) => quit = true,
+        }
+        // Drain what is already pending, polling with this task's waker.
+        while net_open && batch.len() < MAX_BATCH {
+            match events.try_recv() {
+                Ok(event) => batch.push(Event::Net(event)),
+                Err(_) => break,
+            }
+        }
+        while batch.len() < MAX_BATCH {
+            match futures::poll!(terminal_events.next()) {
+                Poll::Ready(Some(Ok(event))) => batch.extend(convert(event)),
+                _ => break,
+            }
+        }
+
+        for event in batch {
+            for command in app.update(event) {
+                match command {
+                    Command::Net(command) => send(&handle, command),
+                    Command::Quit => quit = true,
+                }
+            }
+        }
+        if PANICKED.load(Ordering::SeqCst) {
+            outcome = Err(io::Error::other("a task panicked; see the log"));
+            quit = true;
+        }
+        if let Err(error) = guard.terminal.draw(|frame| ui::draw(frame, &app)) {
+            outcome = outcome.and(Err(error));
+            quit = true;
+        }
+        if quit {
+            break;
+        }
+    }
+
+    if net_open {
+        shutdown(&handle, &mut events).await;
+    }
+    drop(guard);
+    outcome
+}
+
+fn convert(event: TermEvent) -> Option<Event> {
+    match event {
+        TermEvent::Key(key) => Some(Event::Key(key)),
+        TermEvent::Paste(text) => Some(Event::Paste(text)),
+        TermEvent::Resize(width, height) => Some(Event::Resize(width, height)),
+        _ => None,
+    }
+}
+
+fn send(handle: &NetHandle, command: NetCommand) {
+    if !handle.try_send(command.clone()) {
+        tracing::warn!(?command, "the engine's command queue is full or closed; command dropped");
+    }
+}
+
+/// Asks the engine to flush and close, and waits (bounded) until it has.
+async fn shutdown(handle: &NetHandle, events: &mut mpsc::Receiver<NetEvent>) {
+    let deadline = Instant::now() + SHUTDOWN_GRACE;
+    if !handle.try_send(NetCommand::Shutdown)
+        && tokio::time::timeout_at(deadline, handle.send(NetCommand::Shutdown))
+            .await
+            .is_err()
+    {
+        tracing::warn!("could not hand the engine a shutdown command");
+    }
+    let drained = tokio::time::timeout_at(deadline, async {
+        while events.recv().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "the engine did not close in time");
+    }
+}
+
+fn listen(kind: SignalKind) -> Option<Signal> {
+    match signal(kind) {
+        Ok(signal) => Some(signal),
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for a signal");
+            None
+        }
+    }
+}
+
+/// Resolves when the signal arrives; never, when it could not be listened to.
+async fn wait_for(signal: &mut Option<Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// The terminal in raw mode, on the alternate screen, with bracketed paste.
+/// Dropping it puts everything back.
+pub struct TerminalGuard {
+    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl TerminalGuard {
+    /// Enters raw mode and the alternate screen, and installs the panic hook.
+    pub fn enter() -> io::Result<Self> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
+        let mut stdout = io::stdout();
+        if let Err(error) = execute!(stdout, EnterAlternateScreen, EnableBracketedPaste) {
+            restore_terminal();
+            return Err(error);
+        }
+        match Terminal::new(CrosstermBackend::new(stdout)) {
+            Ok(terminal) => Ok(Self { terminal }),
+            Err(error) => {
+                restore_terminal();
+                Err(error)
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Leaves raw mode, the alternate screen and bracketed paste, and shows
+/// the cursor. Does nothing when the terminal was not taken over. Errors are
+/// ignored: this runs on the way out, when nothing better can be done.
+pub fn restore_terminal() {
+    if TERMINAL_ACTIVE.swap(false, Ordering::SeqCst) {
+        let _ = disable_raw_mode();
+        let _ = execute!(
+            io::stdout(),
+            DisableBracketedPaste,
+            LeaveAlternateScreen,
+            cursor::Show
+        );
+    }
+}
+
+/// Restores the terminal before the previous hook prints the panic, so the
+/// message lands on the normal screen; the UI loop then leaves.
+fn install_panic_hook() {
+    PANIC_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICKED.store(true, Ordering::SeqCst);
+            restore_terminal();
+            previous(info);
+        }));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    #[test]
+    fn converts_the_terminal_events_the_app_handles() {
+        let key = KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE);
+        assert_eq!(convert(TermEvent::Key(key)), Some(Event::Key(key)));
+        assert_eq!(
+            convert(TermEvent::Paste("x\ny".into())),
+            Some(Event::Paste("x\ny".into()))
+        );
+        assert_eq!(convert(TermEvent::Resize(80, 24)), Some(Event::Resize(80, 24)));
+        assert_eq!(convert(TermEvent::FocusGained), None);
+    }
+
+    #[test]
+    fn restoring_an_untouched_terminal_does_nothing() {
+        // Must not write escape sequences when the TUI never started.
+        restore_terminal();
+        assert!(!TERMINAL_ACTIVE.load(Ordering::SeqCst));
+    }
+}

@@ -1,0 +1,31 @@
+//! Rendering: `draw(frame, &App)` paints the whole screen from the app's
+//! state and never changes it. Geometry and timeline rows come from
+//! `app::view`; this module only picks widgets and styles. Parts: `timeline`,
+//! `side` (following and peers), `input`, `status`, `popup` (help and key),
+//! `theme` (colours).
+
+mod input;
+mod popup;
+mod side;
+mod status;
+pub mod theme;
+mod timeline;
+
+use ratatui::Frame;
+
+use crate::app::view::Areas;
+use crate::app::App;
+
+/// Draws one frame of the app.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let areas = Areas::compute(frame.area(), app.input());
+    timeline::draw(frame, areas.timeline, app);
+    if let Some(side) = areas.side {
+        side::draw(frame, side, app);
+    }
+    input::draw(frame, areas.input, app);
+    status::draw(frame, areas.status, app);
+    if let Some(overlay) = app.overlay() {
+        popup::draw(frame, frame.area(), app, overlay);
+    }
+}

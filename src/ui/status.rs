@@ -1,0 +1,109 @@
+//! Draws the status bar: who we are (nickname and short key), the network
+//! state, the peer count, and on the right the "N new below" counter or a
+//! completion hint.
+
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::{text, App};
+use crate::net::NetworkStatus;
+
+use super::theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let width = usize::from(area.width);
+    let right = right_text(app);
+    let right_width = text::width(&right);
+    let mut spans = left_spans(app);
+    let left_budget = width.saturating_sub(right_width + usize::from(right_width > 0));
+    clip(&mut spans, left_budget);
+    let left_width: usize = spans.iter().map(|s| text::width(&s.content)).sum();
+    if !right.is_empty() && left_width + right_width <= width {
+        spans.push(Span::raw(" ".repeat(width - left_width - right_width)));
+        spans.push(Span::styled(right, theme::warning().add_modifier(Modifier::BOLD)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme::status_bar()), area);
+}
+
+fn left_spans(app: &App) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    if app.is_quitting() {
+        spans.push(Span::styled(" closing, saving logs… ", theme::warning()));
+        return spans;
+    }
+    match app.own() {
+        Some(own) => {
+            spans.push(Span::styled(
+                format!(" {} ", text::printable_line(app.nickname())),
+                theme::title(),
+            ));
+            spans.push(Span::raw(format!("{} ", own.short())));
+        }
+        None => spans.push(Span::raw(" starting… ")),
+    }
+    spans.push(Span::raw("│ "));
+    let (network, style) = network_text(app);
+    spans.push(Span::styled(network, style));
+    let peers = app.peers().peers().len();
+    spans.push(Span::raw(format!(
+        " │ {peers} {}",
+        if peers == 1 { "peer" } else { "peers" }
+    )));
+    spans
+}
+
+fn network_text(app: &App) -> (String, ratatui::style::Style) {
+    match app.network() {
+        None => ("connecting…".into(), theme::dim()),
+        Some(NetworkStatus::Disabled) => ("Disabled".into(), theme::dim()),
+        Some(NetworkStatus::Bootstrapping) => ("Bootstrapping…".into(), theme::warning()),
+        Some(NetworkStatus::Online { nodes }) => (
+            format!("Online ({nodes} {})", if *nodes == 1 { "node" } else { "nodes" }),
+            theme::online(),
+        ),
+        Some(NetworkStatus::Offline { reason, .. }) => {
+            let seconds = app.retry_in().map_or(0, |d| d.as_secs());
+            (
+                format!(
+                    "Offline: {}, retrying in {seconds}s",
+                    text::printable_line(reason)
+                ),
+                theme::warning(),
+            )
+        }
+    }
+}
+
+fn right_text(app: &App) -> String {
+    if let Some(hint) = app.hint() {
+        return format!("{} ", text::printable_line(hint));
+    }
+    match app.timeline().new_below() {
+        0 if app.timeline().is_at_bottom() => String::new(),
+        0 => "↓ scrolled up (Ctrl+End) ".into(),
+        n => format!("↓ {n} new below "),
+    }
+}
+
+/// Cuts the spans to `budget` columns.
+fn clip(spans: &mut Vec<Span<'static>>, budget: usize) {
+    let mut used = 0;
+    let mut keep = Vec::new();
+    for span in spans.drain(..) {
+        let w = text::width(&span.content);
+        if used + w <= budget {
+            used += w;
+            keep.push(span);
+        } else {
+            let rest = budget.saturating_sub(used);
+            if rest > 0 {
+                keep.push(Span::styled(text::truncate(&span.content, rest), span.style));
+            }
+            break;
+        }
+    }
+    *spans = keep;
+}

@@ -1,0 +1,100 @@
+//! Loopback tests of several logs and peers: mutual follows, store and
+//! forward through a follower, restart from disk, offline start, hostile data.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{bootstrap_node, Node};
+use hychat::net::{NetEvent, NetworkStatus};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_followers_replicate_both_ways() {
+    let bootstrap = bootstrap_node().await;
+    let mut a = Node::start(bootstrap.local_addr()).await;
+    let mut b = Node::start(bootstrap.local_addr()).await;
+    a.append("from a").await;
+    b.append("from b").await;
+    a.follow(b.key).await;
+    b.follow(a.key).await;
+    assert_eq!(a.texts_of(b.key, 1).await, ["from b"]);
+    assert_eq!(b.texts_of(a.key, 1).await, ["from a"]);
+    a.append("live from a").await;
+    b.append("live from b").await;
+    assert_eq!(b.texts_of(a.key, 1).await, ["live from a"]);
+    assert_eq!(a.texts_of(b.key, 1).await, ["live from b"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_re_serves_a_log_while_its_writer_is_offline() {
+    let bootstrap = bootstrap_node().await;
+    let mut a = Node::start(bootstrap.local_addr()).await;
+    for text in ["one", "two", "three"] {
+        a.append(text).await;
+    }
+    let a_key = a.key;
+    let mut b = Node::start(bootstrap.local_addr()).await;
+    b.follow(a_key).await;
+    b.texts_of(a_key, 3).await;
+    a.shutdown().await;
+
+    let mut c = Node::start(bootstrap.local_addr()).await;
+    c.follow(a_key).await;
+    let mut texts = c.texts_of(a_key, 3).await;
+    texts.sort();
+    assert_eq!(texts, ["one", "three", "two"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_follows_and_messages_without_the_network() {
+    let bootstrap = bootstrap_node().await;
+    let mut a = Node::start(bootstrap.local_addr()).await;
+    a.append("kept").await;
+    let a_key = a.key;
+    let mut b = Node::start(bootstrap.local_addr()).await;
+    let b_key = b.key;
+    b.follow(a_key).await;
+    b.texts_of(a_key, 1).await;
+    a.shutdown().await;
+    let dir = b.shutdown().await;
+    drop(bootstrap);
+
+    // No bootstrap node exists any more: everything must come from disk.
+    let unreachable = "127.0.0.1:9".parse().unwrap();
+    let mut b = Node::start_in(dir, unreachable).await;
+    assert_eq!(b.key, b_key, "same identity after a restart");
+    let follows = b
+        .wait_for("Ready", |e| match e {
+            NetEvent::Ready { follows, first_run, .. } => Some((follows.clone(), *first_run)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(follows.0.iter().map(|f| f.key).collect::<Vec<_>>(), [a_key]);
+    assert!(!follows.1, "not a first run");
+    assert_eq!(b.texts_of(a_key, 1).await, ["kept"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_start_keeps_writing_and_syncs_once_a_bootstrap_node_appears() {
+    // Reserve a loopback port, then free it: nothing answers there yet.
+    let addr = {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.local_addr().unwrap()
+    };
+    let mut a = Node::start(addr).await;
+    a.append("written offline 1").await;
+    a.append("written offline 2").await;
+    a.wait_for("an offline status", |e| match e {
+        NetEvent::NetworkStatus(NetworkStatus::Offline { .. }) => Some(()),
+        _ => None,
+    })
+    .await;
+
+    let _bootstrap = hychat::net::run_bootstrap_node(addr).await.unwrap();
+    let mut b = Node::start(addr).await;
+    b.follow(a.key).await;
+    let mut texts = b.texts_of(a.key, 2).await;
+    texts.sort();
+    assert_eq!(texts, ["written offline 1", "written offline 2"]);
+    let _ = Duration::ZERO;
+}
