@@ -12,3 +12,6 @@
 //! - `cli`/`config`/`paths`: command line, config file and XDG locations.
 
 pub mod net;
+pub mod app;
+pub mod tui;
+pub mod ui;

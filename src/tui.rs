@@ -13,7 +13,9 @@ use std::sync::Once;
 use std::task::Poll;
 use std::time::Duration;
 
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent, EventStream};
+use crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent, EventStream,
+};
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
@@ -147,7 +149,10 @@ fn convert(event: TermEvent) -> Option<Event> {
 
 fn send(handle: &NetHandle, command: NetCommand) {
     if !handle.try_send(command.clone()) {
-        tracing::warn!(?command, "the engine's command queue is full or closed; command dropped");
+        tracing::warn!(
+            ?command,
+            "the engine's command queue is full or closed; command dropped"
+        );
     }
 }
 
@@ -161,10 +166,8 @@ async fn shutdown(handle: &NetHandle, events: &mut mpsc::Receiver<NetEvent>) {
     {
         tracing::warn!("could not hand the engine a shutdown command");
     }
-    let drained = tokio::time::timeout_at(deadline, async {
-        while events.recv().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout_at(deadline, async { while events.recv().await.is_some() {} }).await;
     if drained.is_err() {
         tracing::warn!(grace = ?SHUTDOWN_GRACE, "the engine did not close in time");
     }
@@ -264,7 +267,10 @@ mod tests {
             convert(TermEvent::Paste("x\ny".into())),
             Some(Event::Paste("x\ny".into()))
         );
-        assert_eq!(convert(TermEvent::Resize(80, 24)), Some(Event::Resize(80, 24)));
+        assert_eq!(
+            convert(TermEvent::Resize(80, 24)),
+            Some(Event::Resize(80, 24))
+        );
         assert_eq!(convert(TermEvent::FocusGained), None);
     }
 

@@ -131,13 +131,22 @@ mod tests {
     #[test]
     fn maps_editing_keys() {
         let none = KeyModifiers::NONE;
-        assert_eq!(Action::from_key(key(KeyCode::Char('x'), none)), Some(Action::Insert('x')));
+        assert_eq!(
+            Action::from_key(key(KeyCode::Char('x'), none)),
+            Some(Action::Insert('x'))
+        );
         assert_eq!(
             Action::from_key(key(KeyCode::Char('X'), KeyModifiers::SHIFT)),
             Some(Action::Insert('X'))
         );
-        assert_eq!(Action::from_key(key(KeyCode::Enter, none)), Some(Action::Submit));
-        assert_eq!(Action::from_key(key(KeyCode::Enter, KeyModifiers::ALT)), Some(Action::Newline));
+        assert_eq!(
+            Action::from_key(key(KeyCode::Enter, none)),
+            Some(Action::Submit)
+        );
+        assert_eq!(
+            Action::from_key(key(KeyCode::Enter, KeyModifiers::ALT)),
+            Some(Action::Newline)
+        );
         assert_eq!(
             Action::from_key(key(KeyCode::Char('w'), KeyModifiers::CONTROL)),
             Some(Action::DeleteWordBefore)
@@ -146,7 +155,10 @@ mod tests {
             Action::from_key(key(KeyCode::Char('u'), KeyModifiers::CONTROL)),
             Some(Action::KillToStart)
         );
-        assert_eq!(Action::from_key(key(KeyCode::Home, none)), Some(Action::LineStart));
+        assert_eq!(
+            Action::from_key(key(KeyCode::Home, none)),
+            Some(Action::LineStart)
+        );
         assert_eq!(
             Action::from_key(key(KeyCode::Home, KeyModifiers::CONTROL)),
             Some(Action::ScrollTop)
@@ -166,12 +178,18 @@ mod tests {
         let mut release = key(KeyCode::Char('a'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
         assert_eq!(Action::from_key(release), None);
-        assert_eq!(Action::from_key(key(KeyCode::Char('z'), KeyModifiers::CONTROL)), None);
+        assert_eq!(
+            Action::from_key(key(KeyCode::Char('z'), KeyModifiers::CONTROL)),
+            None
+        );
     }
 
     #[test]
     fn altgr_characters_are_typed() {
         let altgr = KeyModifiers::CONTROL | KeyModifiers::ALT;
-        assert_eq!(Action::from_key(key(KeyCode::Char('@'), altgr)), Some(Action::Insert('@')));
+        assert_eq!(
+            Action::from_key(key(KeyCode::Char('@'), altgr)),
+            Some(Action::Insert('@'))
+        );
     }
 }

@@ -12,7 +12,11 @@ use super::text;
 /// Every command with its argument synopsis and what it does, for `/help`
 /// and for Tab completion.
 pub const COMMANDS: &[(&str, &str, &str)] = &[
-    ("/follow", "KEY [NAME]", "follow a friend's log, optionally naming it"),
+    (
+        "/follow",
+        "KEY [NAME]",
+        "follow a friend's log, optionally naming it",
+    ),
     ("/unfollow", "KEY|NAME", "stop following a log"),
     ("/nick", "NAME", "change the nickname on your new messages"),
     ("/key", "", "show your share key"),
@@ -59,7 +63,10 @@ pub enum CommandError {
 
 /// The names of all commands, for completion.
 pub fn command_names() -> Vec<String> {
-    COMMANDS.iter().map(|(name, _, _)| name.to_string()).collect()
+    COMMANDS
+        .iter()
+        .map(|(name, _, _)| name.to_string())
+        .collect()
 }
 
 /// Parses a line that starts with `/`.
@@ -105,7 +112,12 @@ pub fn parse(line: &str) -> Result<SlashCommand, CommandError> {
         "/clear" => no_argument(SlashCommand::Clear, "/clear", rest)?,
         "/help" | "/?" => SlashCommand::Help,
         "/quit" | "/exit" => SlashCommand::Quit,
-        _ => return Err(CommandError::Unknown(text::truncate(&text::printable_line(name), 40))),
+        _ => {
+            return Err(CommandError::Unknown(text::truncate(
+                &text::printable_line(name),
+                40,
+            )))
+        }
     };
     Ok(command)
 }
@@ -148,7 +160,10 @@ mod tests {
         let key: FeedKey = HEX.parse().unwrap();
         assert_eq!(
             parse(&format!("/follow {HEX} ann")),
-            Ok(SlashCommand::Follow { key, name: Some("ann".into()) })
+            Ok(SlashCommand::Follow {
+                key,
+                name: Some("ann".into())
+            })
         );
         assert_eq!(
             parse(&format!("/follow hyper://{HEX}")),
@@ -156,22 +171,34 @@ mod tests {
         );
         assert_eq!(
             parse(&format!("/follow {HEX} Ann Lee")),
-            Ok(SlashCommand::Follow { key, name: Some("Ann Lee".into()) })
+            Ok(SlashCommand::Follow {
+                key,
+                name: Some("Ann Lee".into())
+            })
         );
     }
 
     #[test]
     fn bad_keys_use_the_key_parser_message() {
         let expected = "nope".parse::<FeedKey>().unwrap_err().to_string();
-        assert_eq!(parse("/follow nope"), Err(CommandError::BadKey(expected.clone())));
+        assert_eq!(
+            parse("/follow nope"),
+            Err(CommandError::BadKey(expected.clone()))
+        );
         assert!(expected.contains("64 hex characters"));
-        assert_eq!(parse("/follow"), Err(CommandError::Usage("/follow KEY [NAME]".into())));
+        assert_eq!(
+            parse("/follow"),
+            Err(CommandError::Usage("/follow KEY [NAME]".into()))
+        );
     }
 
     #[test]
     fn unfollow_takes_a_key_or_a_name() {
         let key: FeedKey = HEX.parse().unwrap();
-        assert_eq!(parse(&format!("/unfollow {HEX}")), Ok(SlashCommand::Unfollow(Target::Key(key))));
+        assert_eq!(
+            parse(&format!("/unfollow {HEX}")),
+            Ok(SlashCommand::Unfollow(Target::Key(key)))
+        );
         assert_eq!(
             parse("/unfollow bob"),
             Ok(SlashCommand::Unfollow(Target::Name("bob".into())))
@@ -181,8 +208,14 @@ mod tests {
 
     #[test]
     fn nick_is_validated() {
-        assert_eq!(parse("/nick  cat-lover "), Ok(SlashCommand::Nick("cat-lover".into())));
-        assert_eq!(parse(&format!("/nick {}", "x".repeat(33))), Err(CommandError::BadNick));
+        assert_eq!(
+            parse("/nick  cat-lover "),
+            Ok(SlashCommand::Nick("cat-lover".into()))
+        );
+        assert_eq!(
+            parse(&format!("/nick {}", "x".repeat(33))),
+            Err(CommandError::BadNick)
+        );
         assert_eq!(parse("/nick a\u{1b}b"), Err(CommandError::BadNick));
         assert!(matches!(parse("/nick"), Err(CommandError::Usage(_))));
     }
@@ -195,7 +228,10 @@ mod tests {
         assert_eq!(parse("/help"), Ok(SlashCommand::Help));
         assert_eq!(parse("/quit"), Ok(SlashCommand::Quit));
         assert!(matches!(parse("/key extra"), Err(CommandError::Usage(_))));
-        assert_eq!(parse("/frobnicate x"), Err(CommandError::Unknown("/frobnicate".into())));
+        assert_eq!(
+            parse("/frobnicate x"),
+            Err(CommandError::Unknown("/frobnicate".into()))
+        );
         assert_eq!(
             CommandError::Unknown("/x".into()).to_string(),
             "unknown command /x; type /help for the list"

@@ -491,7 +491,10 @@ mod tests {
     fn completes_unique_and_common_prefixes() {
         let commands = vec!["/follow".to_string(), "/unfollow".into(), "/help".into()];
         let mut input = typed("/fo");
-        assert_eq!(input.complete(&commands), Completion::Unique("/follow".into()));
+        assert_eq!(
+            input.complete(&commands),
+            Completion::Unique("/follow".into())
+        );
         assert_eq!(input.text(), "/follow ");
 
         let names = vec!["annabel".to_string(), "anna".into(), "bob".into()];

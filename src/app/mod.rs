@@ -312,8 +312,12 @@ impl App {
             SlashCommand::Follow { key, name } => return net(NetCommand::Follow { key, name }),
             SlashCommand::Unfollow(Target::Key(key)) => return net(NetCommand::Unfollow { key }),
             SlashCommand::Unfollow(Target::Name(name)) => {
-                let found: Vec<FeedKey> =
-                    self.peers.find_by_name(&name).iter().map(|f| f.key).collect();
+                let found: Vec<FeedKey> = self
+                    .peers
+                    .find_by_name(&name)
+                    .iter()
+                    .map(|f| f.key)
+                    .collect();
                 match found.as_slice() {
                     [key] => return net(NetCommand::Unfollow { key: *key }),
                     [] => self.error(format!("you follow nobody called {name}")),
@@ -358,7 +362,11 @@ impl App {
                 "{} for {}: {}",
                 peer.id.short(),
                 peers::short_duration(peer.since, self.now),
-                if feeds.is_empty() { "no shared logs".to_string() } else { feeds.join(", ") }
+                if feeds.is_empty() {
+                    "no shared logs".to_string()
+                } else {
+                    feeds.join(", ")
+                }
             ));
         }
         lines.join("\n")
@@ -516,12 +524,13 @@ fn page(height: usize) -> usize {
 }
 
 fn welcome(own: &FeedKey, nickname: &str) -> String {
-    let hex = own.to_hex();
     format!(
-        "Welcome to hychat, {nickname}! Your log is ready. Your share key is:\n\
-         {hex}\n\
-         Friends follow you with: /follow {hex} {nickname}\n\
-         Follow a friend the same way with their key. /key shows your key again, /help lists commands and keys."
+        "Welcome to hychat, {nickname}! Your log is ready.\n\
+         Your share key (give it to friends; /key shows it again):\n\
+         {}\n\
+         Friends follow you with /follow and this key; you follow them with /follow THEIR-KEY NAME.\n\
+         Type /help for commands and keys.",
+        own.to_hex()
     )
 }
 

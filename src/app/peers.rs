@@ -190,8 +190,12 @@ impl Peers {
         self.follows
             .iter()
             .filter(|f| {
-                f.local_name.as_deref().is_some_and(|n| n.to_lowercase() == wanted)
-                    || f.nickname.as_ref().is_some_and(|(_, n)| n.to_lowercase() == wanted)
+                f.local_name
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase() == wanted)
+                    || f.nickname
+                        .as_ref()
+                        .is_some_and(|(_, n)| n.to_lowercase() == wanted)
             })
             .collect()
     }
@@ -228,7 +232,11 @@ mod tests {
         let mut peers = Peers::default();
         let id = PeerId([9; 32]);
         peers.connected(id, vec![FeedKey([1; 32])], NOW);
-        peers.connected(id, vec![FeedKey([1; 32]), FeedKey([2; 32])], NOW + Duration::minutes(3));
+        peers.connected(
+            id,
+            vec![FeedKey([1; 32]), FeedKey([2; 32])],
+            NOW + Duration::minutes(3),
+        );
         assert_eq!(peers.peers().len(), 1);
         assert_eq!(peers.peers()[0].since, NOW);
         assert!(peers.is_online(&FeedKey([2; 32])));

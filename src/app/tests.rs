@@ -31,7 +31,10 @@ fn press(app: &mut App, code: KeyCode) -> Vec<Command> {
 }
 
 fn ctrl(app: &mut App, c: char) -> Vec<Command> {
-    app.update(Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)))
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )))
 }
 
 fn type_str(app: &mut App, s: &str) {
@@ -173,7 +176,9 @@ fn tab_completes_commands_and_names() {
     let mut app = ready_app(vec![]);
     type_str(&mut app, "/");
     press(&mut app, KeyCode::Tab);
-    assert!(app.hint().is_some_and(|h| h.contains("/follow") && h.contains("/quit")));
+    assert!(app
+        .hint()
+        .is_some_and(|h| h.contains("/follow") && h.contains("/quit")));
     type_str(&mut app, "q");
     assert_eq!(app.hint(), None);
 }
@@ -218,7 +223,10 @@ fn following_yourself_is_refused() {
 fn unknown_commands_and_bad_arguments_are_inline_errors() {
     let mut app = ready_app(vec![]);
     assert!(submit(&mut app, "/dance").is_empty());
-    assert_eq!(last_row(&app), "15:00 ! unknown command /dance; type /help for the list");
+    assert_eq!(
+        last_row(&app),
+        "15:00 ! unknown command /dance; type /help for the list"
+    );
     assert!(submit(&mut app, "/nick").is_empty());
     assert_eq!(last_row(&app), "15:00 ! usage: /nick NAME");
     assert!(submit(&mut app, "/peers now").is_empty());
@@ -228,8 +236,14 @@ fn unknown_commands_and_bad_arguments_are_inline_errors() {
 #[test]
 fn unfollow_by_name_resolves_the_key() {
     let mut app = ready_app(vec![
-        FollowEntry { key: ANN, name: Some("ann".into()) },
-        FollowEntry { key: BOB, name: None },
+        FollowEntry {
+            key: ANN,
+            name: Some("ann".into()),
+        },
+        FollowEntry {
+            key: BOB,
+            name: None,
+        },
     ]);
     app.update(appended(BOB, 0, "bob", "hi", 0));
     assert_eq!(
@@ -327,7 +341,10 @@ fn key_before_ready_is_an_error() {
 
 #[test]
 fn peers_command_lists_connected_peers() {
-    let mut app = ready_app(vec![FollowEntry { key: ANN, name: Some("ann".into()) }]);
+    let mut app = ready_app(vec![FollowEntry {
+        key: ANN,
+        name: Some("ann".into()),
+    }]);
     submit(&mut app, "/peers");
     assert_eq!(last_row(&app), "15:00 * no peers connected");
     app.update(Event::Net(NetEvent::PeerConnected {
@@ -339,7 +356,10 @@ fn peers_command_lists_connected_peers() {
     let text = rows(&app);
     let tail = &text[text.len() - 2..];
     assert_eq!(tail[0], "15:03 * 1 peer connected:");
-    assert_eq!(tail[1], "        eeeeeeee for 3m: 11111111 (you), a1a1a1a1 (ann)");
+    assert_eq!(
+        tail[1],
+        "        eeeeeeee for 3m: 11111111 (you), a1a1a1a1 (ann)"
+    );
 }
 
 #[test]
@@ -423,11 +443,17 @@ fn scroll_is_bounded_by_the_content() {
     app.update(Event::Resize(100, 14));
     fill(&mut app, 15);
     // 16 rows (separator + 15) in 10: at most 6 up.
-    app.update(Event::Key(KeyEvent::new(KeyCode::Home, KeyModifiers::CONTROL)));
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Home,
+        KeyModifiers::CONTROL,
+    )));
     assert_eq!(app.timeline().scroll(), 6);
     press(&mut app, KeyCode::PageUp);
     assert_eq!(app.timeline().scroll(), 6);
-    app.update(Event::Key(KeyEvent::new(KeyCode::End, KeyModifiers::CONTROL)));
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::End,
+        KeyModifiers::CONTROL,
+    )));
     assert!(app.timeline().is_at_bottom());
     // Growing the window clamps the scroll.
     press(&mut app, KeyCode::PageUp);
@@ -448,9 +474,15 @@ fn sending_jumps_back_to_the_bottom() {
 
 #[test]
 fn peers_and_follows_follow_the_events() {
-    let mut app = ready_app(vec![FollowEntry { key: ANN, name: Some("ann".into()) }]);
+    let mut app = ready_app(vec![FollowEntry {
+        key: ANN,
+        name: Some("ann".into()),
+    }]);
     let peer = PeerId([7; 32]);
-    app.update(Event::Net(NetEvent::PeerConnected { peer, feeds: vec![ANN] }));
+    app.update(Event::Net(NetEvent::PeerConnected {
+        peer,
+        feeds: vec![ANN],
+    }));
     assert!(app.peers().is_online(&ANN));
     app.update(Event::Net(NetEvent::FeedProgress {
         feed: ANN,
@@ -465,7 +497,10 @@ fn peers_and_follows_follow_the_events() {
     assert!(!app.peers().is_online(&ANN));
 
     app.update(Event::Tick(NOW + time::Duration::minutes(5)));
-    app.update(Event::Net(NetEvent::Followed(FollowEntry { key: BOB, name: None })));
+    app.update(Event::Net(NetEvent::Followed(FollowEntry {
+        key: BOB,
+        name: None,
+    })));
     assert!(app.peers().is_following(&BOB));
     assert!(rows(&app).join(" ").contains("following b0b0b0b0;"));
     app.update(Event::Net(NetEvent::Unfollowed { feed: ANN }));
@@ -478,13 +513,17 @@ fn peers_and_follows_follow_the_events() {
 fn network_status_and_errors() {
     let mut app = ready_app(vec![]);
     assert_eq!(app.network(), None);
-    app.update(Event::Net(NetEvent::NetworkStatus(NetworkStatus::Offline {
-        reason: "no route".into(),
-        retry_in: Duration::from_secs(10),
-    })));
+    app.update(Event::Net(NetEvent::NetworkStatus(
+        NetworkStatus::Offline {
+            reason: "no route".into(),
+            retry_in: Duration::from_secs(10),
+        },
+    )));
     app.update(Event::Tick(NOW + time::Duration::seconds(4)));
     assert_eq!(app.retry_in(), Some(Duration::from_secs(6)));
-    app.update(Event::Net(NetEvent::Error("could not follow: disk full".into())));
+    app.update(Event::Net(NetEvent::Error(
+        "could not follow: disk full".into(),
+    )));
     assert_eq!(last_row(&app), "15:00 ! could not follow: disk full");
 }
 

@@ -20,7 +20,13 @@ pub fn is_printable(c: char) -> bool {
 /// does it again so no path can reach the terminal with an escape.
 pub fn printable_line(s: &str) -> String {
     s.chars()
-        .map(|c| if c == '\t' || c == '\n' || c == '\r' { ' ' } else { c })
+        .map(|c| {
+            if c == '\t' || c == '\n' || c == '\r' {
+                ' '
+            } else {
+                c
+            }
+        })
         .filter(|c| is_printable(*c))
         .collect()
 }
@@ -47,14 +53,20 @@ pub fn clusters(s: &str) -> Vec<&str> {
                     || c == ZERO_WIDTH_JOINER
                     || c.width() == Some(0)
                     || ('\u{1F3FB}'..='\u{1F3FF}').contains(&c)
-                    || (is_regional_indicator(c) && is_regional_indicator(p) && regional_run % 2 == 1)
+                    || (is_regional_indicator(c)
+                        && is_regional_indicator(p)
+                        && regional_run % 2 == 1)
             }
         };
         if !joins && index > start {
             out.push(&s[start..index]);
             start = index;
         }
-        regional_run = if is_regional_indicator(c) { regional_run + 1 } else { 0 };
+        regional_run = if is_regional_indicator(c) {
+            regional_run + 1
+        } else {
+            0
+        };
         prev = Some(c);
     }
     if start < s.len() {
@@ -175,12 +187,18 @@ mod tests {
     fn drops_controls_and_escapes() {
         assert_eq!(printable_line("a\u{1b}[2Jb\u{7}c\td"), "a[2Jbc d");
         assert_eq!(printable_line("x\u{202E}y\u{9b}z"), "xyz");
-        assert_eq!(printable_lines("one\r\ntwo\rthree\nfour"), vec!["one", "two", "three", "four"]);
+        assert_eq!(
+            printable_lines("one\r\ntwo\rthree\nfour"),
+            vec!["one", "two", "three", "four"]
+        );
     }
 
     #[test]
     fn wraps_at_word_boundaries() {
-        assert_eq!(wrap_line("hello world again", 11, 11), vec!["hello world", "again"]);
+        assert_eq!(
+            wrap_line("hello world again", 11, 11),
+            vec!["hello world", "again"]
+        );
         assert_eq!(wrap_line("hello world", 5, 8), vec!["hello", "world"]);
         assert_eq!(wrap_line("", 5, 5), vec![""]);
         assert_eq!(wrap_line("a  b", 10, 10), vec!["a  b"]);

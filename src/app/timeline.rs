@@ -93,7 +93,12 @@ impl Timeline {
     }
 
     /// Adds a line from hychat itself, at time `now`.
-    pub fn push_system(&mut self, text: impl Into<String>, error: bool, now: OffsetDateTime) -> usize {
+    pub fn push_system(
+        &mut self,
+        text: impl Into<String>,
+        error: bool,
+        now: OffsetDateTime,
+    ) -> usize {
         self.insert(
             now,
             Body::System {
@@ -146,7 +151,14 @@ impl Timeline {
 
     /// Whether several logs share this nickname.
     pub fn nick_is_shared(&self, nickname: &str) -> bool {
-        self.nick_keys.get(nickname).is_some_and(|keys| keys.len() > 1)
+        self.nick_keys
+            .get(nickname)
+            .is_some_and(|keys| keys.len() > 1)
+    }
+
+    /// The logs that use this nickname.
+    pub fn nick_group(&self, nickname: &str) -> Option<&BTreeSet<FeedKey>> {
+        self.nick_keys.get(nickname)
     }
 
     /// Rows hidden below the view.
@@ -229,10 +241,30 @@ mod tests {
     fn merges_logs_in_timestamp_order() {
         let mut timeline = Timeline::default();
         let (a, b) = (FeedKey([1; 32]), FeedKey([2; 32]));
-        timeline.insert_message(a, Seq(1), chat("ann", "a2", Some(datetime!(2026-11-24 14:02 UTC))), NOW);
-        timeline.insert_message(b, Seq(0), chat("bob", "b1", Some(datetime!(2026-11-24 14:01 UTC))), NOW);
-        timeline.insert_message(a, Seq(0), chat("ann", "a1", Some(datetime!(2026-11-24 14:00 UTC))), NOW);
-        timeline.insert_message(b, Seq(1), chat("bob", "b3", Some(datetime!(2026-11-24 14:03 UTC))), NOW);
+        timeline.insert_message(
+            a,
+            Seq(1),
+            chat("ann", "a2", Some(datetime!(2026-11-24 14:02 UTC))),
+            NOW,
+        );
+        timeline.insert_message(
+            b,
+            Seq(0),
+            chat("bob", "b1", Some(datetime!(2026-11-24 14:01 UTC))),
+            NOW,
+        );
+        timeline.insert_message(
+            a,
+            Seq(0),
+            chat("ann", "a1", Some(datetime!(2026-11-24 14:00 UTC))),
+            NOW,
+        );
+        timeline.insert_message(
+            b,
+            Seq(1),
+            chat("bob", "b3", Some(datetime!(2026-11-24 14:03 UTC))),
+            NOW,
+        );
         assert_eq!(texts(&timeline), vec!["a1", "b1", "a2", "b3"]);
     }
 
@@ -240,10 +272,20 @@ mod tests {
     fn untimestamped_messages_sort_by_arrival() {
         let mut timeline = Timeline::default();
         let a = FeedKey([1; 32]);
-        timeline.insert_message(a, Seq(0), chat("ann", "old", Some(datetime!(2026-11-24 14:00 UTC))), NOW);
+        timeline.insert_message(
+            a,
+            Seq(0),
+            chat("ann", "old", Some(datetime!(2026-11-24 14:00 UTC))),
+            NOW,
+        );
         timeline.insert_message(a, Seq(1), chat("ann", "no time", None), NOW);
         timeline.push_system("hello", false, NOW + Duration::seconds(1));
-        timeline.insert_message(a, Seq(2), chat("ann", "later", None), NOW + Duration::seconds(2));
+        timeline.insert_message(
+            a,
+            Seq(2),
+            chat("ann", "later", None),
+            NOW + Duration::seconds(2),
+        );
         assert_eq!(texts(&timeline), vec!["old", "no time", "* hello", "later"]);
         assert_eq!(timeline.entries()[1].at, NOW);
     }
@@ -252,8 +294,18 @@ mod tests {
     fn future_timestamps_are_not_believed() {
         let mut timeline = Timeline::default();
         let a = FeedKey([1; 32]);
-        timeline.insert_message(a, Seq(0), chat("ann", "from 9999", Some(datetime!(9999-01-01 0:00 UTC))), NOW);
-        timeline.insert_message(a, Seq(1), chat("ann", "next", None), NOW + Duration::seconds(1));
+        timeline.insert_message(
+            a,
+            Seq(0),
+            chat("ann", "from 9999", Some(datetime!(9999-01-01 0:00 UTC))),
+            NOW,
+        );
+        timeline.insert_message(
+            a,
+            Seq(1),
+            chat("ann", "next", None),
+            NOW + Duration::seconds(1),
+        );
         assert_eq!(texts(&timeline), vec!["from 9999", "next"]);
         assert_eq!(timeline.entries()[0].at, NOW);
     }
@@ -262,13 +314,21 @@ mod tests {
     fn dedupes_by_feed_and_seq() {
         let mut timeline = Timeline::default();
         let (a, b) = (FeedKey([1; 32]), FeedKey([2; 32]));
-        assert!(timeline.insert_message(a, Seq(0), chat("ann", "x", None), NOW).is_some());
-        assert!(timeline.insert_message(a, Seq(0), chat("ann", "x", None), NOW).is_none());
-        assert!(timeline.insert_message(b, Seq(0), chat("bob", "x", None), NOW).is_some());
+        assert!(timeline
+            .insert_message(a, Seq(0), chat("ann", "x", None), NOW)
+            .is_some());
+        assert!(timeline
+            .insert_message(a, Seq(0), chat("ann", "x", None), NOW)
+            .is_none());
+        assert!(timeline
+            .insert_message(b, Seq(0), chat("bob", "x", None), NOW)
+            .is_some());
         assert_eq!(timeline.entries().len(), 2);
         timeline.remove_feed(&a);
         assert_eq!(timeline.entries().len(), 1);
-        assert!(timeline.insert_message(a, Seq(0), chat("ann", "x", None), NOW).is_some());
+        assert!(timeline
+            .insert_message(a, Seq(0), chat("ann", "x", None), NOW)
+            .is_some());
     }
 
     #[test]
@@ -290,7 +350,11 @@ mod tests {
         timeline.push_system("one", false, NOW);
         timeline.clear();
         timeline.push_system("two", false, NOW);
-        let visible: Vec<_> = timeline.entries().iter().filter(|e| timeline.is_visible(e)).collect();
+        let visible: Vec<_> = timeline
+            .entries()
+            .iter()
+            .filter(|e| timeline.is_visible(e))
+            .collect();
         assert_eq!(visible.len(), 1);
         assert_eq!(timeline.entries().len(), 2);
     }

@@ -18,6 +18,8 @@ pub const SIDE_PANEL_MIN_TERMINAL_WIDTH: u16 = 60;
 pub const INPUT_MAX_ROWS: usize = 6;
 /// Width of `HH:MM `, and the indent of continuation rows.
 pub const TIME_WIDTH: usize = 6;
+/// How many nickname colours there are; `ui::theme` maps slots to colours.
+pub const NICK_COLOR_SLOTS: usize = 16;
 
 /// The screen split into its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +36,11 @@ impl Areas {
     /// then the input box sized to its content, then the status bar.
     pub fn compute(area: Rect, input: &Input) -> Self {
         let inner_width = usize::from(area.width.saturating_sub(2));
-        let rows = input.layout(inner_width).rows.len().clamp(1, INPUT_MAX_ROWS);
+        let rows = input
+            .layout(inner_width)
+            .rows
+            .len()
+            .clamp(1, INPUT_MAX_ROWS);
         let input_height = u16::try_from(rows + 2).unwrap_or(3);
         let [main, input, status] = Layout::vertical([
             Constraint::Min(1),
@@ -45,7 +51,8 @@ impl Areas {
         let (timeline, side) = if area.width >= SIDE_PANEL_MIN_TERMINAL_WIDTH {
             let side_width = (area.width / 4).clamp(24, 32);
             let [timeline, side] =
-                Layout::horizontal([Constraint::Min(1), Constraint::Length(side_width)]).areas(main);
+                Layout::horizontal([Constraint::Min(1), Constraint::Length(side_width)])
+                    .areas(main);
             (timeline, Some(side))
         } else {
             (main, None)
@@ -63,8 +70,15 @@ impl Areas {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
     Time,
-    Nick { feed: FeedKey, own: bool },
-    Text { own: bool },
+    /// `slot` is the nickname colour, below `NICK_COLOR_SLOTS`.
+    Nick {
+        feed: FeedKey,
+        own: bool,
+        slot: usize,
+    },
+    Text {
+        own: bool,
+    },
     /// A block of a type other than chat-message.
     Other,
     Info,
@@ -124,7 +138,12 @@ pub fn timeline_rows(
             });
         }
         let time = format!("{:02}:{:02} ", local.hour(), local.minute());
-        let mut add = |segments: Vec<Segment>| rows.push(Row { segments, entry: index });
+        let mut add = |segments: Vec<Segment>| {
+            rows.push(Row {
+                segments,
+                entry: index,
+            })
+        };
         match &entry.body {
             Body::Message { feed, message, .. } => {
                 let is_own = own == Some(*feed);
@@ -133,18 +152,33 @@ pub fn timeline_rows(
                     (": ".to_string(), Tone::Text { own: is_own })
                 } else {
                     let kind = text::printable_line(&message.kind);
-                    let kind = if kind.is_empty() { "?".to_string() } else { kind };
+                    let kind = if kind.is_empty() {
+                        "?".to_string()
+                    } else {
+                        kind
+                    };
                     (format!(" [{}]: ", text::truncate(&kind, 16)), Tone::Other)
                 };
                 let prefix = vec![
                     segment(time, Tone::Time),
-                    segment(label, Tone::Nick { feed: *feed, own: is_own }),
+                    segment(
+                        label,
+                        Tone::Nick {
+                            feed: *feed,
+                            own: is_own,
+                            slot: nick_slot_among(timeline, feed, &message.nickname),
+                        },
+                    ),
                     segment(head, tone),
                 ];
                 wrap_into(prefix, &message.text, tone, TIME_WIDTH, width, &mut add);
             }
             Body::System { text: body, error } => {
-                let (mark, tone) = if *error { ("! ", Tone::Error) } else { ("* ", Tone::Info) };
+                let (mark, tone) = if *error {
+                    ("! ", Tone::Error)
+                } else {
+                    ("* ", Tone::Info)
+                };
                 let prefix = vec![segment(time, Tone::Time), segment(mark, tone)];
                 wrap_into(prefix, body, tone, TIME_WIDTH + 2, width, &mut add);
             }
@@ -216,6 +250,41 @@ pub fn nick_label(timeline: &Timeline, feed: &FeedKey, nickname: &str) -> String
     }
 }
 
+/// A log's nickname colour slot: FNV-1a over the key bytes, then a final
+/// mix so every byte moves the low bits.
+pub fn nick_slot(key: &FeedKey) -> usize {
+    let mut hash = key.0.iter().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    });
+    hash ^= hash >> 16;
+    hash = hash.wrapping_mul(0x85eb_ca6b);
+    hash ^= hash >> 13;
+    usize::try_from(hash).unwrap_or(0) % NICK_COLOR_SLOTS
+}
+
+/// Like `nick_slot`, but logs sharing a nickname get distinct slots: in key
+/// order, each takes its own slot or the next free one.
+fn nick_slot_among(timeline: &Timeline, feed: &FeedKey, nickname: &str) -> usize {
+    let Some(group) = timeline.nick_group(nickname).filter(|g| g.len() > 1) else {
+        return nick_slot(feed);
+    };
+    let mut used = [false; NICK_COLOR_SLOTS];
+    for key in group {
+        let mut slot = nick_slot(key);
+        for _ in 0..NICK_COLOR_SLOTS {
+            if !used[slot] {
+                break;
+            }
+            slot = (slot + 1) % NICK_COLOR_SLOTS;
+        }
+        used[slot] = true;
+        if key == feed {
+            return slot;
+        }
+    }
+    nick_slot(feed)
+}
+
 /// `──── Tue 24 Nov 2026 ────`, centred in `width`.
 fn day_separator(at: OffsetDateTime, width: usize) -> String {
     let label = format!(
@@ -278,7 +347,14 @@ mod tests {
             .collect()
     }
 
-    fn say(timeline: &mut Timeline, feed: u8, seq: u64, nick: &str, text: &str, at: OffsetDateTime) {
+    fn say(
+        timeline: &mut Timeline,
+        feed: u8,
+        seq: u64,
+        nick: &str,
+        text: &str,
+        at: OffsetDateTime,
+    ) {
         let message = ChatMessage::new_chat(nick, text, at);
         timeline.insert_message(FeedKey([feed; 32]), Seq(seq), message, NOW);
     }
@@ -286,8 +362,22 @@ mod tests {
     #[test]
     fn shows_time_nick_text_and_day_separators() {
         let mut timeline = Timeline::default();
-        say(&mut timeline, 2, 0, "ann", "late", datetime!(2026-11-23 23:59 UTC));
-        say(&mut timeline, 2, 1, "ann", "early", datetime!(2026-11-24 00:01 UTC));
+        say(
+            &mut timeline,
+            2,
+            0,
+            "ann",
+            "late",
+            datetime!(2026-11-23 23:59 UTC),
+        );
+        say(
+            &mut timeline,
+            2,
+            1,
+            "ann",
+            "early",
+            datetime!(2026-11-24 00:01 UTC),
+        );
         assert_eq!(
             rows_text(&timeline, 40),
             vec![
@@ -302,9 +392,19 @@ mod tests {
     #[test]
     fn wraps_long_messages_under_the_time_column() {
         let mut timeline = Timeline::default();
-        say(&mut timeline, 2, 0, "ann", "one two three four five six", NOW);
+        say(
+            &mut timeline,
+            2,
+            0,
+            "ann",
+            "one two three four five six",
+            NOW,
+        );
         let rows = rows_text(&timeline, 20);
-        assert_eq!(rows[1..], ["15:00 ann: one two", "      three four", "      five six"]);
+        assert_eq!(
+            rows[1..],
+            ["15:00 ann: one two", "      three four", "      five six"]
+        );
         assert!(rows.iter().all(|r| text::width(r) <= 20));
     }
 
@@ -320,6 +420,28 @@ mod tests {
     }
 
     #[test]
+    fn same_nickname_on_two_keys_gets_two_colours() {
+        // Find two keys whose plain slots collide, then share a nickname.
+        let first = FeedKey([0; 32]);
+        let second = (1..=255u8)
+            .map(|b| FeedKey([b; 32]))
+            .find(|k| nick_slot(k) == nick_slot(&first))
+            .expect("16 slots, 255 keys: some collide");
+        let mut timeline = Timeline::default();
+        timeline.insert_message(first, Seq(0), ChatMessage::new_chat("bob", "a", NOW), NOW);
+        timeline.insert_message(second, Seq(0), ChatMessage::new_chat("bob", "b", NOW), NOW);
+        let slot = |row: &Row| match row.segments[1].tone {
+            Tone::Nick { slot, .. } => slot,
+            other => panic!("not a nick: {other:?}"),
+        };
+        let rows = timeline_rows(&timeline, None, UtcOffset::UTC, 40);
+        assert_ne!(slot(&rows[1]), slot(&rows[2]));
+        let colours: std::collections::HashSet<_> =
+            (0..=255u8).map(|b| nick_slot(&FeedKey([b; 32]))).collect();
+        assert!(colours.len() > 8, "only {} slots used", colours.len());
+    }
+
+    #[test]
     fn own_messages_and_other_types_have_their_tones() {
         let mut timeline = Timeline::default();
         say(&mut timeline, 1, 0, "me", "mine", NOW);
@@ -327,7 +449,10 @@ mod tests {
         reaction.kind = "reaction".into();
         timeline.insert_message(FeedKey([2; 32]), Seq(0), reaction, NOW);
         let rows = timeline_rows(&timeline, Some(FeedKey([1; 32])), UtcOffset::UTC, 40);
-        assert_eq!(rows[1].segments[1].tone, Tone::Nick { feed: FeedKey([1; 32]), own: true });
+        assert!(matches!(
+            rows[1].segments[1].tone,
+            Tone::Nick { own: true, .. }
+        ));
         assert_eq!(rows[2].text(), "15:00 ann [reaction]: +1");
         assert_eq!(rows[2].segments[2].tone, Tone::Other);
     }
@@ -338,7 +463,10 @@ mod tests {
         say(&mut timeline, 2, 0, "ann", "line one\nline two", NOW);
         timeline.push_system("oops\u{1b}[2J", true, NOW);
         let rows = rows_text(&timeline, 40);
-        assert_eq!(rows[1..], ["15:00 ann: line one", "      line two", "15:00 ! oops[2J"]);
+        assert_eq!(
+            rows[1..],
+            ["15:00 ann: line one", "      line two", "15:00 ! oops[2J"]
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::app::App;
 
 use super::theme;
 
-const PLACEHOLDER: &str = "Type a message. Enter sends, Alt+Enter adds a line, /help lists commands";
+const PLACEHOLDER: &str =
+    "Type a message. Enter sends, Alt+Enter adds a line, /help lists commands";
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let input = app.input();
@@ -35,7 +36,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let first = (cursor_row + 1).saturating_sub(visible);
     if input.is_empty() {
         let placeholder = crate::app::text::truncate(PLACEHOLDER, usize::from(inner.width));
-        frame.render_widget(Paragraph::new(Span::styled(placeholder, theme::dim())), inner);
+        frame.render_widget(
+            Paragraph::new(Span::styled(placeholder, theme::dim())),
+            inner,
+        );
     } else {
         let lines: Vec<Line> = layout
             .rows
@@ -47,8 +51,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(lines), inner);
     }
     if app.overlay().is_none() && !app.is_quitting() {
-        let x = inner.x + u16::try_from(cursor_column).unwrap_or(0).min(inner.width - 1);
-        let y = inner.y + u16::try_from(cursor_row - first).unwrap_or(0).min(inner.height - 1);
+        let x = inner.x
+            + u16::try_from(cursor_column)
+                .unwrap_or(0)
+                .min(inner.width - 1);
+        let y = inner.y
+            + u16::try_from(cursor_row - first)
+                .unwrap_or(0)
+                .min(inner.height - 1);
         frame.set_cursor_position(Position::new(x, y));
     }
 }

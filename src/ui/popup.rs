@@ -20,7 +20,10 @@ const KEYS: &[(&str, &str)] = &[
     ("PgUp / PgDn", "scroll the timeline"),
     ("Ctrl+Home / End", "oldest message / back to the newest"),
     ("Home / End", "start / end of the line (also Ctrl+A / E)"),
-    ("Ctrl+W / Ctrl+U", "delete a word / to the start of the line"),
+    (
+        "Ctrl+W / Ctrl+U",
+        "delete a word / to the start of the line",
+    ),
     ("Esc", "close this window"),
     ("Ctrl+C", "quit (also Ctrl+D on an empty line)"),
 ];
@@ -31,8 +34,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, overlay: Overlay) {
         Overlay::Key => (" your share key ", key_lines(app)),
     };
     let longest = lines.iter().map(Line::width).max().unwrap_or(0);
-    let width = u16::try_from(longest + 4).unwrap_or(u16::MAX).min(area.width);
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX).min(area.height);
+    let width = u16::try_from(longest + 4)
+        .unwrap_or(u16::MAX)
+        .min(area.width);
+    let height = u16::try_from(lines.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.height);
     let popup = centered(area, width, height);
     frame.render_widget(Clear, popup);
     let block = Block::new()
@@ -61,7 +68,10 @@ fn help_lines() -> Vec<Line<'static>> {
     for (name, args, what) in COMMANDS {
         let synopsis = format!("{name} {args}");
         lines.push(Line::from(vec![
-            Span::styled(format!("  {synopsis:<20}"), theme::tone(crate::app::view::Tone::Info)),
+            Span::styled(
+                format!("  {synopsis:<20}"),
+                theme::tone(crate::app::view::Tone::Info),
+            ),
             Span::raw(format!(" {what}")),
         ]));
     }
@@ -69,7 +79,10 @@ fn help_lines() -> Vec<Line<'static>> {
     lines.push(Line::styled("Keys", theme::title()));
     for (keys, what) in KEYS {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {keys:<20}"), theme::tone(crate::app::view::Tone::Info)),
+            Span::styled(
+                format!("  {keys:<20}"),
+                theme::tone(crate::app::view::Tone::Info),
+            ),
             Span::raw(format!(" {what}")),
         ]));
     }

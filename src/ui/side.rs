@@ -28,7 +28,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let follows = app.peers().follows();
     lines.push(heading(&format!("Following ({})", follows.len()), width));
     if follows.is_empty() {
-        lines.push(Line::styled(text::truncate(" nobody yet: /follow KEY", width), theme::dim()));
+        lines.push(Line::styled(
+            text::truncate(" nobody yet: /follow KEY", width),
+            theme::dim(),
+        ));
     }
     for followed in follows {
         lines.push(follow_line(app, followed, width));
@@ -40,7 +43,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let peers = app.peers().peers();
     lines.push(heading(&format!("Peers ({})", peers.len()), width));
     if peers.is_empty() {
-        lines.push(Line::styled(text::truncate(" none connected", width), theme::dim()));
+        lines.push(Line::styled(
+            text::truncate(" none connected", width),
+            theme::dim(),
+        ));
     }
     for peer in peers {
         let since = short_duration(peer.since, app.now());
@@ -50,7 +56,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(format!(" {since}"), theme::dim()),
         ]));
         let keys: Vec<String> = peer.feeds.iter().map(|f| f.short()).collect();
-        for chunk in text::wrap_line(&keys.join(" "), width.saturating_sub(3), width.saturating_sub(3)) {
+        for chunk in text::wrap_line(
+            &keys.join(" "),
+            width.saturating_sub(3),
+            width.saturating_sub(3),
+        ) {
             if !chunk.is_empty() {
                 lines.push(Line::styled(format!("   {chunk}"), theme::dim()));
             }

@@ -1,5 +1,5 @@
-//! Draws the status bar: who we are (nickname and short key), the network
-//! state, the peer count, and on the right the "N new below" counter or a
+//! Draws the status bar: who we are (nickname and short key), the peer
+//! count, the network state, and on the right the "N new below" counter or a
 //! completion hint.
 
 use ratatui::layout::Rect;
@@ -13,22 +13,31 @@ use crate::net::NetworkStatus;
 
 use super::theme;
 
+/// Below this width the short key is left out of the status bar.
+const COMPACT_BELOW: usize = 60;
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let width = usize::from(area.width);
     let right = right_text(app);
     let right_width = text::width(&right);
-    let mut spans = left_spans(app);
+    let mut spans = left_spans(app, area.width);
     let left_budget = width.saturating_sub(right_width + usize::from(right_width > 0));
     clip(&mut spans, left_budget);
     let left_width: usize = spans.iter().map(|s| text::width(&s.content)).sum();
     if !right.is_empty() && left_width + right_width <= width {
         spans.push(Span::raw(" ".repeat(width - left_width - right_width)));
-        spans.push(Span::styled(right, theme::warning().add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(
+            right,
+            theme::warning().add_modifier(Modifier::BOLD),
+        ));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme::status_bar()), area);
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme::status_bar()),
+        area,
+    );
 }
 
-fn left_spans(app: &App) -> Vec<Span<'static>> {
+fn left_spans(app: &App, width: u16) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     if app.is_quitting() {
         spans.push(Span::styled(" closing, saving logs… ", theme::warning()));
@@ -40,18 +49,19 @@ fn left_spans(app: &App) -> Vec<Span<'static>> {
                 format!(" {} ", text::printable_line(app.nickname())),
                 theme::title(),
             ));
-            spans.push(Span::raw(format!("{} ", own.short())));
+            if usize::from(width) >= COMPACT_BELOW {
+                spans.push(Span::raw(format!("{} ", own.short())));
+            }
         }
         None => spans.push(Span::raw(" starting… ")),
     }
-    spans.push(Span::raw("│ "));
-    let (network, style) = network_text(app);
-    spans.push(Span::styled(network, style));
     let peers = app.peers().peers().len();
     spans.push(Span::raw(format!(
-        " │ {peers} {}",
+        "│ {peers} {} │ ",
         if peers == 1 { "peer" } else { "peers" }
     )));
+    let (network, style) = network_text(app);
+    spans.push(Span::styled(network, style));
     spans
 }
 
@@ -61,7 +71,10 @@ fn network_text(app: &App) -> (String, ratatui::style::Style) {
         Some(NetworkStatus::Disabled) => ("Disabled".into(), theme::dim()),
         Some(NetworkStatus::Bootstrapping) => ("Bootstrapping…".into(), theme::warning()),
         Some(NetworkStatus::Online { nodes }) => (
-            format!("Online ({nodes} {})", if *nodes == 1 { "node" } else { "nodes" }),
+            format!(
+                "Online ({nodes} {})",
+                if *nodes == 1 { "node" } else { "nodes" }
+            ),
             theme::online(),
         ),
         Some(NetworkStatus::Offline { reason, .. }) => {
@@ -100,7 +113,10 @@ fn clip(spans: &mut Vec<Span<'static>>, budget: usize) {
         } else {
             let rest = budget.saturating_sub(used);
             if rest > 0 {
-                keep.push(Span::styled(text::truncate(&span.content, rest), span.style));
+                keep.push(Span::styled(
+                    text::truncate(&span.content, rest),
+                    span.style,
+                ));
             }
             break;
         }

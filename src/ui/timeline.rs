@@ -26,7 +26,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let height = usize::from(area.height);
-    let scroll = app.timeline().scroll().min(rows.len().saturating_sub(height));
+    let scroll = app
+        .timeline()
+        .scroll()
+        .min(rows.len().saturating_sub(height));
     let end = rows.len() - scroll;
     let start = end.saturating_sub(height);
     let lines: Vec<Line> = rows[start..end].iter().map(line).collect();

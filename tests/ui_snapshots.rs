@@ -1,0 +1,322 @@
+//! Whole-screen render snapshots on ratatui's `TestBackend`: the app is
+//! driven with events only (fixed clock, fixed keys, no randomness) and
+//! the screen is compared as text with insta.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use hychat::app::{App, Command, Event};
+use hychat::net::{
+    ChatMessage, FeedKey, FollowEntry, NetCommand, NetEvent, NetworkStatus, PeerId, Seq,
+};
+use ratatui::backend::TestBackend;
+use ratatui::style::Modifier;
+use ratatui::Terminal;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const NOW: OffsetDateTime = datetime!(2026-11-24 14:30 UTC);
+
+fn key(hex: &str) -> FeedKey {
+    hex.parse().expect("test keys are valid")
+}
+
+fn own() -> FeedKey {
+    key("8f2c1e9a4b7d3f60c5e1a2b3d4f5061728394a5b6c7d8e9fa0b1c2d3e4f50617")
+}
+fn ann() -> FeedKey {
+    key("a11ce0d5c0ffee00112233445566778899aabbccddeeff001122334455667788")
+}
+fn bob() -> FeedKey {
+    key("b0b5e1f00d0000aa11bb22cc33dd44ee55ff66007711882299aa33bb44cc55dd")
+}
+fn other_bob() -> FeedKey {
+    key("2bb0b0b0feedface0123456789abcdef0123456789abcdef0123456789abcdef")
+}
+
+fn net(app: &mut App, event: NetEvent) {
+    app.update(Event::Net(event));
+}
+
+fn say(app: &mut App, feed: FeedKey, seq: u64, nick: &str, text: &str, at: OffsetDateTime) {
+    net(
+        app,
+        NetEvent::Appended {
+            feed,
+            seq: Seq(seq),
+            message: ChatMessage::new_chat(nick, text, at),
+        },
+    );
+}
+
+fn type_line(app: &mut App, line: &str) -> Vec<Command> {
+    for c in line.chars() {
+        app.update(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
+    }
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )))
+}
+
+fn app_sized(width: u16, height: u16) -> App {
+    let mut app = App::new(NOW);
+    app.update(Event::Resize(width, height));
+    app
+}
+
+fn ready(app: &mut App, first_run: bool, follows: Vec<FollowEntry>) {
+    net(
+        app,
+        NetEvent::Ready {
+            own: own(),
+            nickname: "cat-lover".into(),
+            first_run,
+            follows,
+        },
+    );
+}
+
+fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| hychat::ui::draw(frame, app)).unwrap();
+    terminal
+}
+
+/// Three logs (own, ann, two people called bob) over two days, one long message.
+fn chat_app(width: u16, height: u16) -> App {
+    let mut app = app_sized(width, height);
+    ready(
+        &mut app,
+        false,
+        vec![
+            FollowEntry {
+                key: ann(),
+                name: Some("ann".into()),
+            },
+            FollowEntry {
+                key: bob(),
+                name: None,
+            },
+            FollowEntry {
+                key: other_bob(),
+                name: Some("work bob".into()),
+            },
+        ],
+    );
+    net(
+        &mut app,
+        NetEvent::NetworkStatus(NetworkStatus::Online { nodes: 23 }),
+    );
+    let yesterday = NOW - Duration::days(1);
+    say(
+        &mut app,
+        ann(),
+        0,
+        "ann",
+        "anyone around?",
+        yesterday.replace_hour(22).unwrap(),
+    );
+    say(
+        &mut app,
+        own(),
+        0,
+        "cat-lover",
+        "yes, just setting up hychat",
+        yesterday.replace_hour(23).unwrap(),
+    );
+    say(
+        &mut app,
+        bob(),
+        0,
+        "bob",
+        "morning all",
+        NOW - Duration::minutes(20),
+    );
+    say(
+        &mut app,
+        ann(),
+        1,
+        "ann",
+        "I followed both of you. The history came in newest first and then the older messages filled in above, which is exactly what I wanted to see when catching up on a busy log.",
+        NOW - Duration::minutes(12),
+    );
+    say(
+        &mut app,
+        other_bob(),
+        0,
+        "bob",
+        "different bob here 👋 日本語も大丈夫",
+        NOW - Duration::minutes(5),
+    );
+    say(
+        &mut app,
+        own(),
+        1,
+        "cat-lover",
+        "two bobs!",
+        NOW - Duration::minutes(1),
+    );
+    app
+}
+
+#[test]
+fn first_run_welcome() {
+    let mut app = app_sized(100, 20);
+    // The very first frame, before the engine said anything.
+    insta::assert_snapshot!("before_ready", render(&app, 100, 20).backend());
+    ready(&mut app, true, vec![]);
+    net(
+        &mut app,
+        NetEvent::NetworkStatus(NetworkStatus::Bootstrapping),
+    );
+    insta::assert_snapshot!("first_run_welcome", render(&app, 100, 20).backend());
+}
+
+#[test]
+fn chat_with_three_logs() {
+    let app = chat_app(100, 24);
+    let terminal = render(&app, 100, 24);
+    insta::assert_snapshot!("chat_three_logs", terminal.backend());
+
+    // Own messages are set apart: the nickname is bold, others' are not.
+    let buffer = terminal.backend().buffer();
+    let row_of = |needle: &str| {
+        (0..buffer.area.height)
+            .find(|y| {
+                let line: String = (0..buffer.area.width)
+                    .map(|x| buffer[(x, *y)].symbol().to_string())
+                    .collect();
+                line.contains(needle)
+            })
+            .unwrap_or_else(|| panic!("{needle} not on screen"))
+    };
+    let own_row = row_of("two bobs!");
+    assert!(buffer[(6, own_row)].modifier.contains(Modifier::BOLD));
+    let other_row = row_of("morning all");
+    assert!(!buffer[(6, other_row)].modifier.contains(Modifier::BOLD));
+    // Same nickname, different keys: different colours and a key suffix.
+    let first_bob = row_of("bob#b0b5");
+    let second_bob = row_of("bob#2bb0");
+    assert_ne!(buffer[(6, first_bob)].fg, buffer[(6, second_bob)].fg);
+}
+
+#[test]
+fn peer_panel_with_two_peers() {
+    let mut app = chat_app(100, 24);
+    net(
+        &mut app,
+        NetEvent::PeerConnected {
+            peer: PeerId([0xe1; 32]),
+            feeds: vec![own(), ann()],
+        },
+    );
+    app.update(Event::Tick(NOW + Duration::minutes(3)));
+    net(
+        &mut app,
+        NetEvent::PeerConnected {
+            peer: PeerId([0x5c; 32]),
+            feeds: vec![bob(), ann(), other_bob()],
+        },
+    );
+    net(
+        &mut app,
+        NetEvent::FeedProgress {
+            feed: other_bob(),
+            downloaded: 12,
+            length: 40,
+        },
+    );
+    app.update(Event::Tick(
+        NOW + Duration::minutes(3) + Duration::seconds(42),
+    ));
+    insta::assert_snapshot!("peer_panel", render(&app, 100, 24).backend());
+}
+
+#[test]
+fn help_screen() {
+    let mut app = chat_app(100, 30);
+    assert!(type_line(&mut app, "/help").is_empty());
+    insta::assert_snapshot!("help_screen", render(&app, 100, 30).backend());
+}
+
+#[test]
+fn key_popup() {
+    let mut app = chat_app(100, 24);
+    type_line(&mut app, "/key");
+    let terminal = render(&app, 100, 24);
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains(&own().to_hex()),
+        "the full key is on one line"
+    );
+    insta::assert_snapshot!("key_popup", terminal.backend());
+}
+
+#[test]
+fn narrow_terminal() {
+    let mut app = chat_app(50, 20);
+    net(
+        &mut app,
+        NetEvent::NetworkStatus(NetworkStatus::Offline {
+            reason: "no bootstrap node answered".into(),
+            retry_in: std::time::Duration::from_secs(10),
+        }),
+    );
+    app.update(Event::Tick(NOW + Duration::seconds(3)));
+    for c in "a reply that is long enough to wrap in the input box".chars() {
+        app.update(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
+    }
+    let terminal = render(&app, 50, 20);
+    insta::assert_snapshot!("narrow_terminal", terminal.backend());
+}
+
+#[test]
+fn scrolled_up_with_new_messages_below() {
+    let mut app = chat_app(100, 12);
+    app.update(Event::Tick(NOW + Duration::minutes(10)));
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::PageUp,
+        KeyModifiers::NONE,
+    )));
+    say(
+        &mut app,
+        ann(),
+        2,
+        "ann",
+        "are you still there?",
+        NOW + Duration::minutes(9),
+    );
+    say(
+        &mut app,
+        bob(),
+        1,
+        "bob",
+        "ping",
+        NOW + Duration::minutes(10),
+    );
+    assert_eq!(app.timeline().new_below(), 2);
+    insta::assert_snapshot!("scrolled_up", render(&app, 100, 12).backend());
+}
+
+#[test]
+fn errors_show_inline_and_nothing_is_sent() {
+    let mut app = chat_app(100, 24);
+    assert!(type_line(&mut app, "/follow not-a-key").is_empty());
+    let sent = type_line(&mut app, "hello");
+    assert_eq!(
+        sent,
+        vec![Command::Net(NetCommand::Append {
+            text: "hello".into()
+        })]
+    );
+    let screen = render(&app, 100, 24).backend().to_string();
+    assert!(
+        screen.contains("! `not-a-key` is not a log key"),
+        "{screen}"
+    );
+}
