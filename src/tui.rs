@@ -119,8 +119,9 @@ pub async fn run(
             }
         }
         if PANICKED.load(Ordering::SeqCst) {
+            // The hook gave the terminal back already: draw nothing more.
             outcome = Err(io::Error::other("a task panicked; see the log"));
-            quit = true;
+            break;
         }
         if let Err(error) = guard.terminal.draw(|frame| ui::draw(frame, &app)) {
             outcome = outcome.and(Err(error));

@@ -204,6 +204,11 @@ impl App {
         view::timeline_rows(&self.timeline, self.own, self.offset, width)
     }
 
+    /// The newest `count` timeline rows at a width (what one screen needs).
+    pub fn last_timeline_rows(&self, width: usize, count: usize) -> Vec<Row> {
+        view::last_timeline_rows(&self.timeline, self.own, self.offset, width, count)
+    }
+
     // ---- keys ----
 
     fn on_action(&mut self, action: Action) -> Vec<Command> {

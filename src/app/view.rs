@@ -115,6 +115,14 @@ fn segment(text: impl Into<String>, tone: Tone) -> Segment {
     }
 }
 
+/// How the timeline is laid out: whose log is ours, the time zone, the width.
+#[derive(Debug, Clone, Copy)]
+struct Style {
+    own: Option<FeedKey>,
+    offset: UtcOffset,
+    width: usize,
+}
+
 /// The timeline's visible entries as rows of at most `width` cells.
 pub fn timeline_rows(
     timeline: &Timeline,
@@ -122,69 +130,123 @@ pub fn timeline_rows(
     offset: UtcOffset,
     width: usize,
 ) -> Vec<Row> {
-    let width = width.max(1);
+    let style = Style {
+        own,
+        offset,
+        width: width.max(1),
+    };
     let mut rows = Vec::new();
-    let mut last_date: Option<Date> = None;
+    let mut previous: Option<Date> = None;
     for (index, entry) in timeline.entries().iter().enumerate() {
-        if !timeline.is_visible(entry) {
-            continue;
-        }
-        let local = entry.at.to_offset(offset);
-        if last_date != Some(local.date()) {
-            last_date = Some(local.date());
-            rows.push(Row {
-                segments: vec![segment(day_separator(local, width), Tone::Separator)],
-                entry: index,
-            });
-        }
-        let time = format!("{:02}:{:02} ", local.hour(), local.minute());
-        let mut add = |segments: Vec<Segment>| {
-            rows.push(Row {
-                segments,
-                entry: index,
-            })
-        };
-        match &entry.body {
-            Body::Message { feed, message, .. } => {
-                let is_own = own == Some(*feed);
-                let label = nick_label(timeline, feed, &message.nickname);
-                let (head, tone) = if message.is_chat() {
-                    (": ".to_string(), Tone::Text { own: is_own })
-                } else {
-                    let kind = text::printable_line(&message.kind);
-                    let kind = if kind.is_empty() {
-                        "?".to_string()
-                    } else {
-                        kind
-                    };
-                    (format!(" [{}]: ", text::truncate(&kind, 16)), Tone::Other)
-                };
-                let prefix = vec![
-                    segment(time, Tone::Time),
-                    segment(
-                        label,
-                        Tone::Nick {
-                            feed: *feed,
-                            own: is_own,
-                            slot: nick_slot_among(timeline, feed, &message.nickname),
-                        },
-                    ),
-                    segment(head, tone),
-                ];
-                wrap_into(prefix, &message.text, tone, TIME_WIDTH, width, &mut add);
-            }
-            Body::System { text: body, error } => {
-                let (mark, tone) = if *error {
-                    ("! ", Tone::Error)
-                } else {
-                    ("* ", Tone::Info)
-                };
-                let prefix = vec![segment(time, Tone::Time), segment(mark, tone)];
-                wrap_into(prefix, body, tone, TIME_WIDTH + 2, width, &mut add);
-            }
+        if timeline.is_visible(entry) {
+            let date = entry.at.to_offset(offset).date();
+            entry_rows(timeline, index, previous != Some(date), style, &mut rows);
+            previous = Some(date);
         }
     }
     rows
+}
+
+/// The last `count` rows of `timeline_rows` (fewer when there are fewer),
+/// laying out only the newest entries: what drawing needs, at a cost that
+/// does not grow with the history.
+pub fn last_timeline_rows(
+    timeline: &Timeline,
+    own: Option<FeedKey>,
+    offset: UtcOffset,
+    width: usize,
+    count: usize,
+) -> Vec<Row> {
+    let style = Style {
+        own,
+        offset,
+        width: width.max(1),
+    };
+    let entries = timeline.entries();
+    let visible: Vec<usize> = (0..entries.len())
+        .rev()
+        .filter(|i| timeline.is_visible(&entries[*i]))
+        .collect();
+    let mut chunks: Vec<Vec<Row>> = Vec::new();
+    let mut collected = 0;
+    for (position, index) in visible.iter().enumerate() {
+        if collected >= count {
+            break;
+        }
+        let date = entries[*index].at.to_offset(offset).date();
+        let older = visible
+            .get(position + 1)
+            .map(|i| entries[*i].at.to_offset(offset).date());
+        let mut rows = Vec::new();
+        entry_rows(timeline, *index, older != Some(date), style, &mut rows);
+        collected += rows.len();
+        chunks.push(rows);
+    }
+    let mut rows: Vec<Row> = chunks.into_iter().rev().flatten().collect();
+    let extra = rows.len().saturating_sub(count);
+    rows.drain(..extra);
+    rows
+}
+
+/// Appends the rows of entry `index`, after a day separator when `new_day`.
+fn entry_rows(timeline: &Timeline, index: usize, new_day: bool, style: Style, rows: &mut Vec<Row>) {
+    let Some(entry) = timeline.entries().get(index) else {
+        return;
+    };
+    let width = style.width;
+    let local = entry.at.to_offset(style.offset);
+    if new_day {
+        rows.push(Row {
+            segments: vec![segment(day_separator(local, width), Tone::Separator)],
+            entry: index,
+        });
+    }
+    let time = format!("{:02}:{:02} ", local.hour(), local.minute());
+    let mut add = |segments: Vec<Segment>| {
+        rows.push(Row {
+            segments,
+            entry: index,
+        })
+    };
+    match &entry.body {
+        Body::Message { feed, message, .. } => {
+            let is_own = style.own == Some(*feed);
+            let label = nick_label(timeline, feed, &message.nickname);
+            let (head, tone) = if message.is_chat() {
+                (": ".to_string(), Tone::Text { own: is_own })
+            } else {
+                let kind = text::printable_line(&message.kind);
+                let kind = if kind.is_empty() {
+                    "?".to_string()
+                } else {
+                    kind
+                };
+                (format!(" [{}]: ", text::truncate(&kind, 16)), Tone::Other)
+            };
+            let prefix = vec![
+                segment(time, Tone::Time),
+                segment(
+                    label,
+                    Tone::Nick {
+                        feed: *feed,
+                        own: is_own,
+                        slot: nick_slot_among(timeline, feed, &message.nickname),
+                    },
+                ),
+                segment(head, tone),
+            ];
+            wrap_into(prefix, &message.text, tone, TIME_WIDTH, width, &mut add);
+        }
+        Body::System { text: body, error } => {
+            let (mark, tone) = if *error {
+                ("! ", Tone::Error)
+            } else {
+                ("* ", Tone::Info)
+            };
+            let prefix = vec![segment(time, Tone::Time), segment(mark, tone)];
+            wrap_into(prefix, body, tone, TIME_WIDTH + 2, width, &mut add);
+        }
+    }
 }
 
 /// Lays `body` out after `prefix`, continuation rows indented by `indent`.
@@ -475,6 +537,47 @@ mod tests {
         say(&mut timeline, 2, 0, "a-very-long-nickname", "hi there", NOW);
         let rows = rows_text(&timeline, 24);
         assert_eq!(rows[1..], ["15:00 a-very-long-nickn…", "      hi there"]);
+    }
+
+    #[test]
+    fn the_tail_matches_the_full_layout() {
+        let mut timeline = Timeline::default();
+        say(
+            &mut timeline,
+            2,
+            0,
+            "ann",
+            "late",
+            datetime!(2026-11-23 23:59 UTC),
+        );
+        say(
+            &mut timeline,
+            2,
+            1,
+            "ann",
+            "early and long enough to wrap twice here",
+            datetime!(2026-11-24 00:01 UTC),
+        );
+        timeline.push_system("cleared before this", false, NOW);
+        say(&mut timeline, 3, 0, "bob", "hi", NOW);
+        let own = Some(FeedKey([1; 32]));
+        let all = timeline_rows(&timeline, own, UtcOffset::UTC, 20);
+        for count in 0..all.len() + 3 {
+            let tail = last_timeline_rows(&timeline, own, UtcOffset::UTC, 20, count);
+            assert_eq!(
+                tail[..],
+                all[all.len().saturating_sub(count)..],
+                "count {count}"
+            );
+        }
+        timeline.clear();
+        say(&mut timeline, 3, 1, "bob", "new", NOW);
+        let all = timeline_rows(&timeline, own, UtcOffset::UTC, 20);
+        assert_eq!(all.len(), 2, "separator and the one new line");
+        assert_eq!(
+            last_timeline_rows(&timeline, own, UtcOffset::UTC, 20, 10),
+            all
+        );
     }
 
     #[test]

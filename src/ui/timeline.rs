@@ -15,7 +15,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     if area.width == 0 || area.height == 0 {
         return;
     }
-    let rows = app.timeline_rows(usize::from(area.width));
+    let height = usize::from(area.height);
+    let scroll = app.timeline().scroll();
+    let rows = app.last_timeline_rows(usize::from(area.width), scroll.saturating_add(height));
     if rows.is_empty() {
         let note = if app.own().is_none() {
             "Opening your log…"
@@ -25,11 +27,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(Span::styled(note, theme::dim())), area);
         return;
     }
-    let height = usize::from(area.height);
-    let scroll = app
-        .timeline()
-        .scroll()
-        .min(rows.len().saturating_sub(height));
+    // Fewer rows than asked for means the top was reached: clamp there.
+    let scroll = scroll.min(rows.len().saturating_sub(height));
     let end = rows.len() - scroll;
     let start = end.saturating_sub(height);
     let lines: Vec<Line> = rows[start..end].iter().map(line).collect();
