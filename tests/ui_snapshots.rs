@@ -242,6 +242,16 @@ fn help_screen() {
 }
 
 #[test]
+fn help_screen_in_a_narrow_terminal() {
+    let mut app = chat_app(50, 20);
+    type_line(&mut app, "/help");
+    for _ in 0..3 {
+        app.update(Event::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)));
+    }
+    insta::assert_snapshot!("help_screen_narrow", render(&app, 50, 20).backend());
+}
+
+#[test]
 fn key_popup() {
     let mut app = chat_app(100, 24);
     type_line(&mut app, "/key");

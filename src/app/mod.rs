@@ -4,10 +4,11 @@
 //! and effects leave as `Command`s for the runner in `tui.rs` to carry out.
 //! Key meaning lives in `action`, editing in `input`, command parsing in
 //! `commands`, messages and scrolling in `timeline`, peers and follows in
-//! `peers`, screen geometry and timeline rows in `view`.
+//! `peers`, screen geometry and timeline rows in `view`, the help in `help`.
 
 pub mod action;
 pub mod commands;
+pub mod help;
 pub mod input;
 pub mod peers;
 pub mod text;
@@ -74,6 +75,8 @@ pub struct App {
     input: Input,
     peers: Peers,
     overlay: Option<Overlay>,
+    /// Rows the help popup is scrolled down.
+    overlay_scroll: usize,
     hint: Option<String>,
     quitting: bool,
 }
@@ -95,6 +98,7 @@ impl App {
             input: Input::default(),
             peers: Peers::default(),
             overlay: None,
+            overlay_scroll: 0,
             hint: None,
             quitting: false,
         }
@@ -124,6 +128,8 @@ impl App {
             Event::Resize(width, height) => {
                 self.size = (width, height);
                 self.clamp_scroll();
+                let screen = Rect::new(0, 0, width, height);
+                self.overlay_scroll = self.overlay_scroll.min(help::max_scroll(screen));
                 Vec::new()
             }
             Event::Tick(now) => {
@@ -170,6 +176,11 @@ impl App {
 
     pub fn overlay(&self) -> Option<Overlay> {
         self.overlay
+    }
+
+    /// Rows the help popup is scrolled down.
+    pub fn overlay_scroll(&self) -> usize {
+        self.overlay_scroll
     }
 
     /// A short-lived note for the status bar (completion candidates).
@@ -250,19 +261,36 @@ impl App {
             Action::Quit => return self.quit(),
             Action::EndOfInput if self.input.is_empty() => return self.quit(),
             Action::EndOfInput => self.input.delete(),
-            Action::Help => self.overlay = Some(Overlay::Help),
+            Action::Help => self.open(Overlay::Help),
         }
         Vec::new()
     }
 
     fn on_overlay_action(&mut self, action: Action) -> Vec<Command> {
+        let screen = Rect::new(0, 0, self.size.0, self.size.1);
+        let max = match self.overlay {
+            Some(Overlay::Help) => help::max_scroll(screen),
+            _ => 0,
+        };
+        let page = page(max.max(1));
+        let scroll = &mut self.overlay_scroll;
         match action {
             Action::Dismiss | Action::Submit | Action::Insert('q') => self.overlay = None,
-            Action::Help => self.overlay = Some(Overlay::Help),
             Action::Quit => return self.quit(),
+            Action::Up => *scroll = scroll.saturating_sub(1),
+            Action::Down => *scroll = (*scroll + 1).min(max),
+            Action::PageUp => *scroll = scroll.saturating_sub(page),
+            Action::PageDown => *scroll = (*scroll + page).min(max),
+            Action::LineStart | Action::ScrollTop => *scroll = 0,
+            Action::LineEnd | Action::ScrollBottom => *scroll = max,
             _ => {}
         }
         Vec::new()
+    }
+
+    fn open(&mut self, overlay: Overlay) {
+        self.overlay = Some(overlay);
+        self.overlay_scroll = 0;
     }
 
     fn quit(&mut self) -> Vec<Command> {
@@ -338,7 +366,7 @@ impl App {
             }
             SlashCommand::Nick(nickname) => return net(NetCommand::SetNick { nickname }),
             SlashCommand::Key => match self.own {
-                Some(_) => self.overlay = Some(Overlay::Key),
+                Some(_) => self.open(Overlay::Key),
                 None => self.error("the log is still opening; try /key again in a moment"),
             },
             SlashCommand::Peers => {
@@ -346,7 +374,7 @@ impl App {
                 self.info(text);
             }
             SlashCommand::Clear => self.timeline.clear(),
-            SlashCommand::Help => self.overlay = Some(Overlay::Help),
+            SlashCommand::Help => self.open(Overlay::Help),
             SlashCommand::Quit => return self.quit(),
         }
         Vec::new()

@@ -536,3 +536,29 @@ fn overlong_messages_are_refused_and_kept_in_the_input() {
     assert_eq!(app.input().text(), long);
     assert!(last_row(&app).contains("the limit is"));
 }
+
+#[test]
+fn help_scrolls_within_its_length_when_the_screen_is_short() {
+    let mut app = ready_app(vec![]);
+    app.update(Event::Resize(80, 12));
+    press(&mut app, KeyCode::F(1));
+    let max = help::max_scroll(ratatui::layout::Rect::new(0, 0, 80, 12));
+    assert!(max > 0);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.overlay_scroll(), 1);
+    for _ in 0..100 {
+        press(&mut app, KeyCode::Down);
+    }
+    assert_eq!(app.overlay_scroll(), max);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.overlay_scroll(), max - 1);
+    press(&mut app, KeyCode::Home);
+    assert_eq!(app.overlay_scroll(), 0);
+    press(&mut app, KeyCode::PageDown);
+    assert!(app.overlay_scroll() > 1);
+    // A taller screen needs less scrolling; reopening starts at the top.
+    app.update(Event::Resize(80, 60));
+    assert_eq!(app.overlay_scroll(), 0);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.input().is_empty());
+}

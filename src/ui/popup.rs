@@ -1,38 +1,68 @@
-//! Draws the popups over the screen: the help (commands and keys) and the
-//! share key, laid out so the key sits alone on its line, easy to copy.
+//! Draws the popups over the screen: the help (laid out by `app::help`,
+//! scrolled by the app) and the share key, with the key alone on its line
+//! so it is easy to copy.
 
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::commands::COMMANDS;
+use crate::app::help::{self, HelpTone};
+use crate::app::view::Tone;
 use crate::app::{App, Overlay};
 
 use super::theme;
 
-/// Keys and what they do, for the help screen.
-const KEYS: &[(&str, &str)] = &[
-    ("Enter", "send the message or run the command"),
-    ("Alt+Enter", "new line in the message (pastes keep theirs)"),
-    ("Up / Down", "earlier / later lines you sent"),
-    ("Tab", "complete a command or a name"),
-    ("PgUp / PgDn", "scroll the timeline"),
-    ("Ctrl+Home / End", "oldest message / back to the newest"),
-    ("Home / End", "start / end of the line (also Ctrl+A / E)"),
-    (
-        "Ctrl+W / Ctrl+U",
-        "delete a word / to the start of the line",
-    ),
-    ("Esc", "close this window"),
-    ("Ctrl+C", "quit (also Ctrl+D on an empty line)"),
-];
-
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, overlay: Overlay) {
-    let (title, lines) = match overlay {
-        Overlay::Help => (" help ", help_lines()),
-        Overlay::Key => (" your share key ", key_lines(app)),
+    match overlay {
+        Overlay::Help => draw_help(frame, area, app),
+        Overlay::Key => draw_key(frame, area, app),
+    }
+}
+
+fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
+    let lines = help::lines(help::text_width(area.width));
+    let popup = help::popup_area(area, lines.len());
+    let visible = usize::from(popup.height.saturating_sub(2));
+    let scroll = app
+        .overlay_scroll()
+        .min(lines.len().saturating_sub(visible));
+    let footer = if lines.len() > visible {
+        format!(
+            " Esc closes, Up/Down scroll ({}-{} of {}) ",
+            scroll + 1,
+            (scroll + visible).min(lines.len()),
+            lines.len()
+        )
+    } else {
+        " Esc closes ".to_string()
     };
+    let text: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll)
+        .take(visible)
+        .map(|line| {
+            Line::from(
+                line.into_iter()
+                    .map(|(piece, tone)| Span::styled(piece, help_style(tone)))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let inner = frame_popup(frame, popup, " help ", &footer);
+    frame.render_widget(Paragraph::new(text), inner);
+}
+
+fn help_style(tone: HelpTone) -> ratatui::style::Style {
+    match tone {
+        HelpTone::Heading => theme::title(),
+        HelpTone::Name => theme::tone(Tone::Info),
+        HelpTone::Plain => ratatui::style::Style::new(),
+    }
+}
+
+fn draw_key(frame: &mut Frame, area: Rect, app: &App) {
+    let lines = key_lines(app);
     let longest = lines.iter().map(Line::width).max().unwrap_or(0);
     let width = u16::try_from(longest + 4)
         .unwrap_or(u16::MAX)
@@ -41,16 +71,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, overlay: Overlay) {
         .unwrap_or(u16::MAX)
         .min(area.height);
     let popup = centered(area, width, height);
+    let inner = frame_popup(frame, popup, " your share key ", " Esc closes ");
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// Clears the popup's area, draws its frame, and gives back the text area.
+fn frame_popup(frame: &mut Frame, popup: Rect, title: &str, footer: &str) -> Rect {
     frame.render_widget(Clear, popup);
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(theme::border())
-        .title(Span::styled(title, theme::title()))
-        .title_bottom(Span::styled(" Esc closes ", theme::dim()));
+        .title(Span::styled(title.to_string(), theme::title()))
+        .title_bottom(Span::styled(footer.to_string(), theme::dim()));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
-    let inner = inner.inner(ratatui::layout::Margin::new(1, 0));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    inner.inner(Margin::new(1, 0))
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -61,37 +96,6 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
         .flex(Flex::Center)
         .areas(row);
     cell
-}
-
-fn help_lines() -> Vec<Line<'static>> {
-    let mut lines = vec![Line::styled("Commands", theme::title())];
-    for (name, args, what) in COMMANDS {
-        let synopsis = format!("{name} {args}");
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("  {synopsis:<20}"),
-                theme::tone(crate::app::view::Tone::Info),
-            ),
-            Span::raw(format!(" {what}")),
-        ]));
-    }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("Keys", theme::title()));
-    for (keys, what) in KEYS {
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("  {keys:<20}"),
-                theme::tone(crate::app::view::Tone::Info),
-            ),
-            Span::raw(format!(" {what}")),
-        ]));
-    }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Start a message with // to send a line that begins with /.",
-        theme::dim(),
-    ));
-    lines
 }
 
 fn key_lines(app: &App) -> Vec<Line<'static>> {
