@@ -98,3 +98,42 @@ async fn an_offline_start_keeps_writing_and_syncs_once_a_bootstrap_node_appears(
     assert_eq!(texts, ["written offline 1", "written offline 2"]);
     let _ = Duration::ZERO;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_blocks_are_skipped_and_escapes_never_come_through() {
+    use hypercore::{HypercoreBuilder, Storage};
+    let bootstrap = bootstrap_node().await;
+    // Write A's log by hand, the way a hostile peer could.
+    let a_dir = tempfile::tempdir().unwrap();
+    let own = a_dir.path().join("own");
+    std::fs::create_dir_all(&own).unwrap();
+    {
+        let storage = Storage::new_disk(&own, false).await.unwrap();
+        let core = HypercoreBuilder::new(storage).build().await.unwrap();
+        let blocks: Vec<Vec<u8>> = vec![
+            br#"{"type":"chat-message","nickname":"ok","text":"first"}"#.to_vec(),
+            b"not json at all".to_vec(),
+            vec![0xff, 0xfe, 0x00, b'{'],
+            "{\"type\":\"chat-message\",\"nickname\":\"\\u001b[31mred\",\"text\":\"\\u001b[2J\\u001b]0;title\\u0007cleared\"}".as_bytes().to_vec(),
+            br#"{"type":"chat-message","nickname":"ok","text":"last"}"#.to_vec(),
+            // Last: a block this large does not pass the transport, and the
+            // channel that tried to carry it stays stuck (see the closing note).
+            vec![b'x'; 1024 * 1024],
+        ];
+        for block in &blocks {
+            core.append(block).await.unwrap();
+        }
+    }
+    let a = Node::start_in(a_dir, bootstrap.local_addr()).await;
+    let mut b = Node::start(bootstrap.local_addr()).await;
+    b.follow(a.key).await;
+    let mut texts = b.texts_of(a.key, 3).await;
+    texts.sort();
+    assert_eq!(texts, ["[2J]0;titlecleared", "first", "last"]);
+    // B is still alive and answering.
+    b.append("still here").await;
+    assert_eq!(b.texts_of(b.key, 1).await, ["still here"]);
+    for text in texts {
+        assert!(!text.chars().any(|c| c.is_control()), "{text:?}");
+    }
+}

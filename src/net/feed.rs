@@ -22,6 +22,9 @@ use super::{NetEvent, NEWEST_FIRST_WINDOW};
 
 /// How long one `get()` request may stay unanswered before it is asked again.
 const REQUEST_RETRY: Duration = Duration::from_millis(1500);
+/// Requests of one block before it is skipped for this session. Oversized
+/// blocks never arrive through this stack; they must not stall the rest.
+const MAX_REQUESTS_PER_BLOCK: u32 = 5;
 /// Blocks delivered before the task drains its events again.
 const BATCH: usize = 256;
 /// hypercore 0.17.0-alpha.1 panics reopening a log longer than this (DESIGN §2).
@@ -198,6 +201,7 @@ pub struct FeedTask {
     index: FeedIndex,
     plan: DeliveryPlan,
     requested: Option<(u64, Instant)>,
+    request_counts: std::collections::HashMap<u64, u32>,
     last_progress: (u64, u64),
     events: mpsc::Sender<NetEvent>,
 }
@@ -223,6 +227,7 @@ impl FeedTask {
             index,
             plan,
             requested: None,
+            request_counts: Default::default(),
             last_progress: (u64::MAX, u64::MAX),
             events,
         };
@@ -307,6 +312,16 @@ impl FeedTask {
         if !due {
             return;
         }
+        let count = self.request_counts.entry(seq).or_default();
+        *count += 1;
+        if *count > MAX_REQUESTS_PER_BLOCK {
+            // Not indexed, so the next start asks for it again.
+            tracing::warn!(feed = ?self.key, seq, "a block did not arrive after {MAX_REQUESTS_PER_BLOCK} requests; skipping it");
+            self.request_counts.remove(&seq);
+            self.plan.mark_delivered(seq);
+            self.requested = None;
+            return;
+        }
         self.requested = Some((seq, Instant::now()));
         // With no replicator attached, `get` of a missing block emits a `Get`
         // event (which the channels turn into a request) and returns at once.
@@ -317,6 +332,7 @@ impl FeedTask {
         if self.requested.is_some_and(|(pending, _)| pending == seq) {
             self.requested = None;
         }
+        self.request_counts.remove(&seq);
         self.plan.mark_delivered(seq);
         let Some(block) = self.read_with_retry(seq).await else {
             return Ok(());

@@ -182,6 +182,10 @@ impl SwarmTask {
         loop {
             tokio::select! {
                 event = incoming.next() => match event {
+                    Some(Ok(event)) if event.client && event.remote_public_key == swarm.public_key() => {
+                        // Our own announcement found by our own lookup.
+                        tracing::debug!("dropping a connection to ourselves");
+                    }
                     Some(Ok(event)) => self.on_connection(event),
                     Some(Err(e)) => tracing::debug!(error = %e, "swarm connection error"),
                     None => return ControlFlow::Continue(()),
