@@ -15,6 +15,7 @@ pub mod text;
 pub mod timeline;
 pub mod view;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use crossterm::event::KeyEvent;
@@ -77,6 +78,8 @@ pub struct App {
     overlay: Option<Overlay>,
     /// Rows the help popup is scrolled down.
     overlay_scroll: usize,
+    /// Logs unfollowed since start: blocks still in flight for them are dropped.
+    unfollowed: HashSet<FeedKey>,
     hint: Option<String>,
     quitting: bool,
 }
@@ -99,6 +102,7 @@ impl App {
             peers: Peers::default(),
             overlay: None,
             overlay_scroll: 0,
+            unfollowed: HashSet::new(),
             hint: None,
             quitting: false,
         }
@@ -450,6 +454,7 @@ impl App {
                     self.info(text);
                 }
             }
+            NetEvent::Appended { feed, .. } if self.unfollowed.contains(&feed) => {}
             NetEvent::Appended { feed, seq, message } => {
                 self.peers.saw_nickname(&feed, seq, &message.nickname);
                 if let Some(index) = self.timeline.insert_message(feed, seq, message, self.now) {
@@ -479,6 +484,7 @@ impl App {
                     .remove_follow(&feed)
                     .map_or_else(|| feed.short(), |f| f.display_name());
                 self.timeline.remove_feed(&feed);
+                self.unfollowed.insert(feed);
                 self.clamp_scroll();
                 self.info(format!("stopped following {name} ({})", feed.short()));
             }
@@ -492,6 +498,7 @@ impl App {
 
     fn followed(&mut self, entry: FollowEntry) {
         let key = entry.key;
+        self.unfollowed.remove(&key);
         self.peers.add_follow(entry);
         let name = self
             .peers

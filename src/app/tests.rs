@@ -562,3 +562,21 @@ fn help_scrolls_within_its_length_when_the_screen_is_short() {
     press(&mut app, KeyCode::Esc);
     assert!(app.input().is_empty());
 }
+
+#[test]
+fn blocks_in_flight_for_an_unfollowed_log_are_dropped_until_followed_again() {
+    let mut app = ready_app(vec![FollowEntry {
+        key: ANN,
+        name: None,
+    }]);
+    app.update(appended(ANN, 0, "ann", "one", 1));
+    app.update(Event::Net(NetEvent::Unfollowed { feed: ANN }));
+    app.update(appended(ANN, 1, "ann", "late", 2));
+    assert!(rows(&app).iter().all(|r| !r.contains("ann:")));
+    app.update(Event::Net(NetEvent::Followed(FollowEntry {
+        key: ANN,
+        name: None,
+    })));
+    app.update(appended(ANN, 0, "ann", "one", 1));
+    assert!(rows(&app).iter().any(|r| r.contains("ann: one")));
+}
