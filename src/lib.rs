@@ -11,7 +11,11 @@
 //! - `tui`: the one task that owns the terminal and runs the event loop.
 //! - `cli`/`config`/`paths`: command line, config file and XDG locations.
 
-pub mod net;
 pub mod app;
+pub mod cli;
+pub mod config;
+pub mod headless;
+pub mod net;
+pub mod paths;
 pub mod tui;
 pub mod ui;

@@ -1,3 +1,171 @@
-fn main() {
-    println!("Hello, world!");
+//! The binary: parses the command line, sets up the log file and the
+//! runtime, runs the TUI or a headless subcommand, and maps every failure to
+//! one sentence on stderr and an exit code (1; clap uses 2 for bad flags).
+
+use std::fs::File;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use hychat::app::App;
+use hychat::cli::{Cli, CliCommand, GlobalArgs};
+use hychat::config::Config;
+use hychat::headless::{self, Failure};
+use hychat::net::NetConfig;
+use hychat::paths::Paths;
+use time::{OffsetDateTime, UtcOffset};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Must be read before any other thread exists.
+    let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+    match run(cli, offset) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            headless::say(&format!("hychat: {failure}"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
+    let paths = match &cli.global.storage {
+        Some(dir) => Paths::under(dir),
+        None => Paths::standard().map_err(|e| Failure(e.to_string()))?,
+    };
+    let config = Config::load(&paths.config_file).map_err(|e| Failure(e.to_string()))?;
+    let net_config = net_config(&cli.global, &config, &paths);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure(format!("cannot start the async runtime: {e}")))?;
+
+    if let Some(CliCommand::Bootstrap { port, host }) = cli.command {
+        init_logging(&paths.log_file, cli.global.log_level, false);
+        return runtime.block_on(headless::bootstrap((host, port).into()));
+    }
+    ensure_writable(&paths.data)?;
+    init_logging(&paths.log_file, cli.global.log_level, true);
+    tracing::info!(storage = %paths.data.display(), "starting");
+
+    runtime.block_on(async move {
+        match cli.command {
+            None => run_tui(net_config, offset, &paths).await,
+            Some(CliCommand::Key) => headless::key(local_only(net_config)).await,
+            Some(CliCommand::Send { text, wait }) => {
+                let config = if wait.is_some() {
+                    net_config
+                } else {
+                    local_only(net_config)
+                };
+                headless::send(config, text, wait).await
+            }
+            Some(CliCommand::Tail { key, json, lines }) => {
+                let key = headless::parse_key(&key)?;
+                headless::tail(net_config, key, json, lines, offset).await
+            }
+            Some(CliCommand::Follow { key, name }) => {
+                let key = headless::parse_key(&key)?;
+                headless::follow(local_only(net_config), key, name).await
+            }
+            Some(CliCommand::Unfollow { key }) => {
+                let key = headless::parse_key(&key)?;
+                headless::unfollow(local_only(net_config), key).await
+            }
+            Some(CliCommand::Following) => headless::following(local_only(net_config)).await,
+            Some(CliCommand::Seed) => headless::seed(net_config).await,
+            Some(CliCommand::Bootstrap { .. }) => Ok(()),
+        }
+    })
+}
+
+async fn run_tui(config: NetConfig, offset: UtcOffset, paths: &Paths) -> Result<(), Failure> {
+    let (handle, events) = hychat::net::spawn(config)
+        .await
+        .map_err(|e| Failure(e.to_string()))?;
+    let mut app = App::new(OffsetDateTime::now_utc());
+    app.set_utc_offset(offset);
+    hychat::tui::run(handle, events, app).await.map_err(|e| {
+        Failure(format!(
+            "the terminal failed: {e} (details in {})",
+            paths.log_file.display()
+        ))
+    })
+}
+
+fn net_config(global: &GlobalArgs, config: &Config, paths: &Paths) -> NetConfig {
+    let mut net = NetConfig::new(paths.data.clone());
+    net.nickname = global.nick.clone().or_else(|| config.nick.clone());
+    if let Some(list) = global
+        .bootstrap
+        .clone()
+        .or_else(|| config.bootstrap.clone())
+    {
+        net.bootstrap = list
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+    }
+    if let Some(host) = config.host_local_bootstrap {
+        net.host_local_bootstrap = host;
+    }
+    net
+}
+
+fn local_only(mut config: NetConfig) -> NetConfig {
+    config.networking = false;
+    config
+}
+
+/// Fails with one sentence when the storage directory cannot be created or written.
+fn ensure_writable(dir: &Path) -> Result<(), Failure> {
+    let fail = |e: std::io::Error| {
+        Failure(format!(
+            "cannot write to the storage directory {}: {e}",
+            dir.display()
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".write-test");
+    File::create(&probe).map_err(fail)?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Logs go to a file, never to the screen. With `capture_stderr`, stray
+/// prints from dependencies (hypercore has a `dbg!` on a hot path) go there
+/// too, and `headless::USER_STDERR` keeps the real stderr for our own messages.
+fn init_logging(path: &Path, level: tracing::Level, capture_stderr: bool) {
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
+        return;
+    };
+    if capture_stderr {
+        capture_stderr_into(&file);
+    }
+    let filter = tracing_subscriber::EnvFilter::new(format!("{level},dht_rpc=error,hyperdht=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+/// Points fd 2 at the log file and keeps the original for `headless::say`.
+fn capture_stderr_into(file: &File) {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: dup/dup2 on valid descriptors; the duplicate is owned by the File.
+    unsafe {
+        let copy = libc::dup(2);
+        if copy >= 0 && libc::dup2(file.as_raw_fd(), 2) >= 0 {
+            let _ = headless::USER_STDERR.set(std::sync::Mutex::new(File::from_raw_fd(copy)));
+        }
+    }
 }

@@ -11,7 +11,10 @@ async fn follower_gets_history_then_live_messages() {
     for i in 1..=3 {
         a.append(&format!("message {i}")).await;
     }
-    assert_eq!(a.texts_of(a.key, 3).await, ["message 1", "message 2", "message 3"]);
+    assert_eq!(
+        a.texts_of(a.key, 3).await,
+        ["message 1", "message 2", "message 3"]
+    );
 
     let mut b = Node::start(bootstrap.local_addr()).await;
     b.follow(a.key).await;
@@ -51,7 +54,18 @@ async fn a_new_follower_gets_the_newest_fifty_first() {
             .await;
         seqs.push(seq);
     }
-    assert_eq!(&seqs[..50], &(TOTAL - 50..TOTAL).collect::<Vec<_>>()[..], "newest window first");
-    assert!(seqs[50..].iter().all(|s| *s < TOTAL - 50 && *s >= 50), "history fills in from the top: {:?}", &seqs[50..]);
-    assert!(seqs[50..].windows(2).all(|w| w[0] > w[1]), "history goes newest to oldest");
+    assert_eq!(
+        &seqs[..50],
+        &(TOTAL - 50..TOTAL).collect::<Vec<_>>()[..],
+        "newest window first"
+    );
+    assert!(
+        seqs[50..].iter().all(|s| *s < TOTAL - 50 && *s >= 50),
+        "history fills in from the top: {:?}",
+        &seqs[50..]
+    );
+    assert!(
+        seqs[50..].windows(2).all(|w| w[0] > w[1]),
+        "history goes newest to oldest"
+    );
 }

@@ -65,7 +65,9 @@ async fn a_restart_keeps_follows_and_messages_without_the_network() {
     assert_eq!(b.key, b_key, "same identity after a restart");
     let follows = b
         .wait_for("Ready", |e| match e {
-            NetEvent::Ready { follows, first_run, .. } => Some((follows.clone(), *first_run)),
+            NetEvent::Ready {
+                follows, first_run, ..
+            } => Some((follows.clone(), *first_run)),
             _ => None,
         })
         .await;

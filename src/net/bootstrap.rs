@@ -36,7 +36,9 @@ pub fn resolve(list: &[String]) -> Vec<SocketAddr> {
                     }
                 }
             }
-            Err(e) => tracing::info!(%entry, error = %e, "skipping bootstrap node that does not resolve"),
+            Err(e) => {
+                tracing::info!(%entry, error = %e, "skipping bootstrap node that does not resolve")
+            }
         }
     }
     out
@@ -97,9 +99,7 @@ pub async fn run_bootstrap_node(addr: SocketAddr) -> Result<BootstrapNode, Strin
         .add_bootstrap_node(addr);
     config.local_id = bootstrap_node_id(addr);
     let mut dht = Dht::with_config(config).await.map_err(|e| e.to_string())?;
-    let task = tokio::spawn(async move {
-        while dht.next().await.is_some() {}
-    });
+    let task = tokio::spawn(async move { while dht.next().await.is_some() {} });
     tracing::info!(%addr, "hosting a DHT bootstrap node");
     Ok(BootstrapNode { addr, task })
 }
@@ -130,7 +130,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_taken_address_is_refused() {
-        let first = run_bootstrap_node("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let first = run_bootstrap_node("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         assert!(run_bootstrap_node(first.local_addr()).await.is_err());
     }
 }

@@ -65,7 +65,10 @@ impl ChatMessage {
         object.insert("nickname".into(), Value::String(self.nickname.clone()));
         object.insert("text".into(), Value::String(self.text.clone()));
         if let Some(timestamp) = self.timestamp {
-            object.insert("timestamp".into(), Value::String(format_timestamp(timestamp)));
+            object.insert(
+                "timestamp".into(),
+                Value::String(format_timestamp(timestamp)),
+            );
         }
         if let Some(room) = &self.room {
             object.insert("room".into(), Value::String(room.clone()));
@@ -153,7 +156,9 @@ pub fn sanitize_text(input: &str, max_chars: usize) -> String {
 
 /// Rejects C0/C1 controls, DEL, and bidi overrides that could reorder the screen.
 fn is_safe_char(c: char) -> bool {
-    !(c.is_control() || ('\u{202A}'..='\u{202E}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c))
+    !(c.is_control()
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c))
 }
 
 fn sanitize_value(value: Value) -> Value {
@@ -176,7 +181,8 @@ mod tests {
 
     #[test]
     fn round_trips_the_workshop_format() {
-        let message = ChatMessage::new_chat("cat-lover", "hello world", datetime!(2026-11-24 14:26 UTC));
+        let message =
+            ChatMessage::new_chat("cat-lover", "hello world", datetime!(2026-11-24 14:26 UTC));
         let bytes = message.encode();
         let json: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(json["type"], "chat-message");
@@ -205,12 +211,27 @@ mod tests {
 
     #[test]
     fn refuses_hostile_blocks_without_panicking() {
-        assert_eq!(ChatMessage::decode(&[0xff, 0xfe, b'{']), Err(DecodeError::NotUtf8));
-        assert!(matches!(ChatMessage::decode(b"not json"), Err(DecodeError::NotJson(_))));
-        assert!(matches!(ChatMessage::decode(b"[1,2]"), Err(DecodeError::NotJson(_))));
-        assert!(matches!(ChatMessage::decode(b"{\"text\":"), Err(DecodeError::NotJson(_))));
+        assert_eq!(
+            ChatMessage::decode(&[0xff, 0xfe, b'{']),
+            Err(DecodeError::NotUtf8)
+        );
+        assert!(matches!(
+            ChatMessage::decode(b"not json"),
+            Err(DecodeError::NotJson(_))
+        ));
+        assert!(matches!(
+            ChatMessage::decode(b"[1,2]"),
+            Err(DecodeError::NotJson(_))
+        ));
+        assert!(matches!(
+            ChatMessage::decode(b"{\"text\":"),
+            Err(DecodeError::NotJson(_))
+        ));
         let huge = vec![b'a'; 1024 * 1024];
-        assert_eq!(ChatMessage::decode(&huge), Err(DecodeError::TooLarge(1024 * 1024)));
+        assert_eq!(
+            ChatMessage::decode(&huge),
+            Err(DecodeError::TooLarge(1024 * 1024))
+        );
     }
 
     #[test]

@@ -48,7 +48,8 @@ impl<F: Future> Future for FlushAfterAppend<F> {
     }
 }
 
-type ChannelFuture = Pin<Box<dyn Future<Output = (DiscoveryKey, Result<(), HypercoreError>)> + Send>>;
+type ChannelFuture =
+    Pin<Box<dyn Future<Output = (DiscoveryKey, Result<(), HypercoreError>)> + Send>>;
 type OpenFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// One connection's replication state.
@@ -95,7 +96,11 @@ impl Replication {
         self.announce().await;
     }
 
-    async fn on_channel_end(&mut self, discovery_key: DiscoveryKey, result: Result<(), HypercoreError>) {
+    async fn on_channel_end(
+        &mut self,
+        discovery_key: DiscoveryKey,
+        result: Result<(), HypercoreError>,
+    ) {
         if let Err(e) = result {
             tracing::info!(peer = ?self.peer, ?discovery_key, error = %e, "replication channel failed");
         }
@@ -116,12 +121,8 @@ impl Replication {
 }
 
 /// Runs replication on one connection until it closes or the engine stops.
-pub async fn run<C>(
-    connection: C,
-    peer: PeerId,
-    topics: Vec<DiscoveryKey>,
-    ctx: ConnectionContext,
-) where
+pub async fn run<C>(connection: C, peer: PeerId, topics: Vec<DiscoveryKey>, ctx: ConnectionContext)
+where
     C: hypercore_handshake::CipherTrait + 'static,
 {
     let (observed, mut closed) = ObservedConnection::new(connection);

@@ -24,7 +24,9 @@ pub struct FeedDirectory {
 impl FeedDirectory {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic elsewhere must not take replication down with it.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn insert(&self, key: FeedKey, core: Hypercore) {

@@ -206,7 +206,8 @@ impl Engine {
         let before = self.follows.len();
         self.follows.retain(|f| f.key != key);
         if self.follows.len() == before {
-            self.error(format!("you do not follow {}", key.short())).await;
+            self.error(format!("you do not follow {}", key.short()))
+                .await;
             return;
         }
         if let Err(e) = self.store.save_follows(&self.follows) {
@@ -251,7 +252,8 @@ impl Engine {
     }
 
     fn start_feed(&mut self, key: FeedKey, core: Hypercore, followed: bool, dir: &std::path::Path) {
-        let (task, indexed) = match FeedTask::new(core.clone(), dir, followed, self.events.clone()) {
+        let (task, indexed) = match FeedTask::new(core.clone(), dir, followed, self.events.clone())
+        {
             Ok(pair) => pair,
             Err(e) => {
                 tracing::warn!(?key, error = %e, "cannot open the message index");

@@ -284,9 +284,7 @@ impl FeedTask {
             let length = self.core.info().length;
             let (ascending, history) = self.plan.next(length);
             let held = |seq: &u64| self.core.has(*seq);
-            let target = ascending
-                .filter(held)
-                .or_else(|| history.filter(held));
+            let target = ascending.filter(held).or_else(|| history.filter(held));
             match target {
                 Some(seq) => {
                     self.deliver(seq).await?;
@@ -435,7 +433,11 @@ mod tests {
         for seq in 50..99 {
             plan.mark_delivered(seq);
         }
-        assert_eq!(plan.next(100), (Some(99), None), "window incomplete: no history yet");
+        assert_eq!(
+            plan.next(100),
+            (Some(99), None),
+            "window incomplete: no history yet"
+        );
         plan.mark_delivered(99);
         assert_eq!(plan.next(100), (None, Some(49)));
     }

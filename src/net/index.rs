@@ -98,7 +98,6 @@ impl FeedIndex {
     pub fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
     }
-
 }
 
 fn ends_without_newline(file: &mut File) -> io::Result<bool> {
@@ -142,8 +141,14 @@ mod tests {
         assert_eq!(
             entries,
             vec![
-                IndexEntry { seq: 0, message: Some(message) },
-                IndexEntry { seq: 1, message: None },
+                IndexEntry {
+                    seq: 0,
+                    message: Some(message)
+                },
+                IndexEntry {
+                    seq: 1,
+                    message: None
+                },
             ]
         );
     }

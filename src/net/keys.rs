@@ -142,7 +142,13 @@ mod tests {
 
     #[test]
     fn rejects_other_forms_with_a_message_naming_the_accepted_ones() {
-        for bad in ["", "abc", &HEX[..63], &format!("{HEX}00"), &HEX.replace('8', "g")] {
+        for bad in [
+            "",
+            "abc",
+            &HEX[..63],
+            &format!("{HEX}00"),
+            &HEX.replace('8', "g"),
+        ] {
             let err = bad.parse::<FeedKey>().unwrap_err();
             assert!(err.to_string().contains("64 hex characters"), "{err}");
         }

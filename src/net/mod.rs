@@ -84,8 +84,13 @@ pub enum NetEvent {
         message: ChatMessage,
     },
     /// A peer connected, or the set of logs it replicates with us changed.
-    PeerConnected { peer: PeerId, feeds: Vec<FeedKey> },
-    PeerDisconnected { peer: PeerId },
+    PeerConnected {
+        peer: PeerId,
+        feeds: Vec<FeedKey>,
+    },
+    PeerDisconnected {
+        peer: PeerId,
+    },
     /// Catch-up progress of a followed log: blocks delivered out of the signed length.
     FeedProgress {
         feed: FeedKey,
@@ -100,8 +105,12 @@ pub enum NetEvent {
     },
     NetworkStatus(NetworkStatus),
     Followed(FollowEntry),
-    Unfollowed { feed: FeedKey },
-    NickChanged { nickname: String },
+    Unfollowed {
+        feed: FeedKey,
+    },
+    NickChanged {
+        nickname: String,
+    },
     /// A command failed; the sentence is for the user.
     Error(String),
 }
@@ -112,17 +121,31 @@ pub enum NetworkStatus {
     /// Networking is off (local-only commands).
     Disabled,
     Bootstrapping,
-    Online { nodes: u32 },
-    Offline { reason: String, retry_in: Duration },
+    Online {
+        nodes: u32,
+    },
+    Offline {
+        reason: String,
+        retry_in: Duration,
+    },
 }
 
 /// What the UI asks of the network layer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NetCommand {
-    Append { text: String },
-    Follow { key: FeedKey, name: Option<String> },
-    Unfollow { key: FeedKey },
-    SetNick { nickname: String },
+    Append {
+        text: String,
+    },
+    Follow {
+        key: FeedKey,
+        name: Option<String>,
+    },
+    Unfollow {
+        key: FeedKey,
+    },
+    SetNick {
+        nickname: String,
+    },
     /// Flush and close every log, then end the event stream.
     Shutdown,
 }

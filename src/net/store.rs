@@ -109,10 +109,13 @@ impl Store {
         records
             .into_iter()
             .map(|r| {
-                let key = r.key.parse().map_err(|e: super::KeyParseError| StoreError::Corrupt {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
+                let key = r
+                    .key
+                    .parse()
+                    .map_err(|e: super::KeyParseError| StoreError::Corrupt {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })?;
                 Ok(FollowEntry { key, name: r.name })
             })
             .collect()

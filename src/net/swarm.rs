@@ -139,7 +139,9 @@ impl SwarmTask {
             if let Some(addr) = local {
                 match bootstrap::run_bootstrap_node(addr).await {
                     Ok(node) => self.local_bootstrap = Some(node),
-                    Err(e) => tracing::debug!(error = %e, "the local bootstrap node is hosted elsewhere"),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "the local bootstrap node is hosted elsewhere")
+                    }
                 }
             }
         }
@@ -157,7 +159,9 @@ impl SwarmTask {
         }
         let swarm = Swarm::new(config).await.map_err(|e| e.to_string())?;
         match tokio::time::timeout(BOOTSTRAP_TIMEOUT, swarm.bootstrap()).await {
-            Ok(Ok(done)) if done.stats.num_successes() > 0 => Ok((swarm, done.stats.num_successes())),
+            Ok(Ok(done)) if done.stats.num_successes() > 0 => {
+                Ok((swarm, done.stats.num_successes()))
+            }
             Ok(Ok(_)) => Err("no DHT node answered".into()),
             Ok(Err(e)) => Err(format!("bootstrap failed: {e}")),
             Err(_) => Err("no DHT node answered in time".into()),
@@ -174,10 +178,8 @@ impl SwarmTask {
             *joined = now;
         }
         let mut refresh = tokio::time::interval(self.settings.refresh_interval);
-        let mut health = tokio::time::interval_at(
-            tokio::time::Instant::now() + HEALTH_CHECK,
-            HEALTH_CHECK,
-        );
+        let mut health =
+            tokio::time::interval_at(tokio::time::Instant::now() + HEALTH_CHECK, HEALTH_CHECK);
         let mut shutdown = self.ctx.shutdown.clone();
         loop {
             tokio::select! {

@@ -44,7 +44,12 @@ impl Node {
     pub async fn start_in(dir: TempDir, bootstrap: SocketAddr) -> Node {
         let (handle, events) = net::spawn(config(dir.path(), bootstrap)).await.unwrap();
         let key = handle.own_key();
-        Node { handle, events, key, dir }
+        Node {
+            handle,
+            events,
+            key,
+            dir,
+        }
     }
 
     pub async fn send(&self, command: NetCommand) {
@@ -60,7 +65,11 @@ impl Node {
     }
 
     /// Waits for the first event `pick` accepts, failing after `WAIT`.
-    pub async fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&NetEvent) -> Option<T>) -> T {
+    pub async fn wait_for<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&NetEvent) -> Option<T>,
+    ) -> T {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {
@@ -83,10 +92,15 @@ impl Node {
         let mut texts = Vec::new();
         while texts.len() < count {
             let text = self
-                .wait_for(&format!("message {} of {}", texts.len() + 1, feed.short()), |e| match e {
-                    NetEvent::Appended { feed: f, message, .. } if *f == feed => Some(message.text.clone()),
-                    _ => None,
-                })
+                .wait_for(
+                    &format!("message {} of {}", texts.len() + 1, feed.short()),
+                    |e| match e {
+                        NetEvent::Appended {
+                            feed: f, message, ..
+                        } if *f == feed => Some(message.text.clone()),
+                        _ => None,
+                    },
+                )
                 .await;
             texts.push(text);
         }
@@ -95,7 +109,12 @@ impl Node {
 
     pub async fn shutdown(mut self) -> TempDir {
         self.send(NetCommand::Shutdown).await;
-        while tokio::time::timeout(WAIT, self.events.recv()).await.ok().flatten().is_some() {}
+        while tokio::time::timeout(WAIT, self.events.recv())
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+        {}
         self.dir
     }
 }

@@ -1,0 +1,104 @@
+//! The command line, clap derive style. Parsing only: what each subcommand
+//! does lives in `headless` and `main`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hychat",
+    version,
+    about = "A serverless terminal chat: signed append-only logs replicated over the Hyperswarm DHT",
+    long_about = "A serverless terminal chat. Each user writes a signed append-only log (a hypercore); \
+friends follow each other's logs by key and replicate them live over the Hyperswarm DHT. \
+With no subcommand, hychat opens the full-screen chat."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Keep everything (logs, keys, config, log file) under this directory.
+    #[arg(long, global = true, env = "HYCHAT_STORAGE", value_name = "DIR")]
+    pub storage: Option<PathBuf>,
+    /// DHT bootstrap nodes, comma separated host:port; replaces the default list.
+    #[arg(
+        long,
+        global = true,
+        env = "HYCHAT_BOOTSTRAP",
+        value_name = "LIST",
+        value_delimiter = ','
+    )]
+    pub bootstrap: Option<Vec<String>>,
+    /// Nickname written into your messages (remembered).
+    #[arg(long, global = true, env = "HYCHAT_NICK", value_name = "NAME")]
+    pub nick: Option<String>,
+    /// Log file verbosity: error, warn, info, debug or trace.
+    #[arg(
+        long,
+        global = true,
+        env = "HYCHAT_LOG",
+        value_name = "LEVEL",
+        default_value = "info"
+    )]
+    pub log_level: tracing::Level,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Print your share key (64 hex characters) and nothing else.
+    Key,
+    /// Append TEXT as a message, or each line of stdin when TEXT is absent.
+    Send {
+        text: Option<String>,
+        /// Stay online up to SECS seconds until a peer replicates the new messages.
+        #[arg(long, value_name = "SECS")]
+        wait: Option<u64>,
+    },
+    /// Follow a log and print each message as it arrives.
+    Tail {
+        key: String,
+        /// One JSON object per line: the decoded block plus `feed` and `seq`.
+        #[arg(long)]
+        json: bool,
+        /// Print only the last N messages of the history first.
+        #[arg(short = 'n', value_name = "N")]
+        lines: Option<usize>,
+    },
+    /// Add a log to your follow list.
+    Follow {
+        key: String,
+        /// A local name for it.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a log from your follow list (its data stays on disk).
+    Unfollow { key: String },
+    /// List the logs you follow.
+    Following,
+    /// Stay online and keep replicating every log you hold, printing one line per event.
+    Seed,
+    /// Run a DHT bootstrap node for a LAN or an offline network.
+    Bootstrap {
+        #[arg(long, default_value_t = 49737)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

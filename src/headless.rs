@@ -1,0 +1,396 @@
+//! The headless subcommands: `key`, `send`, `tail`, `follow`, `unfollow`,
+//! `following`, `seed` and `bootstrap`. Each drives the engine through the
+//! same `NetCommand`/`NetEvent` boundary as the TUI and prints plain lines.
+
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+use crate::net::{
+    self, ChatMessage, FeedKey, NetCommand, NetConfig, NetEvent, NetHandle, NetworkStatus, Seq,
+};
+
+/// An error for the user: one sentence, exit code 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Failure(pub String);
+
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+type Events = mpsc::Receiver<NetEvent>;
+
+/// The terminal's stderr, kept by `main` when fd 2 is captured into the log file.
+pub static USER_STDERR: std::sync::OnceLock<std::sync::Mutex<std::fs::File>> =
+    std::sync::OnceLock::new();
+
+/// Prints a status line for the user on stderr (the real one, not the log).
+pub fn say(line: &str) {
+    match USER_STDERR.get().and_then(|m| m.lock().ok()) {
+        Some(mut file) => {
+            let _ = writeln!(file, "{line}");
+        }
+        None => eprintln!("{line}"),
+    }
+}
+
+pub fn parse_key(input: &str) -> Result<FeedKey, Failure> {
+    input
+        .parse()
+        .map_err(|e: net::KeyParseError| Failure(e.to_string()))
+}
+
+async fn start(config: NetConfig) -> Result<(NetHandle, Events), Failure> {
+    net::spawn(config).await.map_err(|e| Failure(e.to_string()))
+}
+
+/// Waits for `pick` to accept an event, or for the stream to end.
+async fn wait_for<T>(
+    events: &mut Events,
+    mut pick: impl FnMut(&NetEvent) -> Option<T>,
+) -> Option<T> {
+    while let Some(event) = events.recv().await {
+        if let Some(found) = pick(&event) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+async fn shutdown(handle: NetHandle, mut events: Events) {
+    handle.send(NetCommand::Shutdown).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while events.recv().await.is_some() {}
+    })
+    .await;
+}
+
+pub async fn key(config: NetConfig) -> Result<(), Failure> {
+    let (handle, events) = start(config).await?;
+    println!("{}", handle.own_key());
+    shutdown(handle, events).await;
+    Ok(())
+}
+
+pub async fn send(
+    config: NetConfig,
+    text: Option<String>,
+    wait: Option<u64>,
+) -> Result<(), Failure> {
+    let lines: Vec<String> = match text {
+        Some(text) => vec![text],
+        None => std::io::stdin()
+            .lock()
+            .lines()
+            .collect::<Result<_, _>>()
+            .map_err(|e| Failure(format!("cannot read standard input: {e}")))?,
+    };
+    let lines: Vec<String> = lines.into_iter().filter(|l| !l.trim().is_empty()).collect();
+    let (handle, mut events) = start(config).await?;
+    let own = handle.own_key();
+    for line in &lines {
+        handle.send(NetCommand::Append { text: line.clone() }).await;
+    }
+    // Our own log echoes each append once it is on disk.
+    let mut written = 0;
+    while written < lines.len() {
+        match wait_for(&mut events, |e| match e {
+            NetEvent::Appended { feed, message, .. } if *feed == own => Some(message.text.clone()),
+            NetEvent::Error(message) => Some(format!("\0{message}")),
+            _ => None,
+        })
+        .await
+        {
+            Some(text) if text.starts_with('\0') => return Err(Failure(text[1..].to_string())),
+            Some(text) if lines.contains(&text) => written += 1,
+            Some(_) => {}
+            None => {
+                return Err(Failure::new(
+                    "the engine stopped before the messages were written",
+                ))
+            }
+        }
+    }
+    say(&format!("appended {written} message(s) to {own}"));
+    if let Some(seconds) = wait {
+        let replicated = tokio::time::timeout(
+            Duration::from_secs(seconds),
+            wait_for(&mut events, |e| match e {
+                NetEvent::PeerConnected { feeds, .. } if feeds.contains(&own) => Some(()),
+                _ => None,
+            }),
+        )
+        .await;
+        match replicated {
+            Ok(Some(())) => {
+                // Give the open channel a moment to carry the new blocks.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                say("a peer is replicating your log");
+            }
+            _ => say(&format!(
+                "no peer replicated your log within {seconds}s; the messages stay in your log"
+            )),
+        }
+    }
+    shutdown(handle, events).await;
+    Ok(())
+}
+
+/// Formats one message the way the workshop viewer printed it.
+pub fn format_line(message: &ChatMessage, offset: time::UtcOffset) -> String {
+    let time = message
+        .timestamp
+        .map(|t| {
+            let t = t.to_offset(offset);
+            format!("{:02}:{:02}", t.hour(), t.minute())
+        })
+        .unwrap_or_else(|| "--:--".into());
+    let nick = if message.nickname.is_empty() {
+        "?"
+    } else {
+        &message.nickname
+    };
+    let text = message.text.replace('\n', "\n      ");
+    if message.is_chat() {
+        format!("{time} {nick}: {text}")
+    } else {
+        format!("{time} {nick} [{}]: {text}", message.kind)
+    }
+}
+
+pub fn format_json(feed: FeedKey, seq: Seq, message: &ChatMessage) -> String {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&message.encode()).unwrap_or(serde_json::Value::Null);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("feed".into(), feed.to_hex().into());
+        object.insert("seq".into(), seq.0.into());
+    }
+    value.to_string()
+}
+
+pub async fn tail(
+    config: NetConfig,
+    key: FeedKey,
+    json: bool,
+    lines: Option<usize>,
+    offset: time::UtcOffset,
+) -> Result<(), Failure> {
+    let (handle, mut events) = start(config).await?;
+    handle.send(NetCommand::Follow { key, name: None }).await;
+    let print = |seq: Seq, message: &ChatMessage| {
+        let line = if json {
+            format_json(key, seq, message)
+        } else {
+            format_line(message, offset)
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    // History: gather until the log is caught up, then print its tail in order.
+    let mut history: Vec<(Seq, ChatMessage)> = Vec::new();
+    let caught_up = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(event) = events.recv().await {
+            match event {
+                NetEvent::Appended { feed, seq, message } if feed == key => {
+                    history.push((seq, message))
+                }
+                NetEvent::FeedProgress {
+                    feed,
+                    downloaded,
+                    length,
+                } if feed == key && length > 0 && downloaded >= length => {
+                    return true;
+                }
+                NetEvent::Error(message) => say(&message),
+                _ => {}
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    if !caught_up {
+        tracing::info!("no full history within 30s; printing what arrived and going live");
+    }
+    history.sort_by_key(|(seq, _)| *seq);
+    let skip = lines.map_or(0, |n| history.len().saturating_sub(n));
+    for (seq, message) in history.iter().skip(skip) {
+        print(*seq, message);
+    }
+    let mut stop = Box::pin(shutdown_signal());
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(NetEvent::Appended { feed, seq, message }) if feed == key => print(seq, &message),
+                Some(_) => {}
+                None => break,
+            },
+            _ = &mut stop => break,
+        }
+    }
+    shutdown(handle, events).await;
+    Ok(())
+}
+
+pub async fn follow(config: NetConfig, key: FeedKey, name: Option<String>) -> Result<(), Failure> {
+    let (handle, mut events) = start(config).await?;
+    handle.send(NetCommand::Follow { key, name }).await;
+    let outcome = wait_for(&mut events, |e| match e {
+        NetEvent::Followed(entry) if entry.key == key => Some(Ok(())),
+        NetEvent::Error(message) => Some(Err(Failure(message.clone()))),
+        _ => None,
+    })
+    .await;
+    shutdown(handle, events).await;
+    outcome.unwrap_or(Err(Failure::new("the engine stopped")))?;
+    println!("following {key}");
+    Ok(())
+}
+
+pub async fn unfollow(config: NetConfig, key: FeedKey) -> Result<(), Failure> {
+    let (handle, mut events) = start(config).await?;
+    handle.send(NetCommand::Unfollow { key }).await;
+    let outcome = wait_for(&mut events, |e| match e {
+        NetEvent::Unfollowed { feed } if *feed == key => Some(Ok(())),
+        NetEvent::Error(message) => Some(Err(Failure(message.clone()))),
+        _ => None,
+    })
+    .await;
+    shutdown(handle, events).await;
+    outcome.unwrap_or(Err(Failure::new("the engine stopped")))?;
+    println!("no longer following {key}");
+    Ok(())
+}
+
+pub async fn following(config: NetConfig) -> Result<(), Failure> {
+    let (handle, mut events) = start(config).await?;
+    let follows = wait_for(&mut events, |e| match e {
+        NetEvent::Ready { follows, .. } => Some(follows.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap_or_default();
+    for entry in follows {
+        match entry.name {
+            Some(name) => println!("{} {name}", entry.key),
+            None => println!("{}", entry.key),
+        }
+    }
+    shutdown(handle, events).await;
+    Ok(())
+}
+
+pub async fn seed(config: NetConfig) -> Result<(), Failure> {
+    let (handle, mut events) = start(config).await?;
+    println!("seeding every log in this storage; Ctrl+C stops");
+    let mut stop = Box::pin(shutdown_signal());
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => {
+                    if let Some(line) = seed_line(&event) {
+                        println!("{} {line}", clock());
+                    }
+                }
+                None => break,
+            },
+            _ = &mut stop => break,
+        }
+    }
+    shutdown(handle, events).await;
+    Ok(())
+}
+
+fn seed_line(event: &NetEvent) -> Option<String> {
+    Some(match event {
+        NetEvent::Ready { own, follows, .. } => {
+            format!("own log {own}, {} followed", follows.len())
+        }
+        NetEvent::PeerConnected { peer, feeds } => format!(
+            "peer {peer} replicates [{}]",
+            feeds
+                .iter()
+                .map(|f| f.short())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        NetEvent::PeerDisconnected { peer } => format!("peer {peer} left"),
+        NetEvent::FeedProgress {
+            feed,
+            downloaded,
+            length,
+        } => {
+            format!("log {} {downloaded}/{length}", feed.short())
+        }
+        NetEvent::NetworkStatus(status) => format!("network {}", describe(status)),
+        NetEvent::Error(message) => format!("error {message}"),
+        _ => return None,
+    })
+}
+
+fn describe(status: &NetworkStatus) -> String {
+    match status {
+        NetworkStatus::Disabled => "disabled".into(),
+        NetworkStatus::Bootstrapping => "bootstrapping".into(),
+        NetworkStatus::Online { nodes } => format!("online ({nodes} nodes)"),
+        NetworkStatus::Offline { reason, retry_in } => {
+            format!("offline: {reason}; retrying in {}s", retry_in.as_secs())
+        }
+    }
+}
+
+fn clock() -> String {
+    let now = OffsetDateTime::now_utc();
+    format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second())
+}
+
+pub async fn bootstrap(addr: SocketAddr) -> Result<(), Failure> {
+    let node = net::run_bootstrap_node(addr)
+        .await
+        .map_err(|e| Failure(format!("cannot run a bootstrap node on {addr}: {e}")))?;
+    println!("bootstrap node listening on {}", node.local_addr());
+    println!("give peers: --bootstrap {}", node.local_addr());
+    shutdown_signal().await;
+    Ok(())
+}
+
+/// Ctrl+C, SIGTERM or SIGHUP.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+        _ = async { match hup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn lines_look_like_the_workshop_viewer() {
+        let message = ChatMessage::new_chat("ann", "hi", datetime!(2026-11-24 14:26 UTC));
+        assert_eq!(format_line(&message, time::UtcOffset::UTC), "14:26 ann: hi");
+    }
+
+    #[test]
+    fn json_lines_carry_feed_and_seq() {
+        let message = ChatMessage::new_chat("ann", "hi", datetime!(2026-11-24 14:26 UTC));
+        let line = format_json(FeedKey([1; 32]), Seq(4), &message);
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["seq"], 4);
+        assert_eq!(value["text"], "hi");
+        assert_eq!(value["feed"], FeedKey([1; 32]).to_hex());
+    }
+}
