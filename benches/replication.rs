@@ -27,7 +27,11 @@ async fn node(bootstrap: std::net::SocketAddr) -> Node {
     config.refresh_interval = Duration::from_secs(1);
     config.nickname = Some("bench".into());
     let (handle, events) = net::spawn(config).await.expect("engine starts");
-    Node { handle, events, _dir: dir }
+    Node {
+        handle,
+        events,
+        _dir: dir,
+    }
 }
 
 /// Waits (bounded) for an `Appended` of `feed`; returns its seq.
@@ -48,7 +52,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn env_count(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -64,14 +71,27 @@ async fn main() {
     let mut a = node(addr).await;
     let mut b = node(addr).await;
     let a_key = a.handle.own_key();
-    a.handle.send(NetCommand::Append { text: "warm-up".into() }).await;
+    a.handle
+        .send(NetCommand::Append {
+            text: "warm-up".into(),
+        })
+        .await;
     next_block(&mut a.events, a_key).await;
-    b.handle.send(NetCommand::Follow { key: a_key, name: None }).await;
+    b.handle
+        .send(NetCommand::Follow {
+            key: a_key,
+            name: None,
+        })
+        .await;
     next_block(&mut b.events, a_key).await;
     let mut latencies = Vec::with_capacity(messages as usize);
     for i in 0..messages {
         let start = Instant::now();
-        a.handle.send(NetCommand::Append { text: format!("latency probe {i}") }).await;
+        a.handle
+            .send(NetCommand::Append {
+                text: format!("latency probe {i}"),
+            })
+            .await;
         next_block(&mut b.events, a_key).await;
         latencies.push(start.elapsed());
     }
@@ -88,7 +108,12 @@ async fn main() {
     let w_key = writer.handle.own_key();
     let fill = Instant::now();
     for i in 0..log_length {
-        writer.handle.send(NetCommand::Append { text: format!("history {i}") }).await;
+        writer
+            .handle
+            .send(NetCommand::Append {
+                text: format!("history {i}"),
+            })
+            .await;
     }
     let mut written = 0;
     while written < log_length {
@@ -102,7 +127,12 @@ async fn main() {
     );
     let mut c = node(addr).await;
     let start = Instant::now();
-    c.handle.send(NetCommand::Follow { key: w_key, name: None }).await;
+    c.handle
+        .send(NetCommand::Follow {
+            key: w_key,
+            name: None,
+        })
+        .await;
     let mut received = 0;
     let mut newest_window = None;
     while received < log_length {

@@ -23,6 +23,17 @@ async fn mutual_followers_replicate_both_ways() {
     b.append("live from b").await;
     assert_eq!(b.texts_of(a.key, 1).await, ["live from a"]);
     assert_eq!(a.texts_of(b.key, 1).await, ["live from b"]);
+    // The hello lets one connection carry both logs.
+    let (a_key, b_key) = (a.key, b.key);
+    a.seen_or_wait("one connection carrying both logs", |e| match e {
+        NetEvent::PeerConnected { feeds, .. }
+            if feeds.contains(&a_key) && feeds.contains(&b_key) =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

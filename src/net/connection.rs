@@ -1,7 +1,8 @@
 //! Replication over one swarm connection: one `Protocol`, one channel per log
 //! both sides share, each handed to `Hypercore::attach_channel`. Follows the
 //! rules of DESIGN §2: open a log only when the peer wants it (the topic the
-//! connection was found on, or a channel the peer opened first), never use
+//! connection was found on, a channel the peer opened first, or a log the
+//! peer's hychat hello says it holds), never use
 //! `Replicator::with_connection*`, and re-poll channel futures so a local
 //! append goes out at once.
 
@@ -17,6 +18,7 @@ use hypercore_protocol::{Event, Protocol};
 use tokio::sync::{mpsc, watch};
 
 use super::directory::FeedDirectory;
+use super::hello::Hello;
 use super::keys::{DiscoveryKey, FeedKey, PeerId};
 use super::observed::ObservedConnection;
 use super::NetEvent;
@@ -61,6 +63,9 @@ struct Replication {
     open_channels: BTreeMap<DiscoveryKey, FeedKey>,
     opens: FuturesUnordered<OpenFuture>,
     channels: FuturesUnordered<ChannelFuture>,
+    hello_sent: bool,
+    /// Logs the peer said (in its hello) that it holds.
+    peer_logs: HashSet<DiscoveryKey>,
 }
 
 impl Replication {
@@ -80,12 +85,45 @@ impl Replication {
         }));
     }
 
+    /// Opens every log we hold that the peer said it holds too.
+    fn open_shared(&mut self, protocol: &Protocol) {
+        let wanted: Vec<DiscoveryKey> = self.peer_logs.iter().copied().collect();
+        for discovery_key in wanted {
+            self.open(protocol, discovery_key);
+        }
+    }
+
+    fn on_hello(&mut self, protocol: &Protocol, payload: &[u8]) -> std::ops::ControlFlow<()> {
+        let Some(hello) = Hello::decode(payload) else {
+            tracing::info!(peer = ?self.peer, "ignoring a malformed hello");
+            return std::ops::ControlFlow::Continue(());
+        };
+        if hello.session == self.ctx.directory.session() {
+            tracing::debug!(peer = ?self.peer, "closing a connection to ourselves");
+            return std::ops::ControlFlow::Break(());
+        }
+        self.peer_logs = hello.logs.iter().map(FeedKey::discovery_key).collect();
+        self.open_shared(protocol);
+        std::ops::ControlFlow::Continue(())
+    }
+
     async fn on_channel(&mut self, channel: hypercore_protocol::Channel) {
         let discovery_key = DiscoveryKey(*channel.discovery_key());
         let Some((key, core)) = self.ctx.directory.get(&discovery_key) else {
             tracing::debug!(peer = ?self.peer, ?discovery_key, "channel for a log we no longer hold");
             return;
         };
+        if !self.hello_sent {
+            // Sent before the channel is handed over, so it precedes replication.
+            let hello = Hello {
+                session: self.ctx.directory.session(),
+                logs: self.ctx.directory.keys(),
+            };
+            if let Err(e) = channel.send(hello.to_message()).await {
+                tracing::debug!(peer = ?self.peer, error = %e, "could not send the hello");
+            }
+            self.hello_sent = true;
+        }
         let replication = FlushAfterAppend {
             inner: Box::pin(core.attach_channel(channel)),
         };
@@ -125,7 +163,10 @@ pub async fn run<C>(connection: C, peer: PeerId, topics: Vec<DiscoveryKey>, ctx:
 where
     C: hypercore_handshake::CipherTrait + 'static,
 {
-    let (observed, mut closed) = ObservedConnection::new(connection);
+    let (observed, observations) = ObservedConnection::new(connection);
+    let mut closed = observations.closed;
+    let mut hellos = observations.hellos;
+    let mut new_logs = ctx.directory.watch();
     let is_client = observed.is_initiator_flag();
     let mut protocol = Protocol::new(Box::new(observed));
     let mut shutdown = ctx.shutdown.clone();
@@ -136,6 +177,8 @@ where
         open_channels: BTreeMap::new(),
         opens: FuturesUnordered::new(),
         channels: FuturesUnordered::new(),
+        hello_sent: false,
+        peer_logs: HashSet::new(),
     };
     state.announce().await;
     loop {
@@ -161,6 +204,12 @@ where
                 None => break,
             },
             Some(()) = state.opens.next() => {}
+            Some(payload) = hellos.recv() => {
+                if state.on_hello(&protocol, &payload).is_break() {
+                    break;
+                }
+            }
+            Ok(()) = new_logs.changed() => state.open_shared(&protocol),
             Some((discovery_key, result)) = state.channels.next() => {
                 state.on_channel_end(discovery_key, result).await;
             }

@@ -9,6 +9,7 @@ mod connection;
 mod directory;
 mod engine;
 mod feed;
+mod hello;
 mod index;
 pub mod keys;
 mod observed;

@@ -1,25 +1,50 @@
 //! A pass-through wrapper around a swarm connection that reports when the
 //! connection ends. hypercore-protocol 0.7.2's `Protocol` keeps returning
 //! `Pending` after its stream ends, so without this a closed peer would never
-//! be noticed.
+//! be noticed. It also picks hychat hellos out of the incoming frames.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::{Sink, Stream};
 use hypercore_handshake::{CipherEvent, CipherTrait};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+
+use super::hello::hellos_in_frame;
+
+/// Hellos a connection may queue before further ones are dropped.
+const HELLO_QUEUE: usize = 8;
 
 pub struct ObservedConnection<C> {
     inner: C,
     closed: watch::Sender<bool>,
+    hellos: mpsc::Sender<Vec<u8>>,
+}
+
+/// What an `ObservedConnection` reports.
+pub struct Observations {
+    /// Turns `true` once the connection has ended.
+    pub closed: watch::Receiver<bool>,
+    /// Payloads of hychat hello extensions the peer sent.
+    pub hellos: mpsc::Receiver<Vec<u8>>,
 }
 
 impl<C> ObservedConnection<C> {
-    /// Wraps `inner`; the receiver turns `true` once the connection has ended.
-    pub fn new(inner: C) -> (Self, watch::Receiver<bool>) {
-        let (closed, rx) = watch::channel(false);
-        (Self { inner, closed }, rx)
+    pub fn new(inner: C) -> (Self, Observations) {
+        let (closed, closed_rx) = watch::channel(false);
+        let (hellos, hellos_rx) = mpsc::channel(HELLO_QUEUE);
+        let observations = Observations {
+            closed: closed_rx,
+            hellos: hellos_rx,
+        };
+        (
+            Self {
+                inner,
+                closed,
+                hellos,
+            },
+            observations,
+        )
     }
 
     fn mark_closed(&self) {
@@ -34,6 +59,11 @@ impl<C: CipherTrait> Stream for ObservedConnection<C> {
         let polled = Pin::new(&mut self.inner).poll_next(cx);
         match &polled {
             Poll::Ready(None) | Poll::Ready(Some(CipherEvent::ErrStuff(_))) => self.mark_closed(),
+            Poll::Ready(Some(CipherEvent::Message(frame))) => {
+                for hello in hellos_in_frame(frame) {
+                    let _ = self.hellos.try_send(hello);
+                }
+            }
             _ => {}
         }
         polled

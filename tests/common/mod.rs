@@ -33,6 +33,8 @@ pub struct Node {
     pub events: mpsc::Receiver<NetEvent>,
     pub key: FeedKey,
     pub dir: TempDir,
+    /// Every event received so far, in order.
+    pub seen: Vec<NetEvent>,
 }
 
 impl Node {
@@ -49,6 +51,7 @@ impl Node {
             events,
             key,
             dir,
+            seen: Vec::new(),
         }
     }
 
@@ -77,7 +80,9 @@ impl Node {
                     if std::env::var_os("HYCHAT_TEST_TRACE").is_some() {
                         eprintln!("event: {event:?}");
                     }
-                    if let Some(found) = pick(&event) {
+                    let found = pick(&event);
+                    self.seen.push(event);
+                    if let Some(found) = found {
                         return found;
                     }
                 }
@@ -85,6 +90,18 @@ impl Node {
                 Err(_) => panic!("timed out after {WAIT:?} waiting for {what}"),
             }
         }
+    }
+
+    /// Like `wait_for`, but first looks through the events already received.
+    pub async fn seen_or_wait<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&NetEvent) -> Option<T>,
+    ) -> T {
+        if let Some(found) = self.seen.iter().find_map(&mut pick) {
+            return found;
+        }
+        self.wait_for(what, pick).await
     }
 
     /// Collects the texts of `count` messages of `feed`, in arrival order.
