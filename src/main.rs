@@ -150,7 +150,8 @@ fn init_logging(path: &Path, level: tracing::Level, capture_stderr: bool) {
     if capture_stderr {
         capture_stderr_into(&file);
     }
-    let filter = tracing_subscriber::EnvFilter::new(format!("{level},dht_rpc=error,hyperdht=warn"));
+    // Dependencies log at INFO from inside their hot paths: keep them to warnings.
+    let filter = tracing_subscriber::EnvFilter::new(format!("warn,hychat={level}"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
