@@ -33,6 +33,10 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         Some(dir) => Paths::under(dir),
         None => Paths::standard().map_err(|e| Failure(e.to_string()))?,
     };
+    let needs_storage = !matches!(cli.command, Some(CliCommand::Bootstrap { .. }));
+    if needs_storage {
+        ensure_writable(&paths.data)?;
+    }
     let config = Config::load(&paths.config_file).map_err(|e| Failure(e.to_string()))?;
     let net_config = net_config(&cli.global, &config, &paths);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -44,7 +48,6 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         init_logging(&paths.log_file, cli.global.log_level, false);
         return runtime.block_on(headless::bootstrap((host, port).into()));
     }
-    ensure_writable(&paths.data)?;
     init_logging(&paths.log_file, cli.global.log_level, true);
     tracing::info!(storage = %paths.data.display(), "starting");
 

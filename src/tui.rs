@@ -39,7 +39,7 @@ const MAX_BATCH: usize = 512;
 
 /// Set while the terminal is in raw mode / the alternate screen.
 static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
-/// Set by the panic hook: some task panicked, so the UI leaves.
+/// Set by the panic hook: the UI thread panicked, so the UI leaves.
 static PANICKED: AtomicBool = AtomicBool::new(false);
 static PANIC_HOOK: Once = Once::new();
 
@@ -243,13 +243,19 @@ pub fn restore_terminal() {
 }
 
 /// Restores the terminal before the previous hook prints the panic, so the
-/// message lands on the normal screen; the UI loop then leaves.
+/// message lands on the normal screen; the UI loop then leaves. Only panics
+/// on the UI's own thread do this: a network task that panics inside a
+/// dependency is contained by the runtime, its report goes to the log file
+/// (stderr is captured there), and the chat goes on.
 fn install_panic_hook() {
     PANIC_HOOK.call_once(|| {
+        let ui_thread = std::thread::current().id();
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            PANICKED.store(true, Ordering::SeqCst);
-            restore_terminal();
+            if std::thread::current().id() == ui_thread {
+                PANICKED.store(true, Ordering::SeqCst);
+                restore_terminal();
+            }
             previous(info);
         }));
     });

@@ -39,7 +39,7 @@ async fn mutual_followers_replicate_both_ways() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_re_serves_a_log_while_its_writer_is_offline() {
     let bootstrap = bootstrap_node().await;
-    let mut a = Node::start(bootstrap.local_addr()).await;
+    let a = Node::start(bootstrap.local_addr()).await;
     for text in ["one", "two", "three"] {
         a.append(text).await;
     }
@@ -59,7 +59,7 @@ async fn a_follower_re_serves_a_log_while_its_writer_is_offline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_keeps_follows_and_messages_without_the_network() {
     let bootstrap = bootstrap_node().await;
-    let mut a = Node::start(bootstrap.local_addr()).await;
+    let a = Node::start(bootstrap.local_addr()).await;
     a.append("kept").await;
     let a_key = a.key;
     let mut b = Node::start(bootstrap.local_addr()).await;

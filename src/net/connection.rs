@@ -17,7 +17,7 @@ use hypercore::HypercoreError;
 use hypercore_protocol::{Event, Protocol};
 use tokio::sync::{mpsc, watch};
 
-use super::directory::FeedDirectory;
+use super::directory::{FeedDirectory, SessionVerdict};
 use super::hello::Hello;
 use super::keys::{DiscoveryKey, FeedKey, PeerId};
 use super::observed::ObservedConnection;
@@ -66,6 +66,11 @@ struct Replication {
     hello_sent: bool,
     /// Logs the peer said (in its hello) that it holds.
     peer_logs: HashSet<DiscoveryKey>,
+    is_client: bool,
+    /// The peer's session, once its hello has claimed this connection.
+    peer_session: Option<[u8; 16]>,
+    /// Set by the directory when another connection to the same peer wins.
+    close: watch::Sender<bool>,
 }
 
 impl Replication {
@@ -98,9 +103,28 @@ impl Replication {
             tracing::info!(peer = ?self.peer, "ignoring a malformed hello");
             return std::ops::ControlFlow::Continue(());
         };
-        if hello.session == self.ctx.directory.session() {
+        let own_session = self.ctx.directory.session();
+        if hello.session == own_session {
             tracing::debug!(peer = ?self.peer, "closing a connection to ourselves");
             return std::ops::ControlFlow::Break(());
+        }
+        if self.peer_session.is_none() {
+            let dialer = if self.is_client {
+                own_session
+            } else {
+                hello.session
+            };
+            let verdict = self.ctx.directory.claim_session(
+                hello.session,
+                self.peer,
+                dialer,
+                self.close.clone(),
+            );
+            if verdict == SessionVerdict::Duplicate {
+                tracing::debug!(peer = ?self.peer, "closing a second connection to the same peer");
+                return std::ops::ControlFlow::Break(());
+            }
+            self.peer_session = Some(hello.session);
         }
         self.peer_logs = hello.logs.iter().map(FeedKey::discovery_key).collect();
         self.open_shared(protocol);
@@ -129,7 +153,7 @@ impl Replication {
         };
         self.channels
             .push(Box::pin(async move { (discovery_key, replication.await) }));
-        self.ctx.directory.channel_opened(discovery_key);
+        self.ctx.directory.channel_opened(self.peer, discovery_key);
         self.open_channels.insert(discovery_key, key);
         self.announce().await;
     }
@@ -144,7 +168,7 @@ impl Replication {
         }
         self.requested.remove(&discovery_key);
         if self.open_channels.remove(&discovery_key).is_some() {
-            self.ctx.directory.channel_closed(discovery_key);
+            self.ctx.directory.channel_closed(self.peer, discovery_key);
         }
         self.announce().await;
     }
@@ -167,6 +191,7 @@ where
     let mut closed = observations.closed;
     let mut hellos = observations.hellos;
     let mut new_logs = ctx.directory.watch();
+    let (close_tx, mut superseded) = watch::channel(false);
     let is_client = observed.is_initiator_flag();
     let mut protocol = Protocol::new(Box::new(observed));
     let mut shutdown = ctx.shutdown.clone();
@@ -179,6 +204,9 @@ where
         channels: FuturesUnordered::new(),
         hello_sent: false,
         peer_logs: HashSet::new(),
+        is_client,
+        peer_session: None,
+        close: close_tx,
     };
     state.announce().await;
     loop {
@@ -214,17 +242,38 @@ where
                 state.on_channel_end(discovery_key, result).await;
             }
             _ = closed.changed() => break,
+            _ = superseded.changed() => {
+                tracing::debug!(?peer, "another connection to this peer won");
+                break;
+            }
             _ = shutdown.changed() => break,
         }
     }
-    for discovery_key in state.open_channels.keys() {
-        state.ctx.directory.channel_closed(*discovery_key);
+}
+
+/// Runs `run` in its own task, and cleans up after it however it ends:
+/// hypercore_handshake 0.6.0 has `todo!()`s on some IO errors (a timed-out
+/// connection panics), and that must cost one connection, not the process.
+pub async fn supervise<C>(
+    connection: C,
+    peer: PeerId,
+    topics: Vec<DiscoveryKey>,
+    ctx: ConnectionContext,
+) where
+    C: hypercore_handshake::CipherTrait + 'static,
+{
+    let directory = ctx.directory.clone();
+    let events = ctx.events.clone();
+    if let Err(e) = tokio::spawn(run(connection, peer, topics, ctx)).await {
+        if e.is_panic() {
+            tracing::warn!(
+                ?peer,
+                "a connection task panicked inside a dependency; dropping the connection"
+            );
+        }
     }
-    let _ = state
-        .ctx
-        .events
-        .send(NetEvent::PeerDisconnected { peer })
-        .await;
+    directory.connection_gone(peer);
+    let _ = events.send(NetEvent::PeerDisconnected { peer }).await;
     tracing::info!(?peer, "connection closed");
 }
 

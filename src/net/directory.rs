@@ -4,18 +4,37 @@
 //! task reads the counts to pace discovery. Its lock is never held across an
 //! `.await`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hypercore::Hypercore;
 use tokio::sync::watch;
 
-use super::keys::{DiscoveryKey, FeedKey};
+use super::keys::{DiscoveryKey, FeedKey, PeerId};
 
 #[derive(Default)]
 struct Inner {
     feeds: HashMap<DiscoveryKey, (FeedKey, Hypercore)>,
-    channels: HashMap<DiscoveryKey, usize>,
+    /// Open channels, by connection.
+    channels: HashMap<PeerId, HashSet<DiscoveryKey>>,
+    /// The connection kept for each peer session (from its hello).
+    sessions: HashMap<[u8; 16], SessionClaim>,
+}
+
+/// The connection that holds a peer session.
+struct SessionClaim {
+    connection: PeerId,
+    /// The session of the side that dialed this connection.
+    dialer: [u8; 16],
+    close: watch::Sender<bool>,
+}
+
+/// Whether a connection may stay, once its peer's session is known.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SessionVerdict {
+    Keep,
+    /// Another connection to the same peer wins; this one should close.
+    Duplicate,
 }
 
 #[derive(Clone)]
@@ -76,22 +95,105 @@ impl FeedDirectory {
         self.lock().feeds.keys().copied().collect()
     }
 
-    pub fn channel_opened(&self, discovery_key: DiscoveryKey) {
-        *self.lock().channels.entry(discovery_key).or_default() += 1;
+    pub fn channel_opened(&self, connection: PeerId, discovery_key: DiscoveryKey) {
+        self.lock()
+            .channels
+            .entry(connection)
+            .or_default()
+            .insert(discovery_key);
     }
 
-    pub fn channel_closed(&self, discovery_key: DiscoveryKey) {
+    pub fn channel_closed(&self, connection: PeerId, discovery_key: DiscoveryKey) {
+        if let Some(open) = self.lock().channels.get_mut(&connection) {
+            open.remove(&discovery_key);
+        }
+    }
+
+    /// Forgets everything a connection held, however it ended (even by a
+    /// panic inside a dependency).
+    pub fn connection_gone(&self, connection: PeerId) {
         let mut inner = self.lock();
-        if let Some(count) = inner.channels.get_mut(&discovery_key) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                inner.channels.remove(&discovery_key);
+        inner.channels.remove(&connection);
+        inner
+            .sessions
+            .retain(|_, held| held.connection != connection);
+    }
+
+    /// Two hychats that dial each other end up with two connections. Both
+    /// sides keep the one dialed by the smaller session id, so they agree
+    /// without talking; the loser is told to close through `close`.
+    pub fn claim_session(
+        &self,
+        peer_session: [u8; 16],
+        connection: PeerId,
+        dialer: [u8; 16],
+        close: watch::Sender<bool>,
+    ) -> SessionVerdict {
+        let mut inner = self.lock();
+        let claim = SessionClaim {
+            connection,
+            dialer,
+            close,
+        };
+        match inner.sessions.get(&peer_session) {
+            Some(held) if held.connection != connection => {
+                if dialer < held.dialer {
+                    held.close.send_replace(true);
+                    inner.sessions.insert(peer_session, claim);
+                    SessionVerdict::Keep
+                } else {
+                    SessionVerdict::Duplicate
+                }
+            }
+            _ => {
+                inner.sessions.insert(peer_session, claim);
+                SessionVerdict::Keep
             }
         }
     }
 
     /// Whether some connected peer replicates this log with us.
     pub fn has_peer(&self, discovery_key: &DiscoveryKey) -> bool {
-        self.lock().channels.contains_key(discovery_key)
+        self.lock()
+            .channels
+            .values()
+            .any(|open| open.contains(discovery_key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_sides_keep_the_connection_dialed_by_the_smaller_session() {
+        let (low, high) = ([1u8; 16], [2u8; 16]);
+        // On the side whose session is `high`: the peer is `low`.
+        let directory = FeedDirectory::default();
+        let (close_mine, closed_mine) = watch::channel(false);
+        let (close_theirs, _) = watch::channel(false);
+        // Our own dial (dialer = high) arrives first and is kept for now...
+        assert_eq!(
+            directory.claim_session(low, PeerId([1; 32]), high, close_mine),
+            SessionVerdict::Keep
+        );
+        // ...then the peer's dial (dialer = low) wins and ours is told to close.
+        assert_eq!(
+            directory.claim_session(low, PeerId([2; 32]), low, close_theirs),
+            SessionVerdict::Keep
+        );
+        assert!(*closed_mine.borrow());
+        // A later dial by us again loses.
+        let (close_again, _) = watch::channel(false);
+        assert_eq!(
+            directory.claim_session(low, PeerId([3; 32]), high, close_again),
+            SessionVerdict::Duplicate
+        );
+        directory.connection_gone(PeerId([2; 32]));
+        let (close_last, _) = watch::channel(false);
+        assert_eq!(
+            directory.claim_session(low, PeerId([3; 32]), high, close_last),
+            SessionVerdict::Keep
+        );
     }
 }

@@ -252,8 +252,14 @@ impl Engine {
     }
 
     fn start_feed(&mut self, key: FeedKey, core: Hypercore, followed: bool, dir: &std::path::Path) {
-        let (task, indexed) = match FeedTask::new(core.clone(), dir, followed, self.events.clone())
-        {
+        let created = FeedTask::new(
+            core.clone(),
+            dir,
+            followed,
+            self.directory.clone(),
+            self.events.clone(),
+        );
+        let (task, indexed) = match created {
             Ok(pair) => pair,
             Err(e) => {
                 tracing::warn!(?key, error = %e, "cannot open the message index");

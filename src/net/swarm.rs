@@ -83,7 +83,11 @@ impl SwarmTask {
                 return;
             }
             self.status(NetworkStatus::Bootstrapping).await;
-            match self.connect().await {
+            let attempt = tokio::select! {
+                attempt = self.connect() => attempt,
+                _ = shutdown.changed() => return,
+            };
+            match attempt {
                 Ok((swarm, nodes)) => {
                     backoff = Duration::from_secs(1);
                     self.status(NetworkStatus::Online { nodes }).await;
@@ -250,7 +254,7 @@ impl SwarmTask {
         }
         let topics = event.topics.iter().map(|t| DiscoveryKey(t.0)).collect();
         tracing::info!(?peer, client = event.client, "connection established");
-        let task = tokio::spawn(connection::run(
+        let task = tokio::spawn(connection::supervise(
             event.connection,
             peer,
             topics,
