@@ -1,0 +1,30 @@
+// Shared by the interop peers: argument parsing and a loopback-bound swarm.
+'use strict'
+const Hyperswarm = require('hyperswarm')
+const DHT = require('hyperdht')
+
+function parseArgs (argv) {
+  const args = { _: [] }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg.startsWith('--')) {
+      const next = argv[i + 1]
+      if (next === undefined || next.startsWith('--')) args[arg.slice(2)] = true
+      else { args[arg.slice(2)] = next; i++ }
+    } else args._.push(arg)
+  }
+  return args
+}
+
+// Loopback-bound DHT: with the default 0.0.0.0 socket, connections time out here.
+function makeSwarm (bootstrapList) {
+  const bootstrap = String(bootstrapList).split(',').filter(Boolean)
+  const dht = new DHT({ bootstrap, host: '127.0.0.1', firewalled: false })
+  return new Hyperswarm({ dht })
+}
+
+function log (...parts) {
+  process.stdout.write(parts.join(' ') + '\n')
+}
+
+module.exports = { parseArgs, makeSwarm, log }
