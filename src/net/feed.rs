@@ -165,6 +165,11 @@ impl DeliveryPlan {
         self.delivered.insert(seq);
     }
 
+    /// Whether `seq` was appended after the log was first seen.
+    pub fn is_live(&self, seq: u64) -> bool {
+        self.upper_start.is_some() && seq >= self.window_end
+    }
+
     pub fn delivered_count(&self) -> u64 {
         self.delivered.len() as u64
     }
@@ -329,7 +334,14 @@ impl FeedTask {
             self.requested = None;
             return;
         }
+        let first_ask = !self.requested.is_some_and(|(pending, _)| pending == seq);
         self.requested = Some((seq, Instant::now()));
+        if first_ask && self.plan.is_live(seq) {
+            // hypercore fetches a block announced by a live upgrade by itself;
+            // asking as well makes two requests, and a busy peer drops one
+            // (DESIGN §2). Ask only if it has not come by the next retry.
+            return;
+        }
         // With no replicator attached, `get` of a missing block emits a `Get`
         // event (which the channels turn into a request) and returns at once.
         let _ = self.core.get(seq).await;
@@ -444,6 +456,15 @@ mod tests {
         );
         plan.mark_delivered(99);
         assert_eq!(plan.next(100), (None, Some(49)));
+    }
+
+    #[test]
+    fn blocks_after_the_first_sight_are_live() {
+        let mut plan = DeliveryPlan::default();
+        assert!(!plan.is_live(0), "nothing is live before the log is seen");
+        plan.next(10);
+        assert!(!plan.is_live(9));
+        assert!(plan.is_live(10));
     }
 
     #[test]
