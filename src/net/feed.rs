@@ -334,7 +334,7 @@ impl FeedTask {
             self.requested = None;
             return;
         }
-        let first_ask = !self.requested.is_some_and(|(pending, _)| pending == seq);
+        let first_ask = self.requested.is_none_or(|(pending, _)| pending != seq);
         self.requested = Some((seq, Instant::now()));
         if first_ask && self.plan.is_live(seq) {
             // hypercore fetches a block announced by a live upgrade by itself;
