@@ -56,7 +56,7 @@ pub enum CliCommand {
     /// Append TEXT as a message, or each line of stdin when TEXT is absent.
     Send {
         text: Option<String>,
-        /// Stay online up to SECS seconds until a peer replicates the new messages.
+        /// Stay online up to SECS seconds until a connected peer has downloaded the new messages.
         #[arg(long, value_name = "SECS")]
         wait: Option<u64>,
     },

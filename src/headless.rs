@@ -92,24 +92,34 @@ pub async fn send(
             .map_err(|e| Failure(format!("cannot read standard input: {e}")))?,
     };
     let lines: Vec<String> = lines.into_iter().filter(|l| !l.trim().is_empty()).collect();
+    let started = OffsetDateTime::now_utc();
     let (handle, mut events) = start(config).await?;
     let own = handle.own_key();
     for line in &lines {
         handle.send(NetCommand::Append { text: line.clone() }).await;
     }
     // Our own log echoes each append once it is on disk.
+    // Our own log echoes each append once it is on disk; older messages
+    // replayed from the index carry earlier timestamps.
     let mut written = 0;
+    let mut last_seq = 0;
     while written < lines.len() {
-        match wait_for(&mut events, |e| match e {
-            NetEvent::Appended { feed, message, .. } if *feed == own => Some(message.text.clone()),
-            NetEvent::Error(message) => Some(format!("\0{message}")),
+        let echo = wait_for(&mut events, |e| match e {
+            NetEvent::Appended { feed, seq, message }
+                if *feed == own && message.timestamp.is_some_and(|t| t >= started) =>
+            {
+                Some(Ok(*seq))
+            }
+            NetEvent::Error(message) => Some(Err(Failure(message.clone()))),
             _ => None,
         })
-        .await
-        {
-            Some(text) if text.starts_with('\0') => return Err(Failure(text[1..].to_string())),
-            Some(text) if lines.contains(&text) => written += 1,
-            Some(_) => {}
+        .await;
+        match echo {
+            Some(Ok(seq)) => {
+                written += 1;
+                last_seq = last_seq.max(seq.0);
+            }
+            Some(Err(failure)) => return Err(failure),
             None => {
                 return Err(Failure::new(
                     "the engine stopped before the messages were written",
@@ -119,22 +129,21 @@ pub async fn send(
     }
     say(&format!("appended {written} message(s) to {own}"));
     if let Some(seconds) = wait {
-        let replicated = tokio::time::timeout(
+        // A peer announces the blocks it holds as it downloads them.
+        let downloaded = tokio::time::timeout(
             Duration::from_secs(seconds),
             wait_for(&mut events, |e| match e {
-                NetEvent::PeerConnected { feeds, .. } if feeds.contains(&own) => Some(()),
+                NetEvent::PeerHas { feed, length, .. } if *feed == own && *length > last_seq => {
+                    Some(())
+                }
                 _ => None,
             }),
         )
         .await;
-        match replicated {
-            Ok(Some(())) => {
-                // Give the open channel a moment to carry the new blocks.
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                say("a peer is replicating your log");
-            }
+        match downloaded {
+            Ok(Some(())) => say("a peer has downloaded the new messages"),
             _ => say(&format!(
-                "no peer replicated your log within {seconds}s; the messages stay in your log"
+                "no peer downloaded the new messages within {seconds}s; they stay in your log and go out when a peer connects"
             )),
         }
     }

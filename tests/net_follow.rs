@@ -24,6 +24,13 @@ async fn follower_gets_history_then_live_messages() {
 
     a.append("message 4").await;
     assert_eq!(b.texts_of(a.key, 1).await, ["message 4"]);
+    // A learns from B's replication messages that B now holds all four.
+    let a_key = a.key;
+    a.seen_or_wait("B to hold the 4th message", |e| match e {
+        hychat::net::NetEvent::PeerHas { feed, length, .. } if *feed == a_key && *length >= 4 => Some(()),
+        _ => None,
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,8 @@ use futures::StreamExt;
 use hyperdht::adht::Dht;
 use tokio::task::JoinHandle;
 
+use super::pacing::Paced;
+
 /// The public Hyperswarm bootstrap nodes.
 pub const PUBLIC_BOOTSTRAP: [&str; 3] = [
     "node1.hyperdht.org:49737",
@@ -98,8 +100,11 @@ pub async fn run_bootstrap_node(addr: SocketAddr) -> Result<BootstrapNode, Strin
         .map_err(|e| e.to_string())?
         .add_bootstrap_node(addr);
     config.local_id = bootstrap_node_id(addr);
-    let mut dht = Dht::with_config(config).await.map_err(|e| e.to_string())?;
-    let task = tokio::spawn(async move { while dht.next().await.is_some() {} });
+    let dht = Dht::with_config(config).await.map_err(|e| e.to_string())?;
+    let mut dht = dht;
+    let task = tokio::spawn(Paced::new(
+        async move { while dht.next().await.is_some() {} },
+    ));
     tracing::info!(%addr, "hosting a DHT bootstrap node");
     Ok(BootstrapNode { addr, task })
 }

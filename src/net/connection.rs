@@ -20,7 +20,8 @@ use tokio::sync::{mpsc, watch};
 use super::directory::{FeedDirectory, SessionVerdict};
 use super::hello::Hello;
 use super::keys::{DiscoveryKey, FeedKey, PeerId};
-use super::observed::ObservedConnection;
+use super::observed::{ObservedConnection, PeerSaid};
+use super::pacing::Paced;
 use super::NetEvent;
 
 /// What every connection task shares with the engine.
@@ -66,6 +67,8 @@ struct Replication {
     hello_sent: bool,
     /// Logs the peer said (in its hello) that it holds.
     peer_logs: HashSet<DiscoveryKey>,
+    /// The highest block end the peer said it holds, per shared log.
+    peer_holds: std::collections::HashMap<DiscoveryKey, u64>,
     is_client: bool,
     /// The peer's session, once its hello has claimed this connection.
     peer_session: Option<[u8; 16]>,
@@ -131,6 +134,24 @@ impl Replication {
         std::ops::ControlFlow::Continue(())
     }
 
+    /// Reports how far the peer holds a log we share with it.
+    async fn on_holds(&mut self, discovery_key: DiscoveryKey, end: u64) {
+        let Some(key) = self.open_channels.get(&discovery_key).copied() else {
+            return;
+        };
+        let known = self.peer_holds.entry(discovery_key).or_default();
+        if end <= *known {
+            return;
+        }
+        *known = end;
+        let event = NetEvent::PeerHas {
+            peer: self.peer,
+            feed: key,
+            length: end,
+        };
+        let _ = self.ctx.events.send(event).await;
+    }
+
     async fn on_channel(&mut self, channel: hypercore_protocol::Channel) {
         let discovery_key = DiscoveryKey(*channel.discovery_key());
         let Some((key, core)) = self.ctx.directory.get(&discovery_key) else {
@@ -183,15 +204,20 @@ impl Replication {
 }
 
 /// Runs replication on one connection until it closes or the engine stops.
-pub async fn run<C>(connection: C, peer: PeerId, topics: Vec<DiscoveryKey>, ctx: ConnectionContext)
-where
+async fn run<C>(
+    connection: C,
+    peer: PeerId,
+    topics: Vec<DiscoveryKey>,
+    ctx: ConnectionContext,
+    close_tx: watch::Sender<bool>,
+) where
     C: hypercore_handshake::CipherTrait + 'static,
 {
     let (observed, observations) = ObservedConnection::new(connection);
     let mut closed = observations.closed;
-    let mut hellos = observations.hellos;
+    let mut reports = observations.reports;
     let mut new_logs = ctx.directory.watch();
-    let (close_tx, mut superseded) = watch::channel(false);
+    let mut superseded = close_tx.subscribe();
     let is_client = observed.is_initiator_flag();
     let mut protocol = Protocol::new(Box::new(observed));
     let mut shutdown = ctx.shutdown.clone();
@@ -204,6 +230,7 @@ where
         channels: FuturesUnordered::new(),
         hello_sent: false,
         peer_logs: HashSet::new(),
+        peer_holds: Default::default(),
         is_client,
         peer_session: None,
         close: close_tx,
@@ -232,18 +259,21 @@ where
                 None => break,
             },
             Some(()) = state.opens.next() => {}
-            Some(payload) = hellos.recv() => {
-                if state.on_hello(&protocol, &payload).is_break() {
-                    break;
+            Some(report) = reports.recv() => match report {
+                PeerSaid::Hello(payload) => {
+                    if state.on_hello(&protocol, &payload).is_break() {
+                        break;
+                    }
                 }
-            }
+                PeerSaid::Holds { discovery_key, end } => state.on_holds(discovery_key, end).await,
+            },
             Ok(()) = new_logs.changed() => state.open_shared(&protocol),
             Some((discovery_key, result)) = state.channels.next() => {
                 state.on_channel_end(discovery_key, result).await;
             }
             _ = closed.changed() => break,
             _ = superseded.changed() => {
-                tracing::debug!(?peer, "another connection to this peer won");
+                tracing::debug!(?peer, "told to close: another connection to this peer won, or it is our own");
                 break;
             }
             _ = shutdown.changed() => break,
@@ -254,17 +284,20 @@ where
 /// Runs `run` in its own task, and cleans up after it however it ends:
 /// hypercore_handshake 0.6.0 has `todo!()`s on some IO errors (a timed-out
 /// connection panics), and that must cost one connection, not the process.
+/// Sending `true` on `close` ends the connection.
 pub async fn supervise<C>(
     connection: C,
     peer: PeerId,
     topics: Vec<DiscoveryKey>,
     ctx: ConnectionContext,
+    close: watch::Sender<bool>,
 ) where
     C: hypercore_handshake::CipherTrait + 'static,
 {
     let directory = ctx.directory.clone();
     let events = ctx.events.clone();
-    if let Err(e) = tokio::spawn(run(connection, peer, topics, ctx)).await {
+    let replication = Paced::new(run(connection, peer, topics, ctx, close));
+    if let Err(e) = tokio::spawn(replication).await {
         if e.is_panic() {
             tracing::warn!(
                 ?peer,

@@ -14,6 +14,7 @@ use super::connection::ConnectionContext;
 use super::directory::FeedDirectory;
 use super::feed::{self, FeedTask};
 use super::keys::FeedKey;
+use super::pacing::Paced;
 use super::store::{FollowEntry, Store};
 use super::swarm::{self, SwarmControl, SwarmSettings};
 use super::{
@@ -124,7 +125,9 @@ impl Engine {
                 refresh_interval: config.refresh_interval,
             };
             let topics = self.directory.topics();
-            Some(tokio::spawn(swarm::run(settings, ctx, control_rx, topics)))
+            Some(tokio::spawn(Paced::new(swarm::run(
+                settings, ctx, control_rx, topics,
+            ))))
         } else {
             let _ = self
                 .events

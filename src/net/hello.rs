@@ -2,11 +2,9 @@
 //! connection as a hypercore-protocol `Extension` message on the first shared
 //! channel. JS peers ignore unknown extensions, so this is safe with them, and
 //! it is how one hychat learns that another follows a key (DESIGN §2: open a
-//! log only when the peer wants it). The replication code consumes channel
-//! messages itself, so incoming hellos are picked out of the decrypted frames.
-//! Pure: encoding, decoding and frame sniffing; never panics on input.
+//! log only when the peer wants it). Incoming hellos are picked out of the
+//! decrypted frames by `frames`. Pure; never panics on input.
 
-use compact_encoding::CompactEncoding;
 use hypercore_protocol::schema::Extension;
 use hypercore_protocol::Message;
 use serde::{Deserialize, Serialize};
@@ -71,61 +69,6 @@ impl Hello {
     }
 }
 
-/// Payloads of hello extensions found in one decrypted protocol frame.
-/// Frames are one message (`channel, message`), a batch (`0 0 channel`
-/// then length-prefixed messages, `0 channel` switching channel), or an
-/// open/close (`0 1` / `0 3`), which never carry extensions.
-pub fn hellos_in_frame(frame: &[u8]) -> Vec<Vec<u8>> {
-    let mut found = Vec::new();
-    match frame {
-        [0, 0, rest @ ..] => {
-            let Ok((_, mut rest)) = u64::decode(rest) else {
-                return found;
-            };
-            while !rest.is_empty() {
-                if rest[0] == 0 {
-                    // A channel switch: lengths are never zero.
-                    match u64::decode(&rest[1..]) {
-                        Ok((_, after)) => rest = after,
-                        Err(_) => break,
-                    }
-                    continue;
-                }
-                let Ok((length, after)) = compact_encoding::decode_usize(rest) else {
-                    break;
-                };
-                if length > after.len() {
-                    break;
-                }
-                collect_hello(&after[..length], &mut found);
-                rest = &after[length..];
-            }
-        }
-        [0, _, ..] => {}
-        _ => {
-            if let Ok((_, message)) = u64::decode(frame) {
-                collect_hello(message, &mut found);
-            }
-        }
-    }
-    found
-}
-
-/// The wire type of `Message::Extension`.
-const EXTENSION_TYPE: u64 = 9;
-
-fn collect_hello(message: &[u8], found: &mut Vec<Vec<u8>>) {
-    // Only extensions are decoded: data messages carry whole blocks.
-    if !matches!(u64::decode(message), Ok((EXTENSION_TYPE, _))) {
-        return;
-    }
-    if let Ok((Message::Extension(extension), _)) = <Message as CompactEncoding>::decode(message) {
-        if extension.name == HELLO_EXTENSION {
-            found.push(extension.message);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,13 +78,6 @@ mod tests {
             session: [9; 16],
             logs: vec![FeedKey([1; 32]), FeedKey([2; 32])],
         }
-    }
-
-    fn encode_message(message: &Message) -> Vec<u8> {
-        let size = message.encoded_size().unwrap();
-        let mut buffer = vec![0u8; size];
-        message.encode(&mut buffer).unwrap();
-        buffer
     }
 
     #[test]
@@ -160,41 +96,5 @@ mod tests {
             br#"{"hychat":1,"session":"09090909090909090909090909090909","logs":["nope"]}"#;
         assert_eq!(Hello::decode(bad_key).unwrap().logs, vec![]);
         assert_eq!(Hello::decode(&vec![b' '; MAX_HELLO_BYTES + 1]), None);
-    }
-
-    #[test]
-    fn finds_a_hello_in_a_single_message_frame() {
-        let mut frame = vec![3u8]; // channel 3
-        frame.extend(encode_message(&hello().to_message()));
-        assert_eq!(hellos_in_frame(&frame), vec![hello().encode()]);
-    }
-
-    #[test]
-    fn finds_a_hello_in_a_batch_after_a_channel_switch() {
-        let other = Message::Extension(Extension {
-            name: "someone/else".into(),
-            message: vec![1, 2, 3],
-        });
-        let first = encode_message(&other);
-        let second = encode_message(&hello().to_message());
-        let mut frame = vec![0, 0, 1, first.len() as u8];
-        frame.extend(&first);
-        frame.extend([0, 2, second.len() as u8]);
-        frame.extend(&second);
-        assert_eq!(hellos_in_frame(&frame), vec![hello().encode()]);
-    }
-
-    #[test]
-    fn garbage_frames_yield_nothing() {
-        for frame in [
-            &[][..],
-            &[0],
-            &[0, 0],
-            &[0, 0, 1, 200, 1],
-            &[0, 1, 5],
-            &[7, 9, 200, 200],
-        ] {
-            assert!(hellos_in_frame(frame).is_empty());
-        }
     }
 }

@@ -9,10 +9,12 @@ mod connection;
 mod directory;
 mod engine;
 mod feed;
+mod frames;
 mod hello;
 mod index;
 pub mod keys;
 mod observed;
+mod pacing;
 mod store;
 mod swarm;
 
@@ -98,7 +100,8 @@ pub enum NetEvent {
         downloaded: u64,
         length: u64,
     },
-    /// A remote peer holds `length` blocks of `feed` (from its replication messages).
+    /// A peer holds blocks of `feed` up to `length` (the highest it has
+    /// announced; it downloads in order, so in practice all below it too).
     PeerHas {
         peer: PeerId,
         feed: FeedKey,

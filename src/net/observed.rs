@@ -1,7 +1,8 @@
 //! A pass-through wrapper around a swarm connection that reports when the
 //! connection ends. hypercore-protocol 0.7.2's `Protocol` keeps returning
 //! `Pending` after its stream ends, so without this a closed peer would never
-//! be noticed. It also picks hychat hellos out of the incoming frames.
+//! be noticed. It also reports what `frames` reads in the incoming frames:
+//! hychat hellos and the blocks the peer holds.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -10,41 +11,88 @@ use futures::{Sink, Stream};
 use hypercore_handshake::{CipherEvent, CipherTrait};
 use tokio::sync::{mpsc, watch};
 
-use super::hello::hellos_in_frame;
+use std::collections::HashMap;
 
-/// Hellos a connection may queue before further ones are dropped.
-const HELLO_QUEUE: usize = 8;
+use super::frames::{read_frame, Seen};
+use super::keys::DiscoveryKey;
+
+/// Reports a connection may queue before further ones are dropped.
+const REPORT_QUEUE: usize = 64;
+/// Channels remembered per connection; a peer opening more is ignored.
+const MAX_CHANNELS: usize = 4096;
+
+/// What the peer said that the replication code keeps to itself.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PeerSaid {
+    /// A hychat hello payload.
+    Hello(Vec<u8>),
+    /// The peer holds blocks up to (not including) `end` of this log.
+    Holds {
+        discovery_key: DiscoveryKey,
+        end: u64,
+    },
+}
 
 pub struct ObservedConnection<C> {
     inner: C,
     closed: watch::Sender<bool>,
-    hellos: mpsc::Sender<Vec<u8>>,
+    reports: mpsc::Sender<PeerSaid>,
+    /// The peer's channel ids and the logs they carry.
+    channels: HashMap<u64, DiscoveryKey>,
 }
 
 /// What an `ObservedConnection` reports.
 pub struct Observations {
     /// Turns `true` once the connection has ended.
     pub closed: watch::Receiver<bool>,
-    /// Payloads of hychat hello extensions the peer sent.
-    pub hellos: mpsc::Receiver<Vec<u8>>,
+    pub reports: mpsc::Receiver<PeerSaid>,
 }
 
 impl<C> ObservedConnection<C> {
     pub fn new(inner: C) -> (Self, Observations) {
         let (closed, closed_rx) = watch::channel(false);
-        let (hellos, hellos_rx) = mpsc::channel(HELLO_QUEUE);
+        let (reports, reports_rx) = mpsc::channel(REPORT_QUEUE);
         let observations = Observations {
             closed: closed_rx,
-            hellos: hellos_rx,
+            reports: reports_rx,
         };
-        (
-            Self {
-                inner,
-                closed,
-                hellos,
-            },
-            observations,
-        )
+        let connection = Self {
+            inner,
+            closed,
+            reports,
+            channels: HashMap::new(),
+        };
+        (connection, observations)
+    }
+
+    fn read(&mut self, frame: &[u8]) {
+        for seen in read_frame(frame) {
+            let report = match seen {
+                Seen::Opened {
+                    channel,
+                    discovery_key,
+                } => {
+                    if self.channels.len() < MAX_CHANNELS {
+                        self.channels.insert(channel, DiscoveryKey(discovery_key));
+                    }
+                    continue;
+                }
+                Seen::Hello(payload) => PeerSaid::Hello(payload),
+                Seen::Holds {
+                    channel,
+                    start,
+                    length,
+                } => match self.channels.get(&channel) {
+                    Some(discovery_key) => PeerSaid::Holds {
+                        discovery_key: *discovery_key,
+                        end: start.saturating_add(length),
+                    },
+                    None => continue,
+                },
+            };
+            // Best effort: a full queue drops reports, never blocks the stream.
+            let _ = self.reports.try_send(report);
+        }
     }
 
     fn mark_closed(&self) {
@@ -59,11 +107,7 @@ impl<C: CipherTrait> Stream for ObservedConnection<C> {
         let polled = Pin::new(&mut self.inner).poll_next(cx);
         match &polled {
             Poll::Ready(None) | Poll::Ready(Some(CipherEvent::ErrStuff(_))) => self.mark_closed(),
-            Poll::Ready(Some(CipherEvent::Message(frame))) => {
-                for hello in hellos_in_frame(frame) {
-                    let _ = self.hellos.try_send(hello);
-                }
-            }
+            Poll::Ready(Some(CipherEvent::Message(frame))) => self.read(frame),
             _ => {}
         }
         polled

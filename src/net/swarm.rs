@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use hyperswarm::{DhtConfig, JoinOpts, Swarm, Topic};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::bootstrap::{self, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
 use super::connection::{self, ConnectionContext};
 use super::keys::{DiscoveryKey, PeerId};
+
 use super::{NetEvent, NetworkStatus};
 
 const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(8);
@@ -38,13 +39,21 @@ pub struct SwarmSettings {
     pub refresh_interval: Duration,
 }
 
+/// A running connection task and the switch that closes it.
+struct LiveConnection {
+    task: JoinHandle<()>,
+    close: watch::Sender<bool>,
+}
+
 struct SwarmTask {
     settings: SwarmSettings,
     ctx: ConnectionContext,
     control: mpsc::Receiver<SwarmControl>,
     topics: HashMap<DiscoveryKey, Instant>,
     local_bootstrap: Option<BootstrapNode>,
-    connections: HashMap<PeerId, JoinHandle<()>>,
+    connections: HashMap<PeerId, LiveConnection>,
+    /// The key our DHT dials with: an accepted connection from it is our own.
+    own_dial_key: Option<[u8; 32]>,
     /// Duplicate connections to a peer we already replicate with. Dropping
     /// them would reset the shared stream (DESIGN §2), so they are kept
     /// unpolled until the first connection ends.
@@ -65,6 +74,7 @@ pub async fn run(
         topics: initial_topics.into_iter().map(|t| (t, now)).collect(),
         local_bootstrap: None,
         connections: HashMap::new(),
+        own_dial_key: None,
         parked: Vec::new(),
     };
     task.run().await;
@@ -189,8 +199,22 @@ impl SwarmTask {
             tokio::select! {
                 event = incoming.next() => match event {
                     Some(Ok(event)) if event.client && event.remote_public_key == swarm.public_key() => {
-                        // Our own announcement found by our own lookup.
-                        tracing::debug!("dropping a connection to ourselves");
+                        // Our own announcement found by our own lookup: close
+                        // both halves (the accepting half sees our dial key).
+                        tracing::debug!("closing a connection to ourselves");
+                        let mut connection = event.connection;
+                        let dial_key = hypercore_handshake::CipherTrait::local_public_key(&connection);
+                        self.own_dial_key = Some(dial_key);
+                        if let Some(accepted) = self.connections.get(&PeerId(dial_key)) {
+                            accepted.close.send_replace(true);
+                        }
+                        tokio::spawn(async move {
+                            let _ = tokio::time::timeout(
+                                Duration::from_secs(5),
+                                futures::SinkExt::close(&mut connection),
+                            )
+                            .await;
+                        });
                     }
                     Some(Ok(event)) => self.on_connection(event),
                     Some(Err(e)) => tracing::debug!(error = %e, "swarm connection error"),
@@ -216,7 +240,7 @@ impl SwarmTask {
                         Ok(Ok(done)) if done.stats.num_successes() > 0 => {
                             self.status(NetworkStatus::Online { nodes: done.stats.num_successes() }).await;
                         }
-                        _ if self.connections.values().any(|c| !c.is_finished()) => {}
+                        _ if self.connections.values().any(|c| !c.task.is_finished()) => {}
                         _ => return ControlFlow::Continue(()),
                     }
                 }
@@ -245,8 +269,16 @@ impl SwarmTask {
 
     fn on_connection(&mut self, event: hyperswarm::ConnectionEvent) {
         let peer = PeerId(event.remote_public_key.0);
+        if event.client {
+            self.own_dial_key = Some(hypercore_handshake::CipherTrait::local_public_key(
+                &event.connection,
+            ));
+        } else if self.own_dial_key == Some(peer.0) {
+            tracing::debug!("closing an accepted connection from ourselves");
+            return;
+        }
         if let Some(existing) = self.connections.get(&peer) {
-            if !existing.is_finished() {
+            if !existing.task.is_finished() {
                 tracing::debug!(?peer, "parking a duplicate connection");
                 self.parked.push((peer, event.connection));
                 return;
@@ -254,17 +286,20 @@ impl SwarmTask {
         }
         let topics = event.topics.iter().map(|t| DiscoveryKey(t.0)).collect();
         tracing::info!(?peer, client = event.client, "connection established");
+        let (close, _) = watch::channel(false);
         let task = tokio::spawn(connection::supervise(
             event.connection,
             peer,
             topics,
             self.ctx.clone(),
+            close.clone(),
         ));
-        self.connections.insert(peer, task);
+        self.connections
+            .insert(peer, LiveConnection { task, close });
     }
 
     fn release_parked(&mut self) {
-        self.connections.retain(|_, task| !task.is_finished());
+        self.connections.retain(|_, live| !live.task.is_finished());
         let live: HashSet<PeerId> = self.connections.keys().copied().collect();
         self.parked.retain(|(peer, _)| live.contains(peer));
     }
@@ -272,8 +307,8 @@ impl SwarmTask {
 
 impl Drop for SwarmTask {
     fn drop(&mut self) {
-        for task in self.connections.values() {
-            task.abort();
+        for live in self.connections.values() {
+            live.close.send_replace(true);
         }
     }
 }

@@ -1,0 +1,201 @@
+//! Reads decrypted hypercore-protocol frames as they pass by, for the few
+//! facts the replication code does not expose: hychat hellos, which channel
+//! carries which log, and the block ranges a peer says it holds. Frames are
+//! one message (`channel, message`), a batch (`0 0 channel`, then
+//! length-prefixed messages, with `0 channel` switching channel), or an
+//! open/close (`0 1` / `0 3`). Pure; never panics on input.
+
+use compact_encoding::CompactEncoding;
+use hypercore_protocol::schema::{Open, Range};
+use hypercore_protocol::Message;
+
+use super::hello::HELLO_EXTENSION;
+
+/// Wire types of the messages worth decoding. Data messages carry whole
+/// blocks and are never decoded twice.
+const RANGE_TYPE: u64 = 8;
+const EXTENSION_TYPE: u64 = 9;
+
+/// Something a peer said, seen in one frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// The peer opened its channel `channel` for this discovery key.
+    Opened {
+        channel: u64,
+        discovery_key: [u8; 32],
+    },
+    /// A hychat hello payload.
+    Hello(Vec<u8>),
+    /// The peer holds blocks `start..start + length` of the log on `channel`.
+    Holds {
+        channel: u64,
+        start: u64,
+        length: u64,
+    },
+}
+
+pub fn read_frame(frame: &[u8]) -> Vec<Seen> {
+    let mut seen = Vec::new();
+    match frame {
+        [0, 0, rest @ ..] => read_batch(rest, &mut seen),
+        [0, 1, rest @ ..] => {
+            if let Ok((open, _)) = Open::decode(rest) {
+                if let Ok(discovery_key) = open.discovery_key.try_into() {
+                    seen.push(Seen::Opened {
+                        channel: open.channel,
+                        discovery_key,
+                    });
+                }
+            }
+        }
+        [0, _, ..] => {}
+        _ => {
+            if let Ok((channel, message)) = u64::decode(frame) {
+                read_message(channel, message, &mut seen);
+            }
+        }
+    }
+    seen
+}
+
+fn read_batch(rest: &[u8], seen: &mut Vec<Seen>) {
+    let Ok((mut channel, mut rest)) = u64::decode(rest) else {
+        return;
+    };
+    while let Some((&first, after_first)) = rest.split_first() {
+        if first == 0 {
+            // A channel switch: message lengths are never zero.
+            match u64::decode(after_first) {
+                Ok((next, after)) => (channel, rest) = (next, after),
+                Err(_) => return,
+            }
+            continue;
+        }
+        let Ok((length, after)) = compact_encoding::decode_usize(rest) else {
+            return;
+        };
+        if length > after.len() {
+            return;
+        }
+        read_message(channel, &after[..length], seen);
+        rest = &after[length..];
+    }
+}
+
+fn read_message(channel: u64, message: &[u8], seen: &mut Vec<Seen>) {
+    match u64::decode(message) {
+        Ok((EXTENSION_TYPE | RANGE_TYPE, _)) => {}
+        _ => return,
+    }
+    match <Message as CompactEncoding>::decode(message) {
+        Ok((Message::Extension(extension), _)) if extension.name == HELLO_EXTENSION => {
+            seen.push(Seen::Hello(extension.message));
+        }
+        Ok((
+            Message::Range(Range {
+                drop: false,
+                start,
+                length,
+            }),
+            _,
+        )) => {
+            seen.push(Seen::Holds {
+                channel,
+                start,
+                length,
+            });
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hypercore_protocol::schema::Extension;
+
+    fn encode<T: CompactEncoding>(value: &T) -> Vec<u8> {
+        let mut buffer = vec![0u8; value.encoded_size().unwrap()];
+        value.encode(&mut buffer).unwrap();
+        buffer
+    }
+
+    fn hello_message() -> Message {
+        Message::Extension(Extension {
+            name: HELLO_EXTENSION.into(),
+            message: b"hi".to_vec(),
+        })
+    }
+
+    #[test]
+    fn reads_a_single_message_frame() {
+        let mut frame = vec![3u8];
+        frame.extend(encode(&hello_message()));
+        assert_eq!(read_frame(&frame), vec![Seen::Hello(b"hi".to_vec())]);
+    }
+
+    #[test]
+    fn reads_a_batch_across_a_channel_switch() {
+        let other = Message::Extension(Extension {
+            name: "someone/else".into(),
+            message: vec![1, 2, 3],
+        });
+        let range = Message::Range(Range {
+            drop: false,
+            start: 4,
+            length: 2,
+        });
+        let (first, second, third) = (encode(&other), encode(&hello_message()), encode(&range));
+        let mut frame = vec![0, 0, 1, first.len() as u8];
+        frame.extend(&first);
+        frame.extend([0, 2, second.len() as u8]);
+        frame.extend(&second);
+        frame.extend([third.len() as u8]);
+        frame.extend(&third);
+        assert_eq!(
+            read_frame(&frame),
+            vec![
+                Seen::Hello(b"hi".to_vec()),
+                Seen::Holds {
+                    channel: 2,
+                    start: 4,
+                    length: 2
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn reads_an_open() {
+        let open = Open {
+            channel: 5,
+            protocol: "hypercore/alpha".into(),
+            discovery_key: vec![7; 32],
+            capability: None,
+        };
+        let mut frame = vec![0, 1];
+        frame.extend(encode(&open));
+        assert_eq!(
+            read_frame(&frame),
+            vec![Seen::Opened {
+                channel: 5,
+                discovery_key: [7; 32]
+            }]
+        );
+    }
+
+    #[test]
+    fn garbage_frames_yield_nothing() {
+        for frame in [
+            &[][..],
+            &[0],
+            &[0, 0],
+            &[0, 0, 1, 200, 1],
+            &[0, 1, 5],
+            &[7, 9, 200, 200],
+            &[0, 0, 1, 0],
+        ] {
+            assert!(read_frame(frame).is_empty(), "{frame:?}");
+        }
+    }
+}
