@@ -39,7 +39,7 @@ pub enum FeedError {
     #[error("{0}")]
     Hypercore(String),
     #[error(
-        "the log {key} has {length} blocks; this hypercore version cannot reopen logs over {REOPEN_LIMIT} blocks, so it is shown from the local index only"
+        "your log {key} has {length} blocks; this hypercore version cannot reopen logs over {REOPEN_LIMIT} blocks"
     )]
     TooLongToReopen { key: FeedKey, length: u64 },
     #[error("opening the log panicked inside hypercore")]
@@ -96,14 +96,17 @@ pub async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hypercore, Fe
 }
 
 /// Opens a followed log. When hypercore cannot reopen its own files (this
-/// alpha fails on some cloned logs), the clone is discarded and made afresh:
-/// the local index still holds every message, and the blocks come back from
-/// peers in the background.
+/// alpha fails on some cloned logs, and on any log over `REOPEN_LIMIT`
+/// blocks), the clone is discarded and made afresh: the local index still
+/// holds every message, newest-first delivery brings the present back
+/// quickly, and the rest follows in the background.
 pub async fn open_followed_core(dir: &Path, key: FeedKey) -> Result<Hypercore, FeedError> {
     match open_core(dir, Some(key)).await {
-        Err(e @ (FeedError::Hypercore(_) | FeedError::Panicked)) if dir.join("oplog").exists() => {
+        Err(
+            e @ (FeedError::Hypercore(_) | FeedError::Panicked | FeedError::TooLongToReopen { .. }),
+        ) if dir.join("oplog").exists() => {
             tracing::warn!(?key, error = %e, "cannot reopen a cloned log; cloning it afresh");
-            for file in HYPERCORE_FILES {
+            for file in HYPERCORE_FILES.iter().chain([&LENGTH_FILE]) {
                 let _ = std::fs::remove_file(dir.join(file));
             }
             open_core(dir, Some(key)).await
@@ -456,6 +459,25 @@ mod tests {
         );
         plan.mark_delivered(99);
         assert_eq!(plan.next(100), (None, Some(49)));
+    }
+
+    #[tokio::test]
+    async fn a_followed_log_too_long_to_reopen_is_cloned_afresh_keeping_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = open_core(&dir.path().join("writer"), None).await.unwrap();
+        let key = core_key(&writer);
+        let clone = dir.path().join("clone");
+        drop(open_followed_core(&clone, key).await.unwrap());
+        std::fs::write(clone.join(LENGTH_FILE), (REOPEN_LIMIT + 1).to_string()).unwrap();
+        std::fs::write(clone.join("index.jsonl"), "{\"seq\":0}\n").unwrap();
+        assert!(matches!(
+            open_core(&clone, Some(key)).await,
+            Err(FeedError::TooLongToReopen { .. })
+        ));
+        let reopened = open_followed_core(&clone, key).await.unwrap();
+        assert_eq!(core_key(&reopened), key);
+        assert_eq!(reopened.info().length, 0);
+        assert!(clone.join("index.jsonl").exists(), "the index survives");
     }
 
     #[test]
