@@ -75,6 +75,31 @@ impl NodeProcess {
         }
     }
 
+    /// Has the JS writer append `text`; returns its append time in ms.
+    fn append_timed(&mut self, text: &str) -> f64 {
+        self.write_line(text);
+        self.line_starting("APPENDED ")
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("the writer prints its append time")
+    }
+
+    /// Waits for the JS viewer to print `text`; returns its arrival time in ms.
+    fn received_ms(&self, text: &str) -> f64 {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(LINE_WAIT)
+                .expect("the viewer prints the message");
+            if let Some((got, received)) = viewer_received_ms(&line) {
+                if got == text {
+                    return received;
+                }
+            }
+        }
+    }
+
     fn write_line(&mut self, text: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");
         writeln!(stdin, "{text}").expect("write to node");
@@ -167,13 +192,7 @@ async fn main() {
     wait_text(&mut events, key, "warm-up").await;
     for i in 0..live {
         let text = format!("js-to-rust {i}");
-        writer.write_line(&text);
-        let appended: f64 = writer
-            .line_starting("APPENDED ")
-            .rsplit(' ')
-            .next()
-            .and_then(|v| v.parse().ok())
-            .expect("append time");
+        let appended = writer.append_timed(&text);
         let arrived = wait_text(&mut events, key, &text).await;
         samples.push(arrived - appended);
     }
@@ -206,18 +225,7 @@ async fn main() {
         rust_writer
             .send(NetCommand::Append { text: text.clone() })
             .await;
-        loop {
-            let line = viewer
-                .lines
-                .recv_timeout(LINE_WAIT)
-                .expect("viewer prints the message");
-            if let Some((got, received)) = viewer_received_ms(&line) {
-                if got == text {
-                    samples.push(received - sent);
-                    break;
-                }
-            }
-        }
+        samples.push(viewer.received_ms(&text) - sent);
         while writer_events.try_recv().is_ok() {}
     }
     summary("hychat → JS", samples);
@@ -238,25 +246,8 @@ async fn main() {
     let mut samples = Vec::new();
     for i in 0..live {
         let text = format!("js-to-js {i}");
-        writer.write_line(&text);
-        let appended: f64 = writer
-            .line_starting("APPENDED ")
-            .rsplit(' ')
-            .next()
-            .and_then(|v| v.parse().ok())
-            .expect("append time");
-        loop {
-            let line = viewer
-                .lines
-                .recv_timeout(LINE_WAIT)
-                .expect("viewer prints the message");
-            if let Some((got, received)) = viewer_received_ms(&line) {
-                if got == text {
-                    samples.push(received - appended);
-                    break;
-                }
-            }
-        }
+        let appended = writer.append_timed(&text);
+        samples.push(viewer.received_ms(&text) - appended);
     }
     summary("JS → JS (reference)", samples);
 }
