@@ -51,6 +51,9 @@ impl<F: Future> Future for FlushAfterAppend<F> {
     }
 }
 
+/// A connection on which no log has been opened by then is closed.
+const UNUSED_CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 type ChannelFuture =
     Pin<Box<dyn Future<Output = (DiscoveryKey, Result<(), HypercoreError>)> + Send>>;
 type OpenFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -221,6 +224,8 @@ async fn run<C>(
     let is_client = observed.is_initiator_flag();
     let mut protocol = Protocol::new(Box::new(observed));
     let mut shutdown = ctx.shutdown.clone();
+    let unused = tokio::time::sleep(UNUSED_CONNECTION_TIMEOUT);
+    tokio::pin!(unused);
     let mut state = Replication {
         peer,
         ctx,
@@ -274,6 +279,12 @@ async fn run<C>(
             _ = closed.changed() => break,
             _ = superseded.changed() => {
                 tracing::debug!(?peer, "told to close: another connection to this peer won, or it is our own");
+                break;
+            }
+            _ = &mut unused, if state.open_channels.is_empty() && !state.hello_sent => {
+                // Nothing shared: often the accepting half of a dial to
+                // ourselves whose other half never reached us.
+                tracing::debug!(?peer, "closing a connection that shares no log");
                 break;
             }
             _ = shutdown.changed() => break,
