@@ -60,6 +60,11 @@ fn env_count(name: &str, default: u64) -> u64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // RUST_LOG=hychat=debug shows the engine's log on stderr.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
     let messages = env_count("HYCHAT_BENCH_MESSAGES", 1000);
     let log_length = env_count("HYCHAT_BENCH_LOG", 10_000);
     let bootstrap = net::run_bootstrap_node("127.0.0.1:0".parse().unwrap())

@@ -65,6 +65,8 @@ struct Replication {
     requested: HashSet<DiscoveryKey>,
     /// Channels open on this connection, and the log each carries.
     open_channels: BTreeMap<DiscoveryKey, FeedKey>,
+    /// Stall reports per log when its channel opened here.
+    stalls_at_open: std::collections::HashMap<DiscoveryKey, u64>,
     opens: FuturesUnordered<OpenFuture>,
     channels: FuturesUnordered<ChannelFuture>,
     hello_sent: bool,
@@ -137,6 +139,13 @@ impl Replication {
         std::ops::ControlFlow::Continue(())
     }
 
+    /// Whether a log carried here was reported stuck since its channel opened.
+    fn carries_a_stalled_log(&self) -> bool {
+        self.open_channels.keys().any(|dk| {
+            self.ctx.directory.stalls(dk) > self.stalls_at_open.get(dk).copied().unwrap_or(0)
+        })
+    }
+
     /// Reports how far the peer holds a log we share with it.
     async fn on_holds(&mut self, discovery_key: DiscoveryKey, end: u64) {
         let Some(key) = self.open_channels.get(&discovery_key).copied() else {
@@ -179,6 +188,8 @@ impl Replication {
             .push(Box::pin(async move { (discovery_key, replication.await) }));
         self.ctx.directory.channel_opened(self.peer, discovery_key);
         self.open_channels.insert(discovery_key, key);
+        self.stalls_at_open
+            .insert(discovery_key, self.ctx.directory.stalls(&discovery_key));
         self.announce().await;
     }
 
@@ -187,6 +198,7 @@ impl Replication {
         discovery_key: DiscoveryKey,
         result: Result<(), HypercoreError>,
     ) {
+        tracing::debug!(peer = ?self.peer, ?discovery_key, ?result, "replication channel ended");
         if let Err(e) = result {
             tracing::info!(peer = ?self.peer, ?discovery_key, error = %e, "replication channel failed");
         }
@@ -220,6 +232,7 @@ async fn run<C>(
     let mut closed = observations.closed;
     let mut reports = observations.reports;
     let mut new_logs = ctx.directory.watch();
+    let mut stalls = ctx.directory.watch_stalls();
     let mut superseded = close_tx.subscribe();
     let is_client = observed.is_initiator_flag();
     let mut protocol = Protocol::new(Box::new(observed));
@@ -231,6 +244,7 @@ async fn run<C>(
         ctx,
         requested: HashSet::new(),
         open_channels: BTreeMap::new(),
+        stalls_at_open: Default::default(),
         opens: FuturesUnordered::new(),
         channels: FuturesUnordered::new(),
         hello_sent: false,
@@ -286,6 +300,12 @@ async fn run<C>(
                 // ourselves whose other half never reached us.
                 tracing::debug!(?peer, "closing a connection that shares no log");
                 break;
+            }
+            Ok(()) = stalls.changed() => {
+                if state.carries_a_stalled_log() {
+                    tracing::info!(?peer, "closing a connection whose download is stuck");
+                    break;
+                }
             }
             _ = shutdown.changed() => break,
         }

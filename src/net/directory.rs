@@ -19,6 +19,8 @@ struct Inner {
     channels: HashMap<PeerId, HashSet<DiscoveryKey>>,
     /// The connection kept for each peer session (from its hello).
     sessions: HashMap<[u8; 16], SessionClaim>,
+    /// How many times each log's download was reported stuck.
+    stalls: HashMap<DiscoveryKey, u64>,
 }
 
 /// The connection that holds a peer session.
@@ -42,6 +44,8 @@ pub struct FeedDirectory {
     inner: Arc<Mutex<Inner>>,
     /// Bumped whenever a log is added, so connections can offer it.
     version: Arc<watch::Sender<u64>>,
+    /// Bumped whenever a download is reported stuck.
+    stall_signal: Arc<watch::Sender<u64>>,
     session: [u8; 16],
 }
 
@@ -50,6 +54,7 @@ impl Default for FeedDirectory {
         Self {
             inner: Arc::default(),
             version: Arc::new(watch::channel(0).0),
+            stall_signal: Arc::new(watch::channel(0).0),
             session: rand::random(),
         }
     }
@@ -64,6 +69,25 @@ impl FeedDirectory {
     /// Changes each time a log is added.
     pub fn watch(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
+    }
+
+    /// A follower's download of this log made no progress for a while with a
+    /// peer connected: the replication channel is stuck (a busy peer drops
+    /// requests, DESIGN §2). Connections carrying it close, and the log is
+    /// fetched again over fresh ones.
+    pub fn report_stall(&self, discovery_key: DiscoveryKey) {
+        *self.lock().stalls.entry(discovery_key).or_default() += 1;
+        self.stall_signal.send_modify(|v| *v += 1);
+    }
+
+    /// How many times this log was reported stuck.
+    pub fn stalls(&self, discovery_key: &DiscoveryKey) -> u64 {
+        self.lock().stalls.get(discovery_key).copied().unwrap_or(0)
+    }
+
+    /// Changes each time a stall is reported.
+    pub fn watch_stalls(&self) -> watch::Receiver<u64> {
+        self.stall_signal.subscribe()
     }
 
     /// Every log held, for the hello.
@@ -195,5 +219,17 @@ mod tests {
             directory.claim_session(low, PeerId([3; 32]), high, close_last),
             SessionVerdict::Keep
         );
+    }
+
+    #[test]
+    fn a_stall_report_is_counted_and_signalled() {
+        let directory = FeedDirectory::default();
+        let topic = DiscoveryKey([4; 32]);
+        let mut signal = directory.watch_stalls();
+        assert_eq!(directory.stalls(&topic), 0);
+        directory.report_stall(topic);
+        assert_eq!(directory.stalls(&topic), 1);
+        assert!(signal.has_changed().unwrap());
+        assert_eq!(directory.stalls(&DiscoveryKey([5; 32])), 0);
     }
 }

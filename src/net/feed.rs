@@ -30,6 +30,9 @@ const REQUEST_RETRY: Duration = Duration::from_millis(1500);
 const MAX_REQUESTS_PER_BLOCK: u32 = 20;
 /// Blocks delivered before the task drains its events again.
 const BATCH: usize = 256;
+/// A follower whose download makes no progress this long, with a peer
+/// connected, reports the channel stuck so it is made afresh.
+const STALL_AFTER: Duration = Duration::from_secs(12);
 /// hypercore 0.17.0-alpha.1 panics reopening a log longer than this (DESIGN §2).
 pub const REOPEN_LIMIT: u64 = 32_768;
 const LENGTH_FILE: &str = "length";
@@ -213,6 +216,8 @@ pub struct FeedTask {
     plan: DeliveryPlan,
     requested: Option<(u64, Instant)>,
     request_counts: std::collections::HashMap<u64, u32>,
+    /// When a block last arrived or the log last grew.
+    last_progress_at: Instant,
     /// Requests only count towards giving up while some peer has this log open.
     directory: FeedDirectory,
     last_progress: (u64, u64),
@@ -242,6 +247,7 @@ impl FeedTask {
             plan,
             requested: None,
             request_counts: Default::default(),
+            last_progress_at: Instant::now(),
             directory,
             last_progress: (u64::MAX, u64::MAX),
             events,
@@ -325,8 +331,17 @@ impl FeedTask {
         if !due {
             return;
         }
+        let discovery_key = self.key.discovery_key();
+        let has_peer = self.directory.has_peer(&discovery_key);
+        if !has_peer {
+            self.last_progress_at = Instant::now();
+        } else if self.last_progress_at.elapsed() >= STALL_AFTER {
+            tracing::info!(feed = ?self.key, seq, "the download is stuck; asking for fresh connections");
+            self.directory.report_stall(discovery_key);
+            self.last_progress_at = Instant::now();
+        }
         let count = self.request_counts.entry(seq).or_default();
-        if self.directory.has_peer(&self.key.discovery_key()) {
+        if has_peer {
             *count += 1;
         }
         if *count > MAX_REQUESTS_PER_BLOCK {
@@ -355,6 +370,7 @@ impl FeedTask {
             self.requested = None;
         }
         self.request_counts.remove(&seq);
+        self.last_progress_at = Instant::now();
         self.plan.mark_delivered(seq);
         let Some(block) = self.read_with_retry(seq).await else {
             return Ok(());

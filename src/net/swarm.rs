@@ -24,6 +24,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const SETTLED_REFRESH: Duration = Duration::from_secs(120);
 /// How often the DHT is checked to keep the status honest.
 const HEALTH_CHECK: Duration = Duration::from_secs(60);
+/// hyperswarm 0.1.0 never forgets a peer it once connected to, so it never
+/// dials that peer again. When every connection is gone and a log still
+/// lacks a peer this long, the swarm is made afresh.
+const STALE_SWARM_AFTER: Duration = Duration::from_secs(20);
 
 /// Changes to the set of topics, from the engine.
 #[derive(Debug)]
@@ -195,6 +199,8 @@ impl SwarmTask {
         let mut health =
             tokio::time::interval_at(tokio::time::Instant::now() + HEALTH_CHECK, HEALTH_CHECK);
         let mut shutdown = self.ctx.shutdown.clone();
+        let mut had_connection = false;
+        let mut alone_since: Option<Instant> = None;
         loop {
             tokio::select! {
                 event = incoming.next() => match event {
@@ -216,7 +222,7 @@ impl SwarmTask {
                             .await;
                         });
                     }
-                    Some(Ok(event)) => self.on_connection(event),
+                    Some(Ok(event)) => had_connection |= self.on_connection(event),
                     Some(Err(e)) => tracing::debug!(error = %e, "swarm connection error"),
                     None => return ControlFlow::Continue(()),
                 },
@@ -234,6 +240,13 @@ impl SwarmTask {
                 _ = refresh.tick() => {
                     self.refresh(&swarm);
                     self.release_parked();
+                    let alone = self.connections.is_empty()
+                        && self.topics.keys().any(|t| !self.ctx.directory.has_peer(t));
+                    alone_since = if alone { alone_since.or(Some(Instant::now())) } else { None };
+                    if had_connection && alone_since.is_some_and(|since| since.elapsed() >= STALE_SWARM_AFTER) {
+                        tracing::info!("every connection is gone; starting a fresh swarm to dial peers again");
+                        return ControlFlow::Continue(());
+                    }
                 }
                 _ = health.tick() => {
                     match tokio::time::timeout(BOOTSTRAP_TIMEOUT, swarm.bootstrap()).await {
@@ -267,7 +280,8 @@ impl SwarmTask {
         }
     }
 
-    fn on_connection(&mut self, event: hyperswarm::ConnectionEvent) {
+    /// Starts replication on a new connection; false when it was not kept.
+    fn on_connection(&mut self, event: hyperswarm::ConnectionEvent) -> bool {
         let peer = PeerId(event.remote_public_key.0);
         if event.client {
             self.own_dial_key = Some(hypercore_handshake::CipherTrait::local_public_key(
@@ -275,13 +289,13 @@ impl SwarmTask {
             ));
         } else if self.own_dial_key == Some(peer.0) {
             tracing::debug!("closing an accepted connection from ourselves");
-            return;
+            return false;
         }
         if let Some(existing) = self.connections.get(&peer) {
             if !existing.task.is_finished() {
                 tracing::debug!(?peer, "parking a duplicate connection");
                 self.parked.push((peer, event.connection));
-                return;
+                return false;
             }
         }
         let topics = event.topics.iter().map(|t| DiscoveryKey(t.0)).collect();
@@ -296,6 +310,7 @@ impl SwarmTask {
         ));
         self.connections
             .insert(peer, LiveConnection { task, close });
+        true
     }
 
     fn release_parked(&mut self) {
