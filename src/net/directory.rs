@@ -225,7 +225,7 @@ mod tests {
     fn a_stall_report_is_counted_and_signalled() {
         let directory = FeedDirectory::default();
         let topic = DiscoveryKey([4; 32]);
-        let mut signal = directory.watch_stalls();
+        let signal = directory.watch_stalls();
         assert_eq!(directory.stalls(&topic), 0);
         directory.report_stall(topic);
         assert_eq!(directory.stalls(&topic), 1);
