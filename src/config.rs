@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::ui::theme::{parse_colour, Palette};
+
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -15,6 +17,21 @@ pub struct Config {
     pub bootstrap: Option<Vec<String>>,
     /// Set false to never host the machine-local bootstrap node.
     pub host_local_bootstrap: Option<bool>,
+    /// UI colours; each is a name ("cyan"), a 256-colour index ("33") or "#rrggbb".
+    pub colours: Option<Colours>,
+}
+
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Colours {
+    /// Nickname colours; each log's key picks one.
+    pub nicks: Option<Vec<String>>,
+    /// System lines.
+    pub info: Option<String>,
+    /// Inline errors.
+    pub error: Option<String>,
+    /// Times, separators, borders.
+    pub dim: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +64,35 @@ impl Config {
     pub fn parse(text: &str) -> Result<Self, String> {
         toml::from_str(text).map_err(|e| e.message().to_string())
     }
+
+    /// The UI palette: the defaults with the configured colours over them.
+    pub fn palette(&self, path: &Path) -> Result<Palette, ConfigError> {
+        let mut palette = Palette::default();
+        let Some(colours) = &self.colours else {
+            return Ok(palette);
+        };
+        let invalid = |e: crate::ui::theme::BadColour| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        if let Some(nicks) = &colours.nicks {
+            let parsed: Result<Vec<_>, _> = nicks.iter().map(|c| parse_colour(c)).collect();
+            let parsed = parsed.map_err(invalid)?;
+            if !parsed.is_empty() {
+                palette.nicks = parsed;
+            }
+        }
+        for (value, slot) in [
+            (&colours.info, &mut palette.info),
+            (&colours.error, &mut palette.error),
+            (&colours.dim, &mut palette.dim),
+        ] {
+            if let Some(value) = value {
+                *slot = parse_colour(value).map_err(invalid)?;
+            }
+        }
+        Ok(palette)
+    }
 }
 
 #[cfg(test)]
@@ -58,6 +104,19 @@ mod tests {
         let example = include_str!("../assets/config.example.toml");
         let config = Config::parse(example).unwrap();
         assert_eq!(config.nick.as_deref(), Some("cat-lover"));
+    }
+
+    #[test]
+    fn colours_override_the_default_palette() {
+        let config =
+            Config::parse("[colours]\ninfo = \"green\"\nnicks = [\"33\", \"#102030\"]").unwrap();
+        let palette = config.palette(Path::new("c.toml")).unwrap();
+        assert_eq!(palette.info, ratatui::style::Color::Green);
+        assert_eq!(palette.nicks.len(), 2);
+        assert_eq!(palette.error, Palette::default().error);
+        let bad = Config::parse("[colours]\nerror = \"blurple\"").unwrap();
+        let err = bad.palette(Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("blurple") && err.contains("c.toml"), "{err}");
     }
 
     #[test]

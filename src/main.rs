@@ -38,6 +38,10 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         ensure_writable(&paths.data)?;
     }
     let config = Config::load(&paths.config_file).map_err(|e| Failure(e.to_string()))?;
+    let palette = config
+        .palette(&paths.config_file)
+        .map_err(|e| Failure(e.to_string()))?;
+    hychat::ui::theme::set_palette(palette);
     let net_config = net_config(&cli.global, &config, &paths);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,6 +1,10 @@
 //! Colours and styles, in one place: the tones of `app::view` mapped to
 //! ratatui styles, and the nickname colours (slots picked from the log's key
-//! by `app::view`, so the same nickname on two keys gets two colours).
+//! by `app::view`, so the same nickname on two keys gets two colours). The
+//! palette can be set once at start-up from the config file's `[colours]`.
+
+use std::str::FromStr;
+use std::sync::OnceLock;
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -13,9 +17,58 @@ const NICK_COLORS: [u8; NICK_COLOR_SLOTS] = [
     33, 37, 40, 70, 106, 136, 166, 160, 125, 127, 91, 61, 31, 172, 99, 169,
 ];
 
+/// The colours the UI draws with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Palette {
+    /// Nickname colours; a log's key picks one.
+    pub nicks: Vec<Color>,
+    /// System lines (welcome, follows, /key).
+    pub info: Color,
+    /// Inline errors.
+    pub error: Color,
+    /// Times, separators, borders, secondary text.
+    pub dim: Color,
+}
+
+impl Default for Palette {
+    fn default() -> Self {
+        Self {
+            nicks: NICK_COLORS.iter().map(|c| Color::Indexed(*c)).collect(),
+            info: Color::Cyan,
+            error: Color::Red,
+            dim: Color::DarkGray,
+        }
+    }
+}
+
+/// A colour the config file names that is not a colour.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("`{0}` is not a colour: use a name such as \"cyan\", a 256-colour index such as \"33\", or \"#rrggbb\"")]
+pub struct BadColour(pub String);
+
+/// Parses one colour as written in the config file.
+pub fn parse_colour(text: &str) -> Result<Color, BadColour> {
+    Color::from_str(text.trim()).map_err(|_| BadColour(text.to_string()))
+}
+
+static PALETTE: OnceLock<Palette> = OnceLock::new();
+
+/// Sets the palette for the rest of the process; only the first call counts.
+pub fn set_palette(palette: Palette) {
+    let _ = PALETTE.set(palette);
+}
+
+fn palette() -> &'static Palette {
+    PALETTE.get_or_init(Palette::default)
+}
+
 /// The colour of a nickname colour slot.
 pub fn nick_color(slot: usize) -> Color {
-    Color::Indexed(NICK_COLORS[slot % NICK_COLOR_SLOTS])
+    let nicks = &palette().nicks;
+    if nicks.is_empty() {
+        return Color::Reset;
+    }
+    nicks[slot % nicks.len()]
 }
 
 pub fn tone(tone: Tone) -> Style {
@@ -32,8 +85,8 @@ pub fn tone(tone: Tone) -> Style {
         Tone::Text { own: true } => Style::new().add_modifier(Modifier::BOLD),
         Tone::Text { own: false } => Style::new(),
         Tone::Other => dim().add_modifier(Modifier::ITALIC),
-        Tone::Info => Style::new().fg(Color::Cyan),
-        Tone::Error => Style::new().fg(Color::Red),
+        Tone::Info => Style::new().fg(palette().info),
+        Tone::Error => Style::new().fg(palette().error),
     }
 }
 
@@ -47,7 +100,7 @@ pub fn tone_nick(key: &FeedKey) -> Style {
 }
 
 pub fn dim() -> Style {
-    Style::new().fg(Color::DarkGray)
+    Style::new().fg(palette().dim)
 }
 
 pub fn title() -> Style {
@@ -55,7 +108,7 @@ pub fn title() -> Style {
 }
 
 pub fn border() -> Style {
-    Style::new().fg(Color::DarkGray)
+    Style::new().fg(palette().dim)
 }
 
 pub fn status_bar() -> Style {
@@ -68,4 +121,17 @@ pub fn online() -> Style {
 
 pub fn warning() -> Style {
     Style::new().fg(Color::Yellow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_parse_by_name_index_and_hex() {
+        assert_eq!(parse_colour("cyan"), Ok(Color::Cyan));
+        assert_eq!(parse_colour("33"), Ok(Color::Indexed(33)));
+        assert_eq!(parse_colour("#ff8800"), Ok(Color::Rgb(255, 136, 0)));
+        assert_eq!(parse_colour("blurple"), Err(BadColour("blurple".into())));
+    }
 }
