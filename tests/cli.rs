@@ -5,283 +5,21 @@
 //! loopback `--bootstrap`, so nothing touches the user's directories or the
 //! public DHT; every wait is bounded.
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::UdpSocket;
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use tempfile::TempDir;
 
-/// Upper bound for a short, local-only command.
-const QUICK: Duration = Duration::from_secs(30);
+use support::{
+    free_udp_port, hychat, log_tail, own_key, spawn_hychat, start_bootstrap, stderr_of, stdout_of,
+    Background, QUICK,
+};
+
 /// Upper bound for replication between two processes on loopback.
 const REPLICATION: Duration = Duration::from_secs(60);
-
-/// Environment variables that would otherwise change what a command does.
-const HYCHAT_ENV: [&str; 4] = [
-    "HYCHAT_STORAGE",
-    "HYCHAT_BOOTSTRAP",
-    "HYCHAT_NICK",
-    "HYCHAT_LOG",
-];
-
-/// A UDP port on 127.0.0.1 that was free a moment ago (and is closed now).
-fn free_udp_port() -> u16 {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a loopback UDP socket");
-    socket.local_addr().unwrap().port()
-}
-
-/// The binary with a storage directory and a loopback bootstrap address.
-fn hychat(storage: &Path, bootstrap_port: u16) -> Command {
-    let mut command = Command::cargo_bin("hychat").expect("the hychat binary is built");
-    for name in HYCHAT_ENV {
-        command.env_remove(name);
-    }
-    command
-        .arg("--storage")
-        .arg(storage)
-        .arg("--bootstrap")
-        .arg(format!("127.0.0.1:{bootstrap_port}"))
-        .timeout(QUICK);
-    command
-}
-
-fn stdout_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Runs `hychat key` and checks it printed one 64-hex-character line.
-fn own_key(storage: &Path, bootstrap_port: u16) -> String {
-    let output = hychat(storage, bootstrap_port)
-        .arg("key")
-        .output()
-        .expect("run hychat key");
-    let stdout = stdout_of(&output);
-    assert!(
-        output.status.success(),
-        "hychat key failed: {:?}\nstdout: {stdout}\nstderr: {}",
-        output.status,
-        stderr_of(&output)
-    );
-    assert!(
-        stdout.ends_with('\n') && stdout.lines().count() == 1,
-        "hychat key should print exactly one line: {stdout:?}"
-    );
-    let key = stdout.trim_end().to_string();
-    assert_eq!(key.len(), 64, "a key is 64 characters: {key:?}");
-    assert!(
-        key.chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)),
-        "a key is lowercase hex: {key:?}"
-    );
-    key
-}
-
-/// The last lines of a storage directory's log file, for failure messages.
-fn log_tail(storage: &Path) -> String {
-    let path = storage.join("hychat.log");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            // The protocol crates log every frame at info level; keep ours.
-            let lines: Vec<&str> = text
-                .lines()
-                .filter(|l| l.contains("hychat") || l.contains(" WARN ") || l.contains(" ERROR "))
-                .collect();
-            let start = lines.len().saturating_sub(40);
-            format!(
-                "--- {} (hychat, warning and error lines, tail) ---\n{}",
-                path.display(),
-                lines[start..].join("\n")
-            )
-        }
-        Err(e) => format!("--- {}: {e} ---", path.display()),
-    }
-}
-
-/// A long-running hychat process with its stdout read line by line on a
-/// thread. Dropping it sends SIGTERM, waits a bounded time, then kills.
-struct Background {
-    name: &'static str,
-    child: Child,
-    lines: Receiver<String>,
-    stdout_seen: Vec<String>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Background {
-    fn spawn(name: &'static str, storage: &Path, bootstrap_port: u16, args: &[&str]) -> Self {
-        let mut command = StdCommand::new(env!("CARGO_BIN_EXE_hychat"));
-        for variable in HYCHAT_ENV {
-            command.env_remove(variable);
-        }
-        let mut child = command
-            .arg("--storage")
-            .arg(storage)
-            .arg("--bootstrap")
-            .arg(format!("127.0.0.1:{bootstrap_port}"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let sink = Arc::clone(&stderr);
-        thread::spawn(move || {
-            let mut buffer = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
-            }
-        });
-        Self {
-            name,
-            child,
-            lines,
-            stdout_seen: Vec::new(),
-            stderr,
-        }
-    }
-
-    /// The next stdout line, or `None` when `timeout` passes or stdout closes.
-    fn next_line(&mut self, timeout: Duration) -> Option<String> {
-        match self.lines.recv_timeout(timeout) {
-            Ok(line) => {
-                self.stdout_seen.push(line.clone());
-                Some(line)
-            }
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
-    }
-
-    /// Reads stdout until a line satisfies `accept`, for at most `timeout`.
-    fn wait_for_line(
-        &mut self,
-        timeout: Duration,
-        accept: impl Fn(&str) -> bool,
-    ) -> Option<String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            let line = self.next_line(left)?;
-            if accept(&line) {
-                return Some(line);
-            }
-        }
-    }
-
-    fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// What the process printed so far, for failure messages.
-    fn describe(&self) -> String {
-        format!(
-            "--- {} stdout ---\n{}\n--- {} stderr ---\n{}",
-            self.name,
-            self.stdout_seen.join("\n"),
-            self.name,
-            self.stderr.lock().unwrap()
-        )
-    }
-
-    /// SIGTERM, then up to 10 s to exit (the headless commands give the
-    /// engine 5 s to close). Returns the exit status, or `None` when the
-    /// process had to be killed.
-    fn terminate(&mut self) -> Option<ExitStatus> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return Some(status);
-        }
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: signalling a child we spawned and have not reaped yet.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        None
-    }
-
-    /// Stops the process and checks it left on SIGTERM with status 0.
-    fn stop_cleanly(&mut self) {
-        let status = self.terminate();
-        assert!(
-            status.is_some_and(|s| s.success()),
-            "{} should exit with status 0 on SIGTERM, got {status:?}\n{}",
-            self.name,
-            self.describe()
-        );
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        self.terminate();
-    }
-}
-
-/// A bootstrap node on 127.0.0.1, started with the binary itself. The port
-/// is picked free and then bound by the child, so a lost race is retried.
-fn start_bootstrap(storage: &Path) -> (Background, u16) {
-    let mut failures = Vec::new();
-    for _ in 0..5 {
-        let port = free_udp_port();
-        let port_text = port.to_string();
-        let mut node = Background::spawn(
-            "bootstrap",
-            storage,
-            port,
-            &["bootstrap", "--port", &port_text, "--host", "127.0.0.1"],
-        );
-        let expected = format!("bootstrap node listening on 127.0.0.1:{port}");
-        if node
-            .wait_for_line(Duration::from_secs(15), |l| l == expected)
-            .is_some()
-        {
-            return (node, port);
-        }
-        node.terminate();
-        failures.push(node.describe());
-    }
-    panic!(
-        "no bootstrap node came up on loopback in 5 tries:\n{}",
-        failures.join("\n")
-    );
-}
 
 #[test]
 fn key_is_64_hex_and_stable_per_storage() {
@@ -325,8 +63,8 @@ fn tail_json_prints_only_the_newest_message_of_another_storage() {
     }
 
     let started = Instant::now();
-    let mut seed = Background::spawn("seed A", a.path(), port, &["seed"]);
-    let mut tail = Background::spawn(
+    let mut seed = spawn_hychat("seed A", a.path(), port, &["seed"]);
+    let mut tail = spawn_hychat(
         "tail on B",
         b.path(),
         port,
@@ -424,7 +162,7 @@ fn a_storage_dir_in_use_is_refused() {
     let dir = TempDir::new().unwrap();
     // Nothing listens on this port: the seed process stays offline.
     let closed = free_udp_port();
-    let mut seed = Background::spawn("seed", dir.path(), closed, &["seed"]);
+    let mut seed = spawn_hychat("seed", dir.path(), closed, &["seed"]);
     let started = seed.wait_for_line(QUICK, |l| l.starts_with("seeding every log"));
     assert!(
         started.is_some(),

@@ -1,0 +1,460 @@
+//! Interop with the reference JS implementation on a loopback DHT: the JS
+//! peers of `tests/js` (hypercore 10 and 11, hyperswarm 4, hyperdht 6 from
+//! the npm registry, installed by `npm ci` when missing) against the real
+//! `hychat` binary, in both directions, for history and live appends:
+//!
+//! - a JS writer followed by `hychat tail --json`, with a bootstrap node
+//!   from hychat or from JS, with either side opening the connection, and
+//!   on hypercore 11 in compat mode;
+//! - messages from `hychat send`, served by `hychat seed` and then by
+//!   `hychat send --wait`, read by the JS viewer;
+//! - the full-screen chat in tmux following a JS writer with `/follow KEY`.
+//!
+//! Every address is 127.0.0.1, every wait is bounded, every process is
+//! stopped by its guard, and a failure shows the JS side's output and the
+//! tail of hychat's log file.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use support::js::{ensure_js_peers, start_js_bootstrap, JsViewer, JsWriter, Mode, ViewerBlock};
+use support::tmux::ensure_tmux;
+use support::tui::{panel_shows_peer, side_panel, Tuis};
+use support::{
+    hychat, log_tail, loopback, own_key, spawn_hychat, start_bootstrap, stderr_of, Background,
+    Transcript, QUICK,
+};
+
+/// Upper bound for messages to travel between a JS peer and hychat,
+/// discovery included.
+const ARRIVAL: Duration = Duration::from_secs(60);
+/// How long a JS client that started after hychat gets to connect to it,
+/// and how many times it is started at most (see `writer_to_tail`).
+const LOOKUP: Duration = Duration::from_secs(10);
+const LOOKUPS: usize = 3;
+/// How long `hychat send --wait` stays online for a peer.
+const SEND_WAIT_SECS: u64 = 20;
+
+/// What a failure report shows: the output of every process the test
+/// started and the tail of every hychat log file.
+#[derive(Default)]
+struct Report {
+    transcripts: Vec<Transcript>,
+    storages: Vec<PathBuf>,
+}
+
+impl Report {
+    fn watch(&mut self, process: &Background) {
+        self.transcripts.push(process.transcript());
+    }
+
+    fn watch_log(&mut self, storage: &Path) {
+        self.storages.push(storage.to_path_buf());
+    }
+
+    fn fail(&self, what: &str) -> ! {
+        let mut text = format!("{what}\n");
+        for transcript in &self.transcripts {
+            text.push_str(&format!("\n{}\n", transcript.describe()));
+        }
+        for storage in &self.storages {
+            text.push_str(&format!("\n{}\n", log_tail(storage)));
+        }
+        panic!("{text}");
+    }
+}
+
+/// Which program runs the loopback bootstrap node.
+#[derive(Clone, Copy, Debug)]
+enum BootstrapBy {
+    Hychat,
+    Js,
+}
+
+fn bootstrap_node(by: BootstrapBy, storage: &Path) -> (Background, u16) {
+    match by {
+        BootstrapBy::Hychat => start_bootstrap(storage),
+        BootstrapBy::Js => start_js_bootstrap(),
+    }
+}
+
+/// A JS writer → `hychat tail --json` run.
+#[derive(Clone, Copy, Debug)]
+struct WriterToTail {
+    bootstrap: BootstrapBy,
+    mode: Mode,
+    v11: bool,
+    /// Start `hychat tail` before the JS writer goes online.
+    tail_first: bool,
+}
+
+/// Reads the next `tail --json` line and checks it is `text` at `seq` in
+/// the JS writer's log.
+fn expect_tail_line(tail: &mut Background, report: &Report, key: &str, seq: u64, text: &str) {
+    let Some(line) = tail.next_line(ARRIVAL) else {
+        report.fail(&format!(
+            "hychat tail printed no line for seq {seq} ({text:?}) within {ARRIVAL:?}"
+        ));
+    };
+    let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+        report.fail(&format!(
+            "tail --json printed a line that is not JSON ({e}): {line:?}"
+        ))
+    });
+    let expected = [
+        ("text", Value::from(text)),
+        ("nickname", Value::from("js-writer")),
+        ("seq", Value::from(seq)),
+        ("feed", Value::from(key)),
+        ("type", Value::from("chat-message")),
+    ];
+    for (field, want) in expected {
+        if value[field] != want {
+            report.fail(&format!(
+                "tail line {seq}: `{field}` is {} instead of {want}: {line}",
+                value[field]
+            ));
+        }
+    }
+}
+
+/// The JS writer appends three messages; `hychat tail KEY --json` prints
+/// them in order, then a fourth appended live once the first three arrived.
+fn writer_to_tail(run: WriterToTail) {
+    ensure_js_peers();
+    let started = Instant::now();
+    let boot_dir = TempDir::new().unwrap();
+    let writer_dir = TempDir::new().unwrap();
+    let tail_dir = TempDir::new().unwrap();
+    let mut report = Report::default();
+    report.watch_log(tail_dir.path());
+    let (bootstrap, port) = bootstrap_node(run.bootstrap, boot_dir.path());
+    report.watch(&bootstrap);
+    let address = loopback(port);
+    let pid = std::process::id();
+    let history: Vec<String> = (0..3)
+        .map(|i| format!("from js, message {i} of run {pid}"))
+        .collect();
+    let start_writer = |report: &Report| {
+        JsWriter::start(writer_dir.path(), &address, run.mode, run.v11)
+            .unwrap_or_else(|e| report.fail(&e))
+    };
+    let tail_args = |key: &str| vec!["tail".to_string(), key.to_string(), "--json".into()];
+
+    let (mut writer, mut tail) = if run.tail_first {
+        // hychat can only follow a key that exists: a first run of the
+        // writer creates it and writes the history, and stops before
+        // hychat starts.
+        let mut first = start_writer(&report);
+        report.watch(&first.process);
+        for (seq, text) in history.iter().enumerate() {
+            first
+                .append(seq as u64, text)
+                .unwrap_or_else(|e| report.fail(&e));
+        }
+        let key = first.key.clone();
+        first.process.terminate();
+        let args = tail_args(&key);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let tail = spawn_hychat("hychat tail", tail_dir.path(), port, &args);
+        report.watch(&tail);
+        // A JS client looks a topic up once (hyperswarm refreshes every
+        // 10 minutes), and hychat announces it a moment after it starts,
+        // which the test cannot observe. So a writer whose lookup found
+        // nobody is replaced by a new one, a bounded number of times.
+        let mut missed = Vec::new();
+        let writer = loop {
+            let mut writer = start_writer(&report);
+            report.watch(&writer.process);
+            if writer.key != key {
+                report.fail("the JS writer's key changed across a restart on the same storage");
+            }
+            if writer
+                .process
+                .wait_for_line(LOOKUP, |l| l.starts_with("PEER "))
+                .is_some()
+            {
+                break writer;
+            }
+            writer.process.terminate();
+            missed.push(writer);
+            if missed.len() == LOOKUPS {
+                report.fail(&format!(
+                    "a JS client found no hychat peer in {LOOKUPS} lookups, {LOOKUP:?} each"
+                ));
+            }
+        };
+        if !missed.is_empty() {
+            eprintln!(
+                "{run:?}: {} JS client lookup(s) ran before hychat announced",
+                missed.len()
+            );
+        }
+        (writer, tail)
+    } else {
+        let mut writer = start_writer(&report);
+        report.watch(&writer.process);
+        for (seq, text) in history.iter().enumerate() {
+            writer
+                .append(seq as u64, text)
+                .unwrap_or_else(|e| report.fail(&e));
+        }
+        let args = tail_args(&writer.key);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let tail = spawn_hychat("hychat tail", tail_dir.path(), port, &args);
+        report.watch(&tail);
+        (writer, tail)
+    };
+    let key = writer.key.clone();
+
+    for (seq, text) in history.iter().enumerate() {
+        expect_tail_line(&mut tail, &report, &key, seq as u64, text);
+    }
+    let history_in = started.elapsed();
+
+    let live = format!("from js, live after the history, run {pid}");
+    writer.append(3, &live).unwrap_or_else(|e| report.fail(&e));
+    let appended = Instant::now();
+    expect_tail_line(&mut tail, &report, &key, 3, &live);
+    let live_in = appended.elapsed();
+    if !tail.is_running() || !writer.process.is_running() {
+        report.fail("tail and the JS writer keep running for more live messages");
+    }
+    tail.stop_cleanly();
+    eprintln!("{run:?}: history in {history_in:?}, live message in {live_in:?}");
+}
+
+#[test]
+fn tail_follows_a_js_writer_history_then_live() {
+    writer_to_tail(WriterToTail {
+        bootstrap: BootstrapBy::Hychat,
+        mode: Mode::Both,
+        v11: false,
+        tail_first: false,
+    });
+}
+
+#[test]
+fn tail_follows_a_js_writer_over_a_js_bootstrap_node() {
+    writer_to_tail(WriterToTail {
+        bootstrap: BootstrapBy::Js,
+        mode: Mode::Both,
+        v11: false,
+        tail_first: false,
+    });
+}
+
+#[test]
+fn tail_follows_a_js_client_that_opens_the_connection() {
+    writer_to_tail(WriterToTail {
+        bootstrap: BootstrapBy::Hychat,
+        mode: Mode::Client,
+        v11: false,
+        tail_first: true,
+    });
+}
+
+#[test]
+fn tail_opens_the_connection_to_a_js_server() {
+    writer_to_tail(WriterToTail {
+        bootstrap: BootstrapBy::Hychat,
+        mode: Mode::Server,
+        v11: false,
+        tail_first: false,
+    });
+}
+
+#[test]
+fn tail_follows_a_hypercore_11_compat_writer() {
+    writer_to_tail(WriterToTail {
+        bootstrap: BootstrapBy::Hychat,
+        mode: Mode::Both,
+        v11: true,
+        tail_first: false,
+    });
+}
+
+fn unix_ms() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    now.as_millis() as u64
+}
+
+/// Reads the viewer's next block and checks it is `text` from `ann`.
+fn expect_viewer_block(viewer: &mut JsViewer, report: &Report, text: &str) {
+    let Some(ViewerBlock { block, .. }) = viewer.next_block(ARRIVAL) else {
+        report.fail(&format!(
+            "the JS viewer printed no block for {text:?} within {ARRIVAL:?}"
+        ));
+    };
+    if block["text"] != text || block["nickname"] != "ann" || block["type"] != "chat-message" {
+        report.fail(&format!(
+            "the JS viewer's next block should be {text:?} from ann: {block}"
+        ));
+    }
+}
+
+/// `hychat send` writes three messages offline; `hychat seed` serves them
+/// and the JS viewer prints them in order. Then, with the seed stopped (the
+/// storage lock admits one process), `hychat send --wait` appends a fourth
+/// and stays online until the viewer, still running, replicates it.
+#[test]
+fn js_viewer_reads_hychat_history_then_a_live_send() {
+    ensure_js_peers();
+    let started = Instant::now();
+    let boot_dir = TempDir::new().unwrap();
+    let hychat_dir = TempDir::new().unwrap();
+    let viewer_dir = TempDir::new().unwrap();
+    let mut report = Report::default();
+    report.watch_log(hychat_dir.path());
+    let (bootstrap, port) = start_bootstrap(boot_dir.path());
+    report.watch(&bootstrap);
+    let pid = std::process::id();
+
+    let key = own_key(hychat_dir.path(), port);
+    let history: Vec<String> = (0..3)
+        .map(|i| format!("from hychat, message {i} of run {pid}"))
+        .collect();
+    let output = hychat(hychat_dir.path(), port)
+        .args(["--nick", "ann", "send"])
+        .write_stdin(history.join("\n") + "\n")
+        .output()
+        .expect("run hychat send");
+    let stderr = stderr_of(&output);
+    if !output.status.success() || !stderr.contains(&format!("appended 3 message(s) to {key}")) {
+        report.fail(&format!(
+            "hychat send of three stdin lines failed or did not confirm them: {:?}\n{stderr}",
+            output.status
+        ));
+    }
+
+    let mut seed = spawn_hychat("hychat seed", hychat_dir.path(), port, &["seed"]);
+    report.watch(&seed);
+    let mut viewer = JsViewer::start(&key, viewer_dir.path(), &loopback(port));
+    report.watch(&viewer.process);
+    for text in &history {
+        expect_viewer_block(&mut viewer, &report, text);
+    }
+    let history_in = started.elapsed();
+    seed.stop_cleanly();
+
+    let live = format!("from hychat, sent live, run {pid}");
+    let sent = Instant::now();
+    let sent_ms = unix_ms();
+    let output = hychat(hychat_dir.path(), port)
+        .args(["--nick", "ann", "send", &live])
+        .arg("--wait")
+        .arg(SEND_WAIT_SECS.to_string())
+        .timeout(ARRIVAL)
+        .output()
+        .expect("run hychat send --wait");
+    let stderr = stderr_of(&output);
+    if !output.status.success() {
+        report.fail(&format!(
+            "hychat send --wait failed: {:?}\n{stderr}",
+            output.status
+        ));
+    }
+    // `send --wait` returns once a peer replicates the log; the viewer
+    // prints the block at about that moment, so a short wait suffices.
+    let Some(ViewerBlock { block, received_ms }) = viewer.next_block(QUICK) else {
+        report.fail(&format!(
+            "the JS viewer did not print the message from `hychat send --wait`; \
+             send said:\n{stderr}"
+        ));
+    };
+    if block["text"] != live.as_str() || block["nickname"] != "ann" {
+        report.fail(&format!(
+            "the JS viewer's fourth block should be {live:?} from ann: {block}"
+        ));
+    }
+    let send_took = sent.elapsed();
+    let live_in = Duration::from_millis(received_ms.saturating_sub(sent_ms));
+    if !viewer.process.is_running() {
+        report.fail("the JS viewer stopped");
+    }
+    eprintln!(
+        "hychat → JS viewer: history in {history_in:?}; the live message reached the viewer \
+         {live_in:?} after `send --wait` started, which returned after {send_took:?} saying: {}",
+        stderr.trim()
+    );
+}
+
+/// The full-screen chat follows a JS writer by typing `/follow KEY`: the
+/// writer's history and a live message show in the timeline, and the side
+/// panel lists the writer as followed and online, with a connected peer
+/// replicating its log.
+#[test]
+fn the_tui_follows_a_js_writer() {
+    ensure_js_peers();
+    ensure_tmux();
+    let boot_dir = TempDir::new().unwrap();
+    let writer_dir = TempDir::new().unwrap();
+    let tui_dir = TempDir::new().unwrap();
+    let (bootstrap, port) = start_bootstrap(boot_dir.path());
+    let pid = std::process::id();
+
+    let mut fixture = Tuis::new();
+    fixture.attach(bootstrap.transcript());
+    let mut writer = JsWriter::start(writer_dir.path(), &loopback(port), Mode::Both, false)
+        .unwrap_or_else(|e| fixture.fail(&e));
+    fixture.attach(writer.process.transcript());
+    let history: Vec<String> = (0..3)
+        .map(|i| format!("js says hello {i} to the tui, run {pid}"))
+        .collect();
+    for (seq, text) in history.iter().enumerate() {
+        writer
+            .append(seq as u64, text)
+            .unwrap_or_else(|e| fixture.fail(&e));
+    }
+
+    let tui_key = own_key(tui_dir.path(), port);
+    let short = tui_key[..8].to_string();
+    let tui = fixture.launch("tui", tui_dir.path(), tui_key, "tui", port);
+    let session = fixture.session(tui);
+    let started = Instant::now();
+    fixture.wait_for(tui, QUICK, "the first frame", |pane| {
+        side_panel(pane)
+            .iter()
+            .any(|row| row.trim() == "Following (0)")
+            && pane.contains(&format!(" tui {short} "))
+    });
+    fixture
+        .tmux
+        .type_line(session, &format!("/follow {}", writer.key));
+    fixture.wait_for(tui, QUICK, "`/follow` taking effect", |pane| {
+        side_panel(pane)
+            .iter()
+            .any(|row| row.trim() == "Following (1)")
+    });
+    let history_in = fixture.wait_for(tui, ARRIVAL, "the JS writer's history", |pane| {
+        history
+            .iter()
+            .all(|text| pane.contains(&format!("js-writer: {text}")))
+    });
+    let writer_short = writer.short().to_string();
+    fixture.wait_for(tui, QUICK, "the side panel listing the JS peer", |pane| {
+        panel_shows_peer(&side_panel(pane), &writer_short)
+    });
+
+    let live = format!("js says something live, run {pid}");
+    writer.append(3, &live).unwrap_or_else(|e| fixture.fail(&e));
+    let live_in = fixture.wait_for(tui, ARRIVAL, "the JS writer's live message", |pane| {
+        pane.contains(&format!("js-writer: {live}"))
+    });
+
+    fixture.tmux.type_line(session, "/quit");
+    fixture.wait_for(tui, QUICK, "the TUI exiting with status 0", |pane| {
+        pane.lines().any(|line| line.trim() == "EXITED:0")
+    });
+    eprintln!(
+        "JS writer → TUI: history {history_in:?} after /follow, live in {live_in:?}, whole run {:?}",
+        started.elapsed()
+    );
+}

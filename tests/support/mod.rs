@@ -1,0 +1,176 @@
+//! Shared helpers of the tests that drive the real `hychat` binary: the
+//! binary with a clean environment, a temp storage directory and a loopback
+//! bootstrap address; its own key; a bootstrap node started from the binary;
+//! free loopback ports; and the tail of a storage directory's log file for
+//! failure messages. Submodules own background processes (`process`), tmux
+//! (`tmux`), reading the full-screen chat in tmux (`tui`) and the JS
+//! reference peers (`js`). Each test binary uses a subset of them.
+#![allow(dead_code)]
+
+pub mod js;
+pub mod process;
+pub mod tmux;
+pub mod tui;
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::Command as StdCommand;
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+pub use process::{Background, Transcript};
+
+/// The debug binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_hychat");
+
+/// Upper bound for a short, local-only command.
+pub const QUICK: Duration = Duration::from_secs(30);
+
+/// Environment variables that would otherwise change what a command does.
+pub const HYCHAT_ENV: [&str; 4] = [
+    "HYCHAT_STORAGE",
+    "HYCHAT_BOOTSTRAP",
+    "HYCHAT_NICK",
+    "HYCHAT_LOG",
+];
+
+/// A UDP port on 127.0.0.1 that was free a moment ago (and is closed now).
+pub fn free_udp_port() -> u16 {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a loopback UDP socket");
+    socket.local_addr().unwrap().port()
+}
+
+/// `127.0.0.1:PORT`, the only kind of address these tests use.
+pub fn loopback(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+/// The binary with a storage directory and a loopback bootstrap address,
+/// for commands that finish on their own (bounded by `QUICK`).
+pub fn hychat(storage: &Path, bootstrap_port: u16) -> Command {
+    let mut command = Command::new(BIN);
+    for name in HYCHAT_ENV {
+        command.env_remove(name);
+    }
+    command
+        .arg("--storage")
+        .arg(storage)
+        .arg("--bootstrap")
+        .arg(loopback(bootstrap_port))
+        .timeout(QUICK);
+    command
+}
+
+/// The same as `hychat`, as a plain command for a background process.
+pub fn hychat_command(storage: &Path, bootstrap_port: u16, args: &[&str]) -> StdCommand {
+    let mut command = StdCommand::new(BIN);
+    for name in HYCHAT_ENV {
+        command.env_remove(name);
+    }
+    command
+        .arg("--storage")
+        .arg(storage)
+        .arg("--bootstrap")
+        .arg(loopback(bootstrap_port))
+        .args(args);
+    command
+}
+
+/// A long-running hychat subcommand (`seed`, `tail`, ...) in the background.
+pub fn spawn_hychat(name: &str, storage: &Path, bootstrap_port: u16, args: &[&str]) -> Background {
+    Background::spawn(name, hychat_command(storage, bootstrap_port, args), false)
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Whether `key` is 64 lowercase hex characters.
+pub fn is_key(key: &str) -> bool {
+    key.len() == 64
+        && key
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+/// Runs `hychat key` and checks it printed one 64-hex-character line.
+pub fn own_key(storage: &Path, bootstrap_port: u16) -> String {
+    let output = hychat(storage, bootstrap_port)
+        .arg("key")
+        .output()
+        .expect("run hychat key");
+    let stdout = stdout_of(&output);
+    assert!(
+        output.status.success(),
+        "hychat key failed: {:?}\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        stderr_of(&output)
+    );
+    assert!(
+        stdout.ends_with('\n') && stdout.lines().count() == 1,
+        "hychat key should print exactly one line: {stdout:?}"
+    );
+    let key = stdout.trim_end().to_string();
+    assert_eq!(key.len(), 64, "a key is 64 characters: {key:?}");
+    assert!(is_key(&key), "a key is lowercase hex: {key:?}");
+    key
+}
+
+/// The last hychat, warning and error lines of a storage directory's log
+/// file, for failure messages: the protocol crates log every frame at info
+/// level and would bury them.
+pub fn log_tail(storage: &Path) -> String {
+    let path = storage.join("hychat.log");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("hychat") || l.contains(" WARN ") || l.contains(" ERROR "))
+                .collect();
+            let start = lines.len().saturating_sub(40);
+            format!(
+                "--- {} (hychat, warning and error lines, tail: {} of {} lines shown) ---\n{}",
+                path.display(),
+                lines.len() - start,
+                text.lines().count(),
+                lines[start..].join("\n")
+            )
+        }
+        Err(e) => format!("--- {}: {e} ---", path.display()),
+    }
+}
+
+/// A bootstrap node on 127.0.0.1, started with the binary itself. The port
+/// is picked free and then bound by the child, so a lost race is retried.
+/// Returns the process (stopped on drop) and its port.
+pub fn start_bootstrap(storage: &Path) -> (Background, u16) {
+    let mut failures = Vec::new();
+    for _ in 0..5 {
+        let port = free_udp_port();
+        let port_text = port.to_string();
+        let mut node = spawn_hychat(
+            "hychat bootstrap",
+            storage,
+            port,
+            &["bootstrap", "--port", &port_text, "--host", "127.0.0.1"],
+        );
+        let expected = format!("bootstrap node listening on {}", loopback(port));
+        if node
+            .wait_for_line(Duration::from_secs(15), |l| l == expected)
+            .is_some()
+        {
+            return (node, port);
+        }
+        node.terminate();
+        failures.push(node.describe());
+    }
+    panic!(
+        "no bootstrap node came up on loopback in 5 tries:\n{}",
+        failures.join("\n")
+    );
+}
