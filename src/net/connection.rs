@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
@@ -51,6 +52,11 @@ impl<F: Future> Future for FlushAfterAppend<F> {
     }
 }
 
+/// Behind a peer's signed length this long, a channel is taken as stuck.
+const STUCK_UPGRADE_AFTER: std::time::Duration = std::time::Duration::from_secs(8);
+/// How often a connection checks itself for stuck channels.
+const HEALTH_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A connection on which no log has been opened by then is closed.
 const UNUSED_CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -74,6 +80,10 @@ struct Replication {
     peer_logs: HashSet<DiscoveryKey>,
     /// The highest block end the peer said it holds, per shared log.
     peer_holds: std::collections::HashMap<DiscoveryKey, u64>,
+    /// The peer's signed length of each shared log.
+    peer_lengths: std::collections::HashMap<DiscoveryKey, u64>,
+    /// Since when our length has been behind the peer's, per log.
+    behind_since: std::collections::HashMap<DiscoveryKey, Instant>,
     is_client: bool,
     /// The peer's session, once its hello has claimed this connection.
     peer_session: Option<[u8; 16]>,
@@ -137,6 +147,46 @@ impl Replication {
         self.peer_logs = hello.logs.iter().map(FeedKey::discovery_key).collect();
         self.open_shared(protocol);
         std::ops::ControlFlow::Continue(())
+    }
+
+    /// Notes the peer's signed length of a log.
+    fn on_length(&mut self, discovery_key: DiscoveryKey, length: u64) {
+        self.peer_lengths.insert(discovery_key, length);
+        if self.local_length(&discovery_key) < length {
+            self.behind_since
+                .entry(discovery_key)
+                .or_insert_with(Instant::now);
+        }
+    }
+
+    fn local_length(&self, discovery_key: &DiscoveryKey) -> u64 {
+        self.ctx
+            .directory
+            .get(discovery_key)
+            .map_or(u64::MAX, |(_, core)| core.info().length)
+    }
+
+    /// hypercore 0.17.0-alpha.1 asks for a peer's newer length only when its
+    /// record of what the peer acknowledged matches; when it does not, new
+    /// messages never come over this channel. Staying behind the peer's
+    /// signed length past `STUCK_UPGRADE_AFTER` means the connection must be
+    /// made afresh.
+    fn stuck_upgrade(&mut self) -> bool {
+        let caught_up: Vec<DiscoveryKey> = self
+            .behind_since
+            .keys()
+            .filter(|dk| {
+                let peer = self.peer_lengths.get(*dk).copied().unwrap_or(0);
+                self.local_length(dk) >= peer
+            })
+            .copied()
+            .collect();
+        for dk in caught_up {
+            self.behind_since.remove(&dk);
+        }
+        self.behind_since
+            .values()
+            .any(|since| since.elapsed() >= STUCK_UPGRADE_AFTER)
     }
 
     /// Whether a log carried here was reported stuck since its channel opened.
@@ -239,6 +289,7 @@ async fn run<C>(
     let mut shutdown = ctx.shutdown.clone();
     let unused = tokio::time::sleep(UNUSED_CONNECTION_TIMEOUT);
     tokio::pin!(unused);
+    let mut health = tokio::time::interval(HEALTH_CHECK);
     let mut state = Replication {
         peer,
         ctx,
@@ -250,6 +301,8 @@ async fn run<C>(
         hello_sent: false,
         peer_logs: HashSet::new(),
         peer_holds: Default::default(),
+        peer_lengths: Default::default(),
+        behind_since: Default::default(),
         is_client,
         peer_session: None,
         close: close_tx,
@@ -285,6 +338,7 @@ async fn run<C>(
                     }
                 }
                 PeerSaid::Holds { discovery_key, end } => state.on_holds(discovery_key, end).await,
+                PeerSaid::Length { discovery_key, length } => state.on_length(discovery_key, length),
             },
             Ok(()) = new_logs.changed() => state.open_shared(&protocol),
             Some((discovery_key, result)) = state.channels.next() => {
@@ -300,6 +354,12 @@ async fn run<C>(
                 // ourselves whose other half never reached us.
                 tracing::debug!(?peer, "closing a connection that shares no log");
                 break;
+            }
+            _ = health.tick() => {
+                if state.stuck_upgrade() {
+                    tracing::info!(?peer, "a peer's newer messages never came; reconnecting");
+                    break;
+                }
             }
             Ok(()) = stalls.changed() => {
                 if state.carries_a_stalled_log() {

@@ -11,15 +11,27 @@ use hypercore_protocol::Message;
 
 use super::hello::HELLO_EXTENSION;
 
-/// Wire types of the messages worth decoding. Data messages carry whole
-/// blocks and are never decoded twice.
+/// Wire types of the messages worth decoding. Incoming data messages carry
+/// whole blocks and are never decoded twice; outgoing ones are our own small
+/// chat blocks.
+const SYNCHRONIZE_TYPE: u64 = 0;
+const DATA_TYPE: u64 = 3;
 const RANGE_TYPE: u64 = 8;
 const EXTENSION_TYPE: u64 = 9;
+
+/// Which way a frame travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the peer: hellos and held ranges are read.
+    Incoming,
+    /// To the peer: the blocks we send are read.
+    Outgoing,
+}
 
 /// Something a peer said, seen in one frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seen {
-    /// The peer opened its channel `channel` for this discovery key.
+    /// A channel was opened (by the frame's sender) for this discovery key.
     Opened {
         channel: u64,
         discovery_key: [u8; 32],
@@ -32,12 +44,16 @@ pub enum Seen {
         start: u64,
         length: u64,
     },
+    /// We sent the peer block `index` of the log on `channel`.
+    Sent { channel: u64, index: u64 },
+    /// The peer's signed length of the log on `channel`.
+    Length { channel: u64, length: u64 },
 }
 
-pub fn read_frame(frame: &[u8]) -> Vec<Seen> {
+pub fn read_frame(frame: &[u8], direction: Direction) -> Vec<Seen> {
     let mut seen = Vec::new();
     match frame {
-        [0, 0, rest @ ..] => read_batch(rest, &mut seen),
+        [0, 0, rest @ ..] => read_batch(rest, direction, &mut seen),
         [0, 1, rest @ ..] => {
             if let Ok((open, _)) = Open::decode(rest) {
                 if let Ok(discovery_key) = open.discovery_key.try_into() {
@@ -51,14 +67,14 @@ pub fn read_frame(frame: &[u8]) -> Vec<Seen> {
         [0, _, ..] => {}
         _ => {
             if let Ok((channel, message)) = u64::decode(frame) {
-                read_message(channel, message, &mut seen);
+                read_message(channel, message, direction, &mut seen);
             }
         }
     }
     seen
 }
 
-fn read_batch(rest: &[u8], seen: &mut Vec<Seen>) {
+fn read_batch(rest: &[u8], direction: Direction, seen: &mut Vec<Seen>) {
     let Ok((mut channel, mut rest)) = u64::decode(rest) else {
         return;
     };
@@ -77,17 +93,32 @@ fn read_batch(rest: &[u8], seen: &mut Vec<Seen>) {
         if length > after.len() {
             return;
         }
-        read_message(channel, &after[..length], seen);
+        read_message(channel, &after[..length], direction, seen);
         rest = &after[length..];
     }
 }
 
-fn read_message(channel: u64, message: &[u8], seen: &mut Vec<Seen>) {
-    match u64::decode(message) {
-        Ok((EXTENSION_TYPE | RANGE_TYPE, _)) => {}
+fn read_message(channel: u64, message: &[u8], direction: Direction, seen: &mut Vec<Seen>) {
+    match (direction, u64::decode(message)) {
+        (Direction::Incoming, Ok((SYNCHRONIZE_TYPE | EXTENSION_TYPE | RANGE_TYPE, _))) => {}
+        (Direction::Outgoing, Ok((DATA_TYPE, _))) => {}
         _ => return,
     }
     match <Message as CompactEncoding>::decode(message) {
+        Ok((Message::Synchronize(sync), _)) => {
+            seen.push(Seen::Length {
+                channel,
+                length: sync.length,
+            });
+        }
+        Ok((Message::Data(data), _)) => {
+            if let Some(block) = data.block {
+                seen.push(Seen::Sent {
+                    channel,
+                    index: block.index,
+                });
+            }
+        }
         Ok((Message::Extension(extension), _)) if extension.name == HELLO_EXTENSION => {
             seen.push(Seen::Hello(extension.message));
         }
@@ -131,7 +162,10 @@ mod tests {
     fn reads_a_single_message_frame() {
         let mut frame = vec![3u8];
         frame.extend(encode(&hello_message()));
-        assert_eq!(read_frame(&frame), vec![Seen::Hello(b"hi".to_vec())]);
+        assert_eq!(
+            read_frame(&frame, Direction::Incoming),
+            vec![Seen::Hello(b"hi".to_vec())]
+        );
     }
 
     #[test]
@@ -153,7 +187,7 @@ mod tests {
         frame.extend([third.len() as u8]);
         frame.extend(&third);
         assert_eq!(
-            read_frame(&frame),
+            read_frame(&frame, Direction::Incoming),
             vec![
                 Seen::Hello(b"hi".to_vec()),
                 Seen::Holds {
@@ -162,6 +196,56 @@ mod tests {
                     length: 2
                 }
             ]
+        );
+    }
+
+    #[test]
+    fn outgoing_frames_report_the_blocks_we_send_and_nothing_else() {
+        let data = Message::Data(hypercore_protocol::schema::Data {
+            request: 1,
+            fork: 0,
+            block: Some(hypercore_schema::DataBlock {
+                index: 6,
+                value: b"{}".to_vec(),
+                nodes: vec![],
+            }),
+            hash: None,
+            seek: None,
+            upgrade: None,
+        });
+        let mut frame = vec![2u8];
+        frame.extend(encode(&data));
+        assert_eq!(
+            read_frame(&frame, Direction::Outgoing),
+            vec![Seen::Sent {
+                channel: 2,
+                index: 6
+            }]
+        );
+        assert!(read_frame(&frame, Direction::Incoming).is_empty());
+        let mut hello = vec![3u8];
+        hello.extend(encode(&hello_message()));
+        assert!(read_frame(&hello, Direction::Outgoing).is_empty());
+    }
+
+    #[test]
+    fn reads_the_signed_length_a_peer_announces() {
+        let sync = Message::Synchronize(hypercore_protocol::schema::Synchronize {
+            fork: 0,
+            length: 12,
+            remote_length: 3,
+            downloading: true,
+            uploading: true,
+            can_upgrade: true,
+        });
+        let mut frame = vec![4u8];
+        frame.extend(encode(&sync));
+        assert_eq!(
+            read_frame(&frame, Direction::Incoming),
+            vec![Seen::Length {
+                channel: 4,
+                length: 12
+            }]
         );
     }
 
@@ -176,7 +260,7 @@ mod tests {
         let mut frame = vec![0, 1];
         frame.extend(encode(&open));
         assert_eq!(
-            read_frame(&frame),
+            read_frame(&frame, Direction::Incoming),
             vec![Seen::Opened {
                 channel: 5,
                 discovery_key: [7; 32]
@@ -195,7 +279,14 @@ mod tests {
             &[7, 9, 200, 200],
             &[0, 0, 1, 0],
         ] {
-            assert!(read_frame(frame).is_empty(), "{frame:?}");
+            assert!(
+                read_frame(frame, Direction::Incoming).is_empty(),
+                "{frame:?}"
+            );
+            assert!(
+                read_frame(frame, Direction::Outgoing).is_empty(),
+                "{frame:?}"
+            );
         }
     }
 }

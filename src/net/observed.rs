@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use std::collections::HashMap;
 
-use super::frames::{read_frame, Seen};
+use super::frames::{read_frame, Direction, Seen};
 use super::keys::DiscoveryKey;
 
 /// Reports a connection may queue before further ones are dropped.
@@ -26,10 +26,16 @@ const MAX_CHANNELS: usize = 4096;
 pub enum PeerSaid {
     /// A hychat hello payload.
     Hello(Vec<u8>),
-    /// The peer holds blocks up to (not including) `end` of this log.
+    /// The peer holds blocks up to (not including) `end` of this log, or
+    /// we have sent it block `end - 1`.
     Holds {
         discovery_key: DiscoveryKey,
         end: u64,
+    },
+    /// The peer's signed length of this log.
+    Length {
+        discovery_key: DiscoveryKey,
+        length: u64,
     },
 }
 
@@ -39,6 +45,8 @@ pub struct ObservedConnection<C> {
     reports: mpsc::Sender<PeerSaid>,
     /// The peer's channel ids and the logs they carry.
     channels: HashMap<u64, DiscoveryKey>,
+    /// Our own channel ids and the logs they carry.
+    own_channels: HashMap<u64, DiscoveryKey>,
 }
 
 /// What an `ObservedConnection` reports.
@@ -61,22 +69,43 @@ impl<C> ObservedConnection<C> {
             closed,
             reports,
             channels: HashMap::new(),
+            own_channels: HashMap::new(),
         };
         (connection, observations)
     }
 
-    fn read(&mut self, frame: &[u8]) {
-        for seen in read_frame(frame) {
+    fn read(&mut self, frame: &[u8], direction: Direction) {
+        for seen in read_frame(frame, direction) {
             let report = match seen {
                 Seen::Opened {
                     channel,
                     discovery_key,
                 } => {
-                    if self.channels.len() < MAX_CHANNELS {
-                        self.channels.insert(channel, DiscoveryKey(discovery_key));
+                    let channels = match direction {
+                        Direction::Incoming => &mut self.channels,
+                        Direction::Outgoing => &mut self.own_channels,
+                    };
+                    if channels.len() < MAX_CHANNELS {
+                        channels.insert(channel, DiscoveryKey(discovery_key));
                     }
                     continue;
                 }
+                // A peer answering our request almost always keeps the block;
+                // JS peers do not always announce what they downloaded.
+                Seen::Length { channel, length } => match self.channels.get(&channel) {
+                    Some(discovery_key) => PeerSaid::Length {
+                        discovery_key: *discovery_key,
+                        length,
+                    },
+                    None => continue,
+                },
+                Seen::Sent { channel, index } => match self.own_channels.get(&channel) {
+                    Some(discovery_key) => PeerSaid::Holds {
+                        discovery_key: *discovery_key,
+                        end: index.saturating_add(1),
+                    },
+                    None => continue,
+                },
                 Seen::Hello(payload) => PeerSaid::Hello(payload),
                 Seen::Holds {
                     channel,
@@ -107,7 +136,7 @@ impl<C: CipherTrait> Stream for ObservedConnection<C> {
         let polled = Pin::new(&mut self.inner).poll_next(cx);
         match &polled {
             Poll::Ready(None) | Poll::Ready(Some(CipherEvent::ErrStuff(_))) => self.mark_closed(),
-            Poll::Ready(Some(CipherEvent::Message(frame))) => self.read(frame),
+            Poll::Ready(Some(CipherEvent::Message(frame))) => self.read(frame, Direction::Incoming),
             _ => {}
         }
         polled
@@ -126,6 +155,7 @@ impl<C: CipherTrait> Sink<Vec<u8>> for ObservedConnection<C> {
     }
 
     fn start_send(mut self: Pin<&mut Self>, item: Vec<u8>) -> Result<(), Self::Error> {
+        self.read(&item, Direction::Outgoing);
         let result = Pin::new(&mut self.inner).start_send(item);
         if result.is_err() {
             self.mark_closed();

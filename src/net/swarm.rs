@@ -27,7 +27,7 @@ const HEALTH_CHECK: Duration = Duration::from_secs(60);
 /// hyperswarm 0.1.0 never forgets a peer it once connected to, so it never
 /// dials that peer again. When every connection is gone and a log still
 /// lacks a peer this long, the swarm is made afresh.
-const STALE_SWARM_AFTER: Duration = Duration::from_secs(20);
+const STALE_SWARM_AFTER: Duration = Duration::from_secs(10);
 
 /// Changes to the set of topics, from the engine.
 #[derive(Debug)]
