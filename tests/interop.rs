@@ -361,8 +361,13 @@ fn js_viewer_reads_hychat_history_then_a_live_send() {
             output.status
         ));
     }
-    // `send --wait` returns once a peer replicates the log; the viewer
-    // prints the block at about that moment, so a short wait suffices.
+    if !stderr.contains("a peer has downloaded the new messages") {
+        report.fail(&format!(
+            "`hychat send --wait` should see the JS viewer download the message:\n{stderr}"
+        ));
+    }
+    // `send --wait` returns once a peer has the block; the viewer prints it
+    // at about that moment, so a short wait suffices.
     let Some(ViewerBlock { block, received_ms }) = viewer.next_block(QUICK) else {
         report.fail(&format!(
             "the JS viewer did not print the message from `hychat send --wait`; \
