@@ -144,6 +144,7 @@ impl Replication {
             }
             self.peer_session = Some(hello.session);
         }
+        tracing::debug!(peer = ?self.peer, logs = hello.logs.len(), "hello");
         self.peer_logs = hello.logs.iter().map(FeedKey::discovery_key).collect();
         self.open_shared(protocol);
         std::ops::ControlFlow::Continue(())
@@ -196,8 +197,9 @@ impl Replication {
         })
     }
 
-    /// Reports how far the peer holds a log we share with it.
-    async fn on_holds(&mut self, discovery_key: DiscoveryKey, end: u64) {
+    /// Reports how far the peer holds a log we share with it. Best effort:
+    /// replication must never wait on a UI that is slow to read its events.
+    fn on_holds(&mut self, discovery_key: DiscoveryKey, end: u64) {
         let Some(key) = self.open_channels.get(&discovery_key).copied() else {
             return;
         };
@@ -211,7 +213,7 @@ impl Replication {
             feed: key,
             length: end,
         };
-        let _ = self.ctx.events.send(event).await;
+        let _ = self.ctx.events.try_send(event);
     }
 
     async fn on_channel(&mut self, channel: hypercore_protocol::Channel) {
@@ -236,6 +238,7 @@ impl Replication {
         };
         self.channels
             .push(Box::pin(async move { (discovery_key, replication.await) }));
+        tracing::debug!(peer = ?self.peer, ?key, "replication channel open");
         self.ctx.directory.channel_opened(self.peer, discovery_key);
         self.open_channels.insert(discovery_key, key);
         self.stalls_at_open
@@ -337,7 +340,7 @@ async fn run<C>(
                         break;
                     }
                 }
-                PeerSaid::Holds { discovery_key, end } => state.on_holds(discovery_key, end).await,
+                PeerSaid::Holds { discovery_key, end } => state.on_holds(discovery_key, end),
                 PeerSaid::Length { discovery_key, length } => state.on_length(discovery_key, length),
             },
             Ok(()) = new_logs.changed() => state.open_shared(&protocol),

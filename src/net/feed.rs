@@ -360,6 +360,7 @@ impl FeedTask {
             // (DESIGN §2). Ask only if it has not come by the next retry.
             return;
         }
+        tracing::debug!(feed = ?self.key, seq, "requesting a block");
         // With no replicator attached, `get` of a missing block emits a `Get`
         // event (which the channels turn into a request) and returns at once.
         let _ = self.core.get(seq).await;

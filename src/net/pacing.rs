@@ -10,7 +10,8 @@
 //! task) goes through at once. Work that really is under way moves in steps
 //! that each wake the task again, so after every outside wake a burst of
 //! self-wakes also goes through at once; only a loop that keeps waking
-//! itself with nothing arriving is slowed to one poll per `PACE`.
+//! itself with nothing arriving is slowed to one poll per `PACE`. And every
+//! paced task is polled at least once per `HEARTBEAT`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,6 +26,10 @@ use tokio::time::Sleep;
 pub const PACE: Duration = Duration::from_millis(1);
 /// Self-wakes served at once after each outside wake.
 const BURST: u32 = 64;
+/// The longest a paced task goes unpolled. The pinned crates lose a wake-up
+/// now and then (DESIGN §2, "Wake after a local append"); their busy loops
+/// used to hide that, and this bounds it now that they are paced.
+const HEARTBEAT: Duration = Duration::from_millis(25);
 
 struct PacedWaker {
     real: Mutex<Waker>,
@@ -101,19 +106,30 @@ impl<F: Future> Future for Paced<F> {
         if self.waker.woken_from_outside.swap(false, Ordering::SeqCst) {
             self.burst = BURST;
         }
-        if !self.waker.woke_itself.load(Ordering::SeqCst) {
-            return Poll::Pending;
-        }
-        if self.burst > 0 {
+        let wait = if !self.waker.woke_itself.load(Ordering::SeqCst) {
+            HEARTBEAT
+        } else if self.burst > 0 {
             self.burst -= 1;
             cx.waker().wake_by_ref();
-        } else if self.delay.is_none() {
-            let mut delay = Box::pin(tokio::time::sleep(PACE));
-            if delay.as_mut().poll(cx).is_ready() {
-                cx.waker().wake_by_ref();
-            } else {
-                self.delay = Some(delay);
+            return Poll::Pending;
+        } else {
+            PACE
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        let delay = match self.delay.as_mut() {
+            Some(delay) => {
+                if delay.deadline() > deadline {
+                    delay.as_mut().reset(deadline);
+                }
+                delay
             }
+            None => self
+                .delay
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        if delay.as_mut().poll(cx).is_ready() {
+            self.delay = None;
+            cx.waker().wake_by_ref();
         }
         Poll::Pending
     }
