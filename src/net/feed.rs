@@ -216,7 +216,9 @@ pub struct FeedTask {
     plan: DeliveryPlan,
     requested: Option<(u64, Instant)>,
     request_counts: std::collections::HashMap<u64, u32>,
-    /// When a block last arrived or the log last grew.
+    /// No block below this is missing locally (a scan cursor).
+    lowest_unheld: u64,
+    /// When a block last arrived, was delivered, or the log last grew.
     last_progress_at: Instant,
     /// Requests only count towards giving up while some peer has this log open.
     directory: FeedDirectory,
@@ -247,6 +249,7 @@ impl FeedTask {
             plan,
             requested: None,
             request_counts: Default::default(),
+            lowest_unheld: 0,
             last_progress_at: Instant::now(),
             directory,
             last_progress: (u64::MAX, u64::MAX),
@@ -284,8 +287,10 @@ impl FeedTask {
                 continue;
             }
             tokio::select! {
-                // Any core event (an upgrade, a block) may make progress possible.
-                _ = core_events.next() => {}
+                // Any core event (an upgrade, a block) may make progress
+                // possible, and shows the download is moving even while
+                // hypercore fills in blocks we are not delivering yet.
+                _ = core_events.next() => self.last_progress_at = Instant::now(),
                 _ = tokio::time::sleep(REQUEST_RETRY) => {}
                 _ = stop.changed() => break,
             }
@@ -313,7 +318,14 @@ impl FeedTask {
                 }
                 None => {
                     // Ask for the most wanted missing block, one at a time.
-                    if let Some(seq) = ascending.or(history) {
+                    // For history that is the lowest block not yet held:
+                    // hypercore then fetches upwards from there by itself,
+                    // one block per round trip, while a request below a
+                    // held block would set it fetching blocks we already
+                    // have. Delivery still goes newest to oldest.
+                    let wanted =
+                        ascending.or_else(|| history.map(|floor| self.lowest_missing(floor)));
+                    if let Some(seq) = wanted {
                         self.request(seq).await;
                     }
                     break;
@@ -321,6 +333,14 @@ impl FeedTask {
             }
         }
         Ok(delivered)
+    }
+
+    /// The lowest block not held locally, at most `ceiling`.
+    fn lowest_missing(&mut self, ceiling: u64) -> u64 {
+        while self.lowest_unheld < ceiling && self.core.has(self.lowest_unheld) {
+            self.lowest_unheld += 1;
+        }
+        self.lowest_unheld.min(ceiling)
     }
 
     async fn request(&mut self, seq: u64) {
