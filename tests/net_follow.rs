@@ -27,7 +27,9 @@ async fn follower_gets_history_then_live_messages() {
     // A learns from B's replication messages that B now holds all four.
     let a_key = a.key;
     a.seen_or_wait("B to hold the 4th message", |e| match e {
-        hychat::net::NetEvent::PeerHas { feed, length, .. } if *feed == a_key && *length >= 4 => Some(()),
+        hychat::net::NetEvent::PeerHas { feed, length, .. } if *feed == a_key && *length >= 4 => {
+            Some(())
+        }
         _ => None,
     })
     .await;
