@@ -23,8 +23,21 @@ function makeSwarm (bootstrapList) {
   return new Hyperswarm({ dht })
 }
 
+// Replicates `core` with every peer and joins its discovery key as the
+// `--mode` option says (both, server or client). Returns the discovery.
+function serve (core, args) {
+  const swarm = makeSwarm(args.bootstrap)
+  swarm.on('connection', (conn, info) => {
+    log('PEER', info.publicKey.toString('hex'))
+    conn.on('error', (e) => log('CONN-ERROR', e.message))
+    core.replicate(conn)
+  })
+  const mode = args.mode || 'both'
+  return swarm.join(core.discoveryKey, { server: mode !== 'client', client: mode !== 'server' })
+}
+
 function log (...parts) {
   process.stdout.write(parts.join(' ') + '\n')
 }
 
-module.exports = { parseArgs, makeSwarm, log }
+module.exports = { parseArgs, makeSwarm, serve, log }

@@ -3,21 +3,14 @@
 //   node viewer.js KEY --storage DIR --bootstrap HOST:PORT[,..] [--mode both|client|server]
 'use strict'
 const Hypercore = require('hypercore')
-const { parseArgs, makeSwarm, log } = require('./common')
+const { parseArgs, serve, log } = require('./common')
 
 async function main () {
   const args = parseArgs(process.argv.slice(2))
   const key = Buffer.from(args._[0], 'hex')
   const core = new Hypercore(args.storage, key)
   await core.ready()
-  const swarm = makeSwarm(args.bootstrap)
-  swarm.on('connection', (conn, info) => {
-    log('PEER', info.publicKey.toString('hex'))
-    conn.on('error', (e) => log('CONN-ERROR', e.message))
-    core.replicate(conn)
-  })
-  const mode = args.mode || 'both'
-  swarm.join(core.discoveryKey, { server: mode !== 'client', client: mode !== 'server' })
+  serve(core, args)
   log('JOINED')
   for await (const block of core.createReadStream({ live: true })) {
     let parsed

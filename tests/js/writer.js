@@ -6,7 +6,7 @@
 // plain public key (otherwise it is a manifest hash no follower can use).
 'use strict'
 const readline = require('readline')
-const { parseArgs, makeSwarm, log } = require('./common')
+const { parseArgs, serve, log } = require('./common')
 
 async function main () {
   const args = parseArgs(process.argv.slice(2))
@@ -16,17 +16,7 @@ async function main () {
   await core.ready()
   log('KEY', core.key.toString('hex'))
 
-  const swarm = makeSwarm(args.bootstrap)
-  swarm.on('connection', (conn, info) => {
-    log('PEER', info.publicKey.toString('hex'))
-    conn.on('error', (e) => log('CONN-ERROR', e.message))
-    core.replicate(conn)
-  })
-  const mode = args.mode || 'both'
-  const discovery = swarm.join(core.discoveryKey, {
-    server: mode !== 'client',
-    client: mode !== 'server'
-  })
+  const discovery = serve(core, args)
   await discovery.flushed()
   log('JOINED')
 

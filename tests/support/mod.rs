@@ -49,16 +49,8 @@ pub fn loopback(port: u16) -> String {
 /// The binary with a storage directory and a loopback bootstrap address,
 /// for commands that finish on their own (bounded by `QUICK`).
 pub fn hychat(storage: &Path, bootstrap_port: u16) -> Command {
-    let mut command = Command::new(BIN);
-    for name in HYCHAT_ENV {
-        command.env_remove(name);
-    }
-    command
-        .arg("--storage")
-        .arg(storage)
-        .arg("--bootstrap")
-        .arg(loopback(bootstrap_port))
-        .timeout(QUICK);
+    let mut command = Command::from_std(hychat_command(storage, bootstrap_port, &[]));
+    command.timeout(QUICK);
     command
 }
 
