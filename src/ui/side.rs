@@ -1,6 +1,7 @@
 //! Draws the side panel: "Following" (name, short key, ● when a connected
 //! peer serves the log, a downloaded/length gauge while catching up) and
-//! "Peers" (short id, time connected, short keys of the logs it serves).
+//! "Peers" (short id, time connected, and each log it serves: its writer's
+//! name and short key).
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -55,15 +56,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(peer.id.short(), theme::title()),
             Span::styled(format!(" {since}"), theme::dim()),
         ]));
-        let keys: Vec<String> = peer.feeds.iter().map(|f| f.short()).collect();
-        for chunk in text::wrap_line(
-            &keys.join(" "),
-            width.saturating_sub(3),
-            width.saturating_sub(3),
-        ) {
-            if !chunk.is_empty() {
-                lines.push(Line::styled(format!("   {chunk}"), theme::dim()));
+        // One line per log it serves: who wrote it, then its short key.
+        for feed in &peer.feeds {
+            let short = feed.short();
+            let name = if app.own() == Some(*feed) {
+                "you".to_string()
+            } else {
+                app.peers()
+                    .follow(feed)
+                    .map(Followed::display_name)
+                    .unwrap_or_default()
+            };
+            let name_room = width.saturating_sub(3 + 1 + short.len());
+            let name = text::truncate(&name, name_room);
+            let mut spans = vec![Span::raw("   ")];
+            if !name.is_empty() {
+                spans.push(Span::styled(format!("{name} "), theme::tone_nick(feed)));
             }
+            spans.push(Span::styled(short, theme::dim()));
+            lines.push(Line::from(spans));
         }
     }
     frame.render_widget(Paragraph::new(lines), inner);
