@@ -231,6 +231,7 @@ fn writer_to_tail(run: WriterToTail) {
 
 #[test]
 fn tail_follows_a_js_writer_history_then_live() {
+    let _one_at_a_time = support::one_at_a_time();
     writer_to_tail(WriterToTail {
         bootstrap: BootstrapBy::Hychat,
         mode: Mode::Both,
@@ -241,6 +242,7 @@ fn tail_follows_a_js_writer_history_then_live() {
 
 #[test]
 fn tail_follows_a_js_writer_over_a_js_bootstrap_node() {
+    let _one_at_a_time = support::one_at_a_time();
     writer_to_tail(WriterToTail {
         bootstrap: BootstrapBy::Js,
         mode: Mode::Both,
@@ -251,6 +253,7 @@ fn tail_follows_a_js_writer_over_a_js_bootstrap_node() {
 
 #[test]
 fn tail_follows_a_js_client_that_opens_the_connection() {
+    let _one_at_a_time = support::one_at_a_time();
     writer_to_tail(WriterToTail {
         bootstrap: BootstrapBy::Hychat,
         mode: Mode::Client,
@@ -261,6 +264,7 @@ fn tail_follows_a_js_client_that_opens_the_connection() {
 
 #[test]
 fn tail_opens_the_connection_to_a_js_server() {
+    let _one_at_a_time = support::one_at_a_time();
     writer_to_tail(WriterToTail {
         bootstrap: BootstrapBy::Hychat,
         mode: Mode::Server,
@@ -271,6 +275,7 @@ fn tail_opens_the_connection_to_a_js_server() {
 
 #[test]
 fn tail_follows_a_hypercore_11_compat_writer() {
+    let _one_at_a_time = support::one_at_a_time();
     writer_to_tail(WriterToTail {
         bootstrap: BootstrapBy::Hychat,
         mode: Mode::Both,
@@ -306,6 +311,7 @@ fn expect_viewer_block(viewer: &mut JsViewer, report: &Report, text: &str) {
 /// and stays online until the viewer, still running, replicates it.
 #[test]
 fn js_viewer_reads_hychat_history_then_a_live_send() {
+    let _one_at_a_time = support::one_at_a_time();
     ensure_js_peers();
     let started = Instant::now();
     let boot_dir = TempDir::new().unwrap();
@@ -397,6 +403,7 @@ fn js_viewer_reads_hychat_history_then_a_live_send() {
 /// replicating its log.
 #[test]
 fn the_tui_follows_a_js_writer() {
+    let _one_at_a_time = support::one_at_a_time();
     ensure_js_peers();
     ensure_tmux();
     let boot_dir = TempDir::new().unwrap();

@@ -167,11 +167,12 @@ impl Replication {
             .map_or(u64::MAX, |(_, core)| core.info().length)
     }
 
-    /// hypercore 0.17.0-alpha.1 asks for a peer's newer length only when its
-    /// record of what the peer acknowledged matches; when it does not, new
-    /// messages never come over this channel. Staying behind the peer's
-    /// signed length past `STUCK_UPGRADE_AFTER` means the connection must be
-    /// made afresh.
+    /// hypercore 0.17.0-alpha.1 asks for a peer's newer length only when the
+    /// length the peer says we have matches ours. A peer that syncs before
+    /// it has heard our length (JS peers do, on every new channel) leaves a
+    /// follower that already holds blocks stuck until the next append.
+    /// Staying behind past `STUCK_UPGRADE_AFTER`, the log is cloned afresh
+    /// (its index keeps every message) and the connection is closed.
     fn stuck_upgrade(&mut self) -> bool {
         let caught_up: Vec<DiscoveryKey> = self
             .behind_since
@@ -185,9 +186,16 @@ impl Replication {
         for dk in caught_up {
             self.behind_since.remove(&dk);
         }
-        self.behind_since
-            .values()
-            .any(|since| since.elapsed() >= STUCK_UPGRADE_AFTER)
+        let stuck: Vec<DiscoveryKey> = self
+            .behind_since
+            .iter()
+            .filter(|(_, since)| since.elapsed() >= STUCK_UPGRADE_AFTER)
+            .map(|(dk, _)| *dk)
+            .collect();
+        for discovery_key in &stuck {
+            self.ctx.directory.request_fresh_clone(*discovery_key);
+        }
+        !stuck.is_empty()
     }
 
     /// Whether a log carried here was reported stuck since its channel opened.
@@ -281,13 +289,13 @@ async fn run<C>(
 ) where
     C: hypercore_handshake::CipherTrait + 'static,
 {
+    let is_client = connection.is_initiator();
     let (observed, observations) = ObservedConnection::new(connection);
     let mut closed = observations.closed;
     let mut reports = observations.reports;
     let mut new_logs = ctx.directory.watch();
     let mut stalls = ctx.directory.watch_stalls();
     let mut superseded = close_tx.subscribe();
-    let is_client = observed.is_initiator_flag();
     let mut protocol = Protocol::new(Box::new(observed));
     let mut shutdown = ctx.shutdown.clone();
     let unused = tokio::time::sleep(UNUSED_CONNECTION_TIMEOUT);
@@ -360,7 +368,7 @@ async fn run<C>(
             }
             _ = health.tick() => {
                 if state.stuck_upgrade() {
-                    tracing::info!(?peer, "a peer's newer messages never came; reconnecting");
+                    tracing::info!(?peer, "a peer's newer messages never came; cloning afresh and reconnecting");
                     break;
                 }
             }
@@ -402,10 +410,4 @@ pub async fn supervise<C>(
     directory.connection_gone(peer);
     let _ = events.send(NetEvent::PeerDisconnected { peer }).await;
     tracing::info!(?peer, "connection closed");
-}
-
-impl<C: hypercore_handshake::CipherTrait> ObservedConnection<C> {
-    fn is_initiator_flag(&self) -> bool {
-        hypercore_handshake::CipherTrait::is_initiator(self)
-    }
 }

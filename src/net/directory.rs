@@ -21,6 +21,8 @@ struct Inner {
     sessions: HashMap<[u8; 16], SessionClaim>,
     /// How many times each log's download was reported stuck.
     stalls: HashMap<DiscoveryKey, u64>,
+    /// Logs to be cloned afresh by the engine.
+    fresh_clones: HashSet<DiscoveryKey>,
 }
 
 /// The connection that holds a peer session.
@@ -46,6 +48,8 @@ pub struct FeedDirectory {
     version: Arc<watch::Sender<u64>>,
     /// Bumped whenever a download is reported stuck.
     stall_signal: Arc<watch::Sender<u64>>,
+    /// Bumped whenever a fresh clone is requested.
+    clone_signal: Arc<watch::Sender<u64>>,
     session: [u8; 16],
 }
 
@@ -55,6 +59,7 @@ impl Default for FeedDirectory {
             inner: Arc::default(),
             version: Arc::new(watch::channel(0).0),
             stall_signal: Arc::new(watch::channel(0).0),
+            clone_signal: Arc::new(watch::channel(0).0),
             session: rand::random(),
         }
     }
@@ -88,6 +93,22 @@ impl FeedDirectory {
     /// Changes each time a stall is reported.
     pub fn watch_stalls(&self) -> watch::Receiver<u64> {
         self.stall_signal.subscribe()
+    }
+
+    /// Asks the engine to clone a followed log afresh (see `connection`).
+    pub fn request_fresh_clone(&self, discovery_key: DiscoveryKey) {
+        self.lock().fresh_clones.insert(discovery_key);
+        self.clone_signal.send_modify(|v| *v += 1);
+    }
+
+    /// The logs waiting to be cloned afresh, taken.
+    pub fn take_fresh_clones(&self) -> Vec<DiscoveryKey> {
+        self.lock().fresh_clones.drain().collect()
+    }
+
+    /// Changes each time a fresh clone is requested.
+    pub fn watch_fresh_clones(&self) -> watch::Receiver<u64> {
+        self.clone_signal.subscribe()
     }
 
     /// Every log held, for the hello.

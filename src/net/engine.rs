@@ -13,7 +13,7 @@ use super::codec::{sanitize_line, ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
 use super::connection::ConnectionContext;
 use super::directory::FeedDirectory;
 use super::feed::{self, FeedTask};
-use super::keys::FeedKey;
+use super::keys::{DiscoveryKey, FeedKey};
 use super::pacing::Paced;
 use super::store::{FollowEntry, Store};
 use super::swarm::{self, SwarmControl, SwarmSettings};
@@ -21,6 +21,17 @@ use super::{
     NetCommand, NetConfig, NetError, NetEvent, NetHandle, NetworkStatus, COMMAND_CHANNEL_CAPACITY,
     EVENT_CHANNEL_CAPACITY,
 };
+
+/// A stuck log is cloned afresh at most this often: a clone means a
+/// re-download, and the stuck state may not be the clone's fault.
+const FRESH_CLONE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Whether a starting log sends what its index holds as `Appended` events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    Index,
+    Nothing,
+}
 
 /// A log with its running delivery task.
 struct OpenFeed {
@@ -38,6 +49,8 @@ struct Engine {
     directory: FeedDirectory,
     events: mpsc::Sender<NetEvent>,
     swarm: Option<mpsc::Sender<SwarmControl>>,
+    /// When each log was last cloned afresh.
+    fresh_clones: HashMap<FeedKey, std::time::Instant>,
 }
 
 pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
@@ -72,6 +85,7 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         directory: FeedDirectory::default(),
         events: event_tx.clone(),
         swarm: None,
+        fresh_clones: HashMap::new(),
     };
     // Ready goes first, so the UI can draw who we are before any history.
     let _ = event_tx
@@ -82,7 +96,7 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
             follows: follows.clone(),
         })
         .await;
-    engine.start_feed(own_key, own_core, false, &own_dir);
+    engine.start_feed(own_key, own_core, false, &own_dir, Replay::Index);
     tokio::spawn(engine.run(config, command_rx));
     let handle = NetHandle {
         commands: command_tx,
@@ -106,7 +120,7 @@ fn clean_nickname(nick: &str) -> String {
 impl Engine {
     async fn run(mut self, config: NetConfig, mut commands: mpsc::Receiver<NetCommand>) {
         for entry in self.follows.clone() {
-            if let Err(message) = self.open_followed(entry.key).await {
+            if let Err(message) = self.open_followed(entry.key, Replay::Index).await {
                 self.error(message).await;
             }
         }
@@ -136,10 +150,18 @@ impl Engine {
             None
         };
 
-        while let Some(command) = commands.recv().await {
-            match command {
-                NetCommand::Shutdown => break,
-                command => self.handle(command).await,
+        let mut fresh_clones = self.directory.watch_fresh_clones();
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(NetCommand::Shutdown) | None => break,
+                    Some(command) => self.handle(command).await,
+                },
+                Ok(()) = fresh_clones.changed() => {
+                    for discovery_key in self.directory.take_fresh_clones() {
+                        self.clone_afresh(discovery_key).await;
+                    }
+                }
             }
         }
 
@@ -197,7 +219,7 @@ impl Engine {
             self.error(e.to_string()).await;
         }
         if !self.feeds.contains_key(&key) {
-            if let Err(message) = self.open_followed(key).await {
+            if let Err(message) = self.open_followed(key, Replay::Index).await {
                 self.error(message).await;
                 return;
             }
@@ -242,19 +264,59 @@ impl Engine {
         let _ = self.events.send(NetEvent::NickChanged { nickname }).await;
     }
 
-    async fn open_followed(&mut self, key: FeedKey) -> Result<(), String> {
+    /// Replaces a followed log's clone with an empty one. Its index keeps
+    /// every message, so nothing is shown twice or lost; the blocks come back
+    /// from peers, newest first.
+    async fn clone_afresh(&mut self, discovery_key: DiscoveryKey) {
+        let Some(key) = self
+            .feeds
+            .keys()
+            .copied()
+            .find(|key| key.discovery_key() == discovery_key && *key != self.own_key)
+        else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        if self
+            .fresh_clones
+            .get(&key)
+            .is_some_and(|at| now.duration_since(*at) < FRESH_CLONE_INTERVAL)
+        {
+            return;
+        }
+        self.fresh_clones.insert(key, now);
+        tracing::info!(?key, "cloning a stuck log afresh");
+        self.directory.remove(&key);
+        if let Some(feed) = self.feeds.remove(&key) {
+            stop_feed(feed).await;
+        }
+        feed::discard_clone(&self.store.feed_dir(&key));
+        // The UI has shown the indexed messages already.
+        if let Err(message) = self.open_followed(key, Replay::Nothing).await {
+            self.error(message).await;
+        }
+    }
+
+    async fn open_followed(&mut self, key: FeedKey, replay: Replay) -> Result<(), String> {
         let dir = self.store.feed_dir(&key);
         let core = feed::open_followed_core(&dir, key)
             .await
             .map_err(|e| format!("cannot open the log {}: {e}", key.short()))?;
-        self.start_feed(key, core, true, &dir);
+        self.start_feed(key, core, true, &dir, replay);
         if let Some(swarm) = &self.swarm {
             let _ = swarm.send(SwarmControl::Join(key.discovery_key())).await;
         }
         Ok(())
     }
 
-    fn start_feed(&mut self, key: FeedKey, core: Hypercore, followed: bool, dir: &std::path::Path) {
+    fn start_feed(
+        &mut self,
+        key: FeedKey,
+        core: Hypercore,
+        followed: bool,
+        dir: &std::path::Path,
+        replay: Replay,
+    ) {
         let created = FeedTask::new(
             core.clone(),
             dir,
@@ -270,6 +332,10 @@ impl Engine {
             }
         };
         let (stop, stop_rx) = watch::channel(false);
+        let indexed = match replay {
+            Replay::Index => indexed,
+            Replay::Nothing => Vec::new(),
+        };
         let task = tokio::spawn(task.run(indexed, stop_rx));
         self.directory.insert(key, core.clone());
         self.feeds.insert(key, OpenFeed { core, stop, task });

@@ -109,9 +109,7 @@ pub async fn open_followed_core(dir: &Path, key: FeedKey) -> Result<Hypercore, F
             e @ (FeedError::Hypercore(_) | FeedError::Panicked | FeedError::TooLongToReopen { .. }),
         ) if dir.join("oplog").exists() => {
             tracing::warn!(?key, error = %e, "cannot reopen a cloned log; cloning it afresh");
-            for file in HYPERCORE_FILES.iter().chain([&LENGTH_FILE]) {
-                let _ = std::fs::remove_file(dir.join(file));
-            }
+            discard_clone(dir);
             open_core(dir, Some(key)).await
         }
         other => other,
@@ -119,6 +117,13 @@ pub async fn open_followed_core(dir: &Path, key: FeedKey) -> Result<Hypercore, F
 }
 
 const HYPERCORE_FILES: [&str; 4] = ["oplog", "tree", "bitfield", "data"];
+
+/// Deletes a followed log's hypercore files, keeping its message index.
+pub fn discard_clone(dir: &Path) {
+    for file in HYPERCORE_FILES.iter().chain([&LENGTH_FILE]) {
+        let _ = std::fs::remove_file(dir.join(file));
+    }
+}
 
 pub fn core_key(core: &Hypercore) -> FeedKey {
     FeedKey(core.key_pair().public.to_bytes())

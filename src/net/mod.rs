@@ -18,7 +18,6 @@ mod pacing;
 mod store;
 mod swarm;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -191,9 +190,4 @@ impl NetHandle {
 /// directory is unusable or in use by another process.
 pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
     engine::spawn(config).await
-}
-
-/// A resolved bootstrap address list, for logging and the status line.
-pub fn resolve_bootstrap(list: &[String]) -> Vec<SocketAddr> {
-    bootstrap::resolve(list)
 }

@@ -36,6 +36,13 @@ pub const HYCHAT_ENV: [&str; 4] = [
 ];
 
 /// A UDP port on 127.0.0.1 that was free a moment ago (and is closed now).
+/// End-to-end tests that start several processes take this lock, so they run
+/// one at a time: side by side on 2 cores they only measure the contention.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 pub fn free_udp_port() -> u16 {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a loopback UDP socket");
     socket.local_addr().unwrap().port()
