@@ -205,6 +205,7 @@ async fn main() {
     rust_writer
         .send(NetCommand::Append {
             text: "warm-up".into(),
+            room: None,
         })
         .await;
     let viewer = NodeProcess::start(
@@ -223,7 +224,10 @@ async fn main() {
         let text = format!("rust-to-js {i}");
         let sent = now_ms();
         rust_writer
-            .send(NetCommand::Append { text: text.clone() })
+            .send(NetCommand::Append {
+                text: text.clone(),
+                room: None,
+            })
             .await;
         samples.push(viewer.received_ms(&text) - sent);
         while writer_events.try_recv().is_ok() {}

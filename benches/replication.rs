@@ -79,6 +79,7 @@ async fn main() {
     a.handle
         .send(NetCommand::Append {
             text: "warm-up".into(),
+            room: None,
         })
         .await;
     next_block(&mut a.events, a_key).await;
@@ -95,6 +96,7 @@ async fn main() {
         a.handle
             .send(NetCommand::Append {
                 text: format!("latency probe {i}"),
+                room: None,
             })
             .await;
         next_block(&mut b.events, a_key).await;
@@ -119,6 +121,7 @@ async fn main() {
             .handle
             .send(NetCommand::Append {
                 text: format!("history {i}"),
+                room: None,
             })
             .await;
     }

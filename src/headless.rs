@@ -96,7 +96,12 @@ pub async fn send(
     let (handle, mut events) = start(config).await?;
     let own = handle.own_key();
     for line in &lines {
-        handle.send(NetCommand::Append { text: line.clone() }).await;
+        handle
+            .send(NetCommand::Append {
+                text: line.clone(),
+                room: None,
+            })
+            .await;
     }
     // Our own log echoes each append once it is on disk.
     // Our own log echoes each append once it is on disk; older messages
@@ -322,7 +327,7 @@ fn seed_line(event: &NetEvent) -> Option<String> {
         NetEvent::Ready { own, follows, .. } => {
             format!("own log {own}, {} followed", follows.len())
         }
-        NetEvent::PeerConnected { peer, feeds } => format!(
+        NetEvent::PeerConnected { peer, feeds, .. } => format!(
             "peer {peer} replicates [{}]",
             feeds
                 .iter()

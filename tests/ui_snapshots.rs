@@ -74,6 +74,8 @@ fn ready(app: &mut App, first_run: bool, follows: Vec<FollowEntry>) {
             nickname: "cat-lover".into(),
             first_run,
             follows,
+            rooms: vec![],
+            muted: vec![],
         },
     );
 }
@@ -210,6 +212,7 @@ fn peer_panel_with_two_peers() {
         NetEvent::PeerConnected {
             peer: PeerId([0xe1; 32]),
             feeds: vec![own(), ann()],
+            rooms: vec![],
         },
     );
     app.update(Event::Tick(NOW + Duration::minutes(3)));
@@ -321,7 +324,8 @@ fn errors_show_inline_and_nothing_is_sent() {
     assert_eq!(
         sent,
         vec![Command::Net(NetCommand::Append {
-            text: "hello".into()
+            text: "hello".into(),
+            room: None,
         })]
     );
     let screen = render(&app, 100, 24).backend().to_string();

@@ -337,6 +337,7 @@ impl App {
         // The line shows up when the engine echoes it as `Appended`.
         vec![Command::Net(NetCommand::Append {
             text: text.to_string(),
+            room: None,
         })]
     }
 
@@ -445,6 +446,7 @@ impl App {
                 nickname,
                 first_run,
                 follows,
+                ..
             } => {
                 self.own = Some(own);
                 self.nickname = nickname;
@@ -461,7 +463,9 @@ impl App {
                     self.after_insert(index);
                 }
             }
-            NetEvent::PeerConnected { peer, feeds } => self.peers.connected(peer, feeds, self.now),
+            NetEvent::PeerConnected { peer, feeds, .. } => {
+                self.peers.connected(peer, feeds, self.now)
+            }
             NetEvent::PeerDisconnected { peer } => {
                 self.peers.disconnected(&peer);
             }
@@ -493,6 +497,7 @@ impl App {
                 self.nickname = nickname;
             }
             NetEvent::Error(message) => self.error(message),
+            _ => {}
         }
     }
 

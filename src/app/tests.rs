@@ -22,6 +22,8 @@ fn ready_app(follows: Vec<FollowEntry>) -> App {
         nickname: "me".into(),
         first_run: false,
         follows,
+        rooms: vec![],
+        muted: vec![],
     }));
     app
 }
@@ -73,7 +75,8 @@ fn enter_sends_an_append_and_clears_the_input() {
     assert_eq!(
         commands,
         vec![Command::Net(NetCommand::Append {
-            text: "hello world".into()
+            text: "hello world".into(),
+            room: None,
         })]
     );
     assert!(app.input().is_empty());
@@ -96,7 +99,8 @@ fn double_slash_sends_a_literal_slash() {
     assert_eq!(
         submit(&mut app, "//shrug"),
         vec![Command::Net(NetCommand::Append {
-            text: "/shrug".into()
+            text: "/shrug".into(),
+            room: None,
         })]
     );
 }
@@ -110,7 +114,8 @@ fn paste_with_newlines_is_one_message() {
     assert_eq!(
         commands,
         vec![Command::Net(NetCommand::Append {
-            text: "line one\nline two".into()
+            text: "line one\nline two".into(),
+            room: None,
         })]
     );
 }
@@ -303,6 +308,8 @@ fn first_run_shows_the_share_key() {
         nickname: "me".into(),
         first_run: true,
         follows: vec![],
+        rooms: vec![],
+        muted: vec![],
     }));
     let text: Vec<_> = app.timeline_rows(200).iter().map(|r| r.text()).collect();
     assert!(text.iter().any(|r| r.contains(&OWN.to_hex())), "{text:?}");
@@ -350,6 +357,7 @@ fn peers_command_lists_connected_peers() {
     app.update(Event::Net(NetEvent::PeerConnected {
         peer: PeerId([0xee; 32]),
         feeds: vec![OWN, ANN],
+        rooms: vec![],
     }));
     app.update(Event::Tick(NOW + time::Duration::minutes(3)));
     submit(&mut app, "/peers");
@@ -482,6 +490,7 @@ fn peers_and_follows_follow_the_events() {
     app.update(Event::Net(NetEvent::PeerConnected {
         peer,
         feeds: vec![ANN],
+        rooms: vec![],
     }));
     assert!(app.peers().is_online(&ANN));
     app.update(Event::Net(NetEvent::FeedProgress {

@@ -274,6 +274,7 @@ impl Replication {
         let event = NetEvent::PeerConnected {
             peer: self.peer,
             feeds: self.open_channels.values().copied().collect(),
+            rooms: Vec::new(),
         };
         let _ = self.ctx.events.send(event).await;
     }

@@ -94,6 +94,8 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
             nickname,
             first_run,
             follows: follows.clone(),
+            rooms: Vec::new(),
+            muted: Vec::new(),
         })
         .await;
     engine.start_feed(own_key, own_core, false, &own_dir, Replay::Index);
@@ -175,11 +177,11 @@ impl Engine {
 
     async fn handle(&mut self, command: NetCommand) {
         match command {
-            NetCommand::Append { text } => self.append(&text).await,
+            NetCommand::Append { text, .. } => self.append(&text).await,
             NetCommand::Follow { key, name } => self.follow(key, name).await,
             NetCommand::Unfollow { key } => self.unfollow(key).await,
             NetCommand::SetNick { nickname } => self.set_nick(&nickname).await,
-            NetCommand::Shutdown => {}
+            _ => {}
         }
     }
 

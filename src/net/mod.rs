@@ -15,6 +15,7 @@ mod index;
 pub mod keys;
 mod observed;
 mod pacing;
+pub mod rooms;
 mod store;
 mod swarm;
 
@@ -26,6 +27,7 @@ use tokio::sync::mpsc;
 pub use bootstrap::{run_bootstrap_node, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP, PUBLIC_BOOTSTRAP};
 pub use codec::ChatMessage;
 pub use keys::{DiscoveryKey, FeedKey, KeyParseError, PeerId, Seq};
+pub use rooms::{Member, RoomEntry, RoomName, RoomNameError};
 pub use store::{FollowEntry, Store, StoreError};
 
 /// How many of the newest messages a new follower fetches and reports first.
@@ -78,6 +80,10 @@ pub enum NetEvent {
         nickname: String,
         first_run: bool,
         follows: Vec<FollowEntry>,
+        /// Joined rooms, with the members each remembers.
+        rooms: Vec<RoomEntry>,
+        /// Logs whose messages the user hid with `/mute`.
+        muted: Vec<FeedKey>,
     },
     /// A block of some log, decoded and sanitized. History and live alike.
     Appended {
@@ -89,6 +95,8 @@ pub enum NetEvent {
     PeerConnected {
         peer: PeerId,
         feeds: Vec<FeedKey>,
+        /// The rooms this peer introduced itself in, with its log.
+        rooms: Vec<PeerRoom>,
     },
     PeerDisconnected {
         peer: PeerId,
@@ -114,8 +122,32 @@ pub enum NetEvent {
     NickChanged {
         nickname: String,
     },
+    /// A room was joined (by command or `--room`); its remembered members come along.
+    RoomJoined(RoomEntry),
+    RoomLeft {
+        room: RoomName,
+    },
+    /// A member was introduced in a room, or changed its nickname there.
+    RoomMember {
+        room: RoomName,
+        member: Member,
+    },
+    Muted {
+        feed: FeedKey,
+    },
+    Unmuted {
+        feed: FeedKey,
+    },
     /// A command failed; the sentence is for the user.
     Error(String),
+}
+
+/// A room a connected peer introduced itself in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRoom {
+    pub room: RoomName,
+    /// The log the peer says is its own.
+    pub member: FeedKey,
 }
 
 /// The DHT as the user should understand it.
@@ -138,6 +170,8 @@ pub enum NetworkStatus {
 pub enum NetCommand {
     Append {
         text: String,
+        /// The room the message is written in; `None` for the home view.
+        room: Option<RoomName>,
     },
     Follow {
         key: FeedKey,
@@ -148,6 +182,21 @@ pub enum NetCommand {
     },
     SetNick {
         nickname: String,
+    },
+    /// Join a room (idempotent): meet its members on the room's topic.
+    JoinRoom {
+        room: RoomName,
+    },
+    /// Leave a room: stop meeting its members; logs nobody else needs close.
+    LeaveRoom {
+        room: RoomName,
+    },
+    /// Hide a log's messages everywhere, persistently.
+    Mute {
+        key: FeedKey,
+    },
+    Unmute {
+        key: FeedKey,
     },
     /// Flush and close every log, then end the event stream.
     Shutdown,

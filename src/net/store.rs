@@ -10,10 +10,13 @@ use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
 use super::keys::FeedKey;
+use super::rooms::{Member, RoomEntry, RoomName};
 
 const LOCK_FILE: &str = "hychat.lock";
 const FOLLOWS_FILE: &str = "follows.json";
 const PROFILE_FILE: &str = "profile.json";
+const ROOMS_FILE: &str = "rooms.json";
+const MUTED_FILE: &str = "muted.json";
 
 /// One followed log and the local name the user gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +40,13 @@ struct FollowRecord {
     key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RoomRecord {
+    name: String,
+    #[serde(default)]
+    members: Vec<FollowRecord>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -132,6 +142,79 @@ impl Store {
         self.write_json(FOLLOWS_FILE, &records)
     }
 
+    /// Joined rooms and their remembered members.
+    pub fn load_rooms(&self) -> Result<Vec<RoomEntry>, StoreError> {
+        let path = self.root.join(ROOMS_FILE);
+        let Some(records) = read_json::<Vec<RoomRecord>>(&path)? else {
+            return Ok(Vec::new());
+        };
+        let corrupt = |reason: String| StoreError::Corrupt {
+            path: path.clone(),
+            reason,
+        };
+        records
+            .into_iter()
+            .map(|record| {
+                let name = RoomName::parse(&record.name).map_err(|e| corrupt(e.to_string()))?;
+                let members = record
+                    .members
+                    .into_iter()
+                    .map(|m| {
+                        let key = m
+                            .key
+                            .parse()
+                            .map_err(|e: super::KeyParseError| corrupt(e.to_string()))?;
+                        Ok(Member {
+                            key,
+                            nickname: m.name,
+                        })
+                    })
+                    .collect::<Result<_, StoreError>>()?;
+                Ok(RoomEntry { name, members })
+            })
+            .collect()
+    }
+
+    pub fn save_rooms(&self, rooms: &[RoomEntry]) -> Result<(), StoreError> {
+        let records: Vec<RoomRecord> = rooms
+            .iter()
+            .map(|room| RoomRecord {
+                name: room.name.to_string(),
+                members: room
+                    .members
+                    .iter()
+                    .map(|m| FollowRecord {
+                        key: m.key.to_hex(),
+                        name: m.nickname.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        self.write_json(ROOMS_FILE, &records)
+    }
+
+    /// Logs the user muted.
+    pub fn load_muted(&self) -> Result<Vec<FeedKey>, StoreError> {
+        let path = self.root.join(MUTED_FILE);
+        let Some(keys) = read_json::<Vec<String>>(&path)? else {
+            return Ok(Vec::new());
+        };
+        keys.iter()
+            .map(|k| {
+                k.parse()
+                    .map_err(|e: super::KeyParseError| StoreError::Corrupt {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })
+            })
+            .collect()
+    }
+
+    pub fn save_muted(&self, muted: &[FeedKey]) -> Result<(), StoreError> {
+        let keys: Vec<String> = muted.iter().map(FeedKey::to_hex).collect();
+        self.write_json(MUTED_FILE, &keys)
+    }
+
     pub fn load_nickname(&self) -> Result<Option<String>, StoreError> {
         Ok(read_json::<Profile>(&self.root.join(PROFILE_FILE))?.and_then(|p| p.nickname))
     }
@@ -203,6 +286,27 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.load_follows().unwrap(), follows);
         assert_eq!(store.load_nickname().unwrap().as_deref(), Some("cat-lover"));
+    }
+
+    #[test]
+    fn rooms_and_mutes_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.load_rooms().unwrap().is_empty());
+        assert!(store.load_muted().unwrap().is_empty());
+        let rooms = vec![RoomEntry {
+            name: RoomName::parse("streams-day").unwrap(),
+            members: vec![Member {
+                key: FeedKey([3; 32]),
+                nickname: Some("bob".into()),
+            }],
+        }];
+        store.save_rooms(&rooms).unwrap();
+        store.save_muted(&[FeedKey([4; 32])]).unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.load_rooms().unwrap(), rooms);
+        assert_eq!(store.load_muted().unwrap(), vec![FeedKey([4; 32])]);
     }
 
     #[test]

@@ -60,7 +60,11 @@ impl Node {
     }
 
     pub async fn append(&self, text: &str) {
-        self.send(NetCommand::Append { text: text.into() }).await;
+        self.send(NetCommand::Append {
+            text: text.into(),
+            room: None,
+        })
+        .await;
     }
 
     pub async fn follow(&self, key: FeedKey) {
