@@ -221,6 +221,7 @@ fn peer_panel_with_two_peers() {
         NetEvent::PeerConnected {
             peer: PeerId([0x5c; 32]),
             feeds: vec![bob(), ann(), other_bob()],
+            rooms: vec![],
         },
     );
     net(
