@@ -4,7 +4,8 @@
 //! connection was found on, a channel the peer opened first, or a log the
 //! peer's hychat hello says it holds), never use
 //! `Replicator::with_connection*`, and re-poll channel futures so a local
-//! append goes out at once.
+//! append goes out at once. Room channels (no log attached) are handed to
+//! `room_channels`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
@@ -15,7 +16,7 @@ use std::time::Instant;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use hypercore::HypercoreError;
-use hypercore_protocol::{Event, Protocol};
+use hypercore_protocol::{Channel, Event, Protocol};
 use tokio::sync::{mpsc, watch};
 
 use super::directory::{FeedDirectory, SessionVerdict};
@@ -23,6 +24,7 @@ use super::hello::Hello;
 use super::keys::{DiscoveryKey, FeedKey, PeerId};
 use super::observed::{ObservedConnection, PeerSaid};
 use super::pacing::Paced;
+use super::room_channels::{RoomChannels, RoomEvent};
 use super::NetEvent;
 
 /// What every connection task shares with the engine.
@@ -76,7 +78,10 @@ struct Replication {
     opens: FuturesUnordered<OpenFuture>,
     channels: FuturesUnordered<ChannelFuture>,
     hello_sent: bool,
-    /// Logs the peer said (in its hello) that it holds.
+    /// Every open log channel, to send a changed hello on.
+    log_channels: BTreeMap<DiscoveryKey, Channel>,
+    rooms: RoomChannels,
+    /// Logs and rooms the peer said (in its hello) that it holds.
     peer_logs: HashSet<DiscoveryKey>,
     /// The highest block end the peer said it holds, per shared log.
     peer_holds: std::collections::HashMap<DiscoveryKey, u64>,
@@ -93,13 +98,17 @@ struct Replication {
 
 impl Replication {
     fn open(&mut self, protocol: &Protocol, discovery_key: DiscoveryKey) {
-        let Some((key, _)) = self.ctx.directory.get(&discovery_key) else {
-            return;
+        let key = match self.ctx.directory.get(&discovery_key) {
+            Some((key, _)) => key.0,
+            None => match self.ctx.directory.room(&discovery_key) {
+                Some(room) => room.channel_key(),
+                None => return,
+            },
         };
         if !self.requested.insert(discovery_key) {
             return;
         }
-        let open = protocol.open(key.0);
+        let open = protocol.open(key);
         let peer = self.peer;
         self.opens.push(Box::pin(async move {
             if let Err(e) = open.await {
@@ -118,8 +127,8 @@ impl Replication {
 
     fn on_hello(&mut self, protocol: &Protocol, payload: &[u8]) -> std::ops::ControlFlow<()> {
         let Some(hello) = Hello::decode(payload) else {
-            tracing::info!(peer = ?self.peer, "ignoring a malformed hello");
-            return std::ops::ControlFlow::Continue(());
+            tracing::info!(peer = ?self.peer, "disconnecting a peer that sent a malformed hello");
+            return std::ops::ControlFlow::Break(());
         };
         let own_session = self.ctx.directory.session();
         if hello.session == own_session {
@@ -144,8 +153,9 @@ impl Replication {
             }
             self.peer_session = Some(hello.session);
         }
-        tracing::debug!(peer = ?self.peer, logs = hello.logs.len(), "hello");
+        tracing::debug!(peer = ?self.peer, logs = hello.logs.len(), rooms = hello.rooms.len(), "hello");
         self.peer_logs = hello.logs.iter().map(FeedKey::discovery_key).collect();
+        self.peer_logs.extend(hello.rooms);
         self.open_shared(protocol);
         std::ops::ControlFlow::Continue(())
     }
@@ -224,23 +234,54 @@ impl Replication {
         let _ = self.ctx.events.try_send(event);
     }
 
-    async fn on_channel(&mut self, channel: hypercore_protocol::Channel) {
-        let discovery_key = DiscoveryKey(*channel.discovery_key());
-        let Some((key, core)) = self.ctx.directory.get(&discovery_key) else {
-            tracing::debug!(peer = ?self.peer, ?discovery_key, "channel for a log we no longer hold");
-            return;
+    async fn send_hello(&mut self, channel: &Channel) {
+        let hello = Hello {
+            session: self.ctx.directory.session(),
+            logs: self.ctx.directory.keys(),
+            rooms: self.ctx.directory.room_topics(),
         };
+        if let Err(e) = channel.send(hello.to_message()).await {
+            tracing::debug!(peer = ?self.peer, error = %e, "could not send the hello");
+        }
+        self.hello_sent = true;
+    }
+
+    /// We hold a new log or joined a room: the peer hears of it, and we open
+    /// what it said it holds too.
+    async fn on_new_logs(&mut self, protocol: &Protocol) {
+        if self.hello_sent {
+            let channel = self
+                .log_channels
+                .values()
+                .find(|c| !c.closed())
+                .or_else(|| self.rooms.any_channel())
+                .cloned();
+            if let Some(channel) = channel {
+                self.send_hello(&channel).await;
+            }
+        }
+        self.open_shared(protocol);
+    }
+
+    async fn on_channel(&mut self, channel: Channel) {
+        let discovery_key = DiscoveryKey(*channel.discovery_key());
         if !self.hello_sent {
             // Sent before the channel is handed over, so it precedes replication.
-            let hello = Hello {
-                session: self.ctx.directory.session(),
-                logs: self.ctx.directory.keys(),
-            };
-            if let Err(e) = channel.send(hello.to_message()).await {
-                tracing::debug!(peer = ?self.peer, error = %e, "could not send the hello");
-            }
-            self.hello_sent = true;
+            self.send_hello(&channel).await;
         }
+        let Some((key, core)) = self.ctx.directory.get(&discovery_key) else {
+            if self.ctx.directory.room(&discovery_key).is_some() {
+                self.rooms
+                    .add(channel, &self.ctx.directory, self.peer)
+                    .await;
+                self.ctx.directory.channel_opened(self.peer, discovery_key);
+                tracing::debug!(peer = ?self.peer, ?discovery_key, "room channel open");
+            } else {
+                tracing::debug!(peer = ?self.peer, ?discovery_key, "channel for a log we no longer hold");
+            }
+            return;
+        };
+        self.log_channels.insert(discovery_key, channel.clone());
         let replication = FlushAfterAppend {
             inner: Box::pin(core.attach_channel(channel)),
         };
@@ -264,6 +305,7 @@ impl Replication {
             tracing::info!(peer = ?self.peer, ?discovery_key, error = %e, "replication channel failed");
         }
         self.requested.remove(&discovery_key);
+        self.log_channels.remove(&discovery_key);
         if self.open_channels.remove(&discovery_key).is_some() {
             self.ctx.directory.channel_closed(self.peer, discovery_key);
         }
@@ -274,7 +316,7 @@ impl Replication {
         let event = NetEvent::PeerConnected {
             peer: self.peer,
             feeds: self.open_channels.values().copied().collect(),
-            rooms: Vec::new(),
+            rooms: self.rooms.peer_rooms(),
         };
         let _ = self.ctx.events.send(event).await;
     }
@@ -295,6 +337,7 @@ async fn run<C>(
     let mut closed = observations.closed;
     let mut reports = observations.reports;
     let mut new_logs = ctx.directory.watch();
+    let mut room_changes = ctx.directory.watch_rooms();
     let mut stalls = ctx.directory.watch_stalls();
     let mut superseded = close_tx.subscribe();
     let mut protocol = Protocol::new(Box::new(observed));
@@ -311,6 +354,8 @@ async fn run<C>(
         opens: FuturesUnordered::new(),
         channels: FuturesUnordered::new(),
         hello_sent: false,
+        log_channels: BTreeMap::new(),
+        rooms: RoomChannels::default(),
         peer_logs: HashSet::new(),
         peer_holds: Default::default(),
         peer_lengths: Default::default(),
@@ -352,7 +397,31 @@ async fn run<C>(
                 PeerSaid::Holds { discovery_key, end } => state.on_holds(discovery_key, end),
                 PeerSaid::Length { discovery_key, length } => state.on_length(discovery_key, length),
             },
-            Ok(()) = new_logs.changed() => state.open_shared(&protocol),
+            Ok(()) = new_logs.changed() => state.on_new_logs(&protocol).await,
+            Ok(()) = room_changes.changed() => {
+                for topic in state.rooms.refresh(&state.ctx.directory, peer).await {
+                    state.requested.remove(&topic);
+                    state.ctx.directory.channel_closed(peer, topic);
+                }
+                state.announce().await;
+            }
+            message = state.rooms.next() => {
+                let topic = message.0;
+                match state.rooms.on_message(message, &state.ctx.directory) {
+                    RoomEvent::Nothing => {}
+                    RoomEvent::Changed => {
+                        if !state.rooms.is_open(&topic) {
+                            state.requested.remove(&topic);
+                            state.ctx.directory.channel_closed(peer, topic);
+                        }
+                        state.announce().await;
+                    }
+                    RoomEvent::Malformed(e) => {
+                        tracing::info!(?peer, error = %e, "disconnecting a peer that sent a malformed room hello");
+                        break;
+                    }
+                }
+            }
             Some((discovery_key, result)) = state.channels.next() => {
                 state.on_channel_end(discovery_key, result).await;
             }
@@ -361,7 +430,7 @@ async fn run<C>(
                 tracing::debug!(?peer, "told to close: another connection to this peer won, or it is our own");
                 break;
             }
-            _ = &mut unused, if state.open_channels.is_empty() && !state.hello_sent => {
+            _ = &mut unused, if state.open_channels.is_empty() && state.rooms.is_empty() && !state.hello_sent => {
                 // Nothing shared: often the accepting half of a dial to
                 // ourselves whose other half never reached us.
                 tracing::debug!(?peer, "closing a connection that shares no log");

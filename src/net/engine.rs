@@ -1,6 +1,8 @@
 //! The engine task: owns the store, every open log and its delivery task, and
 //! the swarm task's control channel. Turns `NetCommand`s into log writes,
-//! follow-list changes and topic joins.
+//! follow-list, room and mute changes and topic joins, and room introductions
+//! into remembered members whose logs it holds. A log is held while it is
+//! followed or a member of a joined room.
 
 use std::collections::HashMap;
 
@@ -11,10 +13,11 @@ use tokio::task::JoinHandle;
 
 use super::codec::{sanitize_line, ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
 use super::connection::ConnectionContext;
-use super::directory::FeedDirectory;
+use super::directory::{FeedDirectory, Introduction};
 use super::feed::{self, FeedTask};
 use super::keys::{DiscoveryKey, FeedKey};
 use super::pacing::Paced;
+use super::rooms::{Member, RoomEntry, RoomName, MAX_ROOM_MEMBERS};
 use super::store::{FollowEntry, Store};
 use super::swarm::{self, SwarmControl, SwarmSettings};
 use super::{
@@ -45,6 +48,8 @@ struct Engine {
     own_key: FeedKey,
     nickname: String,
     follows: Vec<FollowEntry>,
+    rooms: Vec<RoomEntry>,
+    muted: Vec<FeedKey>,
     feeds: HashMap<FeedKey, OpenFeed>,
     directory: FeedDirectory,
     events: mpsc::Sender<NetEvent>,
@@ -57,6 +62,8 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
     let store = Store::open(&config.storage)?;
     let first_run = store.is_first_run();
     let follows = store.load_follows()?;
+    let rooms = store.load_rooms()?;
+    let muted = store.load_muted()?;
     let nickname = match &config.nickname {
         Some(nick) => {
             let nick = clean_nickname(nick);
@@ -81,6 +88,8 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         own_key,
         nickname: nickname.clone(),
         follows: follows.clone(),
+        rooms: rooms.clone(),
+        muted: muted.clone(),
         feeds: HashMap::new(),
         directory: FeedDirectory::default(),
         events: event_tx.clone(),
@@ -94,11 +103,17 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
             nickname,
             first_run,
             follows: follows.clone(),
-            rooms: Vec::new(),
-            muted: Vec::new(),
+            rooms,
+            muted,
         })
         .await;
     engine.start_feed(own_key, own_core, false, &own_dir, Replay::Index);
+    engine.directory.set_identity(engine.me());
+    for room in &engine.rooms {
+        engine
+            .directory
+            .set_room(room.name.clone(), room.members.clone());
+    }
     tokio::spawn(engine.run(config, command_rx));
     let handle = NetHandle {
         commands: command_tx,
@@ -121,8 +136,8 @@ fn clean_nickname(nick: &str) -> String {
 
 impl Engine {
     async fn run(mut self, config: NetConfig, mut commands: mpsc::Receiver<NetCommand>) {
-        for entry in self.follows.clone() {
-            if let Err(message) = self.open_followed(entry.key, Replay::Index).await {
+        for key in self.held_keys() {
+            if let Err(message) = self.open_followed(key, Replay::Index).await {
                 self.error(message).await;
             }
         }
@@ -153,6 +168,7 @@ impl Engine {
         };
 
         let mut fresh_clones = self.directory.watch_fresh_clones();
+        let mut introductions = self.directory.watch_introductions();
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -163,6 +179,9 @@ impl Engine {
                     for discovery_key in self.directory.take_fresh_clones() {
                         self.clone_afresh(discovery_key).await;
                     }
+                }
+                Ok(()) = introductions.changed() => {
+                    self.meet(self.directory.take_introductions()).await;
                 }
             }
         }
@@ -177,11 +196,15 @@ impl Engine {
 
     async fn handle(&mut self, command: NetCommand) {
         match command {
-            NetCommand::Append { text, .. } => self.append(&text).await,
+            NetCommand::Append { text, room } => self.append(&text, room).await,
             NetCommand::Follow { key, name } => self.follow(key, name).await,
             NetCommand::Unfollow { key } => self.unfollow(key).await,
             NetCommand::SetNick { nickname } => self.set_nick(&nickname).await,
-            _ => {}
+            NetCommand::JoinRoom { room } => self.join_room(room).await,
+            NetCommand::LeaveRoom { room } => self.leave_room(&room).await,
+            NetCommand::Mute { key } => self.set_muted(key, true).await,
+            NetCommand::Unmute { key } => self.set_muted(key, false).await,
+            NetCommand::Shutdown => {}
         }
     }
 
@@ -190,12 +213,13 @@ impl Engine {
         let _ = self.events.send(NetEvent::Error(message)).await;
     }
 
-    async fn append(&mut self, text: &str) {
+    async fn append(&mut self, text: &str, room: Option<RoomName>) {
         let text: String = text.chars().take(MAX_TEXT_CHARS).collect();
         if text.trim().is_empty() {
             return;
         }
-        let message = ChatMessage::new_chat(&self.nickname, &text, OffsetDateTime::now_utc());
+        let mut message = ChatMessage::new_chat(&self.nickname, &text, OffsetDateTime::now_utc());
+        message.room = room.map(|r| r.to_string());
         let Some(own) = self.feeds.get(&self.own_key) else {
             return;
         };
@@ -240,14 +264,7 @@ impl Engine {
         if let Err(e) = self.store.save_follows(&self.follows) {
             self.error(e.to_string()).await;
         }
-        // The data stays on disk; only replication and delivery stop.
-        self.directory.remove(&key);
-        if let Some(swarm) = &self.swarm {
-            let _ = swarm.send(SwarmControl::Leave(key.discovery_key())).await;
-        }
-        if let Some(feed) = self.feeds.remove(&key) {
-            stop_feed(feed).await;
-        }
+        self.release_unheld().await;
         let _ = self.events.send(NetEvent::Unfollowed { feed: key }).await;
     }
 
@@ -263,7 +280,183 @@ impl Engine {
             return;
         }
         self.nickname = nickname.clone();
+        self.directory.set_identity(self.me());
         let _ = self.events.send(NetEvent::NickChanged { nickname }).await;
+    }
+
+    /// Who we are in rooms.
+    fn me(&self) -> Member {
+        Member {
+            key: self.own_key,
+            nickname: Some(self.nickname.clone()),
+        }
+    }
+
+    /// Every log held besides our own: followed ones and room members'.
+    fn held_keys(&self) -> Vec<FeedKey> {
+        let mut keys: Vec<FeedKey> = self.follows.iter().map(|f| f.key).collect();
+        for room in &self.rooms {
+            keys.extend(room.members.iter().map(|m| m.key));
+        }
+        let mut seen = std::collections::HashSet::new();
+        keys.retain(|key| *key != self.own_key && seen.insert(*key));
+        keys
+    }
+
+    /// Stops replicating and delivering logs no longer followed nor in a
+    /// joined room. Their data stays on disk.
+    async fn release_unheld(&mut self) {
+        let held: std::collections::HashSet<FeedKey> = self.held_keys().into_iter().collect();
+        let unheld: Vec<FeedKey> = self
+            .feeds
+            .keys()
+            .filter(|key| **key != self.own_key && !held.contains(key))
+            .copied()
+            .collect();
+        for key in unheld {
+            self.directory.remove(&key);
+            if let Some(swarm) = &self.swarm {
+                let _ = swarm.send(SwarmControl::Leave(key.discovery_key())).await;
+            }
+            if let Some(feed) = self.feeds.remove(&key) {
+                stop_feed(feed).await;
+            }
+        }
+    }
+
+    async fn join_room(&mut self, room: RoomName) {
+        let entry = match self.rooms.iter().find(|r| r.name == room) {
+            Some(joined) => joined.clone(),
+            None => {
+                let entry = RoomEntry {
+                    name: room.clone(),
+                    members: Vec::new(),
+                };
+                self.rooms.push(entry.clone());
+                if let Err(e) = self.store.save_rooms(&self.rooms) {
+                    self.error(e.to_string()).await;
+                }
+                self.directory.set_room(room.clone(), Vec::new());
+                if let Some(swarm) = &self.swarm {
+                    let _ = swarm.send(SwarmControl::Join(room.topic())).await;
+                }
+                tracing::info!(%room, "joined a room");
+                entry
+            }
+        };
+        let _ = self.events.send(NetEvent::RoomJoined(entry)).await;
+    }
+
+    async fn leave_room(&mut self, room: &RoomName) {
+        let before = self.rooms.len();
+        self.rooms.retain(|r| r.name != *room);
+        if self.rooms.len() == before {
+            self.error(format!("you are not in the room {room}")).await;
+            return;
+        }
+        if let Err(e) = self.store.save_rooms(&self.rooms) {
+            self.error(e.to_string()).await;
+        }
+        self.directory.remove_room(room);
+        if let Some(swarm) = &self.swarm {
+            let _ = swarm.send(SwarmControl::Leave(room.topic())).await;
+        }
+        self.release_unheld().await;
+        let _ = self
+            .events
+            .send(NetEvent::RoomLeft { room: room.clone() })
+            .await;
+    }
+
+    /// Remembers members a room hello named and holds their logs, so their
+    /// room messages arrive and are served on to members who join later.
+    async fn meet(&mut self, introductions: Vec<Introduction>) {
+        let mut met = Vec::new();
+        for Introduction {
+            room,
+            sender,
+            known,
+        } in introductions
+        {
+            let Some(entry) = self.rooms.iter_mut().find(|r| r.name == room) else {
+                continue;
+            };
+            // A member's own word on its nickname wins; others' only introduce.
+            let told = std::iter::once((sender, true)).chain(known.into_iter().map(|m| (m, false)));
+            for (member, first_hand) in told {
+                if member.key == self.own_key {
+                    continue;
+                }
+                let count = entry.members.len();
+                match entry.members.iter_mut().find(|m| m.key == member.key) {
+                    Some(known) => {
+                        if first_hand
+                            && member.nickname.is_some()
+                            && known.nickname != member.nickname
+                        {
+                            known.nickname = member.nickname.clone();
+                            met.push((room.clone(), member));
+                        }
+                    }
+                    None if count < MAX_ROOM_MEMBERS => {
+                        entry.members.push(member.clone());
+                        met.push((room.clone(), member));
+                    }
+                    None => {}
+                }
+            }
+        }
+        if met.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.save_rooms(&self.rooms) {
+            self.error(e.to_string()).await;
+        }
+        for room in &self.rooms {
+            self.directory
+                .set_room(room.name.clone(), room.members.clone());
+        }
+        for (room, member) in met {
+            let key = member.key;
+            tracing::info!(%room, ?key, "met a room member");
+            let _ = self
+                .events
+                .send(NetEvent::RoomMember { room, member })
+                .await;
+            if !self.feeds.contains_key(&key) {
+                if let Err(message) = self.open_followed(key, Replay::Index).await {
+                    self.error(message).await;
+                }
+            }
+        }
+    }
+
+    async fn set_muted(&mut self, key: FeedKey, muted: bool) {
+        if key == self.own_key {
+            self.error("you cannot mute your own log".into()).await;
+            return;
+        }
+        let was = self.muted.contains(&key);
+        if muted == was {
+            let state = if muted { "already muted" } else { "not muted" };
+            self.error(format!("{} is {state}", key.short())).await;
+            return;
+        }
+        if muted {
+            self.muted.push(key);
+        } else {
+            self.muted.retain(|k| *k != key);
+        }
+        if let Err(e) = self.store.save_muted(&self.muted) {
+            self.error(e.to_string()).await;
+            return;
+        }
+        let event = if muted {
+            NetEvent::Muted { feed: key }
+        } else {
+            NetEvent::Unmuted { feed: key }
+        };
+        let _ = self.events.send(event).await;
     }
 
     /// Replaces a followed log's clone with an empty one. Its index keeps

@@ -9,7 +9,7 @@ use hypercore_protocol::schema::Extension;
 use hypercore_protocol::Message;
 use serde::{Deserialize, Serialize};
 
-use super::keys::FeedKey;
+use super::keys::{DiscoveryKey, FeedKey};
 
 /// The extension name every hychat peer sends.
 pub const HELLO_EXTENSION: &str = "hychat/hello";
@@ -25,6 +25,10 @@ pub struct Hello {
     pub session: [u8; 16],
     /// The logs the peer holds: its own and the ones it follows.
     pub logs: Vec<FeedKey>,
+    /// The topics of the rooms the peer is in, so a connection found on a
+    /// log's topic opens the rooms both sides are in too. A topic names a
+    /// room only to someone who knows the room's name.
+    pub rooms: Vec<DiscoveryKey>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -32,6 +36,8 @@ struct HelloWire {
     hychat: u32,
     session: String,
     logs: Vec<String>,
+    #[serde(default)]
+    rooms: Vec<String>,
 }
 
 impl Hello {
@@ -40,6 +46,7 @@ impl Hello {
             hychat: 1,
             session: hex::encode(self.session),
             logs: self.logs.iter().map(FeedKey::to_hex).collect(),
+            rooms: self.rooms.iter().map(|t| hex::encode(t.0)).collect(),
         };
         serde_json::to_vec(&wire).unwrap_or_default()
     }
@@ -57,7 +64,17 @@ impl Hello {
             .take(MAX_HELLO_LOGS)
             .filter_map(|k| k.parse().ok())
             .collect();
-        Some(Self { session, logs })
+        let rooms = wire
+            .rooms
+            .iter()
+            .take(MAX_HELLO_LOGS)
+            .filter_map(|t| hex::decode(t).ok()?.try_into().ok().map(DiscoveryKey))
+            .collect();
+        Some(Self {
+            session,
+            logs,
+            rooms,
+        })
     }
 
     /// The protocol message that carries this hello.
@@ -77,6 +94,7 @@ mod tests {
         Hello {
             session: [9; 16],
             logs: vec![FeedKey([1; 32]), FeedKey([2; 32])],
+            rooms: vec![DiscoveryKey([3; 32])],
         }
     }
 

@@ -15,6 +15,7 @@ mod index;
 pub mod keys;
 mod observed;
 mod pacing;
+mod room_channels;
 pub mod rooms;
 mod store;
 mod swarm;

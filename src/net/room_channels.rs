@@ -1,0 +1,157 @@
+//! The room channels of one connection: a protocol channel per room both
+//! sides are in, keyed by the room's derived channel key. No hypercore is
+//! attached; the channel carries only room hellos (`hychat/room`), which
+//! introduce each side's log and the members it knows. Owns sending our
+//! hello (again whenever it changes), reading the peer's, and knowing which
+//! rooms the peer introduced itself in.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+
+use futures::stream::{self, SelectAll, Stream, StreamExt};
+use hypercore_protocol::{Channel, Message};
+
+use super::directory::{FeedDirectory, Introduction};
+use super::keys::{DiscoveryKey, PeerId};
+use super::rooms::{RoomHello, RoomHelloError, ROOM_EXTENSION};
+use super::PeerRoom;
+
+/// A message from the peer on a room channel; `None` when the channel ended.
+pub type RoomMessage = (DiscoveryKey, Option<Message>);
+
+type MessageStream = Pin<Box<dyn Stream<Item = RoomMessage> + Send>>;
+
+/// What a message on a room channel means for the connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RoomEvent {
+    /// Nothing the connection needs to act on.
+    Nothing,
+    /// The peer introduced itself or ended a room channel: announce again.
+    Changed,
+    /// The peer sent a room hello that does not decode: disconnect.
+    Malformed(RoomHelloError),
+}
+
+#[derive(Default)]
+pub struct RoomChannels {
+    open: BTreeMap<DiscoveryKey, Channel>,
+    /// The peer's introduction in each room.
+    peer_rooms: BTreeMap<DiscoveryKey, PeerRoom>,
+    messages: SelectAll<MessageStream>,
+}
+
+impl RoomChannels {
+    /// Takes over a freshly opened room channel and sends our hello on it.
+    pub async fn add(&mut self, mut channel: Channel, directory: &FeedDirectory, peer: PeerId) {
+        let topic = DiscoveryKey(*channel.discovery_key());
+        let Some(receiver) = channel.take_receiver() else {
+            return;
+        };
+        let ended = stream::once(async move { (topic, None) });
+        self.messages.push(Box::pin(
+            receiver.map(move |m| (topic, Some(m))).chain(ended),
+        ));
+        send_hello(&channel, topic, directory, peer).await;
+        self.open.insert(topic, channel);
+    }
+
+    /// The next message on any room channel. Pending forever when none is open.
+    pub async fn next(&mut self) -> RoomMessage {
+        match self.messages.next().await {
+            Some(message) => message,
+            None => std::future::pending().await,
+        }
+    }
+
+    pub fn is_open(&self, topic: &DiscoveryKey) -> bool {
+        self.open.contains_key(topic)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
+
+    /// Any open channel, for messages that are not about one room.
+    pub fn any_channel(&self) -> Option<&Channel> {
+        self.open.values().find(|c| !c.closed())
+    }
+
+    /// The rooms the peer introduced itself in.
+    pub fn peer_rooms(&self) -> Vec<PeerRoom> {
+        self.peer_rooms.values().cloned().collect()
+    }
+
+    /// Reads one message from the peer.
+    pub fn on_message(
+        &mut self,
+        (topic, message): RoomMessage,
+        directory: &FeedDirectory,
+    ) -> RoomEvent {
+        match message {
+            Some(Message::Extension(extension)) if extension.name == ROOM_EXTENSION => {
+                let hello = match RoomHello::decode(&extension.message) {
+                    Ok(hello) => hello,
+                    Err(e) => return RoomEvent::Malformed(e),
+                };
+                let Some(room) = directory.room(&topic) else {
+                    return RoomEvent::Nothing;
+                };
+                let member = hello.me.key;
+                directory.introduce(Introduction {
+                    room: room.clone(),
+                    sender: hello.me,
+                    known: hello.members,
+                });
+                self.peer_rooms.insert(topic, PeerRoom { room, member });
+                RoomEvent::Changed
+            }
+            Some(Message::Close(_)) | None => {
+                self.end(&topic);
+                RoomEvent::Changed
+            }
+            Some(_) => RoomEvent::Nothing,
+        }
+    }
+
+    /// Forgets a room channel that ended or that we closed.
+    fn end(&mut self, topic: &DiscoveryKey) -> bool {
+        self.peer_rooms.remove(topic);
+        self.open.remove(topic).is_some()
+    }
+
+    /// Sends our hello again on every room channel (our nickname or the
+    /// members we know changed), and closes the channels of rooms we left.
+    /// Returns the topics closed.
+    pub async fn refresh(&mut self, directory: &FeedDirectory, peer: PeerId) -> Vec<DiscoveryKey> {
+        let left: Vec<DiscoveryKey> = self
+            .open
+            .keys()
+            .filter(|topic| directory.room(topic).is_none())
+            .copied()
+            .collect();
+        for topic in &left {
+            if let Some(channel) = self.open.get(topic) {
+                let _ = channel.close().await;
+            }
+            self.end(topic);
+        }
+        for (topic, channel) in &self.open {
+            send_hello(channel, *topic, directory, peer).await;
+        }
+        left
+    }
+}
+
+async fn send_hello(
+    channel: &Channel,
+    topic: DiscoveryKey,
+    directory: &FeedDirectory,
+    peer: PeerId,
+) {
+    let Some(hello) = directory.room_hello(&topic) else {
+        return;
+    };
+    if let Err(e) = channel.send(hello.to_message()).await {
+        tracing::debug!(?peer, error = %e, "could not send a room hello");
+    }
+}

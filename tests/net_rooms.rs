@@ -1,0 +1,158 @@
+//! Loopback tests of rooms: members who exchanged no keys meet through the
+//! room's name, see each other's room messages, re-serve them to a member who
+//! joins after the writer left, and remember the room across a restart.
+
+mod common;
+
+use common::{bootstrap_node, Node};
+use hychat::net::{FeedKey, NetCommand, NetEvent, RoomName};
+
+const ROOM: &str = "streams-day";
+
+fn room() -> RoomName {
+    RoomName::parse(ROOM).unwrap()
+}
+
+async fn join(node: &Node) {
+    node.send(NetCommand::JoinRoom { room: room() }).await;
+}
+
+async fn say_in_room(node: &Node, text: &str) {
+    node.send(NetCommand::Append {
+        text: text.into(),
+        room: Some(room()),
+    })
+    .await;
+}
+
+/// Waits until `node` holds the room message `text` written by `writer`.
+async fn wait_for_room_message(node: &mut Node, writer: FeedKey, text: &str) {
+    node.seen_or_wait(&format!("`{text}` in {ROOM}"), |e| match e {
+        NetEvent::Appended { feed, message, .. }
+            if *feed == writer && message.text == text && message.room.as_deref() == Some(ROOM) =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+}
+
+/// Waits until `node` was introduced to `member` in the room.
+async fn wait_for_member(node: &mut Node, member: FeedKey) {
+    node.seen_or_wait(&format!("member {}", member.short()), |e| match e {
+        NetEvent::RoomMember { room: r, member: m } if *r == room() && m.key == member => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_meet_by_name_and_a_late_joiner_gets_an_offline_members_messages() {
+    let bootstrap = bootstrap_node().await;
+    let mut a = Node::start(bootstrap.local_addr()).await;
+    let mut b = Node::start(bootstrap.local_addr()).await;
+    let mut c = Node::start(bootstrap.local_addr()).await;
+    let (a_key, b_key, c_key) = (a.key, b.key, c.key);
+    for (node, text) in [(&a, "hi from a"), (&b, "hi from b"), (&c, "hi from c")] {
+        join(node).await;
+        say_in_room(node, text).await;
+    }
+    // Nobody followed anybody: the room's name is all they share.
+    for (node, others) in [
+        (&mut a, [(b_key, "hi from b"), (c_key, "hi from c")]),
+        (&mut b, [(a_key, "hi from a"), (c_key, "hi from c")]),
+        (&mut c, [(a_key, "hi from a"), (b_key, "hi from b")]),
+    ] {
+        for (writer, text) in others {
+            wait_for_member(node, writer).await;
+            wait_for_room_message(node, writer, text).await;
+        }
+    }
+    // The peer panel learns which room a peer was met in.
+    a.seen_or_wait("a peer introduced in the room", |e| match e {
+        NetEvent::PeerConnected { rooms, .. }
+            if rooms
+                .iter()
+                .any(|r| r.room == room() && (r.member == b_key || r.member == c_key)) =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+
+    a.shutdown().await;
+    let mut d = Node::start(bootstrap.local_addr()).await;
+    join(&d).await;
+    // A is gone; B or C introduce it and serve its log.
+    wait_for_member(&mut d, a_key).await;
+    wait_for_room_message(&mut d, a_key, "hi from a").await;
+    wait_for_room_message(&mut d, b_key, "hi from b").await;
+    wait_for_room_message(&mut d, c_key, "hi from c").await;
+
+    // A restart without any network keeps the room, its members and messages.
+    let dir = d.shutdown().await;
+    drop((b, c));
+    drop(bootstrap);
+    let unreachable = "127.0.0.1:9".parse().unwrap();
+    let mut d = Node::start_in(dir, unreachable).await;
+    let rooms = d
+        .wait_for("Ready", |e| match e {
+            NetEvent::Ready { rooms, .. } => Some(rooms.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(rooms.len(), 1);
+    assert_eq!(rooms[0].name, room());
+    let mut members: Vec<FeedKey> = rooms[0].members.iter().map(|m| m.key).collect();
+    members.sort();
+    let mut expected = vec![a_key, b_key, c_key];
+    expected.sort();
+    assert_eq!(members, expected);
+    wait_for_room_message(&mut d, a_key, "hi from a").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_a_room_stops_holding_its_members_logs() {
+    let bootstrap = bootstrap_node().await;
+    let mut a = Node::start(bootstrap.local_addr()).await;
+    let mut b = Node::start(bootstrap.local_addr()).await;
+    let b_key = b.key;
+    join(&a).await;
+    join(&b).await;
+    say_in_room(&b, "before").await;
+    wait_for_room_message(&mut a, b_key, "before").await;
+    b.seen_or_wait("A as a member", |e| {
+        matches!(e, NetEvent::RoomMember { .. }).then_some(())
+    })
+    .await;
+
+    a.send(NetCommand::LeaveRoom { room: room() }).await;
+    a.wait_for("RoomLeft", |e| match e {
+        NetEvent::RoomLeft { room: r } if *r == room() => Some(()),
+        _ => None,
+    })
+    .await;
+    // A no longer holds B's log: B's next room message never reaches A.
+    say_in_room(&b, "after").await;
+    b.append("a marker A cannot see either").await;
+    let late = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        a.wait_for("anything from B", |e| match e {
+            NetEvent::Appended { feed, .. } if *feed == b_key => Some(()),
+            _ => None,
+        })
+        .await
+    })
+    .await;
+    assert!(late.is_err(), "A still receives B's log after leaving");
+    // Leaving twice is a clear error, not a crash.
+    a.send(NetCommand::LeaveRoom { room: room() }).await;
+    let error = a
+        .wait_for("an error", |e| match e {
+            NetEvent::Error(text) => Some(text.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(error.contains(ROOM), "{error}");
+}
