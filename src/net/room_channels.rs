@@ -155,3 +155,102 @@ async fn send_hello(
         tracing::debug!(?peer, error = %e, "could not send a room hello");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hypercore_protocol::schema::Extension;
+
+    use super::*;
+    use crate::net::keys::FeedKey;
+    use crate::net::rooms::{Member, RoomName};
+
+    fn extension(name: &str, message: &[u8]) -> Option<Message> {
+        Some(Message::Extension(Extension {
+            name: name.into(),
+            message: message.to_vec(),
+        }))
+    }
+
+    #[test]
+    fn a_malformed_room_hello_asks_for_a_disconnect() {
+        let directory = FeedDirectory::default();
+        let room = RoomName::parse("streams-day").unwrap();
+        directory.set_room(room.clone(), vec![]);
+        let mut channels = RoomChannels::default();
+        let event = channels.on_message(
+            (room.topic(), extension(ROOM_EXTENSION, b"{not json")),
+            &directory,
+        );
+        assert!(matches!(event, RoomEvent::Malformed(_)), "{event:?}");
+        assert!(directory.take_introductions().is_empty());
+    }
+
+    #[test]
+    fn a_room_hello_introduces_its_sender_and_the_members_it_knows() {
+        let directory = FeedDirectory::default();
+        let room = RoomName::parse("streams-day").unwrap();
+        directory.set_room(room.clone(), vec![]);
+        let bob = Member {
+            key: FeedKey([2; 32]),
+            nickname: Some("bob".into()),
+        };
+        let cy = Member {
+            key: FeedKey([3; 32]),
+            nickname: None,
+        };
+        let hello = RoomHello {
+            me: bob.clone(),
+            members: vec![cy.clone()],
+        };
+        let mut channels = RoomChannels::default();
+        let event = channels.on_message(
+            (room.topic(), extension(ROOM_EXTENSION, &hello.encode())),
+            &directory,
+        );
+        assert_eq!(event, RoomEvent::Changed);
+        assert_eq!(
+            channels.peer_rooms(),
+            vec![PeerRoom {
+                room: room.clone(),
+                member: bob.key
+            }]
+        );
+        assert_eq!(
+            directory.take_introductions(),
+            vec![Introduction {
+                room,
+                sender: bob,
+                known: vec![cy],
+            }]
+        );
+        // Other extensions (the log hello travels here too) are not ours.
+        let other = channels.on_message(
+            (
+                RoomName::parse("x").unwrap().topic(),
+                extension("hychat/hello", b"{}"),
+            ),
+            &directory,
+        );
+        assert_eq!(other, RoomEvent::Nothing);
+    }
+
+    #[test]
+    fn a_hello_for_a_room_we_left_is_ignored() {
+        let directory = FeedDirectory::default();
+        let room = RoomName::parse("gone").unwrap();
+        let hello = RoomHello {
+            me: Member {
+                key: FeedKey([2; 32]),
+                nickname: None,
+            },
+            members: vec![],
+        };
+        let mut channels = RoomChannels::default();
+        let event = channels.on_message(
+            (room.topic(), extension(ROOM_EXTENSION, &hello.encode())),
+            &directory,
+        );
+        assert_eq!(event, RoomEvent::Nothing);
+        assert!(directory.take_introductions().is_empty());
+    }
+}
