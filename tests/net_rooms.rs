@@ -156,3 +156,23 @@ async fn leaving_a_room_stops_holding_its_members_logs() {
         .await;
     assert!(error.contains(ROOM), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn friends_already_connected_meet_in_a_room_they_join_later() {
+    let bootstrap = bootstrap_node().await;
+    let mut a = Node::start(bootstrap.local_addr()).await;
+    let mut b = Node::start(bootstrap.local_addr()).await;
+    let (a_key, b_key) = (a.key, b.key);
+    a.follow(b_key).await;
+    b.follow(a_key).await;
+    b.append("home line").await;
+    a.texts_of(b_key, 1).await;
+    // The one connection they share was found on a log's topic; the room
+    // comes to it through the hello.
+    join(&a).await;
+    join(&b).await;
+    say_in_room(&b, "room line").await;
+    wait_for_member(&mut a, b_key).await;
+    wait_for_member(&mut b, a_key).await;
+    wait_for_room_message(&mut a, b_key, "room line").await;
+}
