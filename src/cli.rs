@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::net::RoomName;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hychat",
@@ -38,6 +40,9 @@ pub struct GlobalArgs {
     /// Nickname written into your messages (remembered).
     #[arg(long, global = true, env = "HYCHAT_NICK", value_name = "NAME")]
     pub nick: Option<String>,
+    /// Join this room at start (remembered) and open the chat in it.
+    #[arg(long, global = true, env = "HYCHAT_ROOM", value_name = "NAME")]
+    pub room: Option<RoomName>,
     /// Log file verbosity: error, warn, info, debug or trace.
     #[arg(
         long,
@@ -100,5 +105,14 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn room_names_are_checked_when_parsing() {
+        let cli = Cli::try_parse_from(["hychat", "--room", " streams-day "]).unwrap();
+        assert_eq!(cli.global.room, RoomName::parse("streams-day").ok());
+        let long = "x".repeat(65);
+        let error = Cli::try_parse_from(["hychat", "--room", &long]).unwrap_err();
+        assert!(error.to_string().contains("at most 64"), "{error}");
     }
 }

@@ -11,7 +11,7 @@ use hychat::app::App;
 use hychat::cli::{Cli, CliCommand, GlobalArgs};
 use hychat::config::Config;
 use hychat::headless::{self, Failure};
-use hychat::net::NetConfig;
+use hychat::net::{NetConfig, RoomName};
 use hychat::paths::Paths;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -57,7 +57,7 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
 
     runtime.block_on(async move {
         match cli.command {
-            None => run_tui(net_config, offset, &paths).await,
+            None => run_tui(net_config, offset, &paths, cli.global.room).await,
             Some(CliCommand::Key) => headless::key(local_only(net_config)).await,
             Some(CliCommand::Send { text, wait }) => {
                 let config = if wait.is_some() {
@@ -86,18 +86,27 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
     })
 }
 
-async fn run_tui(config: NetConfig, offset: UtcOffset, paths: &Paths) -> Result<(), Failure> {
+async fn run_tui(
+    config: NetConfig,
+    offset: UtcOffset,
+    paths: &Paths,
+    room: Option<RoomName>,
+) -> Result<(), Failure> {
     let (handle, events) = hychat::net::spawn(config)
         .await
         .map_err(|e| Failure(e.to_string()))?;
     let mut app = App::new(OffsetDateTime::now_utc());
     app.set_utc_offset(offset);
-    hychat::tui::run(handle, events, app).await.map_err(|e| {
-        Failure(format!(
-            "the terminal failed: {e} (details in {})",
-            paths.log_file.display()
-        ))
-    })
+    // `--room`: joined like `/join`, and entered once the engine has it.
+    let start = room.map(|room| app.join(room)).unwrap_or_default();
+    hychat::tui::run(handle, events, app, start)
+        .await
+        .map_err(|e| {
+            Failure(format!(
+                "the terminal failed: {e} (details in {})",
+                paths.log_file.display()
+            ))
+        })
 }
 
 fn net_config(global: &GlobalArgs, config: &Config, paths: &Paths) -> NetConfig {

@@ -47,20 +47,27 @@ static PANIC_HOOK: Once = Once::new();
 /// goes away.
 ///
 /// `handle` and `events` are the two ends from `net::spawn`; `app` is
-/// usually `App::new(OffsetDateTime::now_utc())`. The first frame is drawn
-/// before any network event. On quit it sends `NetCommand::Shutdown`, waits
+/// usually `App::new(OffsetDateTime::now_utc())`, and `start` the commands
+/// it returned before the loop (`App::join` for `--room`), carried out
+/// after the first frame. The first frame is drawn before any network event. On quit it sends `NetCommand::Shutdown`, waits
 /// up to `SHUTDOWN_GRACE` for `events` to close, and restores the terminal.
 /// Errors are terminal IO errors (entering raw mode, drawing).
 pub async fn run(
     handle: NetHandle,
     mut events: mpsc::Receiver<NetEvent>,
     mut app: App,
+    start: Vec<Command>,
 ) -> io::Result<()> {
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     app.update(Event::Resize(size.width, size.height));
     app.update(Event::Tick(OffsetDateTime::now_utc()));
     guard.terminal.draw(|frame| ui::draw(frame, &app))?;
+    for command in start {
+        if let Command::Net(command) = command {
+            send(&handle, command);
+        }
+    }
 
     let mut terminal_events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -5,7 +5,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hychat::app::{App, Command, Event};
 use hychat::net::{
-    ChatMessage, FeedKey, FollowEntry, NetCommand, NetEvent, NetworkStatus, PeerId, Seq,
+    ChatMessage, FeedKey, FollowEntry, Member, NetCommand, NetEvent, NetworkStatus, PeerId,
+    PeerRoom, RoomEntry, RoomName, Seq,
 };
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
@@ -30,6 +31,16 @@ fn bob() -> FeedKey {
 }
 fn other_bob() -> FeedKey {
     key("2bb0b0b0feedface0123456789abcdef0123456789abcdef0123456789abcdef")
+}
+
+fn dee() -> FeedKey {
+    key("dee0dee0c0c0a0a0112233445566778899aabbccddeeff00112233445566778a")
+}
+fn eve() -> FeedKey {
+    key("e7e0e7e0b1b2b3b4112233445566778899aabbccddeeff00112233445566778b")
+}
+fn fay() -> FeedKey {
+    key("fa7fa7fa00112233445566778899aabbccddeeff00112233445566778899aabb")
 }
 
 fn net(app: &mut App, event: NetEvent) {
@@ -334,4 +345,169 @@ fn errors_show_inline_and_nothing_is_sent() {
         screen.contains("! `not-a-key` is not a log key"),
         "{screen}"
     );
+}
+
+fn room(name: &str) -> RoomName {
+    RoomName::parse(name).expect("test room names are valid")
+}
+
+fn member(key: FeedKey, nick: &str) -> Member {
+    Member {
+        key,
+        nickname: Some(nick.to_string()),
+    }
+}
+
+fn say_in(
+    app: &mut App,
+    feed: FeedKey,
+    seq: u64,
+    nick: &str,
+    text: &str,
+    at: OffsetDateTime,
+    in_room: &str,
+) {
+    let mut message = ChatMessage::new_chat(nick, text, at);
+    message.room = Some(in_room.to_string());
+    net(
+        app,
+        NetEvent::Appended {
+            feed,
+            seq: Seq(seq),
+            message,
+        },
+    );
+}
+
+/// The chat of `chat_app`, plus two joined rooms where people talked while
+/// home was on screen: three unread in #streams-day (one naming us), one in
+/// #rust.
+fn rooms_app(width: u16, height: u16) -> App {
+    let mut app = chat_app(width, height);
+    net(
+        &mut app,
+        NetEvent::RoomJoined(RoomEntry {
+            name: room("streams-day"),
+            members: vec![member(dee(), "dee"), member(eve(), "eve")],
+        }),
+    );
+    net(
+        &mut app,
+        NetEvent::RoomJoined(RoomEntry {
+            name: room("rust"),
+            members: vec![member(bob(), "bob")],
+        }),
+    );
+    app.update(Event::Tick(NOW + Duration::minutes(4)));
+    let at = |minutes| NOW + Duration::minutes(minutes);
+    say_in(
+        &mut app,
+        dee(),
+        0,
+        "dee",
+        "the stream starts at three",
+        at(1),
+        "streams-day",
+    );
+    say_in(
+        &mut app,
+        own(),
+        2,
+        "cat-lover",
+        "I'll be there",
+        at(2),
+        "streams-day",
+    );
+    say_in(&mut app, eve(), 0, "eve", "same here", at(2), "streams-day");
+    say_in(
+        &mut app,
+        dee(),
+        1,
+        "dee",
+        "Cat-Lover, can you share the link?",
+        at(3),
+        "streams-day",
+    );
+    say_in(
+        &mut app,
+        bob(),
+        2,
+        "bob",
+        "the borrow checker won again",
+        at(3),
+        "rust",
+    );
+    // A room member who is not followed writes outside the room: not shown.
+    say(&mut app, eve(), 1, "eve", "eve's home line", at(3));
+    app
+}
+
+/// The text of one screen row.
+fn row_text(terminal: &Terminal<TestBackend>, y: u16) -> String {
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.width)
+        .map(|x| buffer[(x, y)].symbol().to_string())
+        .collect()
+}
+
+#[test]
+fn channel_list_with_unread_and_mention_markers() {
+    let app = rooms_app(100, 24);
+    let terminal = render(&app, 100, 24);
+    let screen = terminal.backend().to_string();
+    assert!(!screen.contains("eve's home line"), "{screen}");
+    let side: Vec<String> = (0..24)
+        .map(|y| row_text(&terminal, y).chars().skip(75).collect::<String>())
+        .collect();
+    assert_eq!(side[0].trim_end(), "│ Channels");
+    assert_eq!(side[1].trim_end(), "│▸1 home");
+    assert_eq!(side[2].trim_end(), "│ 2 #streams-day      3 @");
+    assert_eq!(side[3].trim_end(), format!("│ 3 #rust{} 1", " ".repeat(14)));
+    insta::assert_snapshot!("channel_list_unread_mention", terminal.backend());
+}
+
+#[test]
+fn a_room_view() {
+    let mut app = rooms_app(100, 24);
+    net(
+        &mut app,
+        NetEvent::PeerConnected {
+            peer: PeerId([0xd1; 32]),
+            feeds: vec![dee(), eve()],
+            rooms: vec![
+                PeerRoom {
+                    room: room("streams-day"),
+                    member: dee(),
+                },
+                PeerRoom {
+                    room: room("rust"),
+                    member: dee(),
+                },
+            ],
+        },
+    );
+    // Alt+2: the room, its unread marks cleared.
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('2'),
+        KeyModifiers::ALT,
+    )));
+    net(
+        &mut app,
+        NetEvent::RoomMember {
+            room: room("streams-day"),
+            member: member(fay(), "fay"),
+        },
+    );
+    type_line(&mut app, "/members");
+    for c in "on my way".chars() {
+        app.update(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
+    }
+    let terminal = render(&app, 100, 24);
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains(" message to #streams-day "), "{screen}");
+    assert!(!screen.contains("two bobs!"), "home stays home: {screen}");
+    insta::assert_snapshot!("room_view", terminal.backend());
 }

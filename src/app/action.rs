@@ -23,9 +23,9 @@ pub enum Action {
     LineStart,
     /// End of the current line (End, Ctrl+E).
     LineEnd,
-    /// Previous line of the input, or older history.
+    /// Previous line of the input, or older history (Up).
     Up,
-    /// Next line of the input, or newer history.
+    /// Next line of the input, or newer history (Down).
     Down,
     /// Delete from the start of the line to the cursor (Ctrl+U).
     KillToStart,
@@ -49,6 +49,12 @@ pub enum Action {
     Dismiss,
     /// Show the help screen (F1).
     Help,
+    /// The next channel, wrapping (Ctrl+N).
+    NextChannel,
+    /// The previous channel, wrapping (Ctrl+P).
+    PreviousChannel,
+    /// Channel N of the list, 1 being home (Alt+1 … Alt+9).
+    Channel(u8),
 }
 
 impl Action {
@@ -105,8 +111,9 @@ fn control_key(c: char) -> Option<Action> {
         'j' => Action::Newline,
         'c' => Action::Quit,
         'd' => Action::EndOfInput,
-        'p' => Action::Up,
-        'n' => Action::Down,
+        // Channels, as in most chat clients; history stays on Up / Down.
+        'p' => Action::PreviousChannel,
+        'n' => Action::NextChannel,
         _ => return None,
     };
     Some(action)
@@ -116,6 +123,10 @@ fn alt_key(c: char) -> Option<Action> {
     match c {
         'b' => Some(Action::WordLeft),
         'f' => Some(Action::WordRight),
+        '1'..='9' => c
+            .to_digit(10)
+            .and_then(|d| u8::try_from(d).ok())
+            .map(Action::Channel),
         _ => None,
     }
 }
@@ -181,6 +192,33 @@ mod tests {
         assert_eq!(
             Action::from_key(key(KeyCode::Char('z'), KeyModifiers::CONTROL)),
             None
+        );
+    }
+
+    #[test]
+    fn channel_keys() {
+        let alt = KeyModifiers::ALT;
+        assert_eq!(
+            Action::from_key(key(KeyCode::Char('1'), alt)),
+            Some(Action::Channel(1))
+        );
+        assert_eq!(
+            Action::from_key(key(KeyCode::Char('9'), alt)),
+            Some(Action::Channel(9))
+        );
+        assert_eq!(Action::from_key(key(KeyCode::Char('0'), alt)), None);
+        assert_eq!(
+            Action::from_key(key(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+            Some(Action::NextChannel)
+        );
+        assert_eq!(
+            Action::from_key(key(KeyCode::Char('p'), KeyModifiers::CONTROL)),
+            Some(Action::PreviousChannel)
+        );
+        // Digits without Alt are typed.
+        assert_eq!(
+            Action::from_key(key(KeyCode::Char('1'), KeyModifiers::NONE)),
+            Some(Action::Insert('1'))
         );
     }
 

@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use crate::net::codec::MAX_NICK_CHARS;
-use crate::net::FeedKey;
+use crate::net::{FeedKey, RoomName};
 
 use super::text;
 
@@ -18,6 +18,15 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "follow a friend's log, optionally naming it",
     ),
     ("/unfollow", "KEY|NAME", "stop following a log"),
+    (
+        "/join",
+        "ROOM",
+        "join a room and meet everyone in it (or switch to it)",
+    ),
+    ("/leave", "[ROOM]", "leave a room (this one by default)"),
+    ("/members", "", "list this room's members, online or not"),
+    ("/mute", "NAME|KEY", "hide someone's messages everywhere"),
+    ("/unmute", "NAME|KEY", "show someone's messages again"),
     ("/nick", "NAME", "change the nickname on your new messages"),
     ("/key", "", "show your share key"),
     ("/peers", "", "list connected peers"),
@@ -29,8 +38,17 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
 /// A parsed slash command.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SlashCommand {
-    Follow { key: FeedKey, name: Option<String> },
+    Follow {
+        key: FeedKey,
+        name: Option<String>,
+    },
     Unfollow(Target),
+    Join(RoomName),
+    /// `None` leaves the active room.
+    Leave(Option<RoomName>),
+    Members,
+    Mute(Target),
+    Unmute(Target),
     Nick(String),
     Key,
     Peers,
@@ -39,7 +57,8 @@ pub enum SlashCommand {
     Quit,
 }
 
-/// What `/unfollow` names: a key, or a name still to be looked up.
+/// Whom `/unfollow`, `/mute` and `/unmute` name: a key, or a name still
+/// to be looked up.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     Key(FeedKey),
@@ -59,6 +78,9 @@ pub enum CommandError {
     BadNick,
     #[error("a name needs 1 to {MAX_NICK_CHARS} printable characters")]
     BadName,
+    /// The room name rule that was broken, as a sentence.
+    #[error("{0}")]
+    BadRoom(String),
 }
 
 /// The names of all commands, for completion.
@@ -92,15 +114,20 @@ pub fn parse(line: &str) -> Result<SlashCommand, CommandError> {
             };
             SlashCommand::Follow { key, name }
         }
-        "/unfollow" => {
+        "/unfollow" => SlashCommand::Unfollow(target("/unfollow", rest)?),
+        "/mute" => SlashCommand::Mute(target("/mute", rest)?),
+        "/unmute" => SlashCommand::Unmute(target("/unmute", rest)?),
+        "/join" => {
             if rest.is_empty() {
-                return Err(usage("/unfollow"));
+                return Err(usage("/join"));
             }
-            match FeedKey::from_str(rest) {
-                Ok(key) => SlashCommand::Unfollow(Target::Key(key)),
-                Err(_) => SlashCommand::Unfollow(Target::Name(rest.to_string())),
-            }
+            SlashCommand::Join(room(rest)?)
         }
+        "/leave" | "/part" => match rest {
+            "" => SlashCommand::Leave(None),
+            name => SlashCommand::Leave(Some(room(name)?)),
+        },
+        "/members" | "/who" => no_argument(SlashCommand::Members, "/members", rest)?,
         "/nick" => {
             if rest.is_empty() {
                 return Err(usage("/nick"));
@@ -120,6 +147,20 @@ pub fn parse(line: &str) -> Result<SlashCommand, CommandError> {
         }
     };
     Ok(command)
+}
+
+fn target(name: &str, rest: &str) -> Result<Target, CommandError> {
+    if rest.is_empty() {
+        return Err(usage(name));
+    }
+    Ok(match FeedKey::from_str(rest) {
+        Ok(key) => Target::Key(key),
+        Err(_) => Target::Name(rest.to_string()),
+    })
+}
+
+fn room(name: &str) -> Result<RoomName, CommandError> {
+    RoomName::parse(name).map_err(|e| CommandError::BadRoom(e.to_string()))
 }
 
 fn no_argument(
@@ -204,6 +245,56 @@ mod tests {
             Ok(SlashCommand::Unfollow(Target::Name("bob".into())))
         );
         assert!(matches!(parse("/unfollow"), Err(CommandError::Usage(_))));
+    }
+
+    #[test]
+    fn room_commands_parse_and_validate_names() {
+        let room = |name: &str| RoomName::parse(name).unwrap();
+        assert_eq!(
+            parse("/join  streams-day "),
+            Ok(SlashCommand::Join(room("streams-day")))
+        );
+        assert_eq!(
+            parse("/join Rust in Space"),
+            Ok(SlashCommand::Join(room("Rust in Space")))
+        );
+        assert_eq!(
+            parse("/join"),
+            Err(CommandError::Usage("/join ROOM".into()))
+        );
+        let too_long = "x".repeat(65);
+        let expected = RoomName::parse(&too_long).unwrap_err().to_string();
+        assert_eq!(
+            parse(&format!("/join {too_long}")),
+            Err(CommandError::BadRoom(expected))
+        );
+        assert_eq!(parse("/leave"), Ok(SlashCommand::Leave(None)));
+        assert_eq!(
+            parse("/leave rust"),
+            Ok(SlashCommand::Leave(Some(room("rust"))))
+        );
+        assert_eq!(parse("/members"), Ok(SlashCommand::Members));
+        assert_eq!(
+            parse("/members all"),
+            Err(CommandError::Usage("/members".into()))
+        );
+    }
+
+    #[test]
+    fn mute_and_unmute_take_a_key_or_a_name() {
+        let key: FeedKey = HEX.parse().unwrap();
+        assert_eq!(
+            parse(&format!("/mute {HEX}")),
+            Ok(SlashCommand::Mute(Target::Key(key)))
+        );
+        assert_eq!(
+            parse("/unmute Bob Lee"),
+            Ok(SlashCommand::Unmute(Target::Name("Bob Lee".into())))
+        );
+        assert_eq!(
+            parse("/mute"),
+            Err(CommandError::Usage("/mute NAME|KEY".into()))
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Enter", "send the message or run the command"),
     ("Alt+Enter", "new line in the message (pastes keep theirs)"),
     ("Up / Down", "earlier / later lines you sent"),
+    ("Alt+1 … Alt+9", "switch to channel 1 … 9 (1 is home)"),
+    ("Ctrl+N / Ctrl+P", "next / previous channel"),
     ("Tab", "complete a command or a name"),
     ("PgUp / PgDn", "scroll the timeline"),
     ("Ctrl+Home / End", "oldest message / back to the newest"),

@@ -3,19 +3,24 @@
 //! Pure: no IO, no async, no clock reads; time comes in with `Event::Tick`
 //! and effects leave as `Command`s for the runner in `tui.rs` to carry out.
 //! Key meaning lives in `action`, editing in `input`, command parsing in
-//! `commands`, messages and scrolling in `timeline`, peers and follows in
-//! `peers`, screen geometry and timeline rows in `view`, the help in `help`.
+//! `commands`, messages and scrolling in `timeline`, the channel list
+//! (home and rooms, unread counts) in `channels`, which view a message
+//! belongs in in `routing`, the room and mute commands and events in
+//! `rooms`, peers and follows in `peers`, screen geometry and timeline rows
+//! in `view`, the help in `help`.
 
 pub mod action;
+pub mod channels;
 pub mod commands;
 pub mod help;
 pub mod input;
 pub mod peers;
+mod rooms;
+pub mod routing;
 pub mod text;
 pub mod timeline;
 pub mod view;
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use crossterm::event::KeyEvent;
@@ -23,12 +28,14 @@ use ratatui::layout::Rect;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::net::codec::MAX_TEXT_CHARS;
-use crate::net::{FeedKey, FollowEntry, NetCommand, NetEvent, NetworkStatus};
+use crate::net::{ChatMessage, FeedKey, FollowEntry, NetCommand, NetEvent, NetworkStatus, Seq};
 
 pub use action::Action;
+use channels::Channels;
 use commands::{SlashCommand, Target};
 use input::{Completion, Input};
 use peers::Peers;
+use routing::{Archive, Audience, ChannelId};
 use timeline::Timeline;
 use view::{Areas, Row};
 
@@ -72,14 +79,19 @@ pub struct App {
     size: (u16, u16),
     network: Option<NetworkStatus>,
     network_since: OffsetDateTime,
-    timeline: Timeline,
+    /// Home and the joined rooms, each with its timeline.
+    channels: Channels,
+    /// Who is who for routing: own, follows, mutes, room members.
+    audience: Audience,
+    /// Every block delivered, so views can be rebuilt when the audience changes.
+    archive: Archive,
+    /// A room asked for with `/join` or `--room`: entered once joined.
+    pending_join: Option<crate::net::RoomName>,
     input: Input,
     peers: Peers,
     overlay: Option<Overlay>,
     /// Rows the help popup is scrolled down.
     overlay_scroll: usize,
-    /// Logs unfollowed since start: blocks still in flight for them are dropped.
-    unfollowed: HashSet<FeedKey>,
     hint: Option<String>,
     quitting: bool,
 }
@@ -97,12 +109,14 @@ impl App {
             size: (80, 24),
             network: None,
             network_since: now,
-            timeline: Timeline::default(),
+            channels: Channels::new(now),
+            audience: Audience::default(),
+            archive: Archive::default(),
+            pending_join: None,
             input: Input::default(),
             peers: Peers::default(),
             overlay: None,
             overlay_scroll: 0,
-            unfollowed: HashSet::new(),
             hint: None,
             quitting: false,
         }
@@ -131,7 +145,9 @@ impl App {
             }
             Event::Resize(width, height) => {
                 self.size = (width, height);
-                self.clamp_scroll();
+                for index in 0..self.channels.list().len() {
+                    self.clamp_scroll(index);
+                }
                 let screen = Rect::new(0, 0, width, height);
                 self.overlay_scroll = self.overlay_scroll.min(help::max_scroll(screen));
                 Vec::new()
@@ -166,8 +182,42 @@ impl App {
         self.offset
     }
 
+    /// The active channel's timeline.
     pub fn timeline(&self) -> &Timeline {
-        &self.timeline
+        &self.channels.active().timeline
+    }
+
+    /// Home and the joined rooms, and which is active.
+    pub fn channels(&self) -> &Channels {
+        &self.channels
+    }
+
+    /// Where a message typed now goes.
+    pub fn active_channel(&self) -> &ChannelId {
+        &self.channels.active().id
+    }
+
+    /// Whether a log's messages are hidden by `/mute`.
+    pub fn is_muted(&self, key: &FeedKey) -> bool {
+        self.audience.is_muted(key)
+    }
+
+    /// The best name known for a log: the name of a followed log, else the
+    /// newest nickname on its messages, else the nickname it gave as a
+    /// room member; `None` when nothing is known. Our own log is "you".
+    pub fn name_of(&self, key: &FeedKey) -> Option<String> {
+        if self.own == Some(*key) {
+            return Some("you".to_string());
+        }
+        if let Some(followed) = self.peers.follow(key) {
+            if followed.nickname.is_some() || followed.local_name.is_some() {
+                return Some(followed.display_name());
+            }
+        }
+        self.archive
+            .latest_nickname(*key)
+            .or_else(|| self.audience.member_nickname(key))
+            .map(str::to_string)
     }
 
     pub fn input(&self) -> &Input {
@@ -214,14 +264,15 @@ impl App {
         }
     }
 
-    /// The timeline rows at a width, as the renderer shows them.
+    /// The active timeline's rows at a width, as the renderer shows them.
     pub fn timeline_rows(&self, width: usize) -> Vec<Row> {
-        view::timeline_rows(&self.timeline, self.own, self.offset, width)
+        view::timeline_rows(self.timeline(), self.own, self.offset, width)
     }
 
-    /// The newest `count` timeline rows at a width (what one screen needs).
+    /// The newest `count` rows of the active timeline at a width (what one
+    /// screen needs).
     pub fn last_timeline_rows(&self, width: usize, count: usize) -> Vec<Row> {
-        view::last_timeline_rows(&self.timeline, self.own, self.offset, width, count)
+        view::last_timeline_rows(self.timeline(), self.own, self.offset, width, count)
     }
 
     // ---- keys ----
@@ -250,22 +301,30 @@ impl App {
             Action::Complete => self.complete(),
             Action::PageUp => {
                 let (_, height) = self.timeline_size();
-                let max = self.max_scroll();
-                self.timeline.scroll_up(page(height), max);
+                let max = self.max_scroll(self.channels.active_index());
+                self.active_timeline().scroll_up(page(height), max);
             }
             Action::PageDown => {
                 let (_, height) = self.timeline_size();
-                self.timeline.scroll_down(page(height));
+                self.active_timeline().scroll_down(page(height));
             }
             Action::ScrollTop => {
-                let max = self.max_scroll();
-                self.timeline.scroll_up(max, max);
+                let max = self.max_scroll(self.channels.active_index());
+                self.active_timeline().scroll_up(max, max);
             }
-            Action::ScrollBottom | Action::Dismiss => self.timeline.scroll_to_bottom(),
+            Action::ScrollBottom | Action::Dismiss => self.active_timeline().scroll_to_bottom(),
             Action::Quit => return self.quit(),
             Action::EndOfInput if self.input.is_empty() => return self.quit(),
             Action::EndOfInput => self.input.delete(),
             Action::Help => self.open(Overlay::Help),
+            Action::NextChannel => self.channels.next(self.now),
+            Action::PreviousChannel => self.channels.previous(self.now),
+            Action::Channel(number) => {
+                let index = usize::from(number).saturating_sub(1);
+                if !self.channels.switch_to(index, self.now) {
+                    self.hint = Some(format!("no channel {number}"));
+                }
+            }
         }
         Vec::new()
     }
@@ -308,7 +367,7 @@ impl App {
             return Vec::new();
         }
         let line = self.input.submit();
-        self.timeline.scroll_to_bottom();
+        self.active_timeline().scroll_to_bottom();
         if let Some(literal) = line.strip_prefix("//") {
             return self.send_text(&format!("/{literal}"));
         }
@@ -337,7 +396,7 @@ impl App {
         // The line shows up when the engine echoes it as `Appended`.
         vec![Command::Net(NetCommand::Append {
             text: text.to_string(),
-            room: None,
+            room: self.active_channel().room().cloned(),
         })]
     }
 
@@ -369,6 +428,11 @@ impl App {
                     }
                 }
             }
+            SlashCommand::Join(room) => return self.join(room),
+            SlashCommand::Leave(room) => return self.leave(room),
+            SlashCommand::Members => self.members(),
+            SlashCommand::Mute(target) => return self.mute(target),
+            SlashCommand::Unmute(target) => return self.unmute(target),
             SlashCommand::Nick(nickname) => return net(NetCommand::SetNick { nickname }),
             SlashCommand::Key => match self.own {
                 Some(_) => self.open(Overlay::Key),
@@ -378,7 +442,7 @@ impl App {
                 let text = self.peers_summary();
                 self.info(text);
             }
-            SlashCommand::Clear => self.timeline.clear(),
+            SlashCommand::Clear => self.active_timeline().clear(),
             SlashCommand::Help => self.open(Overlay::Help),
             SlashCommand::Quit => return self.quit(),
         }
@@ -396,8 +460,18 @@ impl App {
         }];
         for peer in peers {
             let feeds: Vec<String> = peer.feeds.iter().map(|f| self.feed_name(f)).collect();
+            let rooms: Vec<String> = peer
+                .room_names()
+                .iter()
+                .map(|r| format!("#{}", text::printable_line(r.as_str())))
+                .collect();
+            let met = if rooms.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", rooms.join(", "))
+            };
             lines.push(format!(
-                "{} for {}: {}",
+                "{} for {}{met}: {}",
                 peer.id.short(),
                 peers::short_duration(peer.since, self.now),
                 if feeds.is_empty() {
@@ -412,11 +486,8 @@ impl App {
 
     /// A log's short key, with whose it is when known.
     fn feed_name(&self, key: &FeedKey) -> String {
-        if Some(*key) == self.own {
-            return format!("{} (you)", key.short());
-        }
-        match self.peers.follow(key) {
-            Some(followed) => format!("{} ({})", key.short(), followed.display_name()),
+        match self.name_of(key) {
+            Some(name) => format!("{} ({})", key.short(), text::printable_line(&name)),
             None => key.short(),
         }
     }
@@ -424,10 +495,13 @@ impl App {
     fn complete(&mut self) {
         let (start, word) = self.input.word_at_cursor();
         let word = word.to_string();
+        let first = self.input.text().split_whitespace().next().unwrap_or("");
         let candidates = if start == 0 && word.starts_with('/') {
             commands::command_names()
+        } else if matches!(first, "/join" | "/leave") {
+            self.audience.rooms().map(|r| r.to_string()).collect()
         } else {
-            self.peers.names()
+            self.known_names()
         };
         match self.input.complete(&candidates) {
             Completion::Unique(_) => {}
@@ -446,25 +520,35 @@ impl App {
                 nickname,
                 first_run,
                 follows,
-                ..
+                rooms,
+                muted,
             } => {
                 self.own = Some(own);
                 self.nickname = nickname;
+                self.audience.set_own(own);
+                self.audience.set_follows(follows.iter().map(|f| f.key));
+                self.audience.set_muted(muted);
                 self.peers.set_follows(follows);
+                for entry in rooms {
+                    self.audience.join(&entry.name, entry.members);
+                    self.channels.add_room(&entry.name, self.now);
+                }
+                // What arrives from now on with an older timestamp is history.
+                self.channels.viewed_all(self.now);
+                self.reroute(None);
                 if first_run {
                     let text = welcome(&own, &self.nickname);
                     self.info(text);
                 }
             }
-            NetEvent::Appended { feed, .. } if self.unfollowed.contains(&feed) => {}
             NetEvent::Appended { feed, seq, message } => {
                 self.peers.saw_nickname(&feed, seq, &message.nickname);
-                if let Some(index) = self.timeline.insert_message(feed, seq, message, self.now) {
-                    self.after_insert(index);
+                if self.archive.insert(feed, seq, &message) {
+                    self.place(feed, seq, message);
                 }
             }
-            NetEvent::PeerConnected { peer, feeds, .. } => {
-                self.peers.connected(peer, feeds, self.now)
+            NetEvent::PeerConnected { peer, feeds, rooms } => {
+                self.peers.connected(peer, feeds, rooms, self.now)
             }
             NetEvent::PeerDisconnected { peer } => {
                 self.peers.disconnected(&peer);
@@ -487,24 +571,28 @@ impl App {
                     .peers
                     .remove_follow(&feed)
                     .map_or_else(|| feed.short(), |f| f.display_name());
-                self.timeline.remove_feed(&feed);
-                self.unfollowed.insert(feed);
-                self.clamp_scroll();
+                self.audience.unfollow(&feed);
+                self.reroute(Some(feed));
                 self.info(format!("stopped following {name} ({})", feed.short()));
             }
             NetEvent::NickChanged { nickname } => {
                 self.info(format!("your nickname is now {nickname}"));
                 self.nickname = nickname;
             }
+            NetEvent::RoomJoined(entry) => self.room_joined(entry),
+            NetEvent::RoomLeft { room } => self.room_left(room),
+            NetEvent::RoomMember { room, member } => self.room_member(room, member),
+            NetEvent::Muted { feed } => self.muted(feed),
+            NetEvent::Unmuted { feed } => self.unmuted(feed),
             NetEvent::Error(message) => self.error(message),
-            _ => {}
         }
     }
 
     fn followed(&mut self, entry: FollowEntry) {
         let key = entry.key;
-        self.unfollowed.remove(&key);
         self.peers.add_follow(entry);
+        self.audience.follow(key);
+        self.reroute(Some(key));
         let name = self
             .peers
             .follow(&key)
@@ -519,28 +607,138 @@ impl App {
         ));
     }
 
-    // ---- timeline helpers ----
+    // ---- routing ----
 
-    fn info(&mut self, text: impl Into<String>) {
-        let index = self.timeline.push_system(text, false, self.now);
-        self.after_insert(index);
+    /// Shows a delivered block in the view it belongs in, if any, counting
+    /// it as unread there when it is someone else's and new.
+    fn place(&mut self, feed: FeedKey, seq: Seq, message: ChatMessage) {
+        let Some(destination) = self.audience.destination(&feed, message.room.as_deref()) else {
+            return;
+        };
+        let Some(channel) = self.channels.index_of(&destination) else {
+            return;
+        };
+        let mentions_us = channels::mentions(&message.text, &self.nickname);
+        let Some(timeline) = self.channels.get_mut(channel).map(|c| &mut c.timeline) else {
+            return;
+        };
+        let Some(index) = timeline.insert_message(feed, seq, message, self.now) else {
+            return;
+        };
+        let at = timeline.entries()[index].at;
+        if Some(feed) != self.own {
+            self.channels
+                .note_message(channel, (feed, seq), at, mentions_us);
+        }
+        self.after_insert(channel, index);
     }
 
+    /// After the audience changed: takes archived blocks (of one log, or
+    /// all) out of views they no longer belong in, and puts them into the
+    /// view they now belong in.
+    fn reroute(&mut self, feed: Option<FeedKey>) {
+        let scope: Vec<(FeedKey, Seq, Option<ChannelId>)> = match feed {
+            Some(feed) => self
+                .archive
+                .of_feed(feed)
+                .map(|(f, s, m)| (f, s, self.audience.destination(&f, m.room.as_deref())))
+                .collect(),
+            None => self
+                .archive
+                .iter()
+                .map(|(f, s, m)| (f, s, self.audience.destination(&f, m.room.as_deref())))
+                .collect(),
+        };
+        if scope.is_empty() {
+            return;
+        }
+        let wanted: std::collections::HashMap<(FeedKey, Seq), Option<ChannelId>> = scope
+            .iter()
+            .map(|(f, s, d)| ((*f, *s), d.clone()))
+            .collect();
+        for index in 0..self.channels.list().len() {
+            let Some(channel) = self.channels.get_mut(index) else {
+                continue;
+            };
+            let id = channel.id.clone();
+            let dropped = channel.timeline.retain_messages(|f, s| {
+                wanted
+                    .get(&(*f, s))
+                    .is_none_or(|destination| destination.as_ref() == Some(&id))
+            });
+            for (feed, seq) in &dropped {
+                channel.forget(*feed, *seq);
+            }
+            if !dropped.is_empty() {
+                self.clamp_scroll(index);
+            }
+        }
+        for (feed, seq, destination) in scope {
+            let Some(destination) = destination else {
+                continue;
+            };
+            let shown = self
+                .channels
+                .index_of(&destination)
+                .is_some_and(|i| self.channels.list()[i].timeline.contains(&feed, seq));
+            if !shown {
+                if let Some(message) = self.archive.get(feed, seq).cloned() {
+                    self.place(feed, seq, message);
+                }
+            }
+        }
+    }
+
+    // ---- timeline helpers ----
+
+    fn active_timeline(&mut self) -> &mut Timeline {
+        &mut self.channels.active_mut().timeline
+    }
+
+    /// A line from hychat in the active channel.
+    fn info(&mut self, text: impl Into<String>) {
+        self.system(self.channels.active_index(), text, false);
+    }
+
+    /// An error sentence in the active channel.
     fn error(&mut self, text: impl Into<String>) {
-        let index = self.timeline.push_system(text, true, self.now);
-        self.after_insert(index);
+        self.system(self.channels.active_index(), text, true);
+    }
+
+    /// A line from hychat in channel `channel`.
+    fn system(&mut self, channel: usize, text: impl Into<String>, error: bool) {
+        let now = self.now;
+        let Some(target) = self.channels.get_mut(channel) else {
+            return;
+        };
+        let index = target.timeline.push_system(text, error, now);
+        self.after_insert(channel, index);
+    }
+
+    fn rows_of(&self, channel: usize, width: usize) -> Vec<Row> {
+        match self.channels.list().get(channel) {
+            Some(c) => view::timeline_rows(&c.timeline, self.own, self.offset, width),
+            None => Vec::new(),
+        }
     }
 
     /// Keeps a scrolled-up view still when an entry lands below it.
-    fn after_insert(&mut self, index: usize) {
-        if self.timeline.is_at_bottom() {
+    fn after_insert(&mut self, channel: usize, index: usize) {
+        if self
+            .channels
+            .list()
+            .get(channel)
+            .is_none_or(|c| c.timeline.is_at_bottom())
+        {
             return;
         }
         let (width, _) = self.timeline_size();
-        let rows = self.timeline_rows(width);
+        let rows = self.rows_of(channel, width);
         let own_rows = rows.iter().filter(|r| r.entry == index).count();
         let rows_after = rows.iter().filter(|r| r.entry > index).count();
-        self.timeline.note_inserted(own_rows, rows_after);
+        if let Some(c) = self.channels.get_mut(channel) {
+            c.timeline.note_inserted(own_rows, rows_after);
+        }
     }
 
     fn timeline_size(&self) -> (usize, usize) {
@@ -552,14 +750,16 @@ impl App {
         )
     }
 
-    fn max_scroll(&self) -> usize {
+    fn max_scroll(&self, channel: usize) -> usize {
         let (width, height) = self.timeline_size();
-        self.timeline_rows(width).len().saturating_sub(height)
+        self.rows_of(channel, width).len().saturating_sub(height)
     }
 
-    fn clamp_scroll(&mut self) {
-        let max = self.max_scroll();
-        self.timeline.clamp_scroll(max);
+    fn clamp_scroll(&mut self, channel: usize) {
+        let max = self.max_scroll(channel);
+        if let Some(c) = self.channels.get_mut(channel) {
+            c.timeline.clamp_scroll(max);
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! Who is around: connected peers (since when, which logs they replicate)
-//! and the followed logs (local name, latest nickname seen, online marker,
+//! Who is around: connected peers (since when, which logs they replicate,
+//! which rooms they were met in) and the followed logs (local name, latest nickname seen, online marker,
 //! catch-up progress). Owns this bookkeeping only; it is fed by `App` from
 //! `NetEvent`s and read by the side panel.
 
@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use time::OffsetDateTime;
 
-use crate::net::{FeedKey, FollowEntry, PeerId, Seq};
+use crate::net::{FeedKey, FollowEntry, PeerId, PeerRoom, RoomName, Seq};
 
 /// One connected peer.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +15,21 @@ pub struct Peer {
     pub id: PeerId,
     pub since: OffsetDateTime,
     pub feeds: Vec<FeedKey>,
+    /// The rooms it introduced itself in, with the log it says is its own.
+    pub rooms: Vec<PeerRoom>,
+}
+
+impl Peer {
+    /// The rooms it was met in, each once, in the order it named them.
+    pub fn room_names(&self) -> Vec<&RoomName> {
+        let mut names: Vec<&RoomName> = Vec::new();
+        for room in &self.rooms {
+            if !names.contains(&&room.room) {
+                names.push(&room.room);
+            }
+        }
+        names
+    }
 }
 
 /// One followed log.
@@ -130,16 +145,35 @@ impl Peers {
         }
     }
 
-    /// A peer connected, or its set of logs changed: keeps its connect time.
-    pub fn connected(&mut self, id: PeerId, feeds: Vec<FeedKey>, now: OffsetDateTime) {
+    /// A peer connected, or its set of logs or rooms changed: keeps its
+    /// connect time.
+    pub fn connected(
+        &mut self,
+        id: PeerId,
+        feeds: Vec<FeedKey>,
+        rooms: Vec<PeerRoom>,
+        now: OffsetDateTime,
+    ) {
         match self.peers.iter_mut().find(|p| p.id == id) {
-            Some(peer) => peer.feeds = feeds,
+            Some(peer) => {
+                peer.feeds = feeds;
+                peer.rooms = rooms;
+            }
             None => self.peers.push(Peer {
                 id,
                 since: now,
                 feeds,
+                rooms,
             }),
         }
+    }
+
+    /// Whether some connected peer introduced `member` in `room`.
+    pub fn is_in_room(&self, room: &RoomName, member: &FeedKey) -> bool {
+        self.peers
+            .iter()
+            .flat_map(|p| &p.rooms)
+            .any(|r| r.room == *room && r.member == *member)
     }
 
     pub fn disconnected(&mut self, id: &PeerId) -> Option<Peer> {
@@ -231,17 +265,27 @@ mod tests {
     fn peers_upsert_and_keep_their_connect_time() {
         let mut peers = Peers::default();
         let id = PeerId([9; 32]);
-        peers.connected(id, vec![FeedKey([1; 32])], NOW);
+        peers.connected(id, vec![FeedKey([1; 32])], vec![], NOW);
+        let rust = RoomName::parse("rust").unwrap();
+        let in_rust = |key: u8| PeerRoom {
+            room: rust.clone(),
+            member: FeedKey([key; 32]),
+        };
         peers.connected(
             id,
             vec![FeedKey([1; 32]), FeedKey([2; 32])],
+            vec![in_rust(2), in_rust(3)],
             NOW + Duration::minutes(3),
         );
         assert_eq!(peers.peers().len(), 1);
         assert_eq!(peers.peers()[0].since, NOW);
+        assert_eq!(peers.peers()[0].room_names(), vec![&rust]);
         assert!(peers.is_online(&FeedKey([2; 32])));
+        assert!(peers.is_in_room(&rust, &FeedKey([3; 32])));
+        assert!(!peers.is_in_room(&rust, &FeedKey([1; 32])));
         assert!(peers.disconnected(&id).is_some());
         assert!(!peers.is_online(&FeedKey([2; 32])));
+        assert!(!peers.is_in_room(&rust, &FeedKey([3; 32])));
         assert!(peers.disconnected(&id).is_none());
     }
 
@@ -271,7 +315,7 @@ mod tests {
         let feed = FeedKey([1; 32]);
         peers.peer_has(id, feed, 4);
         assert_eq!(peers.best_remote_length(&feed), None);
-        peers.connected(id, vec![feed], NOW);
+        peers.connected(id, vec![feed], vec![], NOW);
         peers.peer_has(id, feed, 4);
         assert_eq!(peers.best_remote_length(&feed), Some(4));
         peers.disconnected(&id);

@@ -3,10 +3,13 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use time::macros::datetime;
-use time::OffsetDateTime;
+use time::{OffsetDateTime, UtcOffset};
 
 use super::*;
-use crate::net::{ChatMessage, FeedKey, FollowEntry, NetCommand, NetEvent, PeerId, Seq};
+use crate::net::{
+    ChatMessage, FeedKey, FollowEntry, Member, NetCommand, NetEvent, PeerId, PeerRoom, RoomEntry,
+    RoomName, Seq,
+};
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
 const OWN: FeedKey = FeedKey([0x11; 32]);
@@ -26,6 +29,14 @@ fn ready_app(follows: Vec<FollowEntry>) -> App {
         muted: vec![],
     }));
     app
+}
+
+/// Ann and Bob, followed: their room-less messages show in home.
+fn friends() -> Vec<FollowEntry> {
+    [ANN, BOB]
+        .into_iter()
+        .map(|key| FollowEntry { key, name: None })
+        .collect()
 }
 
 fn press(app: &mut App, code: KeyCode) -> Vec<Command> {
@@ -372,7 +383,7 @@ fn peers_command_lists_connected_peers() {
 
 #[test]
 fn clear_hides_the_view_but_keeps_the_data() {
-    let mut app = ready_app(vec![]);
+    let mut app = ready_app(friends());
     app.update(appended(ANN, 0, "ann", "one", 1));
     submit(&mut app, "/clear");
     assert!(rows(&app).is_empty());
@@ -386,7 +397,7 @@ fn clear_hides_the_view_but_keeps_the_data() {
 
 #[test]
 fn messages_merge_by_timestamp_across_logs() {
-    let mut app = ready_app(vec![]);
+    let mut app = ready_app(friends());
     app.update(appended(ANN, 1, "ann", "third", 3));
     app.update(appended(BOB, 0, "bob", "second", 2));
     app.update(appended(ANN, 0, "ann", "first", 1));
@@ -404,7 +415,7 @@ fn messages_merge_by_timestamp_across_logs() {
 
 #[test]
 fn same_nick_on_two_keys_is_told_apart() {
-    let mut app = ready_app(vec![]);
+    let mut app = ready_app(friends());
     app.update(appended(ANN, 0, "bob", "i am bob", 1));
     app.update(appended(BOB, 0, "bob", "no, i am bob", 2));
     let text = rows(&app);
@@ -420,7 +431,7 @@ fn fill(app: &mut App, count: u64) {
 
 #[test]
 fn scrolled_up_view_counts_new_messages_and_stays_still() {
-    let mut app = ready_app(vec![]);
+    let mut app = ready_app(friends());
     app.update(Event::Resize(100, 14)); // timeline of 10 rows
     app.update(Event::Tick(NOW + time::Duration::hours(1)));
     fill(&mut app, 40);
@@ -447,7 +458,7 @@ fn scrolled_up_view_counts_new_messages_and_stays_still() {
 
 #[test]
 fn scroll_is_bounded_by_the_content() {
-    let mut app = ready_app(vec![]);
+    let mut app = ready_app(friends());
     app.update(Event::Resize(100, 14));
     fill(&mut app, 15);
     // 16 rows (separator + 15) in 10: at most 6 up.
@@ -471,7 +482,7 @@ fn scroll_is_bounded_by_the_content() {
 
 #[test]
 fn sending_jumps_back_to_the_bottom() {
-    let mut app = ready_app(vec![]);
+    let mut app = ready_app(friends());
     app.update(Event::Resize(100, 14));
     fill(&mut app, 30);
     press(&mut app, KeyCode::PageUp);
@@ -588,4 +599,542 @@ fn blocks_in_flight_for_an_unfollowed_log_are_dropped_until_followed_again() {
     })));
     app.update(appended(ANN, 0, "ann", "one", 1));
     assert!(rows(&app).iter().any(|r| r.contains("ann: one")));
+}
+
+// ---- channels and rooms ----
+
+fn room(name: &str) -> RoomName {
+    RoomName::parse(name).unwrap()
+}
+
+fn member(key: FeedKey, nick: Option<&str>) -> Member {
+    Member {
+        key,
+        nickname: nick.map(str::to_string),
+    }
+}
+
+/// Following Ann; in room `rust` with Bob as a member.
+fn room_app() -> App {
+    let mut app = App::new(NOW);
+    app.update(Event::Resize(100, 30));
+    app.update(Event::Net(NetEvent::Ready {
+        own: OWN,
+        nickname: "me".into(),
+        first_run: false,
+        follows: vec![FollowEntry {
+            key: ANN,
+            name: Some("ann".into()),
+        }],
+        rooms: vec![RoomEntry {
+            name: room("rust"),
+            members: vec![member(BOB, Some("bob"))],
+        }],
+        muted: vec![],
+    }));
+    app
+}
+
+fn in_room(feed: FeedKey, seq: u64, nick: &str, text: &str, minute: u8, name: &str) -> Event {
+    let at = NOW.replace_minute(minute).unwrap_or(NOW);
+    let mut message = ChatMessage::new_chat(nick, text, at);
+    message.room = Some(name.to_string());
+    Event::Net(NetEvent::Appended {
+        feed,
+        seq: Seq(seq),
+        message,
+    })
+}
+
+fn alt(app: &mut App, c: char) -> Vec<Command> {
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::ALT,
+    )))
+}
+
+fn net(app: &mut App, event: NetEvent) {
+    app.update(Event::Net(event));
+}
+
+/// (label, unread, mention) of every channel.
+fn channel_list(app: &App) -> Vec<(String, usize, bool)> {
+    app.channels()
+        .list()
+        .iter()
+        .map(|c| (c.id.to_string(), c.unread(), c.mention()))
+        .collect()
+}
+
+/// The text of the active channel's newest entry.
+fn last_entry(app: &App) -> String {
+    match app.timeline().entries().last().map(|e| &e.body) {
+        Some(timeline::Body::System { text, .. }) => text.clone(),
+        Some(timeline::Body::Message { message, .. }) => message.text.clone(),
+        None => String::new(),
+    }
+}
+
+/// The text rows of one channel (0 = home) without switching to it.
+fn rows_in(app: &App, channel: usize) -> Vec<String> {
+    let timeline = &app.channels().list()[channel].timeline;
+    view::timeline_rows(timeline, app.own(), UtcOffset::UTC, 70)
+        .iter()
+        .map(|r| r.text())
+        .collect()
+}
+
+#[test]
+fn home_shows_only_own_and_followed_logs_and_follows_reroute_the_archive() {
+    let mut app = ready_app(vec![]);
+    app.update(appended(ANN, 0, "ann", "before the follow", 1));
+    app.update(appended(OWN, 0, "me", "mine", 2));
+    assert_eq!(rows(&app)[1..], ["15:02 me: mine"]);
+    net(
+        &mut app,
+        NetEvent::Followed(FollowEntry {
+            key: ANN,
+            name: None,
+        }),
+    );
+    assert!(rows(&app).contains(&"15:01 ann: before the follow".to_string()));
+    net(&mut app, NetEvent::Unfollowed { feed: ANN });
+    assert!(rows(&app).iter().all(|r| !r.contains("before the follow")));
+    // Delivered again later: still a duplicate, still hidden.
+    app.update(appended(ANN, 0, "ann", "before the follow", 1));
+    assert!(rows(&app).iter().all(|r| !r.contains("before the follow")));
+}
+
+#[test]
+fn room_messages_show_in_their_room_from_members_only() {
+    let mut app = room_app();
+    assert_eq!(channel_list(&app)[1].0, "#rust");
+    app.update(in_room(BOB, 0, "bob", "hello rust", 1, "rust"));
+    app.update(in_room(OWN, 0, "me", "hi bob", 2, "rust"));
+    // Followed, but not a member: not in the room, and not in home.
+    app.update(in_room(ANN, 0, "ann", "sneaking in", 3, "rust"));
+    // A member, not followed: room-less messages stay out of home.
+    app.update(appended(BOB, 1, "bob", "bob at home", 3));
+    // A room not joined: nowhere.
+    app.update(in_room(BOB, 2, "bob", "elsewhere", 4, "go"));
+    assert_eq!(
+        rows_in(&app, 1)[1..],
+        ["15:01 bob: hello rust", "15:02 me: hi bob"]
+    );
+    assert!(rows_in(&app, 0).is_empty());
+
+    // Ann is introduced in the room: her archived room message moves in.
+    net(
+        &mut app,
+        NetEvent::RoomMember {
+            room: room("rust"),
+            member: member(ANN, Some("ann")),
+        },
+    );
+    let text = rows_in(&app, 1);
+    assert!(
+        text.contains(&"15:03 ann: sneaking in".to_string()),
+        "{text:?}"
+    );
+    assert!(
+        text.contains(&"15:00 * met ann (a1a1a1a1)".to_string()),
+        "{text:?}"
+    );
+    // A nickname update of a known member is no news.
+    net(
+        &mut app,
+        NetEvent::RoomMember {
+            room: room("rust"),
+            member: member(ANN, Some("annie")),
+        },
+    );
+    assert_eq!(rows_in(&app, 1).len(), text.len());
+    // Joining `go` later brings in what Bob wrote there, once he is a member.
+    net(
+        &mut app,
+        NetEvent::RoomJoined(RoomEntry {
+            name: room("go"),
+            members: vec![member(BOB, None)],
+        }),
+    );
+    assert!(rows_in(&app, 2).contains(&"15:04 bob: elsewhere".to_string()));
+}
+
+#[test]
+fn messages_typed_in_a_room_carry_it() {
+    let mut app = room_app();
+    let append = |room: Option<RoomName>| {
+        vec![Command::Net(NetCommand::Append {
+            text: "hi".into(),
+            room,
+        })]
+    };
+    assert_eq!(submit(&mut app, "hi"), append(None));
+    alt(&mut app, '2');
+    assert_eq!(app.active_channel(), &ChannelId::Room(room("rust")));
+    assert_eq!(submit(&mut app, "hi"), append(Some(room("rust"))));
+    // System lines land in the active channel.
+    submit(&mut app, "/dance");
+    assert!(rows_in(&app, 1).last().unwrap().contains("unknown command"));
+    assert!(rows_in(&app, 0).is_empty());
+}
+
+#[test]
+fn unread_counts_and_mentions_per_channel() {
+    let mut app = room_app();
+    // History from before start is not unread.
+    app.update(in_room(BOB, 0, "bob", "old news", 0, "rust"));
+    app.update(Event::Net(NetEvent::Appended {
+        feed: BOB,
+        seq: Seq(1),
+        message: {
+            let mut m = ChatMessage::new_chat("bob", "yesterday", NOW - time::Duration::days(1));
+            m.room = Some("rust".into());
+            m
+        },
+    }));
+    assert_eq!(channel_list(&app)[1], ("#rust".into(), 0, false));
+    app.update(Event::Tick(NOW + time::Duration::minutes(5)));
+    app.update(in_room(BOB, 2, "bob", "anyone?", 1, "rust"));
+    app.update(in_room(OWN, 0, "me", "my own words", 2, "rust"));
+    assert_eq!(channel_list(&app)[1], ("#rust".into(), 1, false));
+    app.update(in_room(BOB, 3, "bob", "hey ME, look", 3, "rust"));
+    app.update(in_room(BOB, 4, "bob", "meet me", 4, "rust"));
+    assert_eq!(channel_list(&app)[1], ("#rust".into(), 3, true));
+    // The active channel counts nothing.
+    app.update(appended(ANN, 0, "ann", "hi me", 4));
+    assert_eq!(channel_list(&app)[0], ("home".into(), 0, false));
+    // Switching clears; home now counts what came after it was left.
+    alt(&mut app, '2');
+    assert_eq!(channel_list(&app)[1], ("#rust".into(), 0, false));
+    app.update(appended(ANN, 1, "ann", "earlier than leaving", 4));
+    app.update(Event::Tick(NOW + time::Duration::minutes(9)));
+    app.update(appended(ANN, 2, "ann", "me? later", 8));
+    assert_eq!(channel_list(&app)[0], ("home".into(), 1, true));
+    alt(&mut app, '1');
+    assert_eq!(channel_list(&app)[0], ("home".into(), 0, false));
+}
+
+#[test]
+fn channel_keys_switch_and_wrap() {
+    let mut app = room_app();
+    net(
+        &mut app,
+        NetEvent::RoomJoined(RoomEntry {
+            name: room("go"),
+            members: vec![],
+        }),
+    );
+    let active = |app: &App| app.active_channel().to_string();
+    // Joined without asking (another client, --room before start): no switch.
+    assert_eq!(active(&app), "home");
+    ctrl(&mut app, 'n');
+    assert_eq!(active(&app), "#rust");
+    ctrl(&mut app, 'n');
+    assert_eq!(active(&app), "#go");
+    ctrl(&mut app, 'n');
+    assert_eq!(active(&app), "home");
+    ctrl(&mut app, 'p');
+    assert_eq!(active(&app), "#go");
+    alt(&mut app, '2');
+    assert_eq!(active(&app), "#rust");
+    alt(&mut app, '7');
+    assert_eq!(active(&app), "#rust");
+    assert_eq!(app.hint(), Some("no channel 7"));
+    alt(&mut app, '1');
+    assert_eq!(active(&app), "home");
+    // Each channel keeps its own scroll.
+    app.update(Event::Resize(100, 14));
+    for seq in 0..30 {
+        app.update(in_room(BOB, seq, "bob", &format!("line {seq}"), 1, "rust"));
+    }
+    alt(&mut app, '2');
+    press(&mut app, KeyCode::PageUp);
+    assert!(!app.timeline().is_at_bottom());
+    alt(&mut app, '1');
+    assert!(app.timeline().is_at_bottom());
+    alt(&mut app, '2');
+    assert!(!app.timeline().is_at_bottom());
+}
+
+#[test]
+fn join_validates_sends_and_enters_the_room_once_joined() {
+    let mut app = room_app();
+    assert!(submit(&mut app, &format!("/join {}", "x".repeat(65))).is_empty());
+    assert_eq!(
+        last_row(&app),
+        "15:00 ! a room name is at most 64 characters"
+    );
+    assert_eq!(
+        submit(&mut app, "/join streams-day"),
+        vec![Command::Net(NetCommand::JoinRoom {
+            room: room("streams-day")
+        })]
+    );
+    assert_eq!(last_row(&app), "15:00 * joining #streams-day…");
+    assert_eq!(app.active_channel(), &ChannelId::Home);
+    net(
+        &mut app,
+        NetEvent::RoomJoined(RoomEntry {
+            name: room("streams-day"),
+            members: vec![],
+        }),
+    );
+    assert_eq!(app.active_channel().to_string(), "#streams-day");
+    assert!(rows(&app).join(" ").contains("you are in #streams-day"));
+    // Already joined: /join just switches, also when written with a #.
+    assert!(submit(&mut app, "/join #rust").is_empty());
+    assert_eq!(app.active_channel().to_string(), "#rust");
+    assert!(submit(&mut app, "/join rust").is_empty());
+    assert_eq!(last_row(&app), "15:00 * you are in #rust already");
+    assert_eq!(
+        channel_list(&app)
+            .iter()
+            .map(|c| c.0.as_str())
+            .collect::<Vec<_>>(),
+        ["home", "#rust", "#streams-day"]
+    );
+}
+
+#[test]
+fn join_before_ready_enters_the_room_when_the_engine_has_joined_it() {
+    // What `hychat --room NAME` does.
+    let mut app = App::new(NOW);
+    assert_eq!(
+        app.join(room("rust")),
+        vec![Command::Net(NetCommand::JoinRoom { room: room("rust") })]
+    );
+    net(
+        &mut app,
+        NetEvent::Ready {
+            own: OWN,
+            nickname: "me".into(),
+            first_run: false,
+            follows: vec![],
+            rooms: vec![RoomEntry {
+                name: room("rust"),
+                members: vec![],
+            }],
+            muted: vec![],
+        },
+    );
+    assert_eq!(app.active_channel(), &ChannelId::Home);
+    net(
+        &mut app,
+        NetEvent::RoomJoined(RoomEntry {
+            name: room("rust"),
+            members: vec![],
+        }),
+    );
+    assert_eq!(app.active_channel().to_string(), "#rust");
+    assert_eq!(app.channels().list().len(), 2);
+}
+
+#[test]
+fn leave_needs_a_room_and_the_answer_closes_its_channel() {
+    let mut app = room_app();
+    assert!(submit(&mut app, "/leave").is_empty());
+    assert_eq!(
+        last_row(&app),
+        "15:00 ! this is home, not a room; /leave ROOM leaves a room"
+    );
+    assert!(submit(&mut app, "/leave go").is_empty());
+    assert_eq!(last_row(&app), "15:00 ! you are not in #go");
+    let leave = vec![Command::Net(NetCommand::LeaveRoom { room: room("rust") })];
+    assert_eq!(submit(&mut app, "/leave #rust"), leave);
+    alt(&mut app, '2');
+    assert_eq!(submit(&mut app, "/leave"), leave);
+    net(&mut app, NetEvent::RoomLeft { room: room("rust") });
+    assert_eq!(app.active_channel(), &ChannelId::Home);
+    assert_eq!(app.channels().list().len(), 1);
+    assert_eq!(last_row(&app), "15:00 * left #rust");
+    // Late blocks of the room are kept out of sight.
+    app.update(in_room(BOB, 0, "bob", "late", 1, "rust"));
+    assert!(rows(&app).iter().all(|r| !r.contains("late")));
+}
+
+#[test]
+fn members_lists_you_and_each_member_online_or_not() {
+    let mut app = room_app();
+    assert!(submit(&mut app, "/members").is_empty());
+    assert!(last_entry(&app).starts_with("home has no members"));
+    net(
+        &mut app,
+        NetEvent::RoomMember {
+            room: room("rust"),
+            member: member(ANN, None),
+        },
+    );
+    net(
+        &mut app,
+        NetEvent::PeerConnected {
+            peer: PeerId([7; 32]),
+            feeds: vec![BOB],
+            rooms: vec![PeerRoom {
+                room: room("rust"),
+                member: BOB,
+            }],
+        },
+    );
+    alt(&mut app, '2');
+    submit(&mut app, "/members");
+    let text = rows(&app);
+    assert_eq!(
+        text[text.len() - 4..],
+        [
+            "15:00 * #rust: 3 members",
+            "        me (you) 11111111 online",
+            "        bob b0b0b0b0 online",
+            "        ann a1a1a1a1 offline",
+        ]
+    );
+    net(
+        &mut app,
+        NetEvent::PeerDisconnected {
+            peer: PeerId([7; 32]),
+        },
+    );
+    submit(&mut app, "/members");
+    assert_eq!(last_row(&app), "        ann a1a1a1a1 offline");
+    assert!(rows(&app).contains(&"        bob b0b0b0b0 offline".to_string()));
+}
+
+#[test]
+fn mute_resolves_names_and_the_answer_hides_messages_everywhere() {
+    let mut app = room_app();
+    app.update(appended(ANN, 0, "ann", "home line", 1));
+    app.update(in_room(BOB, 0, "bob", "room line", 1, "rust"));
+    app.update(Event::Tick(NOW + time::Duration::minutes(10)));
+    // Bob is known by his member nickname, Ann by her follow name.
+    assert_eq!(
+        submit(&mut app, "/mute BOB"),
+        vec![Command::Net(NetCommand::Mute { key: BOB })]
+    );
+    assert_eq!(
+        submit(&mut app, "/mute ann"),
+        vec![Command::Net(NetCommand::Mute { key: ANN })]
+    );
+    assert!(submit(&mut app, "/mute me").is_empty());
+    assert_eq!(
+        last_row(&app),
+        "15:10 ! that is you; you cannot mute yourself"
+    );
+    assert!(submit(&mut app, &format!("/mute {}", OWN.to_hex())).is_empty());
+    assert!(last_row(&app).contains("cannot mute yourself"));
+    assert!(submit(&mut app, "/mute carol").is_empty());
+    assert_eq!(
+        last_entry(&app),
+        "nobody called carol here; /mute takes a name you have seen or a key"
+    );
+    assert!(submit(&mut app, "/unmute ann").is_empty());
+    assert_eq!(last_row(&app), "15:10 ! ann (a1a1a1a1) is not muted");
+
+    net(&mut app, NetEvent::Muted { feed: BOB });
+    assert_eq!(
+        last_entry(&app),
+        "muted bob (b0b0b0b0): their messages are hidden everywhere; /unmute shows them again"
+    );
+    assert!(rows_in(&app, 1).iter().all(|r| !r.contains("room line")));
+    // New blocks of a muted log stay hidden.
+    app.update(in_room(BOB, 1, "bob", "still talking", 2, "rust"));
+    assert!(rows_in(&app, 1)
+        .iter()
+        .all(|r| !r.contains("still talking")));
+    assert_eq!(channel_list(&app)[1].1, 0);
+    assert!(app.is_muted(&BOB));
+    assert!(submit(&mut app, "/mute bob").is_empty());
+    assert!(last_row(&app).contains("muted already"));
+
+    assert_eq!(
+        submit(&mut app, "/unmute bob"),
+        vec![Command::Net(NetCommand::Unmute { key: BOB })]
+    );
+    net(&mut app, NetEvent::Unmuted { feed: BOB });
+    assert_eq!(
+        last_row(&app),
+        "15:10 * unmuted bob (b0b0b0b0): their messages show again"
+    );
+    let text = rows_in(&app, 1);
+    assert!(text.contains(&"15:01 bob: room line".to_string()));
+    assert!(text.contains(&"15:02 bob: still talking".to_string()));
+    assert!(rows(&app).contains(&"15:01 ann: home line".to_string()));
+}
+
+#[test]
+fn an_ambiguous_name_is_an_error_listing_the_keys() {
+    let mut app = room_app();
+    // Ann's log writes as "bob" too.
+    app.update(appended(ANN, 0, "bob", "i am bob", 1));
+    app.update(Event::Tick(NOW + time::Duration::minutes(10)));
+    assert!(submit(&mut app, "/mute bob").is_empty());
+    assert_eq!(
+        last_row(&app),
+        "15:10 ! bob is 2 logs (a1a1a1a1, b0b0b0b0); /mute one by key"
+    );
+    assert_eq!(
+        submit(&mut app, &format!("/mute {}", BOB.to_hex())),
+        vec![Command::Net(NetCommand::Mute { key: BOB })]
+    );
+    // Unmuting prefers the muted one of the two.
+    net(&mut app, NetEvent::Muted { feed: BOB });
+    assert_eq!(
+        submit(&mut app, "/unmute bob"),
+        vec![Command::Net(NetCommand::Unmute { key: BOB })]
+    );
+}
+
+#[test]
+fn logs_muted_before_start_stay_hidden() {
+    let mut app = App::new(NOW);
+    net(
+        &mut app,
+        NetEvent::Ready {
+            own: OWN,
+            nickname: "me".into(),
+            first_run: false,
+            follows: friends(),
+            rooms: vec![],
+            muted: vec![BOB],
+        },
+    );
+    app.update(appended(BOB, 0, "bob", "shh", 1));
+    app.update(appended(ANN, 0, "ann", "hello", 2));
+    assert_eq!(rows(&app)[1..], ["15:02 ann: hello"]);
+}
+
+#[test]
+fn peers_show_the_rooms_they_were_met_in() {
+    let mut app = room_app();
+    net(
+        &mut app,
+        NetEvent::PeerConnected {
+            peer: PeerId([0xee; 32]),
+            feeds: vec![BOB],
+            rooms: vec![PeerRoom {
+                room: room("rust"),
+                member: BOB,
+            }],
+        },
+    );
+    submit(&mut app, "/peers");
+    assert_eq!(
+        last_row(&app),
+        "        eeeeeeee for 0s in #rust: b0b0b0b0 (bob)"
+    );
+}
+
+#[test]
+fn tab_completes_room_commands_rooms_and_member_names() {
+    let mut app = room_app();
+    type_str(&mut app, "/mem");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.input().text(), "/members ");
+    ctrl(&mut app, 'u');
+    type_str(&mut app, "/leave r");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.input().text(), "/leave rust ");
+    ctrl(&mut app, 'u');
+    type_str(&mut app, "/mute b");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.input().text(), "/mute bob ");
 }

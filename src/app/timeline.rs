@@ -1,6 +1,6 @@
-//! The timeline model: messages from every log merged in timestamp order,
-//! system lines in between, deduplication by (feed, seq), the `/clear` mark
-//! and the scroll state. Owns ordering and scrolling; how entries look on
+//! The timeline model of one channel: its messages merged in timestamp
+//! order, system lines in between, deduplication by (feed, seq), the
+//! `/clear` mark and the scroll state. Owns ordering and scrolling; how entries look on
 //! screen is `app/view.rs`'s business.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -121,15 +121,43 @@ impl Timeline {
         index
     }
 
-    /// Drops every message of a log (after an unfollow), so a later follow
-    /// shows it afresh.
-    pub fn remove_feed(&mut self, feed: &FeedKey) {
-        self.entries.retain(|e| e.feed() != Some(feed));
-        self.seen.retain(|(f, _)| f != feed);
-        for keys in self.nick_keys.values_mut() {
-            keys.remove(feed);
+    /// Whether this block is in the timeline.
+    pub fn contains(&self, feed: &FeedKey, seq: Seq) -> bool {
+        self.seen.contains(&(*feed, seq))
+    }
+
+    /// Keeps only the messages `keep` accepts (system lines all stay), so
+    /// a block dropped here can be inserted again later. Returns the
+    /// dropped blocks.
+    pub fn retain_messages(
+        &mut self,
+        mut keep: impl FnMut(&FeedKey, Seq) -> bool,
+    ) -> Vec<(FeedKey, Seq)> {
+        let mut dropped = Vec::new();
+        self.entries.retain(|e| match &e.body {
+            Body::Message { feed, seq, .. } => {
+                let kept = keep(feed, *seq);
+                if !kept {
+                    dropped.push((*feed, *seq));
+                }
+                kept
+            }
+            Body::System { .. } => true,
+        });
+        if !dropped.is_empty() {
+            self.seen.clear();
+            self.nick_keys.clear();
+            for entry in &self.entries {
+                if let Body::Message { feed, seq, message } = &entry.body {
+                    self.seen.insert((*feed, *seq));
+                    self.nick_keys
+                        .entry(message.nickname.clone())
+                        .or_default()
+                        .insert(*feed);
+                }
+            }
         }
-        self.nick_keys.retain(|_, keys| !keys.is_empty());
+        dropped
     }
 
     /// `/clear`: hides everything shown so far; the data stays.
@@ -324,8 +352,10 @@ mod tests {
             .insert_message(b, Seq(0), chat("bob", "x", None), NOW)
             .is_some());
         assert_eq!(timeline.entries().len(), 2);
-        timeline.remove_feed(&a);
+        assert!(timeline.contains(&a, Seq(0)));
+        assert_eq!(timeline.retain_messages(|f, _| *f != a), [(a, Seq(0))]);
         assert_eq!(timeline.entries().len(), 1);
+        assert!(!timeline.contains(&a, Seq(0)));
         assert!(timeline
             .insert_message(a, Seq(0), chat("ann", "x", None), NOW)
             .is_some());
@@ -340,7 +370,7 @@ mod tests {
         assert!(!timeline.nick_is_shared("bob"));
         timeline.insert_message(b, Seq(0), chat("bob", "z", None), NOW);
         assert!(timeline.nick_is_shared("bob"));
-        timeline.remove_feed(&b);
+        timeline.retain_messages(|f, _| *f != b);
         assert!(!timeline.nick_is_shared("bob"));
     }
 

@@ -1,6 +1,7 @@
-//! Draws the input box: the wrapped text (scrolled to keep the cursor in
-//! view when it outgrows the box), a placeholder when empty, and the
-//! terminal cursor at the editing position.
+//! Draws the input box: a title saying where a message goes (home or
+//! `#room`), the wrapped text (scrolled to keep the cursor in view when it
+//! outgrows the box), a placeholder when empty, and the terminal cursor at
+//! the editing position.
 
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
@@ -17,9 +18,10 @@ const PLACEHOLDER: &str =
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let input = app.input();
     let title = if input.text().starts_with('/') && !input.text().starts_with("//") {
-        " command "
+        " command ".to_string()
     } else {
-        " message "
+        let to = crate::app::text::printable_line(&app.active_channel().to_string());
+        format!(" message to {to} ")
     };
     let block = Block::new()
         .borders(Borders::ALL)

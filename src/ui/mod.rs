@@ -1,8 +1,8 @@
 //! Rendering: `draw(frame, &App)` paints the whole screen from the app's
 //! state and never changes it. Geometry and timeline rows come from
-//! `app::view`; this module only picks widgets and styles. Parts: `timeline`,
-//! `side` (following and peers), `input`, `status`, `popup` (help and key),
-//! `theme` (colours).
+//! `app::view`; this module only picks widgets and styles. Parts:
+//! `timeline`, `side` (channels, following and peers), `input`, `status`,
+//! `popup` (help and key), `theme` (colours).
 
 mod input;
 mod popup;

@@ -1,13 +1,16 @@
-//! Draws the side panel: "Following" (name, short key, ● when a connected
-//! peer serves the log, a downloaded/length gauge while catching up) and
-//! "Peers" (short id, time connected, and each log it serves: its writer's
-//! name and short key).
+//! Draws the side panel: "Channels" (home and each joined room with its
+//! Alt+N number, unread count and `@` mention marker, the active one
+//! marked), "Following" (name, short key, ● when a connected peer serves
+//! the log, a downloaded/length gauge while catching up) and "Peers" (short
+//! id, time connected, the rooms it was met in, and each log it serves: its
+//! writer's name and short key).
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
+use crate::app::channels::Channel;
 use crate::app::peers::{short_duration, Followed};
 use crate::app::{text, App};
 
@@ -26,6 +29,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let mut lines = Vec::new();
+    lines.push(heading("Channels", width));
+    let active = app.channels().active_index();
+    for (index, channel) in app.channels().list().iter().enumerate() {
+        lines.push(channel_line(index, channel, index == active, width));
+    }
+    lines.push(Line::raw(""));
     let follows = app.peers().follows();
     lines.push(heading(&format!("Following ({})", follows.len()), width));
     if follows.is_empty() {
@@ -56,17 +65,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(peer.id.short(), theme::title()),
             Span::styled(format!(" {since}"), theme::dim()),
         ]));
+        let rooms: Vec<String> = peer
+            .room_names()
+            .iter()
+            .map(|r| format!("#{}", text::printable_line(r.as_str())))
+            .collect();
+        if !rooms.is_empty() {
+            let met = format!("   in {}", rooms.join(" "));
+            lines.push(Line::styled(text::truncate(&met, width), theme::dim()));
+        }
         // One line per log it serves: who wrote it, then its short key.
         for feed in &peer.feeds {
             let short = feed.short();
-            let name = if app.own() == Some(*feed) {
-                "you".to_string()
-            } else {
-                app.peers()
-                    .follow(feed)
-                    .map(Followed::display_name)
-                    .unwrap_or_default()
-            };
+            let name = app
+                .name_of(feed)
+                .map(|n| text::printable_line(&n))
+                .unwrap_or_default();
             let name_room = width.saturating_sub(3 + 1 + short.len());
             let name = text::truncate(&name, name_room);
             let mut spans = vec![Span::raw("   ")];
@@ -78,6 +92,45 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `▸2 #streams-day   3 @`: active marker, Alt+N number, name, then the
+/// unread count and the mention marker at the right.
+fn channel_line(index: usize, channel: &Channel, active: bool, width: usize) -> Line<'static> {
+    let marker = if active { "▸" } else { " " };
+    let number = match index + 1 {
+        n @ 1..=9 => n.to_string(),
+        _ => " ".to_string(),
+    };
+    let unread = match channel.unread() {
+        0 => String::new(),
+        n if n > 99 => " 99+".to_string(),
+        n => format!(" {n}"),
+    };
+    let mention = if channel.mention() { " @" } else { "" };
+    let suffix_width = unread.len() + mention.len();
+    let name_room = width.saturating_sub(3 + suffix_width);
+    let name = text::truncate(&text::printable_line(&channel.id.to_string()), name_room);
+    let pad = name_room.saturating_sub(text::width(&name));
+    let name_style = if active {
+        theme::title().add_modifier(ratatui::style::Modifier::REVERSED)
+    } else if channel.unread() > 0 {
+        theme::title()
+    } else {
+        ratatui::style::Style::new()
+    };
+    let mut spans = vec![
+        Span::styled(marker, theme::online()),
+        Span::styled(number, theme::dim()),
+        Span::raw(" "),
+        Span::styled(name, name_style),
+    ];
+    if suffix_width > 0 && name_room > 0 {
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.push(Span::styled(unread, theme::unread()));
+        spans.push(Span::styled(mention, theme::mention()));
+    }
+    Line::from(spans)
 }
 
 fn heading(title: &str, width: usize) -> Line<'static> {

@@ -123,6 +123,18 @@ pub fn warning() -> Style {
     Style::new().fg(Color::Yellow)
 }
 
+/// A channel's unread count.
+pub fn unread() -> Style {
+    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
+}
+
+/// The marker of a channel where someone named you.
+pub fn mention() -> Style {
+    Style::new()
+        .fg(palette().error)
+        .add_modifier(Modifier::BOLD)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,10 +19,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let scroll = app.timeline().scroll();
     let rows = app.last_timeline_rows(usize::from(area.width), scroll.saturating_add(height));
     if rows.is_empty() {
-        let note = if app.own().is_none() {
-            "Opening your log…"
-        } else {
-            "No messages yet."
+        let note = match app.active_channel().room() {
+            _ if app.own().is_none() => "Opening your log…".to_string(),
+            None => "No messages yet.".to_string(),
+            Some(room) => format!(
+                "No messages in #{} yet.",
+                crate::app::text::printable_line(room.as_str())
+            ),
         };
         frame.render_widget(Paragraph::new(Span::styled(note, theme::dim())), area);
         return;

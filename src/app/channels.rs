@@ -1,0 +1,303 @@
+//! The channels: home plus one per joined room, in order, each with its own
+//! timeline (and so its own scroll state), its unread count and mention
+//! marker; which one is active; and switching between them. Owns this
+//! bookkeeping only: what goes into which channel is `routing`'s decision,
+//! and drawing the list is `ui::side`'s.
+
+use std::collections::HashSet;
+
+use time::OffsetDateTime;
+
+use crate::net::{FeedKey, RoomName, Seq};
+
+use super::routing::ChannelId;
+use super::timeline::Timeline;
+
+/// One view of the chat.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub timeline: Timeline,
+    /// Messages from others that came in while it was not active.
+    unread: HashSet<(FeedKey, Seq)>,
+    /// The unread messages that name our nickname.
+    mentions: HashSet<(FeedKey, Seq)>,
+    /// When it was last looked at: only newer messages count as unread.
+    last_viewed: OffsetDateTime,
+}
+
+impl Channel {
+    fn new(id: ChannelId, now: OffsetDateTime) -> Self {
+        Self {
+            id,
+            timeline: Timeline::default(),
+            unread: HashSet::new(),
+            mentions: HashSet::new(),
+            last_viewed: now,
+        }
+    }
+
+    /// How many messages from others came in while it was not active.
+    pub fn unread(&self) -> usize {
+        self.unread.len()
+    }
+
+    /// Whether an unread message names our nickname.
+    pub fn mention(&self) -> bool {
+        !self.mentions.is_empty()
+    }
+
+    /// A message left the channel (muted, unfollowed): it is not unread.
+    pub fn forget(&mut self, feed: FeedKey, seq: Seq) {
+        self.unread.remove(&(feed, seq));
+        self.mentions.remove(&(feed, seq));
+    }
+
+    fn mark_read(&mut self, now: OffsetDateTime) {
+        self.unread.clear();
+        self.mentions.clear();
+        self.last_viewed = now;
+    }
+}
+
+/// Home first, then the rooms in join order; one of them active.
+#[derive(Debug, Clone)]
+pub struct Channels {
+    list: Vec<Channel>,
+    active: usize,
+}
+
+impl Channels {
+    /// Only home, active.
+    pub fn new(now: OffsetDateTime) -> Self {
+        Self {
+            list: vec![Channel::new(ChannelId::Home, now)],
+            active: 0,
+        }
+    }
+
+    pub fn list(&self) -> &[Channel] {
+        &self.list
+    }
+
+    pub fn active_index(&self) -> usize {
+        self.active
+    }
+
+    pub fn active(&self) -> &Channel {
+        &self.list[self.active]
+    }
+
+    pub fn active_mut(&mut self) -> &mut Channel {
+        &mut self.list[self.active]
+    }
+
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut Channel> {
+        self.list.get_mut(index)
+    }
+
+    pub fn index_of(&self, id: &ChannelId) -> Option<usize> {
+        self.list.iter().position(|c| c.id == *id)
+    }
+
+    pub fn room_index(&self, room: &RoomName) -> Option<usize> {
+        self.index_of(&ChannelId::Room(room.clone()))
+    }
+
+    /// Marks every channel as seen up to `now`: history that comes in
+    /// afterwards with older timestamps is not unread.
+    pub fn viewed_all(&mut self, now: OffsetDateTime) {
+        for channel in &mut self.list {
+            channel.last_viewed = now;
+        }
+    }
+
+    /// Adds a room's channel at the end, or finds the one already there.
+    pub fn add_room(&mut self, room: &RoomName, now: OffsetDateTime) -> usize {
+        if let Some(index) = self.room_index(room) {
+            return index;
+        }
+        self.list
+            .push(Channel::new(ChannelId::Room(room.clone()), now));
+        self.list.len() - 1
+    }
+
+    /// Removes a room's channel; when it was active, home becomes active.
+    pub fn remove_room(&mut self, room: &RoomName, now: OffsetDateTime) -> Option<Channel> {
+        let index = self.room_index(room)?;
+        if index == self.active {
+            self.switch_to(0, now);
+        }
+        let removed = self.list.remove(index);
+        if index < self.active {
+            self.active -= 1;
+        }
+        Some(removed)
+    }
+
+    /// Makes channel `index` active: the one left is seen up to now, the
+    /// one entered has nothing unread. False when there is no such channel.
+    pub fn switch_to(&mut self, index: usize, now: OffsetDateTime) -> bool {
+        if index >= self.list.len() {
+            return false;
+        }
+        self.list[self.active].last_viewed = now;
+        self.active = index;
+        self.list[index].mark_read(now);
+        true
+    }
+
+    /// The next channel, wrapping from the last to home.
+    pub fn next(&mut self, now: OffsetDateTime) {
+        let index = (self.active + 1) % self.list.len();
+        self.switch_to(index, now);
+    }
+
+    /// The previous channel, wrapping from home to the last.
+    pub fn previous(&mut self, now: OffsetDateTime) {
+        let count = self.list.len();
+        let index = (self.active + count - 1) % count;
+        self.switch_to(index, now);
+    }
+
+    /// Counts a message from someone else that landed in channel `index`,
+    /// written at `at`, when that channel is not being looked at and the
+    /// message is newer than the last look.
+    pub fn note_message(
+        &mut self,
+        index: usize,
+        (feed, seq): (FeedKey, Seq),
+        at: OffsetDateTime,
+        mentions_us: bool,
+    ) {
+        if index == self.active {
+            return;
+        }
+        if let Some(channel) = self.list.get_mut(index) {
+            if at > channel.last_viewed {
+                channel.unread.insert((feed, seq));
+                if mentions_us {
+                    channel.mentions.insert((feed, seq));
+                }
+            }
+        }
+    }
+}
+
+/// Whether `text` names `nickname` as a whole word, ignoring case: not
+/// inside a longer word, so `ann` is not found in `annual`.
+pub fn mentions(text: &str, nickname: &str) -> bool {
+    let nickname: Vec<char> = nickname.trim().to_lowercase().chars().collect();
+    if nickname.is_empty() {
+        return false;
+    }
+    let text: Vec<char> = text.to_lowercase().chars().collect();
+    let is_word = |c: &char| c.is_alphanumeric() || *c == '_';
+    let n = nickname.len();
+    (0..text.len().saturating_sub(n - 1)).any(|start| {
+        text[start..start + n] == nickname[..]
+            && (start == 0 || !is_word(&text[start - 1]))
+            && text.get(start + n).is_none_or(|c| !is_word(c))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+    use time::Duration;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
+
+    fn room(name: &str) -> RoomName {
+        RoomName::parse(name).unwrap()
+    }
+
+    fn three() -> Channels {
+        let mut channels = Channels::new(NOW);
+        channels.add_room(&room("a"), NOW);
+        channels.add_room(&room("b"), NOW);
+        channels
+    }
+
+    #[test]
+    fn rooms_are_added_once_in_order() {
+        let mut channels = three();
+        assert_eq!(channels.add_room(&room("a"), NOW), 1);
+        let names: Vec<String> = channels.list().iter().map(|c| c.id.to_string()).collect();
+        assert_eq!(names, ["home", "#a", "#b"]);
+    }
+
+    #[test]
+    fn next_and_previous_wrap() {
+        let mut channels = three();
+        channels.previous(NOW);
+        assert_eq!(channels.active_index(), 2);
+        channels.next(NOW);
+        assert_eq!(channels.active_index(), 0);
+        channels.next(NOW);
+        assert_eq!(channels.active().id, ChannelId::Room(room("a")));
+        assert!(!channels.switch_to(3, NOW));
+        assert_eq!(channels.active_index(), 1);
+    }
+
+    fn block(seq: u64) -> (FeedKey, Seq) {
+        (FeedKey([2; 32]), Seq(seq))
+    }
+
+    fn state(channels: &Channels, index: usize) -> (usize, bool) {
+        let channel = &channels.list()[index];
+        (channel.unread(), channel.mention())
+    }
+
+    #[test]
+    fn unread_counts_newer_messages_in_inactive_channels() {
+        let mut channels = three();
+        let later = NOW + Duration::minutes(1);
+        channels.note_message(1, block(0), later, false);
+        channels.note_message(1, block(1), later, true);
+        channels.note_message(1, block(1), later, true);
+        // Older than the last look (history): not unread.
+        channels.note_message(1, block(2), NOW - Duration::minutes(5), true);
+        // The active channel never counts.
+        channels.note_message(0, block(3), later, true);
+        assert_eq!(state(&channels, 1), (2, true));
+        assert_eq!(state(&channels, 0), (0, false));
+        // A message taken away (muted) is no longer unread.
+        channels.get_mut(1).unwrap().forget(block(1).0, block(1).1);
+        assert_eq!(state(&channels, 1), (1, false));
+        channels.switch_to(1, later);
+        assert_eq!(state(&channels, 1), (0, false));
+        // Home was left at `later`: only what is newer counts there now.
+        channels.note_message(0, block(4), later, false);
+        channels.note_message(0, block(5), later + Duration::seconds(1), false);
+        assert_eq!(state(&channels, 0), (1, false));
+    }
+
+    #[test]
+    fn removing_the_active_room_goes_home() {
+        let mut channels = three();
+        channels.switch_to(2, NOW);
+        assert!(channels.remove_room(&room("b"), NOW).is_some());
+        assert_eq!(channels.active_index(), 0);
+        channels.switch_to(1, NOW);
+        channels.add_room(&room("c"), NOW);
+        channels.switch_to(2, NOW);
+        channels.remove_room(&room("a"), NOW);
+        assert_eq!(channels.active().id, ChannelId::Room(room("c")));
+        assert!(channels.remove_room(&room("zzz"), NOW).is_none());
+    }
+
+    #[test]
+    fn mentions_are_whole_words_ignoring_case() {
+        assert!(mentions("hey Ann, look", "ann"));
+        assert!(mentions("@ANN", "ann"));
+        assert!(mentions("ann", "ann"));
+        assert!(mentions("thanks cat-lover!", "Cat-Lover"));
+        assert!(!mentions("annual report", "ann"));
+        assert!(!mentions("joanne", "ann"));
+        assert!(!mentions("ann_b", "ann"));
+        assert!(!mentions("anything", ""));
+        assert!(mentions("née Zoë!", "zoë"));
+    }
+}

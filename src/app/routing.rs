@@ -1,0 +1,345 @@
+//! Which view a delivered message belongs in. Owns who is who for that
+//! decision (`Audience`: our own log, the follows, the mutes, each joined
+//! room's members) and the archive of every delivered block, so that when
+//! the audience changes the views can be rebuilt from it. Pure: no clock,
+//! no drawing; `App` applies the decisions to the channel timelines.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use crate::net::{ChatMessage, FeedKey, Member, RoomName, Seq};
+
+/// A view of the chat: the home view, or one joined room.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ChannelId {
+    Home,
+    Room(RoomName),
+}
+
+impl ChannelId {
+    /// The room, for the room views.
+    pub fn room(&self) -> Option<&RoomName> {
+        match self {
+            ChannelId::Home => None,
+            ChannelId::Room(room) => Some(room),
+        }
+    }
+}
+
+impl fmt::Display for ChannelId {
+    /// `home`, or `#name` for a room.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChannelId::Home => f.write_str("home"),
+            ChannelId::Room(room) => write!(f, "#{room}"),
+        }
+    }
+}
+
+/// Who is who, as far as routing cares.
+#[derive(Debug, Clone, Default)]
+pub struct Audience {
+    own: Option<FeedKey>,
+    follows: HashSet<FeedKey>,
+    muted: HashSet<FeedKey>,
+    /// Joined rooms in join order, each with the members it knows (never us).
+    rooms: Vec<(RoomName, Vec<Member>)>,
+}
+
+impl Audience {
+    pub fn set_own(&mut self, own: FeedKey) {
+        self.own = Some(own);
+        for (_, members) in &mut self.rooms {
+            members.retain(|m| m.key != own);
+        }
+    }
+
+    pub fn is_own(&self, key: &FeedKey) -> bool {
+        self.own == Some(*key)
+    }
+
+    pub fn set_follows(&mut self, keys: impl IntoIterator<Item = FeedKey>) {
+        self.follows = keys.into_iter().collect();
+    }
+
+    pub fn follow(&mut self, key: FeedKey) {
+        self.follows.insert(key);
+    }
+
+    pub fn unfollow(&mut self, key: &FeedKey) {
+        self.follows.remove(key);
+    }
+
+    pub fn set_muted(&mut self, keys: impl IntoIterator<Item = FeedKey>) {
+        self.muted = keys.into_iter().collect();
+    }
+
+    pub fn mute(&mut self, key: FeedKey) {
+        self.muted.insert(key);
+    }
+
+    pub fn unmute(&mut self, key: &FeedKey) {
+        self.muted.remove(key);
+    }
+
+    pub fn is_muted(&self, key: &FeedKey) -> bool {
+        self.muted.contains(key)
+    }
+
+    /// Joins a room (or refreshes one already joined), merging its members.
+    pub fn join(&mut self, room: &RoomName, members: Vec<Member>) {
+        if !self.rooms.iter().any(|(name, _)| name == room) {
+            self.rooms.push((room.clone(), Vec::new()));
+        }
+        for member in members {
+            self.add_member(room, member);
+        }
+    }
+
+    pub fn leave(&mut self, room: &RoomName) {
+        self.rooms.retain(|(name, _)| name != room);
+    }
+
+    pub fn is_joined(&self, room: &RoomName) -> bool {
+        self.rooms.iter().any(|(name, _)| name == room)
+    }
+
+    /// Joined rooms, in join order.
+    pub fn rooms(&self) -> impl Iterator<Item = &RoomName> {
+        self.rooms.iter().map(|(name, _)| name)
+    }
+
+    /// Adds a member or updates its nickname. True when it is new to the
+    /// room. Our own log and rooms not joined are ignored.
+    pub fn add_member(&mut self, room: &RoomName, member: Member) -> bool {
+        if self.is_own(&member.key) {
+            return false;
+        }
+        let Some((_, members)) = self.rooms.iter_mut().find(|(name, _)| name == room) else {
+            return false;
+        };
+        match members.iter_mut().find(|m| m.key == member.key) {
+            Some(known) => {
+                if member.nickname.is_some() {
+                    known.nickname = member.nickname;
+                }
+                false
+            }
+            None => {
+                members.push(member);
+                true
+            }
+        }
+    }
+
+    /// A room's members in the order they were met; empty when not joined.
+    pub fn members(&self, room: &RoomName) -> &[Member] {
+        self.rooms
+            .iter()
+            .find(|(name, _)| name == room)
+            .map_or(&[], |(_, members)| members)
+    }
+
+    /// The nickname a room member goes by in any room, if one was told.
+    pub fn member_nickname(&self, key: &FeedKey) -> Option<&str> {
+        self.rooms
+            .iter()
+            .flat_map(|(_, members)| members)
+            .find(|m| m.key == *key)
+            .and_then(|m| m.nickname.as_deref())
+    }
+
+    /// Every room member, with each key once.
+    pub fn all_members(&self) -> Vec<&Member> {
+        let mut seen = HashSet::new();
+        self.rooms
+            .iter()
+            .flat_map(|(_, members)| members)
+            .filter(|m| seen.insert(m.key))
+            .collect()
+    }
+
+    /// Where a block of `feed` written in `room` (as the block says) is
+    /// shown, or `None` when nowhere: muted logs nowhere; room-less blocks
+    /// in home when the log is ours or followed; a room's blocks in that
+    /// room when it is joined and the log is ours or a member's.
+    pub fn destination(&self, feed: &FeedKey, room: Option<&str>) -> Option<ChannelId> {
+        if self.is_muted(feed) {
+            return None;
+        }
+        match room {
+            None => (self.is_own(feed) || self.follows.contains(feed)).then_some(ChannelId::Home),
+            Some(wanted) => {
+                let (name, members) = self
+                    .rooms
+                    .iter()
+                    .find(|(name, _)| name.as_str() == wanted)?;
+                (self.is_own(feed) || members.iter().any(|m| m.key == *feed))
+                    .then(|| ChannelId::Room(name.clone()))
+            }
+        }
+    }
+}
+
+/// Every block delivered so far, once each, by (log, seq).
+#[derive(Debug, Clone, Default)]
+pub struct Archive {
+    messages: BTreeMap<(FeedKey, Seq), ChatMessage>,
+}
+
+impl Archive {
+    /// Keeps a block; false when it was already here.
+    pub fn insert(&mut self, feed: FeedKey, seq: Seq, message: &ChatMessage) -> bool {
+        if self.messages.contains_key(&(feed, seq)) {
+            return false;
+        }
+        self.messages.insert((feed, seq), message.clone());
+        true
+    }
+
+    pub fn get(&self, feed: FeedKey, seq: Seq) -> Option<&ChatMessage> {
+        self.messages.get(&(feed, seq))
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Every block, by log and then seq.
+    pub fn iter(&self) -> impl Iterator<Item = (FeedKey, Seq, &ChatMessage)> {
+        self.messages.iter().map(|((f, s), m)| (*f, *s, m))
+    }
+
+    /// The blocks of one log, by seq.
+    pub fn of_feed(&self, feed: FeedKey) -> impl Iterator<Item = (FeedKey, Seq, &ChatMessage)> {
+        self.messages
+            .range((feed, Seq(0))..=(feed, Seq(u64::MAX)))
+            .map(|((f, s), m)| (*f, *s, m))
+    }
+
+    /// The nickname on a log's newest block that has one.
+    pub fn latest_nickname(&self, feed: FeedKey) -> Option<&str> {
+        self.messages
+            .range((feed, Seq(0))..=(feed, Seq(u64::MAX)))
+            .rev()
+            .map(|(_, m)| m.nickname.as_str())
+            .find(|n| !n.is_empty())
+    }
+
+    /// Every (log, nickname) pair seen, each once.
+    pub fn nicknames(&self) -> Vec<(FeedKey, &str)> {
+        let mut pairs: Vec<(FeedKey, &str)> = self
+            .messages
+            .iter()
+            .filter(|(_, m)| !m.nickname.is_empty())
+            .map(|((f, _), m)| (*f, m.nickname.as_str()))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const OWN: FeedKey = FeedKey([1; 32]);
+    const ANN: FeedKey = FeedKey([2; 32]);
+    const BOB: FeedKey = FeedKey([3; 32]);
+
+    fn room(name: &str) -> RoomName {
+        RoomName::parse(name).unwrap()
+    }
+
+    fn member(key: FeedKey, nick: Option<&str>) -> Member {
+        Member {
+            key,
+            nickname: nick.map(str::to_string),
+        }
+    }
+
+    fn audience() -> Audience {
+        let mut audience = Audience::default();
+        audience.set_own(OWN);
+        audience.set_follows([ANN]);
+        audience.join(&room("rust"), vec![member(BOB, Some("bob"))]);
+        audience
+    }
+
+    #[test]
+    fn home_shows_own_and_followed_logs_only() {
+        let audience = audience();
+        assert_eq!(audience.destination(&OWN, None), Some(ChannelId::Home));
+        assert_eq!(audience.destination(&ANN, None), Some(ChannelId::Home));
+        // A room member is not followed: its room-less blocks stay hidden.
+        assert_eq!(audience.destination(&BOB, None), None);
+    }
+
+    #[test]
+    fn rooms_show_their_members_and_us() {
+        let audience = audience();
+        let rust = Some(ChannelId::Room(room("rust")));
+        assert_eq!(audience.destination(&BOB, Some("rust")), rust);
+        assert_eq!(audience.destination(&OWN, Some("rust")), rust);
+        // Followed but not a member of the room: not shown there.
+        assert_eq!(audience.destination(&ANN, Some("rust")), None);
+        // Room names are case-sensitive; unjoined rooms show nothing.
+        assert_eq!(audience.destination(&BOB, Some("Rust")), None);
+        assert_eq!(audience.destination(&OWN, Some("go")), None);
+    }
+
+    #[test]
+    fn muted_logs_are_shown_nowhere_until_unmuted() {
+        let mut audience = audience();
+        audience.mute(BOB);
+        audience.mute(ANN);
+        assert_eq!(audience.destination(&BOB, Some("rust")), None);
+        assert_eq!(audience.destination(&ANN, None), None);
+        audience.unmute(&ANN);
+        assert_eq!(audience.destination(&ANN, None), Some(ChannelId::Home));
+    }
+
+    #[test]
+    fn follows_members_and_rooms_change_the_destination() {
+        let mut audience = audience();
+        audience.follow(BOB);
+        assert_eq!(audience.destination(&BOB, None), Some(ChannelId::Home));
+        audience.unfollow(&ANN);
+        assert_eq!(audience.destination(&ANN, None), None);
+        assert!(audience.add_member(&room("rust"), member(ANN, None)));
+        assert!(!audience.add_member(&room("rust"), member(ANN, Some("ann"))));
+        assert_eq!(audience.member_nickname(&ANN), Some("ann"));
+        // A later introduction without a nickname keeps the known one.
+        audience.add_member(&room("rust"), member(ANN, None));
+        assert_eq!(audience.member_nickname(&ANN), Some("ann"));
+        assert!(audience.destination(&ANN, Some("rust")).is_some());
+        // Ourselves and unjoined rooms are not members.
+        assert!(!audience.add_member(&room("rust"), member(OWN, None)));
+        assert!(!audience.add_member(&room("go"), member(ANN, None)));
+        assert_eq!(audience.members(&room("rust")).len(), 2);
+        audience.leave(&room("rust"));
+        assert_eq!(audience.destination(&BOB, Some("rust")), None);
+        assert!(audience.members(&room("rust")).is_empty());
+    }
+
+    #[test]
+    fn the_archive_dedupes_and_knows_nicknames() {
+        let mut archive = Archive::default();
+        let at = datetime!(2026-11-24 15:00 UTC);
+        assert!(archive.insert(ANN, Seq(1), &ChatMessage::new_chat("annie", "b", at)));
+        assert!(archive.insert(ANN, Seq(0), &ChatMessage::new_chat("ann", "a", at)));
+        assert!(!archive.insert(ANN, Seq(0), &ChatMessage::new_chat("ann", "a", at)));
+        assert!(archive.insert(BOB, Seq(0), &ChatMessage::new_chat("", "c", at)));
+        assert_eq!(archive.len(), 3);
+        assert_eq!(archive.latest_nickname(ANN), Some("annie"));
+        assert_eq!(archive.latest_nickname(BOB), None);
+        assert_eq!(archive.of_feed(ANN).count(), 2);
+        assert_eq!(archive.nicknames(), vec![(ANN, "ann"), (ANN, "annie")]);
+    }
+}
