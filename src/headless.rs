@@ -171,10 +171,15 @@ pub fn format_line(message: &ChatMessage, offset: time::UtcOffset) -> String {
         &message.nickname
     };
     let text = message.text.replace('\n', "\n      ");
+    let room = message
+        .room
+        .as_ref()
+        .map(|room| format!("#{room} "))
+        .unwrap_or_default();
     if message.is_chat() {
-        format!("{time} {nick}: {text}")
+        format!("{time} {room}{nick}: {text}")
     } else {
-        format!("{time} {nick} [{}]: {text}", message.kind)
+        format!("{time} {room}{nick} [{}]: {text}", message.kind)
     }
 }
 
@@ -327,14 +332,15 @@ fn seed_line(event: &NetEvent) -> Option<String> {
         NetEvent::Ready { own, follows, .. } => {
             format!("own log {own}, {} followed", follows.len())
         }
-        NetEvent::PeerConnected { peer, feeds, .. } => format!(
-            "peer {peer} replicates [{}]",
-            feeds
-                .iter()
-                .map(|f| f.short())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        NetEvent::PeerConnected { peer, feeds, rooms } => {
+            let feeds: Vec<String> = feeds.iter().map(FeedKey::short).collect();
+            let rooms: Vec<String> = rooms.iter().map(|r| format!(" in #{}", r.room)).collect();
+            format!(
+                "peer {peer} replicates [{}]{}",
+                feeds.join(", "),
+                rooms.concat()
+            )
+        }
         NetEvent::PeerDisconnected { peer } => format!("peer {peer} left"),
         NetEvent::FeedProgress {
             feed,
@@ -342,6 +348,9 @@ fn seed_line(event: &NetEvent) -> Option<String> {
             length,
         } => {
             format!("log {} {downloaded}/{length}", feed.short())
+        }
+        NetEvent::RoomMember { room, member } => {
+            format!("met {} in #{room}", member.key.short())
         }
         NetEvent::NetworkStatus(status) => format!("network {}", describe(status)),
         NetEvent::Error(message) => format!("error {message}"),
@@ -396,6 +405,16 @@ mod tests {
     fn lines_look_like_the_workshop_viewer() {
         let message = ChatMessage::new_chat("ann", "hi", datetime!(2026-11-24 14:26 UTC));
         assert_eq!(format_line(&message, time::UtcOffset::UTC), "14:26 ann: hi");
+    }
+
+    #[test]
+    fn room_messages_name_their_room() {
+        let mut message = ChatMessage::new_chat("ann", "hi", datetime!(2026-11-24 14:26 UTC));
+        message.room = Some("streams-day".into());
+        assert_eq!(
+            format_line(&message, time::UtcOffset::UTC),
+            "14:26 #streams-day ann: hi"
+        );
     }
 
     #[test]

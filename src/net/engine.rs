@@ -389,20 +389,19 @@ impl Engine {
                 }
                 let count = entry.members.len();
                 match entry.members.iter_mut().find(|m| m.key == member.key) {
-                    Some(known) => {
+                    Some(known)
                         if first_hand
                             && member.nickname.is_some()
-                            && known.nickname != member.nickname
-                        {
-                            known.nickname = member.nickname.clone();
-                            met.push((room.clone(), member));
-                        }
+                            && known.nickname != member.nickname =>
+                    {
+                        known.nickname = member.nickname.clone();
+                        met.push((room.clone(), member));
                     }
                     None if count < MAX_ROOM_MEMBERS => {
                         entry.members.push(member.clone());
                         met.push((room.clone(), member));
                     }
-                    None => {}
+                    _ => {}
                 }
             }
         }
