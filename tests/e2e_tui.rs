@@ -1,8 +1,11 @@
 //! The full-screen chat end to end: two real TUIs in two detached tmux
-//! sessions (on a private tmux socket), a loopback bootstrap node, each
-//! following the other by typing `/follow KEY`, messages typed in one
-//! showing up in the other, the side panel listing the peer, and `/quit`
-//! leaving the terminal clean with exit status 0.
+//! sessions (on a private tmux socket) and a loopback bootstrap node. One
+//! test has them follow each other by typing `/follow KEY`, exchange
+//! messages, list the peer in the side panel, and `/quit` leaving the
+//! terminal clean with exit status 0. The other has them meet in a room
+//! with no keys exchanged: both `/join streams-day`, each message shows in
+//! the other's room view (and not in home), and `/members` lists the other
+//! as online. The tests run one at a time.
 
 mod support;
 
@@ -14,11 +17,15 @@ use support::tmux::ensure_tmux;
 use support::tui::{panel_shows_peer, side_panel, Tuis};
 use support::{own_key, start_bootstrap, QUICK};
 
+/// The room both TUIs join in the room test.
+const ROOM: &str = "streams-day";
+
 /// Upper bound for a message to travel between the two TUIs.
 const DELIVERY: Duration = Duration::from_secs(90);
 
 #[test]
 fn two_tuis_in_tmux_follow_each_other_chat_and_quit_cleanly() {
+    let _one_at_a_time = support::one_at_a_time();
     ensure_tmux();
     let boot_dir = TempDir::new().unwrap();
     let dir_a = TempDir::new().unwrap();
@@ -119,6 +126,120 @@ fn two_tuis_in_tmux_follow_each_other_chat_and_quit_cleanly() {
     }
     eprintln!(
         "alice→bob in {a_to_b:?}, bob→alice in {b_to_a:?}, whole run {:?}",
+        started.elapsed()
+    );
+    drop(fixture);
+    drop(bootstrap);
+}
+
+#[test]
+fn two_tuis_meet_in_a_room_without_exchanging_keys() {
+    let _one_at_a_time = support::one_at_a_time();
+    ensure_tmux();
+    let boot_dir = TempDir::new().unwrap();
+    let dir_a = TempDir::new().unwrap();
+    let dir_b = TempDir::new().unwrap();
+    let (bootstrap, port) = start_bootstrap(boot_dir.path());
+    // The keys are read only to check `/members`; neither TUI is told the other's.
+    let key_a = own_key(dir_a.path(), port);
+    let key_b = own_key(dir_b.path(), port);
+    assert_ne!(key_a, key_b);
+
+    let mut fixture = Tuis::new();
+    fixture.attach(bootstrap.transcript());
+    fixture.launch("alice", dir_a.path(), key_a, "alice", port);
+    fixture.launch("bob", dir_b.path(), key_b, "bob", port);
+    let (a, b) = (0, 1);
+    let tmux = &fixture.tmux;
+    let session = |i: usize| fixture.session(i);
+    let started = Instant::now();
+
+    // Both start in home, the only channel.
+    for i in [a, b] {
+        fixture.wait_for(i, QUICK, "the first frame, in home", |pane| {
+            let panel = side_panel(pane);
+            panel.iter().any(|row| row.trim() == "Channels")
+                && panel.iter().any(|row| row.trim() == "▸1 home")
+                && pane.contains(" message to home ")
+        });
+    }
+
+    // Both join the room by name, and are put in it once joined.
+    for i in [a, b] {
+        tmux.type_line(session(i), &format!("/join {ROOM}"));
+    }
+    for i in [a, b] {
+        fixture.wait_for(i, QUICK, "`/join` entering the room", |pane| {
+            side_panel(pane)
+                .iter()
+                .any(|row| row.trim() == format!("▸2 #{ROOM}"))
+                && pane.contains(&format!(" message to #{ROOM} "))
+                && pane.contains(&format!("you are in #{ROOM}"))
+        });
+    }
+
+    // A message each way, written in the room, shows in the other's room view.
+    let from_alice = format!("alice in the room {}", std::process::id());
+    tmux.type_line(session(a), &from_alice);
+    let a_to_b = fixture.wait_for(b, DELIVERY, "alice's room message arriving", |pane| {
+        pane.contains(&format!("alice: {from_alice}"))
+            && pane.contains(&format!(" message to #{ROOM} "))
+    });
+    let from_bob = format!("bob in the room {}", std::process::id());
+    tmux.type_line(session(b), &from_bob);
+    let b_to_a = fixture.wait_for(a, DELIVERY, "bob's room message arriving", |pane| {
+        pane.contains(&format!("bob: {from_bob}")) && pane.contains(&format!("alice: {from_alice}"))
+    });
+    fixture.wait_for(b, QUICK, "bob's own room message", |pane| {
+        pane.contains(&format!("bob: {from_bob}"))
+    });
+
+    // Alt+1 is home, where room messages do not show; Alt+2 is the room again.
+    tmux.run(&["send-keys", "-t", session(a), "M-1"]);
+    fixture.wait_for(a, QUICK, "Alt+1 switching to home", |pane| {
+        pane.contains(" message to home ")
+            && side_panel(pane).iter().any(|row| row.trim() == "▸1 home")
+            && !pane.contains(&from_bob)
+            && !pane.contains(&from_alice)
+    });
+    tmux.run(&["send-keys", "-t", session(a), "M-2"]);
+    fixture.wait_for(a, QUICK, "Alt+2 switching back to the room", |pane| {
+        pane.contains(&format!(" message to #{ROOM} ")) && pane.contains(&from_bob)
+    });
+
+    // Each lists the other among the room's members, online. The list is
+    // a snapshot, so ask again until the peer's room introduction is in.
+    for (i, other, nick) in [(a, b, "bob"), (b, a, "alice")] {
+        let wanted = format!("{nick} {} online", fixture.chats[other].short());
+        let deadline = Instant::now() + DELIVERY;
+        loop {
+            tmux.type_line(session(i), "/members");
+            let listed = Instant::now() + Duration::from_secs(3);
+            let mut seen = false;
+            while !seen && Instant::now() < listed {
+                std::thread::sleep(support::tui::POLL);
+                seen = tmux.capture(session(i)).contains(&wanted);
+            }
+            if seen {
+                break;
+            }
+            if Instant::now() >= deadline {
+                fixture.fail(&format!(
+                    "pane {}: `/members` did not list `{wanted}` within {DELIVERY:?}",
+                    session(i)
+                ));
+            }
+        }
+    }
+
+    for i in [a, b] {
+        tmux.type_line(session(i), "/quit");
+        fixture.wait_for(i, QUICK, "the TUI exiting with status 0", |pane| {
+            pane.lines().any(|line| line.trim() == "EXITED:0")
+        });
+    }
+    eprintln!(
+        "in #{ROOM}: alice→bob in {a_to_b:?}, bob→alice in {b_to_a:?}, whole run {:?}",
         started.elapsed()
     );
     drop(fixture);

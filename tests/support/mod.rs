@@ -28,10 +28,11 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_hychat");
 pub const QUICK: Duration = Duration::from_secs(30);
 
 /// Environment variables that would otherwise change what a command does.
-pub const HYCHAT_ENV: [&str; 4] = [
+pub const HYCHAT_ENV: [&str; 5] = [
     "HYCHAT_STORAGE",
     "HYCHAT_BOOTSTRAP",
     "HYCHAT_NICK",
+    "HYCHAT_ROOM",
     "HYCHAT_LOG",
 ];
 
