@@ -464,6 +464,11 @@ fn channel_list_with_unread_and_mention_markers() {
     assert_eq!(side[2].trim_end(), "│ 2 #streams-day      3 @");
     assert_eq!(side[3].trim_end(), format!("│ 3 #rust{} 1", " ".repeat(14)));
     insta::assert_snapshot!("channel_list_unread_mention", terminal.backend());
+
+    // Too narrow for the side panel: the status bar carries the counts.
+    let narrow = render(&app, 50, 20).backend().to_string();
+    let status = narrow.lines().last().unwrap_or_default();
+    assert!(status.contains("unread 2:3@ 3:1"), "{narrow}");
 }
 
 #[test]

@@ -661,6 +661,12 @@ impl App {
                 continue;
             };
             let id = channel.id.clone();
+            let misplaced = scope.iter().any(|(f, s, destination)| {
+                destination.as_ref() != Some(&id) && channel.timeline.contains(f, *s)
+            });
+            if !misplaced {
+                continue;
+            }
             let dropped = channel.timeline.retain_messages(|f, s| {
                 wanted
                     .get(&(*f, s))

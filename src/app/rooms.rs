@@ -24,7 +24,10 @@ impl App {
             }
             return Vec::new();
         }
-        self.info(format!("joining {}…", label(&room)));
+        // Before `Ready` (`--room`), the room's own first line says enough.
+        if self.own.is_some() {
+            self.info(format!("joining {}…", label(&room)));
+        }
         self.pending_join = Some(room.clone());
         vec![Command::Net(NetCommand::JoinRoom { room })]
     }

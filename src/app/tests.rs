@@ -928,6 +928,8 @@ fn join_before_ready_enters_the_room_when_the_engine_has_joined_it() {
     );
     assert_eq!(app.active_channel().to_string(), "#rust");
     assert_eq!(app.channels().list().len(), 2);
+    // Home holds no "joining" line from before the log was open.
+    assert!(app.channels().list()[0].timeline.entries().is_empty());
 }
 
 #[test]

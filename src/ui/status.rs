@@ -1,6 +1,7 @@
 //! Draws the status bar: who we are (nickname and short key), the peer
-//! count, the network state, and on the right the "N new below" counter or a
-//! completion hint.
+//! count, the network state, and on the right the "N new below" counter, a
+//! completion hint, or (when the terminal is too narrow for the side panel
+//! and its channel list) the channels with unread messages.
 
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -8,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::app::view::SIDE_PANEL_MIN_TERMINAL_WIDTH;
 use crate::app::{text, App};
 use crate::net::NetworkStatus;
 
@@ -18,7 +20,7 @@ const COMPACT_BELOW: usize = 60;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let width = usize::from(area.width);
-    let right = right_text(app);
+    let right = right_text(app, area.width);
     let right_width = text::width(&right);
     let mut spans = left_spans(app, area.width);
     let left_budget = width.saturating_sub(right_width + usize::from(right_width > 0));
@@ -90,14 +92,38 @@ fn network_text(app: &App) -> (String, ratatui::style::Style) {
     }
 }
 
-fn right_text(app: &App) -> String {
+fn right_text(app: &App, width: u16) -> String {
     if let Some(hint) = app.hint() {
         return format!("{} ", text::printable_line(hint));
     }
     match app.timeline().new_below() {
+        0 if app.timeline().is_at_bottom() && width < SIDE_PANEL_MIN_TERMINAL_WIDTH => {
+            unread_elsewhere(app)
+        }
         0 if app.timeline().is_at_bottom() => String::new(),
         0 => "↓ scrolled up (Ctrl+End) ".into(),
         n => format!("↓ {n} new below "),
+    }
+}
+
+/// `unread 2:3@ 3:1 `: channel numbers with their unread counts and
+/// mention markers, for when the channel list is not drawn.
+fn unread_elsewhere(app: &App) -> String {
+    let counts: Vec<String> = app
+        .channels()
+        .list()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.unread() > 0)
+        .map(|(i, c)| {
+            let mention = if c.mention() { "@" } else { "" };
+            format!("{}:{}{mention}", i + 1, c.unread())
+        })
+        .collect();
+    if counts.is_empty() {
+        String::new()
+    } else {
+        format!("unread {} ", counts.join(" "))
     }
 }
 
