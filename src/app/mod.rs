@@ -28,7 +28,9 @@ use ratatui::layout::Rect;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::net::codec::MAX_TEXT_CHARS;
-use crate::net::{ChatMessage, FeedKey, FollowEntry, NetCommand, NetEvent, NetworkStatus, Seq};
+use crate::net::{
+    ChatMessage, FeedKey, FollowEntry, NetCommand, NetEvent, NetworkStatus, RoomName, Seq,
+};
 
 pub use action::Action;
 use channels::Channels;
@@ -86,7 +88,7 @@ pub struct App {
     /// Every block delivered, so views can be rebuilt when the audience changes.
     archive: Archive,
     /// A room asked for with `/join` or `--room`: entered once joined.
-    pending_join: Option<crate::net::RoomName>,
+    pending_join: Option<RoomName>,
     input: Input,
     peers: Peers,
     overlay: Option<Overlay>,
