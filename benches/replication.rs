@@ -10,29 +10,11 @@
 
 use std::time::{Duration, Instant};
 
-use hychat::net::{self, FeedKey, NetCommand, NetConfig, NetEvent, NetHandle};
+use hychat::net::{self, FeedKey, NetCommand, NetEvent};
 use tokio::sync::mpsc;
 
-struct Node {
-    handle: NetHandle,
-    events: mpsc::Receiver<NetEvent>,
-    _dir: tempfile::TempDir,
-}
-
-async fn node(bootstrap: std::net::SocketAddr) -> Node {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = NetConfig::new(dir.path().to_path_buf());
-    config.bootstrap = vec![bootstrap.to_string()];
-    config.host_local_bootstrap = false;
-    config.refresh_interval = Duration::from_secs(1);
-    config.nickname = Some("bench".into());
-    let (handle, events) = net::spawn(config).await.expect("engine starts");
-    Node {
-        handle,
-        events,
-        _dir: dir,
-    }
-}
+mod support;
+use support::{env_count, node, percentile};
 
 /// Waits (bounded) for an `Appended` of `feed`; returns its seq.
 async fn next_block(events: &mut mpsc::Receiver<NetEvent>, feed: FeedKey) -> u64 {
@@ -44,18 +26,6 @@ async fn next_block(events: &mut mpsc::Receiver<NetEvent>, feed: FeedKey) -> u64
             _ => panic!("no block of {} within the bound", feed.short()),
         }
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index]
-}
-
-fn env_count(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
