@@ -5,6 +5,8 @@
 mod common;
 
 use common::{bootstrap_node, Node};
+use hychat::app::timeline::Body;
+use hychat::app::{App, Event};
 use hychat::net::{FeedKey, NetCommand, NetEvent, RoomName};
 
 const ROOM: &str = "streams-day";
@@ -175,4 +177,53 @@ async fn friends_already_connected_meet_in_a_room_they_join_later() {
     wait_for_member(&mut a, b_key).await;
     wait_for_member(&mut b, a_key).await;
     wait_for_room_message(&mut a, b_key, "room line").await;
+}
+
+/// Every message text any view of an app shows.
+fn texts_in_every_view(app: &App) -> Vec<String> {
+    let mut texts = Vec::new();
+    for channel in app.channels().list() {
+        for entry in channel.timeline.entries() {
+            if let Body::Message { message, .. } = &entry.body {
+                texts.push(message.text.clone());
+            }
+        }
+    }
+    texts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_outside_the_room_sees_none_of_its_messages() {
+    let bootstrap = bootstrap_node().await;
+    let mut a = Node::start(bootstrap.local_addr()).await;
+    let mut b = Node::start(bootstrap.local_addr()).await;
+    let a_key = a.key;
+    join(&a).await;
+    join(&b).await;
+    say_in_room(&a, "only for the room").await;
+    a.append("for everyone who follows a").await;
+    wait_for_room_message(&mut b, a_key, "only for the room").await;
+
+    // E never joins, but follows A by key: A's blocks, room ones included,
+    // reach it, and its views must still keep the room's messages out.
+    let mut e = Node::start(bootstrap.local_addr()).await;
+    e.follow(a_key).await;
+    let mut texts = e.texts_of(a_key, 2).await;
+    texts.sort();
+    assert_eq!(texts, ["for everyone who follows a", "only for the room"]);
+    let mut app = App::new(time::OffsetDateTime::now_utc());
+    for event in e.seen.drain(..) {
+        app.update(Event::Net(event));
+    }
+    assert_eq!(app.channels().list().len(), 1, "E joined no room");
+    assert_eq!(
+        texts_in_every_view(&app),
+        ["for everyone who follows a"],
+        "only the room-less message shows, in home"
+    );
+    // And E was never introduced to anyone: the room stays unknown to it.
+    assert!(!e
+        .seen
+        .iter()
+        .any(|ev| matches!(ev, NetEvent::RoomMember { .. })));
 }
