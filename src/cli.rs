@@ -40,7 +40,7 @@ pub struct GlobalArgs {
     /// Nickname written into your messages (remembered).
     #[arg(long, global = true, env = "HYCHAT_NICK", value_name = "NAME")]
     pub nick: Option<String>,
-    /// Join this room at start (remembered) and open the chat in it.
+    /// Join this room (remembered): the chat opens in it, `send` writes into it, `seed` serves it.
     #[arg(long, global = true, env = "HYCHAT_ROOM", value_name = "NAME")]
     pub room: Option<RoomName>,
     /// Log file verbosity: error, warn, info, debug or trace.

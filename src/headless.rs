@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use crate::net::{
-    self, ChatMessage, FeedKey, NetCommand, NetConfig, NetEvent, NetHandle, NetworkStatus, Seq,
+    self, ChatMessage, FeedKey, NetCommand, NetConfig, NetEvent, NetHandle, NetworkStatus,
+    RoomName, Seq,
 };
 
 /// An error for the user: one sentence, exit code 1.
@@ -78,10 +79,23 @@ pub async fn key(config: NetConfig) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Joins `room` (remembered, like `/join`) and waits until the engine has.
+async fn join_room(handle: &NetHandle, events: &mut Events, room: RoomName) {
+    handle
+        .send(NetCommand::JoinRoom { room: room.clone() })
+        .await;
+    wait_for(events, |e| match e {
+        NetEvent::RoomJoined(entry) if entry.name == room => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
 pub async fn send(
     config: NetConfig,
     text: Option<String>,
     wait: Option<u64>,
+    room: Option<RoomName>,
 ) -> Result<(), Failure> {
     let lines: Vec<String> = match text {
         Some(text) => vec![text],
@@ -95,11 +109,14 @@ pub async fn send(
     let started = OffsetDateTime::now_utc();
     let (handle, mut events) = start(config).await?;
     let own = handle.own_key();
+    if let Some(room) = &room {
+        join_room(&handle, &mut events, room.clone()).await;
+    }
     for line in &lines {
         handle
             .send(NetCommand::Append {
                 text: line.clone(),
-                room: None,
+                room: room.clone(),
             })
             .await;
     }
@@ -306,8 +323,11 @@ pub async fn following(config: NetConfig) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn seed(config: NetConfig) -> Result<(), Failure> {
+pub async fn seed(config: NetConfig, room: Option<RoomName>) -> Result<(), Failure> {
     let (handle, mut events) = start(config).await?;
+    if let Some(room) = room {
+        join_room(&handle, &mut events, room).await;
+    }
     println!("seeding every log in this storage; Ctrl+C stops");
     let mut stop = Box::pin(shutdown_signal());
     loop {

@@ -65,7 +65,7 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
                 } else {
                     local_only(net_config)
                 };
-                headless::send(config, text, wait).await
+                headless::send(config, text, wait, cli.global.room).await
             }
             Some(CliCommand::Tail { key, json, lines }) => {
                 let key = headless::parse_key(&key)?;
@@ -80,7 +80,7 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
                 headless::unfollow(local_only(net_config), key).await
             }
             Some(CliCommand::Following) => headless::following(local_only(net_config)).await,
-            Some(CliCommand::Seed) => headless::seed(net_config).await,
+            Some(CliCommand::Seed) => headless::seed(net_config, cli.global.room).await,
             Some(CliCommand::Bootstrap { .. }) => Ok(()),
         }
     })

@@ -281,3 +281,35 @@ fn follow_following_unfollow_round_trip() {
     );
     assert_eq!(run(&["following"]), "", "unfollowed logs are not listed");
 }
+
+/// `--room` with `send` joins the room (remembered) and writes into it; a
+/// room name that is not one is a usage error.
+#[test]
+fn send_with_room_writes_into_the_room_and_remembers_it() {
+    let dir = TempDir::new().unwrap();
+    let port = free_udp_port();
+    let output = hychat(dir.path(), port)
+        .args(["--room", " streams-day ", "send", "hi room"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let rooms = std::fs::read_to_string(dir.path().join("rooms.json")).unwrap();
+    assert!(rooms.contains("\"streams-day\""), "{rooms}");
+    let index = std::fs::read_to_string(dir.path().join("own").join("index.jsonl")).unwrap();
+    assert!(
+        index.contains("\"room\":\"streams-day\"") && index.contains("hi room"),
+        "the block carries its room: {index}"
+    );
+
+    let long = "x".repeat(65);
+    let output = hychat(dir.path(), port)
+        .args(["--room", &long, "send", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("at most 64"),
+        "{}",
+        stderr_of(&output)
+    );
+}

@@ -195,7 +195,7 @@ fn texts_in_every_view(app: &App) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_outside_the_room_sees_none_of_its_messages() {
     let bootstrap = bootstrap_node().await;
-    let mut a = Node::start(bootstrap.local_addr()).await;
+    let a = Node::start(bootstrap.local_addr()).await;
     let mut b = Node::start(bootstrap.local_addr()).await;
     let a_key = a.key;
     join(&a).await;

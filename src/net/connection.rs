@@ -16,7 +16,9 @@ use std::time::Instant;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use hypercore::HypercoreError;
-use hypercore_protocol::{Channel, Event, Protocol};
+use hypercore_protocol::schema::Request;
+use hypercore_protocol::{Channel, Event, Message, Protocol};
+use hypercore_schema::RequestUpgrade;
 use tokio::sync::{mpsc, watch};
 
 use super::directory::{FeedDirectory, SessionVerdict};
@@ -54,6 +56,9 @@ impl<F: Future> Future for FlushAfterAppend<F> {
     }
 }
 
+/// Behind a peer's signed length this long, we ask it for the upgrade
+/// ourselves (see `nudge_stale_upgrades`).
+const NUDGE_UPGRADE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 /// Behind a peer's signed length this long, a channel is taken as stuck.
 const STUCK_UPGRADE_AFTER: std::time::Duration = std::time::Duration::from_secs(8);
 /// How often a connection checks itself for stuck channels.
@@ -206,6 +211,50 @@ impl Replication {
             self.ctx.directory.request_fresh_clone(*discovery_key);
         }
         !stuck.is_empty()
+    }
+
+    /// hypercore 0.17.0-alpha.1 asks for a newer length only when the peer's
+    /// sync says we hold what we hold; a sync sent before the peer heard our
+    /// last one (a writer appending just after we caught up) says less, and
+    /// the upgrade is never asked for. Behind for `NUDGE_UPGRADE_AFTER`, we
+    /// send the upgrade request on the log's channel ourselves: the crate
+    /// applies any proof that arrives and then fetches the new blocks.
+    async fn nudge_stale_upgrades(&mut self) {
+        let stale: Vec<(DiscoveryKey, u64)> = self
+            .behind_since
+            .iter()
+            .filter(|(_, since)| since.elapsed() >= NUDGE_UPGRADE_AFTER)
+            .filter_map(|(dk, _)| Some((*dk, *self.peer_lengths.get(dk)?)))
+            .collect();
+        for (discovery_key, peer_length) in stale {
+            let (Some(channel), Some((_, core))) = (
+                self.log_channels.get(&discovery_key),
+                self.ctx.directory.get(&discovery_key),
+            ) else {
+                continue;
+            };
+            let info = core.info();
+            if info.length >= peer_length {
+                continue;
+            }
+            tracing::debug!(peer = ?self.peer, ?discovery_key, from = info.length, to = peer_length, "asking for a newer length the peer's sync did not offer");
+            let request = Request {
+                id: 1,
+                fork: info.fork,
+                block: None,
+                hash: None,
+                seek: None,
+                upgrade: Some(RequestUpgrade {
+                    start: info.length,
+                    length: peer_length - info.length,
+                }),
+                manifest: false,
+                priority: 42,
+            };
+            if let Err(e) = channel.send(Message::Request(request)).await {
+                tracing::debug!(peer = ?self.peer, error = %e, "could not ask for the upgrade");
+            }
+        }
     }
 
     /// Whether a log carried here was reported stuck since its channel opened.
@@ -437,6 +486,7 @@ async fn run<C>(
                 break;
             }
             _ = health.tick() => {
+                state.nudge_stale_upgrades().await;
                 if state.stuck_upgrade() {
                     tracing::info!(?peer, "a peer's newer messages never came; cloning afresh and reconnecting");
                     break;

@@ -273,7 +273,10 @@ impl FeedDirectory {
 
     /// Two hychats that dial each other end up with two connections. Both
     /// sides keep the one dialed by the smaller session id, so they agree
-    /// without talking; the loser is told to close through `close`.
+    /// without talking; the loser is told to close through `close`. A new
+    /// connection from the same dialer replaces the old one: a swarm dials a
+    /// peer once, so the dialer has given up the old connection (made a new
+    /// swarm), even when its close never reached us.
     pub fn claim_session(
         &self,
         peer_session: [u8; 16],
@@ -289,7 +292,7 @@ impl FeedDirectory {
         };
         match inner.sessions.get(&peer_session) {
             Some(held) if held.connection != connection => {
-                if dialer < held.dialer {
+                if dialer <= held.dialer {
                     held.close.send_replace(true);
                     inner.sessions.insert(peer_session, claim);
                     SessionVerdict::Keep
@@ -397,6 +400,25 @@ mod tests {
         assert!(signal.has_changed().unwrap());
         assert_eq!(directory.take_introductions(), vec![introduction]);
         assert!(directory.take_introductions().is_empty());
+    }
+
+    #[test]
+    fn a_new_dial_from_the_same_dialer_replaces_a_half_open_connection() {
+        let directory = FeedDirectory::default();
+        let peer = [7u8; 16];
+        let (close_old, closed_old) = watch::channel(false);
+        assert_eq!(
+            directory.claim_session(peer, PeerId([1; 32]), peer, close_old),
+            SessionVerdict::Keep
+        );
+        // The peer's old connection died on its side only; it dials again.
+        let (close_new, closed_new) = watch::channel(false);
+        assert_eq!(
+            directory.claim_session(peer, PeerId([2; 32]), peer, close_new),
+            SessionVerdict::Keep
+        );
+        assert!(*closed_old.borrow(), "the old connection is told to close");
+        assert!(!*closed_new.borrow());
     }
 
     #[test]

@@ -44,6 +44,13 @@ impl Node {
     }
 
     pub async fn start_in(dir: TempDir, bootstrap: SocketAddr) -> Node {
+        if let Ok(filter) = std::env::var("HYCHAT_TEST_LOG") {
+            // The engine's log, shown with a failing test's output.
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let (handle, events) = net::spawn(config(dir.path(), bootstrap)).await.unwrap();
         let key = handle.own_key();
         Node {
