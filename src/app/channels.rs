@@ -161,8 +161,10 @@ impl Channels {
     }
 
     /// Counts a message from someone else that landed in channel `index`,
-    /// written at `at`, when that channel is not being looked at and the
-    /// message is newer than the last look.
+    /// written at `at`, when that channel is not being looked at. It arrived
+    /// after the last look, so it was not seen; only history written well
+    /// before that look (a catch-up) is not counted. The slack keeps a
+    /// writer whose clock runs a little slow from being missed.
     pub fn note_message(
         &mut self,
         index: usize,
@@ -174,7 +176,7 @@ impl Channels {
             return;
         }
         if let Some(channel) = self.list.get_mut(index) {
-            if at > channel.last_viewed {
+            if at + UNREAD_CLOCK_SLACK > channel.last_viewed {
                 channel.unread.insert((feed, seq));
                 if mentions_us {
                     channel.mentions.insert((feed, seq));
@@ -183,6 +185,10 @@ impl Channels {
         }
     }
 }
+
+/// How far before the last look a newly arrived message may be dated and
+/// still count as unread.
+pub const UNREAD_CLOCK_SLACK: time::Duration = time::Duration::minutes(10);
 
 /// Whether `text` names `nickname` as a whole word, ignoring case: not
 /// inside a longer word, so `ann` is not found in `annual`.
@@ -257,19 +263,21 @@ mod tests {
         channels.note_message(1, block(0), later, false);
         channels.note_message(1, block(1), later, true);
         channels.note_message(1, block(1), later, true);
-        // Older than the last look (history): not unread.
-        channels.note_message(1, block(2), NOW - Duration::minutes(5), true);
+        // Written well before the last look (history): not unread.
+        channels.note_message(1, block(2), NOW - Duration::minutes(30), true);
+        // A writer whose clock is a little slow is not missed.
+        channels.note_message(1, block(6), NOW - Duration::seconds(30), false);
         // The active channel never counts.
         channels.note_message(0, block(3), later, true);
-        assert_eq!(state(&channels, 1), (2, true));
+        assert_eq!(state(&channels, 1), (3, true));
         assert_eq!(state(&channels, 0), (0, false));
         // A message taken away (muted) is no longer unread.
         channels.get_mut(1).unwrap().forget(block(1).0, block(1).1);
-        assert_eq!(state(&channels, 1), (1, false));
+        assert_eq!(state(&channels, 1), (2, false));
         channels.switch_to(1, later);
         assert_eq!(state(&channels, 1), (0, false));
-        // Home was left at `later`: only what is newer counts there now.
-        channels.note_message(0, block(4), later, false);
+        // Home was left at `later`: history from well before does not count.
+        channels.note_message(0, block(4), later - Duration::minutes(20), false);
         channels.note_message(0, block(5), later + Duration::seconds(1), false);
         assert_eq!(state(&channels, 0), (1, false));
     }

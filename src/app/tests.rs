@@ -782,17 +782,21 @@ fn messages_typed_in_a_room_carry_it() {
 #[test]
 fn unread_counts_and_mentions_per_channel() {
     let mut app = room_app();
-    // History from before start is not unread.
-    app.update(in_room(BOB, 0, "bob", "old news", 0, "rust"));
-    app.update(Event::Net(NetEvent::Appended {
-        feed: BOB,
-        seq: Seq(1),
-        message: {
-            let mut m = ChatMessage::new_chat("bob", "yesterday", NOW - time::Duration::days(1));
-            m.room = Some("rust".into());
-            m
-        },
-    }));
+    // History from well before start is not unread.
+    for (seq, text, age) in [
+        (0, "old news", time::Duration::hours(1)),
+        (1, "yesterday", time::Duration::days(1)),
+    ] {
+        app.update(Event::Net(NetEvent::Appended {
+            feed: BOB,
+            seq: Seq(seq),
+            message: {
+                let mut m = ChatMessage::new_chat("bob", text, NOW - age);
+                m.room = Some("rust".into());
+                m
+            },
+        }));
+    }
     assert_eq!(channel_list(&app)[1], ("#rust".into(), 0, false));
     app.update(Event::Tick(NOW + time::Duration::minutes(5)));
     app.update(in_room(BOB, 2, "bob", "anyone?", 1, "rust"));
@@ -807,7 +811,12 @@ fn unread_counts_and_mentions_per_channel() {
     // Switching clears; home now counts what came after it was left.
     alt(&mut app, '2');
     assert_eq!(channel_list(&app)[1], ("#rust".into(), 0, false));
-    app.update(appended(ANN, 1, "ann", "earlier than leaving", 4));
+    // History written well before it was left does not count.
+    app.update(Event::Net(NetEvent::Appended {
+        feed: ANN,
+        seq: Seq(1),
+        message: ChatMessage::new_chat("ann", "long before", NOW - time::Duration::minutes(30)),
+    }));
     app.update(Event::Tick(NOW + time::Duration::minutes(9)));
     app.update(appended(ANN, 2, "ann", "me? later", 8));
     assert_eq!(channel_list(&app)[0], ("home".into(), 1, true));

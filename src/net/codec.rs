@@ -97,7 +97,7 @@ impl ChatMessage {
         let nickname = take_string("nickname").unwrap_or_default();
         let body = take_string("text").unwrap_or_default();
         let timestamp = take_string("timestamp").and_then(|s| parse_timestamp(&s));
-        let room = take_string("room").map(|r| sanitize_line(&r, MAX_NICK_CHARS * 2));
+        let room = take_string("room").map(|r| sanitize_line(&r, super::rooms::MAX_ROOM_CHARS));
         let extra = object
             .into_iter()
             .map(|(k, v)| (sanitize_line(&k, 64), sanitize_value(v)))
@@ -155,7 +155,7 @@ pub fn sanitize_text(input: &str, max_chars: usize) -> String {
 }
 
 /// Rejects C0/C1 controls, DEL, and bidi overrides that could reorder the screen.
-fn is_safe_char(c: char) -> bool {
+pub fn is_safe_char(c: char) -> bool {
     !(c.is_control()
         || ('\u{202A}'..='\u{202E}').contains(&c)
         || ('\u{2066}'..='\u{2069}').contains(&c))

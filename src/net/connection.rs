@@ -83,11 +83,13 @@ struct Replication {
     opens: FuturesUnordered<OpenFuture>,
     channels: FuturesUnordered<ChannelFuture>,
     hello_sent: bool,
+    /// The last `PeerConnected` did not fit in the event queue.
+    announce_pending: bool,
     /// Every open log channel, to send a changed hello on.
     log_channels: BTreeMap<DiscoveryKey, Channel>,
     rooms: RoomChannels,
     /// Logs and rooms the peer said (in its hello) that it holds.
-    peer_logs: HashSet<DiscoveryKey>,
+    peer_topics: HashSet<DiscoveryKey>,
     /// The highest block end the peer said it holds, per shared log.
     peer_holds: std::collections::HashMap<DiscoveryKey, u64>,
     /// The peer's signed length of each shared log.
@@ -124,7 +126,7 @@ impl Replication {
 
     /// Opens every log we hold that the peer said it holds too.
     fn open_shared(&mut self, protocol: &Protocol) {
-        let wanted: Vec<DiscoveryKey> = self.peer_logs.iter().copied().collect();
+        let wanted: Vec<DiscoveryKey> = self.peer_topics.iter().copied().collect();
         for discovery_key in wanted {
             self.open(protocol, discovery_key);
         }
@@ -158,9 +160,8 @@ impl Replication {
             }
             self.peer_session = Some(hello.session);
         }
-        tracing::debug!(peer = ?self.peer, logs = hello.logs.len(), rooms = hello.rooms.len(), "hello");
-        self.peer_logs = hello.logs.iter().map(FeedKey::discovery_key).collect();
-        self.peer_logs.extend(hello.rooms);
+        tracing::debug!(peer = ?self.peer, topics = hello.topics.len(), "hello");
+        self.peer_topics = hello.topics.into_iter().collect();
         self.open_shared(protocol);
         std::ops::ControlFlow::Continue(())
     }
@@ -286,8 +287,7 @@ impl Replication {
     async fn send_hello(&mut self, channel: &Channel) {
         let hello = Hello {
             session: self.ctx.directory.session(),
-            logs: self.ctx.directory.keys(),
-            rooms: self.ctx.directory.room_topics(),
+            topics: self.ctx.directory.topics(),
         };
         if let Err(e) = channel.send(hello.to_message()).await {
             tracing::debug!(peer = ?self.peer, error = %e, "could not send the hello");
@@ -341,15 +341,22 @@ impl Replication {
         self.open_channels.insert(discovery_key, key);
         self.stalls_at_open
             .insert(discovery_key, self.ctx.directory.stalls(&discovery_key));
-        self.announce().await;
+        self.announce();
     }
 
-    async fn on_channel_end(
+    /// A log's channel ended. `Break` when it failed: hypercore
+    /// 0.17.0-alpha.1 fails a channel when two peers' proofs for one log are
+    /// applied at once ("Tree was modified during changeset"), which room
+    /// members holding each other's logs make common. The peer keeps sending
+    /// on that channel and the protocol then fails the whole connection, so
+    /// it is closed at once and dialed again (see `swarm`).
+    fn on_channel_end(
         &mut self,
         discovery_key: DiscoveryKey,
         result: Result<(), HypercoreError>,
-    ) {
+    ) -> std::ops::ControlFlow<()> {
         tracing::debug!(peer = ?self.peer, ?discovery_key, ?result, "replication channel ended");
+        let failed = result.is_err();
         if let Err(e) = result {
             tracing::info!(peer = ?self.peer, ?discovery_key, error = %e, "replication channel failed");
         }
@@ -358,17 +365,45 @@ impl Replication {
         if self.open_channels.remove(&discovery_key).is_some() {
             self.ctx.directory.channel_closed(self.peer, discovery_key);
         }
-        self.announce().await;
+        self.announce();
+        if failed {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
     }
 
-    async fn announce(&mut self) {
+    /// Tells the UI what this connection carries. Never waits on a UI that
+    /// is slow to read its events: when the queue is full, the health check
+    /// tries again.
+    fn announce(&mut self) {
         let event = NetEvent::PeerConnected {
             peer: self.peer,
             feeds: self.open_channels.values().copied().collect(),
             rooms: self.rooms.peer_rooms(),
         };
-        let _ = self.ctx.events.send(event).await;
+        self.announce_pending = self.ctx.events.try_send(event).is_err();
     }
+}
+
+/// How a connection ended, for the swarm to decide whether to dial again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// It failed under us: a protocol or replication error, a stuck
+    /// download, a panic in a dependency. Worth dialing again.
+    Failed,
+    /// The peer or the network closed it; the peer may have left.
+    Closed,
+    /// We closed it on purpose: a duplicate, ourselves, unused, a hostile
+    /// peer, or shutting down. Never dialed again.
+    Deliberate,
+}
+
+/// A finished connection: how it ended, and the peer's hello session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    pub how: Ending,
+    pub peer_session: Option<[u8; 16]>,
 }
 
 /// Runs replication on one connection until it closes or the engine stops.
@@ -378,7 +413,8 @@ async fn run<C>(
     topics: Vec<DiscoveryKey>,
     ctx: ConnectionContext,
     close_tx: watch::Sender<bool>,
-) where
+) -> Ended
+where
     C: hypercore_handshake::CipherTrait + 'static,
 {
     let is_client = connection.is_initiator();
@@ -403,9 +439,10 @@ async fn run<C>(
         opens: FuturesUnordered::new(),
         channels: FuturesUnordered::new(),
         hello_sent: false,
+        announce_pending: false,
         log_channels: BTreeMap::new(),
         rooms: RoomChannels::default(),
-        peer_logs: HashSet::new(),
+        peer_topics: HashSet::new(),
         peer_holds: Default::default(),
         peer_lengths: Default::default(),
         behind_since: Default::default(),
@@ -413,8 +450,8 @@ async fn run<C>(
         peer_session: None,
         close: close_tx,
     };
-    state.announce().await;
-    loop {
+    state.announce();
+    let ending = loop {
         tokio::select! {
             event = protocol.next() => match event {
                 Some(Ok(Event::Handshake(_))) => {
@@ -432,15 +469,15 @@ async fn run<C>(
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     tracing::info!(?peer, error = %e, "connection protocol error");
-                    break;
+                    break Ending::Failed;
                 }
-                None => break,
+                None => break Ending::Closed,
             },
             Some(()) = state.opens.next() => {}
             Some(report) = reports.recv() => match report {
                 PeerSaid::Hello(payload) => {
                     if state.on_hello(&protocol, &payload).is_break() {
-                        break;
+                        break Ending::Deliberate;
                     }
                 }
                 PeerSaid::Holds { discovery_key, end } => state.on_holds(discovery_key, end),
@@ -452,7 +489,7 @@ async fn run<C>(
                     state.requested.remove(&topic);
                     state.ctx.directory.channel_closed(peer, topic);
                 }
-                state.announce().await;
+                state.announce();
             }
             message = state.rooms.next() => {
                 let topic = message.0;
@@ -463,43 +500,56 @@ async fn run<C>(
                             state.requested.remove(&topic);
                             state.ctx.directory.channel_closed(peer, topic);
                         }
-                        state.announce().await;
+                        state.announce();
                     }
                     RoomEvent::Malformed(e) => {
                         tracing::info!(?peer, error = %e, "disconnecting a peer that sent a malformed room hello");
-                        break;
+                        break Ending::Deliberate;
+                    }
+                    RoomEvent::Flooding => {
+                        tracing::info!(?peer, "disconnecting a peer that floods room hellos");
+                        break Ending::Deliberate;
                     }
                 }
             }
             Some((discovery_key, result)) = state.channels.next() => {
-                state.on_channel_end(discovery_key, result).await;
+                if state.on_channel_end(discovery_key, result).is_break() {
+                    break Ending::Failed;
+                }
             }
-            _ = closed.changed() => break,
+            _ = closed.changed() => break Ending::Closed,
             _ = superseded.changed() => {
                 tracing::debug!(?peer, "told to close: another connection to this peer won, or it is our own");
-                break;
+                break Ending::Deliberate;
             }
             _ = &mut unused, if state.open_channels.is_empty() && state.rooms.is_empty() && !state.hello_sent => {
                 // Nothing shared: often the accepting half of a dial to
                 // ourselves whose other half never reached us.
                 tracing::debug!(?peer, "closing a connection that shares no log");
-                break;
+                break Ending::Deliberate;
             }
             _ = health.tick() => {
+                if state.announce_pending {
+                    state.announce();
+                }
                 state.nudge_stale_upgrades().await;
                 if state.stuck_upgrade() {
                     tracing::info!(?peer, "a peer's newer messages never came; cloning afresh and reconnecting");
-                    break;
+                    break Ending::Failed;
                 }
             }
             Ok(()) = stalls.changed() => {
                 if state.carries_a_stalled_log() {
                     tracing::info!(?peer, "closing a connection whose download is stuck");
-                    break;
+                    break Ending::Failed;
                 }
             }
-            _ = shutdown.changed() => break,
+            _ = shutdown.changed() => break Ending::Deliberate,
         }
+    };
+    Ended {
+        how: ending,
+        peer_session: state.peer_session,
     }
 }
 
@@ -513,21 +563,30 @@ pub async fn supervise<C>(
     topics: Vec<DiscoveryKey>,
     ctx: ConnectionContext,
     close: watch::Sender<bool>,
-) where
+) -> Ended
+where
     C: hypercore_handshake::CipherTrait + 'static,
 {
     let directory = ctx.directory.clone();
     let events = ctx.events.clone();
     let replication = Paced::new(run(connection, peer, topics, ctx, close));
-    if let Err(e) = tokio::spawn(replication).await {
-        if e.is_panic() {
-            tracing::warn!(
-                ?peer,
-                "a connection task panicked inside a dependency; dropping the connection"
-            );
+    let ended = match tokio::spawn(replication).await {
+        Ok(ended) => ended,
+        Err(e) => {
+            if e.is_panic() {
+                tracing::warn!(
+                    ?peer,
+                    "a connection task panicked inside a dependency; dropping the connection"
+                );
+            }
+            Ended {
+                how: Ending::Failed,
+                peer_session: None,
+            }
         }
-    }
+    };
     directory.connection_gone(peer);
     let _ = events.send(NetEvent::PeerDisconnected { peer }).await;
-    tracing::info!(?peer, "connection closed");
+    tracing::info!(?peer, how = ?ended.how, "connection closed");
+    ended
 }

@@ -17,7 +17,7 @@ use super::rooms::{Member, RoomHello, RoomName, MAX_ROOM_MEMBERS};
 
 /// Introductions waiting for the engine beyond this many are dropped; they
 /// come again with the next room hello.
-const MAX_PENDING_INTRODUCTIONS: usize = 4096;
+const MAX_PENDING_INTRODUCTIONS: usize = 256;
 
 /// Members a room hello named, for the engine to remember and follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,11 +139,6 @@ impl FeedDirectory {
         self.clone_signal.subscribe()
     }
 
-    /// Every log held, for the hello.
-    pub fn keys(&self) -> Vec<FeedKey> {
-        self.lock().feeds.values().map(|(key, _)| *key).collect()
-    }
-
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic elsewhere must not take replication down with it.
         self.inner
@@ -203,11 +198,6 @@ impl FeedDirectory {
     /// The room whose topic (and channel discovery key) this is.
     pub fn room(&self, topic: &DiscoveryKey) -> Option<RoomName> {
         self.lock().rooms.get(topic).map(|(name, _)| name.clone())
-    }
-
-    /// The topics of every joined room, for the hello.
-    pub fn room_topics(&self) -> Vec<DiscoveryKey> {
-        self.lock().rooms.keys().copied().collect()
     }
 
     /// What we tell the room with this topic, once we know who we are.
@@ -305,6 +295,11 @@ impl FeedDirectory {
                 SessionVerdict::Keep
             }
         }
+    }
+
+    /// Whether a live connection holds this peer session.
+    pub fn session_connected(&self, session: &[u8; 16]) -> bool {
+        self.lock().sessions.contains_key(session)
     }
 
     /// Whether some connected peer replicates this log with us.

@@ -16,8 +16,9 @@ use super::connection::ConnectionContext;
 use super::directory::{FeedDirectory, Introduction};
 use super::feed::{self, FeedTask};
 use super::keys::{DiscoveryKey, FeedKey};
+use super::membership::Membership;
 use super::pacing::Paced;
-use super::rooms::{Member, RoomEntry, RoomName, MAX_ROOM_MEMBERS};
+use super::rooms::{Member, RoomName};
 use super::store::{FollowEntry, Store};
 use super::swarm::{self, SwarmControl, SwarmSettings};
 use super::{
@@ -48,7 +49,7 @@ struct Engine {
     own_key: FeedKey,
     nickname: String,
     follows: Vec<FollowEntry>,
-    rooms: Vec<RoomEntry>,
+    membership: Membership,
     muted: Vec<FeedKey>,
     feeds: HashMap<FeedKey, OpenFeed>,
     directory: FeedDirectory,
@@ -88,7 +89,7 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         own_key,
         nickname: nickname.clone(),
         follows: follows.clone(),
-        rooms: rooms.clone(),
+        membership: Membership::new(rooms),
         muted: muted.clone(),
         feeds: HashMap::new(),
         directory: FeedDirectory::default(),
@@ -103,17 +104,13 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
             nickname,
             first_run,
             follows: follows.clone(),
-            rooms,
+            rooms: engine.membership.entries(),
             muted,
         })
         .await;
     engine.start_feed(own_key, own_core, false, &own_dir, Replay::Index);
     engine.directory.set_identity(engine.me());
-    for room in &engine.rooms {
-        engine
-            .directory
-            .set_room(room.name.clone(), room.members.clone());
-    }
+    engine.tell_rooms();
     tokio::spawn(engine.run(config, command_rx));
     let handle = NetHandle {
         commands: command_tx,
@@ -137,7 +134,7 @@ fn clean_nickname(nick: &str) -> String {
 impl Engine {
     async fn run(mut self, config: NetConfig, mut commands: mpsc::Receiver<NetCommand>) {
         for key in self.held_keys() {
-            if let Err(message) = self.open_followed(key, Replay::Index).await {
+            if let Err(message) = self.open_held(key, Replay::Index).await {
                 self.error(message).await;
             }
         }
@@ -155,7 +152,7 @@ impl Engine {
                 host_local_bootstrap: config.host_local_bootstrap,
                 refresh_interval: config.refresh_interval,
             };
-            let topics = self.directory.topics();
+            let topics = self.initial_topics();
             Some(tokio::spawn(Paced::new(swarm::run(
                 settings, ctx, control_rx, topics,
             ))))
@@ -244,11 +241,12 @@ impl Engine {
         if let Err(e) = self.store.save_follows(&self.follows) {
             self.error(e.to_string()).await;
         }
-        if !self.feeds.contains_key(&key) {
-            if let Err(message) = self.open_followed(key, Replay::Index).await {
-                self.error(message).await;
-                return;
-            }
+        if self.feeds.contains_key(&key) {
+            // Held for a room until now: a followed log is looked for too.
+            self.set_topic(key, true).await;
+        } else if let Err(message) = self.open_held(key, Replay::Index).await {
+            self.error(message).await;
+            return;
         }
         let _ = self.events.send(NetEvent::Followed(entry)).await;
     }
@@ -265,6 +263,10 @@ impl Engine {
             self.error(e.to_string()).await;
         }
         self.release_unheld().await;
+        if self.feeds.contains_key(&key) {
+            // Still held for a room, where its members bring it.
+            self.set_topic(key, false).await;
+        }
         let _ = self.events.send(NetEvent::Unfollowed { feed: key }).await;
     }
 
@@ -295,9 +297,7 @@ impl Engine {
     /// Every log held besides our own: followed ones and room members'.
     fn held_keys(&self) -> Vec<FeedKey> {
         let mut keys: Vec<FeedKey> = self.follows.iter().map(|f| f.key).collect();
-        for room in &self.rooms {
-            keys.extend(room.members.iter().map(|m| m.key));
-        }
+        keys.extend(self.membership.member_keys());
         let mut seen = std::collections::HashSet::new();
         keys.retain(|key| *key != self.own_key && seen.insert(*key));
         keys
@@ -315,48 +315,47 @@ impl Engine {
             .collect();
         for key in unheld {
             self.directory.remove(&key);
-            if let Some(swarm) = &self.swarm {
-                let _ = swarm.send(SwarmControl::Leave(key.discovery_key())).await;
-            }
+            self.set_topic(key, false).await;
             if let Some(feed) = self.feeds.remove(&key) {
                 stop_feed(feed).await;
             }
         }
     }
 
+    /// What connections tell each room: the members we met, unmuted.
+    fn tell_rooms(&self) {
+        for entry in self.membership.entries() {
+            let passed_on = self.membership.passed_on(&entry.name, &self.muted);
+            self.directory.set_room(entry.name, passed_on);
+        }
+    }
+
+    async fn save_rooms(&self) {
+        if let Err(e) = self.store.save_rooms(self.membership.stored()) {
+            self.error(e.to_string()).await;
+        }
+    }
+
     async fn join_room(&mut self, room: RoomName) {
-        let entry = match self.rooms.iter().find(|r| r.name == room) {
-            Some(joined) => joined.clone(),
-            None => {
-                let entry = RoomEntry {
-                    name: room.clone(),
-                    members: Vec::new(),
-                };
-                self.rooms.push(entry.clone());
-                if let Err(e) = self.store.save_rooms(&self.rooms) {
-                    self.error(e.to_string()).await;
-                }
-                self.directory.set_room(room.clone(), Vec::new());
-                if let Some(swarm) = &self.swarm {
-                    let _ = swarm.send(SwarmControl::Join(room.topic())).await;
-                }
-                tracing::info!(%room, "joined a room");
-                entry
+        if self.membership.join(&room) {
+            self.save_rooms().await;
+            self.tell_rooms();
+            if let Some(swarm) = &self.swarm {
+                let _ = swarm.send(SwarmControl::Join(room.topic())).await;
             }
-        };
-        let _ = self.events.send(NetEvent::RoomJoined(entry)).await;
+            tracing::info!(%room, "joined a room");
+        }
+        if let Some(entry) = self.membership.get(&room).cloned() {
+            let _ = self.events.send(NetEvent::RoomJoined(entry)).await;
+        }
     }
 
     async fn leave_room(&mut self, room: &RoomName) {
-        let before = self.rooms.len();
-        self.rooms.retain(|r| r.name != *room);
-        if self.rooms.len() == before {
+        if !self.membership.leave(room) {
             self.error(format!("you are not in the room {room}")).await;
             return;
         }
-        if let Err(e) = self.store.save_rooms(&self.rooms) {
-            self.error(e.to_string()).await;
-        }
+        self.save_rooms().await;
         self.directory.remove_room(room);
         if let Some(swarm) = &self.swarm {
             let _ = swarm.send(SwarmControl::Leave(room.topic())).await;
@@ -372,49 +371,18 @@ impl Engine {
     /// room messages arrive and are served on to members who join later.
     async fn meet(&mut self, introductions: Vec<Introduction>) {
         let mut met = Vec::new();
-        for Introduction {
-            room,
-            sender,
-            known,
-        } in introductions
-        {
-            let Some(entry) = self.rooms.iter_mut().find(|r| r.name == room) else {
-                continue;
-            };
-            // A member's own word on its nickname wins; others' only introduce.
-            let told = std::iter::once((sender, true)).chain(known.into_iter().map(|m| (m, false)));
-            for (member, first_hand) in told {
-                if member.key == self.own_key {
-                    continue;
-                }
-                let count = entry.members.len();
-                match entry.members.iter_mut().find(|m| m.key == member.key) {
-                    Some(known)
-                        if first_hand
-                            && member.nickname.is_some()
-                            && known.nickname != member.nickname =>
-                    {
-                        known.nickname = member.nickname.clone();
-                        met.push((room.clone(), member));
-                    }
-                    None if count < MAX_ROOM_MEMBERS => {
-                        entry.members.push(member.clone());
-                        met.push((room.clone(), member));
-                    }
-                    _ => {}
-                }
-            }
+        for introduction in introductions {
+            let room = introduction.room.clone();
+            let changed = self
+                .membership
+                .introduce(introduction, self.own_key, &self.muted);
+            met.extend(changed.into_iter().map(|member| (room.clone(), member)));
         }
         if met.is_empty() {
             return;
         }
-        if let Err(e) = self.store.save_rooms(&self.rooms) {
-            self.error(e.to_string()).await;
-        }
-        for room in &self.rooms {
-            self.directory
-                .set_room(room.name.clone(), room.members.clone());
-        }
+        self.save_rooms().await;
+        self.tell_rooms();
         for (room, member) in met {
             let key = member.key;
             tracing::info!(%room, ?key, "met a room member");
@@ -423,7 +391,7 @@ impl Engine {
                 .send(NetEvent::RoomMember { room, member })
                 .await;
             if !self.feeds.contains_key(&key) {
-                if let Err(message) = self.open_followed(key, Replay::Index).await {
+                if let Err(message) = self.open_held(key, Replay::Index).await {
                     self.error(message).await;
                 }
             }
@@ -450,6 +418,8 @@ impl Engine {
             self.error(e.to_string()).await;
             return;
         }
+        // A muted member is no longer passed on to others.
+        self.tell_rooms();
         let event = if muted {
             NetEvent::Muted { feed: key }
         } else {
@@ -486,21 +456,51 @@ impl Engine {
         }
         feed::discard_clone(&self.store.feed_dir(&key));
         // The UI has shown the indexed messages already.
-        if let Err(message) = self.open_followed(key, Replay::Nothing).await {
+        if let Err(message) = self.open_held(key, Replay::Nothing).await {
             self.error(message).await;
         }
     }
 
-    async fn open_followed(&mut self, key: FeedKey, replay: Replay) -> Result<(), String> {
+    /// Opens a log held for a follow or a room. Only followed logs get a
+    /// swarm topic of their own: room members are met on the room's topic,
+    /// and the logs they hold travel over that connection (the hello lists
+    /// them), so a room of many members costs one topic, not one each.
+    async fn open_held(&mut self, key: FeedKey, replay: Replay) -> Result<(), String> {
         let dir = self.store.feed_dir(&key);
         let core = feed::open_followed_core(&dir, key)
             .await
             .map_err(|e| format!("cannot open the log {}: {e}", key.short()))?;
         self.start_feed(key, core, true, &dir, replay);
-        if let Some(swarm) = &self.swarm {
-            let _ = swarm.send(SwarmControl::Join(key.discovery_key())).await;
+        if self.follows.iter().any(|f| f.key == key) {
+            self.set_topic(key, true).await;
         }
         Ok(())
+    }
+
+    /// Joins or leaves a log's swarm topic.
+    async fn set_topic(&self, key: FeedKey, joined: bool) {
+        if let Some(swarm) = &self.swarm {
+            let control = if joined {
+                SwarmControl::Join(key.discovery_key())
+            } else {
+                SwarmControl::Leave(key.discovery_key())
+            };
+            let _ = swarm.send(control).await;
+        }
+    }
+
+    /// The swarm topics at start: our log's, each followed log's, each room's.
+    fn initial_topics(&self) -> Vec<DiscoveryKey> {
+        std::iter::once(self.own_key)
+            .chain(self.follows.iter().map(|f| f.key))
+            .map(|key| key.discovery_key())
+            .chain(
+                self.membership
+                    .entries()
+                    .iter()
+                    .map(|room| room.name.topic()),
+            )
+            .collect()
     }
 
     fn start_feed(

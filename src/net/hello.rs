@@ -1,43 +1,41 @@
-//! The hychat hello: which logs a hychat peer holds, sent once per
-//! connection as a hypercore-protocol `Extension` message on the first shared
-//! channel. JS peers ignore unknown extensions, so this is safe with them, and
-//! it is how one hychat learns that another follows a key (DESIGN §2: open a
-//! log only when the peer wants it). Incoming hellos are picked out of the
-//! decrypted frames by `frames`. Pure; never panics on input.
+//! The hychat hello: which topics a hychat peer holds (the discovery keys of
+//! its logs and the topics of its rooms), sent once per connection, and again
+//! when that set changes, as a hypercore-protocol `Extension` message on a
+//! shared channel. JS peers ignore unknown extensions, so this is safe with
+//! them, and it is how one hychat learns that another holds a log too
+//! (DESIGN §2: open a log only when the peer wants it). Discovery keys, not
+//! public keys: a peer learns only what it holds already, never a key that
+//! would let it read a log. Incoming hellos are picked out of the decrypted
+//! frames by `frames`. Pure; never panics on input.
 
 use hypercore_protocol::schema::Extension;
 use hypercore_protocol::Message;
 use serde::{Deserialize, Serialize};
 
-use super::keys::{DiscoveryKey, FeedKey};
+use super::keys::DiscoveryKey;
 
 /// The extension name every hychat peer sends.
 pub const HELLO_EXTENSION: &str = "hychat/hello";
-/// Larger hellos are ignored.
+/// Larger hellos are refused (and the peer disconnected).
 pub const MAX_HELLO_BYTES: usize = 64 * 1024;
-/// At most this many logs are read from one hello.
-pub const MAX_HELLO_LOGS: usize = 1024;
+/// At most this many topics are read from one hello.
+pub const MAX_HELLO_TOPICS: usize = 1024;
 
 /// A peer's hello.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hello {
     /// Random per process: two connections with the same session are one peer.
     pub session: [u8; 16],
-    /// The logs the peer holds: its own and the ones it follows.
-    pub logs: Vec<FeedKey>,
-    /// The topics of the rooms the peer is in, so a connection found on a
-    /// log's topic opens the rooms both sides are in too. A topic names a
-    /// room only to someone who knows the room's name.
-    pub rooms: Vec<DiscoveryKey>,
+    /// What the peer holds: the discovery keys of its logs (its own and the
+    /// ones it follows or holds for a room) and the topics of its rooms.
+    pub topics: Vec<DiscoveryKey>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct HelloWire {
     hychat: u32,
     session: String,
-    logs: Vec<String>,
-    #[serde(default)]
-    rooms: Vec<String>,
+    topics: Vec<String>,
 }
 
 impl Hello {
@@ -45,36 +43,25 @@ impl Hello {
         let wire = HelloWire {
             hychat: 1,
             session: hex::encode(self.session),
-            logs: self.logs.iter().map(FeedKey::to_hex).collect(),
-            rooms: self.rooms.iter().map(|t| hex::encode(t.0)).collect(),
+            topics: self.topics.iter().map(|t| hex::encode(t.0)).collect(),
         };
         serde_json::to_vec(&wire).unwrap_or_default()
     }
 
-    /// Decodes an untrusted hello; keys that do not parse are dropped.
+    /// Decodes an untrusted hello; topics that do not parse are dropped.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         if bytes.len() > MAX_HELLO_BYTES {
             return None;
         }
         let wire: HelloWire = serde_json::from_slice(bytes).ok()?;
         let session: [u8; 16] = hex::decode(&wire.session).ok()?.try_into().ok()?;
-        let logs = wire
-            .logs
+        let topics = wire
+            .topics
             .iter()
-            .take(MAX_HELLO_LOGS)
-            .filter_map(|k| k.parse().ok())
-            .collect();
-        let rooms = wire
-            .rooms
-            .iter()
-            .take(MAX_HELLO_LOGS)
+            .take(MAX_HELLO_TOPICS)
             .filter_map(|t| hex::decode(t).ok()?.try_into().ok().map(DiscoveryKey))
             .collect();
-        Some(Self {
-            session,
-            logs,
-            rooms,
-        })
+        Some(Self { session, topics })
     }
 
     /// The protocol message that carries this hello.
@@ -93,8 +80,7 @@ mod tests {
     fn hello() -> Hello {
         Hello {
             session: [9; 16],
-            logs: vec![FeedKey([1; 32]), FeedKey([2; 32])],
-            rooms: vec![DiscoveryKey([3; 32])],
+            topics: vec![DiscoveryKey([1; 32]), DiscoveryKey([3; 32])],
         }
     }
 
@@ -107,12 +93,12 @@ mod tests {
     fn hostile_hellos_are_refused_or_trimmed() {
         assert_eq!(Hello::decode(b"\xff\xfe"), None);
         assert_eq!(
-            Hello::decode(br#"{"hychat":1,"session":"zz","logs":[]}"#),
+            Hello::decode(br#"{"hychat":1,"session":"zz","topics":[]}"#),
             None
         );
-        let bad_key =
-            br#"{"hychat":1,"session":"09090909090909090909090909090909","logs":["nope"]}"#;
-        assert_eq!(Hello::decode(bad_key).unwrap().logs, vec![]);
+        let bad_topic =
+            br#"{"hychat":1,"session":"09090909090909090909090909090909","topics":["nope","00"]}"#;
+        assert_eq!(Hello::decode(bad_topic).unwrap().topics, vec![]);
         assert_eq!(Hello::decode(&vec![b' '; MAX_HELLO_BYTES + 1]), None);
     }
 }

@@ -13,6 +13,7 @@ mod frames;
 mod hello;
 mod index;
 pub mod keys;
+mod membership;
 mod observed;
 mod pacing;
 mod room_channels;

@@ -5,8 +5,9 @@
 //! hello (again whenever it changes), reading the peer's, and knowing which
 //! rooms the peer introduced itself in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::pin::Pin;
+use std::time::{Duration, Instant};
 
 use futures::stream::{self, SelectAll, Stream, StreamExt};
 use hypercore_protocol::{Channel, Message};
@@ -15,6 +16,12 @@ use super::directory::{FeedDirectory, Introduction};
 use super::keys::{DiscoveryKey, PeerId};
 use super::rooms::{RoomHello, RoomHelloError, ROOM_EXTENSION};
 use super::PeerRoom;
+
+/// More room hellos than this on one channel within `HELLO_WINDOW` is a
+/// flood: honest peers send one on opening and one per change of members
+/// or nickname.
+pub const MAX_HELLOS_PER_WINDOW: usize = 30;
+pub const HELLO_WINDOW: Duration = Duration::from_secs(60);
 
 /// A message from the peer on a room channel; `None` when the channel ended.
 pub type RoomMessage = (DiscoveryKey, Option<Message>);
@@ -30,6 +37,8 @@ pub enum RoomEvent {
     Changed,
     /// The peer sent a room hello that does not decode: disconnect.
     Malformed(RoomHelloError),
+    /// The peer sends room hellos faster than any honest peer: disconnect.
+    Flooding,
 }
 
 #[derive(Default)]
@@ -38,6 +47,8 @@ pub struct RoomChannels {
     /// The peer's introduction in each room.
     peer_rooms: BTreeMap<DiscoveryKey, PeerRoom>,
     messages: SelectAll<MessageStream>,
+    /// When the peer's recent room hellos arrived, per room.
+    recent_hellos: HashMap<DiscoveryKey, VecDeque<Instant>>,
 }
 
 impl RoomChannels {
@@ -89,6 +100,9 @@ impl RoomChannels {
     ) -> RoomEvent {
         match message {
             Some(Message::Extension(extension)) if extension.name == ROOM_EXTENSION => {
+                if self.flooding(topic, Instant::now()) {
+                    return RoomEvent::Flooding;
+                }
                 let hello = match RoomHello::decode(&extension.message) {
                     Ok(hello) => hello,
                     Err(e) => return RoomEvent::Malformed(e),
@@ -113,10 +127,24 @@ impl RoomChannels {
         }
     }
 
+    /// Notes a room hello; true when there were too many lately.
+    fn flooding(&mut self, topic: DiscoveryKey, now: Instant) -> bool {
+        let recent = self.recent_hellos.entry(topic).or_default();
+        while recent
+            .front()
+            .is_some_and(|at| now.duration_since(*at) > HELLO_WINDOW)
+        {
+            recent.pop_front();
+        }
+        recent.push_back(now);
+        recent.len() > MAX_HELLOS_PER_WINDOW
+    }
+
     /// Forgets a room channel that ended or that we closed.
-    fn end(&mut self, topic: &DiscoveryKey) -> bool {
+    fn end(&mut self, topic: &DiscoveryKey) {
         self.peer_rooms.remove(topic);
-        self.open.remove(topic).is_some()
+        self.open.remove(topic);
+        self.recent_hellos.remove(topic);
     }
 
     /// Sends our hello again on every room channel (our nickname or the
@@ -232,6 +260,33 @@ mod tests {
             &directory,
         );
         assert_eq!(other, RoomEvent::Nothing);
+    }
+
+    #[test]
+    fn a_peer_flooding_room_hellos_is_cut_off() {
+        let directory = FeedDirectory::default();
+        let room = RoomName::parse("streams-day").unwrap();
+        directory.set_room(room.clone(), vec![]);
+        let hello = RoomHello {
+            me: Member {
+                key: FeedKey([2; 32]),
+                nickname: None,
+            },
+            members: vec![],
+        };
+        let mut channels = RoomChannels::default();
+        for _ in 0..MAX_HELLOS_PER_WINDOW {
+            let event = channels.on_message(
+                (room.topic(), extension(ROOM_EXTENSION, &hello.encode())),
+                &directory,
+            );
+            assert_eq!(event, RoomEvent::Changed);
+        }
+        let event = channels.on_message(
+            (room.topic(), extension(ROOM_EXTENSION, &hello.encode())),
+            &directory,
+        );
+        assert_eq!(event, RoomEvent::Flooding);
     }
 
     #[test]

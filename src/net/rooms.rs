@@ -11,7 +11,7 @@ use hypercore_protocol::schema::Extension;
 use hypercore_protocol::Message;
 use serde::{Deserialize, Serialize};
 
-use super::codec::{sanitize_line, MAX_NICK_CHARS};
+use super::codec::{is_safe_char, sanitize_line, MAX_NICK_CHARS};
 use super::keys::{DiscoveryKey, FeedKey};
 
 /// Longest room name, in characters.
@@ -25,7 +25,8 @@ pub const MAX_ROOM_MEMBERS: usize = 256;
 /// Hashed in front of every room name, so a room's keys belong to hychat alone.
 const ROOM_KEY_PREFIX: &[u8] = b"hychat/room/v1\0";
 
-/// A valid room name: trimmed, 1..=64 characters, no control characters.
+/// A valid room name: trimmed, 1..=64 characters, none that a block's
+/// `room` field would lose (controls, text-direction overrides).
 /// Case-sensitive: `Rust` and `rust` are different rooms.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RoomName(String);
@@ -37,7 +38,7 @@ pub enum RoomNameError {
     Empty,
     #[error("a room name is at most {MAX_ROOM_CHARS} characters")]
     TooLong,
-    #[error("a room name cannot hold control characters")]
+    #[error("a room name cannot hold control or text-direction characters")]
     Control,
 }
 
@@ -50,7 +51,9 @@ impl RoomName {
         if name.chars().count() > MAX_ROOM_CHARS {
             return Err(RoomNameError::TooLong);
         }
-        if name.chars().any(char::is_control) {
+        // Blocks drop these characters from their `room` field, so a name
+        // holding one would never match its own messages.
+        if !name.chars().all(is_safe_char) {
             return Err(RoomNameError::Control);
         }
         Ok(Self(name.to_string()))
@@ -214,6 +217,7 @@ mod tests {
         );
         assert_eq!(RoomName::parse("   "), Err(RoomNameError::Empty));
         assert_eq!(RoomName::parse("a\u{1b}b"), Err(RoomNameError::Control));
+        assert_eq!(RoomName::parse("a\u{202E}b"), Err(RoomNameError::Control));
         assert_eq!(
             RoomName::parse(&"x".repeat(MAX_ROOM_CHARS + 1)),
             Err(RoomNameError::TooLong)

@@ -10,6 +10,7 @@ use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
 use super::keys::FeedKey;
+use super::membership::StoredRoom;
 use super::rooms::{Member, RoomEntry, RoomName};
 
 const LOCK_FILE: &str = "hychat.lock";
@@ -46,7 +47,18 @@ struct FollowRecord {
 struct RoomRecord {
     name: String,
     #[serde(default)]
-    members: Vec<FollowRecord>,
+    members: Vec<MemberRecord>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MemberRecord {
+    key: String,
+    /// The nickname the member goes by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nick: Option<String>,
+    /// Introduced by itself (not only named in someone's list).
+    #[serde(default)]
+    met: bool,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -143,7 +155,7 @@ impl Store {
     }
 
     /// Joined rooms and their remembered members.
-    pub fn load_rooms(&self) -> Result<Vec<RoomEntry>, StoreError> {
+    pub fn load_rooms(&self) -> Result<Vec<StoredRoom>, StoreError> {
         let path = self.root.join(ROOMS_FILE);
         let Some(records) = read_json::<Vec<RoomRecord>>(&path)? else {
             return Ok(Vec::new());
@@ -156,36 +168,42 @@ impl Store {
             .into_iter()
             .map(|record| {
                 let name = RoomName::parse(&record.name).map_err(|e| corrupt(e.to_string()))?;
-                let members = record
-                    .members
-                    .into_iter()
-                    .map(|m| {
-                        let key = m
-                            .key
-                            .parse()
-                            .map_err(|e: super::KeyParseError| corrupt(e.to_string()))?;
-                        Ok(Member {
-                            key,
-                            nickname: m.name,
-                        })
-                    })
-                    .collect::<Result<_, StoreError>>()?;
-                Ok(RoomEntry { name, members })
+                let mut members = Vec::new();
+                let mut met = Vec::new();
+                for m in record.members {
+                    let key: FeedKey = m
+                        .key
+                        .parse()
+                        .map_err(|e: super::KeyParseError| corrupt(e.to_string()))?;
+                    if m.met {
+                        met.push(key);
+                    }
+                    members.push(Member {
+                        key,
+                        nickname: m.nick,
+                    });
+                }
+                Ok(StoredRoom {
+                    entry: RoomEntry { name, members },
+                    met,
+                })
             })
             .collect()
     }
 
-    pub fn save_rooms(&self, rooms: &[RoomEntry]) -> Result<(), StoreError> {
+    pub fn save_rooms(&self, rooms: &[StoredRoom]) -> Result<(), StoreError> {
         let records: Vec<RoomRecord> = rooms
             .iter()
             .map(|room| RoomRecord {
-                name: room.name.to_string(),
+                name: room.entry.name.to_string(),
                 members: room
+                    .entry
                     .members
                     .iter()
-                    .map(|m| FollowRecord {
+                    .map(|m| MemberRecord {
                         key: m.key.to_hex(),
-                        name: m.nickname.clone(),
+                        nick: m.nickname.clone(),
+                        met: room.met.contains(&m.key),
                     })
                     .collect(),
             })
@@ -294,12 +312,21 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert!(store.load_rooms().unwrap().is_empty());
         assert!(store.load_muted().unwrap().is_empty());
-        let rooms = vec![RoomEntry {
-            name: RoomName::parse("streams-day").unwrap(),
-            members: vec![Member {
-                key: FeedKey([3; 32]),
-                nickname: Some("bob".into()),
-            }],
+        let rooms = vec![StoredRoom {
+            entry: RoomEntry {
+                name: RoomName::parse("streams-day").unwrap(),
+                members: vec![
+                    Member {
+                        key: FeedKey([3; 32]),
+                        nickname: Some("bob".into()),
+                    },
+                    Member {
+                        key: FeedKey([5; 32]),
+                        nickname: None,
+                    },
+                ],
+            },
+            met: vec![FeedKey([3; 32])],
         }];
         store.save_rooms(&rooms).unwrap();
         store.save_muted(&[FeedKey([4; 32])]).unwrap();

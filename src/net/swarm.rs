@@ -5,15 +5,18 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use hyperswarm::{DhtConfig, JoinOpts, Swarm, Topic};
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
+use hyperswarm::{DhtConfig, JoinOpts, PublicKey, Swarm, Topic};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::bootstrap::{self, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
-use super::connection::{self, ConnectionContext};
+use super::connection::{self, ConnectionContext, Ended, Ending};
 use super::keys::{DiscoveryKey, PeerId};
 
 use super::{NetEvent, NetworkStatus};
@@ -28,6 +31,15 @@ const HEALTH_CHECK: Duration = Duration::from_secs(60);
 /// dials that peer again. When every connection is gone and a log still
 /// lacks a peer this long, the swarm is made afresh.
 const STALE_SWARM_AFTER: Duration = Duration::from_secs(10);
+/// For the same reason a dropped connection is never dialed again by the
+/// swarm; hychat dials the peer itself, after these pauses, then gives up.
+const REDIAL_AFTER: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+    Duration::from_secs(20),
+];
+/// A dial that has not connected by then has failed.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Changes to the set of topics, from the engine.
 #[derive(Debug)]
@@ -45,9 +57,24 @@ pub struct SwarmSettings {
 
 /// A running connection task and the switch that closes it.
 struct LiveConnection {
-    task: JoinHandle<()>,
+    task: JoinHandle<Ended>,
     close: watch::Sender<bool>,
+    /// We dialed it: the peer's key is where it listens, so it can be dialed
+    /// again. (An accepted connection's key is the peer's dial key.)
+    client: bool,
+    topics: Vec<DiscoveryKey>,
 }
+
+/// A peer to dial again, and when.
+#[derive(Debug, Clone)]
+struct Redial {
+    peer: PeerId,
+    topics: Vec<DiscoveryKey>,
+    attempt: usize,
+    due: Instant,
+}
+
+type Dialing = FuturesUnordered<BoxFuture<'static, (Redial, Option<hyperswarm::Connection>)>>;
 
 struct SwarmTask {
     settings: SwarmSettings,
@@ -62,6 +89,8 @@ struct SwarmTask {
     /// them would reset the shared stream (DESIGN §2), so they are kept
     /// unpolled until the first connection ends.
     parked: Vec<(PeerId, hyperswarm::Connection)>,
+    /// Peers whose connection failed or dropped, to be dialed again.
+    redials: Vec<Redial>,
 }
 
 pub async fn run(
@@ -80,6 +109,7 @@ pub async fn run(
         connections: HashMap::new(),
         own_dial_key: None,
         parked: Vec::new(),
+        redials: Vec::new(),
     };
     task.run().await;
 }
@@ -189,6 +219,8 @@ impl SwarmTask {
     /// Runs while the DHT is reachable. `Break` means shut down.
     async fn online(&mut self, swarm: Swarm) -> std::ops::ControlFlow<()> {
         use std::ops::ControlFlow;
+        // Shared with dials of lost peers while they run.
+        let swarm = Arc::new(swarm);
         let mut incoming = swarm.connections();
         let now = Instant::now();
         for (topic, joined) in self.topics.iter_mut() {
@@ -201,6 +233,7 @@ impl SwarmTask {
         let mut shutdown = self.ctx.shutdown.clone();
         let mut had_connection = false;
         let mut alone_since: Option<Instant> = None;
+        let mut dialing = Dialing::new();
         loop {
             tokio::select! {
                 event = incoming.next() => match event {
@@ -237,9 +270,13 @@ impl SwarmTask {
                     }
                     None => return ControlFlow::Break(()),
                 },
+                Some((redial, connection)) = dialing.next() => {
+                    self.on_redial(redial, connection);
+                }
                 _ = refresh.tick() => {
                     self.refresh(&swarm);
                     self.release_parked();
+                    self.dial_due(&swarm, &mut dialing);
                     let alone = self.connections.is_empty()
                         && self.topics.keys().any(|t| !self.ctx.directory.has_peer(t));
                     alone_since = if alone { alone_since.or(Some(Instant::now())) } else { None };
@@ -280,6 +317,74 @@ impl SwarmTask {
         }
     }
 
+    /// Dials the peers whose pause is over.
+    fn dial_due(&mut self, swarm: &Arc<Swarm>, dialing: &mut Dialing) {
+        let now = Instant::now();
+        let (due, waiting): (Vec<Redial>, Vec<Redial>) = std::mem::take(&mut self.redials)
+            .into_iter()
+            .partition(|r| r.due <= now);
+        self.redials = waiting;
+        for redial in due {
+            if self.connections.contains_key(&redial.peer) {
+                continue;
+            }
+            tracing::info!(peer = ?redial.peer, attempt = redial.attempt + 1, "dialing a lost peer again");
+            let swarm = Arc::clone(swarm);
+            dialing.push(
+                async move {
+                    let connect = swarm.connect(PublicKey::from(redial.peer.0));
+                    let connection = tokio::time::timeout(DIAL_TIMEOUT, connect)
+                        .await
+                        .ok()
+                        .and_then(Result::ok);
+                    (redial, connection)
+                }
+                .boxed(),
+            );
+        }
+    }
+
+    fn on_redial(&mut self, redial: Redial, connection: Option<hyperswarm::Connection>) {
+        match connection {
+            Some(connection) => {
+                let event = hyperswarm::ConnectionEvent {
+                    connection,
+                    remote_public_key: Topic(redial.peer.0),
+                    client: true,
+                    topics: redial.topics.iter().map(|t| Topic(t.0)).collect(),
+                };
+                self.on_connection(event);
+            }
+            None => self.schedule_redial(redial.peer, redial.topics, redial.attempt + 1),
+        }
+    }
+
+    fn schedule_redial(&mut self, peer: PeerId, topics: Vec<DiscoveryKey>, attempt: usize) {
+        let Some(pause) = REDIAL_AFTER.get(attempt) else {
+            tracing::info!(?peer, "giving up on a lost peer");
+            return;
+        };
+        if self.redials.iter().any(|r| r.peer == peer) {
+            return;
+        }
+        self.redials.push(Redial {
+            peer,
+            topics,
+            attempt,
+            due: Instant::now() + *pause,
+        });
+    }
+
+    /// Whether a finished connection's peer should be dialed again: we
+    /// dialed it, it did not end on purpose, and no other connection to the
+    /// same peer took its place.
+    fn worth_redialing(&self, live: &LiveConnection, ended: Ended) -> bool {
+        let replaced = ended
+            .peer_session
+            .is_some_and(|session| self.ctx.directory.session_connected(&session));
+        live.client && ended.how != Ending::Deliberate && !replaced
+    }
+
     /// Starts replication on a new connection; false when it was not kept.
     fn on_connection(&mut self, event: hyperswarm::ConnectionEvent) -> bool {
         let peer = PeerId(event.remote_public_key.0);
@@ -298,23 +403,48 @@ impl SwarmTask {
                 return false;
             }
         }
-        let topics = event.topics.iter().map(|t| DiscoveryKey(t.0)).collect();
+        let topics: Vec<DiscoveryKey> = event.topics.iter().map(|t| DiscoveryKey(t.0)).collect();
         tracing::info!(?peer, client = event.client, "connection established");
+        self.redials.retain(|r| r.peer != peer);
         let (close, _) = watch::channel(false);
         let task = tokio::spawn(connection::supervise(
             event.connection,
             peer,
-            topics,
+            topics.clone(),
             self.ctx.clone(),
             close.clone(),
         ));
-        self.connections
-            .insert(peer, LiveConnection { task, close });
+        self.connections.insert(
+            peer,
+            LiveConnection {
+                task,
+                close,
+                client: event.client,
+                topics,
+            },
+        );
         true
     }
 
+    /// Forgets finished connections (dialing again the ones worth it) and
+    /// the duplicates parked behind them.
     fn release_parked(&mut self) {
-        self.connections.retain(|_, live| !live.task.is_finished());
+        let finished: Vec<PeerId> = self
+            .connections
+            .iter()
+            .filter(|(_, live)| live.task.is_finished())
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in finished {
+            let Some(mut live) = self.connections.remove(&peer) else {
+                continue;
+            };
+            if let Some(Ok(ended)) = (&mut live.task).now_or_never() {
+                if self.worth_redialing(&live, ended) {
+                    self.schedule_redial(peer, live.topics.clone(), 0);
+                }
+            }
+        }
         let live: HashSet<PeerId> = self.connections.keys().copied().collect();
         self.parked.retain(|(peer, _)| live.contains(peer));
     }
