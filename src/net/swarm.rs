@@ -33,11 +33,16 @@ const HEALTH_CHECK: Duration = Duration::from_secs(60);
 const STALE_SWARM_AFTER: Duration = Duration::from_secs(10);
 /// For the same reason a dropped connection is never dialed again by the
 /// swarm; hychat dials the peer itself, after these pauses, then gives up.
-const REDIAL_AFTER: [Duration; 3] = [
+const REDIAL_AFTER: [Duration; 4] = [
     Duration::from_secs(1),
+    Duration::from_secs(2),
     Duration::from_secs(5),
     Duration::from_secs(20),
 ];
+/// A connection that lasted this long resets its peer's dial attempts; one
+/// that failed sooner counts as a failed attempt, so a peer whose
+/// connections keep failing is dialed a few times, not forever.
+const HEALTHY_CONNECTION: Duration = Duration::from_secs(30);
 /// A dial that has not connected by then has failed.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -63,6 +68,9 @@ struct LiveConnection {
     /// again. (An accepted connection's key is the peer's dial key.)
     client: bool,
     topics: Vec<DiscoveryKey>,
+    since: Instant,
+    /// Which dial of a lost peer made it (0: found by discovery).
+    attempt: usize,
 }
 
 /// A peer to dial again, and when.
@@ -255,7 +263,7 @@ impl SwarmTask {
                             .await;
                         });
                     }
-                    Some(Ok(event)) => had_connection |= self.on_connection(event),
+                    Some(Ok(event)) => had_connection |= self.on_connection(event, 0),
                     Some(Err(e)) => tracing::debug!(error = %e, "swarm connection error"),
                     None => return ControlFlow::Continue(()),
                 },
@@ -353,7 +361,7 @@ impl SwarmTask {
                     client: true,
                     topics: redial.topics.iter().map(|t| Topic(t.0)).collect(),
                 };
-                self.on_connection(event);
+                self.on_connection(event, redial.attempt);
             }
             None => self.schedule_redial(redial.peer, redial.topics, redial.attempt + 1),
         }
@@ -386,7 +394,7 @@ impl SwarmTask {
     }
 
     /// Starts replication on a new connection; false when it was not kept.
-    fn on_connection(&mut self, event: hyperswarm::ConnectionEvent) -> bool {
+    fn on_connection(&mut self, event: hyperswarm::ConnectionEvent, attempt: usize) -> bool {
         let peer = PeerId(event.remote_public_key.0);
         if event.client {
             self.own_dial_key = Some(hypercore_handshake::CipherTrait::local_public_key(
@@ -421,6 +429,8 @@ impl SwarmTask {
                 close,
                 client: event.client,
                 topics,
+                since: Instant::now(),
+                attempt,
             },
         );
         true
@@ -441,7 +451,12 @@ impl SwarmTask {
             };
             if let Some(Ok(ended)) = (&mut live.task).now_or_never() {
                 if self.worth_redialing(&live, ended) {
-                    self.schedule_redial(peer, live.topics.clone(), 0);
+                    let attempt = if live.since.elapsed() >= HEALTHY_CONNECTION {
+                        0
+                    } else {
+                        live.attempt + 1
+                    };
+                    self.schedule_redial(peer, live.topics.clone(), attempt);
                 }
             }
         }
