@@ -605,7 +605,7 @@ impl App {
             format!("{name} ({})", key.short())
         };
         self.info(format!(
-            "following {shown}; its messages appear here as peers serve them"
+            "following {shown}; its messages appear in home as peers serve them"
         ));
     }
 

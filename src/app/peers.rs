@@ -20,6 +20,11 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// The log it says is its own, when it introduced itself in a room.
+    pub fn own_log(&self) -> Option<FeedKey> {
+        self.rooms.first().map(|room| room.member)
+    }
+
     /// The rooms it was met in, each once, in the order it named them.
     pub fn room_names(&self) -> Vec<&RoomName> {
         let mut names: Vec<&RoomName> = Vec::new();

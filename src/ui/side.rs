@@ -60,11 +60,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     for peer in peers {
         let since = short_duration(peer.since, app.now());
-        lines.push(Line::from(vec![
-            Span::raw(" "),
-            Span::styled(peer.id.short(), theme::title()),
-            Span::styled(format!(" {since}"), theme::dim()),
-        ]));
+        // Who it is, when a room introduction said so; else its session id.
+        let who = peer
+            .own_log()
+            .and_then(|key| Some((key, app.name_of(&key)?)))
+            .map(|(key, name)| {
+                let room = width.saturating_sub(1 + 1 + 8 + 1 + since.len());
+                Span::styled(
+                    format!("{} ", text::truncate(&text::printable_line(&name), room)),
+                    theme::tone_nick(&key),
+                )
+            });
+        let mut header = vec![Span::raw(" ")];
+        header.extend(who);
+        header.push(Span::styled(peer.id.short(), theme::title()));
+        header.push(Span::styled(format!(" {since}"), theme::dim()));
+        lines.push(Line::from(header));
         let rooms: Vec<String> = peer
             .room_names()
             .iter()
