@@ -428,7 +428,7 @@ impl Engine {
         let _ = self.events.send(event).await;
     }
 
-    /// Replaces a followed log's clone with an empty one. Its index keeps
+    /// Replaces a cloned log (followed or a member's) with an empty one. Its index keeps
     /// every message, so nothing is shown twice or lost; the blocks come back
     /// from peers, newest first.
     async fn clone_afresh(&mut self, discovery_key: DiscoveryKey) {
@@ -467,7 +467,7 @@ impl Engine {
     /// them), so a room of many members costs one topic, not one each.
     async fn open_held(&mut self, key: FeedKey, replay: Replay) -> Result<(), String> {
         let dir = self.store.feed_dir(&key);
-        let core = feed::open_followed_core(&dir, key)
+        let core = feed::open_clone(&dir, key)
             .await
             .map_err(|e| format!("cannot open the log {}: {e}", key.short()))?;
         self.start_feed(key, core, true, &dir, replay);
@@ -507,14 +507,14 @@ impl Engine {
         &mut self,
         key: FeedKey,
         core: Hypercore,
-        followed: bool,
+        report_progress: bool,
         dir: &std::path::Path,
         replay: Replay,
     ) {
         let created = FeedTask::new(
             core.clone(),
             dir,
-            followed,
+            report_progress,
             self.directory.clone(),
             self.events.clone(),
         );

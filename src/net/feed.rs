@@ -98,12 +98,12 @@ pub async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hypercore, Fe
     Ok(core)
 }
 
-/// Opens a followed log. When hypercore cannot reopen its own files (this
-/// alpha fails on some cloned logs, and on any log over `REOPEN_LIMIT`
-/// blocks), the clone is discarded and made afresh: the local index still
+/// Opens a clone of a peer's log (followed, or a room member's). When
+/// hypercore cannot reopen its own files (this alpha fails on some cloned
+/// logs, and on any log over `REOPEN_LIMIT` blocks), the clone is discarded and made afresh: the local index still
 /// holds every message, newest-first delivery brings the present back
 /// quickly, and the rest follows in the background.
-pub async fn open_followed_core(dir: &Path, key: FeedKey) -> Result<Hypercore, FeedError> {
+pub async fn open_clone(dir: &Path, key: FeedKey) -> Result<Hypercore, FeedError> {
     match open_core(dir, Some(key)).await {
         Err(
             e @ (FeedError::Hypercore(_) | FeedError::Panicked | FeedError::TooLongToReopen { .. }),
@@ -118,7 +118,7 @@ pub async fn open_followed_core(dir: &Path, key: FeedKey) -> Result<Hypercore, F
 
 const HYPERCORE_FILES: [&str; 4] = ["oplog", "tree", "bitfield", "data"];
 
-/// Deletes a followed log's hypercore files, keeping its message index.
+/// Deletes a cloned log's hypercore files, keeping its message index.
 pub fn discard_clone(dir: &Path) {
     for file in HYPERCORE_FILES.iter().chain([&LENGTH_FILE]) {
         let _ = std::fs::remove_file(dir.join(file));
@@ -509,14 +509,14 @@ mod tests {
         let writer = open_core(&dir.path().join("writer"), None).await.unwrap();
         let key = core_key(&writer);
         let clone = dir.path().join("clone");
-        drop(open_followed_core(&clone, key).await.unwrap());
+        drop(open_clone(&clone, key).await.unwrap());
         std::fs::write(clone.join(LENGTH_FILE), (REOPEN_LIMIT + 1).to_string()).unwrap();
         std::fs::write(clone.join("index.jsonl"), "{\"seq\":0}\n").unwrap();
         assert!(matches!(
             open_core(&clone, Some(key)).await,
             Err(FeedError::TooLongToReopen { .. })
         ));
-        let reopened = open_followed_core(&clone, key).await.unwrap();
+        let reopened = open_clone(&clone, key).await.unwrap();
         assert_eq!(core_key(&reopened), key);
         assert_eq!(reopened.info().length, 0);
         assert!(clone.join("index.jsonl").exists(), "the index survives");
