@@ -107,7 +107,7 @@ impl Replication {
     fn open(&mut self, protocol: &Protocol, discovery_key: DiscoveryKey) {
         let key = match self.ctx.directory.get(&discovery_key) {
             Some((key, _)) => key.0,
-            None => match self.ctx.directory.room(&discovery_key) {
+            None => match self.ctx.directory.rooms().get(&discovery_key) {
                 Some(room) => room.channel_key(),
                 None => return,
             },
@@ -319,7 +319,7 @@ impl Replication {
             self.send_hello(&channel).await;
         }
         let Some((key, core)) = self.ctx.directory.get(&discovery_key) else {
-            if self.ctx.directory.room(&discovery_key).is_some() {
+            if self.ctx.directory.rooms().get(&discovery_key).is_some() {
                 self.rooms
                     .add(channel, &self.ctx.directory, self.peer)
                     .await;
@@ -422,7 +422,7 @@ where
     let mut closed = observations.closed;
     let mut reports = observations.reports;
     let mut new_logs = ctx.directory.watch();
-    let mut room_changes = ctx.directory.watch_rooms();
+    let mut room_changes = ctx.directory.rooms().watch();
     let mut stalls = ctx.directory.watch_stalls();
     let mut superseded = close_tx.subscribe();
     let mut protocol = Protocol::new(Box::new(observed));

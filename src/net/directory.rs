@@ -1,10 +1,9 @@
 //! The shared directory of logs this process holds, by discovery key, and how
-//! many open channels each has, plus this process's hello session, the rooms
-//! it is in (with what it tells each room), and introductions waiting for
-//! the engine. Connection
-//! tasks read it to decide what to open and watch it for new logs; the swarm
-//! task reads the counts to pace discovery. Its lock is never held across an
-//! `.await`.
+//! many open channels each has, plus this process's hello session and which
+//! connection holds each peer session. The rooms it is in live beside it in
+//! `room_directory`. Connection tasks read it to decide what to open and
+//! watch it for new logs; the swarm task reads the counts to pace discovery.
+//! Its lock is never held across an `.await`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,21 +12,7 @@ use hypercore::Hypercore;
 use tokio::sync::watch;
 
 use super::keys::{DiscoveryKey, FeedKey, PeerId};
-use super::rooms::{Member, RoomHello, RoomName, MAX_ROOM_MEMBERS};
-
-/// Introductions waiting for the engine beyond this many are dropped; they
-/// come again with the next room hello.
-const MAX_PENDING_INTRODUCTIONS: usize = 256;
-
-/// Members a room hello named, for the engine to remember and follow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Introduction {
-    pub room: RoomName,
-    /// The peer that sent the hello, about itself.
-    pub sender: Member,
-    /// The members the sender knows (their nicknames second-hand).
-    pub known: Vec<Member>,
-}
+use super::room_directory::RoomDirectory;
 
 #[derive(Default)]
 struct Inner {
@@ -40,11 +25,6 @@ struct Inner {
     stalls: HashMap<DiscoveryKey, u64>,
     /// Logs to be cloned afresh by the engine.
     fresh_clones: HashSet<DiscoveryKey>,
-    /// Joined rooms by topic, with the members we know in each.
-    rooms: HashMap<DiscoveryKey, (RoomName, Vec<Member>)>,
-    /// Who we are in every room.
-    identity: Option<Member>,
-    introductions: Vec<Introduction>,
 }
 
 /// The connection that holds a peer session.
@@ -72,22 +52,19 @@ pub struct FeedDirectory {
     stall_signal: Arc<watch::Sender<u64>>,
     /// Bumped whenever a fresh clone is requested.
     clone_signal: Arc<watch::Sender<u64>>,
-    /// Bumped whenever what we tell a room changes.
-    room_signal: Arc<watch::Sender<u64>>,
-    /// Bumped whenever an introduction waits for the engine.
-    introduction_signal: Arc<watch::Sender<u64>>,
+    rooms: RoomDirectory,
     session: [u8; 16],
 }
 
 impl Default for FeedDirectory {
     fn default() -> Self {
+        let version = Arc::new(watch::channel(0).0);
         Self {
             inner: Arc::default(),
-            version: Arc::new(watch::channel(0).0),
+            rooms: RoomDirectory::new(Arc::clone(&version)),
+            version,
             stall_signal: Arc::new(watch::channel(0).0),
             clone_signal: Arc::new(watch::channel(0).0),
-            room_signal: Arc::new(watch::channel(0).0),
-            introduction_signal: Arc::new(watch::channel(0).0),
             session: rand::random(),
         }
     }
@@ -99,7 +76,12 @@ impl FeedDirectory {
         self.session
     }
 
-    /// Changes each time a log is added.
+    /// The rooms this process is in.
+    pub fn rooms(&self) -> &RoomDirectory {
+        &self.rooms
+    }
+
+    /// Changes each time a log or a room is added.
     pub fn watch(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
     }
@@ -161,80 +143,9 @@ impl FeedDirectory {
 
     /// Every swarm topic: each log's and each room's.
     pub fn topics(&self) -> Vec<DiscoveryKey> {
-        let inner = self.lock();
-        inner
-            .feeds
-            .keys()
-            .chain(inner.rooms.keys())
-            .copied()
-            .collect()
-    }
-
-    /// Who we are in rooms: our log and nickname.
-    pub fn set_identity(&self, me: Member) {
-        self.lock().identity = Some(me);
-        self.room_signal.send_modify(|v| *v += 1);
-    }
-
-    /// Joins a room, or replaces the members it knows.
-    pub fn set_room(&self, room: RoomName, members: Vec<Member>) {
-        let added = self
-            .lock()
-            .rooms
-            .insert(room.topic(), (room, members))
-            .is_none();
-        self.room_signal.send_modify(|v| *v += 1);
-        if added {
-            self.version.send_modify(|v| *v += 1);
-        }
-    }
-
-    /// Leaves a room; connections close its channels.
-    pub fn remove_room(&self, room: &RoomName) {
-        self.lock().rooms.remove(&room.topic());
-        self.room_signal.send_modify(|v| *v += 1);
-    }
-
-    /// The room whose topic (and channel discovery key) this is.
-    pub fn room(&self, topic: &DiscoveryKey) -> Option<RoomName> {
-        self.lock().rooms.get(topic).map(|(name, _)| name.clone())
-    }
-
-    /// What we tell the room with this topic, once we know who we are.
-    pub fn room_hello(&self, topic: &DiscoveryKey) -> Option<RoomHello> {
-        let inner = self.lock();
-        let (_, members) = inner.rooms.get(topic)?;
-        Some(RoomHello {
-            me: inner.identity.clone()?,
-            members: members.iter().take(MAX_ROOM_MEMBERS).cloned().collect(),
-        })
-    }
-
-    /// Changes each time what we tell a room changes.
-    pub fn watch_rooms(&self) -> watch::Receiver<u64> {
-        self.room_signal.subscribe()
-    }
-
-    /// Hands the engine members a room hello named.
-    pub fn introduce(&self, introduction: Introduction) {
-        let mut inner = self.lock();
-        if inner.introductions.len() >= MAX_PENDING_INTRODUCTIONS {
-            tracing::debug!("dropping an introduction: the engine is behind");
-            return;
-        }
-        inner.introductions.push(introduction);
-        drop(inner);
-        self.introduction_signal.send_modify(|v| *v += 1);
-    }
-
-    /// The introductions waiting for the engine, taken.
-    pub fn take_introductions(&self) -> Vec<Introduction> {
-        std::mem::take(&mut self.lock().introductions)
-    }
-
-    /// Changes each time an introduction waits.
-    pub fn watch_introductions(&self) -> watch::Receiver<u64> {
-        self.introduction_signal.subscribe()
+        let mut topics: Vec<DiscoveryKey> = self.lock().feeds.keys().copied().collect();
+        topics.extend(self.rooms.topics());
+        topics
     }
 
     pub fn channel_opened(&self, connection: PeerId, discovery_key: DiscoveryKey) {
@@ -345,56 +256,6 @@ mod tests {
             directory.claim_session(low, PeerId([3; 32]), high, close_last),
             SessionVerdict::Keep
         );
-    }
-
-    #[test]
-    fn rooms_are_topics_and_say_who_we_are() {
-        let directory = FeedDirectory::default();
-        let room = RoomName::parse("streams-day").unwrap();
-        let added = directory.watch();
-        let bob = Member {
-            key: FeedKey([2; 32]),
-            nickname: Some("bob".into()),
-        };
-        directory.set_room(room.clone(), vec![bob.clone()]);
-        assert!(added.has_changed().unwrap());
-        assert_eq!(directory.topics(), vec![room.topic()]);
-        assert_eq!(directory.room(&room.topic()), Some(room.clone()));
-        // No hello before we know who we are.
-        assert_eq!(directory.room_hello(&room.topic()), None);
-        let me = Member {
-            key: FeedKey([1; 32]),
-            nickname: Some("ann".into()),
-        };
-        directory.set_identity(me.clone());
-        assert_eq!(
-            directory.room_hello(&room.topic()),
-            Some(RoomHello {
-                me,
-                members: vec![bob.clone()]
-            })
-        );
-        directory.remove_room(&room);
-        assert_eq!(directory.room(&room.topic()), None);
-        assert!(directory.topics().is_empty());
-    }
-
-    #[test]
-    fn introductions_wait_for_the_engine() {
-        let directory = FeedDirectory::default();
-        let signal = directory.watch_introductions();
-        let introduction = Introduction {
-            room: RoomName::parse("r").unwrap(),
-            sender: Member {
-                key: FeedKey([1; 32]),
-                nickname: None,
-            },
-            known: vec![],
-        };
-        directory.introduce(introduction.clone());
-        assert!(signal.has_changed().unwrap());
-        assert_eq!(directory.take_introductions(), vec![introduction]);
-        assert!(directory.take_introductions().is_empty());
     }
 
     #[test]

@@ -13,11 +13,12 @@ use tokio::task::JoinHandle;
 
 use super::codec::{sanitize_line, ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
 use super::connection::ConnectionContext;
-use super::directory::{FeedDirectory, Introduction};
+use super::directory::FeedDirectory;
 use super::feed::{self, FeedTask};
 use super::keys::{DiscoveryKey, FeedKey};
 use super::membership::Membership;
 use super::pacing::Paced;
+use super::room_directory::Introduction;
 use super::rooms::{Member, RoomName};
 use super::store::{FollowEntry, Store};
 use super::swarm::{self, SwarmControl, SwarmSettings};
@@ -109,7 +110,7 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         })
         .await;
     engine.start_feed(own_key, own_core, false, &own_dir, Replay::Index);
-    engine.directory.set_identity(engine.me());
+    engine.directory.rooms().set_identity(engine.me());
     engine.tell_rooms();
     tokio::spawn(engine.run(config, command_rx));
     let handle = NetHandle {
@@ -165,7 +166,7 @@ impl Engine {
         };
 
         let mut fresh_clones = self.directory.watch_fresh_clones();
-        let mut introductions = self.directory.watch_introductions();
+        let mut introductions = self.directory.rooms().watch_introductions();
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -178,7 +179,7 @@ impl Engine {
                     }
                 }
                 Ok(()) = introductions.changed() => {
-                    self.meet(self.directory.take_introductions()).await;
+                    self.meet(self.directory.rooms().take_introductions()).await;
                 }
             }
         }
@@ -282,7 +283,7 @@ impl Engine {
             return;
         }
         self.nickname = nickname.clone();
-        self.directory.set_identity(self.me());
+        self.directory.rooms().set_identity(self.me());
         let _ = self.events.send(NetEvent::NickChanged { nickname }).await;
     }
 
@@ -326,7 +327,7 @@ impl Engine {
     fn tell_rooms(&self) {
         for entry in self.membership.entries() {
             let passed_on = self.membership.passed_on(&entry.name, &self.muted);
-            self.directory.set_room(entry.name, passed_on);
+            self.directory.rooms().set(entry.name, passed_on);
         }
     }
 
@@ -356,7 +357,7 @@ impl Engine {
             return;
         }
         self.save_rooms().await;
-        self.directory.remove_room(room);
+        self.directory.rooms().remove(room);
         if let Some(swarm) = &self.swarm {
             let _ = swarm.send(SwarmControl::Leave(room.topic())).await;
         }

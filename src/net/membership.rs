@@ -7,8 +7,8 @@
 //! on: one peer listing made-up keys then reaches only its own neighbours,
 //! cannot fill the room for everyone, and cannot crowd out real newcomers.
 
-use super::directory::Introduction;
 use super::keys::FeedKey;
+use super::room_directory::Introduction;
 use super::rooms::{Member, RoomEntry, RoomName, MAX_ROOM_MEMBERS};
 
 /// At most this many members new to us are taken from one hello's list.

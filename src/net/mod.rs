@@ -17,6 +17,7 @@ mod membership;
 mod observed;
 mod pacing;
 mod room_channels;
+mod room_directory;
 pub mod rooms;
 mod store;
 mod swarm;

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, SelectAll, Stream, StreamExt};
 use hypercore_protocol::{Channel, Message};
 
-use super::directory::{FeedDirectory, Introduction};
+use super::directory::FeedDirectory;
 use super::keys::{DiscoveryKey, PeerId};
+use super::room_directory::Introduction;
 use super::rooms::{RoomHello, RoomHelloError, ROOM_EXTENSION};
 use super::PeerRoom;
 
@@ -107,11 +108,11 @@ impl RoomChannels {
                     Ok(hello) => hello,
                     Err(e) => return RoomEvent::Malformed(e),
                 };
-                let Some(room) = directory.room(&topic) else {
+                let Some(room) = directory.rooms().get(&topic) else {
                     return RoomEvent::Nothing;
                 };
                 let member = hello.me.key;
-                directory.introduce(Introduction {
+                directory.rooms().introduce(Introduction {
                     room: room.clone(),
                     sender: hello.me,
                     known: hello.members,
@@ -154,7 +155,7 @@ impl RoomChannels {
         let left: Vec<DiscoveryKey> = self
             .open
             .keys()
-            .filter(|topic| directory.room(topic).is_none())
+            .filter(|topic| directory.rooms().get(topic).is_none())
             .copied()
             .collect();
         for topic in &left {
@@ -176,7 +177,7 @@ async fn send_hello(
     directory: &FeedDirectory,
     peer: PeerId,
 ) {
-    let Some(hello) = directory.room_hello(&topic) else {
+    let Some(hello) = directory.rooms().hello(&topic) else {
         return;
     };
     if let Err(e) = channel.send(hello.to_message()).await {
@@ -203,21 +204,21 @@ mod tests {
     fn a_malformed_room_hello_asks_for_a_disconnect() {
         let directory = FeedDirectory::default();
         let room = RoomName::parse("streams-day").unwrap();
-        directory.set_room(room.clone(), vec![]);
+        directory.rooms().set(room.clone(), vec![]);
         let mut channels = RoomChannels::default();
         let event = channels.on_message(
             (room.topic(), extension(ROOM_EXTENSION, b"{not json")),
             &directory,
         );
         assert!(matches!(event, RoomEvent::Malformed(_)), "{event:?}");
-        assert!(directory.take_introductions().is_empty());
+        assert!(directory.rooms().take_introductions().is_empty());
     }
 
     #[test]
     fn a_room_hello_introduces_its_sender_and_the_members_it_knows() {
         let directory = FeedDirectory::default();
         let room = RoomName::parse("streams-day").unwrap();
-        directory.set_room(room.clone(), vec![]);
+        directory.rooms().set(room.clone(), vec![]);
         let bob = Member {
             key: FeedKey([2; 32]),
             nickname: Some("bob".into()),
@@ -244,7 +245,7 @@ mod tests {
             }]
         );
         assert_eq!(
-            directory.take_introductions(),
+            directory.rooms().take_introductions(),
             vec![Introduction {
                 room,
                 sender: bob,
@@ -266,7 +267,7 @@ mod tests {
     fn a_peer_flooding_room_hellos_is_cut_off() {
         let directory = FeedDirectory::default();
         let room = RoomName::parse("streams-day").unwrap();
-        directory.set_room(room.clone(), vec![]);
+        directory.rooms().set(room.clone(), vec![]);
         let hello = RoomHello {
             me: Member {
                 key: FeedKey([2; 32]),
@@ -306,6 +307,6 @@ mod tests {
             &directory,
         );
         assert_eq!(event, RoomEvent::Nothing);
-        assert!(directory.take_introductions().is_empty());
+        assert!(directory.rooms().take_introductions().is_empty());
     }
 }

@@ -1,0 +1,194 @@
+//! The rooms this process is in, as connection tasks need them: each joined
+//! room by topic with the members we pass on, who we are in rooms, and the
+//! introductions connections hand to the engine. Shared by clones; its lock
+//! is never held across an `.await`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+use super::keys::DiscoveryKey;
+use super::rooms::{Member, RoomHello, RoomName, MAX_ROOM_MEMBERS};
+
+/// Introductions waiting for the engine beyond this many are dropped; they
+/// come again with the next room hello.
+const MAX_PENDING_INTRODUCTIONS: usize = 256;
+
+/// Members a room hello named, for the engine to remember and follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introduction {
+    pub room: RoomName,
+    /// The peer that sent the hello, about itself.
+    pub sender: Member,
+    /// The members the sender knows (their nicknames second-hand).
+    pub known: Vec<Member>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Joined rooms by topic, with the members we pass on in each.
+    joined: HashMap<DiscoveryKey, (RoomName, Vec<Member>)>,
+    /// Who we are in every room.
+    identity: Option<Member>,
+    introductions: Vec<Introduction>,
+}
+
+#[derive(Clone)]
+pub struct RoomDirectory {
+    inner: Arc<Mutex<Inner>>,
+    /// The feed directory's signal that a topic was added.
+    topics_changed: Arc<watch::Sender<u64>>,
+    /// Bumped whenever what we tell a room changes.
+    room_signal: Arc<watch::Sender<u64>>,
+    /// Bumped whenever an introduction waits for the engine.
+    introduction_signal: Arc<watch::Sender<u64>>,
+}
+
+impl RoomDirectory {
+    /// A directory that bumps `topics_changed` when a room is joined.
+    pub fn new(topics_changed: Arc<watch::Sender<u64>>) -> Self {
+        Self {
+            inner: Arc::default(),
+            topics_changed,
+            room_signal: Arc::new(watch::channel(0).0),
+            introduction_signal: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere must not take replication down with it.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every joined room's topic.
+    pub fn topics(&self) -> Vec<DiscoveryKey> {
+        self.lock().joined.keys().copied().collect()
+    }
+
+    /// Who we are in rooms: our log and nickname.
+    pub fn set_identity(&self, me: Member) {
+        self.lock().identity = Some(me);
+        self.room_signal.send_modify(|v| *v += 1);
+    }
+
+    /// Joins a room, or replaces the members it knows.
+    pub fn set(&self, room: RoomName, members: Vec<Member>) {
+        let added = self
+            .lock()
+            .joined
+            .insert(room.topic(), (room, members))
+            .is_none();
+        self.room_signal.send_modify(|v| *v += 1);
+        if added {
+            self.topics_changed.send_modify(|v| *v += 1);
+        }
+    }
+
+    /// Leaves a room; connections close its channels.
+    pub fn remove(&self, room: &RoomName) {
+        self.lock().joined.remove(&room.topic());
+        self.room_signal.send_modify(|v| *v += 1);
+    }
+
+    /// The room whose topic (and channel discovery key) this is.
+    pub fn get(&self, topic: &DiscoveryKey) -> Option<RoomName> {
+        self.lock().joined.get(topic).map(|(name, _)| name.clone())
+    }
+
+    /// What we tell the room with this topic, once we know who we are.
+    pub fn hello(&self, topic: &DiscoveryKey) -> Option<RoomHello> {
+        let inner = self.lock();
+        let (_, members) = inner.joined.get(topic)?;
+        Some(RoomHello {
+            me: inner.identity.clone()?,
+            members: members.iter().take(MAX_ROOM_MEMBERS).cloned().collect(),
+        })
+    }
+
+    /// Changes each time what we tell a room changes.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.room_signal.subscribe()
+    }
+
+    /// Hands the engine members a room hello named.
+    pub fn introduce(&self, introduction: Introduction) {
+        let mut inner = self.lock();
+        if inner.introductions.len() >= MAX_PENDING_INTRODUCTIONS {
+            tracing::debug!("dropping an introduction: the engine is behind");
+            return;
+        }
+        inner.introductions.push(introduction);
+        drop(inner);
+        self.introduction_signal.send_modify(|v| *v += 1);
+    }
+
+    /// The introductions waiting for the engine, taken.
+    pub fn take_introductions(&self) -> Vec<Introduction> {
+        std::mem::take(&mut self.lock().introductions)
+    }
+
+    /// Changes each time an introduction waits.
+    pub fn watch_introductions(&self) -> watch::Receiver<u64> {
+        self.introduction_signal.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::directory::FeedDirectory;
+    use crate::net::keys::FeedKey;
+
+    #[test]
+    fn rooms_are_topics_and_say_who_we_are() {
+        let directory = FeedDirectory::default();
+        let room = RoomName::parse("streams-day").unwrap();
+        let added = directory.watch();
+        let bob = Member {
+            key: FeedKey([2; 32]),
+            nickname: Some("bob".into()),
+        };
+        directory.rooms().set(room.clone(), vec![bob.clone()]);
+        assert!(added.has_changed().unwrap());
+        assert_eq!(directory.topics(), vec![room.topic()]);
+        assert_eq!(directory.rooms().get(&room.topic()), Some(room.clone()));
+        // No hello before we know who we are.
+        assert_eq!(directory.rooms().hello(&room.topic()), None);
+        let me = Member {
+            key: FeedKey([1; 32]),
+            nickname: Some("ann".into()),
+        };
+        directory.rooms().set_identity(me.clone());
+        assert_eq!(
+            directory.rooms().hello(&room.topic()),
+            Some(RoomHello {
+                me,
+                members: vec![bob.clone()]
+            })
+        );
+        directory.rooms().remove(&room);
+        assert_eq!(directory.rooms().get(&room.topic()), None);
+        assert!(directory.topics().is_empty());
+    }
+
+    #[test]
+    fn introductions_wait_for_the_engine() {
+        let directory = FeedDirectory::default();
+        let signal = directory.rooms().watch_introductions();
+        let introduction = Introduction {
+            room: RoomName::parse("r").unwrap(),
+            sender: Member {
+                key: FeedKey([1; 32]),
+                nickname: None,
+            },
+            known: vec![],
+        };
+        directory.rooms().introduce(introduction.clone());
+        assert!(signal.has_changed().unwrap());
+        assert_eq!(directory.rooms().take_introductions(), vec![introduction]);
+        assert!(directory.rooms().take_introductions().is_empty());
+    }
+}
