@@ -16,6 +16,7 @@ pub mod keys;
 mod membership;
 mod observed;
 mod pacing;
+mod redial;
 mod room_channels;
 mod room_directory;
 pub mod rooms;

@@ -1,7 +1,8 @@
 //! The swarm task: bootstraps the DHT (retrying with backoff while no node
 //! answers), joins every held log's topic, refreshes discovery quickly while
-//! a log has no peer, and hands each new connection to its own replication
-//! task. It is the only reader of `swarm.connections()`.
+//! a log has no peer, hands each new connection to its own replication
+//! task, and dials lost peers again when `redial` says so. It is the only
+//! reader of `swarm.connections()`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -16,8 +17,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::bootstrap::{self, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
-use super::connection::{self, ConnectionContext, Ended, Ending};
+use super::connection::{self, ConnectionContext, Ended};
 use super::keys::{DiscoveryKey, PeerId};
+use super::redial::{Lost, Redial, RedialPlan};
 
 use super::{NetEvent, NetworkStatus};
 
@@ -31,18 +33,6 @@ const HEALTH_CHECK: Duration = Duration::from_secs(60);
 /// dials that peer again. When every connection is gone and a log still
 /// lacks a peer this long, the swarm is made afresh.
 const STALE_SWARM_AFTER: Duration = Duration::from_secs(10);
-/// For the same reason a dropped connection is never dialed again by the
-/// swarm; hychat dials the peer itself, after these pauses, then gives up.
-const REDIAL_AFTER: [Duration; 4] = [
-    Duration::from_secs(1),
-    Duration::from_secs(2),
-    Duration::from_secs(5),
-    Duration::from_secs(20),
-];
-/// A connection that lasted this long resets its peer's dial attempts; one
-/// that failed sooner counts as a failed attempt, so a peer whose
-/// connections keep failing is dialed a few times, not forever.
-const HEALTHY_CONNECTION: Duration = Duration::from_secs(30);
 /// A dial that has not connected by then has failed.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -73,15 +63,6 @@ struct LiveConnection {
     attempt: usize,
 }
 
-/// A peer to dial again, and when.
-#[derive(Debug, Clone)]
-struct Redial {
-    peer: PeerId,
-    topics: Vec<DiscoveryKey>,
-    attempt: usize,
-    due: Instant,
-}
-
 type Dialing = FuturesUnordered<BoxFuture<'static, (Redial, Option<hyperswarm::Connection>)>>;
 
 struct SwarmTask {
@@ -98,7 +79,7 @@ struct SwarmTask {
     /// unpolled until the first connection ends.
     parked: Vec<(PeerId, hyperswarm::Connection)>,
     /// Peers whose connection failed or dropped, to be dialed again.
-    redials: Vec<Redial>,
+    redials: RedialPlan,
 }
 
 pub async fn run(
@@ -117,7 +98,7 @@ pub async fn run(
         connections: HashMap::new(),
         own_dial_key: None,
         parked: Vec::new(),
-        redials: Vec::new(),
+        redials: RedialPlan::default(),
     };
     task.run().await;
 }
@@ -327,12 +308,7 @@ impl SwarmTask {
 
     /// Dials the peers whose pause is over.
     fn dial_due(&mut self, swarm: &Arc<Swarm>, dialing: &mut Dialing) {
-        let now = Instant::now();
-        let (due, waiting): (Vec<Redial>, Vec<Redial>) = std::mem::take(&mut self.redials)
-            .into_iter()
-            .partition(|r| r.due <= now);
-        self.redials = waiting;
-        for redial in due {
+        for redial in self.redials.due(Instant::now()) {
             if self.connections.contains_key(&redial.peer) {
                 continue;
             }
@@ -363,34 +339,8 @@ impl SwarmTask {
                 };
                 self.on_connection(event, redial.attempt);
             }
-            None => self.schedule_redial(redial.peer, redial.topics, redial.attempt + 1),
+            None => self.redials.dial_failed(redial, Instant::now()),
         }
-    }
-
-    fn schedule_redial(&mut self, peer: PeerId, topics: Vec<DiscoveryKey>, attempt: usize) {
-        let Some(pause) = REDIAL_AFTER.get(attempt) else {
-            tracing::info!(?peer, "giving up on a lost peer");
-            return;
-        };
-        if self.redials.iter().any(|r| r.peer == peer) {
-            return;
-        }
-        self.redials.push(Redial {
-            peer,
-            topics,
-            attempt,
-            due: Instant::now() + *pause,
-        });
-    }
-
-    /// Whether a finished connection's peer should be dialed again: we
-    /// dialed it, it did not end on purpose, and no other connection to the
-    /// same peer took its place.
-    fn worth_redialing(&self, live: &LiveConnection, ended: Ended) -> bool {
-        let replaced = ended
-            .peer_session
-            .is_some_and(|session| self.ctx.directory.session_connected(&session));
-        live.client && ended.how != Ending::Deliberate && !replaced
     }
 
     /// Starts replication on a new connection; false when it was not kept.
@@ -413,7 +363,7 @@ impl SwarmTask {
         }
         let topics: Vec<DiscoveryKey> = event.topics.iter().map(|t| DiscoveryKey(t.0)).collect();
         tracing::info!(?peer, client = event.client, "connection established");
-        self.redials.retain(|r| r.peer != peer);
+        self.redials.connected(&peer);
         let (close, _) = watch::channel(false);
         let task = tokio::spawn(connection::supervise(
             event.connection,
@@ -450,14 +400,19 @@ impl SwarmTask {
                 continue;
             };
             if let Some(Ok(ended)) = (&mut live.task).now_or_never() {
-                if self.worth_redialing(&live, ended) {
-                    let attempt = if live.since.elapsed() >= HEALTHY_CONNECTION {
-                        0
-                    } else {
-                        live.attempt + 1
-                    };
-                    self.schedule_redial(peer, live.topics.clone(), attempt);
-                }
+                let replaced = ended
+                    .peer_session
+                    .is_some_and(|session| self.ctx.directory.session_connected(&session));
+                let lost = Lost {
+                    peer,
+                    client: live.client,
+                    topics: live.topics,
+                    ended,
+                    replaced,
+                    lasted: live.since.elapsed(),
+                    attempt: live.attempt,
+                };
+                self.redials.lost(lost, Instant::now());
             }
         }
         let live: HashSet<PeerId> = self.connections.keys().copied().collect();
