@@ -227,3 +227,85 @@ async fn a_node_outside_the_room_sees_none_of_its_messages() {
         .iter()
         .any(|ev| matches!(ev, NetEvent::RoomMember { .. })));
 }
+
+/// A peer that speaks the protocol but sends a room hello that is not one
+/// is disconnected; the node stays up and still meets real members.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_with_a_malformed_room_hello_is_disconnected() {
+    use futures::StreamExt;
+    use hychat::net::PeerId;
+    use hypercore_handshake::CipherTrait;
+    use hypercore_protocol::schema::Extension;
+    use hypercore_protocol::{Event, Message, Protocol};
+    use hyperswarm::{DhtConfig, JoinOpts, Swarm, Topic};
+
+    let bootstrap = bootstrap_node().await;
+    let mut a = Node::start(bootstrap.local_addr()).await;
+    join(&a).await;
+
+    // The hostile peer: a bare swarm on the room's topic.
+    let swarm = Swarm::new(DhtConfig::default().add_bootstrap_node(bootstrap.local_addr()))
+        .await
+        .unwrap();
+    swarm.bootstrap().await.unwrap();
+    swarm.join(Topic(room().topic().0), JoinOpts::Both);
+    let mut connections = swarm.connections();
+    let event = tokio::time::timeout(common::WAIT, connections.next())
+        .await
+        .expect("the node connects")
+        .expect("a connection event")
+        .expect("a connection");
+    // How the node names this connection.
+    let hostile = PeerId(event.connection.local_public_key());
+    let client = event.client;
+    let (sent_tx, sent_rx) = tokio::sync::oneshot::channel();
+    let peer = tokio::spawn(async move {
+        let mut protocol = Protocol::new(Box::new(event.connection));
+        let room_key = room().channel_key();
+        let mut sent = Some(sent_tx);
+        // Held, so that the node's messages on them never fail our side.
+        let mut channels = Vec::new();
+        while let Some(event) = protocol.next().await {
+            match event {
+                Ok(Event::Handshake(_)) if client => {
+                    let _ = protocol.open(room_key).await;
+                }
+                Ok(Event::DiscoveryKey(_)) => {
+                    let _ = protocol.open(room_key).await;
+                }
+                Ok(Event::Channel(channel)) => {
+                    if let Some(sent) = sent.take() {
+                        let hello = Message::Extension(Extension {
+                            name: "hychat/room".into(),
+                            message: br#"{"hychat":1,"me":{"key":"not a key"}}"#.to_vec(),
+                        });
+                        channel.send(hello).await.unwrap();
+                        let _ = sent.send(());
+                    }
+                    channels.push(channel);
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    tokio::time::timeout(common::WAIT, sent_rx)
+        .await
+        .expect("the room channel opens")
+        .unwrap();
+    a.seen_or_wait("the node to drop the hostile peer", |e| match e {
+        NetEvent::PeerDisconnected { peer } if *peer == hostile => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(!a
+        .seen
+        .iter()
+        .any(|e| matches!(e, NetEvent::RoomMember { .. })));
+    peer.abort();
+
+    // The node is still up: a real member meets it.
+    let mut b = Node::start(bootstrap.local_addr()).await;
+    join(&b).await;
+    wait_for_member(&mut b, a.key).await;
+}

@@ -2,7 +2,9 @@
 //! connection ends. hypercore-protocol 0.7.2's `Protocol` keeps returning
 //! `Pending` after its stream ends, so without this a closed peer would never
 //! be noticed. It also reports what `frames` reads in the incoming frames:
-//! hychat hellos and the blocks the peer holds.
+//! hychat hellos and the blocks the peer holds. When dropped, it closes the
+//! connection properly: dropping a hyperswarm connection does not tell the
+//! peer, which then keeps a dead connection (and its session) for good.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -20,6 +22,8 @@ use super::keys::DiscoveryKey;
 const REPORT_QUEUE: usize = 64;
 /// Channels remembered per connection; a peer opening more is ignored.
 const MAX_CHANNELS: usize = 4096;
+/// How long closing a dropped connection may take.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What the peer said that the replication code keeps to itself.
 #[derive(Debug, PartialEq, Eq)]
@@ -39,8 +43,10 @@ pub enum PeerSaid {
     },
 }
 
-pub struct ObservedConnection<C> {
-    inner: C,
+pub struct ObservedConnection<C: CipherTrait + 'static> {
+    /// Taken only by `drop`, to close it.
+    inner: Option<C>,
+    local_key: [u8; 32],
     closed: watch::Sender<bool>,
     reports: mpsc::Sender<PeerSaid>,
     /// The peer's channel ids and the logs they carry.
@@ -56,7 +62,7 @@ pub struct Observations {
     pub reports: mpsc::Receiver<PeerSaid>,
 }
 
-impl<C> ObservedConnection<C> {
+impl<C: CipherTrait + 'static> ObservedConnection<C> {
     pub fn new(inner: C) -> (Self, Observations) {
         let (closed, closed_rx) = watch::channel(false);
         let (reports, reports_rx) = mpsc::channel(REPORT_QUEUE);
@@ -65,7 +71,8 @@ impl<C> ObservedConnection<C> {
             reports: reports_rx,
         };
         let connection = Self {
-            inner,
+            local_key: inner.local_public_key(),
+            inner: Some(inner),
             closed,
             reports,
             channels: HashMap::new(),
@@ -127,13 +134,37 @@ impl<C> ObservedConnection<C> {
     fn mark_closed(&self) {
         self.closed.send_replace(true);
     }
+
+    fn inner(&mut self) -> std::io::Result<Pin<&mut C>> {
+        self.inner
+            .as_mut()
+            .map(Pin::new)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotConnected))
+    }
 }
 
-impl<C: CipherTrait> Stream for ObservedConnection<C> {
+impl<C: CipherTrait + 'static> Drop for ObservedConnection<C> {
+    fn drop(&mut self) {
+        let Some(mut inner) = self.inner.take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ =
+                    tokio::time::timeout(CLOSE_TIMEOUT, futures::SinkExt::close(&mut inner)).await;
+            });
+        }
+    }
+}
+
+impl<C: CipherTrait + 'static> Stream for ObservedConnection<C> {
     type Item = CipherEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let polled = Pin::new(&mut self.inner).poll_next(cx);
+        let Ok(inner) = self.inner() else {
+            return Poll::Ready(None);
+        };
+        let polled = inner.poll_next(cx);
         match &polled {
             Poll::Ready(None) | Poll::Ready(Some(CipherEvent::ErrStuff(_))) => self.mark_closed(),
             Poll::Ready(Some(CipherEvent::Message(frame))) => self.read(frame, Direction::Incoming),
@@ -143,11 +174,14 @@ impl<C: CipherTrait> Stream for ObservedConnection<C> {
     }
 }
 
-impl<C: CipherTrait> Sink<Vec<u8>> for ObservedConnection<C> {
+impl<C: CipherTrait + 'static> Sink<Vec<u8>> for ObservedConnection<C> {
     type Error = std::io::Error;
 
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        let polled = Pin::new(&mut self.inner).poll_ready(cx);
+        let polled = match self.inner() {
+            Ok(inner) => inner.poll_ready(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        };
         if matches!(polled, Poll::Ready(Err(_))) {
             self.mark_closed();
         }
@@ -156,7 +190,7 @@ impl<C: CipherTrait> Sink<Vec<u8>> for ObservedConnection<C> {
 
     fn start_send(mut self: Pin<&mut Self>, item: Vec<u8>) -> Result<(), Self::Error> {
         self.read(&item, Direction::Outgoing);
-        let result = Pin::new(&mut self.inner).start_send(item);
+        let result = self.inner().and_then(|inner| inner.start_send(item));
         if result.is_err() {
             self.mark_closed();
         }
@@ -164,7 +198,10 @@ impl<C: CipherTrait> Sink<Vec<u8>> for ObservedConnection<C> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        let polled = match self.inner() {
+            Ok(inner) => inner.poll_flush(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        };
         if matches!(polled, Poll::Ready(Err(_))) {
             self.mark_closed();
         }
@@ -172,7 +209,10 @@ impl<C: CipherTrait> Sink<Vec<u8>> for ObservedConnection<C> {
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        let polled = Pin::new(&mut self.inner).poll_close(cx);
+        let polled = match self.inner() {
+            Ok(inner) => inner.poll_close(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        };
         if polled.is_ready() {
             self.mark_closed();
         }
@@ -180,20 +220,22 @@ impl<C: CipherTrait> Sink<Vec<u8>> for ObservedConnection<C> {
     }
 }
 
-impl<C: CipherTrait> CipherTrait for ObservedConnection<C> {
+impl<C: CipherTrait + 'static> CipherTrait for ObservedConnection<C> {
     fn remote_public_key(&self) -> Option<[u8; 32]> {
-        self.inner.remote_public_key()
+        self.inner.as_ref()?.remote_public_key()
     }
 
     fn local_public_key(&self) -> [u8; 32] {
-        self.inner.local_public_key()
+        self.local_key
     }
 
     fn handshake_hash(&self) -> Option<Vec<u8>> {
-        self.inner.handshake_hash()
+        self.inner.as_ref()?.handshake_hash()
     }
 
     fn is_initiator(&self) -> bool {
-        self.inner.is_initiator()
+        self.inner
+            .as_ref()
+            .is_some_and(|inner| inner.is_initiator())
     }
 }
