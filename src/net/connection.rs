@@ -359,6 +359,12 @@ impl Replication {
         let failed = result.is_err();
         if let Err(e) = result {
             tracing::info!(peer = ?self.peer, ?discovery_key, error = %e, "replication channel failed");
+            if self.ctx.directory.report_channel_failure(discovery_key) {
+                tracing::info!(
+                    ?discovery_key,
+                    "a log's channels keep failing; cloning it afresh"
+                );
+            }
         }
         self.requested.remove(&discovery_key);
         self.log_channels.remove(&discovery_key);

@@ -14,6 +14,9 @@ use tokio::sync::watch;
 use super::keys::{DiscoveryKey, FeedKey, PeerId};
 use super::room_directory::RoomDirectory;
 
+/// Failed channels of one log before it is cloned afresh.
+const CHANNEL_FAILURES_BEFORE_FRESH_CLONE: u32 = 3;
+
 #[derive(Default)]
 struct Inner {
     feeds: HashMap<DiscoveryKey, (FeedKey, Hypercore)>,
@@ -25,6 +28,8 @@ struct Inner {
     stalls: HashMap<DiscoveryKey, u64>,
     /// Logs to be cloned afresh by the engine.
     fresh_clones: HashSet<DiscoveryKey>,
+    /// Replication channels of each log that failed since its last clone.
+    channel_failures: HashMap<DiscoveryKey, u32>,
 }
 
 /// The connection that holds a peer session.
@@ -109,6 +114,23 @@ impl FeedDirectory {
     pub fn request_fresh_clone(&self, discovery_key: DiscoveryKey) {
         self.lock().fresh_clones.insert(discovery_key);
         self.clone_signal.send_modify(|v| *v += 1);
+    }
+
+    /// A log's replication channel failed. hypercore 0.17.0-alpha.1 can
+    /// leave a clone that every channel then fails on ("Nodes is out of
+    /// bounds" after proofs from two connections crossed); the third failure
+    /// asks the engine for a fresh clone. True when it did.
+    pub fn report_channel_failure(&self, discovery_key: DiscoveryKey) -> bool {
+        let mut inner = self.lock();
+        let failures = inner.channel_failures.entry(discovery_key).or_default();
+        *failures += 1;
+        if *failures < CHANNEL_FAILURES_BEFORE_FRESH_CLONE {
+            return false;
+        }
+        inner.channel_failures.remove(&discovery_key);
+        drop(inner);
+        self.request_fresh_clone(discovery_key);
+        true
     }
 
     /// The logs waiting to be cloned afresh, taken.
@@ -275,6 +297,18 @@ mod tests {
         );
         assert!(*closed_old.borrow(), "the old connection is told to close");
         assert!(!*closed_new.borrow());
+    }
+
+    #[test]
+    fn the_third_failed_channel_of_a_log_asks_for_a_fresh_clone() {
+        let directory = FeedDirectory::default();
+        let topic = DiscoveryKey([4; 32]);
+        assert!(!directory.report_channel_failure(topic));
+        assert!(!directory.report_channel_failure(topic));
+        assert!(directory.take_fresh_clones().is_empty());
+        assert!(directory.report_channel_failure(topic));
+        assert_eq!(directory.take_fresh_clones(), vec![topic]);
+        assert!(!directory.report_channel_failure(topic), "counted afresh");
     }
 
     #[test]
