@@ -22,7 +22,7 @@ use hypercore_schema::RequestUpgrade;
 use tokio::sync::{mpsc, watch};
 
 use super::directory::{FeedDirectory, SessionVerdict};
-use super::hello::Hello;
+use super::hello::{reclone_message, Hello};
 use super::keys::{DiscoveryKey, FeedKey, PeerId};
 use super::observed::{ObservedConnection, PeerSaid};
 use super::pacing::Paced;
@@ -63,6 +63,9 @@ const NUDGE_UPGRADE_AFTER: std::time::Duration = std::time::Duration::from_secs(
 const STUCK_UPGRADE_AFTER: std::time::Duration = std::time::Duration::from_secs(8);
 /// How often a connection checks itself for stuck channels.
 const HEALTH_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long a failing connection is still driven so its last words go out.
+const FAREWELL_FLUSH: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A connection on which no log has been opened by then is closed.
 const UNUSED_CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -350,7 +353,7 @@ impl Replication {
     /// members holding each other's logs make common. The peer keeps sending
     /// on that channel and the protocol then fails the whole connection, so
     /// it is closed at once and dialed again (see `swarm`).
-    fn on_channel_end(
+    async fn on_channel_end(
         &mut self,
         discovery_key: DiscoveryKey,
         result: Result<(), HypercoreError>,
@@ -364,6 +367,11 @@ impl Replication {
                     ?discovery_key,
                     "a log's channels keep failing; cloning it afresh"
                 );
+            }
+            // The failure is often the peer's broken copy asking for what
+            // cannot be proven: say so, so that it clones afresh.
+            if let Some(channel) = self.log_channels.get(&discovery_key) {
+                let _ = channel.send(reclone_message(discovery_key)).await;
             }
         }
         self.requested.remove(&discovery_key);
@@ -488,6 +496,13 @@ where
                 }
                 PeerSaid::Holds { discovery_key, end } => state.on_holds(discovery_key, end),
                 PeerSaid::Length { discovery_key, length } => state.on_length(discovery_key, length),
+                PeerSaid::Reclone(discovery_key) => {
+                    // Counted like a failure of our own; a hostile peer can
+                    // at most cause a re-download every few minutes.
+                    if state.ctx.directory.report_channel_failure(discovery_key) {
+                        tracing::info!(?peer, ?discovery_key, "a peer keeps failing on our copy of a log; cloning it afresh");
+                    }
+                }
             },
             Ok(()) = new_logs.changed() => state.on_new_logs(&protocol).await,
             Ok(()) = room_changes.changed() => {
@@ -519,7 +534,12 @@ where
                 }
             }
             Some((discovery_key, result)) = state.channels.next() => {
-                if state.on_channel_end(discovery_key, result).is_break() {
+                if state.on_channel_end(discovery_key, result).await.is_break() {
+                    // Lets the reclone hint go out before the connection closes.
+                    let _ = tokio::time::timeout(FAREWELL_FLUSH, async {
+                        while protocol.next().await.is_some() {}
+                    })
+                    .await;
                     break Ending::Failed;
                 }
             }

@@ -9,7 +9,7 @@ use compact_encoding::CompactEncoding;
 use hypercore_protocol::schema::{Open, Range};
 use hypercore_protocol::Message;
 
-use super::hello::HELLO_EXTENSION;
+use super::hello::{HELLO_EXTENSION, RECLONE_EXTENSION};
 
 /// Wire types of the messages worth decoding. Incoming data messages carry
 /// whole blocks and are never decoded twice; outgoing ones are our own small
@@ -38,6 +38,8 @@ pub enum Seen {
     },
     /// A hychat hello payload.
     Hello(Vec<u8>),
+    /// A hychat reclone hint payload.
+    Reclone(Vec<u8>),
     /// The peer holds blocks `start..start + length` of the log on `channel`.
     Holds {
         channel: u64,
@@ -121,6 +123,9 @@ fn read_message(channel: u64, message: &[u8], direction: Direction, seen: &mut V
         }
         Ok((Message::Extension(extension), _)) if extension.name == HELLO_EXTENSION => {
             seen.push(Seen::Hello(extension.message));
+        }
+        Ok((Message::Extension(extension), _)) if extension.name == RECLONE_EXTENSION => {
+            seen.push(Seen::Reclone(extension.message));
         }
         Ok((
             Message::Range(Range {

@@ -6,7 +6,9 @@
 //! (DESIGN §2: open a log only when the peer wants it). Discovery keys, not
 //! public keys: a peer learns only what it holds already, never a key that
 //! would let it read a log. Incoming hellos are picked out of the decrypted
-//! frames by `frames`. Pure; never panics on input.
+//! frames by `frames`. Also the reclone hint (`hychat/reclone`): "your copy
+//! of this log broke our channel", sent when a log's channel fails.
+//! Pure; never panics on input.
 
 use hypercore_protocol::schema::Extension;
 use hypercore_protocol::Message;
@@ -16,6 +18,22 @@ use super::keys::DiscoveryKey;
 
 /// The extension name every hychat peer sends.
 pub const HELLO_EXTENSION: &str = "hychat/hello";
+/// The extension that tells a peer its copy of a log looks broken.
+pub const RECLONE_EXTENSION: &str = "hychat/reclone";
+
+/// The reclone hint for a log: its discovery key, 32 raw bytes.
+pub fn reclone_message(discovery_key: DiscoveryKey) -> Message {
+    Message::Extension(Extension {
+        name: RECLONE_EXTENSION.to_string(),
+        message: discovery_key.0.to_vec(),
+    })
+}
+
+/// The log a reclone hint names, if its payload is one.
+pub fn decode_reclone(payload: &[u8]) -> Option<DiscoveryKey> {
+    payload.try_into().ok().map(DiscoveryKey)
+}
+
 /// Larger hellos are refused (and the peer disconnected).
 pub const MAX_HELLO_BYTES: usize = 64 * 1024;
 /// At most this many topics are read from one hello.
@@ -82,6 +100,16 @@ mod tests {
             session: [9; 16],
             topics: vec![DiscoveryKey([1; 32]), DiscoveryKey([3; 32])],
         }
+    }
+
+    #[test]
+    fn reclone_hints_name_a_log_or_nothing() {
+        let Message::Extension(hint) = reclone_message(DiscoveryKey([5; 32])) else {
+            panic!("an extension");
+        };
+        assert_eq!(hint.name, RECLONE_EXTENSION);
+        assert_eq!(decode_reclone(&hint.message), Some(DiscoveryKey([5; 32])));
+        assert_eq!(decode_reclone(b"short"), None);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use std::collections::HashMap;
 
 use super::frames::{read_frame, Direction, Seen};
+use super::hello::decode_reclone;
 use super::keys::DiscoveryKey;
 
 /// Reports a connection may queue before further ones are dropped.
@@ -30,6 +31,8 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 pub enum PeerSaid {
     /// A hychat hello payload.
     Hello(Vec<u8>),
+    /// The peer says its channel of this log failed on our copy.
+    Reclone(DiscoveryKey),
     /// The peer holds blocks up to (not including) `end` of this log, or
     /// we have sent it block `end - 1`.
     Holds {
@@ -114,6 +117,10 @@ impl<C: CipherTrait + 'static> ObservedConnection<C> {
                     None => continue,
                 },
                 Seen::Hello(payload) => PeerSaid::Hello(payload),
+                Seen::Reclone(payload) => match decode_reclone(&payload) {
+                    Some(discovery_key) => PeerSaid::Reclone(discovery_key),
+                    None => continue,
+                },
                 Seen::Holds {
                     channel,
                     start,
