@@ -156,6 +156,7 @@ impl Replication {
                 self.peer,
                 dialer,
                 self.close.clone(),
+                Instant::now(),
             );
             if verdict == SessionVerdict::Duplicate {
                 tracing::debug!(peer = ?self.peer, "closing a second connection to the same peer");

@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use hypercore::Hypercore;
 use tokio::sync::watch;
@@ -38,7 +39,11 @@ struct SessionClaim {
     /// The session of the side that dialed this connection.
     dialer: [u8; 16],
     close: watch::Sender<bool>,
+    since: Instant,
 }
+
+/// A session claim this old gives way to any new connection of that peer.
+const STALE_CLAIM: Duration = Duration::from_secs(20);
 
 /// Whether a connection may stay, once its peer's session is known.
 #[derive(Debug, PartialEq, Eq)]
@@ -199,23 +204,29 @@ impl FeedDirectory {
     /// without talking; the loser is told to close through `close`. A new
     /// connection from the same dialer replaces the old one: a swarm dials a
     /// peer once, so the dialer has given up the old connection (made a new
-    /// swarm), even when its close never reached us.
+    /// swarm), even when its close never reached us. So does any new
+    /// connection once the held one is older than `STALE_CLAIM`: the two
+    /// dials of a race arrive within seconds, and a peer that still had its
+    /// end of the old connection would not have made a new one.
     pub fn claim_session(
         &self,
         peer_session: [u8; 16],
         connection: PeerId,
         dialer: [u8; 16],
         close: watch::Sender<bool>,
+        now: Instant,
     ) -> SessionVerdict {
         let mut inner = self.lock();
         let claim = SessionClaim {
             connection,
             dialer,
             close,
+            since: now,
         };
         match inner.sessions.get(&peer_session) {
             Some(held) if held.connection != connection => {
-                if dialer <= held.dialer {
+                let stale = now.saturating_duration_since(held.since) >= STALE_CLAIM;
+                if dialer <= held.dialer || stale {
                     held.close.send_replace(true);
                     inner.sessions.insert(peer_session, claim);
                     SessionVerdict::Keep
@@ -250,6 +261,7 @@ mod tests {
 
     #[test]
     fn both_sides_keep_the_connection_dialed_by_the_smaller_session() {
+        let now = Instant::now();
         let (low, high) = ([1u8; 16], [2u8; 16]);
         // On the side whose session is `high`: the peer is `low`.
         let directory = FeedDirectory::default();
@@ -257,46 +269,76 @@ mod tests {
         let (close_theirs, _) = watch::channel(false);
         // Our own dial (dialer = high) arrives first and is kept for now...
         assert_eq!(
-            directory.claim_session(low, PeerId([1; 32]), high, close_mine),
+            directory.claim_session(low, PeerId([1; 32]), high, close_mine, now),
             SessionVerdict::Keep
         );
         // ...then the peer's dial (dialer = low) wins and ours is told to close.
         assert_eq!(
-            directory.claim_session(low, PeerId([2; 32]), low, close_theirs),
+            directory.claim_session(low, PeerId([2; 32]), low, close_theirs, now),
             SessionVerdict::Keep
         );
         assert!(*closed_mine.borrow());
         // A later dial by us again loses.
         let (close_again, _) = watch::channel(false);
         assert_eq!(
-            directory.claim_session(low, PeerId([3; 32]), high, close_again),
+            directory.claim_session(low, PeerId([3; 32]), high, close_again, now),
             SessionVerdict::Duplicate
         );
         directory.connection_gone(PeerId([2; 32]));
         let (close_last, _) = watch::channel(false);
         assert_eq!(
-            directory.claim_session(low, PeerId([3; 32]), high, close_last),
+            directory.claim_session(low, PeerId([3; 32]), high, close_last, now),
             SessionVerdict::Keep
         );
     }
 
     #[test]
     fn a_new_dial_from_the_same_dialer_replaces_a_half_open_connection() {
+        let now = Instant::now();
         let directory = FeedDirectory::default();
         let peer = [7u8; 16];
         let (close_old, closed_old) = watch::channel(false);
         assert_eq!(
-            directory.claim_session(peer, PeerId([1; 32]), peer, close_old),
+            directory.claim_session(peer, PeerId([1; 32]), peer, close_old, now),
             SessionVerdict::Keep
         );
         // The peer's old connection died on its side only; it dials again.
         let (close_new, closed_new) = watch::channel(false);
         assert_eq!(
-            directory.claim_session(peer, PeerId([2; 32]), peer, close_new),
+            directory.claim_session(peer, PeerId([2; 32]), peer, close_new, now),
             SessionVerdict::Keep
         );
         assert!(*closed_old.borrow(), "the old connection is told to close");
         assert!(!*closed_new.borrow());
+    }
+
+    #[test]
+    fn a_stale_claim_gives_way_to_a_new_connection_whoever_dialed() {
+        let now = Instant::now();
+        let directory = FeedDirectory::default();
+        let (low, high) = ([1u8; 16], [2u8; 16]);
+        let (close_old, closed_old) = watch::channel(false);
+        // Kept: dialed by the smaller session...
+        directory.claim_session(high, PeerId([1; 32]), low, close_old, now);
+        // ...so a young rival dialed by the larger one loses,
+        let (close_young, _) = watch::channel(false);
+        assert_eq!(
+            directory.claim_session(
+                high,
+                PeerId([2; 32]),
+                high,
+                close_young,
+                now + Duration::from_secs(2)
+            ),
+            SessionVerdict::Duplicate
+        );
+        // but once the held one is stale, the new connection wins.
+        let (close_new, _) = watch::channel(false);
+        assert_eq!(
+            directory.claim_session(high, PeerId([3; 32]), high, close_new, now + STALE_CLAIM),
+            SessionVerdict::Keep
+        );
+        assert!(*closed_old.borrow());
     }
 
     #[test]
