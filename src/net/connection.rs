@@ -22,7 +22,7 @@ use hypercore_schema::RequestUpgrade;
 use tokio::sync::{mpsc, watch};
 
 use super::directory::{FeedDirectory, SessionVerdict};
-use super::hello::{reclone_message, Hello};
+use super::hello::{ping_message, reclone_message, Hello};
 use super::keys::{DiscoveryKey, FeedKey, PeerId};
 use super::observed::{ObservedConnection, PeerSaid};
 use super::pacing::Paced;
@@ -63,6 +63,13 @@ const NUDGE_UPGRADE_AFTER: std::time::Duration = std::time::Duration::from_secs(
 const STUCK_UPGRADE_AFTER: std::time::Duration = std::time::Duration::from_secs(8);
 /// How often a connection checks itself for stuck channels.
 const HEALTH_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A hychat peer is pinged this often, so that it hears from us while the
+/// chat is quiet...
+const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// ...and a hychat peer not heard from this long has gone without a close:
+/// hyperswarm does not always deliver one, and the peer's end is gone.
+const SILENT_PEER: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How long a failing connection is still driven so its last words go out.
 const FAREWELL_FLUSH: std::time::Duration = std::time::Duration::from_millis(200);
@@ -299,6 +306,18 @@ impl Replication {
         self.hello_sent = true;
     }
 
+    /// Sends the keepalive on any open channel.
+    async fn ping(&mut self) {
+        let channel = self
+            .log_channels
+            .values()
+            .find(|c| !c.closed())
+            .or_else(|| self.rooms.any_channel());
+        if let Some(channel) = channel {
+            let _ = channel.send(ping_message()).await;
+        }
+    }
+
     /// We hold a new log or joined a room: the peer hears of it, and we open
     /// what it said it holds too.
     async fn on_new_logs(&mut self, protocol: &Protocol) {
@@ -436,6 +455,8 @@ where
     let (observed, observations) = ObservedConnection::new(connection);
     let mut closed = observations.closed;
     let mut reports = observations.reports;
+    let heard = observations.heard;
+    let mut pings = tokio::time::interval(PING_EVERY);
     let mut new_logs = ctx.directory.watch();
     let mut room_changes = ctx.directory.rooms().watch();
     let mut stalls = ctx.directory.watch_stalls();
@@ -554,6 +575,14 @@ where
                 // ourselves whose other half never reached us.
                 tracing::debug!(?peer, "closing a connection that shares no log");
                 break Ending::Deliberate;
+            }
+            _ = pings.tick(), if state.peer_session.is_some() => {
+                // JS peers ignore it; only hychat peers (with a hello) are pinged.
+                if heard.borrow().elapsed() >= SILENT_PEER {
+                    tracing::info!(?peer, "a peer fell silent; closing its connection");
+                    break Ending::Failed;
+                }
+                state.ping().await;
             }
             _ = health.tick() => {
                 if state.announce_pending {

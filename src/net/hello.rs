@@ -7,7 +7,9 @@
 //! public keys: a peer learns only what it holds already, never a key that
 //! would let it read a log. Incoming hellos are picked out of the decrypted
 //! frames by `frames`. Also the reclone hint (`hychat/reclone`): "your copy
-//! of this log broke our channel", sent when a log's channel fails.
+//! of this log broke our channel", sent when a log's channel fails; and the
+//! keepalive (`hychat/ping`) that lets a silent connection be told from a
+//! quiet one.
 //! Pure; never panics on input.
 
 use hypercore_protocol::schema::Extension;
@@ -18,6 +20,16 @@ use super::keys::DiscoveryKey;
 
 /// The extension name every hychat peer sends.
 pub const HELLO_EXTENSION: &str = "hychat/hello";
+/// The keepalive hychat peers send each other while a connection is quiet.
+pub const PING_EXTENSION: &str = "hychat/ping";
+
+pub fn ping_message() -> Message {
+    Message::Extension(Extension {
+        name: PING_EXTENSION.to_string(),
+        message: Vec::new(),
+    })
+}
+
 /// The extension that tells a peer its copy of a log looks broken.
 pub const RECLONE_EXTENSION: &str = "hychat/reclone";
 

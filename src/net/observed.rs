@@ -52,6 +52,8 @@ pub struct ObservedConnection<C: CipherTrait + 'static> {
     local_key: [u8; 32],
     closed: watch::Sender<bool>,
     reports: mpsc::Sender<PeerSaid>,
+    /// When the peer last sent anything.
+    heard: watch::Sender<std::time::Instant>,
     /// The peer's channel ids and the logs they carry.
     channels: HashMap<u64, DiscoveryKey>,
     /// Our own channel ids and the logs they carry.
@@ -63,21 +65,27 @@ pub struct Observations {
     /// Turns `true` once the connection has ended.
     pub closed: watch::Receiver<bool>,
     pub reports: mpsc::Receiver<PeerSaid>,
+    /// When the peer last sent anything: a connection whose peer went away
+    /// without a close (hyperswarm does not always deliver one) falls silent.
+    pub heard: watch::Receiver<std::time::Instant>,
 }
 
 impl<C: CipherTrait + 'static> ObservedConnection<C> {
     pub fn new(inner: C) -> (Self, Observations) {
         let (closed, closed_rx) = watch::channel(false);
         let (reports, reports_rx) = mpsc::channel(REPORT_QUEUE);
+        let (heard, heard_rx) = watch::channel(std::time::Instant::now());
         let observations = Observations {
             closed: closed_rx,
             reports: reports_rx,
+            heard: heard_rx,
         };
         let connection = Self {
             local_key: inner.local_public_key(),
             inner: Some(inner),
             closed,
             reports,
+            heard,
             channels: HashMap::new(),
             own_channels: HashMap::new(),
         };
@@ -174,7 +182,10 @@ impl<C: CipherTrait + 'static> Stream for ObservedConnection<C> {
         let polled = inner.poll_next(cx);
         match &polled {
             Poll::Ready(None) | Poll::Ready(Some(CipherEvent::ErrStuff(_))) => self.mark_closed(),
-            Poll::Ready(Some(CipherEvent::Message(frame))) => self.read(frame, Direction::Incoming),
+            Poll::Ready(Some(CipherEvent::Message(frame))) => {
+                self.heard.send_replace(std::time::Instant::now());
+                self.read(frame, Direction::Incoming)
+            }
             _ => {}
         }
         polled
