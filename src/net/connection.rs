@@ -306,14 +306,19 @@ impl Replication {
         self.hello_sent = true;
     }
 
-    /// Sends the keepalive on any open channel.
-    async fn ping(&mut self) {
-        let channel = self
-            .log_channels
+    /// Any open channel, log or room, for the hychat extensions: the peer
+    /// reads them whichever channel carries them.
+    fn any_open_channel(&self) -> Option<Channel> {
+        self.log_channels
             .values()
             .find(|c| !c.closed())
-            .or_else(|| self.rooms.any_channel());
-        if let Some(channel) = channel {
+            .or_else(|| self.rooms.any_channel())
+            .cloned()
+    }
+
+    /// Sends the keepalive on any open channel.
+    async fn ping(&mut self) {
+        if let Some(channel) = self.any_open_channel() {
             let _ = channel.send(ping_message()).await;
         }
     }
@@ -322,13 +327,7 @@ impl Replication {
     /// what it said it holds too.
     async fn on_new_logs(&mut self, protocol: &Protocol) {
         if self.hello_sent {
-            let channel = self
-                .log_channels
-                .values()
-                .find(|c| !c.closed())
-                .or_else(|| self.rooms.any_channel())
-                .cloned();
-            if let Some(channel) = channel {
+            if let Some(channel) = self.any_open_channel() {
                 self.send_hello(&channel).await;
             }
         }

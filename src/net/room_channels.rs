@@ -200,6 +200,17 @@ mod tests {
         }))
     }
 
+    /// A hello from a member who knows nobody else.
+    fn lone_hello() -> RoomHello {
+        RoomHello {
+            me: Member {
+                key: FeedKey([2; 32]),
+                nickname: None,
+            },
+            members: vec![],
+        }
+    }
+
     #[test]
     fn a_malformed_room_hello_asks_for_a_disconnect() {
         let directory = FeedDirectory::default();
@@ -268,13 +279,7 @@ mod tests {
         let directory = FeedDirectory::default();
         let room = RoomName::parse("streams-day").unwrap();
         directory.rooms().set(room.clone(), vec![]);
-        let hello = RoomHello {
-            me: Member {
-                key: FeedKey([2; 32]),
-                nickname: None,
-            },
-            members: vec![],
-        };
+        let hello = lone_hello();
         let mut channels = RoomChannels::default();
         for _ in 0..MAX_HELLOS_PER_WINDOW {
             let event = channels.on_message(
@@ -294,13 +299,7 @@ mod tests {
     fn a_hello_for_a_room_we_left_is_ignored() {
         let directory = FeedDirectory::default();
         let room = RoomName::parse("gone").unwrap();
-        let hello = RoomHello {
-            me: Member {
-                key: FeedKey([2; 32]),
-                nickname: None,
-            },
-            members: vec![],
-        };
+        let hello = lone_hello();
         let mut channels = RoomChannels::default();
         let event = channels.on_message(
             (room.topic(), extension(ROOM_EXTENSION, &hello.encode())),
