@@ -26,6 +26,17 @@ fn introduced(room: &RoomName, who: FeedKey) -> impl FnMut(&NetEvent) -> Option<
     }
 }
 
+/// Waits until `node` was introduced to `who` in `room`.
+async fn wait_introduced(node: &mut Node, room: &RoomName, who: FeedKey) {
+    wait_for(
+        &mut node.events,
+        BOUND,
+        "an introduction",
+        introduced(room, who),
+    )
+    .await;
+}
+
 async fn join(node: &Node, room: &RoomName) {
     node.handle
         .send(NetCommand::JoinRoom { room: room.clone() })
@@ -84,20 +95,8 @@ async fn main() {
         let started = Instant::now();
         join(&a, &room).await;
         join(&b, &room).await;
-        wait_for(
-            &mut a.events,
-            BOUND,
-            "introduction",
-            introduced(&room, b_key),
-        )
-        .await;
-        wait_for(
-            &mut b.events,
-            BOUND,
-            "introduction",
-            introduced(&room, a_key),
-        )
-        .await;
+        wait_introduced(&mut a, &room, b_key).await;
+        wait_introduced(&mut b, &room, a_key).await;
         meetings.push(started.elapsed());
         stop(a).await;
         stop(b).await;
@@ -111,13 +110,7 @@ async fn main() {
     let a_key = a.handle.own_key();
     join(&a, &room).await;
     join(&b, &room).await;
-    wait_for(
-        &mut b.events,
-        BOUND,
-        "introduction",
-        introduced(&room, a_key),
-    )
-    .await;
+    wait_introduced(&mut b, &room, a_key).await;
     let mut latencies = Vec::new();
     for i in 0..messages {
         let text = format!("live {i}");
@@ -152,13 +145,7 @@ async fn main() {
     let mut b = node(addr).await;
     let started = Instant::now();
     join(&b, &room).await;
-    wait_for(
-        &mut b.events,
-        BOUND,
-        "an introduction",
-        introduced(&room, a_key),
-    )
-    .await;
+    wait_introduced(&mut b, &room, a_key).await;
     let met = started.elapsed();
     let mut held = 0;
     while held < history {
