@@ -15,10 +15,37 @@ use tempfile::TempDir;
 
 use support::tmux::ensure_tmux;
 use support::tui::{panel_shows_peer, side_panel, Tuis};
-use support::{own_key, start_bootstrap, QUICK};
+use support::{own_key, start_bootstrap, Background, QUICK};
 
 /// The room both TUIs join in the room test.
 const ROOM: &str = "streams-day";
+
+/// Alice and Bob, each in a tmux session with its own storage, and the
+/// loopback bootstrap node they share. Fields drop in order: the TUIs
+/// first, then the node, then the directories.
+struct AliceAndBob {
+    fixture: Tuis,
+    _bootstrap: Background,
+    _dirs: [TempDir; 3],
+}
+
+fn start_alice_and_bob() -> AliceAndBob {
+    ensure_tmux();
+    let dirs = [(); 3].map(|_| TempDir::new().unwrap());
+    let (bootstrap, port) = start_bootstrap(dirs[0].path());
+    let keys: Vec<String> = dirs[1..].iter().map(|d| own_key(d.path(), port)).collect();
+    assert_ne!(keys[0], keys[1]);
+    let mut fixture = Tuis::new();
+    fixture.attach(bootstrap.transcript());
+    for ((nick, dir), key) in ["alice", "bob"].into_iter().zip(&dirs[1..]).zip(keys) {
+        fixture.launch(nick, dir.path(), key, nick, port);
+    }
+    AliceAndBob {
+        fixture,
+        _bootstrap: bootstrap,
+        _dirs: dirs,
+    }
+}
 
 /// Upper bound for a message to travel between the two TUIs.
 const DELIVERY: Duration = Duration::from_secs(90);
@@ -26,23 +53,8 @@ const DELIVERY: Duration = Duration::from_secs(90);
 #[test]
 fn two_tuis_in_tmux_follow_each_other_chat_and_quit_cleanly() {
     let _one_at_a_time = support::one_at_a_time();
-    ensure_tmux();
-    let boot_dir = TempDir::new().unwrap();
-    let dir_a = TempDir::new().unwrap();
-    let dir_b = TempDir::new().unwrap();
-    let (bootstrap, port) = start_bootstrap(boot_dir.path());
-    let key_a = own_key(dir_a.path(), port);
-    let key_b = own_key(dir_b.path(), port);
-    assert_ne!(key_a, key_b);
-
-    let mut fixture = Tuis::new();
-    fixture.attach(bootstrap.transcript());
-    for (session, dir, key, nick) in [
-        ("alice", &dir_a, key_a, "alice"),
-        ("bob", &dir_b, key_b, "bob"),
-    ] {
-        fixture.launch(session, dir.path(), key, nick, port);
-    }
+    let setup = start_alice_and_bob();
+    let fixture = &setup.fixture;
     let (a, b) = (0, 1);
     let tmux = &fixture.tmux;
     let session = |i: usize| fixture.session(i);
@@ -128,27 +140,15 @@ fn two_tuis_in_tmux_follow_each_other_chat_and_quit_cleanly() {
         "alice→bob in {a_to_b:?}, bob→alice in {b_to_a:?}, whole run {:?}",
         started.elapsed()
     );
-    drop(fixture);
-    drop(bootstrap);
+    drop(setup);
 }
 
 #[test]
 fn two_tuis_meet_in_a_room_without_exchanging_keys() {
     let _one_at_a_time = support::one_at_a_time();
-    ensure_tmux();
-    let boot_dir = TempDir::new().unwrap();
-    let dir_a = TempDir::new().unwrap();
-    let dir_b = TempDir::new().unwrap();
-    let (bootstrap, port) = start_bootstrap(boot_dir.path());
     // The keys are read only to check `/members`; neither TUI is told the other's.
-    let key_a = own_key(dir_a.path(), port);
-    let key_b = own_key(dir_b.path(), port);
-    assert_ne!(key_a, key_b);
-
-    let mut fixture = Tuis::new();
-    fixture.attach(bootstrap.transcript());
-    fixture.launch("alice", dir_a.path(), key_a, "alice", port);
-    fixture.launch("bob", dir_b.path(), key_b, "bob", port);
+    let setup = start_alice_and_bob();
+    let fixture = &setup.fixture;
     let (a, b) = (0, 1);
     let tmux = &fixture.tmux;
     let session = |i: usize| fixture.session(i);
@@ -242,6 +242,5 @@ fn two_tuis_meet_in_a_room_without_exchanging_keys() {
         "in #{ROOM}: alice→bob in {a_to_b:?}, bob→alice in {b_to_a:?}, whole run {:?}",
         started.elapsed()
     );
-    drop(fixture);
-    drop(bootstrap);
+    drop(setup);
 }
