@@ -1,6 +1,7 @@
 //! The command line, clap derive style. Parsing only: what each subcommand
 //! does lives in `headless` and `main`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +44,9 @@ pub struct GlobalArgs {
     /// Join this room (remembered): the chat opens in it, `send` writes into it, `seed` serves it.
     #[arg(long, global = true, env = "HYCHAT_ROOM", value_name = "NAME")]
     pub room: Option<RoomName>,
+    /// Bind the network socket to this address: an IP (any free port) or IP:PORT [default: 0.0.0.0, every interface].
+    #[arg(long, global = true, env = "HYCHAT_BIND", value_name = "ADDR", value_parser = parse_bind)]
+    pub bind: Option<SocketAddr>,
     /// Log file verbosity: error, warn, info, debug or trace.
     #[arg(
         long,
@@ -88,13 +92,18 @@ pub enum CliCommand {
     Following,
     /// Stay online and keep replicating every log you hold, printing one line per event.
     Seed,
-    /// Run a DHT bootstrap node for a LAN or an offline network.
+    /// Run a DHT bootstrap node for a LAN, a server or an offline network.
     Bootstrap {
         #[arg(long, default_value_t = 49737)]
         port: u16,
-        #[arg(long, default_value = "127.0.0.1")]
+        /// The address to listen on; give a server's public IP so JS peers accept the node's id.
+        #[arg(long, default_value = "0.0.0.0")]
         host: std::net::IpAddr,
     },
+}
+
+fn parse_bind(text: &str) -> Result<SocketAddr, String> {
+    crate::net::bind::parse_bind(text)
 }
 
 #[cfg(test)]
@@ -114,5 +123,16 @@ mod tests {
         let long = "x".repeat(65);
         let error = Cli::try_parse_from(["hychat", "--room", &long]).unwrap_err();
         assert!(error.to_string().contains("at most 64"), "{error}");
+    }
+
+    #[test]
+    fn bind_takes_an_ip_or_an_ip_and_port() {
+        let cli = Cli::try_parse_from(["hychat", "--bind", "10.0.0.2"]).unwrap();
+        assert_eq!(cli.global.bind, Some("10.0.0.2:0".parse().unwrap()));
+        let error = Cli::try_parse_from(["hychat", "--bind", "nowhere"]).unwrap_err();
+        assert!(
+            error.to_string().contains("not an address to bind to"),
+            "{error}"
+        );
     }
 }

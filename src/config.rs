@@ -17,6 +17,8 @@ pub struct Config {
     pub bootstrap: Option<Vec<String>>,
     /// Set false to never host the machine-local bootstrap node.
     pub host_local_bootstrap: Option<bool>,
+    /// Where the network socket binds: an IP, or IP:PORT (default every interface).
+    pub bind: Option<String>,
     /// UI colours; each is a name ("cyan"), a 256-colour index ("33") or "#rrggbb".
     pub colours: Option<Colours>,
 }

@@ -398,8 +398,17 @@ pub async fn bootstrap(addr: SocketAddr) -> Result<(), Failure> {
     let node = net::run_bootstrap_node(addr)
         .await
         .map_err(|e| Failure(format!("cannot run a bootstrap node on {addr}: {e}")))?;
-    println!("bootstrap node listening on {}", node.local_addr());
-    println!("give peers: --bootstrap {}", node.local_addr());
+    let addr = node.local_addr();
+    println!("bootstrap node listening on {addr}");
+    if addr.ip().is_unspecified() {
+        println!(
+            "give peers: --bootstrap <this host's address>:{} (on this machine: 127.0.0.1:{})",
+            addr.port(),
+            addr.port()
+        );
+    } else {
+        println!("give peers: --bootstrap {addr}");
+    }
     shutdown_signal().await;
     Ok(())
 }

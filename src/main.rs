@@ -42,7 +42,7 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         .palette(&paths.config_file)
         .map_err(|e| Failure(e.to_string()))?;
     hychat::ui::theme::set_palette(palette);
-    let net_config = net_config(&cli.global, &config, &paths);
+    let net_config = net_config(&cli.global, &config, &paths)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -50,7 +50,9 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
 
     if let Some(CliCommand::Bootstrap { port, host }) = cli.command {
         init_logging(&paths.log_file, cli.global.log_level, false);
-        return runtime.block_on(headless::bootstrap((host, port).into()));
+        let addr = (host, port).into();
+        hychat::net::bind::check_bind(addr).map_err(|e| Failure(e.to_string()))?;
+        return runtime.block_on(headless::bootstrap(addr));
     }
     init_logging(&paths.log_file, cli.global.log_level, true);
     tracing::info!(storage = %paths.data.display(), "starting");
@@ -109,8 +111,18 @@ async fn run_tui(
         })
 }
 
-fn net_config(global: &GlobalArgs, config: &Config, paths: &Paths) -> NetConfig {
+fn net_config(global: &GlobalArgs, config: &Config, paths: &Paths) -> Result<NetConfig, Failure> {
     let mut net = NetConfig::new(paths.data.clone());
+    if let Some(bind) = global.bind {
+        net.bind = bind;
+    } else if let Some(bind) = &config.bind {
+        net.bind = hychat::net::bind::parse_bind(bind).map_err(|reason| {
+            Failure(format!(
+                "the config file {} is not valid: bind: {reason}",
+                paths.config_file.display()
+            ))
+        })?;
+    }
     net.nickname = global.nick.clone().or_else(|| config.nick.clone());
     if let Some(list) = global
         .bootstrap
@@ -126,7 +138,7 @@ fn net_config(global: &GlobalArgs, config: &Config, paths: &Paths) -> NetConfig 
     if let Some(host) = config.host_local_bootstrap {
         net.host_local_bootstrap = host;
     }
-    net
+    Ok(net)
 }
 
 fn local_only(mut config: NetConfig) -> NetConfig {

@@ -95,11 +95,14 @@ pub async fn run_bootstrap_node(addr: SocketAddr) -> Result<BootstrapNode, Strin
     let probe = std::net::UdpSocket::bind(addr).map_err(|e| e.to_string())?;
     let addr = probe.local_addr().map_err(|e| e.to_string())?;
     drop(probe);
+    // Bound to every interface, it is reached here at loopback: that is its
+    // own bootstrap entry and, for JS peers on this machine, its id.
+    let reachable = super::bind::reachable_here(addr);
     let mut config = DhtConfig::default()
         .bind(addr)
         .map_err(|e| e.to_string())?
-        .add_bootstrap_node(addr);
-    config.local_id = bootstrap_node_id(addr);
+        .add_bootstrap_node(reachable);
+    config.local_id = bootstrap_node_id(reachable);
     let dht = Dht::with_config(config).await.map_err(|e| e.to_string())?;
     let mut dht = dht;
     let task = tokio::spawn(Paced::new(

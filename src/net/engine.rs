@@ -61,6 +61,9 @@ struct Engine {
 }
 
 pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
+    if config.networking {
+        super::bind::check_bind(config.bind)?;
+    }
     let store = Store::open(&config.storage)?;
     let first_run = store.is_first_run();
     let follows = store.load_follows()?;
@@ -152,6 +155,7 @@ impl Engine {
                 bootstrap: config.bootstrap.clone(),
                 host_local_bootstrap: config.host_local_bootstrap,
                 refresh_interval: config.refresh_interval,
+                bind: config.bind,
             };
             let topics = self.initial_topics();
             Some(tokio::spawn(Paced::new(swarm::run(

@@ -3,6 +3,7 @@
 //! `spawn(config)` gives a `NetHandle` (commands in) and a bounded receiver of
 //! `NetEvent`s (events out). Nothing here touches the UI's state.
 
+pub mod bind;
 mod bootstrap;
 pub mod codec;
 mod connection;
@@ -23,6 +24,7 @@ pub mod rooms;
 mod store;
 mod swarm;
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,6 +35,11 @@ pub use codec::ChatMessage;
 pub use keys::{DiscoveryKey, FeedKey, KeyParseError, PeerId, Seq};
 pub use rooms::{Member, RoomEntry, RoomName, RoomNameError};
 pub use store::{FollowEntry, Store, StoreError};
+
+/// The DHT socket's default address: every IPv4 interface, any free port.
+/// (dht-rpc's own default is 127.0.0.1, which reaches no other machine.)
+pub const DEFAULT_BIND: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
 /// How many of the newest messages a new follower fetches and reports first.
 pub const NEWEST_FIRST_WINDOW: u64 = 50;
@@ -53,6 +60,9 @@ pub struct NetConfig {
     pub bootstrap: Vec<String>,
     /// Host the local bootstrap node when `DEFAULT_LOCAL_BOOTSTRAP` is listed and free.
     pub host_local_bootstrap: bool,
+    /// Where the DHT socket (which also carries every connection) binds:
+    /// every IPv4 interface and a free port unless `--bind` says otherwise.
+    pub bind: SocketAddr,
     /// Join the swarm at all. Off for commands that only touch local files.
     pub networking: bool,
     /// How often discovery is refreshed while a log has no peer.
@@ -69,6 +79,7 @@ impl NetConfig {
             nickname: None,
             bootstrap,
             host_local_bootstrap: true,
+            bind: DEFAULT_BIND,
             networking: true,
             refresh_interval: Duration::from_secs(3),
         }
@@ -213,6 +224,8 @@ pub enum NetError {
     Store(#[from] StoreError),
     #[error("could not open the log in {path}: {reason}")]
     OpenLog { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Bind(#[from] bind::BindError),
 }
 
 /// The sending half of the engine's command channel.

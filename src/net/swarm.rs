@@ -16,6 +16,7 @@ use hyperswarm::{DhtConfig, JoinOpts, PublicKey, Swarm, Topic};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::bind;
 use super::bootstrap::{self, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
 use super::connection::{self, ConnectionContext, Ended};
 use super::keys::{DiscoveryKey, PeerId};
@@ -48,6 +49,8 @@ pub struct SwarmSettings {
     pub bootstrap: Vec<String>,
     pub host_local_bootstrap: bool,
     pub refresh_interval: Duration,
+    /// Where the DHT socket binds (see `bind.rs`).
+    pub bind: SocketAddr,
 }
 
 /// A running connection task and the switch that closes it.
@@ -166,23 +169,30 @@ impl SwarmTask {
 
     async fn bootstrap_addresses(&mut self) -> Vec<SocketAddr> {
         let local: Option<SocketAddr> = DEFAULT_LOCAL_BOOTSTRAP.parse().ok();
-        let wants_local = self.settings.host_local_bootstrap
-            && self
-                .settings
-                .bootstrap
-                .iter()
-                .any(|entry| entry == DEFAULT_LOCAL_BOOTSTRAP);
-        if wants_local && self.local_bootstrap.is_none() {
-            if let Some(addr) = local {
-                match bootstrap::run_bootstrap_node(addr).await {
+        let lists_local = self
+            .settings
+            .bootstrap
+            .iter()
+            .any(|entry| entry == DEFAULT_LOCAL_BOOTSTRAP);
+        let mut list = self.settings.bootstrap.clone();
+        if let Some(local) = local.filter(|_| lists_local) {
+            // Hosted on the bind's IP (every interface by default), so peers
+            // on the LAN can use it too; reached here where the bind says.
+            let hosted = bind::local_bootstrap_bind(self.settings.bind, local);
+            if self.settings.host_local_bootstrap && self.local_bootstrap.is_none() {
+                match bootstrap::run_bootstrap_node(hosted).await {
                     Ok(node) => self.local_bootstrap = Some(node),
                     Err(e) => {
                         tracing::debug!(error = %e, "the local bootstrap node is hosted elsewhere")
                     }
                 }
             }
+            let reach = bind::reachable_here(hosted).to_string();
+            for entry in list.iter_mut().filter(|e| *e == DEFAULT_LOCAL_BOOTSTRAP) {
+                entry.clone_from(&reach);
+            }
         }
-        bootstrap::resolve_async(self.settings.bootstrap.clone()).await
+        bootstrap::resolve_async(list).await
     }
 
     async fn connect(&mut self) -> Result<(Swarm, u32), String> {
@@ -190,7 +200,11 @@ impl SwarmTask {
         if addrs.is_empty() {
             return Err("no bootstrap node address resolves".into());
         }
-        let mut config = DhtConfig::default();
+        let mut config = DhtConfig::default().bind(self.settings.bind).map_err(|e| {
+            bind::check_bind(self.settings.bind)
+                .err()
+                .map_or(e.to_string(), |b| b.0)
+        })?;
         for addr in &addrs {
             config = config.add_bootstrap_node(*addr);
         }
