@@ -352,7 +352,9 @@ fn seed_line(event: &NetEvent) -> Option<String> {
         NetEvent::Ready { own, follows, .. } => {
             format!("own log {own}, {} followed", follows.len())
         }
-        NetEvent::PeerConnected { peer, feeds, rooms } => {
+        NetEvent::PeerConnected {
+            peer, feeds, rooms, ..
+        } => {
             let feeds: Vec<String> = feeds.iter().map(FeedKey::short).collect();
             let rooms: Vec<String> = rooms.iter().map(|r| format!(" in #{}", r.room)).collect();
             format!(

@@ -224,6 +224,7 @@ fn peer_panel_with_two_peers() {
             peer: PeerId([0xe1; 32]),
             feeds: vec![own(), ann()],
             rooms: vec![],
+            route: Default::default(),
         },
     );
     app.update(Event::Tick(NOW + Duration::minutes(3)));
@@ -233,6 +234,7 @@ fn peer_panel_with_two_peers() {
             peer: PeerId([0x5c; 32]),
             feeds: vec![bob(), ann(), other_bob()],
             rooms: vec![],
+            route: Default::default(),
         },
     );
     net(
@@ -489,6 +491,7 @@ fn a_room_view() {
                     member: dee(),
                 },
             ],
+            route: Default::default(),
         },
     );
     // Alt+2: the room, its unread marks cleared.

@@ -549,9 +549,9 @@ impl App {
                     self.place(feed, seq, message);
                 }
             }
-            NetEvent::PeerConnected { peer, feeds, rooms } => {
-                self.peers.connected(peer, feeds, rooms, self.now)
-            }
+            NetEvent::PeerConnected {
+                peer, feeds, rooms, ..
+            } => self.peers.connected(peer, feeds, rooms, self.now),
             NetEvent::PeerDisconnected { peer } => {
                 self.peers.disconnected(&peer);
             }
@@ -561,6 +561,8 @@ impl App {
                 length,
             } => self.peers.progress(&feed, downloaded, length),
             NetEvent::PeerHas { peer, feed, length } => self.peers.peer_has(peer, feed, length),
+            // Shown by the network pane (in progress).
+            NetEvent::NetworkReport(_) => {}
             NetEvent::NetworkStatus(status) => {
                 if self.network.as_ref() != Some(&status) {
                     self.network_since = self.now;

@@ -369,6 +369,7 @@ fn peers_command_lists_connected_peers() {
         peer: PeerId([0xee; 32]),
         feeds: vec![OWN, ANN],
         rooms: vec![],
+        route: Default::default(),
     }));
     app.update(Event::Tick(NOW + time::Duration::minutes(3)));
     submit(&mut app, "/peers");
@@ -502,6 +503,7 @@ fn peers_and_follows_follow_the_events() {
         peer,
         feeds: vec![ANN],
         rooms: vec![],
+        route: Default::default(),
     }));
     assert!(app.peers().is_online(&ANN));
     app.update(Event::Net(NetEvent::FeedProgress {
@@ -985,6 +987,7 @@ fn members_lists_you_and_each_member_online_or_not() {
                 room: room("rust"),
                 member: BOB,
             }],
+            route: Default::default(),
         },
     );
     alt(&mut app, '2');
@@ -1125,6 +1128,7 @@ fn peers_show_the_rooms_they_were_met_in() {
                 room: room("rust"),
                 member: BOB,
             }],
+            route: Default::default(),
         },
     );
     submit(&mut app, "/peers");

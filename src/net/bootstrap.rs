@@ -10,6 +10,7 @@ use futures::StreamExt;
 use hyperdht::adht::Dht;
 use tokio::task::JoinHandle;
 
+use super::compat::dht_panics;
 use super::pacing::Paced;
 
 /// The public Hyperswarm bootstrap nodes.
@@ -23,6 +24,8 @@ pub const PUBLIC_BOOTSTRAP: [&str; 3] = [
 pub const DEFAULT_LOCAL_BOOTSTRAP: &str = "127.0.0.1:49737";
 
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
+/// The pause before a panicked node is built again.
+const REBUILD_PAUSE: Duration = Duration::from_millis(500);
 
 /// Resolves `host:port` entries, skipping any that do not resolve. Blocking;
 /// call it from `spawn_blocking` or before the runtime is busy.
@@ -88,13 +91,23 @@ impl Drop for BootstrapNode {
 
 /// Binds a bootstrap node to `addr` (port 0 picks a free port). Fails when
 /// the address is taken, which for the local default means another hychat
-/// already hosts it.
+/// already hosts it. The node is supervised: a panic inside hyperdht
+/// (compat: hyperdht row) is logged and the node is built again on the same
+/// address within seconds.
 pub async fn run_bootstrap_node(addr: SocketAddr) -> Result<BootstrapNode, String> {
-    // Bind first to learn the real port, then give the node its own address
-    // as the only bootstrap entry, so it never reaches for the public hosts.
+    // Bind first to learn the real port.
     let probe = std::net::UdpSocket::bind(addr).map_err(|e| e.to_string())?;
     let addr = probe.local_addr().map_err(|e| e.to_string())?;
     drop(probe);
+    let dht = build_node(addr).await?;
+    let task = tokio::spawn(supervise(addr, dht));
+    tracing::info!(%addr, "hosting a DHT bootstrap node");
+    Ok(BootstrapNode { addr, task })
+}
+
+/// A node on `addr` that lists itself as its only bootstrap entry, so it
+/// never reaches for the public hosts.
+async fn build_node(addr: SocketAddr) -> Result<Dht, String> {
     // Bound to every interface, it is reached here at loopback: that is its
     // own bootstrap entry and, for JS peers on this machine, its id.
     let reachable = super::bind::reachable_here(addr);
@@ -103,13 +116,37 @@ pub async fn run_bootstrap_node(addr: SocketAddr) -> Result<BootstrapNode, Strin
         .map_err(|e| e.to_string())?
         .add_bootstrap_node(reachable);
     config.local_id = bootstrap_node_id(reachable);
-    let dht = Dht::with_config(config).await.map_err(|e| e.to_string())?;
-    let mut dht = dht;
-    let task = tokio::spawn(Paced::new(
-        async move { while dht.next().await.is_some() {} },
-    ));
-    tracing::info!(%addr, "hosting a DHT bootstrap node");
-    Ok(BootstrapNode { addr, task })
+    Dht::with_config(config).await.map_err(|e| e.to_string())
+}
+
+/// Drives the node; after a panic, builds it again (the old socket is
+/// released with the node, which may take a moment, hence the retries).
+async fn supervise(addr: SocketAddr, first: Dht) {
+    let mut node = Some(first);
+    loop {
+        let mut dht = match node.take() {
+            Some(dht) => dht,
+            None => match build_node(addr).await {
+                Ok(dht) => {
+                    tracing::info!(%addr, "the DHT bootstrap node is serving again");
+                    dht
+                }
+                Err(e) => {
+                    tracing::warn!(%addr, error = %e, "rebuilding the DHT bootstrap node failed; retrying");
+                    tokio::time::sleep(REBUILD_PAUSE).await;
+                    continue;
+                }
+            },
+        };
+        let driven = Paced::new(async move { while dht.next().await.is_some() {} });
+        match dht_panics::contain(driven).await {
+            Ok(()) => return,
+            Err(panicked) => {
+                dht_panics::log_recovery("the DHT bootstrap node", &panicked);
+                tokio::time::sleep(REBUILD_PAUSE).await;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use hypercore_protocol::{Channel, Event, Message, Protocol};
 use hypercore_schema::RequestUpgrade;
 use tokio::sync::{mpsc, watch};
 
+use super::compat;
 use super::directory::{FeedDirectory, SessionVerdict};
 use super::hello::{ping_message, reclone_message, Hello};
 use super::keys::{DiscoveryKey, FeedKey, PeerId};
@@ -28,6 +29,7 @@ use super::observed::{ObservedConnection, PeerSaid};
 use super::pacing::Paced;
 use super::room_channels::{RoomChannels, RoomEvent};
 use super::NetEvent;
+use super::PeerRoute;
 
 /// What every connection task shares with the engine.
 #[derive(Clone)]
@@ -95,6 +97,8 @@ struct Replication {
     hello_sent: bool,
     /// The last `PeerConnected` did not fit in the event queue.
     announce_pending: bool,
+    /// Where the peer is, from its hello.
+    route: PeerRoute,
     /// Every open log channel, to send a changed hello on.
     log_channels: BTreeMap<DiscoveryKey, Channel>,
     rooms: RoomChannels,
@@ -414,6 +418,7 @@ impl Replication {
             peer: self.peer,
             feeds: self.open_channels.values().copied().collect(),
             rooms: self.rooms.peer_rooms(),
+            route: self.route.clone(),
         };
         self.announce_pending = self.ctx.events.try_send(event).is_err();
     }
@@ -475,6 +480,7 @@ where
         channels: FuturesUnordered::new(),
         hello_sent: false,
         announce_pending: false,
+        route: PeerRoute::default(),
         log_channels: BTreeMap::new(),
         rooms: RoomChannels::default(),
         peer_topics: HashSet::new(),
@@ -608,7 +614,8 @@ where
     }
 }
 
-/// Runs `run` in its own task, and cleans up after it however it ends:
+/// Runs `run` in its own task, and cleans up after it however it ends
+/// (compat: hypercore_handshake row):
 /// hypercore_handshake 0.6.0 has `todo!()`s on some IO errors (a timed-out
 /// connection panics), and that must cost one connection, not the process.
 /// Sending `true` on `close` ends the connection.
@@ -629,9 +636,11 @@ where
         Ok(ended) => ended,
         Err(e) => {
             if e.is_panic() {
+                let cause = compat::dht_panics::message(e.into_panic().as_ref());
                 tracing::warn!(
                     ?peer,
-                    "a connection task panicked inside a dependency; dropping the connection"
+                    %cause,
+                    "a connection task panicked inside a dependency; recovered from a panic, dropping the connection"
                 );
             }
             Ended {

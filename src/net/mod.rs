@@ -6,6 +6,7 @@
 pub mod bind;
 mod bootstrap;
 pub mod codec;
+mod compat;
 mod connection;
 mod directory;
 mod engine;
@@ -24,7 +25,7 @@ pub mod rooms;
 mod store;
 mod swarm;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -112,6 +113,8 @@ pub enum NetEvent {
         feeds: Vec<FeedKey>,
         /// The rooms this peer introduced itself in, with its log.
         rooms: Vec<PeerRoom>,
+        /// Where the peer is and how we reach it, as far as it told us.
+        route: PeerRoute,
     },
     PeerDisconnected {
         peer: PeerId,
@@ -130,6 +133,8 @@ pub enum NetEvent {
         length: u64,
     },
     NetworkStatus(NetworkStatus),
+    /// What this node learned of its own place on the network (sent when it changes).
+    NetworkReport(NetworkReport),
     Followed(FollowEntry),
     Unfollowed {
         feed: FeedKey,
@@ -163,6 +168,72 @@ pub struct PeerRoom {
     pub room: RoomName,
     /// The log the peer says is its own.
     pub member: FeedKey,
+}
+
+/// This node's place on the network, as far as the DHT nodes tell us.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetworkReport {
+    /// The network socket's bound address (`0.0.0.0:PORT` by default).
+    pub bound: Option<SocketAddr>,
+    /// This host's own address on the route to the DHT nodes.
+    pub local_ip: Option<IpAddr>,
+    /// Our address as DHT nodes see it (None until one answered).
+    pub public_ip: Option<IpAddr>,
+    pub nat: Nat,
+    pub reachable: Reachability,
+}
+
+/// What stands between this host and the DHT nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Nat {
+    /// Not known yet (no DHT node answered, or only one did).
+    #[default]
+    Unknown,
+    /// None: the DHT nodes see this host's own address.
+    None,
+    /// A NAT that keeps one public port per socket ("cone", port-preserving):
+    /// peers behind such NATs can reach each other.
+    Consistent,
+    /// A NAT that picks a new public port per destination ("symmetric"):
+    /// direct connections fail; a public seed relays.
+    Random,
+}
+
+/// Whether a host outside can reach this node without our sending first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reachability {
+    #[default]
+    Unknown,
+    /// A DHT node's reply to another of our ports got in.
+    Reachable,
+    /// It did not: a NAT or firewall drops what we did not ask for.
+    Unreachable,
+}
+
+/// How a connection reaches its peer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PeerRoute {
+    /// The peer's address as it reports it: its public IP when it is known
+    /// (with its port when no NAT rewrites it), else its local address.
+    pub address: Option<SocketAddr>,
+    pub path: PeerPath,
+    /// The log the peer writes, when it said so. Any other log the connection
+    /// carries, the peer relays (it is a seed or a room member holding it).
+    pub own_log: Option<FeedKey>,
+}
+
+/// The network path of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeerPath {
+    /// The peer did not say where it is (a JS peer, or not yet).
+    #[default]
+    Unknown,
+    /// Another process on this machine.
+    ThisMachine,
+    /// The same local network: no NAT between us.
+    Lan,
+    /// Across the internet (through our NAT, theirs, or none).
+    Internet,
 }
 
 /// The DHT as the user should understand it.

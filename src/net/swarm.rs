@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::bind;
 use super::bootstrap::{self, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
+use super::compat::dht_panics;
 use super::connection::{self, ConnectionContext, Ended};
 use super::keys::{DiscoveryKey, PeerId};
 use super::redial::{Lost, Redial, RedialPlan};
@@ -34,6 +36,8 @@ const HEALTH_CHECK: Duration = Duration::from_secs(60);
 /// dials that peer again. When every connection is gone and a log still
 /// lacks a peer this long, the swarm is made afresh.
 const STALE_SWARM_AFTER: Duration = Duration::from_secs(10);
+/// How soon a DHT node that panicked is built again.
+const PANIC_PAUSE: Duration = Duration::from_secs(1);
 /// A dial that has not connected by then has failed.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -119,18 +123,28 @@ impl SwarmTask {
                 return;
             }
             self.status(NetworkStatus::Bootstrapping).await;
+            // compat: hyperdht row. A peer's request can panic the DHT node
+            // inside any call that polls it: the node (and the swarm around
+            // it) is then dropped and built afresh after a short pause.
             let attempt = tokio::select! {
-                attempt = self.connect() => attempt,
+                attempt = dht_panics::contain(self.connect()) => attempt,
                 _ = shutdown.changed() => return,
             };
-            match attempt {
-                Ok((swarm, nodes)) => {
+            let outcome = match attempt {
+                Ok(Ok((swarm, nodes))) => {
                     backoff = Duration::from_secs(1);
                     self.status(NetworkStatus::Online { nodes }).await;
-                    if self.online(swarm).await.is_break() {
-                        return;
+                    match dht_panics::contain(self.online(swarm)).await {
+                        Ok(ControlFlow::Break(())) => return,
+                        Ok(ControlFlow::Continue(())) => Ok(()),
+                        Err(panicked) => Err(self.after_panic(&panicked, &mut backoff)),
                     }
                 }
+                Ok(Err(reason)) => Err(reason),
+                Err(panicked) => Err(self.after_panic(&panicked, &mut backoff)),
+            };
+            match outcome {
+                Ok(()) => {}
                 Err(reason) => {
                     tracing::info!(%reason, retry_in = ?backoff, "DHT unreachable");
                     self.status(NetworkStatus::Offline {
@@ -154,6 +168,13 @@ impl SwarmTask {
                 }
             }
         }
+    }
+
+    /// Logs a contained DHT panic; the next attempt comes after a short pause.
+    fn after_panic(&self, panicked: &dht_panics::Panicked, backoff: &mut Duration) -> String {
+        dht_panics::log_recovery("the DHT node", panicked);
+        *backoff = PANIC_PAUSE;
+        "the DHT node failed on a peer's request; restarting it".to_string()
     }
 
     fn apply_offline(&mut self, command: SwarmControl) {
@@ -220,8 +241,7 @@ impl SwarmTask {
     }
 
     /// Runs while the DHT is reachable. `Break` means shut down.
-    async fn online(&mut self, swarm: Swarm) -> std::ops::ControlFlow<()> {
-        use std::ops::ControlFlow;
+    async fn online(&mut self, swarm: Swarm) -> ControlFlow<()> {
         // Shared with dials of lost peers while they run.
         let swarm = Arc::new(swarm);
         let mut incoming = swarm.connections();

@@ -1,0 +1,13 @@
+//! Everything that exists only because a pinned crate is defective. Each
+//! entry names the crate and version, the symptom, where the workaround
+//! lives, how to tell the crate is fixed, and what to delete then. Code
+//! elsewhere that works around a crate carries a `compat:` comment that
+//! points at a row of this table.
+//!
+//! | crate@version | symptom | workaround | fixed when | then delete |
+//! |---|---|---|---|---|
+//! | dht-rpc@0.0.2 | `DhtConfig` without `bind` binds 127.0.0.1: no packet reaches another host (EINVAL) | `net/bind.rs`, `DhtConfig::bind` in `swarm.rs` and `bootstrap.rs` | the default bind is 0.0.0.0 | nothing: an explicit bind stays |
+//! | hyperdht@0.1.1 | `todo!()` in `DhtInner::on_request` on `PEER_HOLEPUNCH`, commands 6–10 and some handshake relay modes: a JS peer's request kills the DHT node and poisons its lock | `compat/dht_panics.rs`, used by `swarm.rs` (the swarm is rebuilt) and `bootstrap.rs` (the node is rebuilt) | a `PEER_HOLEPUNCH` to a node answers or is ignored (lab scenario 5 shows no `panicked at` in the node's log) | `dht_panics.rs` and its callers' `catch_unwind`; the rebuild loops stay as plain restarts |
+//! | hypercore_handshake@0.6.0 | `todo!()` on IO errors other than EOF/reset (a timed-out UDX stream) | each connection runs in its own task (`connection::supervise`) | a timed-out connection ends with an error | the panic branch in `supervise` |
+
+pub(crate) mod dht_panics;
