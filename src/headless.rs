@@ -353,16 +353,27 @@ fn seed_line(event: &NetEvent) -> Option<String> {
             format!("own log {own}, {} followed", follows.len())
         }
         NetEvent::PeerConnected {
-            peer, feeds, rooms, ..
+            peer,
+            feeds,
+            rooms,
+            route,
         } => {
-            let feeds: Vec<String> = feeds.iter().map(FeedKey::short).collect();
+            let feeds: Vec<String> = feeds
+                .iter()
+                .map(|feed| match route.own_log {
+                    Some(own) if own != *feed => format!("{} (relayed)", feed.short()),
+                    _ => feed.short(),
+                })
+                .collect();
             let rooms: Vec<String> = rooms.iter().map(|r| format!(" in #{}", r.room)).collect();
             format!(
-                "peer {peer} replicates [{}]{}",
+                "peer {peer} replicates [{}]{} via {}",
                 feeds.join(", "),
-                rooms.concat()
+                rooms.concat(),
+                route.summary()
             )
         }
+        NetEvent::NetworkReport(report) => format!("network {}", report.summary()),
         NetEvent::PeerDisconnected { peer } => format!("peer {peer} left"),
         NetEvent::FeedProgress {
             feed,

@@ -28,8 +28,9 @@ use super::keys::{DiscoveryKey, FeedKey, PeerId};
 use super::observed::{ObservedConnection, PeerSaid};
 use super::pacing::Paced;
 use super::room_channels::{RoomChannels, RoomEvent};
+use super::route::{self, Place};
 use super::NetEvent;
-use super::PeerRoute;
+use super::{NetworkReport, PeerRoute};
 
 /// What every connection task shares with the engine.
 #[derive(Clone)]
@@ -37,6 +38,8 @@ pub struct ConnectionContext {
     pub directory: FeedDirectory,
     pub events: mpsc::Sender<NetEvent>,
     pub shutdown: watch::Receiver<bool>,
+    /// This node's place on the network, for the hello.
+    pub network: watch::Receiver<NetworkReport>,
 }
 
 /// Polls the inner future a second time when the first poll is `Pending`.
@@ -176,6 +179,19 @@ impl Replication {
             self.peer_session = Some(hello.session);
         }
         tracing::debug!(peer = ?self.peer, topics = hello.topics.len(), "hello");
+        let ours = Place::of(&self.ctx.network.borrow());
+        let route = PeerRoute {
+            address: hello.place.as_ref().map(Place::address),
+            path: route::path(ours.as_ref(), hello.place.as_ref()),
+            own_log: hello
+                .own
+                .and_then(|own| self.ctx.directory.get(&own))
+                .map(|(key, _)| key),
+        };
+        if route != self.route {
+            self.route = route;
+            self.announce();
+        }
         self.peer_topics = hello.topics.into_iter().collect();
         self.open_shared(protocol);
         std::ops::ControlFlow::Continue(())
@@ -303,6 +319,13 @@ impl Replication {
         let hello = Hello {
             session: self.ctx.directory.session(),
             topics: self.ctx.directory.topics(),
+            own: self
+                .ctx
+                .directory
+                .rooms()
+                .identity()
+                .map(|me| me.key.discovery_key()),
+            place: Place::of(&self.ctx.network.borrow()),
         };
         if let Err(e) = channel.send(hello.to_message()).await {
             tracing::debug!(peer = ?self.peer, error = %e, "could not send the hello");

@@ -23,8 +23,8 @@ use super::rooms::{Member, RoomName};
 use super::store::{FollowEntry, Store};
 use super::swarm::{self, SwarmControl, SwarmSettings};
 use super::{
-    NetCommand, NetConfig, NetError, NetEvent, NetHandle, NetworkStatus, COMMAND_CHANNEL_CAPACITY,
-    EVENT_CHANNEL_CAPACITY,
+    NetCommand, NetConfig, NetError, NetEvent, NetHandle, NetworkReport, NetworkStatus,
+    COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY,
 };
 
 /// A stuck log is cloned afresh at most this often: a clone means a
@@ -146,10 +146,12 @@ impl Engine {
         let swarm_task = if config.networking {
             let (control_tx, control_rx) = mpsc::channel(64);
             self.swarm = Some(control_tx);
+            let (report_tx, report_rx) = watch::channel(NetworkReport::default());
             let ctx = ConnectionContext {
                 directory: self.directory.clone(),
                 events: self.events.clone(),
                 shutdown: shutdown_rx,
+                network: report_rx,
             };
             let settings = SwarmSettings {
                 bootstrap: config.bootstrap.clone(),
@@ -159,7 +161,7 @@ impl Engine {
             };
             let topics = self.initial_topics();
             Some(tokio::spawn(Paced::new(swarm::run(
-                settings, ctx, control_rx, topics,
+                settings, ctx, control_rx, topics, report_tx,
             ))))
         } else {
             let _ = self

@@ -17,6 +17,8 @@ use hypercore_protocol::Message;
 use serde::{Deserialize, Serialize};
 
 use super::keys::DiscoveryKey;
+use super::route::Place;
+use super::Nat;
 
 /// The extension name every hychat peer sends.
 pub const HELLO_EXTENSION: &str = "hychat/hello";
@@ -59,6 +61,10 @@ pub struct Hello {
     /// What the peer holds: the discovery keys of its logs (its own and the
     /// ones it follows or holds for a room) and the topics of its rooms.
     pub topics: Vec<DiscoveryKey>,
+    /// The peer's own log, by discovery key: every other log it serves, it relays.
+    pub own: Option<DiscoveryKey>,
+    /// Where the peer says it is on the network (hychat 0.1 peers do not say).
+    pub place: Option<Place>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -66,6 +72,53 @@ struct HelloWire {
     hychat: u32,
     session: String,
     topics: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    own: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    place: Option<PlaceWire>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PlaceWire {
+    local: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    public: Option<String>,
+    #[serde(default)]
+    nat: String,
+}
+
+impl PlaceWire {
+    fn from_place(place: &Place) -> Self {
+        Self {
+            local: place.local.to_string(),
+            public: place.public_ip.map(|ip| ip.to_string()),
+            nat: match place.nat {
+                Nat::Unknown => "unknown",
+                Nat::None => "none",
+                Nat::Consistent => "consistent",
+                Nat::Random => "random",
+            }
+            .to_string(),
+        }
+    }
+
+    /// An untrusted place; an unreadable local address drops the whole place.
+    fn to_place(&self) -> Option<Place> {
+        Some(Place {
+            local: self.local.parse().ok()?,
+            public_ip: self.public.as_deref().and_then(|p| p.parse().ok()),
+            nat: match self.nat.as_str() {
+                "none" => Nat::None,
+                "consistent" => Nat::Consistent,
+                "random" => Nat::Random,
+                _ => Nat::Unknown,
+            },
+        })
+    }
+}
+
+fn decode_key(text: &str) -> Option<DiscoveryKey> {
+    hex::decode(text).ok()?.try_into().ok().map(DiscoveryKey)
 }
 
 impl Hello {
@@ -74,6 +127,8 @@ impl Hello {
             hychat: 1,
             session: hex::encode(self.session),
             topics: self.topics.iter().map(|t| hex::encode(t.0)).collect(),
+            own: self.own.map(|k| hex::encode(k.0)),
+            place: self.place.as_ref().map(PlaceWire::from_place),
         };
         serde_json::to_vec(&wire).unwrap_or_default()
     }
@@ -89,9 +144,14 @@ impl Hello {
             .topics
             .iter()
             .take(MAX_HELLO_TOPICS)
-            .filter_map(|t| hex::decode(t).ok()?.try_into().ok().map(DiscoveryKey))
+            .filter_map(|t| decode_key(t))
             .collect();
-        Some(Self { session, topics })
+        Some(Self {
+            session,
+            topics,
+            own: wire.own.as_deref().and_then(decode_key),
+            place: wire.place.as_ref().and_then(PlaceWire::to_place),
+        })
     }
 
     /// The protocol message that carries this hello.
@@ -111,7 +171,27 @@ mod tests {
         Hello {
             session: [9; 16],
             topics: vec![DiscoveryKey([1; 32]), DiscoveryKey([3; 32])],
+            own: Some(DiscoveryKey([1; 32])),
+            place: Some(Place {
+                local: "10.0.1.2:40000".parse().unwrap(),
+                public_ip: Some("203.0.113.2".parse().unwrap()),
+                nat: Nat::Consistent,
+            }),
         }
+    }
+
+    #[test]
+    fn a_hello_of_an_earlier_hychat_still_reads() {
+        let old = br#"{"hychat":1,"session":"09090909090909090909090909090909","topics":[]}"#;
+        let hello = Hello::decode(old).unwrap();
+        assert_eq!((hello.own, hello.place), (None, None));
+    }
+
+    #[test]
+    fn a_bad_place_or_own_key_is_dropped_not_fatal() {
+        let odd = br#"{"hychat":1,"session":"09090909090909090909090909090909","topics":[],"own":"zz","place":{"local":"nowhere","nat":"x"}}"#;
+        let hello = Hello::decode(odd).unwrap();
+        assert_eq!((hello.own, hello.place), (None, None));
     }
 
     #[test]

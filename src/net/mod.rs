@@ -8,6 +8,7 @@ mod bootstrap;
 pub mod codec;
 mod compat;
 mod connection;
+mod dht;
 mod directory;
 mod engine;
 mod feed;
@@ -19,9 +20,11 @@ mod membership;
 mod observed;
 mod pacing;
 mod redial;
+mod report;
 mod room_channels;
 mod room_directory;
 pub mod rooms;
+mod route;
 mod store;
 mod swarm;
 
@@ -34,6 +37,7 @@ use tokio::sync::mpsc;
 pub use bootstrap::{run_bootstrap_node, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP, PUBLIC_BOOTSTRAP};
 pub use codec::ChatMessage;
 pub use keys::{DiscoveryKey, FeedKey, KeyParseError, PeerId, Seq};
+pub use report::show_address;
 pub use rooms::{Member, RoomEntry, RoomName, RoomNameError};
 pub use store::{FollowEntry, Store, StoreError};
 

@@ -74,6 +74,11 @@ impl RoomDirectory {
         self.room_signal.send_modify(|v| *v += 1);
     }
 
+    /// Who we are, once the engine said so.
+    pub fn identity(&self) -> Option<Member> {
+        self.lock().identity.clone()
+    }
+
     /// Joins a room, or replaces the members it knows.
     pub fn set(&self, room: RoomName, members: Vec<Member>) {
         let added = self

@@ -24,7 +24,8 @@ use super::connection::{self, ConnectionContext, Ended};
 use super::keys::{DiscoveryKey, PeerId};
 use super::redial::{Lost, Redial, RedialPlan};
 
-use super::{NetEvent, NetworkStatus};
+use super::dht::probe;
+use super::{NetEvent, NetworkReport, NetworkStatus};
 
 const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(8);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -87,6 +88,11 @@ struct SwarmTask {
     parked: Vec<(PeerId, hyperswarm::Connection)>,
     /// Peers whose connection failed or dropped, to be dialed again.
     redials: RedialPlan,
+    /// The bootstrap nodes of the last attempt, for the address probe.
+    nodes: Vec<SocketAddr>,
+    /// What we know of our place on the network, shared with connections
+    /// (their hello carries it).
+    report: watch::Sender<NetworkReport>,
 }
 
 pub async fn run(
@@ -94,6 +100,7 @@ pub async fn run(
     ctx: ConnectionContext,
     control: mpsc::Receiver<SwarmControl>,
     initial_topics: Vec<DiscoveryKey>,
+    report: watch::Sender<NetworkReport>,
 ) {
     let now = Instant::now();
     let mut task = SwarmTask {
@@ -106,6 +113,8 @@ pub async fn run(
         own_dial_key: None,
         parked: Vec::new(),
         redials: RedialPlan::default(),
+        nodes: Vec::new(),
+        report,
     };
     task.run().await;
 }
@@ -218,6 +227,7 @@ impl SwarmTask {
 
     async fn connect(&mut self) -> Result<(Swarm, u32), String> {
         let addrs = self.bootstrap_addresses().await;
+        self.nodes.clone_from(&addrs);
         if addrs.is_empty() {
             return Err("no bootstrap node address resolves".into());
         }
@@ -257,8 +267,14 @@ impl SwarmTask {
         let mut had_connection = false;
         let mut alone_since: Option<Instant> = None;
         let mut dialing = Dialing::new();
+        let (probed_tx, mut probed) = mpsc::channel(1);
+        self.probe(&probed_tx);
         loop {
             tokio::select! {
+                Some(mut report) = probed.recv() => {
+                    report.bound = swarm.local_addr().ok();
+                    self.publish(report).await;
+                }
                 event = incoming.next() => match event {
                     Some(Ok(event)) if event.client && event.remote_public_key == swarm.public_key() => {
                         // Our own announcement found by our own lookup: close
@@ -309,6 +325,7 @@ impl SwarmTask {
                     }
                 }
                 _ = health.tick() => {
+                    self.probe(&probed_tx);
                     match tokio::time::timeout(BOOTSTRAP_TIMEOUT, swarm.bootstrap()).await {
                         Ok(Ok(done)) if done.stats.num_successes() > 0 => {
                             self.status(NetworkStatus::Online { nodes: done.stats.num_successes() }).await;
@@ -320,6 +337,26 @@ impl SwarmTask {
                 _ = shutdown.changed() => return ControlFlow::Break(()),
             }
         }
+    }
+
+    /// Asks the bootstrap nodes where we are, off this task.
+    fn probe(&self, done: &mpsc::Sender<NetworkReport>) {
+        let bind = self.settings.bind.ip();
+        let nodes = self.nodes.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            let _ = done.send(probe::probe(bind, &nodes).await).await;
+        });
+    }
+
+    /// Tells the UI and the connections what changed in the report.
+    async fn publish(&self, report: NetworkReport) {
+        if *self.report.borrow() == report {
+            return;
+        }
+        tracing::info!(?report, "network report");
+        self.report.send_replace(report.clone());
+        let _ = self.ctx.events.send(NetEvent::NetworkReport(report)).await;
     }
 
     /// Lookups refresh only every ~10 minutes on their own (DESIGN §2): rejoin
