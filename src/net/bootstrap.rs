@@ -173,6 +173,59 @@ mod tests {
         assert_eq!(a, dht_rpc::generic_hash(&input));
     }
 
+    /// hyperdht 0.1.1 panics on PEER_HOLEPUNCH (1) and on commands 6–10,
+    /// which JS peers send: the node must answer pings again afterwards.
+    #[tokio::test]
+    async fn requests_that_panic_hyperdht_do_not_stop_the_node() {
+        use crate::net::dht::wire;
+        use std::net::SocketAddrV4;
+        let node = run_bootstrap_node("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let SocketAddr::V4(addr) = node.local_addr() else {
+            panic!("an IPv4 node");
+        };
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let answers_ping = |tid: u16| {
+            let socket = &socket;
+            async move {
+                let ping = wire::encode_request(&wire::ping(tid, addr));
+                let mut buf = [0u8; 1500];
+                for _ in 0..40 {
+                    let _ = socket.send_to(&ping, addr).await;
+                    let wait = Duration::from_millis(250);
+                    while let Ok(Ok((n, _))) =
+                        tokio::time::timeout(wait, socket.recv_from(&mut buf)).await
+                    {
+                        if wire::decode_reply(&buf[..n]).is_ok_and(|r| r.tid == tid) {
+                            return true;
+                        }
+                    }
+                }
+                false
+            }
+        };
+        assert!(answers_ping(1).await, "the node answers before");
+        for (i, command) in [1u64, 6, 7, 8, 9, 10].into_iter().enumerate() {
+            let hostile = wire::Request {
+                tid: 100 + i as u16,
+                to: SocketAddrV4::new(*addr.ip(), addr.port()),
+                internal: false,
+                command,
+                target: Some([7; 32]),
+                value: Some(vec![1, 2, 3]),
+            };
+            socket
+                .send_to(&wire::encode_request(&hostile), addr)
+                .await
+                .unwrap();
+            assert!(
+                answers_ping(200 + i as u16).await,
+                "the node answers again after command {command}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_taken_address_is_refused() {
         let first = run_bootstrap_node("127.0.0.1:0".parse().unwrap())
