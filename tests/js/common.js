@@ -16,10 +16,16 @@ function parseArgs (argv) {
   return args
 }
 
-// Loopback-bound DHT: with the default 0.0.0.0 socket, connections time out here.
+// Loopback-bound DHT by default: with the default 0.0.0.0 socket, connections
+// time out on loopback. HYCHAT_JS_HOST picks another bind address (the network
+// lab gives 0.0.0.0 to peers on their own hosts); the DHT then finds out for
+// itself whether it is firewalled, as on a real network.
 function makeSwarm (bootstrapList) {
   const bootstrap = String(bootstrapList).split(',').filter(Boolean)
-  const dht = new DHT({ bootstrap, host: '127.0.0.1', firewalled: false })
+  const host = process.env.HYCHAT_JS_HOST
+  const dht = host
+    ? new DHT({ bootstrap, host })
+    : new DHT({ bootstrap, host: '127.0.0.1', firewalled: false })
   return new Hyperswarm({ dht })
 }
 

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod js;
+pub mod lab;
 pub mod process;
 pub mod tmux;
 pub mod tui;

@@ -1,0 +1,41 @@
+//! The network lab (`support::lab`): the real `hychat` binary on separate
+//! hosts, which are Linux network namespaces behind real routers and real
+//! NAT, with nothing on loopback. Each test is one scenario; the lab is
+//! built once per test binary and used by one test at a time. The tests
+//! need root, iproute2 and iptables, and fail with one sentence without
+//! them.
+
+mod support;
+
+use support::lab::{scenarios, Lab};
+
+/// Two hosts on one LAN meet through a hychat bootstrap node on a third,
+/// follow each other, and get each other's history and live messages.
+/// Proves hychat binds and announces addresses other hosts can reach: a
+/// hychat that only worked on one machine (a loopback socket, a loopback
+/// bootstrap entry) would never see the other host.
+#[test]
+fn two_hosts_on_a_lan_chat_both_ways() {
+    let lab = Lab::shared();
+    scenarios::lan(&lab);
+}
+
+/// A public host and a host behind a cone NAT, each the writer once:
+/// history and live in both directions. Proves hychat works when one side
+/// is only reachable through its NAT mapping (the public side must connect
+/// to an address the NAT'd side cannot know itself), which never happens
+/// on one machine.
+#[test]
+fn a_public_host_and_a_host_behind_a_cone_nat_chat_both_ways() {
+    let lab = Lab::shared();
+    scenarios::public_and_cone(&lab);
+}
+
+/// Two hosts behind two different cone NATs, each the writer once. Proves
+/// the two NAT'd sides find each other's public mapping through the DHT and
+/// punch through both NATs; on one machine no packet ever crosses a NAT.
+#[test]
+fn two_hosts_behind_cone_nats_chat_both_ways() {
+    let lab = Lab::shared();
+    scenarios::cone_and_cone(&lab);
+}
