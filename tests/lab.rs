@@ -39,3 +39,27 @@ fn two_hosts_behind_cone_nats_chat_both_ways() {
     let lab = Lab::shared();
     scenarios::cone_and_cone(&lab);
 }
+
+/// A writer and a reader behind two NATs that cannot reach each other (a
+/// drop rule between their routers) chat through `hychat seed` on a public
+/// host that follows the writer: history, live, and after the writer went
+/// offline. Proves the seed re-serves a log across the internet, to a
+/// host it did not get the log from; on one machine every peer reaches
+/// every other directly and the seed is never needed.
+#[test]
+fn a_public_seed_carries_messages_between_nats_that_cannot_meet() {
+    let lab = Lab::shared();
+    scenarios::seed_between_blocked_nats(&lab);
+}
+
+/// A room of three: two members behind NATs that cannot reach each other
+/// and a public `hychat --room R seed`. Each member meets the other through
+/// the seed's introduction and holds the other's messages, written before
+/// they met and live. Proves introductions and re-serving of member logs
+/// work when the members can only reach the seed; on one machine the two
+/// members would simply connect to each other.
+#[test]
+fn a_room_meets_through_a_public_member_when_members_cannot_reach_each_other() {
+    let lab = Lab::shared();
+    scenarios::room_between_blocked_nats(&lab);
+}

@@ -955,6 +955,76 @@ impl<'lab> Scene<'lab> {
         })
     }
 
+    /// Reads a process's lines until every one of `wanted` matched a line
+    /// (in any order); fails after `bound`.
+    pub fn expect_all(
+        &self,
+        process: &mut Background,
+        bound: Duration,
+        wanted: &[(&str, &dyn Fn(&str) -> bool)],
+    ) {
+        let deadline = Instant::now() + bound;
+        let mut seen = vec![false; wanted.len()];
+        while seen.iter().any(|s| !s) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some(line) = process.next_line(left) else {
+                let missing: Vec<&str> = wanted
+                    .iter()
+                    .zip(&seen)
+                    .filter(|(_, seen)| !**seen)
+                    .map(|((what, _), _)| *what)
+                    .collect();
+                self.fail(&format!(
+                    "{} never said {} within {bound:?}",
+                    process.name(),
+                    missing.join(", ")
+                ));
+            };
+            for (i, (_, accept)) in wanted.iter().enumerate() {
+                seen[i] |= accept(&line);
+            }
+        }
+    }
+
+    /// Waits until `peer` holds `text` in its local index of `key`'s log
+    /// (`feeds/KEY/index.jsonl`), in `room` when given; fails after `bound`.
+    pub fn expect_in_index(
+        &self,
+        peer: &Peer,
+        key: &str,
+        text: &str,
+        room: Option<&str>,
+        bound: Duration,
+    ) {
+        let path = peer.storage.join("feeds").join(key).join("index.jsonl");
+        let deadline = Instant::now() + bound;
+        loop {
+            let index = std::fs::read_to_string(&path).unwrap_or_default();
+            let found = index.lines().any(|line| {
+                serde_json::from_str::<serde_json::Value>(line).is_ok_and(|value| {
+                    line.contains(text)
+                        && room.is_none_or(|room| {
+                            value["room"] == room
+                                || value["message"]["room"] == room
+                                || line.contains(&format!("\"room\":\"{room}\""))
+                        })
+                })
+            });
+            if found {
+                return;
+            }
+            if Instant::now() >= deadline {
+                self.fail(&format!(
+                    "{} ({}) does not hold {text:?} in {} after {bound:?}:\n{index}",
+                    peer.nick,
+                    peer.host,
+                    path.display()
+                ));
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// The check every scenario ends with: no hychat of the scenario
     /// panicked without recovering (see `uncaught_panics`).
     pub fn check_no_uncaught_panics(&self) {
@@ -1088,6 +1158,21 @@ pub mod scenarios {
         }
     }
 
+    /// Whether a seed line says it holds `short`'s log complete with at
+    /// least `blocks` blocks: `HH:MM:SS log SHORT D/L` with D = L >= blocks.
+    pub fn holds(line: &str, short: &str, blocks: u64) -> bool {
+        let Some((_, progress)) = line.split_once(&format!(" log {short} ")) else {
+            return false;
+        };
+        let Some((downloaded, length)) = progress.trim().split_once('/') else {
+            return false;
+        };
+        match (downloaded.parse::<u64>(), length.parse::<u64>()) {
+            (Ok(downloaded), Ok(length)) => downloaded == length && length >= blocks,
+            _ => false,
+        }
+    }
+
     /// Scenario 1: two hosts on one LAN, a hychat bootstrap node on a third.
     pub fn lan(lab: &Lab) -> Vec<Timing> {
         let mut scene = Scene::new(lab, "lan");
@@ -1111,6 +1196,141 @@ pub mod scenarios {
         let mut scene = Scene::new(lab, "cone-cone");
         let (node, address) = scene.bootstrap_node(DHT);
         two_way(&mut scene, CONE1, CONE2, &address);
+        drop(node);
+        scene.finish()
+    }
+
+    /// Scenario 3: a writer and a reader behind two NATs that cannot reach
+    /// each other, and a seed on a public host that follows the writer:
+    /// history, live, and with the writer offline.
+    pub fn seed_between_blocked_nats(lab: &Lab) -> Vec<Timing> {
+        let mut scene = Scene::new(lab, "seed-relay");
+        let (node, address) = scene.bootstrap_node(DHT);
+        let block = lab.block(CONE1_ROUTER, CONE2_ROUTER);
+        let writer = scene.peer(CONE1, "wendy", &address);
+        let reader = scene.peer(CONE2, "rita", &address);
+        let seeder = scene.peer(PUB1, "seed", &address);
+        let key = scene.key(&writer);
+        let short = key[..8].to_string();
+        scene.follow(&seeder, &key);
+        let history = scene.text("history from wendy behind cone1");
+        scene.send(&writer, None, &history);
+
+        let mut seed = scene.seed(&seeder, None);
+        let mut writer_online = scene.seed(&writer, None);
+        let started = Instant::now();
+        scene.expect_line(&mut seed, "that it holds wendy's log", ARRIVAL, |l| {
+            holds(l, &short, 1)
+        });
+        let mut tail = scene.tail(&reader, &key);
+        scene.expect_text(&mut tail, &history, ARRIVAL);
+        scene.record(
+            "history cone1-pc -> seed on pub1 -> cone2-pc",
+            started.elapsed(),
+        );
+
+        writer_online.terminate();
+        let live = scene.text("live from wendy behind cone1");
+        let started = Instant::now();
+        scene.send_and_wait(&writer, None, &live);
+        scene.expect_text(&mut tail, &live, Duration::from_secs(20));
+        scene.record("live cone1-pc -> seed -> cone2-pc", started.elapsed());
+
+        tail.terminate();
+        let offline = scene.text("sent by wendy before she went offline");
+        scene.send_and_wait(&writer, None, &offline);
+        // The writer's process has ended: only the seed holds this message.
+        let mut tail = scene.tail(&reader, &key);
+        let took = scene.expect_text(&mut tail, &offline, ARRIVAL);
+        scene.record("writer offline: seed -> cone2-pc", took);
+        tail.terminate();
+        drop(seed);
+        eprintln!(
+            "[seed-relay] the drop rule between cone1 and cone2 dropped {} packets",
+            block.dropped()
+        );
+        drop(block);
+        drop(node);
+        scene.finish()
+    }
+
+    /// Scenario 4: a room of three, two members behind NATs that cannot
+    /// reach each other and a public `--room R seed`; each member's
+    /// messages reach the other, from before they met and live.
+    pub fn room_between_blocked_nats(lab: &Lab) -> Vec<Timing> {
+        let mut scene = Scene::new(lab, "room");
+        let (node, address) = scene.bootstrap_node(DHT);
+        let block = lab.block(CONE1_ROUTER, CONE2_ROUTER);
+        let room = format!("lab-room-{}", std::process::id());
+        let room = room.as_str();
+        let mia = scene.peer(CONE1, "mia", &address);
+        let max = scene.peer(CONE2, "max", &address);
+        let host = scene.peer(PUB1, "host", &address);
+        let key_mia = scene.key(&mia);
+        let key_max = scene.key(&max);
+        let (short_mia, short_max) = (key_mia[..8].to_string(), key_max[..8].to_string());
+        let from_mia = scene.text("mia writes in the room from behind cone1");
+        let from_max = scene.text("max writes in the room from behind cone2");
+        scene.send(&mia, Some(room), &from_mia);
+        scene.send(&max, Some(room), &from_max);
+
+        let host_seed = scene.seed(&host, Some(room));
+        let started = Instant::now();
+        let mut mia_seed = scene.seed(&mia, Some(room));
+        let mut max_seed = scene.seed(&max, Some(room));
+        let met_mia = format!("met {short_mia} in #{room}");
+        let met_max = format!("met {short_max} in #{room}");
+        scene.expect_all(
+            &mut max_seed,
+            ARRIVAL,
+            &[
+                ("that it met mia", &|l: &str| l.ends_with(&met_mia)),
+                ("that it holds mia's log", &|l: &str| {
+                    holds(l, &short_mia, 1)
+                }),
+            ],
+        );
+        scene.expect_in_index(&max, &key_mia, &from_mia, Some(room), QUICK);
+        scene.record(
+            "room: cone1-pc's message reaches cone2-pc",
+            started.elapsed(),
+        );
+        scene.expect_all(
+            &mut mia_seed,
+            ARRIVAL,
+            &[
+                ("that it met max", &|l: &str| l.ends_with(&met_max)),
+                ("that it holds max's log", &|l: &str| {
+                    holds(l, &short_max, 1)
+                }),
+            ],
+        );
+        scene.expect_in_index(&mia, &key_max, &from_max, Some(room), QUICK);
+        scene.record(
+            "room: cone2-pc's message reaches cone1-pc",
+            started.elapsed(),
+        );
+
+        // Live: max is online while mia writes.
+        mia_seed.terminate();
+        let live = scene.text("mia writes live in the room");
+        let started = Instant::now();
+        scene.send_and_wait(&mia, Some(room), &live);
+        scene.expect_line(
+            &mut max_seed,
+            "that it holds mia's live message",
+            ARRIVAL,
+            |l| holds(l, &short_mia, 2),
+        );
+        scene.expect_in_index(&max, &key_mia, &live, Some(room), QUICK);
+        scene.record("room live: cone1-pc -> cone2-pc", started.elapsed());
+        drop(max_seed);
+        drop(host_seed);
+        eprintln!(
+            "[room] the drop rule between cone1 and cone2 dropped {} packets",
+            block.dropped()
+        );
+        drop(block);
         drop(node);
         scene.finish()
     }
