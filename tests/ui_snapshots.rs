@@ -5,8 +5,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hychat::app::{App, Command, Event};
 use hychat::net::{
-    ChatMessage, FeedKey, FollowEntry, Member, NetCommand, NetEvent, NetworkStatus, PeerId,
-    PeerRoom, RoomEntry, RoomName, Seq,
+    ChatMessage, FeedKey, FollowEntry, Member, Nat, NetCommand, NetEvent, NetworkReport,
+    NetworkStatus, PeerId, PeerPath, PeerRoom, PeerRoute, Reachability, RoomEntry, RoomName, Seq,
 };
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
@@ -518,4 +518,134 @@ fn a_room_view() {
     assert!(screen.contains(" message to #streams-day "), "{screen}");
     assert!(!screen.contains("two bobs!"), "home stays home: {screen}");
     insta::assert_snapshot!("room_view", terminal.backend());
+}
+
+/// The chat of `chat_app` on a network that is known: behind a
+/// port-preserving NAT, not reachable from outside. Four connections: ann's
+/// machine on the LAN (relaying our log), a seed on the internet relaying
+/// bob's, a JS peer that reported no route, and one that carries nothing.
+fn network_app(width: u16, height: u16) -> App {
+    let mut app = chat_app(width, height);
+    net(
+        &mut app,
+        NetEvent::NetworkReport(NetworkReport {
+            bound: Some("0.0.0.0:49737".parse().unwrap()),
+            local_ip: Some("192.168.1.20".parse().unwrap()),
+            public_ip: Some("203.0.113.5".parse().unwrap()),
+            nat: Nat::Consistent,
+            reachable: Reachability::Unreachable,
+        }),
+    );
+    let connect = |app: &mut App, byte: u8, feeds: Vec<FeedKey>, route: PeerRoute| {
+        net(
+            app,
+            NetEvent::PeerConnected {
+                peer: PeerId([byte; 32]),
+                feeds,
+                rooms: vec![],
+                route,
+            },
+        );
+    };
+    connect(
+        &mut app,
+        0xa1,
+        vec![ann(), own()],
+        PeerRoute {
+            address: Some("192.168.1.30:49737".parse().unwrap()),
+            path: PeerPath::Lan,
+            own_log: Some(ann()),
+        },
+    );
+    app.update(Event::Tick(NOW + Duration::minutes(2)));
+    connect(
+        &mut app,
+        0x5e,
+        vec![bob()],
+        PeerRoute {
+            address: Some("198.51.100.7:49737".parse().unwrap()),
+            path: PeerPath::Internet,
+            own_log: Some(key(
+                "5eed5eed00112233445566778899aabbccddeeff00112233445566778899aabb",
+            )),
+        },
+    );
+    connect(&mut app, 0x3a, vec![other_bob()], PeerRoute::default());
+    connect(
+        &mut app,
+        0xc0,
+        vec![],
+        PeerRoute {
+            address: Some("127.0.0.1:40001".parse().unwrap()),
+            path: PeerPath::ThisMachine,
+            own_log: None,
+        },
+    );
+    app.update(Event::Tick(NOW + Duration::minutes(3)));
+    app
+}
+
+/// The status bar of a screen this wide.
+fn status_bar(app: &App, width: u16) -> String {
+    let terminal = render(app, width, 24);
+    row_text(&terminal, 23).trim_end().to_string()
+}
+
+#[test]
+fn network_facts_and_peer_paths() {
+    let app = network_app(100, 24);
+    let terminal = render(&app, 100, 24);
+    let screen = terminal.backend().to_string();
+    assert!(
+        !screen.contains("c0c0c0c0"),
+        "the bare connection: {screen}"
+    );
+    assert!(screen.contains("+1 connecting"), "{screen}");
+    insta::assert_snapshot!("network_facts_peer_paths", terminal.backend());
+
+    // Whole facts only: the least useful go first as the bar narrows.
+    let state = " cat-lover 8f2c1e9a │ 3 peers │ Online (23 nodes)";
+    assert_eq!(
+        status_bar(&app, 130),
+        format!("{state} · public 203.0.113.5 · port-preserving NAT · not reachable from outside")
+    );
+    assert_eq!(
+        status_bar(&app, 100),
+        format!("{state} · port-preserving NAT · not reachable from outside")
+    );
+    assert_eq!(
+        status_bar(&app, 80),
+        format!("{state} · not reachable from outside")
+    );
+    assert_eq!(status_bar(&app, 60), state);
+    assert_eq!(
+        status_bar(&app, 50),
+        " cat-lover │ 3 peers │ Online (23 nodes)"
+    );
+    // Offline, the reason is the truth: the facts step aside.
+    let mut offline = network_app(100, 24);
+    net(
+        &mut offline,
+        NetEvent::NetworkStatus(NetworkStatus::Offline {
+            reason: "no bootstrap node answered".into(),
+            retry_in: std::time::Duration::from_secs(10),
+        }),
+    );
+    assert!(!status_bar(&offline, 130).contains("reachable"));
+}
+
+#[test]
+fn network_pane() {
+    let mut app = network_app(100, 30);
+    app.update(Event::Key(KeyEvent::new(KeyCode::F(2), KeyModifiers::NONE)));
+    insta::assert_snapshot!("network_pane", render(&app, 100, 30).backend());
+}
+
+#[test]
+fn network_pane_in_a_narrow_terminal() {
+    let mut app = network_app(50, 24);
+    assert!(type_line(&mut app, "/net").is_empty());
+    // Scrolled to the end, where the connections are.
+    app.update(Event::Key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)));
+    insta::assert_snapshot!("network_pane_narrow", render(&app, 50, 24).backend());
 }

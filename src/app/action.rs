@@ -49,6 +49,8 @@ pub enum Action {
     Dismiss,
     /// Show the help screen (F1).
     Help,
+    /// Show the network pane (F2).
+    Network,
     /// The next channel, wrapping (Ctrl+N).
     NextChannel,
     /// The previous channel, wrapping (Ctrl+P).
@@ -88,6 +90,7 @@ impl Action {
             KeyCode::PageDown => Action::PageDown,
             KeyCode::Esc => Action::Dismiss,
             KeyCode::F(1) => Action::Help,
+            KeyCode::F(2) => Action::Network,
             // Ctrl together with Alt is AltGr on many keyboards: a character.
             KeyCode::Char(c) if ctrl && !alt => return control_key(c),
             KeyCode::Char(c) if alt && !ctrl => return alt_key(c),
@@ -220,6 +223,20 @@ mod tests {
             Action::from_key(key(KeyCode::Char('1'), KeyModifiers::NONE)),
             Some(Action::Insert('1'))
         );
+    }
+
+    #[test]
+    fn function_keys_open_the_popups() {
+        let none = KeyModifiers::NONE;
+        assert_eq!(
+            Action::from_key(key(KeyCode::F(1), none)),
+            Some(Action::Help)
+        );
+        assert_eq!(
+            Action::from_key(key(KeyCode::F(2), none)),
+            Some(Action::Network)
+        );
+        assert_eq!(Action::from_key(key(KeyCode::F(3), none)), None);
     }
 
     #[test]

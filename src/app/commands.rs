@@ -30,6 +30,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("/nick", "NAME", "change the nickname on your new messages"),
     ("/key", "", "show your share key"),
     ("/peers", "", "list connected peers"),
+    (
+        "/net",
+        "",
+        "show the network: addresses, NAT, each connection",
+    ),
     ("/clear", "", "clear the screen (messages are kept)"),
     ("/help", "", "show commands and keys"),
     ("/quit", "", "leave hychat"),
@@ -52,6 +57,7 @@ pub enum SlashCommand {
     Nick(String),
     Key,
     Peers,
+    Net,
     Clear,
     Help,
     Quit,
@@ -136,6 +142,7 @@ pub fn parse(line: &str) -> Result<SlashCommand, CommandError> {
         }
         "/key" => no_argument(SlashCommand::Key, "/key", rest)?,
         "/peers" => no_argument(SlashCommand::Peers, "/peers", rest)?,
+        "/net" | "/network" => no_argument(SlashCommand::Net, "/net", rest)?,
         "/clear" => no_argument(SlashCommand::Clear, "/clear", rest)?,
         "/help" | "/?" => SlashCommand::Help,
         "/quit" | "/exit" => SlashCommand::Quit,
@@ -315,6 +322,9 @@ mod tests {
     fn simple_commands_and_unknown_ones() {
         assert_eq!(parse("/key"), Ok(SlashCommand::Key));
         assert_eq!(parse("/PEERS"), Ok(SlashCommand::Peers));
+        assert_eq!(parse("/net"), Ok(SlashCommand::Net));
+        assert_eq!(parse("/network"), Ok(SlashCommand::Net));
+        assert_eq!(parse("/net x"), Err(CommandError::Usage("/net".into())));
         assert_eq!(parse("/clear"), Ok(SlashCommand::Clear));
         assert_eq!(parse("/help"), Ok(SlashCommand::Help));
         assert_eq!(parse("/quit"), Ok(SlashCommand::Quit));

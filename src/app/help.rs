@@ -15,6 +15,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Alt+1 … Alt+9", "switch to channel 1 … 9 (1 is home)"),
     ("Ctrl+N / Ctrl+P", "next / previous channel"),
     ("Tab", "complete a command or a name"),
+    ("F1 / F2", "this help / the network pane (/net)"),
     ("PgUp / PgDn", "scroll the timeline"),
     ("Ctrl+Home / End", "oldest message / back to the newest"),
     ("Home / End", "start / end of the line (also Ctrl+A / E)"),

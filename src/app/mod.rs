@@ -7,13 +7,15 @@
 //! (home and rooms, unread counts) in `channels`, which view a message
 //! belongs in in `routing`, the room and mute commands and events in
 //! `rooms`, peers and follows in `peers`, screen geometry and timeline rows
-//! in `view`, the help in `help`.
+//! in `view`, the help in `help`, the network in words (status facts and
+//! the network pane) in `network`.
 
 pub mod action;
 pub mod channels;
 pub mod commands;
 pub mod help;
 pub mod input;
+pub mod network;
 pub mod peers;
 mod rooms;
 pub mod routing;
@@ -29,14 +31,15 @@ use time::{OffsetDateTime, UtcOffset};
 
 use crate::net::codec::MAX_TEXT_CHARS;
 use crate::net::{
-    ChatMessage, FeedKey, FollowEntry, NetCommand, NetEvent, NetworkStatus, RoomName, Seq,
+    ChatMessage, FeedKey, FollowEntry, NetCommand, NetEvent, NetworkReport, NetworkStatus,
+    RoomName, Seq,
 };
 
 pub use action::Action;
 use channels::Channels;
 use commands::{SlashCommand, Target};
 use input::{Completion, Input};
-use peers::Peers;
+use peers::{Peer, Peers};
 use routing::{Archive, Audience, ChannelId};
 use timeline::Timeline;
 use view::{Areas, Row};
@@ -69,6 +72,8 @@ pub enum Overlay {
     Help,
     /// The full share key, easy to copy.
     Key,
+    /// This node's place on the network and every connection.
+    Network,
 }
 
 /// The whole state of the UI.
@@ -80,7 +85,12 @@ pub struct App {
     offset: UtcOffset,
     size: (u16, u16),
     network: Option<NetworkStatus>,
+    /// When the DHT entered its current state (online, offline, …).
     network_since: OffsetDateTime,
+    /// When the latest status arrived (an offline one counts its retry from here).
+    network_at: OffsetDateTime,
+    /// What the engine learned of our addresses, NAT and reachability.
+    report: NetworkReport,
     /// Home and the joined rooms, each with its timeline.
     channels: Channels,
     /// Who is who for routing: own, follows, mutes, room members.
@@ -111,6 +121,8 @@ impl App {
             size: (80, 24),
             network: None,
             network_since: now,
+            network_at: now,
+            report: NetworkReport::default(),
             channels: Channels::new(now),
             audience: Audience::default(),
             archive: Archive::default(),
@@ -150,8 +162,7 @@ impl App {
                 for index in 0..self.channels.list().len() {
                     self.clamp_scroll(index);
                 }
-                let screen = Rect::new(0, 0, width, height);
-                self.overlay_scroll = self.overlay_scroll.min(help::max_scroll(screen));
+                self.overlay_scroll = self.overlay_scroll.min(self.overlay_max_scroll());
                 Vec::new()
             }
             Event::Tick(now) => {
@@ -222,6 +233,12 @@ impl App {
             .map(str::to_string)
     }
 
+    /// A connected peer's name: the name of the log it says is its own;
+    /// `None` when it did not say or nothing is known of that log.
+    pub fn peer_name(&self, peer: &Peer) -> Option<String> {
+        self.name_of(&peer.own_log()?)
+    }
+
     pub fn input(&self) -> &Input {
         &self.input
     }
@@ -254,11 +271,21 @@ impl App {
         self.network.as_ref()
     }
 
+    /// When the DHT entered its current state.
+    pub fn network_since(&self) -> OffsetDateTime {
+        self.network_since
+    }
+
+    /// This node's addresses, NAT and reachability, as far as reported.
+    pub fn network_report(&self) -> &NetworkReport {
+        &self.report
+    }
+
     /// Seconds left before the next retry while offline.
     pub fn retry_in(&self) -> Option<Duration> {
         match &self.network {
             Some(NetworkStatus::Offline { retry_in, .. }) => {
-                let waited = (self.now - self.network_since).whole_milliseconds().max(0);
+                let waited = (self.now - self.network_at).whole_milliseconds().max(0);
                 let waited = Duration::from_millis(u64::try_from(waited).unwrap_or(u64::MAX));
                 Some(retry_in.saturating_sub(waited))
             }
@@ -319,6 +346,7 @@ impl App {
             Action::EndOfInput if self.input.is_empty() => return self.quit(),
             Action::EndOfInput => self.input.delete(),
             Action::Help => self.open(Overlay::Help),
+            Action::Network => self.open(Overlay::Network),
             Action::NextChannel => self.channels.next(self.now),
             Action::PreviousChannel => self.channels.previous(self.now),
             Action::Channel(number) => {
@@ -332,15 +360,16 @@ impl App {
     }
 
     fn on_overlay_action(&mut self, action: Action) -> Vec<Command> {
-        let screen = Rect::new(0, 0, self.size.0, self.size.1);
-        let max = match self.overlay {
-            Some(Overlay::Help) => help::max_scroll(screen),
-            _ => 0,
-        };
+        let max = self.overlay_max_scroll();
         let page = page(max.max(1));
         let scroll = &mut self.overlay_scroll;
         match action {
             Action::Dismiss | Action::Submit | Action::Insert('q') => self.overlay = None,
+            // The key that opened the network pane closes it again; F1
+            // and F2 switch between the popups.
+            Action::Network if self.overlay == Some(Overlay::Network) => self.overlay = None,
+            Action::Network => self.open(Overlay::Network),
+            Action::Help if self.overlay != Some(Overlay::Help) => self.open(Overlay::Help),
             Action::Quit => return self.quit(),
             Action::Up => *scroll = scroll.saturating_sub(1),
             Action::Down => *scroll = (*scroll + 1).min(max),
@@ -351,6 +380,16 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// Rows the open popup can scroll on the current screen.
+    fn overlay_max_scroll(&self) -> usize {
+        let screen = Rect::new(0, 0, self.size.0, self.size.1);
+        match self.overlay {
+            Some(Overlay::Help) => help::max_scroll(screen),
+            Some(Overlay::Network) => network::max_scroll(self, screen),
+            Some(Overlay::Key) | None => 0,
+        }
     }
 
     fn open(&mut self, overlay: Overlay) {
@@ -444,6 +483,7 @@ impl App {
                 let text = self.peers_summary();
                 self.info(text);
             }
+            SlashCommand::Net => self.open(Overlay::Network),
             SlashCommand::Clear => self.active_timeline().clear(),
             SlashCommand::Help => self.open(Overlay::Help),
             SlashCommand::Quit => return self.quit(),
@@ -550,8 +590,11 @@ impl App {
                 }
             }
             NetEvent::PeerConnected {
-                peer, feeds, rooms, ..
-            } => self.peers.connected(peer, feeds, rooms, self.now),
+                peer,
+                feeds,
+                rooms,
+                route,
+            } => self.peers.connected(peer, feeds, rooms, route, self.now),
             NetEvent::PeerDisconnected { peer } => {
                 self.peers.disconnected(&peer);
             }
@@ -561,11 +604,15 @@ impl App {
                 length,
             } => self.peers.progress(&feed, downloaded, length),
             NetEvent::PeerHas { peer, feed, length } => self.peers.peer_has(peer, feed, length),
-            // Shown by the network pane (in progress).
-            NetEvent::NetworkReport(_) => {}
+            NetEvent::NetworkReport(report) => self.report = report,
             NetEvent::NetworkStatus(status) => {
-                if self.network.as_ref() != Some(&status) {
+                let same_state = self.network.as_ref().map(std::mem::discriminant)
+                    == Some(std::mem::discriminant(&status));
+                if !same_state {
                     self.network_since = self.now;
+                }
+                if self.network.as_ref() != Some(&status) {
+                    self.network_at = self.now;
                 }
                 self.network = Some(status);
             }

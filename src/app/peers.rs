@@ -1,13 +1,14 @@
 //! Who is around: connected peers (since when, which logs they replicate,
-//! which rooms they were met in) and the followed logs (local name, latest nickname seen, online marker,
-//! catch-up progress). Owns this bookkeeping only; it is fed by `App` from
-//! `NetEvent`s and read by the side panel.
+//! which rooms they were met in, how they are reached, which logs they
+//! relay) and the followed logs (local name, latest nickname seen, online
+//! marker, catch-up progress). Owns this bookkeeping only; it is fed by
+//! `App` from `NetEvent`s and read by the side panel and the network pane.
 
 use std::collections::HashMap;
 
 use time::OffsetDateTime;
 
-use crate::net::{FeedKey, FollowEntry, PeerId, PeerRoom, RoomName, Seq};
+use crate::net::{FeedKey, FollowEntry, PeerId, PeerRoom, PeerRoute, RoomName, Seq};
 
 /// One connected peer.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,12 +18,35 @@ pub struct Peer {
     pub feeds: Vec<FeedKey>,
     /// The rooms it introduced itself in, with the log it says is its own.
     pub rooms: Vec<PeerRoom>,
+    /// Where it is and how it is reached, as far as it told us.
+    pub route: PeerRoute,
 }
 
 impl Peer {
-    /// The log it says is its own, when it introduced itself in a room.
+    /// The log it says is its own: from its route, else from a room
+    /// introduction; `None` when it did not say.
     pub fn own_log(&self) -> Option<FeedKey> {
-        self.rooms.first().map(|room| room.member)
+        self.route
+            .own_log
+            .or_else(|| self.rooms.first().map(|room| room.member))
+    }
+
+    /// Whether it serves `feed` on someone else's behalf: it said which log
+    /// is its own, and that is another one. Unknown is not relayed.
+    pub fn relays(&self, feed: &FeedKey) -> bool {
+        self.own_log().is_some_and(|own| own != *feed)
+    }
+
+    /// Whether every log it carries is someone else's (a seed, or a room
+    /// member holding others' logs while its own is not shared with us).
+    pub fn relays_only(&self) -> bool {
+        !self.feeds.is_empty() && self.feeds.iter().all(|feed| self.relays(feed))
+    }
+
+    /// A connection that carries no log and no room yet: still
+    /// connecting, or nothing in common.
+    pub fn carries_nothing(&self) -> bool {
+        self.feeds.is_empty() && self.rooms.is_empty()
     }
 
     /// The rooms it was met in, each once, in the order it named them.
@@ -85,8 +109,19 @@ pub struct Peers {
 }
 
 impl Peers {
+    /// Every connection, in connection order.
     pub fn peers(&self) -> &[Peer] {
         &self.peers
+    }
+
+    /// The connections worth listing as peers: those carrying a log or a room.
+    pub fn listed(&self) -> impl Iterator<Item = &Peer> {
+        self.peers.iter().filter(|p| !p.carries_nothing())
+    }
+
+    /// How many connections carry nothing (yet).
+    pub fn connecting(&self) -> usize {
+        self.peers.iter().filter(|p| p.carries_nothing()).count()
     }
 
     pub fn follows(&self) -> &[Followed] {
@@ -150,25 +185,28 @@ impl Peers {
         }
     }
 
-    /// A peer connected, or its set of logs or rooms changed: keeps its
-    /// connect time.
+    /// A peer connected, or its set of logs, rooms or its route changed:
+    /// keeps its connect time.
     pub fn connected(
         &mut self,
         id: PeerId,
         feeds: Vec<FeedKey>,
         rooms: Vec<PeerRoom>,
+        route: PeerRoute,
         now: OffsetDateTime,
     ) {
         match self.peers.iter_mut().find(|p| p.id == id) {
             Some(peer) => {
                 peer.feeds = feeds;
                 peer.rooms = rooms;
+                peer.route = route;
             }
             None => self.peers.push(Peer {
                 id,
                 since: now,
                 feeds,
                 rooms,
+                route,
             }),
         }
     }
@@ -270,7 +308,13 @@ mod tests {
     fn peers_upsert_and_keep_their_connect_time() {
         let mut peers = Peers::default();
         let id = PeerId([9; 32]);
-        peers.connected(id, vec![FeedKey([1; 32])], vec![], NOW);
+        peers.connected(
+            id,
+            vec![FeedKey([1; 32])],
+            vec![],
+            PeerRoute::default(),
+            NOW,
+        );
         let rust = RoomName::parse("rust").unwrap();
         let in_rust = |key: u8| PeerRoom {
             room: rust.clone(),
@@ -280,6 +324,7 @@ mod tests {
             id,
             vec![FeedKey([1; 32]), FeedKey([2; 32])],
             vec![in_rust(2), in_rust(3)],
+            PeerRoute::default(),
             NOW + Duration::minutes(3),
         );
         assert_eq!(peers.peers().len(), 1);
@@ -314,13 +359,56 @@ mod tests {
     }
 
     #[test]
+    fn own_logs_relays_and_bare_connections() {
+        let mut peers = Peers::default();
+        let (ann, bob) = (FeedKey([1; 32]), FeedKey([2; 32]));
+        let said = |own| PeerRoute {
+            own_log: Some(own),
+            ..PeerRoute::default()
+        };
+        peers.connected(PeerId([1; 32]), vec![ann, bob], vec![], said(ann), NOW);
+        peers.connected(PeerId([2; 32]), vec![bob], vec![], said(ann), NOW);
+        peers.connected(
+            PeerId([3; 32]),
+            vec![bob],
+            vec![],
+            PeerRoute::default(),
+            NOW,
+        );
+        peers.connected(PeerId([4; 32]), vec![], vec![], PeerRoute::default(), NOW);
+        let [writer, seed, silent, bare] = peers.peers() else {
+            panic!("four connections");
+        };
+        assert!(!writer.relays(&ann) && writer.relays(&bob) && !writer.relays_only());
+        assert!(seed.relays_only());
+        assert!(!silent.relays(&bob) && !silent.relays_only());
+        assert!(bare.carries_nothing() && !bare.relays_only());
+        assert_eq!(peers.listed().count(), 3);
+        assert_eq!(peers.connecting(), 1);
+        // A room introduction names the peer's own log too.
+        let rust = RoomName::parse("rust").unwrap();
+        let in_rust = vec![PeerRoom {
+            room: rust,
+            member: bob,
+        }];
+        peers.connected(
+            PeerId([3; 32]),
+            vec![bob],
+            in_rust,
+            PeerRoute::default(),
+            NOW,
+        );
+        assert_eq!(peers.peers()[2].own_log(), Some(bob));
+    }
+
+    #[test]
     fn remote_lengths_are_forgotten_on_disconnect() {
         let mut peers = Peers::default();
         let id = PeerId([9; 32]);
         let feed = FeedKey([1; 32]);
         peers.peer_has(id, feed, 4);
         assert_eq!(peers.best_remote_length(&feed), None);
-        peers.connected(id, vec![feed], vec![], NOW);
+        peers.connected(id, vec![feed], vec![], PeerRoute::default(), NOW);
         peers.peer_has(id, feed, 4);
         assert_eq!(peers.best_remote_length(&feed), Some(4));
         peers.disconnected(&id);

@@ -2,7 +2,7 @@
 //! state and never changes it. Geometry and timeline rows come from
 //! `app::view`; this module only picks widgets and styles. Parts:
 //! `timeline`, `side` (channels, following and peers), `input`, `status`,
-//! `popup` (help and key), `theme` (colours).
+//! `popup` (help, key and the network pane), `theme` (colours).
 
 mod input;
 mod popup;

@@ -1,6 +1,7 @@
-//! Draws the popups over the screen: the help (laid out by `app::help`,
-//! scrolled by the app) and the share key, with the key alone on its line
-//! so it is easy to copy.
+//! Draws the popups over the screen: the help (laid out by `app::help`)
+//! and the network pane (laid out by `app::network`), both scrolled by the
+//! app, and the share key, with the key alone on its line so it is easy to
+//! copy.
 
 use ratatui::layout::{Constraint, Flex, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
@@ -8,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::help::{self, HelpTone};
+use crate::app::network::{self, PaneTone};
 use crate::app::view::Tone;
 use crate::app::{App, Overlay};
 
@@ -17,11 +19,41 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, overlay: Overlay) {
     match overlay {
         Overlay::Help => draw_help(frame, area, app),
         Overlay::Key => draw_key(frame, area, app),
+        Overlay::Network => draw_network(frame, area, app),
     }
 }
 
 fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
-    let lines = help::lines(help::text_width(area.width));
+    let lines: Vec<Line> = help::lines(help::text_width(area.width))
+        .into_iter()
+        .map(|line| {
+            Line::from(
+                line.into_iter()
+                    .map(|(piece, tone)| Span::styled(piece, help_style(tone)))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    draw_scrolled(frame, area, app, " help ", lines);
+}
+
+fn draw_network(frame: &mut Frame, area: Rect, app: &App) {
+    let lines: Vec<Line> = network::lines(app, help::text_width(area.width))
+        .into_iter()
+        .map(|line| {
+            Line::from(
+                line.into_iter()
+                    .map(|(piece, tone)| Span::styled(piece, pane_style(tone)))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    draw_scrolled(frame, area, app, " network ", lines);
+}
+
+/// A popup of lines laid out for `help::text_width`, scrolled as the app
+/// says, with where it is in the footer when it does not fit.
+fn draw_scrolled(frame: &mut Frame, area: Rect, app: &App, title: &str, lines: Vec<Line>) {
     let popup = help::popup_area(area, lines.len());
     let visible = usize::from(popup.height.saturating_sub(2));
     let scroll = app
@@ -37,19 +69,8 @@ fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         " Esc closes ".to_string()
     };
-    let text: Vec<Line> = lines
-        .into_iter()
-        .skip(scroll)
-        .take(visible)
-        .map(|line| {
-            Line::from(
-                line.into_iter()
-                    .map(|(piece, tone)| Span::styled(piece, help_style(tone)))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .collect();
-    let inner = frame_popup(frame, popup, " help ", &footer);
+    let text: Vec<Line> = lines.into_iter().skip(scroll).take(visible).collect();
+    let inner = frame_popup(frame, popup, title, &footer);
     frame.render_widget(Paragraph::new(text), inner);
 }
 
@@ -58,6 +79,18 @@ fn help_style(tone: HelpTone) -> ratatui::style::Style {
         HelpTone::Heading => theme::title(),
         HelpTone::Name => theme::tone(Tone::Info),
         HelpTone::Plain => ratatui::style::Style::new(),
+    }
+}
+
+fn pane_style(tone: PaneTone) -> ratatui::style::Style {
+    match tone {
+        PaneTone::Heading | PaneTone::Id => theme::title(),
+        PaneTone::Label => theme::tone(Tone::Info),
+        PaneTone::Plain => ratatui::style::Style::new(),
+        PaneTone::Dim => theme::dim(),
+        PaneTone::Good => theme::online(),
+        PaneTone::Warning => theme::warning(),
+        PaneTone::Nick(key) => theme::tone_nick(&key),
     }
 }
 

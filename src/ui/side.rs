@@ -1,9 +1,11 @@
 //! Draws the side panel: "Channels" (home and each joined room with its
 //! Alt+N number, unread count and `@` mention marker, the active one
 //! marked), "Following" (name, short key, ● when a connected peer serves
-//! the log, a downloaded/length gauge while catching up) and "Peers" (short
-//! id, time connected, the rooms it was met in, and each log it serves: its
-//! writer's name and short key).
+//! the log, a downloaded/length gauge while catching up) and "Peers" (name
+//! and short id, how it is reached (`lan`, `internet`, `local`, or `relay`
+//! when it only serves others' logs), time connected, the rooms it was met
+//! in, and each log it serves: its writer's name and short key).
+//! Connections that carry no log and no room are counted, not listed.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -11,6 +13,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use crate::app::channels::Channel;
+use crate::app::network::peer_tag;
 use crate::app::peers::{short_duration, Followed};
 use crate::app::{text, App};
 
@@ -50,9 +53,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     lines.push(Line::raw(""));
-    let peers = app.peers().peers();
+    let peers: Vec<_> = app.peers().listed().collect();
+    let connecting = app.peers().connecting();
     lines.push(heading(&format!("Peers ({})", peers.len()), width));
-    if peers.is_empty() {
+    if peers.is_empty() && connecting == 0 {
         lines.push(Line::styled(
             text::truncate(" none connected", width),
             theme::dim(),
@@ -60,20 +64,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     for peer in peers {
         let since = short_duration(peer.since, app.now());
-        // Who it is, when a room introduction said so; else its session id.
-        let who = peer
-            .own_log()
-            .and_then(|key| Some((key, app.name_of(&key)?)))
-            .map(|(key, name)| {
-                let room = width.saturating_sub(1 + 1 + 8 + 1 + since.len());
-                Span::styled(
-                    format!("{} ", text::truncate(&text::printable_line(&name), room)),
-                    theme::tone_nick(&key),
-                )
-            });
+        let tag = peer_tag(peer).map_or(String::new(), |tag| format!(" {tag}"));
+        // Who it is, when it said which log is its own; else its session id.
+        let who = peer.own_log().zip(app.peer_name(peer)).map(|(key, name)| {
+            let room = width.saturating_sub(1 + 1 + 8 + tag.len() + 1 + since.len());
+            Span::styled(
+                format!("{} ", text::truncate(&text::printable_line(&name), room)),
+                theme::tone_nick(&key),
+            )
+        });
         let mut header = vec![Span::raw(" ")];
         header.extend(who);
         header.push(Span::styled(peer.id.short(), theme::title()));
+        header.push(Span::raw(tag));
         header.push(Span::styled(format!(" {since}"), theme::dim()));
         lines.push(Line::from(header));
         let rooms: Vec<String> = peer
@@ -101,6 +104,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             spans.push(Span::styled(short, theme::dim()));
             lines.push(Line::from(spans));
         }
+    }
+    if connecting > 0 {
+        lines.push(Line::styled(
+            text::truncate(&format!(" +{connecting} connecting"), width),
+            theme::dim(),
+        ));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -1,7 +1,9 @@
 //! Draws the status bar: who we are (nickname and short key), the peer
-//! count, the network state, and on the right the "N new below" counter, a
-//! completion hint, or (when the terminal is too narrow for the side panel
-//! and its channel list) the channels with unread messages.
+//! count (connections that carry a log or a room), the network state and what is known of our place on the network
+//! (public address, NAT, reachability: as many whole facts as fit, the
+//! least useful dropped first), and on the right the "N new below" counter,
+//! a completion hint, or (when the terminal is too narrow for the side
+//! panel and its channel list) the channels with unread messages.
 
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -9,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::app::network;
 use crate::app::view::SIDE_PANEL_MIN_TERMINAL_WIDTH;
 use crate::app::{text, App};
 use crate::net::NetworkStatus;
@@ -24,6 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let right_width = text::width(&right);
     let mut spans = left_spans(app, area.width);
     let left_budget = width.saturating_sub(right_width + usize::from(right_width > 0));
+    add_facts(&mut spans, app, left_budget);
     clip(&mut spans, left_budget);
     let left_width: usize = spans.iter().map(|s| text::width(&s.content)).sum();
     if !right.is_empty() && left_width + right_width <= width {
@@ -57,7 +61,7 @@ fn left_spans(app: &App, width: u16) -> Vec<Span<'static>> {
         }
         None => spans.push(Span::raw(" starting… ")),
     }
-    let peers = app.peers().peers().len();
+    let peers = app.peers().listed().count();
     spans.push(Span::raw(format!(
         "│ {peers} {} │ ",
         if peers == 1 { "peer" } else { "peers" }
@@ -68,27 +72,31 @@ fn left_spans(app: &App, width: u16) -> Vec<Span<'static>> {
 }
 
 fn network_text(app: &App) -> (String, ratatui::style::Style) {
-    match app.network() {
-        None => ("connecting…".into(), theme::dim()),
-        Some(NetworkStatus::Disabled) => ("Disabled".into(), theme::dim()),
-        Some(NetworkStatus::Bootstrapping) => ("Bootstrapping…".into(), theme::warning()),
-        Some(NetworkStatus::Online { nodes }) => (
-            format!(
-                "Online ({nodes} {})",
-                if *nodes == 1 { "node" } else { "nodes" }
-            ),
-            theme::online(),
-        ),
-        Some(NetworkStatus::Offline { reason, .. }) => {
-            let seconds = app.retry_in().map_or(0, |d| d.as_secs());
-            (
-                format!(
-                    "Offline: {}, retrying in {seconds}s",
-                    text::printable_line(reason)
-                ),
-                theme::warning(),
-            )
-        }
+    let style = match app.network() {
+        None | Some(NetworkStatus::Disabled) => theme::dim(),
+        Some(NetworkStatus::Online { .. }) => theme::online(),
+        Some(NetworkStatus::Bootstrapping | NetworkStatus::Offline { .. }) => theme::warning(),
+    };
+    (network::dht_state(app.network(), app.retry_in()), style)
+}
+
+/// Appends ` · public 203.0.113.5 · port-preserving NAT · not reachable
+/// from outside`, or as many of its last facts as fit whole in `budget`.
+/// While offline (or with networking off) the state alone is the truth.
+fn add_facts(spans: &mut Vec<Span<'static>>, app: &App, budget: usize) {
+    if !matches!(
+        app.network(),
+        Some(NetworkStatus::Online { .. } | NetworkStatus::Bootstrapping)
+    ) {
+        return;
+    }
+    let used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
+    let facts = network::status_facts(app.network_report());
+    let shown = (0..facts.len())
+        .map(|first| format!(" · {}", facts[first..].join(" · ")))
+        .find(|shown| used + text::width(shown) <= budget);
+    if let Some(shown) = shown {
+        spans.push(Span::raw(shown));
     }
 }
 

@@ -1,0 +1,391 @@
+//! The network in words: what the DHT state, the network report and each
+//! connection's route are called on screen (the status bar's compact facts,
+//! the side panel's path tags) and the network pane's content and geometry
+//! (which lines it has at a width, how far it scrolls). Pure text layout;
+//! `ui` only styles the tones. A fact that is not known is said to be not
+//! known (pane) or left out (status bar), never guessed.
+
+use std::time::Duration;
+
+use ratatui::layout::Rect;
+
+use crate::net::{
+    show_address, FeedKey, Nat, NetworkReport, NetworkStatus, PeerPath, Reachability,
+};
+
+use super::peers::{short_duration, Peer};
+use super::{help, text, App};
+
+/// How a piece of the network pane should look; `ui` maps these to styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneTone {
+    Heading,
+    /// The name of a fact.
+    Label,
+    Plain,
+    /// Secondary text, and what is not known.
+    Dim,
+    /// A fact that is good news (reachable).
+    Good,
+    /// A fact that keeps peers out (not reachable, a port-changing NAT).
+    Warning,
+    /// A connection's short id.
+    Id,
+    /// A name, in the colour of this log's writer.
+    Nick(FeedKey),
+}
+
+/// One line of the pane: pieces of text with their tones.
+pub type PaneLine = Vec<(String, PaneTone)>;
+
+const NOT_KNOWN: &str = "not known yet";
+/// Width of the fact names when names and values sit side by side.
+const LABEL_COLUMN: usize = 22;
+/// Narrowest value column worth keeping beside the names.
+const MIN_VALUE: usize = 24;
+/// Indent of a value stacked under its name.
+const STACKED_INDENT: usize = 6;
+/// Indent of a connection's second and further lines.
+const CONNECTION_INDENT: usize = 4;
+/// Between the facts of one line.
+const SEPARATOR: &str = " · ";
+
+/// The DHT state in the words of the status bar.
+pub fn dht_state(status: Option<&NetworkStatus>, retry_in: Option<Duration>) -> String {
+    match status {
+        None => "connecting…".into(),
+        Some(NetworkStatus::Disabled) => "Disabled".into(),
+        Some(NetworkStatus::Bootstrapping) => "Bootstrapping…".into(),
+        Some(NetworkStatus::Online { nodes }) => format!(
+            "Online ({nodes} {})",
+            if *nodes == 1 { "node" } else { "nodes" }
+        ),
+        Some(NetworkStatus::Offline { reason, .. }) => {
+            let seconds = retry_in.map_or(0, |d| d.as_secs());
+            format!(
+                "Offline: {}, retrying in {seconds}s",
+                text::printable_line(reason)
+            )
+        }
+    }
+}
+
+/// The known facts of the report for the status bar, in display order and
+/// least useful first, so a narrow bar drops them from the front: public
+/// address, NAT, reachability. Unknown facts are left out. The words are
+/// the network layer's, as `hychat seed` prints them.
+pub fn status_facts(report: &NetworkReport) -> Vec<String> {
+    let mut facts = Vec::new();
+    if let Some(ip) = report.public_ip {
+        facts.push(format!("public {ip}"));
+    }
+    if report.nat != Nat::Unknown {
+        facts.push(report.nat.label().to_string());
+    }
+    if report.reachable != Reachability::Unknown {
+        facts.push(report.reachable.label().to_string());
+    }
+    facts
+}
+
+/// One word for a listed peer in the side panel: `relay` when every log
+/// it carries is someone else's, else its path; `None` when unknown.
+pub fn peer_tag(peer: &Peer) -> Option<&'static str> {
+    if peer.relays_only() {
+        return Some("relay");
+    }
+    match peer.route.path {
+        PeerPath::Unknown => None,
+        PeerPath::ThisMachine => Some("local"),
+        PeerPath::Lan => Some("lan"),
+        PeerPath::Internet => Some("internet"),
+    }
+}
+
+/// The network pane at a text width: this node's facts, then each
+/// connection with its address, path and the logs it carries.
+pub fn lines(app: &App, width: usize) -> Vec<PaneLine> {
+    let report = app.network_report();
+    let mut out = vec![vec![("This node".to_string(), PaneTone::Heading)]];
+    let state_tone = match app.network() {
+        Some(NetworkStatus::Online { .. }) => PaneTone::Good,
+        Some(NetworkStatus::Offline { .. } | NetworkStatus::Bootstrapping) => PaneTone::Warning,
+        _ => PaneTone::Dim,
+    };
+    let state = dht_state(app.network(), app.retry_in());
+    entry(&mut out, "DHT", &state, state_tone, width);
+    let since = app.network_since();
+    let local = since.to_offset(app.utc_offset());
+    let since = format!(
+        "{:02}:{:02} ({} ago)",
+        local.hour(),
+        local.minute(),
+        short_duration(since, app.now())
+    );
+    entry(&mut out, "since", &since, PaneTone::Plain, width);
+    let (listening, tone) = match report.bound {
+        Some(bound) if bound.ip().is_unspecified() => {
+            (format!("{bound} (every interface)"), PaneTone::Plain)
+        }
+        Some(bound) => (bound.to_string(), PaneTone::Plain),
+        None => (NOT_KNOWN.to_string(), PaneTone::Dim),
+    };
+    entry(&mut out, "listening on", &listening, tone, width);
+    let (local_ip, tone) = known(report.local_ip.map(|ip| ip.to_string()));
+    entry(&mut out, "local address", &local_ip, tone, width);
+    let (public, tone) = known(
+        report
+            .public_ip
+            .map(|ip| format!("{ip} (as DHT nodes see it)")),
+    );
+    entry(&mut out, "public address", &public, tone, width);
+    let (nat, tone) = match report.nat {
+        Nat::Unknown => (NOT_KNOWN, PaneTone::Dim),
+        Nat::None => ("none (public address)", PaneTone::Plain),
+        Nat::Consistent => (
+            "port-preserving NAT: peers behind such NATs can reach you",
+            PaneTone::Plain,
+        ),
+        Nat::Random => (
+            "NAT with a new port per destination: direct connections fail; \
+             use a public seed (see README)",
+            PaneTone::Warning,
+        ),
+    };
+    entry(&mut out, "NAT", nat, tone, width);
+    let (reachable, tone) = match report.reachable {
+        Reachability::Unknown => (NOT_KNOWN, PaneTone::Dim),
+        Reachability::Reachable => ("yes", PaneTone::Good),
+        Reachability::Unreachable => (
+            "no (a NAT or firewall drops unsolicited traffic)",
+            PaneTone::Warning,
+        ),
+    };
+    entry(&mut out, "reachable from outside", reachable, tone, width);
+
+    out.push(Vec::new());
+    let peers = app.peers().peers();
+    out.push(vec![(
+        format!("Connections ({})", peers.len()),
+        PaneTone::Heading,
+    )]);
+    if peers.is_empty() {
+        out.push(vec![("  none".to_string(), PaneTone::Dim)]);
+    }
+    for peer in peers {
+        connection(&mut out, app, peer, width);
+    }
+    out
+}
+
+/// Rows the pane can scroll on a screen of this size.
+pub fn max_scroll(app: &App, screen: Rect) -> usize {
+    let count = lines(app, help::text_width(screen.width)).len();
+    let visible = usize::from(help::popup_area(screen, count).height.saturating_sub(2));
+    count.saturating_sub(visible)
+}
+
+fn known(value: Option<String>) -> (String, PaneTone) {
+    match value {
+        Some(value) => (value, PaneTone::Plain),
+        None => (NOT_KNOWN.to_string(), PaneTone::Dim),
+    }
+}
+
+/// `  dee d1d1d1d1 · LAN · 192.168.1.30:49737 · for 3m`, then the rooms it
+/// was met in and one line per log it carries, `relayed` when it is not
+/// the peer's own.
+fn connection(out: &mut Vec<PaneLine>, app: &App, peer: &Peer, width: usize) {
+    let mut who = Vec::new();
+    if let (Some(key), Some(name)) = (peer.own_log(), app.peer_name(peer)) {
+        who.push((
+            format!("{} ", text::printable_line(&name)),
+            PaneTone::Nick(key),
+        ));
+    }
+    who.push((peer.id.short(), PaneTone::Id));
+    let path_tone = match peer.route.path {
+        PeerPath::Unknown => PaneTone::Dim,
+        _ => PaneTone::Plain,
+    };
+    let address = match peer.route.address {
+        Some(address) => (show_address(address), PaneTone::Plain),
+        None => ("address not reported".to_string(), PaneTone::Dim),
+    };
+    let items = vec![
+        who,
+        vec![(peer.route.path.label().to_string(), path_tone)],
+        vec![address],
+        vec![(
+            format!("for {}", short_duration(peer.since, app.now())),
+            PaneTone::Dim,
+        )],
+    ];
+    out.extend(flow(items, 2, CONNECTION_INDENT, width));
+    let rooms: Vec<String> = peer
+        .room_names()
+        .iter()
+        .map(|r| format!("#{}", text::printable_line(r.as_str())))
+        .collect();
+    if !rooms.is_empty() {
+        let room = width.saturating_sub(CONNECTION_INDENT);
+        for row in text::wrap_line(&format!("in {}", rooms.join(" ")), room, room) {
+            out.push(vec![
+                (" ".repeat(CONNECTION_INDENT), PaneTone::Plain),
+                (row, PaneTone::Dim),
+            ]);
+        }
+    }
+    if peer.feeds.is_empty() {
+        out.push(vec![(
+            format!("{}no logs yet", " ".repeat(CONNECTION_INDENT)),
+            PaneTone::Dim,
+        )]);
+    }
+    for feed in &peer.feeds {
+        let mut log = Vec::new();
+        if let Some(name) = app.name_of(feed) {
+            log.push((
+                format!("{} ", text::printable_line(&name)),
+                PaneTone::Nick(*feed),
+            ));
+        }
+        log.push((feed.short(), PaneTone::Dim));
+        let mut items = vec![log];
+        if peer.relays(feed) {
+            items.push(vec![("relayed".to_string(), PaneTone::Plain)]);
+        }
+        out.extend(flow(items, CONNECTION_INDENT, CONNECTION_INDENT + 2, width));
+    }
+}
+
+/// A fact: its name and value side by side when there is room, else the
+/// value stacked under its name; the value wraps at words.
+fn entry(out: &mut Vec<PaneLine>, label: &str, value: &str, tone: PaneTone, width: usize) {
+    let side_by_side = width >= 2 + LABEL_COLUMN + 1 + MIN_VALUE;
+    if side_by_side {
+        let indent = 2 + LABEL_COLUMN + 1;
+        let rows = text::wrap_line(value, width - indent, width - indent);
+        for (number, row) in rows.into_iter().enumerate() {
+            let left = if number == 0 {
+                format!("  {label:<LABEL_COLUMN$} ")
+            } else {
+                " ".repeat(indent)
+            };
+            out.push(vec![(left, PaneTone::Label), (row, tone)]);
+        }
+    } else {
+        out.push(vec![(format!("  {label}"), PaneTone::Label)]);
+        let room = width.saturating_sub(STACKED_INDENT);
+        for row in text::wrap_line(value, room, room) {
+            out.push(vec![
+                (" ".repeat(STACKED_INDENT), PaneTone::Plain),
+                (row, tone),
+            ]);
+        }
+    }
+}
+
+/// Lays items (each a few pieces) out on lines of `width`, separated by
+/// ` · `; an item that does not fit goes to the next line at `indent`,
+/// after a `· ` that says the line goes on, and one wider than a whole
+/// line is cut.
+fn flow(items: Vec<PaneLine>, first: usize, indent: usize, width: usize) -> Vec<PaneLine> {
+    let mut out = Vec::new();
+    let mut line: PaneLine = vec![(" ".repeat(first), PaneTone::Plain)];
+    let mut used = first;
+    let mut empty = true;
+    for item in items {
+        let item_width: usize = item.iter().map(|(t, _)| text::width(t)).sum();
+        if !empty && used + text::width(SEPARATOR) + item_width > width {
+            out.push(std::mem::take(&mut line));
+            let goes_on = SEPARATOR.trim_start();
+            line.push((" ".repeat(indent), PaneTone::Plain));
+            line.push((goes_on.to_string(), PaneTone::Dim));
+            used = indent + text::width(goes_on);
+        } else if !empty {
+            line.push((SEPARATOR.to_string(), PaneTone::Dim));
+            used += text::width(SEPARATOR);
+        }
+        for (piece, tone) in item {
+            let room = width.saturating_sub(used);
+            let piece = text::truncate(&piece, room);
+            used += text::width(&piece);
+            if !piece.is_empty() {
+                line.push((piece, tone));
+            }
+        }
+        empty = false;
+    }
+    out.push(line);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(line: &PaneLine) -> String {
+        line.iter().map(|(t, _)| t.as_str()).collect()
+    }
+
+    #[test]
+    fn status_facts_leave_out_what_is_unknown() {
+        assert!(status_facts(&NetworkReport::default()).is_empty());
+        let report = NetworkReport {
+            public_ip: Some("203.0.113.5".parse().unwrap()),
+            nat: Nat::Consistent,
+            reachable: Reachability::Unreachable,
+            ..NetworkReport::default()
+        };
+        assert_eq!(
+            status_facts(&report),
+            [
+                "public 203.0.113.5",
+                "port-preserving NAT",
+                "not reachable from outside"
+            ]
+        );
+        let report = NetworkReport {
+            reachable: Reachability::Reachable,
+            ..NetworkReport::default()
+        };
+        assert_eq!(status_facts(&report), ["reachable from outside"]);
+    }
+
+    #[test]
+    fn flow_wraps_items_at_separators_and_cuts_what_cannot_fit() {
+        let item = |s: &str| vec![(s.to_string(), PaneTone::Plain)];
+        let lines = flow(vec![item("aaaa"), item("bbbb"), item("cccc")], 2, 4, 14);
+        let lines: Vec<String> = lines.iter().map(plain).collect();
+        assert_eq!(lines, ["  aaaa · bbbb", "    · cccc"]);
+        let lines = flow(vec![item("a-very-long-piece")], 2, 4, 10);
+        assert_eq!(plain(&lines[0]), "  a-very-…");
+    }
+
+    #[test]
+    fn facts_stack_under_their_names_when_narrow() {
+        let mut out = Vec::new();
+        entry(
+            &mut out,
+            "NAT",
+            "none (public address)",
+            PaneTone::Plain,
+            76,
+        );
+        assert_eq!(
+            plain(&out[0]),
+            format!("  NAT{}none (public address)", " ".repeat(LABEL_COLUMN - 2))
+        );
+        let mut out = Vec::new();
+        entry(
+            &mut out,
+            "NAT",
+            "none (public address)",
+            PaneTone::Plain,
+            30,
+        );
+        let out: Vec<String> = out.iter().map(plain).collect();
+        assert_eq!(out, ["  NAT", "      none (public address)"]);
+    }
+}
