@@ -139,20 +139,12 @@ pub fn lines(app: &App, width: usize) -> Vec<PaneLine> {
             .map(|ip| format!("{ip} (as DHT nodes see it)")),
     );
     entry(&mut out, "public address", &public, tone, width);
-    let (nat, tone) = match report.nat {
-        Nat::Unknown => (NOT_KNOWN, PaneTone::Dim),
-        Nat::None => ("none (public address)", PaneTone::Plain),
-        Nat::Consistent => (
-            "port-preserving NAT: peers behind such NATs can reach you",
-            PaneTone::Plain,
-        ),
-        Nat::Random => (
-            "NAT with a new port per destination: direct connections fail; \
-             use a public seed (see README)",
-            PaneTone::Warning,
-        ),
+    let tone = match report.nat {
+        Nat::Unknown => PaneTone::Dim,
+        Nat::None | Nat::Consistent => PaneTone::Plain,
+        Nat::Random => PaneTone::Warning,
     };
-    entry(&mut out, "NAT", nat, tone, width);
+    entry(&mut out, "NAT", report.nat.meaning(), tone, width);
     let (reachable, tone) = match report.reachable {
         Reachability::Unknown => (NOT_KNOWN, PaneTone::Dim),
         Reachability::Reachable => ("yes", PaneTone::Good),

@@ -21,12 +21,11 @@ impl Nat {
     pub fn meaning(self) -> &'static str {
         match self {
             Nat::Unknown => "not known yet",
-            Nat::None => "none: DHT nodes see this host's own address",
-            Nat::Consistent => {
-                "port-preserving: peers behind such NATs and public hosts can reach you"
-            }
+            Nat::None => "none (public address)",
+            Nat::Consistent => "port-preserving NAT: peers behind such NATs can reach you",
             Nat::Random => {
-                "a new port per destination: direct connections fail; a public seed relays (see README)"
+                "NAT with a new port per destination: direct connections fail; \
+                 use a public seed (see README)"
             }
         }
     }

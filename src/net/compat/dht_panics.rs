@@ -57,14 +57,14 @@ mod tests {
     #[tokio::test]
     async fn a_panic_becomes_its_cause() {
         let caught = contain(async { todo!("PEER_HOLEPUNCH") }).await;
-        let panicked: Panicked = caught.map(|()| ()).unwrap_err();
+        let panicked: Panicked = caught.unwrap_err();
         assert!(panicked.cause.contains("PEER_HOLEPUNCH"), "{panicked:?}");
         let formatted = contain(async {
             let n = 6;
             panic!("command {n}")
         })
         .await;
-        assert_eq!(formatted.map(|()| ()).unwrap_err().cause, "command 6");
+        assert_eq!(formatted.unwrap_err().cause, "command 6");
     }
 
     #[tokio::test]

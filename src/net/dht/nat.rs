@@ -103,7 +103,8 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        let cases: [(&str, Vec<Sample>, &str, Option<&str>, Nat); 7] = [
+        type Case<'a> = (&'a str, Vec<Sample>, &'a str, Option<&'a str>, Nat);
+        let cases: [Case; 7] = [
             (
                 "nobody answered",
                 vec![],
