@@ -49,7 +49,9 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         .map_err(|e| Failure(format!("cannot start the async runtime: {e}")))?;
 
     if let Some(CliCommand::Bootstrap { port, host }) = cli.command {
-        init_logging(&paths.log_file, cli.global.log_level, false);
+        // Captured like every other command: a panic inside hyperdht that the
+        // node recovers from is written to the log file, next to the recovery.
+        init_logging(&paths.log_file, cli.global.log_level, true);
         let addr = (host, port).into();
         hychat::net::bind::check_bind(addr).map_err(|e| Failure(e.to_string()))?;
         return runtime.block_on(headless::bootstrap(addr));
