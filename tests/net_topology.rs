@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{bootstrap_node, Node};
-use hychat::net::{NetEvent, NetworkStatus};
+use hychat::net::{NetEvent, NetworkStatus, PeerPath};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutual_followers_replicate_both_ways() {
@@ -28,6 +28,16 @@ async fn mutual_followers_replicate_both_ways() {
     a.seen_or_wait("one connection carrying both logs", |e| match e {
         NetEvent::PeerConnected { feeds, .. }
             if feeds.contains(&a_key) && feeds.contains(&b_key) =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    // Each hello says where its sender is and which log is its own.
+    a.seen_or_wait("b's route: this machine, writing b's log", |e| match e {
+        NetEvent::PeerConnected { route, .. }
+            if route.own_log == Some(b_key) && route.path == PeerPath::ThisMachine =>
         {
             Some(())
         }

@@ -102,6 +102,9 @@ struct Replication {
     announce_pending: bool,
     /// Where the peer is, from its hello.
     route: PeerRoute,
+    /// The place and own log the peer's last hello gave.
+    peer_place: Option<Place>,
+    peer_own: Option<DiscoveryKey>,
     /// Every open log channel, to send a changed hello on.
     log_channels: BTreeMap<DiscoveryKey, Channel>,
     rooms: RoomChannels,
@@ -179,19 +182,9 @@ impl Replication {
             self.peer_session = Some(hello.session);
         }
         tracing::debug!(peer = ?self.peer, topics = hello.topics.len(), "hello");
-        let ours = Place::of(&self.ctx.network.borrow());
-        let route = PeerRoute {
-            address: hello.place.as_ref().map(Place::address),
-            path: route::path(ours.as_ref(), hello.place.as_ref()),
-            own_log: hello
-                .own
-                .and_then(|own| self.ctx.directory.get(&own))
-                .map(|(key, _)| key),
-        };
-        if route != self.route {
-            self.route = route;
-            self.announce();
-        }
+        self.peer_place = hello.place;
+        self.peer_own = hello.own;
+        self.update_route();
         self.peer_topics = hello.topics.into_iter().collect();
         self.open_shared(protocol);
         std::ops::ControlFlow::Continue(())
@@ -343,6 +336,34 @@ impl Replication {
             .cloned()
     }
 
+    /// Where the peer is, from its place and ours; the UI hears of a change.
+    fn update_route(&mut self) {
+        let ours = Place::of(&self.ctx.network.borrow());
+        let route = PeerRoute {
+            address: self.peer_place.as_ref().map(Place::address),
+            path: route::path(ours.as_ref(), self.peer_place.as_ref()),
+            own_log: self
+                .peer_own
+                .and_then(|own| self.ctx.directory.get(&own))
+                .map(|(key, _)| key),
+        };
+        if route != self.route {
+            self.route = route;
+            self.announce();
+        }
+    }
+
+    /// Our report changed: the peer hears our new place, and our path to
+    /// it is decided again.
+    async fn on_network_changed(&mut self) {
+        if self.hello_sent {
+            if let Some(channel) = self.any_open_channel() {
+                self.send_hello(&channel).await;
+            }
+        }
+        self.update_route();
+    }
+
     /// Sends the keepalive on any open channel.
     async fn ping(&mut self) {
         if let Some(channel) = self.any_open_channel() {
@@ -485,6 +506,7 @@ where
     let heard = observations.heard;
     let mut pings = tokio::time::interval(PING_EVERY);
     let mut new_logs = ctx.directory.watch();
+    let mut network = ctx.network.clone();
     let mut room_changes = ctx.directory.rooms().watch();
     let mut stalls = ctx.directory.watch_stalls();
     let mut superseded = close_tx.subscribe();
@@ -504,6 +526,8 @@ where
         hello_sent: false,
         announce_pending: false,
         route: PeerRoute::default(),
+        peer_place: None,
+        peer_own: None,
         log_channels: BTreeMap::new(),
         rooms: RoomChannels::default(),
         peer_topics: HashSet::new(),
@@ -555,6 +579,7 @@ where
                 }
             },
             Ok(()) = new_logs.changed() => state.on_new_logs(&protocol).await,
+            Ok(()) = network.changed() => state.on_network_changed().await,
             Ok(()) = room_changes.changed() => {
                 for topic in state.rooms.refresh(&state.ctx.directory, peer).await {
                     state.requested.remove(&topic);
