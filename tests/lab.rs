@@ -63,3 +63,28 @@ fn a_room_meets_through_a_public_member_when_members_cannot_reach_each_other() {
     let lab = Lab::shared();
     scenarios::room_between_blocked_nats(&lab);
 }
+
+/// Two JS peers (the reference writer and viewer) behind two NATs meet on a
+/// DHT made of a hychat bootstrap node and three JS DHT nodes on public
+/// hosts, and the writer's message reaches the viewer; afterwards two
+/// hychats meet through the hychat node as their only bootstrap. Proves a
+/// hychat node is a working member of a real, multi-host DHT that JS peers
+/// holepunch through, and survives them; on one machine nothing is
+/// firewalled, so no NAT classification or holepunch ever reaches it.
+#[test]
+fn js_peers_behind_nats_meet_on_a_dht_with_a_hychat_node_which_still_serves() {
+    let lab = Lab::shared();
+    scenarios::js_on_a_mixed_dht(&lab);
+}
+
+/// The hychat bootstrap node is the only DHT node of two JS peers behind
+/// two NATs, so they relay their holepunch through it (which panics inside
+/// the DHT crate). Whether the JS peers connect is not asserted; the node
+/// must survive: two hychats meet through it afterwards, and no hychat log
+/// shows a panic that was not recovered. On one machine JS peers never
+/// holepunch, so this path is never taken.
+#[test]
+fn a_hychat_node_survives_js_peers_holepunching_through_it() {
+    let lab = Lab::shared();
+    scenarios::js_on_a_hychat_only_dht(&lab);
+}

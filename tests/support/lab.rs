@@ -636,6 +636,10 @@ impl Drop for Block<'_> {
     }
 }
 
+/// A line a process must print: what it says (for the failure report) and
+/// the test of a line.
+pub type LineCheck<'a> = (&'a str, &'a dyn Fn(&str) -> bool);
+
 /// One measured step of a scenario.
 #[derive(Clone, Debug)]
 pub struct Timing {
@@ -714,13 +718,25 @@ impl<'lab> Scene<'lab> {
         format!("{what} ({})", self.tag)
     }
 
-    fn storage(&mut self, what: &str) -> PathBuf {
+    /// A temp directory, removed with the scene unless `HYCHAT_LAB_KEEP`
+    /// is set (then its path is printed, for a look at the logs).
+    fn temp_dir(&mut self, what: &str) -> PathBuf {
         let dir = tempfile::Builder::new()
             .prefix(&format!("hychat-lab-{what}-"))
             .tempdir()
             .expect("a temp dir");
+        if std::env::var_os("HYCHAT_LAB_KEEP").is_some() {
+            let path = dir.keep();
+            eprintln!("[{}] keeping {}", self.name, path.display());
+            return path;
+        }
         let path = dir.path().to_path_buf();
         self.dirs.push(dir);
+        path
+    }
+
+    fn storage(&mut self, what: &str) -> PathBuf {
+        let path = self.temp_dir(what);
         self.storages.push(path.clone());
         path
     }
@@ -914,13 +930,7 @@ impl<'lab> Scene<'lab> {
 
     /// A fresh storage directory for a JS peer.
     pub fn js_storage(&mut self, what: &str) -> PathBuf {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("hychat-lab-js-{what}-"))
-            .tempdir()
-            .expect("a temp dir");
-        let path = dir.path().to_path_buf();
-        self.dirs.push(dir);
-        path
+        self.temp_dir(&format!("js-{what}"))
     }
 
     /// Reads `tail --json` lines until one carries `text`; fails the
@@ -961,7 +971,7 @@ impl<'lab> Scene<'lab> {
         &self,
         process: &mut Background,
         bound: Duration,
-        wanted: &[(&str, &dyn Fn(&str) -> bool)],
+        wanted: &[LineCheck],
     ) {
         let deadline = Instant::now() + bound;
         let mut seen = vec![false; wanted.len()];
@@ -1332,6 +1342,165 @@ pub mod scenarios {
         );
         drop(block);
         drop(node);
+        scene.finish()
+    }
+
+    /// A JS writer on `host` (hypercore 10, both sides of its topic):
+    /// started, its key read, and joined to its topic, each within `bound`.
+    /// `Err` says which step did not happen.
+    pub fn js_writer(
+        scene: &mut Scene,
+        host: &'static str,
+        bootstrap: &str,
+        bound: Duration,
+    ) -> (Background, Result<String, String>) {
+        let storage = scene.js_storage("writer");
+        let args = [
+            "--storage".to_string(),
+            storage.to_str().expect("a UTF-8 temp path").to_string(),
+            "--bootstrap".to_string(),
+            bootstrap.to_string(),
+        ];
+        let name = format!("js writer (on {host})");
+        let mut writer = scene.js(host, &name, "writer.js", &args);
+        let key = writer
+            .wait_for_line(bound, |l| l.starts_with("KEY ") || l.starts_with("FATAL"))
+            .and_then(|l| l.strip_prefix("KEY ").map(str::to_string));
+        let Some(key) = key.filter(|k| super::super::is_key(k)) else {
+            return (
+                writer,
+                Err(format!("the JS writer on {host} printed no key")),
+            );
+        };
+        let joined = writer.wait_for_line(bound, |l| l == "JOINED" || l.starts_with("FATAL"));
+        if joined.as_deref() != Some("JOINED") {
+            return (
+                writer,
+                Err(format!(
+                    "the JS writer on {host} did not join its topic within {bound:?}"
+                )),
+            );
+        }
+        (writer, Ok(key))
+    }
+
+    /// A JS viewer of `key` on `host`.
+    pub fn js_viewer(
+        scene: &mut Scene,
+        host: &'static str,
+        key: &str,
+        bootstrap: &str,
+    ) -> Background {
+        let storage = scene.js_storage("viewer");
+        let args = [
+            key.to_string(),
+            "--storage".to_string(),
+            storage.to_str().expect("a UTF-8 temp path").to_string(),
+            "--bootstrap".to_string(),
+            bootstrap.to_string(),
+        ];
+        let name = format!("js viewer (on {host})");
+        scene.js(host, &name, "viewer.js", &args)
+    }
+
+    /// Whether a viewer line is the block with `text`.
+    pub fn viewer_shows(line: &str, text: &str) -> bool {
+        serde_json::from_str::<serde_json::Value>(line)
+            .is_ok_and(|value| value["block"]["text"] == text)
+    }
+
+    /// The JS writer behind cone1 and the JS viewer behind cone2, both
+    /// bootstrapping from `bootstrap`: the writer appends one message and
+    /// the viewer prints it. `Err` says which step did not happen.
+    pub fn js_pair(
+        scene: &mut Scene,
+        bootstrap: &str,
+        bound: Duration,
+    ) -> Result<Duration, String> {
+        let (mut writer, key) = js_writer(scene, CONE1, bootstrap, bound);
+        let key = key.map_err(|e| format!("{e}\n{}", writer.describe()))?;
+        let mut viewer = js_viewer(scene, CONE2, &key, bootstrap);
+        let text = scene.text("from the JS writer behind cone1");
+        let started = Instant::now();
+        writer.write_line(&text);
+        if writer
+            .wait_for_line(bound, |l| l.starts_with("APPENDED 0 "))
+            .is_none()
+        {
+            return Err("the JS writer did not append".into());
+        }
+        match viewer.wait_for_line(bound, |l| viewer_shows(l, &text)) {
+            Some(_) => Ok(started.elapsed()),
+            None => Err(format!(
+                "the JS viewer behind cone2 did not get the writer's message within {bound:?}\n{}\n{}",
+                writer.describe(),
+                viewer.describe()
+            )),
+        }
+    }
+
+    /// Two hychats on public hosts meet through `bootstrap` alone: ann's
+    /// history reaches bob's tail. Returns how long that took.
+    pub fn hychats_meet(scene: &mut Scene, bootstrap: &str) -> Duration {
+        let ann = scene.peer(PUB1, "ann", bootstrap);
+        let bob = scene.peer(PUB2, "bob", bootstrap);
+        let key = scene.key(&ann);
+        let text = scene.text("ann on pub1, through the hychat node");
+        scene.send(&ann, None, &text);
+        let seed = scene.seed(&ann, None);
+        let mut tail = scene.tail(&bob, &key);
+        let took = scene.expect_text(&mut tail, &text, ARRIVAL);
+        drop(tail);
+        drop(seed);
+        took
+    }
+
+    /// Scenario 5: JS peers behind two NATs meet on a DHT of a hychat
+    /// bootstrap node and three JS DHT nodes; then two hychats meet through
+    /// the hychat node alone.
+    pub fn js_on_a_mixed_dht(lab: &Lab) -> Vec<Timing> {
+        let mut scene = Scene::new(lab, "js-mixed-dht");
+        let (node, address) = scene.bootstrap_node(DHT);
+        let js_nodes: Vec<Background> = JS_DHT_HOSTS
+            .iter()
+            .map(|host| scene.js_dht_node(host, &address))
+            .collect();
+        let mut list = vec![address.clone()];
+        list.extend(JS_DHT_HOSTS.iter().map(|host| lab.dht_addr(host)));
+        let list = list.join(",");
+        match js_pair(&mut scene, &list, ARRIVAL) {
+            Ok(took) => scene.record("JS cone1-pc -> JS cone2-pc", took),
+            Err(e) => scene.fail(&e),
+        }
+        let took = hychats_meet(&mut scene, &address);
+        scene.record("then hychat pub1 -> pub2 through the hychat node", took);
+        drop(js_nodes);
+        drop(node);
+        scene.finish()
+    }
+
+    /// Scenario 5, the other variant: the hychat node is the JS peers' only
+    /// DHT node. Whether the JS peers connect is only reported; two hychats
+    /// must meet through the node afterwards.
+    pub fn js_on_a_hychat_only_dht(lab: &Lab) -> Vec<Timing> {
+        let mut scene = Scene::new(lab, "js-hychat-only-dht");
+        let (node, address) = scene.bootstrap_node(DHT);
+        let started = Instant::now();
+        match js_pair(&mut scene, &address, Duration::from_secs(20)) {
+            Ok(took) => scene.record("JS cone1-pc -> JS cone2-pc", took),
+            Err(e) => eprintln!(
+                "[js-hychat-only-dht] after {:.1} s: {e} (allowed: the node is their only DHT node)",
+                started.elapsed().as_secs_f64()
+            ),
+        }
+        let took = hychats_meet(&mut scene, &address);
+        scene.record("then hychat pub1 -> pub2 through the hychat node", took);
+        drop(node);
+        let log = std::fs::read_to_string(scene.storages[0].join("hychat.log")).unwrap_or_default();
+        eprintln!(
+            "[js-hychat-only-dht] the hychat node recovered from {} panics",
+            log.matches(RECOVERED).count()
+        );
         scene.finish()
     }
 }
