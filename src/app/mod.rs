@@ -502,11 +502,7 @@ impl App {
         }];
         for peer in peers {
             let feeds: Vec<String> = peer.feeds.iter().map(|f| self.feed_name(f)).collect();
-            let rooms: Vec<String> = peer
-                .room_names()
-                .iter()
-                .map(|r| format!("#{}", text::printable_line(r.as_str())))
-                .collect();
+            let rooms: Vec<String> = peer.room_tags();
             let met = if rooms.is_empty() {
                 String::new()
             } else {

@@ -214,11 +214,7 @@ fn connection(out: &mut Vec<PaneLine>, app: &App, peer: &Peer, width: usize) {
         )],
     ];
     out.extend(flow(items, 2, CONNECTION_INDENT, width));
-    let rooms: Vec<String> = peer
-        .room_names()
-        .iter()
-        .map(|r| format!("#{}", text::printable_line(r.as_str())))
-        .collect();
+    let rooms: Vec<String> = peer.room_tags();
     if !rooms.is_empty() {
         let room = width.saturating_sub(CONNECTION_INDENT);
         for row in text::wrap_line(&format!("in {}", rooms.join(" ")), room, room) {

@@ -59,6 +59,14 @@ impl Peer {
         }
         names
     }
+
+    /// Its rooms as `#name`, safe to print.
+    pub fn room_tags(&self) -> Vec<String> {
+        self.room_names()
+            .iter()
+            .map(|r| format!("#{}", super::text::printable_line(r.as_str())))
+            .collect()
+    }
 }
 
 /// One followed log.

@@ -79,11 +79,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         header.push(Span::raw(tag));
         header.push(Span::styled(format!(" {since}"), theme::dim()));
         lines.push(Line::from(header));
-        let rooms: Vec<String> = peer
-            .room_names()
-            .iter()
-            .map(|r| format!("#{}", text::printable_line(r.as_str())))
-            .collect();
+        let rooms: Vec<String> = peer.room_tags();
         if !rooms.is_empty() {
             let met = format!("   in {}", rooms.join(" "));
             lines.push(Line::styled(text::truncate(&met, width), theme::dim()));
