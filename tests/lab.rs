@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::lab::{scenarios, Lab};
+use support::lab::{scenarios, uncaught_panics, Lab};
 
 /// Two hosts on one LAN meet through a hychat bootstrap node on a third,
 /// follow each other, and get each other's history and live messages.
@@ -87,4 +87,20 @@ fn js_peers_behind_nats_meet_on_a_dht_with_a_hychat_node_which_still_serves() {
 fn a_hychat_node_survives_js_peers_holepunching_through_it() {
     let lab = Lab::shared();
     scenarios::js_on_a_hychat_only_dht(&lab);
+}
+
+/// The check every scenario ends with (no lab needed): a `panicked at`
+/// line in a hychat log must be followed by a `recovered from a panic`
+/// line, and a panic printed by `hychat bootstrap` (which keeps its stderr)
+/// needs a recovery line in its log.
+#[test]
+fn the_panic_check_wants_a_recovery_after_each_panic() {
+    let panic = "thread 'tokio-runtime-worker' panicked at src/x.rs:1:1:";
+    let recovery = "ERROR the DHT node panicked inside a dependency; recovered from a panic";
+    assert_eq!(uncaught_panics("INFO fine\nINFO still fine", &[]), None);
+    assert_eq!(uncaught_panics(&format!("{panic}\n{recovery}"), &[]), None);
+    assert!(uncaught_panics(&format!("{recovery}\n{panic}"), &[]).is_some());
+    assert!(uncaught_panics(&format!("{panic}\n{recovery}\n{panic}"), &[]).is_some());
+    assert!(uncaught_panics("INFO fine", &[panic.to_string()]).is_some());
+    assert_eq!(uncaught_panics(recovery, &[panic.to_string()]), None);
 }
