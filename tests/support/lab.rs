@@ -967,12 +967,7 @@ impl<'lab> Scene<'lab> {
 
     /// Reads a process's lines until every one of `wanted` matched a line
     /// (in any order); fails after `bound`.
-    pub fn expect_all(
-        &self,
-        process: &mut Background,
-        bound: Duration,
-        wanted: &[LineCheck],
-    ) {
+    pub fn expect_all(&self, process: &mut Background, bound: Duration, wanted: &[LineCheck]) {
         let deadline = Instant::now() + bound;
         let mut seen = vec![false; wanted.len()];
         while seen.iter().any(|s| !s) {
