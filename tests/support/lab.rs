@@ -43,7 +43,12 @@
 //! what is missing: these tests never skip silently.
 //!
 //! The scenarios themselves (`scenarios`) live here too, so the bench
-//! (`benches/lab.rs`) measures exactly what the tests assert.
+//! (`benches/lab.rs`) measures exactly what the tests assert. Each ends
+//! with one check on every hychat log it made (`uncaught_panics`): a panic
+//! must be followed by hychat's `recovered from a panic` line. Every wait
+//! is bounded and every process is stopped by its pid (`Background`).
+//! `HYCHAT_LAB_KEEP=1` keeps the storage directories (and their
+//! `hychat.log`) after the run and prints where they are.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
