@@ -334,7 +334,7 @@ pub async fn seed(config: NetConfig, room: Option<RoomName>) -> Result<(), Failu
         tokio::select! {
             event = events.recv() => match event {
                 Some(event) => {
-                    if let Some(line) = seed_line(&event) {
+                    if let Some(line) = seed_line(&event, handle.own_key()) {
                         println!("{} {line}", clock());
                     }
                 }
@@ -347,7 +347,7 @@ pub async fn seed(config: NetConfig, room: Option<RoomName>) -> Result<(), Failu
     Ok(())
 }
 
-fn seed_line(event: &NetEvent) -> Option<String> {
+fn seed_line(event: &NetEvent, ours: FeedKey) -> Option<String> {
     Some(match event {
         NetEvent::Ready { own, follows, .. } => {
             format!("own log {own}, {} followed", follows.len())
@@ -360,9 +360,12 @@ fn seed_line(event: &NetEvent) -> Option<String> {
         } => {
             let feeds: Vec<String> = feeds
                 .iter()
-                .map(|feed| match route.own_log {
-                    Some(own) if own != *feed => format!("{} (relayed)", feed.short()),
-                    _ => feed.short(),
+                .map(|feed| {
+                    if crate::net::route::relayed(feed, route.own_log, Some(ours)) {
+                        format!("{} (relayed)", feed.short())
+                    } else {
+                        feed.short()
+                    }
                 })
                 .collect();
             let rooms: Vec<String> = rooms.iter().map(|r| format!(" in #{}", r.room)).collect();

@@ -90,8 +90,8 @@ pub fn status_facts(report: &NetworkReport) -> Vec<String> {
 
 /// One word for a listed peer in the side panel: `relay` when every log
 /// it carries is someone else's, else its path; `None` when unknown.
-pub fn peer_tag(peer: &Peer) -> Option<&'static str> {
-    if peer.relays_only() {
+pub fn peer_tag(peer: &Peer, ours: Option<FeedKey>) -> Option<&'static str> {
+    if peer.relays_only(ours) {
         return Some("relay");
     }
     match peer.route.path {
@@ -240,7 +240,7 @@ fn connection(out: &mut Vec<PaneLine>, app: &App, peer: &Peer, width: usize) {
         }
         log.push((feed.short(), PaneTone::Dim));
         let mut items = vec![log];
-        if peer.relays(feed) {
+        if peer.relays(feed, app.own()) {
             items.push(vec![("relayed".to_string(), PaneTone::Plain)]);
         }
         out.extend(flow(items, CONNECTION_INDENT, CONNECTION_INDENT + 2, width));

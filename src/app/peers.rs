@@ -31,16 +31,18 @@ impl Peer {
             .or_else(|| self.rooms.first().map(|room| room.member))
     }
 
-    /// Whether it serves `feed` on someone else's behalf: it said which log
-    /// is its own, and that is another one. Unknown is not relayed.
-    pub fn relays(&self, feed: &FeedKey) -> bool {
-        self.own_log().is_some_and(|own| own != *feed)
+    /// Whether it serves `feed` on someone else's behalf (see
+    /// `net::route::relayed`; `ours` is our own log).
+    pub fn relays(&self, feed: &FeedKey, ours: Option<FeedKey>) -> bool {
+        crate::net::route::relayed(feed, self.own_log(), ours)
     }
 
-    /// Whether every log it carries is someone else's (a seed, or a room
-    /// member holding others' logs while its own is not shared with us).
-    pub fn relays_only(&self) -> bool {
-        !self.feeds.is_empty() && self.feeds.iter().all(|feed| self.relays(feed))
+    /// Whether every log it carries, besides ours, is someone else's (a
+    /// seed, or a room member holding others' logs while its own is not
+    /// shared with us).
+    pub fn relays_only(&self, ours: Option<FeedKey>) -> bool {
+        let others: Vec<&FeedKey> = self.feeds.iter().filter(|f| Some(**f) != ours).collect();
+        !others.is_empty() && others.iter().all(|feed| self.relays(feed, ours))
     }
 
     /// A connection that carries no log and no room yet: still
@@ -387,10 +389,13 @@ mod tests {
         let [writer, seed, silent, bare] = peers.peers() else {
             panic!("four connections");
         };
-        assert!(!writer.relays(&ann) && writer.relays(&bob) && !writer.relays_only());
-        assert!(seed.relays_only());
-        assert!(!silent.relays(&bob) && !silent.relays_only());
-        assert!(bare.carries_nothing() && !bare.relays_only());
+        let us = Some(FeedKey([9; 32]));
+        assert!(!writer.relays(&ann, us) && writer.relays(&bob, us) && !writer.relays_only(us));
+        assert!(seed.relays_only(us));
+        assert!(!silent.relays(&bob, us) && !silent.relays_only(us));
+        assert!(bare.carries_nothing() && !bare.relays_only(us));
+        // Our own log, held by a peer that follows us, is not relayed.
+        assert!(!writer.relays(&bob, Some(bob)) && !seed.relays_only(Some(bob)));
         assert_eq!(peers.listed().count(), 3);
         assert_eq!(peers.connecting(), 1);
         // A room introduction names the peer's own log too.

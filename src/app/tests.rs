@@ -1413,7 +1413,7 @@ fn logs_a_peer_does_not_write_are_marked_relayed() {
             "Connections (3)\n\
              \x20 ann a0a0a0a0 · LAN · 192.168.1.30:49737 · for 0s\n\
              \x20   ann a1a1a1a1\n\
-             \x20   you 11111111 · relayed\n\
+             \x20   you 11111111\n\
              \x20 5e5e5e5e · internet · 198.51.100.7 · for 0s\n\
              \x20   bob b0b0b0b0 · relayed\n\
              \x20 3a3a3a3a · path unknown · address not reported · for 0s\n\
@@ -1421,6 +1421,10 @@ fn logs_a_peer_does_not_write_are_marked_relayed() {
         ),
         "{text}"
     );
-    let tags: Vec<Option<&str>> = app.peers().listed().map(network::peer_tag).collect();
+    let tags: Vec<Option<&str>> = app
+        .peers()
+        .listed()
+        .map(|p| network::peer_tag(p, app.own()))
+        .collect();
     assert_eq!(tags, [Some("lan"), Some("relay"), None]);
 }

@@ -79,6 +79,12 @@ const SILENT_PEER: std::time::Duration = std::time::Duration::from_secs(20);
 /// How long a failing connection is still driven so its last words go out.
 const FAREWELL_FLUSH: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// A connection on which the peer has sent nothing at all by then never
+/// had a working path (a relay set it up, but no packet gets through, as
+/// between two NATs that cannot reach each other): it is closed as failed,
+/// so other peers that hold the same logs (a public seed) get their turn.
+const NEVER_HEARD: std::time::Duration = std::time::Duration::from_secs(6);
+
 /// A connection on which no log has been opened by then is closed.
 const UNUSED_CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -504,6 +510,7 @@ where
     let mut closed = observations.closed;
     let mut reports = observations.reports;
     let heard = observations.heard;
+    let opened = *heard.borrow();
     let mut pings = tokio::time::interval(PING_EVERY);
     let mut new_logs = ctx.directory.watch();
     let mut network = ctx.network.clone();
@@ -638,6 +645,10 @@ where
                 state.ping().await;
             }
             _ = health.tick() => {
+                if *heard.borrow() == opened && opened.elapsed() >= NEVER_HEARD {
+                    tracing::info!(?peer, "the peer never got a packet through; closing the connection");
+                    break Ending::Failed;
+                }
                 if state.announce_pending {
                     state.announce();
                 }

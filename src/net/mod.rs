@@ -24,7 +24,7 @@ mod report;
 mod room_channels;
 mod room_directory;
 pub mod rooms;
-mod route;
+pub mod route;
 mod store;
 mod swarm;
 

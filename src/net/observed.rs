@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 
 use std::collections::HashMap;
 
+use super::compat::dht_panics;
 use super::frames::{read_frame, Direction, Seen};
 use super::hello::decode_reclone;
 use super::keys::DiscoveryKey;
@@ -165,8 +166,13 @@ impl<C: CipherTrait + 'static> Drop for ObservedConnection<C> {
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                let _ =
-                    tokio::time::timeout(CLOSE_TIMEOUT, futures::SinkExt::close(&mut inner)).await;
+                // compat: hyperdht row. Closing a connection whose lock an
+                // earlier panic poisoned panics again (`poll_close` unwraps it).
+                let close =
+                    tokio::time::timeout(CLOSE_TIMEOUT, futures::SinkExt::close(&mut inner));
+                if let Err(panicked) = dht_panics::contain(close).await {
+                    dht_panics::log_contained("closing a connection", "it is dropped", &panicked);
+                }
             });
         }
     }

@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::{Nat, NetworkReport, PeerPath};
+use super::{FeedKey, Nat, NetworkReport, PeerPath};
 
 /// Where a peer says it is (the `place` of its hello).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +66,14 @@ pub fn path(ours: Option<&Place>, theirs: Option<&Place>) -> PeerPath {
     }
 }
 
+/// Whether a peer serves `feed` on someone else's behalf: it said which
+/// log is its own (`peer_own`), that is another one, and `feed` is not ours
+/// either (our own log it holds because it follows us). Unknown is not
+/// relayed.
+pub fn relayed(feed: &FeedKey, peer_own: Option<FeedKey>, ours: Option<FeedKey>) -> bool {
+    ours != Some(*feed) && peer_own.is_some_and(|own| own != *feed)
+}
+
 fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_private() || v4.is_link_local(),
@@ -117,6 +125,15 @@ mod tests {
             assert_eq!(path(Some(ours), theirs), expected, "{name}");
         }
         assert_eq!(path(None, Some(&home1)), PeerPath::Unknown);
+    }
+
+    #[test]
+    fn only_logs_neither_side_writes_are_relayed() {
+        let (ours, theirs, third) = (FeedKey([1; 32]), FeedKey([2; 32]), FeedKey([3; 32]));
+        assert!(!relayed(&theirs, Some(theirs), Some(ours)));
+        assert!(!relayed(&ours, Some(theirs), Some(ours)));
+        assert!(relayed(&third, Some(theirs), Some(ours)));
+        assert!(!relayed(&third, None, Some(ours)));
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     for peer in peers {
         let since = short_duration(peer.since, app.now());
-        let tag = peer_tag(peer).map_or(String::new(), |tag| format!(" {tag}"));
+        let tag = peer_tag(peer, app.own()).map_or(String::new(), |tag| format!(" {tag}"));
         // Who it is, when it said which log is its own; else its session id.
         let who = peer.own_log().zip(app.peer_name(peer)).map(|(key, name)| {
             let room = width.saturating_sub(1 + 1 + 8 + tag.len() + 1 + since.len());

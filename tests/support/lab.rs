@@ -1497,10 +1497,139 @@ pub mod scenarios {
         scene.record("then hychat pub1 -> pub2 through the hychat node", took);
         drop(node);
         let log = std::fs::read_to_string(scene.storages[0].join("hychat.log")).unwrap_or_default();
-        eprintln!(
-            "[js-hychat-only-dht] the hychat node recovered from {} panics",
-            log.matches(RECOVERED).count()
-        );
+        let recovered = log.matches(RECOVERED).count();
+        eprintln!("[js-hychat-only-dht] the hychat node recovered from {recovered} panics");
+        if recovered == 0 {
+            scene.fail(
+                "the JS peers never made the hychat node panic, so this scenario no longer \
+                 exercises its recovery (did the JS peers stop relaying holepunches through it?)",
+            );
+        }
+        scene.finish()
+    }
+
+    /// What `hychat seed` says about the network on hosts in each kind of
+    /// place, and about each connection's route: a public host (no NAT,
+    /// reachable), a host behind a port-preserving NAT, one behind a NAT
+    /// with a new port per destination (told apart with two DHT nodes), and
+    /// two hosts on one LAN. Each host's facts come from DHT nodes on other
+    /// hosts, so a report computed on one machine could not pass.
+    pub fn network_report(lab: &Lab) -> Vec<Timing> {
+        let mut scene = Scene::new(lab, "network-report");
+        let (node, first) = scene.bootstrap_node(DHT);
+        let (second_node, second) = scene.bootstrap_node(PUB2);
+        let (lan_node, lan_address) = scene.bootstrap_node(LANDHT);
+        let both = format!("{first},{second}");
+        let public = scene.peer(PUB1, "pat", &both);
+        let cone = scene.peer(CONE1, "cody", &both);
+        let random = scene.peer(RAND1, "rae", &both);
+        let lan_a = scene.peer(LAN1, "lea", &lan_address);
+        let lan_b = scene.peer(LAN2, "leo", &lan_address);
+        let key_public = scene.key(&public);
+        let key_cone = scene.key(&cone);
+        let key_lan_a = scene.key(&lan_a);
+        let key_lan_b = scene.key(&lan_b);
+        scene.follow(&public, &key_cone);
+        scene.follow(&cone, &key_public);
+        scene.follow(&lan_a, &key_lan_b);
+        scene.follow(&lan_b, &key_lan_a);
+        let started = Instant::now();
+        let mut seeds: Vec<Background> = [&public, &cone, &random, &lan_a, &lan_b]
+            .into_iter()
+            .map(|peer| scene.seed(peer, None))
+            .collect();
+        let public_ip = lab.addr(PUB1).to_string();
+        let cone_ip = lab.addr(CONE1_ROUTER).to_string();
+        let random_ip = lab.addr(RAND1_ROUTER).to_string();
+        let report = |line: &str, facts: &[&str], not: &[&str]| {
+            line.contains(" network local ")
+                && facts.iter().all(|f| line.contains(f))
+                && !not.iter().any(|f| line.contains(f))
+        };
+        let public_public = format!("public {public_ip}");
+        let cone_public = format!("public {cone_ip}");
+        let random_public = format!("public {random_ip}");
+        let lan_a_public = format!("public {}", lab.addr(LAN1));
+        let checks: [(&str, usize, Vec<&str>, Vec<&str>); 5] = [
+            (
+                "public host",
+                0,
+                vec![&public_public, "no NAT", "reachable from outside"],
+                vec!["not reachable"],
+            ),
+            (
+                "cone NAT",
+                1,
+                vec![
+                    &cone_public,
+                    "port-preserving NAT",
+                    "not reachable from outside",
+                ],
+                vec![],
+            ),
+            (
+                "random NAT",
+                2,
+                vec![
+                    &random_public,
+                    "NAT with a new port per destination",
+                    "not reachable from outside",
+                ],
+                vec![],
+            ),
+            (
+                "LAN host",
+                3,
+                vec![&lan_a_public, "no NAT", "reachable from outside"],
+                vec!["not reachable"],
+            ),
+            ("other LAN host", 4, vec!["no NAT"], vec!["not reachable"]),
+        ];
+        for (place, index, facts, not) in &checks {
+            let seen = seeds[*index].wait_for_line(ARRIVAL, |l| report(l, facts, not));
+            if seen.is_none() {
+                scene.fail(&format!(
+                    "the {place}'s seed never reported {facts:?} (without {not:?})"
+                ));
+            }
+        }
+        scene.record("every host knows where it is", started.elapsed());
+        // Each connection says where its peer is, and whose log it carries.
+        let short = |key: &str| key[..8].to_string();
+        let routes: [(usize, String, String); 4] = [
+            (0, short(&key_cone), format!("via internet, {cone_ip}")),
+            (1, short(&key_public), format!("via internet, {public_ip}:")),
+            (
+                3,
+                short(&key_lan_b),
+                format!("via LAN, {}:", lab.addr(LAN2)),
+            ),
+            (
+                4,
+                short(&key_lan_a),
+                format!("via LAN, {}:", lab.addr(LAN1)),
+            ),
+        ];
+        for (index, log, route) in &routes {
+            // The peer's own log, not marked relayed (nor is ours, which it
+            // holds because it follows us).
+            let relayed = format!("{log} (relayed)");
+            let seen = seeds[*index].wait_for_line(ARRIVAL, |l| {
+                l.contains(" replicates [")
+                    && l.contains(log.as_str())
+                    && !l.contains(&relayed)
+                    && !l.contains("(relayed)")
+                    && l.contains(route.as_str())
+            });
+            if seen.is_none() {
+                scene.fail(&format!(
+                    "seed {index} never showed the peer writing {log} with its route '{route}'"
+                ));
+            }
+        }
+        scene.record("every connection knows its route", started.elapsed());
+        seeds.clear();
+        drop((node, second_node, lan_node));
         scene.finish()
     }
 }

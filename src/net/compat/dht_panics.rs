@@ -42,11 +42,17 @@ pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Logs a contained panic of `what` in the words the lab tests look for.
+/// Logs a contained panic of a DHT node, which is then rebuilt.
 pub(crate) fn log_recovery(what: &str, panicked: &Panicked) {
+    log_contained(what, "rebuilding it", panicked);
+}
+
+/// Logs a contained panic in the words the lab tests look for: every
+/// `panicked at` in a log must be followed by `recovered from a panic`.
+pub(crate) fn log_contained(what: &str, then: &str, panicked: &Panicked) {
     tracing::error!(
         cause = %panicked.cause,
-        "{what} panicked inside a dependency; recovered from a panic, rebuilding it"
+        "{what} panicked inside a dependency; recovered from a panic, {then}"
     );
 }
 
