@@ -116,3 +116,13 @@ fn each_host_knows_its_public_address_nat_and_reachability() {
     let lab = Lab::shared();
     scenarios::network_report(&lab);
 }
+
+/// The full-screen chat in a real terminal on a host behind a NAT: the
+/// status bar and the network pane (F2) show the public address, the NAT
+/// and the route to a public peer as DHT nodes on other hosts report them,
+/// and a message typed there reaches a reader on a public host.
+#[test]
+fn the_chat_behind_a_nat_shows_where_it_is_and_its_messages_get_out() {
+    let lab = Lab::shared();
+    scenarios::tui_behind_a_nat(&lab);
+}

@@ -519,6 +519,25 @@ impl Lab {
         command
     }
 
+    /// A shell line that runs the hychat binary on `host` with `args`, with
+    /// none of hychat's environment variables: for a terminal (tmux).
+    pub fn shell_line(&self, host: &str, args: &[String]) -> String {
+        let quote = |text: &str| {
+            assert!(!text.contains('\''), "no quotes in lab arguments: {text}");
+            format!("'{text}'")
+        };
+        let ip = self.tools.ip.to_str().expect("a UTF-8 path to ip");
+        let args: Vec<String> = args.iter().map(|a| quote(a)).collect();
+        format!(
+            "unset {} HYCHAT_BIND; {} netns exec {} {} {}",
+            HYCHAT_ENV.join(" "),
+            quote(ip),
+            self.ns(host),
+            quote(BIN),
+            args.join(" ")
+        )
+    }
+
     /// The hychat binary on `host` with `args` (which carry `--storage`
     /// and `--bootstrap`: see `Peer`), in the background.
     pub fn spawn(&self, host: &str, name: &str, args: &[String]) -> Background {
@@ -1630,6 +1649,88 @@ pub mod scenarios {
         scene.record("every connection knows its route", started.elapsed());
         seeds.clear();
         drop((node, second_node, lan_node));
+        scene.finish()
+    }
+
+    /// The full-screen chat on a host behind a port-preserving NAT, in a
+    /// real terminal (tmux): its network pane (F2) shows the public address
+    /// and NAT the DHT nodes report and a connection to a public host over
+    /// the internet, and a message typed there reaches a reader on another
+    /// public host.
+    pub fn tui_behind_a_nat(lab: &Lab) -> Vec<Timing> {
+        use super::super::tmux::{ensure_tmux, Tmux};
+        ensure_tmux();
+        let mut scene = Scene::new(lab, "tui-behind-a-nat");
+        let (node, address) = scene.bootstrap_node(DHT);
+        let (second_node, second) = scene.bootstrap_node(PUB2);
+        let both = format!("{address},{second}");
+        let chat = scene.peer(CONE1, "tess", &both);
+        let public = scene.peer(PUB1, "pat", &both);
+        let reader = scene.peer(PUB2, "rob", &both);
+        let key_chat = scene.key(&chat);
+        let key_public = scene.key(&public);
+        scene.follow(&chat, &key_public);
+        scene.follow(&public, &key_chat);
+        let seed = scene.seed(&public, None);
+        let mut tmux = Tmux::new();
+        let script = format!(
+            "{}; echo EXITED:$?; sleep 600",
+            lab.shell_line(CONE1, &chat.args(&[]))
+        );
+        tmux.new_session("tess", 120, 36, &script);
+        let started = Instant::now();
+        let cone_ip = lab.addr(CONE1_ROUTER).to_string();
+        let public_ip = lab.addr(PUB1).to_string();
+        let fail = |scene: &Scene, tmux: &Tmux, what: &str| -> ! {
+            scene.fail(&format!(
+                "{what}\n===== the chat =====\n{}",
+                tmux.try_capture("tess")
+            ))
+        };
+        let wait = |tmux: &Tmux, accept: &dyn Fn(&str) -> bool| {
+            let deadline = Instant::now() + ARRIVAL;
+            while Instant::now() < deadline {
+                if accept(&tmux.capture("tess")) {
+                    return true;
+                }
+                thread::sleep(Duration::from_millis(200));
+            }
+            false
+        };
+        let status_facts = format!("public {cone_ip}");
+        if !wait(&tmux, &|screen| {
+            screen.contains(&status_facts) && screen.contains("port-preserving NAT")
+        }) {
+            fail(
+                &scene,
+                &tmux,
+                "the status bar never showed the public address and the NAT",
+            );
+        }
+        scene.record("the status bar knows the NAT", started.elapsed());
+        tmux.run(&["send-keys", "-t", "tess", "F2"]);
+        let route = format!("internet · {public_ip}:");
+        let public_address = format!("{cone_ip} (as DHT nodes see it)");
+        if !wait(&tmux, &|screen| {
+            screen.contains("port-preserving NAT: peers behind")
+                && screen.contains(&public_address)
+                && screen.contains("no (a NAT or firewall drops unsolicited traffic)")
+                && screen.contains(&route)
+        }) {
+            fail(&scene, &tmux, "the network pane never showed the NAT, the public address and the route to the public host");
+        }
+        scene.record("the network pane shows the route", started.elapsed());
+        tmux.run(&["send-keys", "-t", "tess", "Escape"]);
+        let text = scene.text("typed in the chat behind a NAT");
+        tmux.type_line("tess", &text);
+        let mut tail = scene.tail(&reader, &key_chat);
+        let took = scene.expect_text(&mut tail, &text, ARRIVAL);
+        scene.record("typed message -> a reader on a public host", took);
+        tmux.type_line("tess", "/quit");
+        if !wait(&tmux, &|screen| screen.contains("EXITED:0")) {
+            fail(&scene, &tmux, "the chat did not quit cleanly");
+        }
+        drop((tail, seed, node, second_node));
         scene.finish()
     }
 }
