@@ -13,6 +13,7 @@ mod directory;
 mod engine;
 mod feed;
 mod frames;
+mod fresh_swarm;
 mod hello;
 mod index;
 pub mod keys;

@@ -25,6 +25,7 @@ use super::keys::{DiscoveryKey, PeerId};
 use super::redial::{Lost, Redial, RedialPlan};
 
 use super::dht::probe;
+use super::fresh_swarm::FreshSwarmPlan;
 use super::{NetEvent, NetworkReport, NetworkStatus};
 
 const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(8);
@@ -33,10 +34,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const SETTLED_REFRESH: Duration = Duration::from_secs(120);
 /// How often the DHT is checked to keep the status honest.
 const HEALTH_CHECK: Duration = Duration::from_secs(60);
-/// hyperswarm 0.1.0 never forgets a peer it once connected to, so it never
-/// dials that peer again. When every connection is gone and a log still
-/// lacks a peer this long, the swarm is made afresh.
-const STALE_SWARM_AFTER: Duration = Duration::from_secs(10);
 /// How soon a DHT node that panicked is built again.
 const PANIC_PAUSE: Duration = Duration::from_secs(1);
 /// A dial that has not connected by then has failed.
@@ -88,6 +85,10 @@ struct SwarmTask {
     parked: Vec<(PeerId, hyperswarm::Connection)>,
     /// Peers whose connection failed or dropped, to be dialed again.
     redials: RedialPlan,
+    /// When to forget every peer and make the swarm afresh.
+    fresh: FreshSwarmPlan,
+    /// Any swarm of this process made or took a connection.
+    ever_connected: bool,
     /// The bootstrap nodes of the last attempt, for the address probe.
     nodes: Vec<SocketAddr>,
     /// What we know of our place on the network, shared with connections
@@ -114,6 +115,8 @@ pub async fn run(
         parked: Vec::new(),
         redials: RedialPlan::default(),
         nodes: Vec::new(),
+        fresh: FreshSwarmPlan::default(),
+        ever_connected: false,
         report,
     };
     task.run().await;
@@ -264,8 +267,6 @@ impl SwarmTask {
         let mut health =
             tokio::time::interval_at(tokio::time::Instant::now() + HEALTH_CHECK, HEALTH_CHECK);
         let mut shutdown = self.ctx.shutdown.clone();
-        let mut had_connection = false;
-        let mut alone_since: Option<Instant> = None;
         let mut dialing = Dialing::new();
         let (probed_tx, mut probed) = mpsc::channel(1);
         self.probe(&probed_tx);
@@ -294,7 +295,7 @@ impl SwarmTask {
                             .await;
                         });
                     }
-                    Some(Ok(event)) => had_connection |= self.on_connection(event, 0),
+                    Some(Ok(event)) => self.ever_connected |= self.on_connection(event, 0),
                     Some(Err(e)) => tracing::debug!(error = %e, "swarm connection error"),
                     None => return ControlFlow::Continue(()),
                 },
@@ -316,11 +317,10 @@ impl SwarmTask {
                     self.refresh(&swarm);
                     self.release_parked();
                     self.dial_due(&swarm, &mut dialing);
-                    let alone = self.connections.is_empty()
-                        && self.topics.keys().any(|t| !self.ctx.directory.has_peer(t));
-                    alone_since = if alone { alone_since.or(Some(Instant::now())) } else { None };
-                    if had_connection && alone_since.is_some_and(|since| since.elapsed() >= STALE_SWARM_AFTER) {
-                        tracing::info!("every connection is gone; starting a fresh swarm to dial peers again");
+                    let carried = self.topics.keys().any(|t| self.ctx.directory.has_peer(t));
+                    let lonely = !self.topics.is_empty() && !carried;
+                    if self.fresh.due(Instant::now(), lonely, self.ever_connected) {
+                        tracing::info!("no connection carries any log; starting a fresh swarm to dial peers again");
                         return ControlFlow::Continue(());
                     }
                 }
