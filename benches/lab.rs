@@ -29,7 +29,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let runs: [(&str, Scenario); 7] = [
+    let runs: [(&str, Scenario); 9] = [
         ("1 LAN pair", scenarios::lan),
         ("2 public <-> cone NAT", scenarios::public_and_cone),
         ("2 cone NAT <-> cone NAT", scenarios::cone_and_cone),
@@ -46,6 +46,8 @@ fn main() {
             "5 JS peers, hychat-only DHT",
             scenarios::js_on_a_hychat_only_dht,
         ),
+        ("network report per host", scenarios::network_report),
+        ("TUI behind a cone NAT", scenarios::tui_behind_a_nat),
     ];
     let mut rows = Vec::new();
     for (name, run) in runs {
