@@ -6,19 +6,26 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 
-/// Parses `--bind`: `0.0.0.0`, `192.168.1.10`, `192.168.1.10:49738`, `[::]:0`.
-/// A bare IP gets port 0 (any free port).
+/// Parses `--bind`: `0.0.0.0`, `192.168.1.10`, `192.168.1.10:49738`. A bare
+/// IP gets port 0 (any free port). IPv6 is refused: the DHT protocol
+/// carries IPv4 addresses only (dht-rpc's `ipv4Address`).
 pub fn parse_bind(text: &str) -> Result<SocketAddr, String> {
     let text = text.trim();
-    if let Ok(addr) = text.parse::<SocketAddr>() {
-        return Ok(addr);
+    let addr = text
+        .parse::<SocketAddr>()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 0)))
+        .ok_or_else(|| {
+            format!(
+                "'{text}' is not an address to bind to; give an IP such as 0.0.0.0 or 192.168.1.10, optionally with :PORT"
+            )
+        })?;
+    if addr.is_ipv6() {
+        return Err(format!(
+            "'{text}' is an IPv6 address; the DHT speaks IPv4 only, so give an IPv4 address such as 0.0.0.0"
+        ));
     }
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 0));
-    }
-    Err(format!(
-        "'{text}' is not an address to bind to; give an IP such as 0.0.0.0 or 192.168.1.10, optionally with :PORT"
-    ))
+    Ok(addr)
 }
 
 /// Why an address cannot be bound, as one sentence for the user.
@@ -84,7 +91,8 @@ mod tests {
             parse_bind(" 192.168.1.10:49738 "),
             Ok("192.168.1.10:49738".parse().unwrap())
         );
-        assert_eq!(parse_bind("::"), Ok("[::]:0".parse().unwrap()));
+        let v6 = parse_bind("::").unwrap_err();
+        assert!(v6.contains("IPv4 only"), "{v6}");
     }
 
     #[test]
