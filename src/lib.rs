@@ -2,7 +2,7 @@
 //! log (a hypercore); friends follow logs by key and replicate them live over
 //! the Hyperswarm DHT.
 //!
-//! Architecture (DESIGN §4):
+//! Architecture (docs/architecture.md §4):
 //! - `net`: the network engine. Owns every hypercore, the swarm and the
 //!   per-connection replication. Talks to the rest only through `NetEvent`s out
 //!   and `NetCommand`s in.

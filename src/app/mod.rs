@@ -1,5 +1,5 @@
 //! The application state and its one transition function,
-//! `App::update(Event) -> Vec<Command>` (the Elm architecture, DESIGN §4).
+//! `App::update(Event) -> Vec<Command>` (the Elm architecture, docs/architecture.md §4).
 //! Pure: no IO, no async, no clock reads; time comes in with `Event::Tick`
 //! and effects leave as `Command`s for the runner in `tui.rs` to carry out.
 //! Key meaning lives in `action`, editing in `input`, command parsing in

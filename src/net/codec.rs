@@ -1,4 +1,4 @@
-//! The chat message format (DESIGN §3): one JSON object per block, compatible
+//! The chat message format (docs/architecture.md §3): one JSON object per block, compatible
 //! with the workshop's `single-chat.js`. Owns encoding our own blocks and
 //! decoding untrusted ones into sanitized `ChatMessage`s. Pure: no IO, and it
 //! never panics on any input.

@@ -1,6 +1,6 @@
 //! Replication over one swarm connection: one `Protocol`, one channel per log
 //! both sides share, each handed to `Hypercore::attach_channel`. Follows the
-//! rules of DESIGN §2: open a log only when the peer wants it (the topic the
+//! rules of docs/architecture.md §2: open a log only when the peer wants it (the topic the
 //! connection was found on, a channel the peer opened first, or a log the
 //! peer's hychat hello says it holds), never use
 //! `Replicator::with_connection*`, and re-poll channel futures so a local
@@ -45,7 +45,7 @@ pub struct ConnectionContext {
 /// Polls the inner future a second time when the first poll is `Pending`.
 /// hypercore 0.17.0-alpha.1 turns a local append into outgoing messages only
 /// after its flush step and does not wake itself, so without the second poll
-/// the newest message waits for an unrelated wake-up (DESIGN §2).
+/// the newest message waits for an unrelated wake-up (docs/architecture.md §2).
 struct FlushAfterAppend<F> {
     inner: Pin<Box<F>>,
 }

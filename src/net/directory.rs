@@ -98,7 +98,7 @@ impl FeedDirectory {
 
     /// A follower's download of this log made no progress for a while with a
     /// peer connected: the replication channel is stuck (a busy peer drops
-    /// requests, DESIGN §2). Connections carrying it close, and the log is
+    /// requests, docs/architecture.md §2). Connections carrying it close, and the log is
     /// fetched again over fresh ones.
     pub fn report_stall(&self, discovery_key: DiscoveryKey) {
         *self.lock().stalls.entry(discovery_key).or_default() += 1;

@@ -4,7 +4,7 @@
 //! `NEWEST_FIRST_WINDOW` blocks (and every live append after them) go out in
 //! ascending order, then history fills in from newest to oldest. Missing
 //! blocks are requested one at a time with `get()`, never concurrently
-//! (DESIGN §2: concurrent gets stall replication). Every delivered block is
+//! (docs/architecture.md §2: concurrent gets stall replication). Every delivered block is
 //! written to the local index, so a restart shows it without hypercore reads.
 
 use std::collections::BTreeSet;
@@ -26,14 +26,14 @@ const REQUEST_RETRY: Duration = Duration::from_millis(1500);
 /// Requests of one block (while a peer has the log open) before it is
 /// skipped for this session: about 30 s. Oversized blocks never arrive
 /// through this stack and must not stall the rest; ordinary ones can take a
-/// few tries, because a busy peer drops requests (DESIGN §2).
+/// few tries, because a busy peer drops requests (docs/architecture.md §2).
 const MAX_REQUESTS_PER_BLOCK: u32 = 20;
 /// Blocks delivered before the task drains its events again.
 const BATCH: usize = 256;
 /// A follower whose download makes no progress this long, with a peer
 /// connected, reports the channel stuck so it is made afresh.
 const STALL_AFTER: Duration = Duration::from_secs(12);
-/// hypercore 0.17.0-alpha.1 panics reopening a log longer than this (DESIGN §2).
+/// hypercore 0.17.0-alpha.1 panics reopening a log longer than this (docs/architecture.md §2).
 pub const REOPEN_LIMIT: u64 = 32_768;
 const LENGTH_FILE: &str = "length";
 
@@ -382,7 +382,7 @@ impl FeedTask {
         if first_ask && self.plan.is_live(seq) {
             // hypercore fetches a block announced by a live upgrade by itself;
             // asking as well makes two requests, and a busy peer drops one
-            // (DESIGN §2). Ask only if it has not come by the next retry.
+            // (docs/architecture.md §2). Ask only if it has not come by the next retry.
             return;
         }
         tracing::debug!(feed = ?self.key, seq, "requesting a block");
@@ -422,7 +422,7 @@ impl FeedTask {
     }
 
     /// `get` can briefly fail while replication writes from another task
-    /// (DESIGN §2, "Read retries"): retry, and give up quietly.
+    /// (docs/architecture.md §2, "Read retries"): retry, and give up quietly.
     async fn read_with_retry(&self, seq: u64) -> Option<Vec<u8>> {
         for attempt in 0..20u64 {
             match self.core.get(seq).await {

@@ -3,7 +3,7 @@
 //! when that set changes, as a hypercore-protocol `Extension` message on a
 //! shared channel. JS peers ignore unknown extensions, so this is safe with
 //! them, and it is how one hychat learns that another holds a log too
-//! (DESIGN §2: open a log only when the peer wants it). Discovery keys, not
+//! (docs/architecture.md §2: open a log only when the peer wants it). Discovery keys, not
 //! public keys: a peer learns only what it holds already, never a key that
 //! would let it read a log. Incoming hellos are picked out of the decrypted
 //! frames by `frames`. Also the reclone hint (`hychat/reclone`): "your copy

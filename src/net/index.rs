@@ -1,6 +1,6 @@
 //! The local message index of one log: a JSON-lines file of decoded blocks
 //! beside the hypercore. Start-up and history come from here, so showing a
-//! log never depends on hypercore's slow reads (DESIGN §2, "Disk speed").
+//! log never depends on hypercore's slow reads (docs/architecture.md §2, "Disk speed").
 //! Owns the file format; knows nothing of the network.
 
 use std::fs::{File, OpenOptions};

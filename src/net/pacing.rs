@@ -27,7 +27,7 @@ pub const PACE: Duration = Duration::from_millis(1);
 /// Self-wakes served at once after each outside wake.
 const BURST: u32 = 64;
 /// The longest a paced task goes unpolled. The pinned crates lose a wake-up
-/// now and then (DESIGN §2, "Wake after a local append"); their busy loops
+/// now and then (docs/architecture.md §2, "Wake after a local append"); their busy loops
 /// used to hide that, and this bounds it now that they are paced.
 const HEARTBEAT: Duration = Duration::from_millis(25);
 

@@ -80,7 +80,7 @@ struct SwarmTask {
     /// The key our DHT dials with: an accepted connection from it is our own.
     own_dial_key: Option<[u8; 32]>,
     /// Duplicate connections to a peer we already replicate with. Dropping
-    /// them would reset the shared stream (DESIGN §2), so they are kept
+    /// them would reset the shared stream (docs/architecture.md §2), so they are kept
     /// unpolled until the first connection ends.
     parked: Vec<(PeerId, hyperswarm::Connection)>,
     /// Peers whose connection failed or dropped, to be dialed again.
@@ -359,7 +359,7 @@ impl SwarmTask {
         let _ = self.ctx.events.send(NetEvent::NetworkReport(report)).await;
     }
 
-    /// Lookups refresh only every ~10 minutes on their own (DESIGN §2): rejoin
+    /// Lookups refresh only every ~10 minutes on their own (docs/architecture.md §2): rejoin
     /// often while a log has no peer, seldom once it has one.
     fn refresh(&mut self, swarm: &Swarm) {
         let now = Instant::now();
