@@ -9,6 +9,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use crate::logging::say;
 use crate::net::{
     self, ChatMessage, FeedKey, NetCommand, NetConfig, NetEvent, NetHandle, NetworkStatus,
     RoomName, Seq,
@@ -26,20 +27,6 @@ impl Failure {
 }
 
 type Events = mpsc::Receiver<NetEvent>;
-
-/// The terminal's stderr, kept by `main` when fd 2 is captured into the log file.
-pub static USER_STDERR: std::sync::OnceLock<std::sync::Mutex<std::fs::File>> =
-    std::sync::OnceLock::new();
-
-/// Prints a status line for the user on stderr (the real one, not the log).
-pub fn say(line: &str) {
-    match USER_STDERR.get().and_then(|m| m.lock().ok()) {
-        Some(mut file) => {
-            let _ = writeln!(file, "{line}");
-        }
-        None => eprintln!("{line}"),
-    }
-}
 
 pub fn parse_key(input: &str) -> Result<FeedKey, Failure> {
     input

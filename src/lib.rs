@@ -1,20 +1,26 @@
 //! hychat: a serverless terminal chat. Each user writes a signed append-only
-//! log (a hypercore); friends follow logs by key and replicate them live over
-//! the Hyperswarm DHT.
+//! log (a hypercore); friends follow logs by key, or meet in a named room, and
+//! replicate them live over the Hyperswarm DHT. The design, with the rules the
+//! pinned crates impose, is in `docs/architecture.md`.
 //!
-//! Architecture (docs/architecture.md §4):
-//! - `net`: the network engine. Owns every hypercore, the swarm and the
-//!   per-connection replication. Talks to the rest only through `NetEvent`s out
-//!   and `NetCommand`s in.
+//! The crate map:
+//! - `net`: the network engine. Owns every hypercore, the swarm, each
+//!   connection's replication and the DHT probe; talks to the rest only
+//!   through `NetEvent`s out and `NetCommand`s in. `net::compat` lists every
+//!   workaround for a pinned crate.
 //! - `app`: the UI state and a pure `update(Event) -> Vec<Command>`.
 //! - `ui`: drawing only, from `&App`.
 //! - `tui`: the one task that owns the terminal and runs the event loop.
-//! - `cli`/`config`/`paths`: command line, config file and XDG locations.
+//! - `headless`: the subcommands without a terminal UI, over the same boundary.
+//! - `cli`, `config`, `paths`, `logging`: the command line, the config file,
+//!   the XDG locations, and where log lines and user messages go.
+#![warn(unreachable_pub)]
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod headless;
+pub mod logging;
 pub mod net;
 pub mod paths;
 pub mod tui;

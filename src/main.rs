@@ -2,7 +2,6 @@
 //! runtime, runs the TUI or a headless subcommand, and maps every failure to
 //! one sentence on stderr and an exit code (1; clap uses 2 for bad flags).
 
-use std::fs::File;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -11,6 +10,7 @@ use hychat::app::App;
 use hychat::cli::{Cli, CliCommand, GlobalArgs};
 use hychat::config::Config;
 use hychat::headless::{self, Failure};
+use hychat::logging;
 use hychat::net::{NetConfig, RoomName};
 use hychat::paths::Paths;
 use time::{OffsetDateTime, UtcOffset};
@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     match run(cli, offset) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            headless::say(&format!("hychat: {failure}"));
+            logging::say(&format!("hychat: {failure}"));
             ExitCode::from(1)
         }
     }
@@ -51,12 +51,12 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
     if let Some(CliCommand::Bootstrap { port, host }) = cli.command {
         // Captured like every other command: a panic inside hyperdht that the
         // node recovers from is written to the log file, next to the recovery.
-        init_logging(&paths.log_file, cli.global.log_level, true);
+        logging::init(&paths.log_file, cli.global.log_level, true);
         let addr = (host, port).into();
         hychat::net::bind::check_bind(addr).map_err(|e| Failure(e.to_string()))?;
         return runtime.block_on(headless::bootstrap(addr));
     }
-    init_logging(&paths.log_file, cli.global.log_level, true);
+    logging::init(&paths.log_file, cli.global.log_level, true);
     tracing::info!(storage = %paths.data.display(), "starting");
 
     runtime.block_on(async move {
@@ -158,45 +158,7 @@ fn ensure_writable(dir: &Path) -> Result<(), Failure> {
     };
     std::fs::create_dir_all(dir).map_err(fail)?;
     let probe = dir.join(".write-test");
-    File::create(&probe).map_err(fail)?;
+    std::fs::File::create(&probe).map_err(fail)?;
     let _ = std::fs::remove_file(probe);
     Ok(())
-}
-
-/// Logs go to a file, never to the screen. With `capture_stderr`, stray
-/// prints from dependencies (hypercore has a `dbg!` on a hot path) go there
-/// too, and `headless::USER_STDERR` keeps the real stderr for our own messages.
-fn init_logging(path: &Path, level: tracing::Level, capture_stderr: bool) {
-    if let Some(parent) = path.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    else {
-        return;
-    };
-    if capture_stderr {
-        capture_stderr_into(&file);
-    }
-    // Dependencies log at INFO from inside their hot paths: keep them to warnings.
-    let filter = tracing_subscriber::EnvFilter::new(format!("warn,hychat={level}"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
-}
-
-/// Points fd 2 at the log file and keeps the original for `headless::say`.
-fn capture_stderr_into(file: &File) {
-    use std::os::fd::{AsRawFd, FromRawFd};
-    // SAFETY: dup/dup2 on valid descriptors; the duplicate is owned by the File.
-    unsafe {
-        let copy = libc::dup(2);
-        if copy >= 0 && libc::dup2(file.as_raw_fd(), 2) >= 0 {
-            let _ = headless::USER_STDERR.set(std::sync::Mutex::new(File::from_raw_fd(copy)));
-        }
-    }
 }

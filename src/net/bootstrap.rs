@@ -29,7 +29,7 @@ const REBUILD_PAUSE: Duration = Duration::from_millis(500);
 
 /// Resolves `host:port` entries, skipping any that do not resolve. Blocking;
 /// call it from `spawn_blocking` or before the runtime is busy.
-pub fn resolve(list: &[String]) -> Vec<SocketAddr> {
+pub(super) fn resolve(list: &[String]) -> Vec<SocketAddr> {
     use std::net::ToSocketAddrs;
     let mut out = Vec::new();
     for entry in list {
@@ -50,7 +50,7 @@ pub fn resolve(list: &[String]) -> Vec<SocketAddr> {
 }
 
 /// `resolve` off the async runtime, bounded in time.
-pub async fn resolve_async(list: Vec<String>) -> Vec<SocketAddr> {
+pub(super) async fn resolve_async(list: Vec<String>) -> Vec<SocketAddr> {
     let literal: Vec<SocketAddr> = list.iter().filter_map(|s| s.parse().ok()).collect();
     let task = tokio::task::spawn_blocking(move || resolve(&list));
     match tokio::time::timeout(RESOLVE_TIMEOUT, task).await {

@@ -34,7 +34,7 @@ use super::{NetworkReport, PeerRoute};
 
 /// What every connection task shares with the engine.
 #[derive(Clone)]
-pub struct ConnectionContext {
+pub(super) struct ConnectionContext {
     pub directory: FeedDirectory,
     pub events: mpsc::Sender<NetEvent>,
     pub shutdown: watch::Receiver<bool>,
@@ -476,7 +476,7 @@ impl Replication {
 
 /// How a connection ended, for the swarm to decide whether to dial again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
+pub(super) enum Ending {
     /// It failed under us: a protocol or replication error, a stuck
     /// download, a panic in a dependency. Worth dialing again.
     Failed,
@@ -489,7 +489,7 @@ pub enum Ending {
 
 /// A finished connection: how it ended, and the peer's hello session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ended {
+pub(super) struct Ended {
     pub how: Ending,
     pub peer_session: Option<[u8; 16]>,
 }
@@ -678,7 +678,7 @@ where
 /// hypercore_handshake 0.6.0 has `todo!()`s on some IO errors (a timed-out
 /// connection panics), and that must cost one connection, not the process.
 /// Sending `true` on `close` ends the connection.
-pub async fn supervise<C>(
+pub(super) async fn supervise<C>(
     connection: C,
     peer: PeerId,
     topics: Vec<DiscoveryKey>,

@@ -47,14 +47,14 @@ const STALE_CLAIM: Duration = Duration::from_secs(20);
 
 /// Whether a connection may stay, once its peer's session is known.
 #[derive(Debug, PartialEq, Eq)]
-pub enum SessionVerdict {
+pub(super) enum SessionVerdict {
     Keep,
     /// Another connection to the same peer wins; this one should close.
     Duplicate,
 }
 
 #[derive(Clone)]
-pub struct FeedDirectory {
+pub(super) struct FeedDirectory {
     inner: Arc<Mutex<Inner>>,
     /// Bumped whenever a log is added, so connections can offer it.
     version: Arc<watch::Sender<u64>>,
@@ -82,17 +82,17 @@ impl Default for FeedDirectory {
 
 impl FeedDirectory {
     /// This process's hello session id.
-    pub fn session(&self) -> [u8; 16] {
+    pub(super) fn session(&self) -> [u8; 16] {
         self.session
     }
 
     /// The rooms this process is in.
-    pub fn rooms(&self) -> &RoomDirectory {
+    pub(super) fn rooms(&self) -> &RoomDirectory {
         &self.rooms
     }
 
     /// Changes each time a log or a room is added.
-    pub fn watch(&self) -> watch::Receiver<u64> {
+    pub(super) fn watch(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
     }
 
@@ -100,23 +100,23 @@ impl FeedDirectory {
     /// peer connected: the replication channel is stuck (a busy peer drops
     /// requests, docs/architecture.md §2). Connections carrying it close, and the log is
     /// fetched again over fresh ones.
-    pub fn report_stall(&self, discovery_key: DiscoveryKey) {
+    pub(super) fn report_stall(&self, discovery_key: DiscoveryKey) {
         *self.lock().stalls.entry(discovery_key).or_default() += 1;
         self.stall_signal.send_modify(|v| *v += 1);
     }
 
     /// How many times this log was reported stuck.
-    pub fn stalls(&self, discovery_key: &DiscoveryKey) -> u64 {
+    pub(super) fn stalls(&self, discovery_key: &DiscoveryKey) -> u64 {
         self.lock().stalls.get(discovery_key).copied().unwrap_or(0)
     }
 
     /// Changes each time a stall is reported.
-    pub fn watch_stalls(&self) -> watch::Receiver<u64> {
+    pub(super) fn watch_stalls(&self) -> watch::Receiver<u64> {
         self.stall_signal.subscribe()
     }
 
     /// Asks the engine to clone a followed log afresh (see `connection`).
-    pub fn request_fresh_clone(&self, discovery_key: DiscoveryKey) {
+    pub(super) fn request_fresh_clone(&self, discovery_key: DiscoveryKey) {
         self.lock().fresh_clones.insert(discovery_key);
         self.clone_signal.send_modify(|v| *v += 1);
     }
@@ -125,7 +125,7 @@ impl FeedDirectory {
     /// leave a clone that every channel then fails on ("Nodes is out of
     /// bounds" after proofs from two connections crossed); the third failure
     /// asks the engine for a fresh clone. True when it did.
-    pub fn report_channel_failure(&self, discovery_key: DiscoveryKey) -> bool {
+    pub(super) fn report_channel_failure(&self, discovery_key: DiscoveryKey) -> bool {
         let mut inner = self.lock();
         let failures = inner.channel_failures.entry(discovery_key).or_default();
         *failures += 1;
@@ -139,12 +139,12 @@ impl FeedDirectory {
     }
 
     /// The logs waiting to be cloned afresh, taken.
-    pub fn take_fresh_clones(&self) -> Vec<DiscoveryKey> {
+    pub(super) fn take_fresh_clones(&self) -> Vec<DiscoveryKey> {
         self.lock().fresh_clones.drain().collect()
     }
 
     /// Changes each time a fresh clone is requested.
-    pub fn watch_fresh_clones(&self) -> watch::Receiver<u64> {
+    pub(super) fn watch_fresh_clones(&self) -> watch::Receiver<u64> {
         self.clone_signal.subscribe()
     }
 
@@ -155,27 +155,27 @@ impl FeedDirectory {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn insert(&self, key: FeedKey, core: Hypercore) {
+    pub(super) fn insert(&self, key: FeedKey, core: Hypercore) {
         self.lock().feeds.insert(key.discovery_key(), (key, core));
         self.version.send_modify(|v| *v += 1);
     }
 
-    pub fn remove(&self, key: &FeedKey) {
+    pub(super) fn remove(&self, key: &FeedKey) {
         self.lock().feeds.remove(&key.discovery_key());
     }
 
-    pub fn get(&self, discovery_key: &DiscoveryKey) -> Option<(FeedKey, Hypercore)> {
+    pub(super) fn get(&self, discovery_key: &DiscoveryKey) -> Option<(FeedKey, Hypercore)> {
         self.lock().feeds.get(discovery_key).cloned()
     }
 
     /// Every swarm topic: each log's and each room's.
-    pub fn topics(&self) -> Vec<DiscoveryKey> {
+    pub(super) fn topics(&self) -> Vec<DiscoveryKey> {
         let mut topics: Vec<DiscoveryKey> = self.lock().feeds.keys().copied().collect();
         topics.extend(self.rooms.topics());
         topics
     }
 
-    pub fn channel_opened(&self, connection: PeerId, discovery_key: DiscoveryKey) {
+    pub(super) fn channel_opened(&self, connection: PeerId, discovery_key: DiscoveryKey) {
         self.lock()
             .channels
             .entry(connection)
@@ -183,7 +183,7 @@ impl FeedDirectory {
             .insert(discovery_key);
     }
 
-    pub fn channel_closed(&self, connection: PeerId, discovery_key: DiscoveryKey) {
+    pub(super) fn channel_closed(&self, connection: PeerId, discovery_key: DiscoveryKey) {
         if let Some(open) = self.lock().channels.get_mut(&connection) {
             open.remove(&discovery_key);
         }
@@ -191,7 +191,7 @@ impl FeedDirectory {
 
     /// Forgets everything a connection held, however it ended (even by a
     /// panic inside a dependency).
-    pub fn connection_gone(&self, connection: PeerId) {
+    pub(super) fn connection_gone(&self, connection: PeerId) {
         let mut inner = self.lock();
         inner.channels.remove(&connection);
         inner
@@ -208,7 +208,7 @@ impl FeedDirectory {
     /// connection once the held one is older than `STALE_CLAIM`: the two
     /// dials of a race arrive within seconds, and a peer that still had its
     /// end of the old connection would not have made a new one.
-    pub fn claim_session(
+    pub(super) fn claim_session(
         &self,
         peer_session: [u8; 16],
         connection: PeerId,
@@ -242,12 +242,12 @@ impl FeedDirectory {
     }
 
     /// Whether a live connection holds this peer session.
-    pub fn session_connected(&self, session: &[u8; 16]) -> bool {
+    pub(super) fn session_connected(&self, session: &[u8; 16]) -> bool {
         self.lock().sessions.contains_key(session)
     }
 
     /// Whether some connected peer replicates this log with us.
-    pub fn has_peer(&self, discovery_key: &DiscoveryKey) -> bool {
+    pub(super) fn has_peer(&self, discovery_key: &DiscoveryKey) -> bool {
         self.lock()
             .channels
             .values()

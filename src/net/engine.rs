@@ -60,7 +60,9 @@ struct Engine {
     fresh_clones: HashMap<FeedKey, std::time::Instant>,
 }
 
-pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
+pub(super) async fn spawn(
+    config: NetConfig,
+) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
     if config.networking {
         super::bind::check_bind(config.bind)?;
     }

@@ -34,11 +34,11 @@ const BATCH: usize = 256;
 /// connected, reports the channel stuck so it is made afresh.
 const STALL_AFTER: Duration = Duration::from_secs(12);
 /// hypercore 0.17.0-alpha.1 panics reopening a log longer than this (docs/architecture.md §2).
-pub const REOPEN_LIMIT: u64 = 32_768;
+pub(super) const REOPEN_LIMIT: u64 = 32_768;
 const LENGTH_FILE: &str = "length";
 
 #[derive(Debug, thiserror::Error)]
-pub enum FeedError {
+pub(super) enum FeedError {
     #[error("{0}")]
     Hypercore(String),
     #[error(
@@ -53,7 +53,7 @@ pub enum FeedError {
 
 /// Opens (or creates) a disk hypercore. `key` is `None` for our own writable
 /// log, whose keypair lives in the hypercore's own storage.
-pub async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hypercore, FeedError> {
+pub(super) async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hypercore, FeedError> {
     let exists = dir.join("oplog").exists();
     if exists {
         if let Some(length) = recorded_length(dir) {
@@ -103,7 +103,7 @@ pub async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hypercore, Fe
 /// logs, and on any log over `REOPEN_LIMIT` blocks), the clone is discarded and made afresh: the local index still
 /// holds every message, newest-first delivery brings the present back
 /// quickly, and the rest follows in the background.
-pub async fn open_clone(dir: &Path, key: FeedKey) -> Result<Hypercore, FeedError> {
+pub(super) async fn open_clone(dir: &Path, key: FeedKey) -> Result<Hypercore, FeedError> {
     match open_core(dir, Some(key)).await {
         Err(
             e @ (FeedError::Hypercore(_) | FeedError::Panicked | FeedError::TooLongToReopen { .. }),
@@ -119,13 +119,13 @@ pub async fn open_clone(dir: &Path, key: FeedKey) -> Result<Hypercore, FeedError
 const HYPERCORE_FILES: [&str; 4] = ["oplog", "tree", "bitfield", "data"];
 
 /// Deletes a cloned log's hypercore files, keeping its message index.
-pub fn discard_clone(dir: &Path) {
+pub(super) fn discard_clone(dir: &Path) {
     for file in HYPERCORE_FILES.iter().chain([&LENGTH_FILE]) {
         let _ = std::fs::remove_file(dir.join(file));
     }
 }
 
-pub fn core_key(core: &Hypercore) -> FeedKey {
+pub(super) fn core_key(core: &Hypercore) -> FeedKey {
     FeedKey(core.key_pair().public.to_bytes())
 }
 
@@ -158,7 +158,7 @@ fn recorded_length(dir: &Path) -> Option<u64> {
 
 /// Which block to deliver next. Pure bookkeeping, no IO.
 #[derive(Debug, Default)]
-pub struct DeliveryPlan {
+pub(super) struct DeliveryPlan {
     delivered: BTreeSet<u64>,
     /// First seq of the ascending region (the newest window plus live appends).
     upper_start: Option<u64>,
@@ -172,22 +172,22 @@ pub struct DeliveryPlan {
 }
 
 impl DeliveryPlan {
-    pub fn mark_delivered(&mut self, seq: u64) {
+    pub(super) fn mark_delivered(&mut self, seq: u64) {
         self.delivered.insert(seq);
     }
 
     /// Whether `seq` was appended after the log was first seen.
-    pub fn is_live(&self, seq: u64) -> bool {
+    pub(super) fn is_live(&self, seq: u64) -> bool {
         self.upper_start.is_some() && seq >= self.window_end
     }
 
-    pub fn delivered_count(&self) -> u64 {
+    pub(super) fn delivered_count(&self) -> u64 {
         self.delivered.len() as u64
     }
 
     /// The next seq to deliver, newest window first, then history downwards.
     /// Returns `(ascending, history)` candidates; either may be `None`.
-    pub fn next(&mut self, length: u64) -> (Option<u64>, Option<u64>) {
+    pub(super) fn next(&mut self, length: u64) -> (Option<u64>, Option<u64>) {
         if length == 0 {
             return (None, None);
         }
@@ -212,7 +212,7 @@ impl DeliveryPlan {
 }
 
 /// The running delivery task of one log.
-pub struct FeedTask {
+pub(super) struct FeedTask {
     key: FeedKey,
     core: Hypercore,
     dir: PathBuf,
@@ -233,7 +233,7 @@ pub struct FeedTask {
 
 impl FeedTask {
     /// Loads the index and returns the task with what the index already holds.
-    pub fn new(
+    pub(super) fn new(
         core: Hypercore,
         dir: &Path,
         report_progress: bool,
@@ -264,7 +264,7 @@ impl FeedTask {
     }
 
     /// Delivers blocks until `stop` turns true or the event receiver is gone.
-    pub async fn run(mut self, indexed: Vec<IndexEntry>, mut stop: watch::Receiver<bool>) {
+    pub(super) async fn run(mut self, indexed: Vec<IndexEntry>, mut stop: watch::Receiver<bool>) {
         for entry in indexed {
             if let Some(message) = entry.message {
                 let event = NetEvent::Appended {

@@ -21,7 +21,7 @@ const EXTENSION_TYPE: u64 = 9;
 
 /// Which way a frame travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
+pub(super) enum Direction {
     /// From the peer: hellos and held ranges are read.
     Incoming,
     /// To the peer: the blocks we send are read.
@@ -30,7 +30,7 @@ pub enum Direction {
 
 /// Something a peer said, seen in one frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seen {
+pub(super) enum Seen {
     /// A channel was opened (by the frame's sender) for this discovery key.
     Opened {
         channel: u64,
@@ -52,7 +52,7 @@ pub enum Seen {
     Length { channel: u64, length: u64 },
 }
 
-pub fn read_frame(frame: &[u8], direction: Direction) -> Vec<Seen> {
+pub(super) fn read_frame(frame: &[u8], direction: Direction) -> Vec<Seen> {
     let mut seen = Vec::new();
     match frame {
         [0, 0, rest @ ..] => read_batch(rest, direction, &mut seen),

@@ -21,11 +21,11 @@ use super::route::Place;
 use super::Nat;
 
 /// The extension name every hychat peer sends.
-pub const HELLO_EXTENSION: &str = "hychat/hello";
+pub(super) const HELLO_EXTENSION: &str = "hychat/hello";
 /// The keepalive hychat peers send each other while a connection is quiet.
-pub const PING_EXTENSION: &str = "hychat/ping";
+pub(super) const PING_EXTENSION: &str = "hychat/ping";
 
-pub fn ping_message() -> Message {
+pub(super) fn ping_message() -> Message {
     Message::Extension(Extension {
         name: PING_EXTENSION.to_string(),
         message: Vec::new(),
@@ -33,10 +33,10 @@ pub fn ping_message() -> Message {
 }
 
 /// The extension that tells a peer its copy of a log looks broken.
-pub const RECLONE_EXTENSION: &str = "hychat/reclone";
+pub(super) const RECLONE_EXTENSION: &str = "hychat/reclone";
 
 /// The reclone hint for a log: its discovery key, 32 raw bytes.
-pub fn reclone_message(discovery_key: DiscoveryKey) -> Message {
+pub(super) fn reclone_message(discovery_key: DiscoveryKey) -> Message {
     Message::Extension(Extension {
         name: RECLONE_EXTENSION.to_string(),
         message: discovery_key.0.to_vec(),
@@ -44,18 +44,18 @@ pub fn reclone_message(discovery_key: DiscoveryKey) -> Message {
 }
 
 /// The log a reclone hint names, if its payload is one.
-pub fn decode_reclone(payload: &[u8]) -> Option<DiscoveryKey> {
+pub(super) fn decode_reclone(payload: &[u8]) -> Option<DiscoveryKey> {
     payload.try_into().ok().map(DiscoveryKey)
 }
 
 /// Larger hellos are refused (and the peer disconnected).
-pub const MAX_HELLO_BYTES: usize = 64 * 1024;
+pub(super) const MAX_HELLO_BYTES: usize = 64 * 1024;
 /// At most this many topics are read from one hello.
-pub const MAX_HELLO_TOPICS: usize = 1024;
+pub(super) const MAX_HELLO_TOPICS: usize = 1024;
 
 /// A peer's hello.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hello {
+pub(super) struct Hello {
     /// Random per process: two connections with the same session are one peer.
     pub session: [u8; 16],
     /// What the peer holds: the discovery keys of its logs (its own and the
@@ -122,7 +122,7 @@ fn decode_key(text: &str) -> Option<DiscoveryKey> {
 }
 
 impl Hello {
-    pub fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         let wire = HelloWire {
             hychat: 1,
             session: hex::encode(self.session),
@@ -134,7 +134,7 @@ impl Hello {
     }
 
     /// Decodes an untrusted hello; topics that do not parse are dropped.
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
+    pub(super) fn decode(bytes: &[u8]) -> Option<Self> {
         if bytes.len() > MAX_HELLO_BYTES {
             return None;
         }
@@ -155,7 +155,7 @@ impl Hello {
     }
 
     /// The protocol message that carries this hello.
-    pub fn to_message(&self) -> Message {
+    pub(super) fn to_message(&self) -> Message {
         Message::Extension(Extension {
             name: HELLO_EXTENSION.to_string(),
             message: self.encode(),

@@ -21,17 +21,17 @@ use super::PeerRoom;
 /// More room hellos than this on one channel within `HELLO_WINDOW` is a
 /// flood: honest peers send one on opening and one per change of members
 /// or nickname.
-pub const MAX_HELLOS_PER_WINDOW: usize = 30;
-pub const HELLO_WINDOW: Duration = Duration::from_secs(60);
+pub(super) const MAX_HELLOS_PER_WINDOW: usize = 30;
+pub(super) const HELLO_WINDOW: Duration = Duration::from_secs(60);
 
 /// A message from the peer on a room channel; `None` when the channel ended.
-pub type RoomMessage = (DiscoveryKey, Option<Message>);
+pub(super) type RoomMessage = (DiscoveryKey, Option<Message>);
 
 type MessageStream = Pin<Box<dyn Stream<Item = RoomMessage> + Send>>;
 
 /// What a message on a room channel means for the connection.
 #[derive(Debug, PartialEq, Eq)]
-pub enum RoomEvent {
+pub(super) enum RoomEvent {
     /// Nothing the connection needs to act on.
     Nothing,
     /// The peer introduced itself or ended a room channel: announce again.
@@ -43,7 +43,7 @@ pub enum RoomEvent {
 }
 
 #[derive(Default)]
-pub struct RoomChannels {
+pub(super) struct RoomChannels {
     open: BTreeMap<DiscoveryKey, Channel>,
     /// The peer's introduction in each room.
     peer_rooms: BTreeMap<DiscoveryKey, PeerRoom>,
@@ -54,7 +54,12 @@ pub struct RoomChannels {
 
 impl RoomChannels {
     /// Takes over a freshly opened room channel and sends our hello on it.
-    pub async fn add(&mut self, mut channel: Channel, directory: &FeedDirectory, peer: PeerId) {
+    pub(super) async fn add(
+        &mut self,
+        mut channel: Channel,
+        directory: &FeedDirectory,
+        peer: PeerId,
+    ) {
         let topic = DiscoveryKey(*channel.discovery_key());
         let Some(receiver) = channel.take_receiver() else {
             return;
@@ -68,33 +73,33 @@ impl RoomChannels {
     }
 
     /// The next message on any room channel. Pending forever when none is open.
-    pub async fn next(&mut self) -> RoomMessage {
+    pub(super) async fn next(&mut self) -> RoomMessage {
         match self.messages.next().await {
             Some(message) => message,
             None => std::future::pending().await,
         }
     }
 
-    pub fn is_open(&self, topic: &DiscoveryKey) -> bool {
+    pub(super) fn is_open(&self, topic: &DiscoveryKey) -> bool {
         self.open.contains_key(topic)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.open.is_empty()
     }
 
     /// Any open channel, for messages that are not about one room.
-    pub fn any_channel(&self) -> Option<&Channel> {
+    pub(super) fn any_channel(&self) -> Option<&Channel> {
         self.open.values().find(|c| !c.closed())
     }
 
     /// The rooms the peer introduced itself in.
-    pub fn peer_rooms(&self) -> Vec<PeerRoom> {
+    pub(super) fn peer_rooms(&self) -> Vec<PeerRoom> {
         self.peer_rooms.values().cloned().collect()
     }
 
     /// Reads one message from the peer.
-    pub fn on_message(
+    pub(super) fn on_message(
         &mut self,
         (topic, message): RoomMessage,
         directory: &FeedDirectory,
@@ -151,7 +156,11 @@ impl RoomChannels {
     /// Sends our hello again on every room channel (our nickname or the
     /// members we know changed), and closes the channels of rooms we left.
     /// Returns the topics closed.
-    pub async fn refresh(&mut self, directory: &FeedDirectory, peer: PeerId) -> Vec<DiscoveryKey> {
+    pub(super) async fn refresh(
+        &mut self,
+        directory: &FeedDirectory,
+        peer: PeerId,
+    ) -> Vec<DiscoveryKey> {
         let left: Vec<DiscoveryKey> = self
             .open
             .keys()

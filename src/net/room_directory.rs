@@ -17,7 +17,7 @@ const MAX_PENDING_INTRODUCTIONS: usize = 256;
 
 /// Members a room hello named, for the engine to remember and follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Introduction {
+pub(super) struct Introduction {
     pub room: RoomName,
     /// The peer that sent the hello, about itself.
     pub sender: Member,
@@ -35,7 +35,7 @@ struct Inner {
 }
 
 #[derive(Clone)]
-pub struct RoomDirectory {
+pub(super) struct RoomDirectory {
     inner: Arc<Mutex<Inner>>,
     /// The feed directory's signal that a topic was added.
     topics_changed: Arc<watch::Sender<u64>>,
@@ -47,7 +47,7 @@ pub struct RoomDirectory {
 
 impl RoomDirectory {
     /// A directory that bumps `topics_changed` when a room is joined.
-    pub fn new(topics_changed: Arc<watch::Sender<u64>>) -> Self {
+    pub(super) fn new(topics_changed: Arc<watch::Sender<u64>>) -> Self {
         Self {
             inner: Arc::default(),
             topics_changed,
@@ -64,23 +64,23 @@ impl RoomDirectory {
     }
 
     /// Every joined room's topic.
-    pub fn topics(&self) -> Vec<DiscoveryKey> {
+    pub(super) fn topics(&self) -> Vec<DiscoveryKey> {
         self.lock().joined.keys().copied().collect()
     }
 
     /// Who we are in rooms: our log and nickname.
-    pub fn set_identity(&self, me: Member) {
+    pub(super) fn set_identity(&self, me: Member) {
         self.lock().identity = Some(me);
         self.room_signal.send_modify(|v| *v += 1);
     }
 
     /// Who we are, once the engine said so.
-    pub fn identity(&self) -> Option<Member> {
+    pub(super) fn identity(&self) -> Option<Member> {
         self.lock().identity.clone()
     }
 
     /// Joins a room, or replaces the members it knows.
-    pub fn set(&self, room: RoomName, members: Vec<Member>) {
+    pub(super) fn set(&self, room: RoomName, members: Vec<Member>) {
         let added = self
             .lock()
             .joined
@@ -93,18 +93,18 @@ impl RoomDirectory {
     }
 
     /// Leaves a room; connections close its channels.
-    pub fn remove(&self, room: &RoomName) {
+    pub(super) fn remove(&self, room: &RoomName) {
         self.lock().joined.remove(&room.topic());
         self.room_signal.send_modify(|v| *v += 1);
     }
 
     /// The room whose topic (and channel discovery key) this is.
-    pub fn get(&self, topic: &DiscoveryKey) -> Option<RoomName> {
+    pub(super) fn get(&self, topic: &DiscoveryKey) -> Option<RoomName> {
         self.lock().joined.get(topic).map(|(name, _)| name.clone())
     }
 
     /// What we tell the room with this topic, once we know who we are.
-    pub fn hello(&self, topic: &DiscoveryKey) -> Option<RoomHello> {
+    pub(super) fn hello(&self, topic: &DiscoveryKey) -> Option<RoomHello> {
         let inner = self.lock();
         let (_, members) = inner.joined.get(topic)?;
         Some(RoomHello {
@@ -114,12 +114,12 @@ impl RoomDirectory {
     }
 
     /// Changes each time what we tell a room changes.
-    pub fn watch(&self) -> watch::Receiver<u64> {
+    pub(super) fn watch(&self) -> watch::Receiver<u64> {
         self.room_signal.subscribe()
     }
 
     /// Hands the engine members a room hello named.
-    pub fn introduce(&self, introduction: Introduction) {
+    pub(super) fn introduce(&self, introduction: Introduction) {
         let mut inner = self.lock();
         if inner.introductions.len() >= MAX_PENDING_INTRODUCTIONS {
             tracing::debug!("dropping an introduction: the engine is behind");
@@ -131,12 +131,12 @@ impl RoomDirectory {
     }
 
     /// The introductions waiting for the engine, taken.
-    pub fn take_introductions(&self) -> Vec<Introduction> {
+    pub(super) fn take_introductions(&self) -> Vec<Introduction> {
         std::mem::take(&mut self.lock().introductions)
     }
 
     /// Changes each time an introduction waits.
-    pub fn watch_introductions(&self) -> watch::Receiver<u64> {
+    pub(super) fn watch_introductions(&self) -> watch::Receiver<u64> {
         self.introduction_signal.subscribe()
     }
 }

@@ -41,13 +41,13 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Changes to the set of topics, from the engine.
 #[derive(Debug)]
-pub enum SwarmControl {
+pub(super) enum SwarmControl {
     Join(DiscoveryKey),
     Leave(DiscoveryKey),
 }
 
 #[derive(Debug, Clone)]
-pub struct SwarmSettings {
+pub(super) struct SwarmSettings {
     pub bootstrap: Vec<String>,
     pub host_local_bootstrap: bool,
     pub refresh_interval: Duration,
@@ -96,7 +96,7 @@ struct SwarmTask {
     report: watch::Sender<NetworkReport>,
 }
 
-pub async fn run(
+pub(super) async fn run(
     settings: SwarmSettings,
     ctx: ConnectionContext,
     control: mpsc::Receiver<SwarmControl>,

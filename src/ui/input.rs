@@ -15,7 +15,7 @@ use super::theme;
 const PLACEHOLDER: &str =
     "Type a message. Enter sends, Alt+Enter adds a line, /help lists commands";
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let input = app.input();
     let title = if input.text().starts_with('/') && !input.text().starts_with("//") {
         " command ".to_string()

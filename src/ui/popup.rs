@@ -15,7 +15,7 @@ use crate::app::{App, Overlay};
 
 use super::theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, overlay: Overlay) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, overlay: Overlay) {
     match overlay {
         Overlay::Help => draw_help(frame, area, app),
         Overlay::Key => draw_key(frame, area, app),

@@ -21,7 +21,7 @@ use super::theme;
 
 const GAUGE_WIDTH: usize = 10;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let block = Block::new()
         .borders(Borders::LEFT)
         .border_style(theme::border());

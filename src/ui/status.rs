@@ -21,7 +21,7 @@ use super::theme;
 /// Below this width the short key is left out of the status bar.
 const COMPACT_BELOW: usize = 60;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let width = usize::from(area.width);
     let right = right_text(app, area.width);
     let right_width = text::width(&right);

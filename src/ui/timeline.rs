@@ -11,7 +11,7 @@ use crate::app::App;
 
 use super::theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     if area.width == 0 || area.height == 0 {
         return;
     }
