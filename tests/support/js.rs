@@ -216,13 +216,7 @@ pub struct JsViewer {
 
 impl JsViewer {
     pub fn start(key: &str, storage: &Path, bootstrap: &str) -> Self {
-        let args = [
-            key.to_string(),
-            "--storage".to_string(),
-            storage.to_str().expect("a UTF-8 temp path").to_string(),
-            "--bootstrap".to_string(),
-            bootstrap.to_string(),
-        ];
+        let args = viewer_args(key, storage, bootstrap);
         Self {
             process: node("js viewer", "viewer.js", &args, false),
         }
@@ -278,4 +272,15 @@ pub fn start_js_bootstrap() -> (Background, u16) {
         "no JS bootstrap node came up on loopback in 5 tries:\n{}",
         failures.join("\n")
     );
+}
+
+/// The arguments of `viewer.js`: the key to follow, its storage, its bootstrap list.
+pub fn viewer_args(key: &str, storage: &Path, bootstrap: &str) -> [String; 5] {
+    [
+        key.to_string(),
+        "--storage".to_string(),
+        storage.to_str().expect("a UTF-8 temp path").to_string(),
+        "--bootstrap".to_string(),
+        bootstrap.to_string(),
+    ]
 }

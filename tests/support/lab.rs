@@ -1411,13 +1411,7 @@ pub mod scenarios {
         bootstrap: &str,
     ) -> Background {
         let storage = scene.js_storage("viewer");
-        let args = [
-            key.to_string(),
-            "--storage".to_string(),
-            storage.to_str().expect("a UTF-8 temp path").to_string(),
-            "--bootstrap".to_string(),
-            bootstrap.to_string(),
-        ];
+        let args = super::super::js::viewer_args(key, &storage, bootstrap);
         let name = format!("js viewer (on {host})");
         scene.js(host, &name, "viewer.js", &args)
     }
