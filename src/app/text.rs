@@ -8,12 +8,9 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 const ZERO_WIDTH_JOINER: char = '\u{200D}';
 
 /// True for characters that are safe to hand to the terminal: no C0/C1
-/// controls (newline included), no DEL, no bidi overrides or isolates.
-pub fn is_printable(c: char) -> bool {
-    !(c.is_control()
-        || ('\u{202A}'..='\u{202E}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c))
-}
+/// controls (newline included), no DEL, no bidi overrides or isolates. The
+/// same rule the codec applies to every block (one definition, there).
+pub use crate::net::codec::is_safe_char as is_printable;
 
 /// One line of printable text: tabs and newlines become spaces, other
 /// unsafe characters are dropped. The codec sanitizes already; the renderer

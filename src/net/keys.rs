@@ -5,22 +5,48 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// The public key of one hypercore log. This is what users share and follow.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FeedKey(pub [u8; 32]);
+/// Declares a 32-byte identifier: the newtype, `short()` (its first 8 hex
+/// characters, for compact display) and a `Debug` that shows that.
+macro_rules! id32 {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub [u8; 32]);
 
-/// The hash of a `FeedKey` that peers use as the swarm topic and channel id.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DiscoveryKey(pub [u8; 32]);
+        impl $name {
+            /// The first 8 hex characters, for compact display.
+            pub fn short(&self) -> String {
+                hex::encode(&self.0[..4])
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.short())
+            }
+        }
+    };
+}
+
+id32!(
+    /// The public key of one hypercore log. This is what users share and follow.
+    FeedKey
+);
+
+id32!(
+    /// The hash of a `FeedKey` that peers use as the swarm topic and channel id.
+    DiscoveryKey
+);
+
+id32!(
+    /// A connected peer's session key. It names a connection, not a person:
+    /// the swarm makes a new keypair for every process.
+    PeerId
+);
 
 /// The index of a block in a log.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
 pub struct Seq(pub u64);
-
-/// A connected peer's session key. It names a connection, not a person:
-/// the swarm makes a new keypair for every process.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PeerId(pub [u8; 32]);
 
 /// Why a string is not a key.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -35,11 +61,6 @@ impl FeedKey {
     /// Full lowercase hex, the canonical share form.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
-    }
-
-    /// The first 8 hex characters, for compact display.
-    pub fn short(&self) -> String {
-        hex::encode(&self.0[..4])
     }
 
     /// The z-base-32 form used by the JS ecosystem (52 characters).
@@ -77,36 +98,6 @@ impl FromStr for FeedKey {
 impl fmt::Display for FeedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for FeedKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FeedKey({})", self.short())
-    }
-}
-
-impl DiscoveryKey {
-    pub fn short(&self) -> String {
-        hex::encode(&self.0[..4])
-    }
-}
-
-impl fmt::Debug for DiscoveryKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DiscoveryKey({})", self.short())
-    }
-}
-
-impl PeerId {
-    pub fn short(&self) -> String {
-        hex::encode(&self.0[..4])
-    }
-}
-
-impl fmt::Debug for PeerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PeerId({})", self.short())
     }
 }
 
