@@ -349,49 +349,15 @@ fn nick_slot_among(timeline: &Timeline, feed: &FeedKey, nickname: &str) -> usize
 
 /// `──── Tue 24 Nov 2026 ────`, centred in `width`.
 fn day_separator(at: OffsetDateTime, width: usize) -> String {
-    let label = format!(
-        "──── {} {:02} {} {} ────",
-        weekday_short(at.weekday()),
-        at.day(),
-        month_short(at.month()),
-        at.year()
-    );
+    const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
+        time::macros::format_description!("[weekday repr:short] [day] [month repr:short] [year]");
+    let day = at.format(DAY).unwrap_or_else(|_| at.date().to_string());
+    let label = format!("──── {day} ────");
     let label_width = text::width(&label);
     if label_width >= width {
         return text::truncate(&label, width);
     }
     format!("{}{label}", " ".repeat((width - label_width) / 2))
-}
-
-fn weekday_short(day: time::Weekday) -> &'static str {
-    use time::Weekday::*;
-    match day {
-        Monday => "Mon",
-        Tuesday => "Tue",
-        Wednesday => "Wed",
-        Thursday => "Thu",
-        Friday => "Fri",
-        Saturday => "Sat",
-        Sunday => "Sun",
-    }
-}
-
-fn month_short(month: time::Month) -> &'static str {
-    use time::Month::*;
-    match month {
-        January => "Jan",
-        February => "Feb",
-        March => "Mar",
-        April => "Apr",
-        May => "May",
-        June => "Jun",
-        July => "Jul",
-        August => "Aug",
-        September => "Sep",
-        October => "Oct",
-        November => "Nov",
-        December => "Dec",
-    }
 }
 
 #[cfg(test)]
