@@ -75,17 +75,7 @@ pub fn dht_state(status: Option<&NetworkStatus>, retry_in: Option<Duration>) -> 
 /// address, NAT, reachability. Unknown facts are left out. The words are
 /// the network layer's, as `hychat seed` prints them.
 pub fn status_facts(report: &NetworkReport) -> Vec<String> {
-    let mut facts = Vec::new();
-    if let Some(ip) = report.public_ip {
-        facts.push(format!("public {ip}"));
-    }
-    if report.nat != Nat::Unknown {
-        facts.push(report.nat.label().to_string());
-    }
-    if report.reachable != Reachability::Unknown {
-        facts.push(report.reachable.label().to_string());
-    }
-    facts
+    report.facts()
 }
 
 /// One word for a listed peer in the side panel: `relay` when every log

@@ -63,28 +63,36 @@ pub fn show_address(addr: SocketAddr) -> String {
 }
 
 impl NetworkReport {
+    /// The known facts about reaching us, least useful first: public
+    /// address, NAT, reachability. Unknown ones are left out.
+    pub fn facts(&self) -> Vec<String> {
+        let mut facts = Vec::new();
+        if let Some(ip) = self.public_ip {
+            facts.push(format!("public {ip}"));
+        }
+        if self.nat != Nat::Unknown {
+            facts.push(self.nat.label().to_string());
+        }
+        if self.reachable != Reachability::Unknown {
+            facts.push(self.reachable.label().to_string());
+        }
+        facts
+    }
+
     /// One line of the known facts: "local 0.0.0.0:4000 (10.0.1.2), public
     /// 203.0.113.2, port-preserving NAT, not reachable from outside".
     pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        match (self.bound, self.local_ip) {
-            (Some(bound), Some(ip)) if bound.ip() != ip => {
-                parts.push(format!("local {bound} ({ip})"))
-            }
-            (Some(bound), _) => parts.push(format!("local {bound}")),
-            (None, Some(ip)) => parts.push(format!("local {ip}")),
-            (None, None) => {}
-        }
-        if let Some(ip) = self.public_ip {
-            parts.push(format!("public {ip}"));
-        }
-        if self.nat != Nat::Unknown {
-            parts.push(self.nat.label().to_string());
-        }
-        if self.reachable != Reachability::Unknown {
-            parts.push(self.reachable.label().to_string());
-        }
-        parts.join(", ")
+        let local = match (self.bound, self.local_ip) {
+            (Some(bound), Some(ip)) if bound.ip() != ip => Some(format!("local {bound} ({ip})")),
+            (Some(bound), _) => Some(format!("local {bound}")),
+            (None, Some(ip)) => Some(format!("local {ip}")),
+            (None, None) => None,
+        };
+        local
+            .into_iter()
+            .chain(self.facts())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
