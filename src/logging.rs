@@ -47,6 +47,7 @@ pub fn init(path: &Path, level: tracing::Level, capture_stderr: bool) {
 }
 
 /// Points fd 2 at the log file and keeps the original for `say`.
+// compat: hypercore row (a `dbg!` on a hot path writes to stderr)
 fn capture_stderr_into(file: &File) {
     use std::os::fd::{AsRawFd, FromRawFd};
     // SAFETY: dup/dup2 on valid descriptors; the duplicate is owned by the File.

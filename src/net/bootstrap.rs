@@ -11,7 +11,7 @@ use hyperdht::adht::Dht;
 use tokio::task::JoinHandle;
 
 use super::compat::dht_panics;
-use super::pacing::Paced;
+use super::compat::pacing::Paced;
 
 /// The public Hyperswarm bootstrap nodes.
 pub const PUBLIC_BOOTSTRAP: [&str; 3] = [

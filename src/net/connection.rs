@@ -22,11 +22,11 @@ use hypercore_schema::RequestUpgrade;
 use tokio::sync::{mpsc, watch};
 
 use super::compat;
+use super::compat::observed::{ObservedConnection, PeerSaid};
+use super::compat::pacing::Paced;
 use super::directory::{FeedDirectory, SessionVerdict};
 use super::hello::{ping_message, reclone_message, Hello};
 use super::keys::{DiscoveryKey, FeedKey, PeerId};
-use super::observed::{ObservedConnection, PeerSaid};
-use super::pacing::Paced;
 use super::room_channels::{RoomChannels, RoomEvent};
 use super::route::{self, Place};
 use super::NetEvent;
@@ -46,6 +46,7 @@ pub(super) struct ConnectionContext {
 /// hypercore 0.17.0-alpha.1 turns a local append into outgoing messages only
 /// after its flush step and does not wake itself, so without the second poll
 /// the newest message waits for an unrelated wake-up (docs/architecture.md §2).
+// compat: hypercore row (a local append waits for a wake-up)
 struct FlushAfterAppend<F> {
     inner: Pin<Box<F>>,
 }
@@ -219,6 +220,7 @@ impl Replication {
     /// follower that already holds blocks stuck until the next append.
     /// Staying behind past `STUCK_UPGRADE_AFTER`, the log is cloned afresh
     /// (its index keeps every message) and the connection is closed.
+    // compat: hypercore row (stuck live upgrades)
     fn stuck_upgrade(&mut self) -> bool {
         let caught_up: Vec<DiscoveryKey> = self
             .behind_since
@@ -250,6 +252,7 @@ impl Replication {
     /// the upgrade is never asked for. Behind for `NUDGE_UPGRADE_AFTER`, we
     /// send the upgrade request on the log's channel ourselves: the crate
     /// applies any proof that arrives and then fetches the new blocks.
+    // compat: hypercore row (stuck live upgrades)
     async fn nudge_stale_upgrades(&mut self) {
         let stale: Vec<(DiscoveryKey, u64)> = self
             .behind_since

@@ -100,6 +100,7 @@ impl FeedDirectory {
     /// peer connected: the replication channel is stuck (a busy peer drops
     /// requests, docs/architecture.md §2). Connections carrying it close, and the log is
     /// fetched again over fresh ones.
+    // compat: hypercore row (stalled downloads, oversized blocks)
     pub(super) fn report_stall(&self, discovery_key: DiscoveryKey) {
         *self.lock().stalls.entry(discovery_key).or_default() += 1;
         self.stall_signal.send_modify(|v| *v += 1);
@@ -125,6 +126,7 @@ impl FeedDirectory {
     /// leave a clone that every channel then fails on ("Nodes is out of
     /// bounds" after proofs from two connections crossed); the third failure
     /// asks the engine for a fresh clone. True when it did.
+    // compat: hypercore row (concurrent proofs fail a channel)
     pub(super) fn report_channel_failure(&self, discovery_key: DiscoveryKey) -> bool {
         let mut inner = self.lock();
         let failures = inner.channel_failures.entry(discovery_key).or_default();

@@ -12,12 +12,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::codec::{sanitize_line, ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
+use super::compat::pacing::Paced;
 use super::connection::ConnectionContext;
 use super::directory::FeedDirectory;
 use super::feed::{self, FeedTask};
 use super::keys::{DiscoveryKey, FeedKey};
 use super::membership::Membership;
-use super::pacing::Paced;
 use super::room_directory::Introduction;
 use super::rooms::{Member, RoomName};
 use super::store::{FollowEntry, Store};
@@ -440,6 +440,7 @@ impl Engine {
     /// Replaces a cloned log (followed or a member's) with an empty one. Its index keeps
     /// every message, so nothing is shown twice or lost; the blocks come back
     /// from peers, newest first.
+    // compat: hypercore row (stuck upgrades, broken clones)
     async fn clone_afresh(&mut self, discovery_key: DiscoveryKey) {
         let Some(key) = self
             .feeds

@@ -103,6 +103,7 @@ pub(super) async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hyperc
 /// logs, and on any log over `REOPEN_LIMIT` blocks), the clone is discarded and made afresh: the local index still
 /// holds every message, newest-first delivery brings the present back
 /// quickly, and the rest follows in the background.
+// compat: hypercore row (logs it cannot reopen)
 pub(super) async fn open_clone(dir: &Path, key: FeedKey) -> Result<Hypercore, FeedError> {
     match open_core(dir, Some(key)).await {
         Err(
@@ -423,6 +424,7 @@ impl FeedTask {
 
     /// `get` can briefly fail while replication writes from another task
     /// (docs/architecture.md §2, "Read retries"): retry, and give up quietly.
+    // compat: hypercore row (reads that fail while replication writes)
     async fn read_with_retry(&self, seq: u64) -> Option<Vec<u8>> {
         for attempt in 0..20u64 {
             match self.core.get(seq).await {

@@ -6,7 +6,7 @@
 //! (docs/architecture.md §2: open a log only when the peer wants it). Discovery keys, not
 //! public keys: a peer learns only what it holds already, never a key that
 //! would let it read a log. Incoming hellos are picked out of the decrypted
-//! frames by `frames`. Also the reclone hint (`hychat/reclone`): "your copy
+//! frames by `compat::frames`. Also the reclone hint (`hychat/reclone`): "your copy
 //! of this log broke our channel", sent when a log's channel fails; and the
 //! keepalive (`hychat/ping`) that lets a silent connection be told from a
 //! quiet one.

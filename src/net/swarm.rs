@@ -20,12 +20,12 @@ use tokio::task::JoinHandle;
 use super::bind;
 use super::bootstrap::{self, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
 use super::compat::dht_panics;
+use super::compat::redial::{Lost, Redial, RedialPlan};
 use super::connection::{self, ConnectionContext, Ended};
 use super::keys::{DiscoveryKey, PeerId};
-use super::redial::{Lost, Redial, RedialPlan};
 
+use super::compat::fresh_swarm::FreshSwarmPlan;
 use super::dht::probe;
-use super::fresh_swarm::FreshSwarmPlan;
 use super::{NetEvent, NetworkReport, NetworkStatus};
 
 const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(8);
@@ -280,6 +280,7 @@ impl SwarmTask {
                     Some(Ok(event)) if event.client && event.remote_public_key == swarm.public_key() => {
                         // Our own announcement found by our own lookup: close
                         // both halves (the accepting half sees our dial key).
+                        // compat: hyperswarm row (our own announcements are dialed)
                         tracing::debug!("closing a connection to ourselves");
                         let mut connection = event.connection;
                         let dial_key = hypercore_handshake::CipherTrait::local_public_key(&connection);
@@ -427,6 +428,7 @@ impl SwarmTask {
         }
         if let Some(existing) = self.connections.get(&peer) {
             if !existing.task.is_finished() {
+                // compat: hyperdht row (duplicate connections from relayed handshakes)
                 tracing::debug!(?peer, "parking a duplicate connection");
                 self.parked.push((peer, event.connection));
                 return false;

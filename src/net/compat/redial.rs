@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use super::connection::{Ended, Ending};
-use super::keys::{DiscoveryKey, PeerId};
+use super::super::connection::{Ended, Ending};
+use super::super::keys::{DiscoveryKey, PeerId};
 
 /// The pauses before each dial of a lost peer; after the last, it is given up.
-pub(super) const REDIAL_AFTER: [Duration; 4] = [
+pub(crate) const REDIAL_AFTER: [Duration; 4] = [
     Duration::from_secs(1),
     Duration::from_secs(2),
     Duration::from_secs(5),
@@ -18,11 +18,11 @@ pub(super) const REDIAL_AFTER: [Duration; 4] = [
 /// A connection that lasted this long resets its peer's dial attempts; one
 /// that failed sooner counts as a failed attempt, so a peer whose
 /// connections keep failing is dialed a few times, not forever.
-pub(super) const HEALTHY_CONNECTION: Duration = Duration::from_secs(30);
+pub(crate) const HEALTHY_CONNECTION: Duration = Duration::from_secs(30);
 
 /// A peer to dial again, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Redial {
+pub(crate) struct Redial {
     pub peer: PeerId,
     /// The topics it was found on, for the new connection to open.
     pub topics: Vec<DiscoveryKey>,
@@ -33,7 +33,7 @@ pub(super) struct Redial {
 
 /// A connection that ended, as far as dialing again is concerned.
 #[derive(Debug, Clone)]
-pub(super) struct Lost {
+pub(crate) struct Lost {
     pub peer: PeerId,
     /// We dialed it: the peer's key is where it listens. (An accepted
     /// connection's key is the peer's dial key, which nothing listens on.)
@@ -48,14 +48,14 @@ pub(super) struct Lost {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct RedialPlan {
+pub(crate) struct RedialPlan {
     waiting: Vec<Redial>,
 }
 
 impl RedialPlan {
     /// Plans a dial after a connection ended, when it is worth one: we
     /// dialed it, it did not end on purpose, and nothing took its place.
-    pub(super) fn lost(&mut self, lost: Lost, now: Instant) {
+    pub(crate) fn lost(&mut self, lost: Lost, now: Instant) {
         if !lost.client || lost.ended.how == Ending::Deliberate || lost.replaced {
             return;
         }
@@ -68,17 +68,17 @@ impl RedialPlan {
     }
 
     /// A dial found nobody: plan the next, or give up.
-    pub(super) fn dial_failed(&mut self, redial: Redial, now: Instant) {
+    pub(crate) fn dial_failed(&mut self, redial: Redial, now: Instant) {
         self.schedule(redial.peer, redial.topics, redial.attempt + 1, now);
     }
 
     /// A connection to the peer exists again: no dial is needed.
-    pub(super) fn connected(&mut self, peer: &PeerId) {
+    pub(crate) fn connected(&mut self, peer: &PeerId) {
         self.waiting.retain(|r| r.peer != *peer);
     }
 
     /// The dials whose pause is over, taken.
-    pub(super) fn due(&mut self, now: Instant) -> Vec<Redial> {
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<Redial> {
         let (due, waiting) = std::mem::take(&mut self.waiting)
             .into_iter()
             .partition(|r| r.due <= now);

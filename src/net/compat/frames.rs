@@ -9,7 +9,7 @@ use compact_encoding::CompactEncoding;
 use hypercore_protocol::schema::{Open, Range};
 use hypercore_protocol::Message;
 
-use super::hello::{HELLO_EXTENSION, RECLONE_EXTENSION};
+use super::super::hello::{HELLO_EXTENSION, RECLONE_EXTENSION};
 
 /// Wire types of the messages worth decoding. Incoming data messages carry
 /// whole blocks and are never decoded twice; outgoing ones are our own small
@@ -21,7 +21,7 @@ const EXTENSION_TYPE: u64 = 9;
 
 /// Which way a frame travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Direction {
+pub(crate) enum Direction {
     /// From the peer: hellos and held ranges are read.
     Incoming,
     /// To the peer: the blocks we send are read.
@@ -30,7 +30,7 @@ pub(super) enum Direction {
 
 /// Something a peer said, seen in one frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Seen {
+pub(crate) enum Seen {
     /// A channel was opened (by the frame's sender) for this discovery key.
     Opened {
         channel: u64,
@@ -52,7 +52,7 @@ pub(super) enum Seen {
     Length { channel: u64, length: u64 },
 }
 
-pub(super) fn read_frame(frame: &[u8], direction: Direction) -> Vec<Seen> {
+pub(crate) fn read_frame(frame: &[u8], direction: Direction) -> Vec<Seen> {
     let mut seen = Vec::new();
     match frame {
         [0, 0, rest @ ..] => read_batch(rest, direction, &mut seen),

@@ -15,10 +15,10 @@ use tokio::sync::{mpsc, watch};
 
 use std::collections::HashMap;
 
-use super::compat::dht_panics;
+use super::super::hello::decode_reclone;
+use super::super::keys::DiscoveryKey;
+use super::dht_panics;
 use super::frames::{read_frame, Direction, Seen};
-use super::hello::decode_reclone;
-use super::keys::DiscoveryKey;
 
 /// Reports a connection may queue before further ones are dropped.
 const REPORT_QUEUE: usize = 64;
@@ -29,7 +29,7 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What the peer said that the replication code keeps to itself.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum PeerSaid {
+pub(crate) enum PeerSaid {
     /// A hychat hello payload.
     Hello(Vec<u8>),
     /// The peer says its channel of this log failed on our copy.
@@ -47,7 +47,7 @@ pub(super) enum PeerSaid {
     },
 }
 
-pub(super) struct ObservedConnection<C: CipherTrait + 'static> {
+pub(crate) struct ObservedConnection<C: CipherTrait + 'static> {
     /// Taken only by `drop`, to close it.
     inner: Option<C>,
     local_key: [u8; 32],
@@ -62,7 +62,7 @@ pub(super) struct ObservedConnection<C: CipherTrait + 'static> {
 }
 
 /// What an `ObservedConnection` reports.
-pub(super) struct Observations {
+pub(crate) struct Observations {
     /// Turns `true` once the connection has ended.
     pub closed: watch::Receiver<bool>,
     pub reports: mpsc::Receiver<PeerSaid>,
@@ -72,7 +72,7 @@ pub(super) struct Observations {
 }
 
 impl<C: CipherTrait + 'static> ObservedConnection<C> {
-    pub(super) fn new(inner: C) -> (Self, Observations) {
+    pub(crate) fn new(inner: C) -> (Self, Observations) {
         let (closed, closed_rx) = watch::channel(false);
         let (reports, reports_rx) = mpsc::channel(REPORT_QUEUE);
         let (heard, heard_rx) = watch::channel(std::time::Instant::now());

@@ -14,7 +14,7 @@ const FIRST_WAIT: Duration = Duration::from_secs(10);
 const LONGEST_WAIT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone)]
-pub(super) struct FreshSwarmPlan {
+pub(crate) struct FreshSwarmPlan {
     lonely_since: Option<Instant>,
     wait: Duration,
 }
@@ -32,7 +32,7 @@ impl FreshSwarmPlan {
     /// Whether to make the swarm afresh now. `lonely`: we hold logs and no
     /// connection carries any of them. `tried`: this process ever made or
     /// took a connection (a node alone on the network has nothing to forget).
-    pub(super) fn due(&mut self, now: Instant, lonely: bool, tried: bool) -> bool {
+    pub(crate) fn due(&mut self, now: Instant, lonely: bool, tried: bool) -> bool {
         if !lonely {
             *self = Self::default();
             return false;

@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::time::Sleep;
 
 /// How long a self-wake waits once the burst is spent.
-pub(super) const PACE: Duration = Duration::from_millis(1);
+pub(crate) const PACE: Duration = Duration::from_millis(1);
 /// Self-wakes served at once after each outside wake.
 const BURST: u32 = 64;
 /// The longest a paced task goes unpolled. The pinned crates lose a wake-up
@@ -56,7 +56,7 @@ impl Wake for PacedWaker {
 }
 
 /// A future polled under pacing; see the module comment.
-pub(super) struct Paced<F> {
+pub(crate) struct Paced<F> {
     inner: Pin<Box<F>>,
     waker: Arc<PacedWaker>,
     delay: Option<Pin<Box<Sleep>>>,
@@ -64,7 +64,7 @@ pub(super) struct Paced<F> {
 }
 
 impl<F: Future> Paced<F> {
-    pub(super) fn new(inner: F) -> Self {
+    pub(crate) fn new(inner: F) -> Self {
         Self {
             inner: Box::pin(inner),
             waker: Arc::new(PacedWaker {
