@@ -343,27 +343,21 @@ mod tests {
 
     #[test]
     fn facts_stack_under_their_names_when_narrow() {
-        let mut out = Vec::new();
-        entry(
-            &mut out,
-            "NAT",
-            "none (public address)",
-            PaneTone::Plain,
-            76,
-        );
+        let at = |width| {
+            let mut out = Vec::new();
+            entry(
+                &mut out,
+                "NAT",
+                "none (public address)",
+                PaneTone::Plain,
+                width,
+            );
+            out.iter().map(plain).collect::<Vec<String>>()
+        };
         assert_eq!(
-            plain(&out[0]),
+            at(76)[0],
             format!("  NAT{}none (public address)", " ".repeat(LABEL_COLUMN - 2))
         );
-        let mut out = Vec::new();
-        entry(
-            &mut out,
-            "NAT",
-            "none (public address)",
-            PaneTone::Plain,
-            30,
-        );
-        let out: Vec<String> = out.iter().map(plain).collect();
-        assert_eq!(out, ["  NAT", "      none (public address)"]);
+        assert_eq!(at(30), ["  NAT", "      none (public address)"]);
     }
 }
