@@ -17,7 +17,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hychat::net::{self, FeedKey, NetCommand, NetConfig, NetEvent};
+use hychat::domain::FeedKey;
+use hychat::net::{self, NetCommand, NetConfig, NetEvent};
 
 const JS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
 const LINE_WAIT: Duration = Duration::from_secs(60);

@@ -10,7 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use hychat::net::{self, FeedKey, NetCommand, NetEvent};
+use hychat::domain::FeedKey;
+use hychat::net::{self, NetCommand, NetEvent};
 use tokio::sync::mpsc;
 
 mod support;

@@ -12,7 +12,8 @@
 
 use std::time::{Duration, Instant};
 
-use hychat::net::{self, FeedKey, NetCommand, NetEvent, RoomName};
+use hychat::domain::{FeedKey, RoomName};
+use hychat::net::{self, NetCommand, NetEvent};
 
 mod support;
 use support::{env_count, node, percentile, wait_for, Node};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::net::RoomName;
+use crate::domain::RoomName;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -9,11 +9,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use crate::domain::{ChatMessage, FeedKey, RoomName, Seq};
 use crate::logging::say;
-use crate::net::{
-    self, ChatMessage, FeedKey, NetCommand, NetConfig, NetEvent, NetHandle, NetworkStatus,
-    RoomName, Seq,
-};
+use crate::net::{self, NetCommand, NetConfig, NetEvent, NetHandle, NetworkStatus};
 
 /// An error for the user: one sentence, exit code 1.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +29,7 @@ type Events = mpsc::Receiver<NetEvent>;
 pub fn parse_key(input: &str) -> Result<FeedKey, Failure> {
     input
         .parse()
-        .map_err(|e: net::KeyParseError| Failure(e.to_string()))
+        .map_err(|e: crate::domain::KeyParseError| Failure(e.to_string()))
 }
 
 async fn start(config: NetConfig) -> Result<(NetHandle, Events), Failure> {

@@ -4,6 +4,8 @@
 //! pinned crates impose, is in `docs/architecture.md`.
 //!
 //! The crate map:
+//! - `domain`: the shared vocabulary: keys and ids, the chat message and its
+//!   codec, room names and members, and the text-cleaning rule. Pure.
 //! - `net`: the network engine. Owns every hypercore, the swarm, each
 //!   connection's replication and the DHT probe; talks to the rest only
 //!   through `NetEvent`s out and `NetCommand`s in. `net::compat` lists every
@@ -19,6 +21,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod domain;
 pub mod headless;
 pub mod logging;
 pub mod net;

@@ -9,9 +9,10 @@ use clap::Parser;
 use hychat::app::App;
 use hychat::cli::{Cli, CliCommand, GlobalArgs};
 use hychat::config::Config;
+use hychat::domain::RoomName;
 use hychat::headless::{self, Failure};
 use hychat::logging;
-use hychat::net::{NetConfig, RoomName};
+use hychat::net::NetConfig;
 use hychat::paths::Paths;
 use time::{OffsetDateTime, UtcOffset};
 

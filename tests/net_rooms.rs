@@ -7,7 +7,8 @@ mod common;
 use common::{bootstrap_node, Node};
 use hychat::app::timeline::Body;
 use hychat::app::{App, Event};
-use hychat::net::{FeedKey, NetCommand, NetEvent, RoomName};
+use hychat::domain::{FeedKey, RoomName};
+use hychat::net::{NetCommand, NetEvent};
 
 const ROOM: &str = "streams-day";
 
@@ -233,7 +234,7 @@ async fn a_node_outside_the_room_sees_none_of_its_messages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_with_a_malformed_room_hello_is_disconnected() {
     use futures::StreamExt;
-    use hychat::net::PeerId;
+    use hychat::domain::ConnectionKey;
     use hypercore_handshake::CipherTrait;
     use hypercore_protocol::schema::Extension;
     use hypercore_protocol::{Event, Message, Protocol};
@@ -256,7 +257,7 @@ async fn a_peer_with_a_malformed_room_hello_is_disconnected() {
         .expect("a connection event")
         .expect("a connection");
     // How the node names this connection.
-    let hostile = PeerId(event.connection.local_public_key());
+    let hostile = ConnectionKey(event.connection.local_public_key());
     let client = event.client;
     let (sent_tx, sent_rx) = tokio::sync::oneshot::channel();
     let peer = tokio::spawn(async move {

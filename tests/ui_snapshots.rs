@@ -4,9 +4,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hychat::app::{App, Command, Event};
+use hychat::domain::{ChatMessage, ConnectionKey, FeedKey, Member, RoomEntry, RoomName, Seq};
 use hychat::net::{
-    ChatMessage, FeedKey, FollowEntry, Member, Nat, NetCommand, NetEvent, NetworkReport,
-    NetworkStatus, PeerId, PeerPath, PeerRoom, PeerRoute, Reachability, RoomEntry, RoomName, Seq,
+    FollowEntry, Nat, NetCommand, NetEvent, NetworkReport, NetworkStatus, PeerPath, PeerRoom,
+    PeerRoute, Reachability,
 };
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
@@ -221,7 +222,7 @@ fn peer_panel_with_two_peers() {
     net(
         &mut app,
         NetEvent::PeerConnected {
-            peer: PeerId([0xe1; 32]),
+            peer: ConnectionKey([0xe1; 32]),
             feeds: vec![own(), ann()],
             rooms: vec![],
             route: Default::default(),
@@ -231,7 +232,7 @@ fn peer_panel_with_two_peers() {
     net(
         &mut app,
         NetEvent::PeerConnected {
-            peer: PeerId([0x5c; 32]),
+            peer: ConnectionKey([0x5c; 32]),
             feeds: vec![bob(), ann(), other_bob()],
             rooms: vec![],
             route: Default::default(),
@@ -479,7 +480,7 @@ fn a_room_view() {
     net(
         &mut app,
         NetEvent::PeerConnected {
-            peer: PeerId([0xd1; 32]),
+            peer: ConnectionKey([0xd1; 32]),
             feeds: vec![dee(), eve()],
             rooms: vec![
                 PeerRoom {
@@ -540,7 +541,7 @@ fn network_app(width: u16, height: u16) -> App {
         net(
             app,
             NetEvent::PeerConnected {
-                peer: PeerId([byte; 32]),
+                peer: ConnectionKey([byte; 32]),
                 feeds,
                 rooms: vec![],
                 route,

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use time::OffsetDateTime;
 
-use crate::net::{FeedKey, RoomName, Seq};
+use crate::domain::{FeedKey, RoomName, Seq};
 
 use super::routing::ChannelId;
 use super::timeline::Timeline;

@@ -4,8 +4,8 @@
 
 use std::str::FromStr;
 
-use crate::net::codec::MAX_NICK_CHARS;
-use crate::net::{FeedKey, RoomName};
+use crate::domain::message::MAX_NICK_CHARS;
+use crate::domain::{FeedKey, RoomName};
 
 use super::text;
 

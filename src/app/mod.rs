@@ -29,11 +29,9 @@ use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::net::codec::MAX_TEXT_CHARS;
-use crate::net::{
-    ChatMessage, FeedKey, FollowEntry, NetCommand, NetEvent, NetworkReport, NetworkStatus,
-    RoomName, Seq,
-};
+use crate::domain::message::MAX_TEXT_CHARS;
+use crate::domain::{ChatMessage, FeedKey, RoomName, Seq};
+use crate::net::{FollowEntry, NetCommand, NetEvent, NetworkReport, NetworkStatus};
 
 pub use action::Action;
 use channels::Channels;

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use ratatui::layout::Rect;
 
-use crate::net::{
-    show_address, FeedKey, Nat, NetworkReport, NetworkStatus, PeerPath, Reachability,
-};
+use crate::domain::FeedKey;
+use crate::net::{show_address, Nat, NetworkReport, NetworkStatus, PeerPath, Reachability};
 
 use super::peers::{short_duration, Peer};
 use super::{help, text, App};

@@ -8,12 +8,13 @@ use std::collections::HashMap;
 
 use time::OffsetDateTime;
 
-use crate::net::{FeedKey, FollowEntry, PeerId, PeerRoom, PeerRoute, RoomName, Seq};
+use crate::domain::{ConnectionKey, FeedKey, RoomName, Seq};
+use crate::net::{FollowEntry, PeerRoom, PeerRoute};
 
 /// One connected peer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Peer {
-    pub id: PeerId,
+    pub id: ConnectionKey,
     pub since: OffsetDateTime,
     pub feeds: Vec<FeedKey>,
     /// The rooms it introduced itself in, with the log it says is its own.
@@ -115,7 +116,7 @@ pub struct Peers {
     peers: Vec<Peer>,
     follows: Vec<Followed>,
     /// How many blocks of which log each peer says it holds.
-    remote_lengths: HashMap<(PeerId, FeedKey), u64>,
+    remote_lengths: HashMap<(ConnectionKey, FeedKey), u64>,
 }
 
 impl Peers {
@@ -199,7 +200,7 @@ impl Peers {
     /// keeps its connect time.
     pub fn connected(
         &mut self,
-        id: PeerId,
+        id: ConnectionKey,
         feeds: Vec<FeedKey>,
         rooms: Vec<PeerRoom>,
         route: PeerRoute,
@@ -229,13 +230,13 @@ impl Peers {
             .any(|r| r.room == *room && r.member == *member)
     }
 
-    pub fn disconnected(&mut self, id: &PeerId) -> Option<Peer> {
+    pub fn disconnected(&mut self, id: &ConnectionKey) -> Option<Peer> {
         self.remote_lengths.retain(|(peer, _), _| peer != id);
         let index = self.peers.iter().position(|p| p.id == *id)?;
         Some(self.peers.remove(index))
     }
 
-    pub fn peer_has(&mut self, id: PeerId, feed: FeedKey, length: u64) {
+    pub fn peer_has(&mut self, id: ConnectionKey, feed: FeedKey, length: u64) {
         if self.peers.iter().any(|p| p.id == id) {
             self.remote_lengths.insert((id, feed), length);
         }
@@ -317,7 +318,7 @@ mod tests {
     #[test]
     fn peers_upsert_and_keep_their_connect_time() {
         let mut peers = Peers::default();
-        let id = PeerId([9; 32]);
+        let id = ConnectionKey([9; 32]);
         peers.connected(
             id,
             vec![FeedKey([1; 32])],
@@ -376,16 +377,28 @@ mod tests {
             own_log: Some(own),
             ..PeerRoute::default()
         };
-        peers.connected(PeerId([1; 32]), vec![ann, bob], vec![], said(ann), NOW);
-        peers.connected(PeerId([2; 32]), vec![bob], vec![], said(ann), NOW);
         peers.connected(
-            PeerId([3; 32]),
+            ConnectionKey([1; 32]),
+            vec![ann, bob],
+            vec![],
+            said(ann),
+            NOW,
+        );
+        peers.connected(ConnectionKey([2; 32]), vec![bob], vec![], said(ann), NOW);
+        peers.connected(
+            ConnectionKey([3; 32]),
             vec![bob],
             vec![],
             PeerRoute::default(),
             NOW,
         );
-        peers.connected(PeerId([4; 32]), vec![], vec![], PeerRoute::default(), NOW);
+        peers.connected(
+            ConnectionKey([4; 32]),
+            vec![],
+            vec![],
+            PeerRoute::default(),
+            NOW,
+        );
         let [writer, seed, silent, bare] = peers.peers() else {
             panic!("four connections");
         };
@@ -405,7 +418,7 @@ mod tests {
             member: bob,
         }];
         peers.connected(
-            PeerId([3; 32]),
+            ConnectionKey([3; 32]),
             vec![bob],
             in_rust,
             PeerRoute::default(),
@@ -417,7 +430,7 @@ mod tests {
     #[test]
     fn remote_lengths_are_forgotten_on_disconnect() {
         let mut peers = Peers::default();
-        let id = PeerId([9; 32]);
+        let id = ConnectionKey([9; 32]);
         let feed = FeedKey([1; 32]);
         peers.peer_has(id, feed, 4);
         assert_eq!(peers.best_remote_length(&feed), None);

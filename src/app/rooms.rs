@@ -6,7 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::net::{FeedKey, Member, NetCommand, RoomEntry, RoomName};
+use crate::domain::{FeedKey, Member, RoomEntry, RoomName};
+use crate::net::NetCommand;
 
 use super::commands::Target;
 use super::{text, App, Command};

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
-use crate::net::{ChatMessage, FeedKey, Member, RoomName, Seq};
+use crate::domain::{ChatMessage, FeedKey, Member, RoomName, Seq};
 
 /// A view of the chat: the home view, or one joined room.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -6,9 +6,10 @@ use time::macros::datetime;
 use time::{OffsetDateTime, UtcOffset};
 
 use super::*;
+use crate::domain::{ChatMessage, ConnectionKey, FeedKey, Member, RoomEntry, RoomName, Seq};
 use crate::net::{
-    ChatMessage, FeedKey, FollowEntry, Member, Nat, NetCommand, NetEvent, NetworkReport, PeerId,
-    PeerPath, PeerRoom, PeerRoute, Reachability, RoomEntry, RoomName, Seq,
+    FollowEntry, Nat, NetCommand, NetEvent, NetworkReport, PeerPath, PeerRoom, PeerRoute,
+    Reachability,
 };
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
@@ -366,7 +367,7 @@ fn peers_command_lists_connected_peers() {
     submit(&mut app, "/peers");
     assert_eq!(last_row(&app), "15:00 * no peers connected");
     app.update(Event::Net(NetEvent::PeerConnected {
-        peer: PeerId([0xee; 32]),
+        peer: ConnectionKey([0xee; 32]),
         feeds: vec![OWN, ANN],
         rooms: vec![],
         route: Default::default(),
@@ -498,7 +499,7 @@ fn peers_and_follows_follow_the_events() {
         key: ANN,
         name: Some("ann".into()),
     }]);
-    let peer = PeerId([7; 32]);
+    let peer = ConnectionKey([7; 32]);
     app.update(Event::Net(NetEvent::PeerConnected {
         peer,
         feeds: vec![ANN],
@@ -981,7 +982,7 @@ fn members_lists_you_and_each_member_online_or_not() {
     net(
         &mut app,
         NetEvent::PeerConnected {
-            peer: PeerId([7; 32]),
+            peer: ConnectionKey([7; 32]),
             feeds: vec![BOB],
             rooms: vec![PeerRoom {
                 room: room("rust"),
@@ -1005,7 +1006,7 @@ fn members_lists_you_and_each_member_online_or_not() {
     net(
         &mut app,
         NetEvent::PeerDisconnected {
-            peer: PeerId([7; 32]),
+            peer: ConnectionKey([7; 32]),
         },
     );
     submit(&mut app, "/members");
@@ -1122,7 +1123,7 @@ fn peers_show_the_rooms_they_were_met_in() {
     net(
         &mut app,
         NetEvent::PeerConnected {
-            peer: PeerId([0xee; 32]),
+            peer: ConnectionKey([0xee; 32]),
             feeds: vec![BOB],
             rooms: vec![PeerRoom {
                 room: room("rust"),
@@ -1178,7 +1179,7 @@ fn connect(app: &mut App, byte: u8, feeds: Vec<FeedKey>, route: PeerRoute) {
     net(
         app,
         NetEvent::PeerConnected {
-            peer: PeerId([byte; 32]),
+            peer: ConnectionKey([byte; 32]),
             feeds,
             rooms: vec![],
             route,

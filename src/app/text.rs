@@ -1,5 +1,5 @@
 //! Text measuring and wrapping for the terminal: display widths (emoji, CJK),
-//! defensive removal of anything that could drive the terminal, and greedy
+//! lines made printable (by `domain::text`'s rule), and greedy
 //! word wrapping into rows of a given width. Pure functions, no styling: the
 //! timeline view and the input box both build on these.
 
@@ -7,26 +7,10 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 const ZERO_WIDTH_JOINER: char = '\u{200D}';
 
-/// True for characters that are safe to hand to the terminal: no C0/C1
-/// controls (newline included), no DEL, no bidi overrides or isolates. The
-/// same rule the codec applies to every block (one definition, there).
-pub use crate::net::codec::is_safe_char as is_printable;
-
-/// One line of printable text: tabs and newlines become spaces, other
-/// unsafe characters are dropped. The codec sanitizes already; the renderer
-/// does it again so no path can reach the terminal with an escape.
-pub fn printable_line(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c == '\t' || c == '\n' || c == '\r' {
-                ' '
-            } else {
-                c
-            }
-        })
-        .filter(|c| is_printable(*c))
-        .collect()
-}
+/// The terminal-safety rule and the one-line cleaner, defined once in
+/// `domain::text` (the codec applies the same rule to every block; the
+/// renderer applies it again so no path reaches the terminal with an escape).
+pub use crate::domain::text::{is_safe_char as is_printable, printable_line};
 
 /// Splits text into its lines (on `\n`, `\r\n` or `\r`), each made printable.
 pub fn printable_lines(s: &str) -> Vec<String> {

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use time::{Duration, OffsetDateTime};
 
-use crate::net::{ChatMessage, FeedKey, Seq};
+use crate::domain::{ChatMessage, FeedKey, Seq};
 
 /// How far in the future a writer's timestamp may be before it is not
 /// believed: a message cannot pin itself to the bottom with year 9999.

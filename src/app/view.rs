@@ -6,7 +6,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use time::{Date, OffsetDateTime, UtcOffset};
 
-use crate::net::FeedKey;
+use crate::domain::FeedKey;
 
 use super::input::Input;
 use super::text;
@@ -363,7 +363,7 @@ fn day_separator(at: OffsetDateTime, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::{ChatMessage, Seq};
+    use crate::domain::{ChatMessage, Seq};
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);

@@ -26,11 +26,12 @@ use super::compat::observed::{ObservedConnection, PeerSaid};
 use super::compat::pacing::Paced;
 use super::directory::{FeedDirectory, SessionVerdict};
 use super::hello::{ping_message, reclone_message, Hello};
-use super::keys::{DiscoveryKey, FeedKey, PeerId};
 use super::room_channels::{RoomChannels, RoomEvent};
 use super::route::{self, Place};
 use super::NetEvent;
 use super::{NetworkReport, PeerRoute};
+use crate::domain::keys::{ConnectionKey, DiscoveryKey, FeedKey};
+use crate::domain::SessionId;
 
 /// What every connection task shares with the engine.
 #[derive(Clone)]
@@ -95,7 +96,7 @@ type OpenFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// One connection's replication state.
 struct Replication {
-    peer: PeerId,
+    peer: ConnectionKey,
     ctx: ConnectionContext,
     requested: HashSet<DiscoveryKey>,
     /// Channels open on this connection, and the log each carries.
@@ -125,7 +126,7 @@ struct Replication {
     behind_since: std::collections::HashMap<DiscoveryKey, Instant>,
     is_client: bool,
     /// The peer's session, once its hello has claimed this connection.
-    peer_session: Option<[u8; 16]>,
+    peer_session: Option<SessionId>,
     /// Set by the directory when another connection to the same peer wins.
     close: watch::Sender<bool>,
 }
@@ -494,13 +495,13 @@ pub(super) enum Ending {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Ended {
     pub how: Ending,
-    pub peer_session: Option<[u8; 16]>,
+    pub peer_session: Option<SessionId>,
 }
 
 /// Runs replication on one connection until it closes or the engine stops.
 async fn run<C>(
     connection: C,
-    peer: PeerId,
+    peer: ConnectionKey,
     topics: Vec<DiscoveryKey>,
     ctx: ConnectionContext,
     close_tx: watch::Sender<bool>,
@@ -683,7 +684,7 @@ where
 /// Sending `true` on `close` ends the connection.
 pub(super) async fn supervise<C>(
     connection: C,
-    peer: PeerId,
+    peer: ConnectionKey,
     topics: Vec<DiscoveryKey>,
     ctx: ConnectionContext,
     close: watch::Sender<bool>,

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use hypercore::Hypercore;
 use tokio::sync::watch;
 
-use super::keys::{DiscoveryKey, FeedKey, PeerId};
 use super::room_directory::RoomDirectory;
+use crate::domain::keys::{ConnectionKey, DiscoveryKey, FeedKey};
+use crate::domain::SessionId;
 
 /// Failed channels of one log before it is cloned afresh.
 const CHANNEL_FAILURES_BEFORE_FRESH_CLONE: u32 = 3;
@@ -22,9 +23,9 @@ const CHANNEL_FAILURES_BEFORE_FRESH_CLONE: u32 = 3;
 struct Inner {
     feeds: HashMap<DiscoveryKey, (FeedKey, Hypercore)>,
     /// Open channels, by connection.
-    channels: HashMap<PeerId, HashSet<DiscoveryKey>>,
+    channels: HashMap<ConnectionKey, HashSet<DiscoveryKey>>,
     /// The connection kept for each peer session (from its hello).
-    sessions: HashMap<[u8; 16], SessionClaim>,
+    sessions: HashMap<SessionId, SessionClaim>,
     /// How many times each log's download was reported stuck.
     stalls: HashMap<DiscoveryKey, u64>,
     /// Logs to be cloned afresh by the engine.
@@ -35,9 +36,9 @@ struct Inner {
 
 /// The connection that holds a peer session.
 struct SessionClaim {
-    connection: PeerId,
+    connection: ConnectionKey,
     /// The session of the side that dialed this connection.
-    dialer: [u8; 16],
+    dialer: SessionId,
     close: watch::Sender<bool>,
     since: Instant,
 }
@@ -63,7 +64,7 @@ pub(super) struct FeedDirectory {
     /// Bumped whenever a fresh clone is requested.
     clone_signal: Arc<watch::Sender<u64>>,
     rooms: RoomDirectory,
-    session: [u8; 16],
+    session: SessionId,
 }
 
 impl Default for FeedDirectory {
@@ -75,14 +76,14 @@ impl Default for FeedDirectory {
             version,
             stall_signal: Arc::new(watch::channel(0).0),
             clone_signal: Arc::new(watch::channel(0).0),
-            session: rand::random(),
+            session: SessionId::random(),
         }
     }
 }
 
 impl FeedDirectory {
     /// This process's hello session id.
-    pub(super) fn session(&self) -> [u8; 16] {
+    pub(super) fn session(&self) -> SessionId {
         self.session
     }
 
@@ -177,7 +178,7 @@ impl FeedDirectory {
         topics
     }
 
-    pub(super) fn channel_opened(&self, connection: PeerId, discovery_key: DiscoveryKey) {
+    pub(super) fn channel_opened(&self, connection: ConnectionKey, discovery_key: DiscoveryKey) {
         self.lock()
             .channels
             .entry(connection)
@@ -185,7 +186,7 @@ impl FeedDirectory {
             .insert(discovery_key);
     }
 
-    pub(super) fn channel_closed(&self, connection: PeerId, discovery_key: DiscoveryKey) {
+    pub(super) fn channel_closed(&self, connection: ConnectionKey, discovery_key: DiscoveryKey) {
         if let Some(open) = self.lock().channels.get_mut(&connection) {
             open.remove(&discovery_key);
         }
@@ -193,7 +194,7 @@ impl FeedDirectory {
 
     /// Forgets everything a connection held, however it ended (even by a
     /// panic inside a dependency).
-    pub(super) fn connection_gone(&self, connection: PeerId) {
+    pub(super) fn connection_gone(&self, connection: ConnectionKey) {
         let mut inner = self.lock();
         inner.channels.remove(&connection);
         inner
@@ -212,9 +213,9 @@ impl FeedDirectory {
     /// end of the old connection would not have made a new one.
     pub(super) fn claim_session(
         &self,
-        peer_session: [u8; 16],
-        connection: PeerId,
-        dialer: [u8; 16],
+        peer_session: SessionId,
+        connection: ConnectionKey,
+        dialer: SessionId,
         close: watch::Sender<bool>,
         now: Instant,
     ) -> SessionVerdict {
@@ -244,7 +245,7 @@ impl FeedDirectory {
     }
 
     /// Whether a live connection holds this peer session.
-    pub(super) fn session_connected(&self, session: &[u8; 16]) -> bool {
+    pub(super) fn session_connected(&self, session: &SessionId) -> bool {
         self.lock().sessions.contains_key(session)
     }
 
@@ -264,32 +265,32 @@ mod tests {
     #[test]
     fn both_sides_keep_the_connection_dialed_by_the_smaller_session() {
         let now = Instant::now();
-        let (low, high) = ([1u8; 16], [2u8; 16]);
+        let (low, high) = (SessionId([1u8; 16]), SessionId([2u8; 16]));
         // On the side whose session is `high`: the peer is `low`.
         let directory = FeedDirectory::default();
         let (close_mine, closed_mine) = watch::channel(false);
         let (close_theirs, _) = watch::channel(false);
         // Our own dial (dialer = high) arrives first and is kept for now...
         assert_eq!(
-            directory.claim_session(low, PeerId([1; 32]), high, close_mine, now),
+            directory.claim_session(low, ConnectionKey([1; 32]), high, close_mine, now),
             SessionVerdict::Keep
         );
         // ...then the peer's dial (dialer = low) wins and ours is told to close.
         assert_eq!(
-            directory.claim_session(low, PeerId([2; 32]), low, close_theirs, now),
+            directory.claim_session(low, ConnectionKey([2; 32]), low, close_theirs, now),
             SessionVerdict::Keep
         );
         assert!(*closed_mine.borrow());
         // A later dial by us again loses.
         let (close_again, _) = watch::channel(false);
         assert_eq!(
-            directory.claim_session(low, PeerId([3; 32]), high, close_again, now),
+            directory.claim_session(low, ConnectionKey([3; 32]), high, close_again, now),
             SessionVerdict::Duplicate
         );
-        directory.connection_gone(PeerId([2; 32]));
+        directory.connection_gone(ConnectionKey([2; 32]));
         let (close_last, _) = watch::channel(false);
         assert_eq!(
-            directory.claim_session(low, PeerId([3; 32]), high, close_last, now),
+            directory.claim_session(low, ConnectionKey([3; 32]), high, close_last, now),
             SessionVerdict::Keep
         );
     }
@@ -298,16 +299,16 @@ mod tests {
     fn a_new_dial_from_the_same_dialer_replaces_a_half_open_connection() {
         let now = Instant::now();
         let directory = FeedDirectory::default();
-        let peer = [7u8; 16];
+        let peer = SessionId([7u8; 16]);
         let (close_old, closed_old) = watch::channel(false);
         assert_eq!(
-            directory.claim_session(peer, PeerId([1; 32]), peer, close_old, now),
+            directory.claim_session(peer, ConnectionKey([1; 32]), peer, close_old, now),
             SessionVerdict::Keep
         );
         // The peer's old connection died on its side only; it dials again.
         let (close_new, closed_new) = watch::channel(false);
         assert_eq!(
-            directory.claim_session(peer, PeerId([2; 32]), peer, close_new, now),
+            directory.claim_session(peer, ConnectionKey([2; 32]), peer, close_new, now),
             SessionVerdict::Keep
         );
         assert!(*closed_old.borrow(), "the old connection is told to close");
@@ -318,16 +319,16 @@ mod tests {
     fn a_stale_claim_gives_way_to_a_new_connection_whoever_dialed() {
         let now = Instant::now();
         let directory = FeedDirectory::default();
-        let (low, high) = ([1u8; 16], [2u8; 16]);
+        let (low, high) = (SessionId([1u8; 16]), SessionId([2u8; 16]));
         let (close_old, closed_old) = watch::channel(false);
         // Kept: dialed by the smaller session...
-        directory.claim_session(high, PeerId([1; 32]), low, close_old, now);
+        directory.claim_session(high, ConnectionKey([1; 32]), low, close_old, now);
         // ...so a young rival dialed by the larger one loses,
         let (close_young, _) = watch::channel(false);
         assert_eq!(
             directory.claim_session(
                 high,
-                PeerId([2; 32]),
+                ConnectionKey([2; 32]),
                 high,
                 close_young,
                 now + Duration::from_secs(2)
@@ -337,7 +338,13 @@ mod tests {
         // but once the held one is stale, the new connection wins.
         let (close_new, _) = watch::channel(false);
         assert_eq!(
-            directory.claim_session(high, PeerId([3; 32]), high, close_new, now + STALE_CLAIM),
+            directory.claim_session(
+                high,
+                ConnectionKey([3; 32]),
+                high,
+                close_new,
+                now + STALE_CLAIM
+            ),
             SessionVerdict::Keep
         );
         assert!(*closed_old.borrow());

@@ -11,21 +11,22 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::codec::{sanitize_line, ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
 use super::compat::pacing::Paced;
 use super::connection::ConnectionContext;
 use super::directory::FeedDirectory;
 use super::feed::{self, FeedTask};
-use super::keys::{DiscoveryKey, FeedKey};
 use super::membership::Membership;
 use super::room_directory::Introduction;
-use super::rooms::{Member, RoomName};
 use super::store::{FollowEntry, Store};
 use super::swarm::{self, SwarmControl, SwarmSettings};
 use super::{
     NetCommand, NetConfig, NetError, NetEvent, NetHandle, NetworkReport, NetworkStatus,
     COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY,
 };
+use crate::domain::keys::{DiscoveryKey, FeedKey};
+use crate::domain::message::{ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
+use crate::domain::room::{Member, RoomName};
+use crate::domain::text::sanitize_line;
 
 /// A stuck log is cloned afresh at most this often: a clone means a
 /// re-download, and the stuck state may not be the clone's fault.

@@ -15,11 +15,11 @@ use futures::StreamExt;
 use hypercore::{Hypercore, HypercoreBuilder, PartialKeypair, Storage, VerifyingKey};
 use tokio::sync::{mpsc, watch};
 
-use super::codec::ChatMessage;
 use super::directory::FeedDirectory;
 use super::index::{FeedIndex, IndexEntry};
-use super::keys::{FeedKey, Seq};
 use super::{NetEvent, NEWEST_FIRST_WINDOW};
+use crate::domain::keys::{FeedKey, Seq};
+use crate::domain::message::ChatMessage;
 
 /// How long one `get()` request may stay unanswered before it is asked again.
 const REQUEST_RETRY: Duration = Duration::from_millis(1500);

@@ -16,9 +16,10 @@ use hypercore_protocol::schema::Extension;
 use hypercore_protocol::Message;
 use serde::{Deserialize, Serialize};
 
-use super::keys::DiscoveryKey;
 use super::route::Place;
 use super::Nat;
+use crate::domain::keys::DiscoveryKey;
+use crate::domain::SessionId;
 
 /// The extension name every hychat peer sends.
 pub(super) const HELLO_EXTENSION: &str = "hychat/hello";
@@ -57,7 +58,7 @@ pub(super) const MAX_HELLO_TOPICS: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Hello {
     /// Random per process: two connections with the same session are one peer.
-    pub session: [u8; 16],
+    pub session: SessionId,
     /// What the peer holds: the discovery keys of its logs (its own and the
     /// ones it follows or holds for a room) and the topics of its rooms.
     pub topics: Vec<DiscoveryKey>,
@@ -125,7 +126,7 @@ impl Hello {
     pub(super) fn encode(&self) -> Vec<u8> {
         let wire = HelloWire {
             hychat: 1,
-            session: hex::encode(self.session),
+            session: self.session.to_hex(),
             topics: self.topics.iter().map(|t| hex::encode(t.0)).collect(),
             own: self.own.map(|k| hex::encode(k.0)),
             place: self.place.as_ref().map(PlaceWire::from_place),
@@ -139,7 +140,7 @@ impl Hello {
             return None;
         }
         let wire: HelloWire = serde_json::from_slice(bytes).ok()?;
-        let session: [u8; 16] = hex::decode(&wire.session).ok()?.try_into().ok()?;
+        let session = SessionId(hex::decode(&wire.session).ok()?.try_into().ok()?);
         let topics = wire
             .topics
             .iter()
@@ -169,7 +170,7 @@ mod tests {
 
     fn hello() -> Hello {
         Hello {
-            session: [9; 16],
+            session: SessionId([9; 16]),
             topics: vec![DiscoveryKey([1; 32]), DiscoveryKey([3; 32])],
             own: Some(DiscoveryKey([1; 32])),
             place: Some(Place {

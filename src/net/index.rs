@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::codec::ChatMessage;
+use crate::domain::message::ChatMessage;
 
 const INDEX_FILE: &str = "index.jsonl";
 

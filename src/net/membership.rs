@@ -7,9 +7,9 @@
 //! on: one peer listing made-up keys then reaches only its own neighbours,
 //! cannot fill the room for everyone, and cannot crowd out real newcomers.
 
-use super::keys::FeedKey;
 use super::room_directory::Introduction;
-use super::rooms::{Member, RoomEntry, RoomName, MAX_ROOM_MEMBERS};
+use crate::domain::keys::FeedKey;
+use crate::domain::room::{Member, RoomEntry, RoomName, MAX_ROOM_MEMBERS};
 
 /// At most this many members new to us are taken from one hello's list.
 pub(super) const MAX_NEW_SECOND_HAND: usize = 32;

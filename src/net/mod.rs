@@ -5,7 +5,6 @@
 
 pub mod bind;
 mod bootstrap;
-pub mod codec;
 mod compat;
 mod connection;
 mod dht;
@@ -14,12 +13,11 @@ mod engine;
 mod feed;
 mod hello;
 mod index;
-pub mod keys;
 mod membership;
 mod report;
 mod room_channels;
 mod room_directory;
-pub mod rooms;
+mod room_hello;
 pub mod route;
 mod store;
 mod swarm;
@@ -30,11 +28,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::domain::{ChatMessage, ConnectionKey, FeedKey, Member, RoomEntry, RoomName, Seq};
+
 pub use bootstrap::{run_bootstrap_node, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP, PUBLIC_BOOTSTRAP};
-pub use codec::ChatMessage;
-pub use keys::{DiscoveryKey, FeedKey, KeyParseError, PeerId, Seq};
 pub use report::show_address;
-pub use rooms::{Member, RoomEntry, RoomName, RoomNameError};
 pub use store::{FollowEntry, Store, StoreError};
 
 /// The DHT socket's default address: every IPv4 interface, any free port.
@@ -109,7 +106,7 @@ pub enum NetEvent {
     },
     /// A peer connected, or the set of logs it replicates with us changed.
     PeerConnected {
-        peer: PeerId,
+        peer: ConnectionKey,
         feeds: Vec<FeedKey>,
         /// The rooms this peer introduced itself in, with its log.
         rooms: Vec<PeerRoom>,
@@ -117,7 +114,7 @@ pub enum NetEvent {
         route: PeerRoute,
     },
     PeerDisconnected {
-        peer: PeerId,
+        peer: ConnectionKey,
     },
     /// Catch-up progress of a followed log: blocks delivered out of the signed length.
     FeedProgress {
@@ -128,7 +125,7 @@ pub enum NetEvent {
     /// A peer holds blocks of `feed` up to `length` (the highest it has
     /// announced; it downloads in order, so in practice all below it too).
     PeerHas {
-        peer: PeerId,
+        peer: ConnectionKey,
         feed: FeedKey,
         length: u64,
     },

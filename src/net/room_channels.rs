@@ -13,10 +13,10 @@ use futures::stream::{self, SelectAll, Stream, StreamExt};
 use hypercore_protocol::{Channel, Message};
 
 use super::directory::FeedDirectory;
-use super::keys::{DiscoveryKey, PeerId};
 use super::room_directory::Introduction;
-use super::rooms::{RoomHello, RoomHelloError, ROOM_EXTENSION};
+use super::room_hello::{RoomHello, RoomHelloError, ROOM_EXTENSION};
 use super::PeerRoom;
+use crate::domain::keys::{ConnectionKey, DiscoveryKey};
 
 /// More room hellos than this on one channel within `HELLO_WINDOW` is a
 /// flood: honest peers send one on opening and one per change of members
@@ -58,7 +58,7 @@ impl RoomChannels {
         &mut self,
         mut channel: Channel,
         directory: &FeedDirectory,
-        peer: PeerId,
+        peer: ConnectionKey,
     ) {
         let topic = DiscoveryKey(*channel.discovery_key());
         let Some(receiver) = channel.take_receiver() else {
@@ -159,7 +159,7 @@ impl RoomChannels {
     pub(super) async fn refresh(
         &mut self,
         directory: &FeedDirectory,
-        peer: PeerId,
+        peer: ConnectionKey,
     ) -> Vec<DiscoveryKey> {
         let left: Vec<DiscoveryKey> = self
             .open
@@ -184,7 +184,7 @@ async fn send_hello(
     channel: &Channel,
     topic: DiscoveryKey,
     directory: &FeedDirectory,
-    peer: PeerId,
+    peer: ConnectionKey,
 ) {
     let Some(hello) = directory.rooms().hello(&topic) else {
         return;
@@ -199,8 +199,8 @@ mod tests {
     use hypercore_protocol::schema::Extension;
 
     use super::*;
-    use crate::net::keys::FeedKey;
-    use crate::net::rooms::{Member, RoomName};
+    use crate::domain::keys::FeedKey;
+    use crate::domain::room::{Member, RoomName};
 
     fn extension(name: &str, message: &[u8]) -> Option<Message> {
         Some(Message::Extension(Extension {

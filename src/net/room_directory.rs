@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
-use super::keys::DiscoveryKey;
-use super::rooms::{Member, RoomHello, RoomName, MAX_ROOM_MEMBERS};
+use super::room_hello::RoomHello;
+use crate::domain::keys::DiscoveryKey;
+use crate::domain::room::{Member, RoomName, MAX_ROOM_MEMBERS};
 
 /// Introductions waiting for the engine beyond this many are dropped; they
 /// come again with the next room hello.
@@ -144,8 +145,8 @@ impl RoomDirectory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::keys::FeedKey;
     use crate::net::directory::FeedDirectory;
-    use crate::net::keys::FeedKey;
 
     #[test]
     fn rooms_are_topics_and_say_who_we_are() {

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
-use super::keys::FeedKey;
 use super::membership::StoredRoom;
-use super::rooms::{Member, RoomEntry, RoomName};
+use crate::domain::keys::FeedKey;
+use crate::domain::room::{Member, RoomEntry, RoomName};
 
 const LOCK_FILE: &str = "hychat.lock";
 const FOLLOWS_FILE: &str = "follows.json";
@@ -131,13 +131,12 @@ impl Store {
         records
             .into_iter()
             .map(|r| {
-                let key = r
-                    .key
-                    .parse()
-                    .map_err(|e: super::KeyParseError| StoreError::Corrupt {
+                let key = r.key.parse().map_err(|e: crate::domain::KeyParseError| {
+                    StoreError::Corrupt {
                         path: path.clone(),
                         reason: e.to_string(),
-                    })?;
+                    }
+                })?;
                 Ok(FollowEntry { key, name: r.name })
             })
             .collect()
@@ -174,7 +173,7 @@ impl Store {
                     let key: FeedKey = m
                         .key
                         .parse()
-                        .map_err(|e: super::KeyParseError| corrupt(e.to_string()))?;
+                        .map_err(|e: crate::domain::KeyParseError| corrupt(e.to_string()))?;
                     if m.met {
                         met.push(key);
                     }
@@ -220,7 +219,7 @@ impl Store {
         keys.iter()
             .map(|k| {
                 k.parse()
-                    .map_err(|e: super::KeyParseError| StoreError::Corrupt {
+                    .map_err(|e: crate::domain::KeyParseError| StoreError::Corrupt {
                         path: path.clone(),
                         reason: e.to_string(),
                     })

@@ -22,7 +22,7 @@ use super::bootstrap::{self, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
 use super::compat::dht_panics;
 use super::compat::redial::{Lost, Redial, RedialPlan};
 use super::connection::{self, ConnectionContext, Ended};
-use super::keys::{DiscoveryKey, PeerId};
+use crate::domain::keys::{ConnectionKey, DiscoveryKey};
 
 use super::compat::fresh_swarm::FreshSwarmPlan;
 use super::dht::probe;
@@ -76,13 +76,13 @@ struct SwarmTask {
     control: mpsc::Receiver<SwarmControl>,
     topics: HashMap<DiscoveryKey, Instant>,
     local_bootstrap: Option<BootstrapNode>,
-    connections: HashMap<PeerId, LiveConnection>,
+    connections: HashMap<ConnectionKey, LiveConnection>,
     /// The key our DHT dials with: an accepted connection from it is our own.
     own_dial_key: Option<[u8; 32]>,
     /// Duplicate connections to a peer we already replicate with. Dropping
     /// them would reset the shared stream (docs/architecture.md §2), so they are kept
     /// unpolled until the first connection ends.
-    parked: Vec<(PeerId, hyperswarm::Connection)>,
+    parked: Vec<(ConnectionKey, hyperswarm::Connection)>,
     /// Peers whose connection failed or dropped, to be dialed again.
     redials: RedialPlan,
     /// When to forget every peer and make the swarm afresh.
@@ -285,7 +285,7 @@ impl SwarmTask {
                         let mut connection = event.connection;
                         let dial_key = hypercore_handshake::CipherTrait::local_public_key(&connection);
                         self.own_dial_key = Some(dial_key);
-                        if let Some(accepted) = self.connections.get(&PeerId(dial_key)) {
+                        if let Some(accepted) = self.connections.get(&ConnectionKey(dial_key)) {
                             accepted.close.send_replace(true);
                         }
                         tokio::spawn(async move {
@@ -417,7 +417,7 @@ impl SwarmTask {
 
     /// Starts replication on a new connection; false when it was not kept.
     fn on_connection(&mut self, event: hyperswarm::ConnectionEvent, attempt: usize) -> bool {
-        let peer = PeerId(event.remote_public_key.0);
+        let peer = ConnectionKey(event.remote_public_key.0);
         if event.client {
             self.own_dial_key = Some(hypercore_handshake::CipherTrait::local_public_key(
                 &event.connection,
@@ -462,7 +462,7 @@ impl SwarmTask {
     /// Forgets finished connections (dialing again the ones worth it) and
     /// the duplicates parked behind them.
     fn release_parked(&mut self) {
-        let finished: Vec<PeerId> = self
+        let finished: Vec<ConnectionKey> = self
             .connections
             .iter()
             .filter(|(_, live)| live.task.is_finished())
@@ -488,7 +488,7 @@ impl SwarmTask {
                 self.redials.lost(lost, Instant::now());
             }
         }
-        let live: HashSet<PeerId> = self.connections.keys().copied().collect();
+        let live: HashSet<ConnectionKey> = self.connections.keys().copied().collect();
         self.parked.retain(|(peer, _)| live.contains(peer));
     }
 }

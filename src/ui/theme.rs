@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::app::view::{nick_slot, Tone, NICK_COLOR_SLOTS};
-use crate::net::FeedKey;
+use crate::domain::FeedKey;
 
 /// Mid-brightness 256-colour entries that read on dark and light backgrounds,
 /// one per nickname colour slot of `app::view`.

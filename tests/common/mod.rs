@@ -5,7 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hychat::net::{self, BootstrapNode, FeedKey, NetCommand, NetConfig, NetEvent, NetHandle};
+use hychat::domain::FeedKey;
+use hychat::net::{self, BootstrapNode, NetCommand, NetConfig, NetEvent, NetHandle};
 use tempfile::TempDir;
 use tokio::sync::mpsc;
 

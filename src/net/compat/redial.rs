@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::super::connection::{Ended, Ending};
-use super::super::keys::{DiscoveryKey, PeerId};
+use crate::domain::keys::{ConnectionKey, DiscoveryKey};
 
 /// The pauses before each dial of a lost peer; after the last, it is given up.
 pub(crate) const REDIAL_AFTER: [Duration; 4] = [
@@ -23,7 +23,7 @@ pub(crate) const HEALTHY_CONNECTION: Duration = Duration::from_secs(30);
 /// A peer to dial again, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Redial {
-    pub peer: PeerId,
+    pub peer: ConnectionKey,
     /// The topics it was found on, for the new connection to open.
     pub topics: Vec<DiscoveryKey>,
     /// Which dial this is (0: the first after a loss).
@@ -34,7 +34,7 @@ pub(crate) struct Redial {
 /// A connection that ended, as far as dialing again is concerned.
 #[derive(Debug, Clone)]
 pub(crate) struct Lost {
-    pub peer: PeerId,
+    pub peer: ConnectionKey,
     /// We dialed it: the peer's key is where it listens. (An accepted
     /// connection's key is the peer's dial key, which nothing listens on.)
     pub client: bool,
@@ -73,7 +73,7 @@ impl RedialPlan {
     }
 
     /// A connection to the peer exists again: no dial is needed.
-    pub(crate) fn connected(&mut self, peer: &PeerId) {
+    pub(crate) fn connected(&mut self, peer: &ConnectionKey) {
         self.waiting.retain(|r| r.peer != *peer);
     }
 
@@ -86,7 +86,13 @@ impl RedialPlan {
         due
     }
 
-    fn schedule(&mut self, peer: PeerId, topics: Vec<DiscoveryKey>, attempt: usize, now: Instant) {
+    fn schedule(
+        &mut self,
+        peer: ConnectionKey,
+        topics: Vec<DiscoveryKey>,
+        attempt: usize,
+        now: Instant,
+    ) {
         let Some(pause) = REDIAL_AFTER.get(attempt) else {
             tracing::info!(?peer, "giving up on a lost peer");
             return;
@@ -107,7 +113,7 @@ impl RedialPlan {
 mod tests {
     use super::*;
 
-    const PEER: PeerId = PeerId([7; 32]);
+    const PEER: ConnectionKey = ConnectionKey([7; 32]);
 
     fn lost(how: Ending, client: bool, lasted: Duration, attempt: usize) -> Lost {
         Lost {

@@ -1,6 +1,7 @@
-//! Identity newtypes of the network boundary: `FeedKey` (a log's public key),
-//! `DiscoveryKey` (its swarm topic), `Seq` (a block index) and `PeerId` (one
-//! connection's remote session key). Owns key parsing and display; no IO.
+//! The identifiers: `FeedKey` (a log's public key), `DiscoveryKey` (its swarm
+//! topic), `Seq` (a block index), `ConnectionKey` (the remote key of one
+//! connection) and `SessionId` (one hychat process's hello session). Owns key
+//! parsing and display; no IO.
 
 use std::fmt;
 use std::str::FromStr;
@@ -39,10 +40,34 @@ id32!(
 );
 
 id32!(
-    /// A connected peer's session key. It names a connection, not a person:
-    /// the swarm makes a new keypair for every process.
-    PeerId
+    /// The remote's public key on one connection (its handshake key). It names
+    /// a connection, not a person: the swarm makes a new keypair for every
+    /// process, and again whenever hychat rebuilds its swarm.
+    ConnectionKey
 );
+
+/// One hychat process's hello session, random per process start: two
+/// connections whose hellos carry the same session reach the same peer.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub [u8; 16]);
+
+impl SessionId {
+    /// A fresh random session.
+    pub fn random() -> Self {
+        Self(rand::random())
+    }
+
+    /// Lowercase hex, as the hello carries it.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({})", hex::encode(&self.0[..4]))
+    }
+}
 
 /// The index of a block in a log.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
@@ -101,7 +126,7 @@ impl fmt::Display for FeedKey {
     }
 }
 
-impl fmt::Display for PeerId {
+impl fmt::Display for ConnectionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.short())
     }

@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::text::{sanitize_line, sanitize_text};
+
 /// The `type` of an ordinary chat line.
 pub const CHAT_MESSAGE_TYPE: &str = "chat-message";
 /// Blocks larger than this are refused outright: no chat line needs more.
@@ -97,7 +99,8 @@ impl ChatMessage {
         let nickname = take_string("nickname").unwrap_or_default();
         let body = take_string("text").unwrap_or_default();
         let timestamp = take_string("timestamp").and_then(|s| parse_timestamp(&s));
-        let room = take_string("room").map(|r| sanitize_line(&r, super::rooms::MAX_ROOM_CHARS));
+        let room =
+            take_string("room").map(|r| sanitize_line(&r, crate::domain::room::MAX_ROOM_CHARS));
         let extra = object
             .into_iter()
             .map(|(k, v)| (sanitize_line(&k, 64), sanitize_value(v)))
@@ -130,35 +133,6 @@ pub fn format_timestamp(at: OffsetDateTime) -> String {
 
 fn parse_timestamp(raw: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(raw.trim(), &Rfc3339).ok()
-}
-
-/// Keeps printable characters only; newlines and tabs become spaces.
-pub fn sanitize_line(input: &str, max_chars: usize) -> String {
-    input
-        .chars()
-        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
-        .filter(|c| is_safe_char(*c))
-        .take(max_chars)
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
-/// Like `sanitize_line`, but keeps newlines so multi-line messages survive.
-pub fn sanitize_text(input: &str, max_chars: usize) -> String {
-    input
-        .chars()
-        .map(|c| if c == '\t' { ' ' } else { c })
-        .filter(|c| *c == '\n' || is_safe_char(*c))
-        .take(max_chars)
-        .collect()
-}
-
-/// Rejects C0/C1 controls, DEL, and bidi overrides that could reorder the screen.
-pub fn is_safe_char(c: char) -> bool {
-    !(c.is_control()
-        || ('\u{202A}'..='\u{202E}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c))
 }
 
 fn sanitize_value(value: Value) -> Value {

@@ -1,0 +1,13 @@
+//! The shared vocabulary every layer speaks: the identifiers (keys, block
+//! indexes, connection keys, sessions), the chat message with its block codec
+//! and limits, room names and members, and the text-cleaning rule. Pure: no
+//! IO, no async, and nothing here panics on input.
+
+pub mod keys;
+pub mod message;
+pub mod room;
+pub mod text;
+
+pub use keys::{ConnectionKey, DiscoveryKey, FeedKey, KeyParseError, Seq, SessionId};
+pub use message::ChatMessage;
+pub use room::{Member, RoomEntry, RoomName, RoomNameError};
