@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
-use super::membership::StoredRoom;
 use crate::domain::keys::FeedKey;
 use crate::domain::room::{Member, RoomEntry, RoomName};
+use crate::net::engine::membership::StoredRoom;
 
 const LOCK_FILE: &str = "hychat.lock";
 const FOLLOWS_FILE: &str = "follows.json";

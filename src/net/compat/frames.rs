@@ -9,7 +9,8 @@ use compact_encoding::CompactEncoding;
 use hypercore_protocol::schema::{Open, Range};
 use hypercore_protocol::Message;
 
-use super::super::hello::{HELLO_EXTENSION, RECLONE_EXTENSION};
+use crate::net::wire::hello::HELLO_EXTENSION;
+use crate::net::wire::reclone::RECLONE_EXTENSION;
 
 /// Wire types of the messages worth decoding. Incoming data messages carry
 /// whole blocks and are never decoded twice; outgoing ones are our own small

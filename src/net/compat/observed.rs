@@ -15,10 +15,10 @@ use tokio::sync::{mpsc, watch};
 
 use std::collections::HashMap;
 
-use super::super::hello::decode_reclone;
 use super::dht_panics;
 use super::frames::{read_frame, Direction, Seen};
 use crate::domain::keys::DiscoveryKey;
+use crate::net::wire::reclone::decode_reclone;
 
 /// Reports a connection may queue before further ones are dropped.
 const REPORT_QUEUE: usize = 64;

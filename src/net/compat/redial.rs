@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::super::connection::{Ended, Ending};
 use crate::domain::keys::{ConnectionKey, DiscoveryKey};
+use crate::net::connection::{Ended, Ending};
 
 /// The pauses before each dial of a lost peer; after the last, it is given up.
 pub(crate) const REDIAL_AFTER: [Duration; 4] = [

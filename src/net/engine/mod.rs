@@ -4,6 +4,8 @@
 //! into remembered members whose logs it holds. A log is held while it is
 //! followed or a member of a joined room.
 
+pub(crate) mod membership;
+
 use std::collections::HashMap;
 
 use hypercore::Hypercore;
@@ -11,22 +13,22 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::compat::pacing::Paced;
-use super::connection::ConnectionContext;
-use super::directory::FeedDirectory;
-use super::feed::{self, FeedTask};
-use super::membership::Membership;
-use super::room_directory::Introduction;
-use super::store::{FollowEntry, Store};
-use super::swarm::{self, SwarmControl, SwarmSettings};
-use super::{
-    NetCommand, NetConfig, NetError, NetEvent, NetHandle, NetworkReport, NetworkStatus,
-    COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY,
-};
 use crate::domain::keys::{DiscoveryKey, FeedKey};
 use crate::domain::message::{ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
 use crate::domain::room::{Member, RoomName};
 use crate::domain::text::sanitize_line;
+use crate::net::compat::pacing::Paced;
+use crate::net::connection::ConnectionContext;
+use crate::net::engine::membership::Membership;
+use crate::net::log::{self, FeedTask};
+use crate::net::shared::directory::FeedDirectory;
+use crate::net::shared::rooms::Introduction;
+use crate::net::store::{FollowEntry, Store};
+use crate::net::swarm::{self, SwarmControl, SwarmSettings};
+use crate::net::{
+    NetCommand, NetConfig, NetError, NetEvent, NetHandle, NetworkReport, NetworkStatus,
+    COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY,
+};
 
 /// A stuck log is cloned afresh at most this often: a clone means a
 /// re-download, and the stuck state may not be the clone's fault.
@@ -61,11 +63,11 @@ struct Engine {
     fresh_clones: HashMap<FeedKey, std::time::Instant>,
 }
 
-pub(super) async fn spawn(
+pub(crate) async fn spawn(
     config: NetConfig,
 ) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
     if config.networking {
-        super::bind::check_bind(config.bind)?;
+        crate::net::swarm::bind::check_bind(config.bind)?;
     }
     let store = Store::open(&config.storage)?;
     let first_run = store.is_first_run();
@@ -81,13 +83,13 @@ pub(super) async fn spawn(
         None => store.load_nickname()?.unwrap_or_else(default_nickname),
     };
     let own_dir = store.own_dir();
-    let own_core = feed::open_core(&own_dir, None)
+    let own_core = log::open_core(&own_dir, None)
         .await
         .map_err(|e| NetError::OpenLog {
             path: own_dir.clone(),
             reason: e.to_string(),
         })?;
-    let own_key = feed::core_key(&own_core);
+    let own_key = log::core_key(&own_core);
 
     let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     let (command_tx, command_rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
@@ -465,7 +467,7 @@ impl Engine {
         if let Some(feed) = self.feeds.remove(&key) {
             stop_feed(feed).await;
         }
-        feed::discard_clone(&self.store.feed_dir(&key));
+        log::discard_clone(&self.store.feed_dir(&key));
         // The UI has shown the indexed messages already.
         if let Err(message) = self.open_held(key, Replay::Nothing).await {
             self.error(message).await;
@@ -478,7 +480,7 @@ impl Engine {
     /// them), so a room of many members costs one topic, not one each.
     async fn open_held(&mut self, key: FeedKey, replay: Replay) -> Result<(), String> {
         let dir = self.store.feed_dir(&key);
-        let core = feed::open_clone(&dir, key)
+        let core = log::open_clone(&dir, key)
             .await
             .map_err(|e| format!("cannot open the log {}: {e}", key.short()))?;
         self.start_feed(key, core, true, &dir, replay);

@@ -6,57 +6,27 @@
 //! (docs/architecture.md §2: open a log only when the peer wants it). Discovery keys, not
 //! public keys: a peer learns only what it holds already, never a key that
 //! would let it read a log. Incoming hellos are picked out of the decrypted
-//! frames by `compat::frames`. Also the reclone hint (`hychat/reclone`): "your copy
-//! of this log broke our channel", sent when a log's channel fails; and the
-//! keepalive (`hychat/ping`) that lets a silent connection be told from a
-//! quiet one.
-//! Pure; never panics on input.
+//! frames by `compat::frames`. Pure; never panics on input.
 
 use hypercore_protocol::schema::Extension;
 use hypercore_protocol::Message;
 use serde::{Deserialize, Serialize};
 
-use super::route::Place;
-use super::Nat;
 use crate::domain::keys::DiscoveryKey;
 use crate::domain::SessionId;
+use crate::net::route::Place;
+use crate::net::Nat;
 
 /// The extension name every hychat peer sends.
-pub(super) const HELLO_EXTENSION: &str = "hychat/hello";
-/// The keepalive hychat peers send each other while a connection is quiet.
-pub(super) const PING_EXTENSION: &str = "hychat/ping";
-
-pub(super) fn ping_message() -> Message {
-    Message::Extension(Extension {
-        name: PING_EXTENSION.to_string(),
-        message: Vec::new(),
-    })
-}
-
-/// The extension that tells a peer its copy of a log looks broken.
-pub(super) const RECLONE_EXTENSION: &str = "hychat/reclone";
-
-/// The reclone hint for a log: its discovery key, 32 raw bytes.
-pub(super) fn reclone_message(discovery_key: DiscoveryKey) -> Message {
-    Message::Extension(Extension {
-        name: RECLONE_EXTENSION.to_string(),
-        message: discovery_key.0.to_vec(),
-    })
-}
-
-/// The log a reclone hint names, if its payload is one.
-pub(super) fn decode_reclone(payload: &[u8]) -> Option<DiscoveryKey> {
-    payload.try_into().ok().map(DiscoveryKey)
-}
-
+pub(crate) const HELLO_EXTENSION: &str = "hychat/hello";
 /// Larger hellos are refused (and the peer disconnected).
-pub(super) const MAX_HELLO_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_HELLO_BYTES: usize = 64 * 1024;
 /// At most this many topics are read from one hello.
-pub(super) const MAX_HELLO_TOPICS: usize = 1024;
+pub(crate) const MAX_HELLO_TOPICS: usize = 1024;
 
 /// A peer's hello.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Hello {
+pub(crate) struct Hello {
     /// Random per process: two connections with the same session are one peer.
     pub session: SessionId,
     /// What the peer holds: the discovery keys of its logs (its own and the
@@ -123,7 +93,7 @@ fn decode_key(text: &str) -> Option<DiscoveryKey> {
 }
 
 impl Hello {
-    pub(super) fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let wire = HelloWire {
             hychat: 1,
             session: self.session.to_hex(),
@@ -135,7 +105,7 @@ impl Hello {
     }
 
     /// Decodes an untrusted hello; topics that do not parse are dropped.
-    pub(super) fn decode(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
         if bytes.len() > MAX_HELLO_BYTES {
             return None;
         }
@@ -156,7 +126,7 @@ impl Hello {
     }
 
     /// The protocol message that carries this hello.
-    pub(super) fn to_message(&self) -> Message {
+    pub(crate) fn to_message(&self) -> Message {
         Message::Extension(Extension {
             name: HELLO_EXTENSION.to_string(),
             message: self.encode(),
@@ -193,16 +163,6 @@ mod tests {
         let odd = br#"{"hychat":1,"session":"09090909090909090909090909090909","topics":[],"own":"zz","place":{"local":"nowhere","nat":"x"}}"#;
         let hello = Hello::decode(odd).unwrap();
         assert_eq!((hello.own, hello.place), (None, None));
-    }
-
-    #[test]
-    fn reclone_hints_name_a_log_or_nothing() {
-        let Message::Extension(hint) = reclone_message(DiscoveryKey([5; 32])) else {
-            panic!("an extension");
-        };
-        assert_eq!(hint.name, RECLONE_EXTENSION);
-        assert_eq!(decode_reclone(&hint.message), Some(DiscoveryKey([5; 32])));
-        assert_eq!(decode_reclone(b"short"), None);
     }
 
     #[test]

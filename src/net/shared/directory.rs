@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use hypercore::Hypercore;
 use tokio::sync::watch;
 
-use super::room_directory::RoomDirectory;
 use crate::domain::keys::{ConnectionKey, DiscoveryKey, FeedKey};
 use crate::domain::SessionId;
+use crate::net::shared::rooms::RoomDirectory;
 
 /// Failed channels of one log before it is cloned afresh.
 const CHANNEL_FAILURES_BEFORE_FRESH_CLONE: u32 = 3;
@@ -48,14 +48,14 @@ const STALE_CLAIM: Duration = Duration::from_secs(20);
 
 /// Whether a connection may stay, once its peer's session is known.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum SessionVerdict {
+pub(crate) enum SessionVerdict {
     Keep,
     /// Another connection to the same peer wins; this one should close.
     Duplicate,
 }
 
 #[derive(Clone)]
-pub(super) struct FeedDirectory {
+pub(crate) struct FeedDirectory {
     inner: Arc<Mutex<Inner>>,
     /// Bumped whenever a log is added, so connections can offer it.
     version: Arc<watch::Sender<u64>>,
@@ -83,17 +83,17 @@ impl Default for FeedDirectory {
 
 impl FeedDirectory {
     /// This process's hello session id.
-    pub(super) fn session(&self) -> SessionId {
+    pub(crate) fn session(&self) -> SessionId {
         self.session
     }
 
     /// The rooms this process is in.
-    pub(super) fn rooms(&self) -> &RoomDirectory {
+    pub(crate) fn rooms(&self) -> &RoomDirectory {
         &self.rooms
     }
 
     /// Changes each time a log or a room is added.
-    pub(super) fn watch(&self) -> watch::Receiver<u64> {
+    pub(crate) fn watch(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
     }
 
@@ -102,23 +102,23 @@ impl FeedDirectory {
     /// requests, docs/architecture.md §2). Connections carrying it close, and the log is
     /// fetched again over fresh ones.
     // compat: hypercore row (stalled downloads, oversized blocks)
-    pub(super) fn report_stall(&self, discovery_key: DiscoveryKey) {
+    pub(crate) fn report_stall(&self, discovery_key: DiscoveryKey) {
         *self.lock().stalls.entry(discovery_key).or_default() += 1;
         self.stall_signal.send_modify(|v| *v += 1);
     }
 
     /// How many times this log was reported stuck.
-    pub(super) fn stalls(&self, discovery_key: &DiscoveryKey) -> u64 {
+    pub(crate) fn stalls(&self, discovery_key: &DiscoveryKey) -> u64 {
         self.lock().stalls.get(discovery_key).copied().unwrap_or(0)
     }
 
     /// Changes each time a stall is reported.
-    pub(super) fn watch_stalls(&self) -> watch::Receiver<u64> {
+    pub(crate) fn watch_stalls(&self) -> watch::Receiver<u64> {
         self.stall_signal.subscribe()
     }
 
     /// Asks the engine to clone a followed log afresh (see `connection`).
-    pub(super) fn request_fresh_clone(&self, discovery_key: DiscoveryKey) {
+    pub(crate) fn request_fresh_clone(&self, discovery_key: DiscoveryKey) {
         self.lock().fresh_clones.insert(discovery_key);
         self.clone_signal.send_modify(|v| *v += 1);
     }
@@ -128,7 +128,7 @@ impl FeedDirectory {
     /// bounds" after proofs from two connections crossed); the third failure
     /// asks the engine for a fresh clone. True when it did.
     // compat: hypercore row (concurrent proofs fail a channel)
-    pub(super) fn report_channel_failure(&self, discovery_key: DiscoveryKey) -> bool {
+    pub(crate) fn report_channel_failure(&self, discovery_key: DiscoveryKey) -> bool {
         let mut inner = self.lock();
         let failures = inner.channel_failures.entry(discovery_key).or_default();
         *failures += 1;
@@ -142,12 +142,12 @@ impl FeedDirectory {
     }
 
     /// The logs waiting to be cloned afresh, taken.
-    pub(super) fn take_fresh_clones(&self) -> Vec<DiscoveryKey> {
+    pub(crate) fn take_fresh_clones(&self) -> Vec<DiscoveryKey> {
         self.lock().fresh_clones.drain().collect()
     }
 
     /// Changes each time a fresh clone is requested.
-    pub(super) fn watch_fresh_clones(&self) -> watch::Receiver<u64> {
+    pub(crate) fn watch_fresh_clones(&self) -> watch::Receiver<u64> {
         self.clone_signal.subscribe()
     }
 
@@ -158,27 +158,27 @@ impl FeedDirectory {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(super) fn insert(&self, key: FeedKey, core: Hypercore) {
+    pub(crate) fn insert(&self, key: FeedKey, core: Hypercore) {
         self.lock().feeds.insert(key.discovery_key(), (key, core));
         self.version.send_modify(|v| *v += 1);
     }
 
-    pub(super) fn remove(&self, key: &FeedKey) {
+    pub(crate) fn remove(&self, key: &FeedKey) {
         self.lock().feeds.remove(&key.discovery_key());
     }
 
-    pub(super) fn get(&self, discovery_key: &DiscoveryKey) -> Option<(FeedKey, Hypercore)> {
+    pub(crate) fn get(&self, discovery_key: &DiscoveryKey) -> Option<(FeedKey, Hypercore)> {
         self.lock().feeds.get(discovery_key).cloned()
     }
 
     /// Every swarm topic: each log's and each room's.
-    pub(super) fn topics(&self) -> Vec<DiscoveryKey> {
+    pub(crate) fn topics(&self) -> Vec<DiscoveryKey> {
         let mut topics: Vec<DiscoveryKey> = self.lock().feeds.keys().copied().collect();
         topics.extend(self.rooms.topics());
         topics
     }
 
-    pub(super) fn channel_opened(&self, connection: ConnectionKey, discovery_key: DiscoveryKey) {
+    pub(crate) fn channel_opened(&self, connection: ConnectionKey, discovery_key: DiscoveryKey) {
         self.lock()
             .channels
             .entry(connection)
@@ -186,7 +186,7 @@ impl FeedDirectory {
             .insert(discovery_key);
     }
 
-    pub(super) fn channel_closed(&self, connection: ConnectionKey, discovery_key: DiscoveryKey) {
+    pub(crate) fn channel_closed(&self, connection: ConnectionKey, discovery_key: DiscoveryKey) {
         if let Some(open) = self.lock().channels.get_mut(&connection) {
             open.remove(&discovery_key);
         }
@@ -194,7 +194,7 @@ impl FeedDirectory {
 
     /// Forgets everything a connection held, however it ended (even by a
     /// panic inside a dependency).
-    pub(super) fn connection_gone(&self, connection: ConnectionKey) {
+    pub(crate) fn connection_gone(&self, connection: ConnectionKey) {
         let mut inner = self.lock();
         inner.channels.remove(&connection);
         inner
@@ -211,7 +211,7 @@ impl FeedDirectory {
     /// connection once the held one is older than `STALE_CLAIM`: the two
     /// dials of a race arrive within seconds, and a peer that still had its
     /// end of the old connection would not have made a new one.
-    pub(super) fn claim_session(
+    pub(crate) fn claim_session(
         &self,
         peer_session: SessionId,
         connection: ConnectionKey,
@@ -245,12 +245,12 @@ impl FeedDirectory {
     }
 
     /// Whether a live connection holds this peer session.
-    pub(super) fn session_connected(&self, session: &SessionId) -> bool {
+    pub(crate) fn session_connected(&self, session: &SessionId) -> bool {
         self.lock().sessions.contains_key(session)
     }
 
     /// Whether some connected peer replicates this log with us.
-    pub(super) fn has_peer(&self, discovery_key: &DiscoveryKey) -> bool {
+    pub(crate) fn has_peer(&self, discovery_key: &DiscoveryKey) -> bool {
         self.lock()
             .channels
             .values()

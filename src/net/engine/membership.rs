@@ -7,12 +7,12 @@
 //! on: one peer listing made-up keys then reaches only its own neighbours,
 //! cannot fill the room for everyone, and cannot crowd out real newcomers.
 
-use super::room_directory::Introduction;
 use crate::domain::keys::FeedKey;
 use crate::domain::room::{Member, RoomEntry, RoomName, MAX_ROOM_MEMBERS};
+use crate::net::shared::rooms::Introduction;
 
 /// At most this many members new to us are taken from one hello's list.
-pub(super) const MAX_NEW_SECOND_HAND: usize = 32;
+pub(crate) const MAX_NEW_SECOND_HAND: usize = 32;
 
 /// A joined room as it is stored: its members, and which of them we met.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,26 +22,26 @@ pub struct StoredRoom {
 }
 
 #[derive(Debug, Clone, Default)]
-pub(super) struct Membership {
+pub(crate) struct Membership {
     rooms: Vec<StoredRoom>,
 }
 
 impl Membership {
-    pub(super) fn new(rooms: Vec<StoredRoom>) -> Self {
+    pub(crate) fn new(rooms: Vec<StoredRoom>) -> Self {
         Self { rooms }
     }
 
     /// Every joined room with its members, in join order.
-    pub(super) fn entries(&self) -> Vec<RoomEntry> {
+    pub(crate) fn entries(&self) -> Vec<RoomEntry> {
         self.rooms.iter().map(|r| r.entry.clone()).collect()
     }
 
     /// What is saved to disk.
-    pub(super) fn stored(&self) -> &[StoredRoom] {
+    pub(crate) fn stored(&self) -> &[StoredRoom] {
         &self.rooms
     }
 
-    pub(super) fn get(&self, room: &RoomName) -> Option<&RoomEntry> {
+    pub(crate) fn get(&self, room: &RoomName) -> Option<&RoomEntry> {
         self.find(room).map(|r| &r.entry)
     }
 
@@ -50,7 +50,7 @@ impl Membership {
     }
 
     /// Joins a room; false when already in it.
-    pub(super) fn join(&mut self, room: &RoomName) -> bool {
+    pub(crate) fn join(&mut self, room: &RoomName) -> bool {
         if self.find(room).is_some() {
             return false;
         }
@@ -65,21 +65,21 @@ impl Membership {
     }
 
     /// Leaves a room, forgetting its members; false when not in it.
-    pub(super) fn leave(&mut self, room: &RoomName) -> bool {
+    pub(crate) fn leave(&mut self, room: &RoomName) -> bool {
         let before = self.rooms.len();
         self.rooms.retain(|r| r.entry.name != *room);
         self.rooms.len() != before
     }
 
     /// Every member of every room.
-    pub(super) fn member_keys(&self) -> impl Iterator<Item = FeedKey> + '_ {
+    pub(crate) fn member_keys(&self) -> impl Iterator<Item = FeedKey> + '_ {
         self.rooms
             .iter()
             .flat_map(|r| r.entry.members.iter().map(|m| m.key))
     }
 
     /// The members we tell a room about: those met first-hand, not muted.
-    pub(super) fn passed_on(&self, room: &RoomName, muted: &[FeedKey]) -> Vec<Member> {
+    pub(crate) fn passed_on(&self, room: &RoomName, muted: &[FeedKey]) -> Vec<Member> {
         let Some(stored) = self.find(room) else {
             return Vec::new();
         };
@@ -95,7 +95,7 @@ impl Membership {
 
     /// Applies a room hello. Returns the members that are new or renamed,
     /// for the engine to save, announce and hold.
-    pub(super) fn introduce(
+    pub(crate) fn introduce(
         &mut self,
         introduction: Introduction,
         own: FeedKey,

@@ -7,6 +7,8 @@
 //! append goes out at once. Room channels (no log attached) are handed to
 //! `room_channels`.
 
+pub(crate) mod rooms;
+
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -21,21 +23,23 @@ use hypercore_protocol::{Channel, Event, Message, Protocol};
 use hypercore_schema::RequestUpgrade;
 use tokio::sync::{mpsc, watch};
 
-use super::compat;
-use super::compat::observed::{ObservedConnection, PeerSaid};
-use super::compat::pacing::Paced;
-use super::directory::{FeedDirectory, SessionVerdict};
-use super::hello::{ping_message, reclone_message, Hello};
-use super::room_channels::{RoomChannels, RoomEvent};
-use super::route::{self, Place};
-use super::NetEvent;
-use super::{NetworkReport, PeerRoute};
 use crate::domain::keys::{ConnectionKey, DiscoveryKey, FeedKey};
 use crate::domain::SessionId;
+use crate::net::compat;
+use crate::net::compat::observed::{ObservedConnection, PeerSaid};
+use crate::net::compat::pacing::Paced;
+use crate::net::connection::rooms::{RoomChannels, RoomEvent};
+use crate::net::route::{self, Place};
+use crate::net::shared::directory::{FeedDirectory, SessionVerdict};
+use crate::net::wire::hello::Hello;
+use crate::net::wire::keepalive::ping_message;
+use crate::net::wire::reclone::reclone_message;
+use crate::net::NetEvent;
+use crate::net::{NetworkReport, PeerRoute};
 
 /// What every connection task shares with the engine.
 #[derive(Clone)]
-pub(super) struct ConnectionContext {
+pub(crate) struct ConnectionContext {
     pub directory: FeedDirectory,
     pub events: mpsc::Sender<NetEvent>,
     pub shutdown: watch::Receiver<bool>,
@@ -480,7 +484,7 @@ impl Replication {
 
 /// How a connection ended, for the swarm to decide whether to dial again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Ending {
+pub(crate) enum Ending {
     /// It failed under us: a protocol or replication error, a stuck
     /// download, a panic in a dependency. Worth dialing again.
     Failed,
@@ -493,7 +497,7 @@ pub(super) enum Ending {
 
 /// A finished connection: how it ended, and the peer's hello session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Ended {
+pub(crate) struct Ended {
     pub how: Ending,
     pub peer_session: Option<SessionId>,
 }
@@ -682,7 +686,7 @@ where
 /// hypercore_handshake 0.6.0 has `todo!()`s on some IO errors (a timed-out
 /// connection panics), and that must cost one connection, not the process.
 /// Sending `true` on `close` ends the connection.
-pub(super) async fn supervise<C>(
+pub(crate) async fn supervise<C>(
     connection: C,
     peer: ConnectionKey,
     topics: Vec<DiscoveryKey>,

@@ -4,6 +4,9 @@
 //! task, and dials lost peers again when `redial` says so. It is the only
 //! reader of `swarm.connections()`.
 
+pub mod bind;
+pub(crate) mod bootstrap;
+
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
@@ -17,16 +20,15 @@ use hyperswarm::{DhtConfig, JoinOpts, PublicKey, Swarm, Topic};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::bind;
-use super::bootstrap::{self, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
-use super::compat::dht_panics;
-use super::compat::redial::{Lost, Redial, RedialPlan};
-use super::connection::{self, ConnectionContext, Ended};
 use crate::domain::keys::{ConnectionKey, DiscoveryKey};
+use crate::net::compat::dht_panics;
+use crate::net::compat::redial::{Lost, Redial, RedialPlan};
+use crate::net::connection::{self, ConnectionContext, Ended};
+use bootstrap::{BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
 
-use super::compat::fresh_swarm::FreshSwarmPlan;
-use super::dht::probe;
-use super::{NetEvent, NetworkReport, NetworkStatus};
+use crate::net::compat::fresh_swarm::FreshSwarmPlan;
+use crate::net::dht::probe;
+use crate::net::{NetEvent, NetworkReport, NetworkStatus};
 
 const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(8);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -41,13 +43,13 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Changes to the set of topics, from the engine.
 #[derive(Debug)]
-pub(super) enum SwarmControl {
+pub(crate) enum SwarmControl {
     Join(DiscoveryKey),
     Leave(DiscoveryKey),
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct SwarmSettings {
+pub(crate) struct SwarmSettings {
     pub bootstrap: Vec<String>,
     pub host_local_bootstrap: bool,
     pub refresh_interval: Duration,
@@ -96,7 +98,7 @@ struct SwarmTask {
     report: watch::Sender<NetworkReport>,
 }
 
-pub(super) async fn run(
+pub(crate) async fn run(
     settings: SwarmSettings,
     ctx: ConnectionContext,
     control: mpsc::Receiver<SwarmControl>,

@@ -7,6 +7,8 @@
 //! (docs/architecture.md §2: concurrent gets stall replication). Every delivered block is
 //! written to the local index, so a restart shows it without hypercore reads.
 
+pub(crate) mod index;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -15,11 +17,11 @@ use futures::StreamExt;
 use hypercore::{Hypercore, HypercoreBuilder, PartialKeypair, Storage, VerifyingKey};
 use tokio::sync::{mpsc, watch};
 
-use super::directory::FeedDirectory;
-use super::index::{FeedIndex, IndexEntry};
-use super::{NetEvent, NEWEST_FIRST_WINDOW};
 use crate::domain::keys::{FeedKey, Seq};
 use crate::domain::message::ChatMessage;
+use crate::net::log::index::{FeedIndex, IndexEntry};
+use crate::net::shared::directory::FeedDirectory;
+use crate::net::{NetEvent, NEWEST_FIRST_WINDOW};
 
 /// How long one `get()` request may stay unanswered before it is asked again.
 const REQUEST_RETRY: Duration = Duration::from_millis(1500);
@@ -34,11 +36,11 @@ const BATCH: usize = 256;
 /// connected, reports the channel stuck so it is made afresh.
 const STALL_AFTER: Duration = Duration::from_secs(12);
 /// hypercore 0.17.0-alpha.1 panics reopening a log longer than this (docs/architecture.md §2).
-pub(super) const REOPEN_LIMIT: u64 = 32_768;
+pub(crate) const REOPEN_LIMIT: u64 = 32_768;
 const LENGTH_FILE: &str = "length";
 
 #[derive(Debug, thiserror::Error)]
-pub(super) enum FeedError {
+pub(crate) enum FeedError {
     #[error("{0}")]
     Hypercore(String),
     #[error(
@@ -53,7 +55,7 @@ pub(super) enum FeedError {
 
 /// Opens (or creates) a disk hypercore. `key` is `None` for our own writable
 /// log, whose keypair lives in the hypercore's own storage.
-pub(super) async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hypercore, FeedError> {
+pub(crate) async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hypercore, FeedError> {
     let exists = dir.join("oplog").exists();
     if exists {
         if let Some(length) = recorded_length(dir) {
@@ -104,7 +106,7 @@ pub(super) async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hyperc
 /// holds every message, newest-first delivery brings the present back
 /// quickly, and the rest follows in the background.
 // compat: hypercore row (logs it cannot reopen)
-pub(super) async fn open_clone(dir: &Path, key: FeedKey) -> Result<Hypercore, FeedError> {
+pub(crate) async fn open_clone(dir: &Path, key: FeedKey) -> Result<Hypercore, FeedError> {
     match open_core(dir, Some(key)).await {
         Err(
             e @ (FeedError::Hypercore(_) | FeedError::Panicked | FeedError::TooLongToReopen { .. }),
@@ -120,13 +122,13 @@ pub(super) async fn open_clone(dir: &Path, key: FeedKey) -> Result<Hypercore, Fe
 const HYPERCORE_FILES: [&str; 4] = ["oplog", "tree", "bitfield", "data"];
 
 /// Deletes a cloned log's hypercore files, keeping its message index.
-pub(super) fn discard_clone(dir: &Path) {
+pub(crate) fn discard_clone(dir: &Path) {
     for file in HYPERCORE_FILES.iter().chain([&LENGTH_FILE]) {
         let _ = std::fs::remove_file(dir.join(file));
     }
 }
 
-pub(super) fn core_key(core: &Hypercore) -> FeedKey {
+pub(crate) fn core_key(core: &Hypercore) -> FeedKey {
     FeedKey(core.key_pair().public.to_bytes())
 }
 
@@ -159,7 +161,7 @@ fn recorded_length(dir: &Path) -> Option<u64> {
 
 /// Which block to deliver next. Pure bookkeeping, no IO.
 #[derive(Debug, Default)]
-pub(super) struct DeliveryPlan {
+pub(crate) struct DeliveryPlan {
     delivered: BTreeSet<u64>,
     /// First seq of the ascending region (the newest window plus live appends).
     upper_start: Option<u64>,
@@ -173,22 +175,22 @@ pub(super) struct DeliveryPlan {
 }
 
 impl DeliveryPlan {
-    pub(super) fn mark_delivered(&mut self, seq: u64) {
+    pub(crate) fn mark_delivered(&mut self, seq: u64) {
         self.delivered.insert(seq);
     }
 
     /// Whether `seq` was appended after the log was first seen.
-    pub(super) fn is_live(&self, seq: u64) -> bool {
+    pub(crate) fn is_live(&self, seq: u64) -> bool {
         self.upper_start.is_some() && seq >= self.window_end
     }
 
-    pub(super) fn delivered_count(&self) -> u64 {
+    pub(crate) fn delivered_count(&self) -> u64 {
         self.delivered.len() as u64
     }
 
     /// The next seq to deliver, newest window first, then history downwards.
     /// Returns `(ascending, history)` candidates; either may be `None`.
-    pub(super) fn next(&mut self, length: u64) -> (Option<u64>, Option<u64>) {
+    pub(crate) fn next(&mut self, length: u64) -> (Option<u64>, Option<u64>) {
         if length == 0 {
             return (None, None);
         }
@@ -213,7 +215,7 @@ impl DeliveryPlan {
 }
 
 /// The running delivery task of one log.
-pub(super) struct FeedTask {
+pub(crate) struct FeedTask {
     key: FeedKey,
     core: Hypercore,
     dir: PathBuf,
@@ -234,7 +236,7 @@ pub(super) struct FeedTask {
 
 impl FeedTask {
     /// Loads the index and returns the task with what the index already holds.
-    pub(super) fn new(
+    pub(crate) fn new(
         core: Hypercore,
         dir: &Path,
         report_progress: bool,
@@ -265,7 +267,7 @@ impl FeedTask {
     }
 
     /// Delivers blocks until `stop` turns true or the event receiver is gone.
-    pub(super) async fn run(mut self, indexed: Vec<IndexEntry>, mut stop: watch::Receiver<bool>) {
+    pub(crate) async fn run(mut self, indexed: Vec<IndexEntry>, mut stop: watch::Receiver<bool>) {
         for entry in indexed {
             if let Some(message) = entry.message {
                 let event = NetEvent::Appended {

@@ -12,26 +12,26 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, SelectAll, Stream, StreamExt};
 use hypercore_protocol::{Channel, Message};
 
-use super::directory::FeedDirectory;
-use super::room_directory::Introduction;
-use super::room_hello::{RoomHello, RoomHelloError, ROOM_EXTENSION};
-use super::PeerRoom;
 use crate::domain::keys::{ConnectionKey, DiscoveryKey};
+use crate::net::shared::directory::FeedDirectory;
+use crate::net::shared::rooms::Introduction;
+use crate::net::wire::room_hello::{RoomHello, RoomHelloError, ROOM_EXTENSION};
+use crate::net::PeerRoom;
 
 /// More room hellos than this on one channel within `HELLO_WINDOW` is a
 /// flood: honest peers send one on opening and one per change of members
 /// or nickname.
-pub(super) const MAX_HELLOS_PER_WINDOW: usize = 30;
-pub(super) const HELLO_WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const MAX_HELLOS_PER_WINDOW: usize = 30;
+pub(crate) const HELLO_WINDOW: Duration = Duration::from_secs(60);
 
 /// A message from the peer on a room channel; `None` when the channel ended.
-pub(super) type RoomMessage = (DiscoveryKey, Option<Message>);
+pub(crate) type RoomMessage = (DiscoveryKey, Option<Message>);
 
 type MessageStream = Pin<Box<dyn Stream<Item = RoomMessage> + Send>>;
 
 /// What a message on a room channel means for the connection.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum RoomEvent {
+pub(crate) enum RoomEvent {
     /// Nothing the connection needs to act on.
     Nothing,
     /// The peer introduced itself or ended a room channel: announce again.
@@ -43,7 +43,7 @@ pub(super) enum RoomEvent {
 }
 
 #[derive(Default)]
-pub(super) struct RoomChannels {
+pub(crate) struct RoomChannels {
     open: BTreeMap<DiscoveryKey, Channel>,
     /// The peer's introduction in each room.
     peer_rooms: BTreeMap<DiscoveryKey, PeerRoom>,
@@ -54,7 +54,7 @@ pub(super) struct RoomChannels {
 
 impl RoomChannels {
     /// Takes over a freshly opened room channel and sends our hello on it.
-    pub(super) async fn add(
+    pub(crate) async fn add(
         &mut self,
         mut channel: Channel,
         directory: &FeedDirectory,
@@ -73,33 +73,33 @@ impl RoomChannels {
     }
 
     /// The next message on any room channel. Pending forever when none is open.
-    pub(super) async fn next(&mut self) -> RoomMessage {
+    pub(crate) async fn next(&mut self) -> RoomMessage {
         match self.messages.next().await {
             Some(message) => message,
             None => std::future::pending().await,
         }
     }
 
-    pub(super) fn is_open(&self, topic: &DiscoveryKey) -> bool {
+    pub(crate) fn is_open(&self, topic: &DiscoveryKey) -> bool {
         self.open.contains_key(topic)
     }
 
-    pub(super) fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.open.is_empty()
     }
 
     /// Any open channel, for messages that are not about one room.
-    pub(super) fn any_channel(&self) -> Option<&Channel> {
+    pub(crate) fn any_channel(&self) -> Option<&Channel> {
         self.open.values().find(|c| !c.closed())
     }
 
     /// The rooms the peer introduced itself in.
-    pub(super) fn peer_rooms(&self) -> Vec<PeerRoom> {
+    pub(crate) fn peer_rooms(&self) -> Vec<PeerRoom> {
         self.peer_rooms.values().cloned().collect()
     }
 
     /// Reads one message from the peer.
-    pub(super) fn on_message(
+    pub(crate) fn on_message(
         &mut self,
         (topic, message): RoomMessage,
         directory: &FeedDirectory,
@@ -156,7 +156,7 @@ impl RoomChannels {
     /// Sends our hello again on every room channel (our nickname or the
     /// members we know changed), and closes the channels of rooms we left.
     /// Returns the topics closed.
-    pub(super) async fn refresh(
+    pub(crate) async fn refresh(
         &mut self,
         directory: &FeedDirectory,
         peer: ConnectionKey,

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
-use super::room_hello::RoomHello;
 use crate::domain::keys::DiscoveryKey;
 use crate::domain::room::{Member, RoomName, MAX_ROOM_MEMBERS};
+use crate::net::wire::room_hello::RoomHello;
 
 /// Introductions waiting for the engine beyond this many are dropped; they
 /// come again with the next room hello.
@@ -18,7 +18,7 @@ const MAX_PENDING_INTRODUCTIONS: usize = 256;
 
 /// Members a room hello named, for the engine to remember and follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Introduction {
+pub(crate) struct Introduction {
     pub room: RoomName,
     /// The peer that sent the hello, about itself.
     pub sender: Member,
@@ -36,7 +36,7 @@ struct Inner {
 }
 
 #[derive(Clone)]
-pub(super) struct RoomDirectory {
+pub(crate) struct RoomDirectory {
     inner: Arc<Mutex<Inner>>,
     /// The feed directory's signal that a topic was added.
     topics_changed: Arc<watch::Sender<u64>>,
@@ -48,7 +48,7 @@ pub(super) struct RoomDirectory {
 
 impl RoomDirectory {
     /// A directory that bumps `topics_changed` when a room is joined.
-    pub(super) fn new(topics_changed: Arc<watch::Sender<u64>>) -> Self {
+    pub(crate) fn new(topics_changed: Arc<watch::Sender<u64>>) -> Self {
         Self {
             inner: Arc::default(),
             topics_changed,
@@ -65,23 +65,23 @@ impl RoomDirectory {
     }
 
     /// Every joined room's topic.
-    pub(super) fn topics(&self) -> Vec<DiscoveryKey> {
+    pub(crate) fn topics(&self) -> Vec<DiscoveryKey> {
         self.lock().joined.keys().copied().collect()
     }
 
     /// Who we are in rooms: our log and nickname.
-    pub(super) fn set_identity(&self, me: Member) {
+    pub(crate) fn set_identity(&self, me: Member) {
         self.lock().identity = Some(me);
         self.room_signal.send_modify(|v| *v += 1);
     }
 
     /// Who we are, once the engine said so.
-    pub(super) fn identity(&self) -> Option<Member> {
+    pub(crate) fn identity(&self) -> Option<Member> {
         self.lock().identity.clone()
     }
 
     /// Joins a room, or replaces the members it knows.
-    pub(super) fn set(&self, room: RoomName, members: Vec<Member>) {
+    pub(crate) fn set(&self, room: RoomName, members: Vec<Member>) {
         let added = self
             .lock()
             .joined
@@ -94,18 +94,18 @@ impl RoomDirectory {
     }
 
     /// Leaves a room; connections close its channels.
-    pub(super) fn remove(&self, room: &RoomName) {
+    pub(crate) fn remove(&self, room: &RoomName) {
         self.lock().joined.remove(&room.topic());
         self.room_signal.send_modify(|v| *v += 1);
     }
 
     /// The room whose topic (and channel discovery key) this is.
-    pub(super) fn get(&self, topic: &DiscoveryKey) -> Option<RoomName> {
+    pub(crate) fn get(&self, topic: &DiscoveryKey) -> Option<RoomName> {
         self.lock().joined.get(topic).map(|(name, _)| name.clone())
     }
 
     /// What we tell the room with this topic, once we know who we are.
-    pub(super) fn hello(&self, topic: &DiscoveryKey) -> Option<RoomHello> {
+    pub(crate) fn hello(&self, topic: &DiscoveryKey) -> Option<RoomHello> {
         let inner = self.lock();
         let (_, members) = inner.joined.get(topic)?;
         Some(RoomHello {
@@ -115,12 +115,12 @@ impl RoomDirectory {
     }
 
     /// Changes each time what we tell a room changes.
-    pub(super) fn watch(&self) -> watch::Receiver<u64> {
+    pub(crate) fn watch(&self) -> watch::Receiver<u64> {
         self.room_signal.subscribe()
     }
 
     /// Hands the engine members a room hello named.
-    pub(super) fn introduce(&self, introduction: Introduction) {
+    pub(crate) fn introduce(&self, introduction: Introduction) {
         let mut inner = self.lock();
         if inner.introductions.len() >= MAX_PENDING_INTRODUCTIONS {
             tracing::debug!("dropping an introduction: the engine is behind");
@@ -132,12 +132,12 @@ impl RoomDirectory {
     }
 
     /// The introductions waiting for the engine, taken.
-    pub(super) fn take_introductions(&self) -> Vec<Introduction> {
+    pub(crate) fn take_introductions(&self) -> Vec<Introduction> {
         std::mem::take(&mut self.lock().introductions)
     }
 
     /// Changes each time an introduction waits.
-    pub(super) fn watch_introductions(&self) -> watch::Receiver<u64> {
+    pub(crate) fn watch_introductions(&self) -> watch::Receiver<u64> {
         self.introduction_signal.subscribe()
     }
 }
@@ -146,7 +146,7 @@ impl RoomDirectory {
 mod tests {
     use super::*;
     use crate::domain::keys::FeedKey;
-    use crate::net::directory::FeedDirectory;
+    use crate::net::shared::directory::FeedDirectory;
 
     #[test]
     fn rooms_are_topics_and_say_who_we_are() {

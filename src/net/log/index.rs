@@ -16,7 +16,7 @@ const INDEX_FILE: &str = "index.jsonl";
 
 /// One indexed block: its message, or `None` when the block was undecodable.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct IndexEntry {
+pub(crate) struct IndexEntry {
     pub seq: u64,
     pub message: Option<ChatMessage>,
 }
@@ -37,14 +37,14 @@ struct LineIn<'a> {
 
 /// An open index, appended to as blocks are delivered.
 #[derive(Debug)]
-pub(super) struct FeedIndex {
+pub(crate) struct FeedIndex {
     writer: BufWriter<File>,
 }
 
 impl FeedIndex {
     /// Opens (or creates) the index in `dir` and returns what it already holds.
     /// Lines that do not parse (a torn last write) are skipped.
-    pub(super) fn open(dir: &Path) -> io::Result<(Self, Vec<IndexEntry>)> {
+    pub(crate) fn open(dir: &Path) -> io::Result<(Self, Vec<IndexEntry>)> {
         let path = dir.join(INDEX_FILE);
         let mut entries = Vec::new();
         if let Ok(file) = File::open(&path) {
@@ -78,7 +78,7 @@ impl FeedIndex {
     }
 
     /// Records a delivered block. Call `flush` after a batch.
-    pub(super) fn record(&mut self, seq: u64, message: Option<&ChatMessage>) -> io::Result<()> {
+    pub(crate) fn record(&mut self, seq: u64, message: Option<&ChatMessage>) -> io::Result<()> {
         let encoded = message.map(|m| String::from_utf8_lossy(&m.encode()).into_owned());
         let raw = match &encoded {
             Some(json) => Some(
@@ -95,7 +95,7 @@ impl FeedIndex {
         self.writer.write_all(b"\n")
     }
 
-    pub(super) fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
     }
 }

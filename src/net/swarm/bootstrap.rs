@@ -10,8 +10,8 @@ use futures::StreamExt;
 use hyperdht::adht::Dht;
 use tokio::task::JoinHandle;
 
-use super::compat::dht_panics;
-use super::compat::pacing::Paced;
+use crate::net::compat::dht_panics;
+use crate::net::compat::pacing::Paced;
 
 /// The public Hyperswarm bootstrap nodes.
 pub const PUBLIC_BOOTSTRAP: [&str; 3] = [
@@ -29,7 +29,7 @@ const REBUILD_PAUSE: Duration = Duration::from_millis(500);
 
 /// Resolves `host:port` entries, skipping any that do not resolve. Blocking;
 /// call it from `spawn_blocking` or before the runtime is busy.
-pub(super) fn resolve(list: &[String]) -> Vec<SocketAddr> {
+pub(crate) fn resolve(list: &[String]) -> Vec<SocketAddr> {
     use std::net::ToSocketAddrs;
     let mut out = Vec::new();
     for entry in list {
@@ -50,7 +50,7 @@ pub(super) fn resolve(list: &[String]) -> Vec<SocketAddr> {
 }
 
 /// `resolve` off the async runtime, bounded in time.
-pub(super) async fn resolve_async(list: Vec<String>) -> Vec<SocketAddr> {
+pub(crate) async fn resolve_async(list: Vec<String>) -> Vec<SocketAddr> {
     let literal: Vec<SocketAddr> = list.iter().filter_map(|s| s.parse().ok()).collect();
     let task = tokio::task::spawn_blocking(move || resolve(&list));
     match tokio::time::timeout(RESOLVE_TIMEOUT, task).await {
@@ -110,7 +110,7 @@ pub async fn run_bootstrap_node(addr: SocketAddr) -> Result<BootstrapNode, Strin
 async fn build_node(addr: SocketAddr) -> Result<Dht, String> {
     // Bound to every interface, it is reached here at loopback: that is its
     // own bootstrap entry and, for JS peers on this machine, its id.
-    let reachable = super::bind::reachable_here(addr);
+    let reachable = crate::net::swarm::bind::reachable_here(addr);
     let mut config = DhtConfig::default()
         .bind(addr)
         .map_err(|e| e.to_string())?
