@@ -17,7 +17,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hychat::domain::FeedKey;
+use hychat::domain::LogKey;
 use hychat::net::{self, NetCommand, NetConfig, NetEvent};
 
 const JS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
@@ -127,19 +127,19 @@ fn summary(name: &str, mut samples: Vec<f64>) {
     );
 }
 
-/// Waits for `text` in `feed` and returns the arrival time in ms.
+/// Waits for `text` in `log` and returns the arrival time in ms.
 async fn wait_text(
     events: &mut tokio::sync::mpsc::Receiver<NetEvent>,
-    feed: FeedKey,
+    log: LogKey,
     text: &str,
 ) -> f64 {
     let arrival = async {
         while let Some(event) = events.recv().await {
             if let NetEvent::Appended {
-                feed: f, message, ..
+                log: f, message, ..
             } = event
             {
-                if f == feed && message.text == text {
+                if f == log && message.text == text {
                     return now_ms();
                 }
             }
@@ -183,7 +183,7 @@ async fn main() {
         "writer.js",
         &["--storage", &dir("js-w1"), "--bootstrap", &addr],
     );
-    let key: FeedKey = writer.line_starting("KEY ")[4..]
+    let key: LogKey = writer.line_starting("KEY ")[4..]
         .parse()
         .expect("writer key");
     writer.write_line("warm-up");

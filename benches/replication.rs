@@ -10,21 +10,21 @@
 
 use std::time::{Duration, Instant};
 
-use hychat::domain::FeedKey;
+use hychat::domain::LogKey;
 use hychat::net::{self, NetCommand, NetEvent};
 use tokio::sync::mpsc;
 
 mod support;
 use support::{env_count, node, percentile};
 
-/// Waits (bounded) for an `Appended` of `feed`; returns its seq.
-async fn next_block(events: &mut mpsc::Receiver<NetEvent>, feed: FeedKey) -> u64 {
+/// Waits (bounded) for an `Appended` of `log`; returns its seq.
+async fn next_block(events: &mut mpsc::Receiver<NetEvent>, log: LogKey) -> u64 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
     loop {
         match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(NetEvent::Appended { feed: f, seq, .. })) if f == feed => return seq.0,
+            Ok(Some(NetEvent::Appended { log: f, seq, .. })) if f == log => return seq.0,
             Ok(Some(_)) => {}
-            _ => panic!("no block of {} within the bound", feed.short()),
+            _ => panic!("no block of {} within the bound", log.short()),
         }
     }
 }

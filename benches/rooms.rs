@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use hychat::domain::{FeedKey, RoomName};
+use hychat::domain::{LogKey, RoomName};
 use hychat::net::{self, NetCommand, NetEvent};
 
 mod support;
@@ -20,7 +20,7 @@ use support::{env_count, node, percentile, wait_for, Node};
 
 const BOUND: Duration = Duration::from_secs(120);
 
-fn introduced(room: &RoomName, who: FeedKey) -> impl FnMut(&NetEvent) -> Option<()> + '_ {
+fn introduced(room: &RoomName, who: LogKey) -> impl FnMut(&NetEvent) -> Option<()> + '_ {
     move |e| match e {
         NetEvent::RoomMember { room: r, member } if r == room && member.key == who => Some(()),
         _ => None,
@@ -28,7 +28,7 @@ fn introduced(room: &RoomName, who: FeedKey) -> impl FnMut(&NetEvent) -> Option<
 }
 
 /// Waits until `node` was introduced to `who` in `room`.
-async fn wait_introduced(node: &mut Node, room: &RoomName, who: FeedKey) {
+async fn wait_introduced(node: &mut Node, room: &RoomName, who: LogKey) {
     wait_for(
         &mut node.events,
         BOUND,
@@ -118,7 +118,7 @@ async fn main() {
         let sent = Instant::now();
         say(&a, &room, text.clone()).await;
         wait_for(&mut b.events, BOUND, "a room message", |e| match e {
-            NetEvent::Appended { feed, message, .. } if *feed == a_key && message.text == text => {
+            NetEvent::Appended { log, message, .. } if *log == a_key && message.text == text => {
                 Some(())
             }
             _ => None,
@@ -151,7 +151,7 @@ async fn main() {
     let mut held = 0;
     while held < history {
         wait_for(&mut b.events, BOUND * 5, "a history block", |e| match e {
-            NetEvent::Appended { feed, .. } if *feed == a_key => Some(()),
+            NetEvent::Appended { log, .. } if *log == a_key => Some(()),
             _ => None,
         })
         .await;

@@ -72,7 +72,7 @@ pub enum CliCommand {
     /// Follow a log and print each message as it arrives.
     Tail {
         key: String,
-        /// One JSON object per line: the decoded block plus `feed` and `seq`.
+        /// One JSON object per line: the decoded block plus `log` and `seq`.
         #[arg(long)]
         json: bool,
         /// Print only the last N messages of the history first.

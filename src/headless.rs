@@ -9,7 +9,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
-use crate::domain::{ChatMessage, FeedKey, RoomName, Seq};
+use crate::domain::{ChatMessage, LogKey, RoomName, Seq};
 use crate::logging::say;
 use crate::net::{self, NetCommand, NetConfig, NetEvent, NetHandle, NetworkStatus};
 
@@ -26,7 +26,7 @@ impl Failure {
 
 type Events = mpsc::Receiver<NetEvent>;
 
-pub fn parse_key(input: &str) -> Result<FeedKey, Failure> {
+pub fn parse_key(input: &str) -> Result<LogKey, Failure> {
     input
         .parse()
         .map_err(|e: crate::domain::KeyParseError| Failure(e.to_string()))
@@ -112,8 +112,8 @@ pub async fn send(
     let mut last_seq = 0;
     while written < lines.len() {
         let echo = wait_for(&mut events, |e| match e {
-            NetEvent::Appended { feed, seq, message }
-                if *feed == own && message.timestamp.is_some_and(|t| t >= started) =>
+            NetEvent::Appended { log, seq, message }
+                if *log == own && message.timestamp.is_some_and(|t| t >= started) =>
             {
                 Some(Ok(*seq))
             }
@@ -140,7 +140,7 @@ pub async fn send(
         let downloaded = tokio::time::timeout(
             Duration::from_secs(seconds),
             wait_for(&mut events, |e| match e {
-                NetEvent::PeerHas { feed, length, .. } if *feed == own && *length > last_seq => {
+                NetEvent::PeerHas { log, length, .. } if *log == own && *length > last_seq => {
                     Some(())
                 }
                 _ => None,
@@ -185,11 +185,12 @@ pub fn format_line(message: &ChatMessage, offset: time::UtcOffset) -> String {
     }
 }
 
-pub fn format_json(feed: FeedKey, seq: Seq, message: &ChatMessage) -> String {
+pub fn format_json(log: LogKey, seq: Seq, message: &ChatMessage) -> String {
     let mut value: serde_json::Value =
         serde_json::from_slice(&message.encode()).unwrap_or(serde_json::Value::Null);
     if let Some(object) = value.as_object_mut() {
-        object.insert("feed".into(), feed.to_hex().into());
+        // The field keeps its first name: scripts read `feed` already.
+        object.insert("feed".into(), log.to_hex().into());
         object.insert("seq".into(), seq.0.into());
     }
     value.to_string()
@@ -197,7 +198,7 @@ pub fn format_json(feed: FeedKey, seq: Seq, message: &ChatMessage) -> String {
 
 pub async fn tail(
     config: NetConfig,
-    key: FeedKey,
+    key: LogKey,
     json: bool,
     lines: Option<usize>,
     offset: time::UtcOffset,
@@ -219,14 +220,14 @@ pub async fn tail(
     let caught_up = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(event) = events.recv().await {
             match event {
-                NetEvent::Appended { feed, seq, message } if feed == key => {
+                NetEvent::Appended { log, seq, message } if log == key => {
                     history.push((seq, message))
                 }
-                NetEvent::FeedProgress {
-                    feed,
+                NetEvent::LogProgress {
+                    log,
                     downloaded,
                     length,
-                } if feed == key && length > 0 && downloaded >= length => {
+                } if log == key && length > 0 && downloaded >= length => {
                     return true;
                 }
                 NetEvent::Error(message) => say(&message),
@@ -249,7 +250,7 @@ pub async fn tail(
     loop {
         tokio::select! {
             event = events.recv() => match event {
-                Some(NetEvent::Appended { feed, seq, message }) if feed == key => print(seq, &message),
+                Some(NetEvent::Appended { log, seq, message }) if log == key => print(seq, &message),
                 Some(_) => {}
                 None => break,
             },
@@ -260,7 +261,7 @@ pub async fn tail(
     Ok(())
 }
 
-pub async fn follow(config: NetConfig, key: FeedKey, name: Option<String>) -> Result<(), Failure> {
+pub async fn follow(config: NetConfig, key: LogKey, name: Option<String>) -> Result<(), Failure> {
     let (handle, mut events) = start(config).await?;
     handle.send(NetCommand::Follow { key, name }).await;
     let outcome = wait_for(&mut events, |e| match e {
@@ -275,11 +276,11 @@ pub async fn follow(config: NetConfig, key: FeedKey, name: Option<String>) -> Re
     Ok(())
 }
 
-pub async fn unfollow(config: NetConfig, key: FeedKey) -> Result<(), Failure> {
+pub async fn unfollow(config: NetConfig, key: LogKey) -> Result<(), Failure> {
     let (handle, mut events) = start(config).await?;
     handle.send(NetCommand::Unfollow { key }).await;
     let outcome = wait_for(&mut events, |e| match e {
-        NetEvent::Unfollowed { feed } if *feed == key => Some(Ok(())),
+        NetEvent::Unfollowed { log } if *log == key => Some(Ok(())),
         NetEvent::Error(message) => Some(Err(Failure(message.clone()))),
         _ => None,
     })
@@ -332,43 +333,43 @@ pub async fn seed(config: NetConfig, room: Option<RoomName>) -> Result<(), Failu
     Ok(())
 }
 
-fn seed_line(event: &NetEvent, ours: FeedKey) -> Option<String> {
+fn seed_line(event: &NetEvent, ours: LogKey) -> Option<String> {
     Some(match event {
         NetEvent::Ready { own, follows, .. } => {
             format!("own log {own}, {} followed", follows.len())
         }
         NetEvent::PeerConnected {
             peer,
-            feeds,
+            logs,
             rooms,
             route,
         } => {
-            let feeds: Vec<String> = feeds
+            let logs: Vec<String> = logs
                 .iter()
-                .map(|feed| {
-                    if crate::net::route::relayed(feed, route.own_log, Some(ours)) {
-                        format!("{} (relayed)", feed.short())
+                .map(|log| {
+                    if crate::net::route::relayed(log, route.own_log, Some(ours)) {
+                        format!("{} (relayed)", log.short())
                     } else {
-                        feed.short()
+                        log.short()
                     }
                 })
                 .collect();
             let rooms: Vec<String> = rooms.iter().map(|r| format!(" in #{}", r.room)).collect();
             format!(
                 "peer {peer} replicates [{}]{} via {}",
-                feeds.join(", "),
+                logs.join(", "),
                 rooms.concat(),
                 route.summary()
             )
         }
         NetEvent::NetworkReport(report) => format!("network {}", report.summary()),
         NetEvent::PeerDisconnected { peer } => format!("peer {peer} left"),
-        NetEvent::FeedProgress {
-            feed,
+        NetEvent::LogProgress {
+            log,
             downloaded,
             length,
         } => {
-            format!("log {} {downloaded}/{length}", feed.short())
+            format!("log {} {downloaded}/{length}", log.short())
         }
         NetEvent::RoomMember { room, member } => {
             format!("met {} in #{room}", member.key.short())
@@ -448,12 +449,12 @@ mod tests {
     }
 
     #[test]
-    fn json_lines_carry_feed_and_seq() {
+    fn json_lines_carry_log_and_seq() {
         let message = ChatMessage::new_chat("ann", "hi", datetime!(2026-11-24 14:26 UTC));
-        let line = format_json(FeedKey([1; 32]), Seq(4), &message);
+        let line = format_json(LogKey([1; 32]), Seq(4), &message);
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["seq"], 4);
         assert_eq!(value["text"], "hi");
-        assert_eq!(value["feed"], FeedKey([1; 32]).to_hex());
+        assert_eq!(value["feed"], LogKey([1; 32]).to_hex());
     }
 }

@@ -1,7 +1,7 @@
 //! The terminal runner: owns the terminal and the `App`, and is the only
 //! place where the UI does IO. One task `select!`s over crossterm's
 //! `EventStream`, the engine's `NetEvent` receiver, a one-second tick and
-//! SIGTERM/SIGHUP; it drains what is pending, feeds it to `App::update`,
+//! SIGTERM/SIGHUP; it drains what is pending, logs it to `App::update`,
 //! hands the returned commands to the engine with `try_send`, and draws once
 //! per batch. It never blocks the runtime: no blocking reads, no sleeps.
 //! The terminal is restored by `TerminalGuard`'s `Drop` and, on a panic,

@@ -98,7 +98,7 @@ fn tail_json_prints_only_the_newest_message_of_another_storage() {
         value["text"], newest,
         "with -n 1 the first line is the newest message: {first}"
     );
-    assert_eq!(value["feed"], key_a.as_str(), "feed is A's key: {first}");
+    assert_eq!(value["feed"], key_a.as_str(), "log is A's key: {first}");
     assert_eq!(
         value["seq"], 1,
         "the newest of two messages is seq 1: {first}"

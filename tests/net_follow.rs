@@ -27,7 +27,7 @@ async fn follower_gets_history_then_live_messages() {
     // A learns from B's replication messages that B now holds all four.
     let a_key = a.key;
     a.seen_or_wait("B to hold the 4th message", |e| match e {
-        hychat::net::NetEvent::PeerHas { feed, length, .. } if *feed == a_key && *length >= 4 => {
+        hychat::net::NetEvent::PeerHas { log, length, .. } if *log == a_key && *length >= 4 => {
             Some(())
         }
         _ => None,
@@ -57,7 +57,7 @@ async fn a_new_follower_gets_the_newest_fifty_first() {
     while seqs.len() < 70 {
         let seq = b
             .wait_for("a block of A", |e| match e {
-                hychat::net::NetEvent::Appended { feed, seq, .. } if *feed == a.key => Some(seq.0),
+                hychat::net::NetEvent::Appended { log, seq, .. } if *log == a.key => Some(seq.0),
                 _ => None,
             })
             .await;

@@ -7,7 +7,7 @@ mod common;
 use common::{bootstrap_node, Node};
 use hychat::app::timeline::Body;
 use hychat::app::{App, Event};
-use hychat::domain::{FeedKey, RoomName};
+use hychat::domain::{LogKey, RoomName};
 use hychat::net::{NetCommand, NetEvent};
 
 const ROOM: &str = "streams-day";
@@ -29,10 +29,10 @@ async fn say_in_room(node: &Node, text: &str) {
 }
 
 /// Waits until `node` holds the room message `text` written by `writer`.
-async fn wait_for_room_message(node: &mut Node, writer: FeedKey, text: &str) {
+async fn wait_for_room_message(node: &mut Node, writer: LogKey, text: &str) {
     node.seen_or_wait(&format!("`{text}` in {ROOM}"), |e| match e {
-        NetEvent::Appended { feed, message, .. }
-            if *feed == writer && message.text == text && message.room.as_deref() == Some(ROOM) =>
+        NetEvent::Appended { log, message, .. }
+            if *log == writer && message.text == text && message.room.as_deref() == Some(ROOM) =>
         {
             Some(())
         }
@@ -42,7 +42,7 @@ async fn wait_for_room_message(node: &mut Node, writer: FeedKey, text: &str) {
 }
 
 /// Waits until `node` was introduced to `member` in the room.
-async fn wait_for_member(node: &mut Node, member: FeedKey) {
+async fn wait_for_member(node: &mut Node, member: LogKey) {
     node.seen_or_wait(&format!("member {}", member.short()), |e| match e {
         NetEvent::RoomMember { room: r, member: m } if *r == room() && m.key == member => Some(()),
         _ => None,
@@ -108,7 +108,7 @@ async fn members_meet_by_name_and_a_late_joiner_gets_an_offline_members_messages
         .await;
     assert_eq!(rooms.len(), 1);
     assert_eq!(rooms[0].name, room());
-    let mut members: Vec<FeedKey> = rooms[0].members.iter().map(|m| m.key).collect();
+    let mut members: Vec<LogKey> = rooms[0].members.iter().map(|m| m.key).collect();
     members.sort();
     let mut expected = vec![a_key, b_key, c_key];
     expected.sort();
@@ -142,7 +142,7 @@ async fn leaving_a_room_stops_holding_its_members_logs() {
     b.append("a marker A cannot see either").await;
     let late = tokio::time::timeout(std::time::Duration::from_secs(5), async {
         a.wait_for("anything from B", |e| match e {
-            NetEvent::Appended { feed, .. } if *feed == b_key => Some(()),
+            NetEvent::Appended { log, .. } if *log == b_key => Some(()),
             _ => None,
         })
         .await

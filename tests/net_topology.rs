@@ -26,9 +26,7 @@ async fn mutual_followers_replicate_both_ways() {
     // The hello lets one connection carry both logs.
     let (a_key, b_key) = (a.key, b.key);
     a.seen_or_wait("one connection carrying both logs", |e| match e {
-        NetEvent::PeerConnected { feeds, .. }
-            if feeds.contains(&a_key) && feeds.contains(&b_key) =>
-        {
+        NetEvent::PeerConnected { logs, .. } if logs.contains(&a_key) && logs.contains(&b_key) => {
             Some(())
         }
         _ => None,

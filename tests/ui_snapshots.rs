@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hychat::app::{App, Command, Event};
-use hychat::domain::{ChatMessage, ConnectionKey, FeedKey, Member, RoomEntry, RoomName, Seq};
+use hychat::domain::{ChatMessage, ConnectionKey, LogKey, Member, RoomEntry, RoomName, Seq};
 use hychat::net::{
     FollowEntry, Nat, NetCommand, NetEvent, NetworkReport, NetworkStatus, PeerPath, PeerRoom,
     PeerRoute, Reachability,
@@ -17,30 +17,30 @@ use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 14:30 UTC);
 
-fn key(hex: &str) -> FeedKey {
+fn key(hex: &str) -> LogKey {
     hex.parse().expect("test keys are valid")
 }
 
-fn own() -> FeedKey {
+fn own() -> LogKey {
     key("8f2c1e9a4b7d3f60c5e1a2b3d4f5061728394a5b6c7d8e9fa0b1c2d3e4f50617")
 }
-fn ann() -> FeedKey {
+fn ann() -> LogKey {
     key("a11ce0d5c0ffee00112233445566778899aabbccddeeff001122334455667788")
 }
-fn bob() -> FeedKey {
+fn bob() -> LogKey {
     key("b0b5e1f00d0000aa11bb22cc33dd44ee55ff66007711882299aa33bb44cc55dd")
 }
-fn other_bob() -> FeedKey {
+fn other_bob() -> LogKey {
     key("2bb0b0b0feedface0123456789abcdef0123456789abcdef0123456789abcdef")
 }
 
-fn dee() -> FeedKey {
+fn dee() -> LogKey {
     key("dee0dee0c0c0a0a0112233445566778899aabbccddeeff00112233445566778a")
 }
-fn eve() -> FeedKey {
+fn eve() -> LogKey {
     key("e7e0e7e0b1b2b3b4112233445566778899aabbccddeeff00112233445566778b")
 }
-fn fay() -> FeedKey {
+fn fay() -> LogKey {
     key("fa7fa7fa00112233445566778899aabbccddeeff00112233445566778899aabb")
 }
 
@@ -48,11 +48,11 @@ fn net(app: &mut App, event: NetEvent) {
     app.update(Event::Net(event));
 }
 
-fn say(app: &mut App, feed: FeedKey, seq: u64, nick: &str, text: &str, at: OffsetDateTime) {
+fn say(app: &mut App, log: LogKey, seq: u64, nick: &str, text: &str, at: OffsetDateTime) {
     net(
         app,
         NetEvent::Appended {
-            feed,
+            log,
             seq: Seq(seq),
             message: ChatMessage::new_chat(nick, text, at),
         },
@@ -223,7 +223,7 @@ fn peer_panel_with_two_peers() {
         &mut app,
         NetEvent::PeerConnected {
             peer: ConnectionKey([0xe1; 32]),
-            feeds: vec![own(), ann()],
+            logs: vec![own(), ann()],
             rooms: vec![],
             route: Default::default(),
         },
@@ -233,15 +233,15 @@ fn peer_panel_with_two_peers() {
         &mut app,
         NetEvent::PeerConnected {
             peer: ConnectionKey([0x5c; 32]),
-            feeds: vec![bob(), ann(), other_bob()],
+            logs: vec![bob(), ann(), other_bob()],
             rooms: vec![],
             route: Default::default(),
         },
     );
     net(
         &mut app,
-        NetEvent::FeedProgress {
-            feed: other_bob(),
+        NetEvent::LogProgress {
+            log: other_bob(),
             downloaded: 12,
             length: 40,
         },
@@ -354,7 +354,7 @@ fn room(name: &str) -> RoomName {
     RoomName::parse(name).expect("test room names are valid")
 }
 
-fn member(key: FeedKey, nick: &str) -> Member {
+fn member(key: LogKey, nick: &str) -> Member {
     Member {
         key,
         nickname: Some(nick.to_string()),
@@ -363,7 +363,7 @@ fn member(key: FeedKey, nick: &str) -> Member {
 
 fn say_in(
     app: &mut App,
-    feed: FeedKey,
+    log: LogKey,
     seq: u64,
     nick: &str,
     text: &str,
@@ -375,7 +375,7 @@ fn say_in(
     net(
         app,
         NetEvent::Appended {
-            feed,
+            log,
             seq: Seq(seq),
             message,
         },
@@ -481,7 +481,7 @@ fn a_room_view() {
         &mut app,
         NetEvent::PeerConnected {
             peer: ConnectionKey([0xd1; 32]),
-            feeds: vec![dee(), eve()],
+            logs: vec![dee(), eve()],
             rooms: vec![
                 PeerRoom {
                     room: room("streams-day"),
@@ -537,12 +537,12 @@ fn network_app(width: u16, height: u16) -> App {
             reachable: Reachability::Unreachable,
         }),
     );
-    let connect = |app: &mut App, byte: u8, feeds: Vec<FeedKey>, route: PeerRoute| {
+    let connect = |app: &mut App, byte: u8, logs: Vec<LogKey>, route: PeerRoute| {
         net(
             app,
             NetEvent::PeerConnected {
                 peer: ConnectionKey([byte; 32]),
-                feeds,
+                logs,
                 rooms: vec![],
                 route,
             },

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use time::OffsetDateTime;
 
-use crate::domain::{FeedKey, RoomName, Seq};
+use crate::domain::{LogKey, RoomName, Seq};
 
 use super::routing::ChannelId;
 use super::timeline::Timeline;
@@ -19,9 +19,9 @@ pub struct Channel {
     pub id: ChannelId,
     pub timeline: Timeline,
     /// Messages from others that came in while it was not active.
-    unread: HashSet<(FeedKey, Seq)>,
+    unread: HashSet<(LogKey, Seq)>,
     /// The unread messages that name our nickname.
-    mentions: HashSet<(FeedKey, Seq)>,
+    mentions: HashSet<(LogKey, Seq)>,
     /// When it was last looked at: only newer messages count as unread.
     last_viewed: OffsetDateTime,
 }
@@ -48,9 +48,9 @@ impl Channel {
     }
 
     /// A message left the channel (muted, unfollowed): it is not unread.
-    pub fn forget(&mut self, feed: FeedKey, seq: Seq) {
-        self.unread.remove(&(feed, seq));
-        self.mentions.remove(&(feed, seq));
+    pub fn forget(&mut self, log: LogKey, seq: Seq) {
+        self.unread.remove(&(log, seq));
+        self.mentions.remove(&(log, seq));
     }
 
     fn mark_read(&mut self, now: OffsetDateTime) {
@@ -168,7 +168,7 @@ impl Channels {
     pub fn note_message(
         &mut self,
         index: usize,
-        (feed, seq): (FeedKey, Seq),
+        (log, seq): (LogKey, Seq),
         at: OffsetDateTime,
         mentions_us: bool,
     ) {
@@ -177,9 +177,9 @@ impl Channels {
         }
         if let Some(channel) = self.list.get_mut(index) {
             if at + UNREAD_CLOCK_SLACK > channel.last_viewed {
-                channel.unread.insert((feed, seq));
+                channel.unread.insert((log, seq));
                 if mentions_us {
-                    channel.mentions.insert((feed, seq));
+                    channel.mentions.insert((log, seq));
                 }
             }
         }
@@ -247,8 +247,8 @@ mod tests {
         assert_eq!(channels.active_index(), 1);
     }
 
-    fn block(seq: u64) -> (FeedKey, Seq) {
-        (FeedKey([2; 32]), Seq(seq))
+    fn block(seq: u64) -> (LogKey, Seq) {
+        (LogKey([2; 32]), Seq(seq))
     }
 
     fn state(channels: &Channels, index: usize) -> (usize, bool) {

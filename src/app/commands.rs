@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use crate::domain::message::MAX_NICK_CHARS;
-use crate::domain::{FeedKey, RoomName};
+use crate::domain::{LogKey, RoomName};
 
 use super::text;
 
@@ -44,7 +44,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub enum SlashCommand {
     Follow {
-        key: FeedKey,
+        key: LogKey,
         name: Option<String>,
     },
     Unfollow(Target),
@@ -67,7 +67,7 @@ pub enum SlashCommand {
 /// to be looked up.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    Key(FeedKey),
+    Key(LogKey),
     Name(String),
 }
 
@@ -113,7 +113,7 @@ pub fn parse(line: &str) -> Result<SlashCommand, CommandError> {
             if key.is_empty() {
                 return Err(usage("/follow"));
             }
-            let key = FeedKey::from_str(key).map_err(|e| CommandError::BadKey(e.to_string()))?;
+            let key = LogKey::from_str(key).map_err(|e| CommandError::BadKey(e.to_string()))?;
             let name = match name {
                 Some(name) => Some(valid_name(name).ok_or(CommandError::BadName)?),
                 None => None,
@@ -160,7 +160,7 @@ fn target(name: &str, rest: &str) -> Result<Target, CommandError> {
     if rest.is_empty() {
         return Err(usage(name));
     }
-    Ok(match FeedKey::from_str(rest) {
+    Ok(match LogKey::from_str(rest) {
         Ok(key) => Target::Key(key),
         Err(_) => Target::Name(rest.to_string()),
     })
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn parses_follow_with_and_without_a_name() {
-        let key: FeedKey = HEX.parse().unwrap();
+        let key: LogKey = HEX.parse().unwrap();
         assert_eq!(
             parse(&format!("/follow {HEX} ann")),
             Ok(SlashCommand::Follow {
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn bad_keys_use_the_key_parser_message() {
-        let expected = "nope".parse::<FeedKey>().unwrap_err().to_string();
+        let expected = "nope".parse::<LogKey>().unwrap_err().to_string();
         assert_eq!(
             parse("/follow nope"),
             Err(CommandError::BadKey(expected.clone()))
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn unfollow_takes_a_key_or_a_name() {
-        let key: FeedKey = HEX.parse().unwrap();
+        let key: LogKey = HEX.parse().unwrap();
         assert_eq!(
             parse(&format!("/unfollow {HEX}")),
             Ok(SlashCommand::Unfollow(Target::Key(key)))
@@ -289,7 +289,7 @@ mod tests {
 
     #[test]
     fn mute_and_unmute_take_a_key_or_a_name() {
-        let key: FeedKey = HEX.parse().unwrap();
+        let key: LogKey = HEX.parse().unwrap();
         assert_eq!(
             parse(&format!("/mute {HEX}")),
             Ok(SlashCommand::Mute(Target::Key(key)))

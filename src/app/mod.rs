@@ -30,7 +30,7 @@ use ratatui::layout::Rect;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::domain::message::MAX_TEXT_CHARS;
-use crate::domain::{ChatMessage, FeedKey, RoomName, Seq};
+use crate::domain::{ChatMessage, LogKey, RoomName, Seq};
 use crate::net::{FollowEntry, NetCommand, NetEvent, NetworkReport, NetworkStatus};
 
 pub use action::Action;
@@ -77,7 +77,7 @@ pub enum Overlay {
 /// The whole state of the UI.
 #[derive(Debug, Clone)]
 pub struct App {
-    own: Option<FeedKey>,
+    own: Option<LogKey>,
     nickname: String,
     now: OffsetDateTime,
     offset: UtcOffset,
@@ -177,7 +177,7 @@ impl App {
     // ---- accessors for the renderer ----
 
     /// Our own log's key, once the engine said `Ready`.
-    pub fn own(&self) -> Option<FeedKey> {
+    pub fn own(&self) -> Option<LogKey> {
         self.own
     }
 
@@ -209,14 +209,14 @@ impl App {
     }
 
     /// Whether a log's messages are hidden by `/mute`.
-    pub fn is_muted(&self, key: &FeedKey) -> bool {
+    pub fn is_muted(&self, key: &LogKey) -> bool {
         self.audience.is_muted(key)
     }
 
     /// The best name known for a log: the name of a followed log, else the
     /// newest nickname on its messages, else the nickname it gave as a
     /// room member; `None` when nothing is known. Our own log is "you".
-    pub fn name_of(&self, key: &FeedKey) -> Option<String> {
+    pub fn name_of(&self, key: &LogKey) -> Option<String> {
         if self.own == Some(*key) {
             return Some("you".to_string());
         }
@@ -448,7 +448,7 @@ impl App {
             SlashCommand::Follow { key, name } => return net(NetCommand::Follow { key, name }),
             SlashCommand::Unfollow(Target::Key(key)) => return net(NetCommand::Unfollow { key }),
             SlashCommand::Unfollow(Target::Name(name)) => {
-                let found: Vec<FeedKey> = self
+                let found: Vec<LogKey> = self
                     .peers
                     .find_by_name(&name)
                     .iter()
@@ -458,7 +458,7 @@ impl App {
                     [key] => return net(NetCommand::Unfollow { key: *key }),
                     [] => self.error(format!("you follow nobody called {name}")),
                     many => {
-                        let keys: Vec<String> = many.iter().map(FeedKey::short).collect();
+                        let keys: Vec<String> = many.iter().map(LogKey::short).collect();
                         self.error(format!(
                             "{name} is {} logs ({}); unfollow by key",
                             many.len(),
@@ -499,7 +499,7 @@ impl App {
             n => format!("{n} peers connected:"),
         }];
         for peer in peers {
-            let feeds: Vec<String> = peer.feeds.iter().map(|f| self.feed_name(f)).collect();
+            let logs: Vec<String> = peer.logs.iter().map(|f| self.log_name(f)).collect();
             let rooms: Vec<String> = peer.room_tags();
             let met = if rooms.is_empty() {
                 String::new()
@@ -510,10 +510,10 @@ impl App {
                 "{} for {}{met}: {}",
                 peer.id.short(),
                 peers::short_duration(peer.since, self.now),
-                if feeds.is_empty() {
+                if logs.is_empty() {
                     "no shared logs".to_string()
                 } else {
-                    feeds.join(", ")
+                    logs.join(", ")
                 }
             ));
         }
@@ -521,7 +521,7 @@ impl App {
     }
 
     /// A log's short key, with whose it is when known.
-    fn feed_name(&self, key: &FeedKey) -> String {
+    fn log_name(&self, key: &LogKey) -> String {
         match self.name_of(key) {
             Some(name) => format!("{} ({})", key.short(), text::printable_line(&name)),
             None => key.short(),
@@ -577,27 +577,27 @@ impl App {
                     self.info(text);
                 }
             }
-            NetEvent::Appended { feed, seq, message } => {
-                self.peers.saw_nickname(&feed, seq, &message.nickname);
-                if self.archive.insert(feed, seq, &message) {
-                    self.place(feed, seq, message);
+            NetEvent::Appended { log, seq, message } => {
+                self.peers.saw_nickname(&log, seq, &message.nickname);
+                if self.archive.insert(log, seq, &message) {
+                    self.place(log, seq, message);
                 }
             }
             NetEvent::PeerConnected {
                 peer,
-                feeds,
+                logs,
                 rooms,
                 route,
-            } => self.peers.connected(peer, feeds, rooms, route, self.now),
+            } => self.peers.connected(peer, logs, rooms, route, self.now),
             NetEvent::PeerDisconnected { peer } => {
                 self.peers.disconnected(&peer);
             }
-            NetEvent::FeedProgress {
-                feed,
+            NetEvent::LogProgress {
+                log,
                 downloaded,
                 length,
-            } => self.peers.progress(&feed, downloaded, length),
-            NetEvent::PeerHas { peer, feed, length } => self.peers.peer_has(peer, feed, length),
+            } => self.peers.progress(&log, downloaded, length),
+            NetEvent::PeerHas { peer, log, length } => self.peers.peer_has(peer, log, length),
             NetEvent::NetworkReport(report) => self.report = report,
             NetEvent::NetworkStatus(status) => {
                 let same_state = self.network.as_ref().map(std::mem::discriminant)
@@ -611,14 +611,14 @@ impl App {
                 self.network = Some(status);
             }
             NetEvent::Followed(entry) => self.followed(entry),
-            NetEvent::Unfollowed { feed } => {
+            NetEvent::Unfollowed { log } => {
                 let name = self
                     .peers
-                    .remove_follow(&feed)
-                    .map_or_else(|| feed.short(), |f| f.display_name());
-                self.audience.unfollow(&feed);
-                self.reroute(Some(feed));
-                self.info(format!("stopped following {name} ({})", feed.short()));
+                    .remove_follow(&log)
+                    .map_or_else(|| log.short(), |f| f.display_name());
+                self.audience.unfollow(&log);
+                self.reroute(Some(log));
+                self.info(format!("stopped following {name} ({})", log.short()));
             }
             NetEvent::NickChanged { nickname } => {
                 self.info(format!("your nickname is now {nickname}"));
@@ -627,8 +627,8 @@ impl App {
             NetEvent::RoomJoined(entry) => self.room_joined(entry),
             NetEvent::RoomLeft { room } => self.room_left(room),
             NetEvent::RoomMember { room, member } => self.room_member(room, member),
-            NetEvent::Muted { feed } => self.muted(feed),
-            NetEvent::Unmuted { feed } => self.unmuted(feed),
+            NetEvent::Muted { log } => self.muted(log),
+            NetEvent::Unmuted { log } => self.unmuted(log),
             NetEvent::Error(message) => self.error(message),
         }
     }
@@ -656,8 +656,8 @@ impl App {
 
     /// Shows a delivered block in the view it belongs in, if any, counting
     /// it as unread there when it is someone else's and new.
-    fn place(&mut self, feed: FeedKey, seq: Seq, message: ChatMessage) {
-        let Some(destination) = self.audience.destination(&feed, message.room.as_deref()) else {
+    fn place(&mut self, log: LogKey, seq: Seq, message: ChatMessage) {
+        let Some(destination) = self.audience.destination(&log, message.room.as_deref()) else {
             return;
         };
         let Some(channel) = self.channels.index_of(&destination) else {
@@ -667,13 +667,13 @@ impl App {
         let Some(timeline) = self.channels.get_mut(channel).map(|c| &mut c.timeline) else {
             return;
         };
-        let Some(index) = timeline.insert_message(feed, seq, message, self.now) else {
+        let Some(index) = timeline.insert_message(log, seq, message, self.now) else {
             return;
         };
         let at = timeline.entries()[index].at;
-        if Some(feed) != self.own {
+        if Some(log) != self.own {
             self.channels
-                .note_message(channel, (feed, seq), at, mentions_us);
+                .note_message(channel, (log, seq), at, mentions_us);
         }
         self.after_insert(channel, index);
     }
@@ -681,11 +681,11 @@ impl App {
     /// After the audience changed: takes archived blocks (of one log, or
     /// all) out of views they no longer belong in, and puts them into the
     /// view they now belong in.
-    fn reroute(&mut self, feed: Option<FeedKey>) {
-        let scope: Vec<(FeedKey, Seq, Option<ChannelId>)> = match feed {
-            Some(feed) => self
+    fn reroute(&mut self, log: Option<LogKey>) {
+        let scope: Vec<(LogKey, Seq, Option<ChannelId>)> = match log {
+            Some(log) => self
                 .archive
-                .of_feed(feed)
+                .of_log(log)
                 .map(|(f, s, m)| (f, s, self.audience.destination(&f, m.room.as_deref())))
                 .collect(),
             None => self
@@ -697,7 +697,7 @@ impl App {
         if scope.is_empty() {
             return;
         }
-        let wanted: std::collections::HashMap<(FeedKey, Seq), Option<ChannelId>> = scope
+        let wanted: std::collections::HashMap<(LogKey, Seq), Option<ChannelId>> = scope
             .iter()
             .map(|(f, s, d)| ((*f, *s), d.clone()))
             .collect();
@@ -717,24 +717,24 @@ impl App {
                     .get(&(*f, s))
                     .is_none_or(|destination| destination.as_ref() == Some(&id))
             });
-            for (feed, seq) in &dropped {
-                channel.forget(*feed, *seq);
+            for (log, seq) in &dropped {
+                channel.forget(*log, *seq);
             }
             if !dropped.is_empty() {
                 self.clamp_scroll(index);
             }
         }
-        for (feed, seq, destination) in scope {
+        for (log, seq, destination) in scope {
             let Some(destination) = destination else {
                 continue;
             };
             let shown = self
                 .channels
                 .index_of(&destination)
-                .is_some_and(|i| self.channels.list()[i].timeline.contains(&feed, seq));
+                .is_some_and(|i| self.channels.list()[i].timeline.contains(&log, seq));
             if !shown {
-                if let Some(message) = self.archive.get(feed, seq).cloned() {
-                    self.place(feed, seq, message);
+                if let Some(message) = self.archive.get(log, seq).cloned() {
+                    self.place(log, seq, message);
                 }
             }
         }
@@ -819,7 +819,7 @@ fn page(height: usize) -> usize {
     height.saturating_sub(1).max(1)
 }
 
-fn welcome(own: &FeedKey, nickname: &str) -> String {
+fn welcome(own: &LogKey, nickname: &str) -> String {
     format!(
         "Welcome to hychat, {nickname}! Your log is ready.\n\
          Your share key (give it to friends; /key shows it again):\n\

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ratatui::layout::Rect;
 
-use crate::domain::FeedKey;
+use crate::domain::LogKey;
 use crate::net::{show_address, Nat, NetworkReport, NetworkStatus, PeerPath, Reachability};
 
 use super::peers::{short_duration, Peer};
@@ -31,7 +31,7 @@ pub enum PaneTone {
     /// A connection's short id.
     Id,
     /// A name, in the colour of this log's writer.
-    Nick(FeedKey),
+    Nick(LogKey),
 }
 
 /// One line of the pane: pieces of text with their tones.
@@ -79,7 +79,7 @@ pub fn status_facts(report: &NetworkReport) -> Vec<String> {
 
 /// One word for a listed peer in the side panel: `relay` when every log
 /// it carries is someone else's, else its path; `None` when unknown.
-pub fn peer_tag(peer: &Peer, ours: Option<FeedKey>) -> Option<&'static str> {
+pub fn peer_tag(peer: &Peer, ours: Option<LogKey>) -> Option<&'static str> {
     if peer.relays_only(ours) {
         return Some("relay");
     }
@@ -213,23 +213,23 @@ fn connection(out: &mut Vec<PaneLine>, app: &App, peer: &Peer, width: usize) {
             ]);
         }
     }
-    if peer.feeds.is_empty() {
+    if peer.logs.is_empty() {
         out.push(vec![(
             format!("{}no logs yet", " ".repeat(CONNECTION_INDENT)),
             PaneTone::Dim,
         )]);
     }
-    for feed in &peer.feeds {
-        let mut log = Vec::new();
-        if let Some(name) = app.name_of(feed) {
-            log.push((
+    for log in &peer.logs {
+        let mut label = Vec::new();
+        if let Some(name) = app.name_of(log) {
+            label.push((
                 format!("{} ", text::printable_line(&name)),
-                PaneTone::Nick(*feed),
+                PaneTone::Nick(*log),
             ));
         }
-        log.push((feed.short(), PaneTone::Dim));
-        let mut items = vec![log];
-        if peer.relays(feed, app.own()) {
+        label.push((log.short(), PaneTone::Dim));
+        let mut items = vec![label];
+        if peer.relays(log, app.own()) {
             items.push(vec![("relayed".to_string(), PaneTone::Plain)]);
         }
         out.extend(flow(items, CONNECTION_INDENT, CONNECTION_INDENT + 2, width));

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use time::OffsetDateTime;
 
-use crate::domain::{ConnectionKey, FeedKey, RoomName, Seq};
+use crate::domain::{ConnectionKey, LogKey, RoomName, Seq};
 use crate::net::{FollowEntry, PeerRoom, PeerRoute};
 
 /// One connected peer.
@@ -16,7 +16,7 @@ use crate::net::{FollowEntry, PeerRoom, PeerRoute};
 pub struct Peer {
     pub id: ConnectionKey,
     pub since: OffsetDateTime,
-    pub feeds: Vec<FeedKey>,
+    pub logs: Vec<LogKey>,
     /// The rooms it introduced itself in, with the log it says is its own.
     pub rooms: Vec<PeerRoom>,
     /// Where it is and how it is reached, as far as it told us.
@@ -26,30 +26,30 @@ pub struct Peer {
 impl Peer {
     /// The log it says is its own: from its route, else from a room
     /// introduction; `None` when it did not say.
-    pub fn own_log(&self) -> Option<FeedKey> {
+    pub fn own_log(&self) -> Option<LogKey> {
         self.route
             .own_log
             .or_else(|| self.rooms.first().map(|room| room.member))
     }
 
-    /// Whether it serves `feed` on someone else's behalf (see
+    /// Whether it serves `log` on someone else's behalf (see
     /// `net::route::relayed`; `ours` is our own log).
-    pub fn relays(&self, feed: &FeedKey, ours: Option<FeedKey>) -> bool {
-        crate::net::route::relayed(feed, self.own_log(), ours)
+    pub fn relays(&self, log: &LogKey, ours: Option<LogKey>) -> bool {
+        crate::net::route::relayed(log, self.own_log(), ours)
     }
 
     /// Whether every log it carries, besides ours, is someone else's (a
     /// seed, or a room member holding others' logs while its own is not
     /// shared with us).
-    pub fn relays_only(&self, ours: Option<FeedKey>) -> bool {
-        let others: Vec<&FeedKey> = self.feeds.iter().filter(|f| Some(**f) != ours).collect();
-        !others.is_empty() && others.iter().all(|feed| self.relays(feed, ours))
+    pub fn relays_only(&self, ours: Option<LogKey>) -> bool {
+        let others: Vec<&LogKey> = self.logs.iter().filter(|f| Some(**f) != ours).collect();
+        !others.is_empty() && others.iter().all(|log| self.relays(log, ours))
     }
 
     /// A connection that carries no log and no room yet: still
     /// connecting, or nothing in common.
     pub fn carries_nothing(&self) -> bool {
-        self.feeds.is_empty() && self.rooms.is_empty()
+        self.logs.is_empty() && self.rooms.is_empty()
     }
 
     /// The rooms it was met in, each once, in the order it named them.
@@ -75,7 +75,7 @@ impl Peer {
 /// One followed log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Followed {
-    pub key: FeedKey,
+    pub key: LogKey,
     /// The name the user gave it with `/follow KEY NAME`.
     pub local_name: Option<String>,
     /// The nickname of its newest message seen so far, with that message's seq.
@@ -116,7 +116,7 @@ pub struct Peers {
     peers: Vec<Peer>,
     follows: Vec<Followed>,
     /// How many blocks of which log each peer says it holds.
-    remote_lengths: HashMap<(ConnectionKey, FeedKey), u64>,
+    remote_lengths: HashMap<(ConnectionKey, LogKey), u64>,
 }
 
 impl Peers {
@@ -139,11 +139,11 @@ impl Peers {
         &self.follows
     }
 
-    pub fn follow(&self, key: &FeedKey) -> Option<&Followed> {
+    pub fn follow(&self, key: &LogKey) -> Option<&Followed> {
         self.follows.iter().find(|f| f.key == *key)
     }
 
-    pub fn is_following(&self, key: &FeedKey) -> bool {
+    pub fn is_following(&self, key: &LogKey) -> bool {
         self.follow(key).is_some()
     }
 
@@ -171,14 +171,14 @@ impl Peers {
         }
     }
 
-    pub fn remove_follow(&mut self, key: &FeedKey) -> Option<Followed> {
+    pub fn remove_follow(&mut self, key: &LogKey) -> Option<Followed> {
         let index = self.follows.iter().position(|f| f.key == *key)?;
         Some(self.follows.remove(index))
     }
 
     /// Remembers the nickname of a followed log's message if it is the
     /// newest seen (history may arrive newest first).
-    pub fn saw_nickname(&mut self, key: &FeedKey, seq: Seq, nickname: &str) {
+    pub fn saw_nickname(&mut self, key: &LogKey, seq: Seq, nickname: &str) {
         if nickname.is_empty() {
             return;
         }
@@ -189,7 +189,7 @@ impl Peers {
         }
     }
 
-    pub fn progress(&mut self, key: &FeedKey, downloaded: u64, length: u64) {
+    pub fn progress(&mut self, key: &LogKey, downloaded: u64, length: u64) {
         if let Some(followed) = self.follows.iter_mut().find(|f| f.key == *key) {
             followed.downloaded = downloaded;
             followed.length = length;
@@ -201,21 +201,21 @@ impl Peers {
     pub fn connected(
         &mut self,
         id: ConnectionKey,
-        feeds: Vec<FeedKey>,
+        logs: Vec<LogKey>,
         rooms: Vec<PeerRoom>,
         route: PeerRoute,
         now: OffsetDateTime,
     ) {
         match self.peers.iter_mut().find(|p| p.id == id) {
             Some(peer) => {
-                peer.feeds = feeds;
+                peer.logs = logs;
                 peer.rooms = rooms;
                 peer.route = route;
             }
             None => self.peers.push(Peer {
                 id,
                 since: now,
-                feeds,
+                logs,
                 rooms,
                 route,
             }),
@@ -223,7 +223,7 @@ impl Peers {
     }
 
     /// Whether some connected peer introduced `member` in `room`.
-    pub fn is_in_room(&self, room: &RoomName, member: &FeedKey) -> bool {
+    pub fn is_in_room(&self, room: &RoomName, member: &LogKey) -> bool {
         self.peers
             .iter()
             .flat_map(|p| &p.rooms)
@@ -236,24 +236,24 @@ impl Peers {
         Some(self.peers.remove(index))
     }
 
-    pub fn peer_has(&mut self, id: ConnectionKey, feed: FeedKey, length: u64) {
+    pub fn peer_has(&mut self, id: ConnectionKey, log: LogKey, length: u64) {
         if self.peers.iter().any(|p| p.id == id) {
-            self.remote_lengths.insert((id, feed), length);
+            self.remote_lengths.insert((id, log), length);
         }
     }
 
-    /// The longest length of `feed` any connected peer reported.
-    pub fn best_remote_length(&self, feed: &FeedKey) -> Option<u64> {
+    /// The longest length of `log` any connected peer reported.
+    pub fn best_remote_length(&self, log: &LogKey) -> Option<u64> {
         self.remote_lengths
             .iter()
-            .filter(|((_, f), _)| f == feed)
+            .filter(|((_, f), _)| f == log)
             .map(|(_, length)| *length)
             .max()
     }
 
     /// Whether some connected peer replicates this log with us.
-    pub fn is_online(&self, key: &FeedKey) -> bool {
-        self.peers.iter().any(|p| p.feeds.contains(key))
+    pub fn is_online(&self, key: &LogKey) -> bool {
+        self.peers.iter().any(|p| p.logs.contains(key))
     }
 
     /// Names Tab can complete to: latest nicknames and local names.
@@ -310,7 +310,7 @@ mod tests {
 
     fn entry(byte: u8, name: Option<&str>) -> FollowEntry {
         FollowEntry {
-            key: FeedKey([byte; 32]),
+            key: LogKey([byte; 32]),
             name: name.map(str::to_string),
         }
     }
@@ -319,21 +319,15 @@ mod tests {
     fn peers_upsert_and_keep_their_connect_time() {
         let mut peers = Peers::default();
         let id = ConnectionKey([9; 32]);
-        peers.connected(
-            id,
-            vec![FeedKey([1; 32])],
-            vec![],
-            PeerRoute::default(),
-            NOW,
-        );
+        peers.connected(id, vec![LogKey([1; 32])], vec![], PeerRoute::default(), NOW);
         let rust = RoomName::parse("rust").unwrap();
         let in_rust = |key: u8| PeerRoom {
             room: rust.clone(),
-            member: FeedKey([key; 32]),
+            member: LogKey([key; 32]),
         };
         peers.connected(
             id,
-            vec![FeedKey([1; 32]), FeedKey([2; 32])],
+            vec![LogKey([1; 32]), LogKey([2; 32])],
             vec![in_rust(2), in_rust(3)],
             PeerRoute::default(),
             NOW + Duration::minutes(3),
@@ -341,12 +335,12 @@ mod tests {
         assert_eq!(peers.peers().len(), 1);
         assert_eq!(peers.peers()[0].since, NOW);
         assert_eq!(peers.peers()[0].room_names(), vec![&rust]);
-        assert!(peers.is_online(&FeedKey([2; 32])));
-        assert!(peers.is_in_room(&rust, &FeedKey([3; 32])));
-        assert!(!peers.is_in_room(&rust, &FeedKey([1; 32])));
+        assert!(peers.is_online(&LogKey([2; 32])));
+        assert!(peers.is_in_room(&rust, &LogKey([3; 32])));
+        assert!(!peers.is_in_room(&rust, &LogKey([1; 32])));
         assert!(peers.disconnected(&id).is_some());
-        assert!(!peers.is_online(&FeedKey([2; 32])));
-        assert!(!peers.is_in_room(&rust, &FeedKey([3; 32])));
+        assert!(!peers.is_online(&LogKey([2; 32])));
+        assert!(!peers.is_in_room(&rust, &LogKey([3; 32])));
         assert!(peers.disconnected(&id).is_none());
     }
 
@@ -354,12 +348,12 @@ mod tests {
     fn follows_track_the_newest_nickname_and_progress() {
         let mut peers = Peers::default();
         peers.set_follows(vec![entry(1, Some("ann")), entry(2, None)]);
-        let key = FeedKey([1; 32]);
+        let key = LogKey([1; 32]);
         assert_eq!(peers.follow(&key).unwrap().display_name(), "ann");
         peers.saw_nickname(&key, Seq(5), "annie");
         peers.saw_nickname(&key, Seq(2), "old-ann");
         assert_eq!(peers.follow(&key).unwrap().display_name(), "annie");
-        assert_eq!(peers.follows()[1].display_name(), FeedKey([2; 32]).short());
+        assert_eq!(peers.follows()[1].display_name(), LogKey([2; 32]).short());
         peers.progress(&key, 3, 10);
         assert!(peers.follow(&key).unwrap().catching_up());
         peers.progress(&key, 10, 10);
@@ -372,7 +366,7 @@ mod tests {
     #[test]
     fn own_logs_relays_and_bare_connections() {
         let mut peers = Peers::default();
-        let (ann, bob) = (FeedKey([1; 32]), FeedKey([2; 32]));
+        let (ann, bob) = (LogKey([1; 32]), LogKey([2; 32]));
         let said = |own| PeerRoute {
             own_log: Some(own),
             ..PeerRoute::default()
@@ -402,7 +396,7 @@ mod tests {
         let [writer, seed, silent, bare] = peers.peers() else {
             panic!("four connections");
         };
-        let us = Some(FeedKey([9; 32]));
+        let us = Some(LogKey([9; 32]));
         assert!(!writer.relays(&ann, us) && writer.relays(&bob, us) && !writer.relays_only(us));
         assert!(seed.relays_only(us));
         assert!(!silent.relays(&bob, us) && !silent.relays_only(us));
@@ -431,14 +425,14 @@ mod tests {
     fn remote_lengths_are_forgotten_on_disconnect() {
         let mut peers = Peers::default();
         let id = ConnectionKey([9; 32]);
-        let feed = FeedKey([1; 32]);
-        peers.peer_has(id, feed, 4);
-        assert_eq!(peers.best_remote_length(&feed), None);
-        peers.connected(id, vec![feed], vec![], PeerRoute::default(), NOW);
-        peers.peer_has(id, feed, 4);
-        assert_eq!(peers.best_remote_length(&feed), Some(4));
+        let log = LogKey([1; 32]);
+        peers.peer_has(id, log, 4);
+        assert_eq!(peers.best_remote_length(&log), None);
+        peers.connected(id, vec![log], vec![], PeerRoute::default(), NOW);
+        peers.peer_has(id, log, 4);
+        assert_eq!(peers.best_remote_length(&log), Some(4));
         peers.disconnected(&id);
-        assert_eq!(peers.best_remote_length(&feed), None);
+        assert_eq!(peers.best_remote_length(&log), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::domain::{FeedKey, Member, RoomEntry, RoomName};
+use crate::domain::{LogKey, Member, RoomEntry, RoomName};
 use crate::net::NetCommand;
 
 use super::commands::Target;
@@ -187,28 +187,28 @@ impl App {
         self.reroute(Some(key));
     }
 
-    pub(super) fn muted(&mut self, feed: FeedKey) {
-        self.audience.mute(feed);
-        self.reroute(Some(feed));
+    pub(super) fn muted(&mut self, log: LogKey) {
+        self.audience.mute(log);
+        self.reroute(Some(log));
         self.info(format!(
             "muted {}: their messages are hidden everywhere; /unmute shows them again",
-            self.who(&feed)
+            self.who(&log)
         ));
     }
 
-    pub(super) fn unmuted(&mut self, feed: FeedKey) {
-        self.audience.unmute(&feed);
-        self.reroute(Some(feed));
+    pub(super) fn unmuted(&mut self, log: LogKey) {
+        self.audience.unmute(&log);
+        self.reroute(Some(log));
         self.info(format!(
             "unmuted {}: their messages show again",
-            self.who(&feed)
+            self.who(&log)
         ));
     }
 
     // ---- helpers ----
 
     /// `bob (b0b0b0b0)`, or the short key alone when no name is known.
-    fn who(&self, key: &FeedKey) -> String {
+    fn who(&self, key: &LogKey) -> String {
         match self.name_of(key).map(|n| text::printable_line(&n)) {
             Some(name) if !name.is_empty() => format!("{name} ({})", key.short()),
             _ => key.short(),
@@ -231,19 +231,14 @@ impl App {
     /// Names are looked up (ignoring case) among follow names, room
     /// members' nicknames and nicknames seen on messages. With
     /// `prefer_muted`, muted logs win over others of the same name.
-    fn resolve(
-        &self,
-        target: Target,
-        command: &str,
-        prefer_muted: bool,
-    ) -> Result<FeedKey, String> {
+    fn resolve(&self, target: Target, command: &str, prefer_muted: bool) -> Result<LogKey, String> {
         let name = match target {
             Target::Key(key) => return Ok(key),
             Target::Name(name) => name,
         };
         let wanted = name.to_lowercase();
         let matches = |n: &str| n.to_lowercase() == wanted;
-        let mut keys: BTreeSet<FeedKey> = self
+        let mut keys: BTreeSet<LogKey> = self
             .peers
             .find_by_name(&name)
             .iter()
@@ -274,7 +269,7 @@ impl App {
         if prefer_muted && keys.iter().any(|k| self.audience.is_muted(k)) {
             keys.retain(|k| self.audience.is_muted(k));
         }
-        let keys: Vec<FeedKey> = keys.into_iter().collect();
+        let keys: Vec<LogKey> = keys.into_iter().collect();
         let shown = text::truncate(&text::printable_line(&name), 40);
         match keys.as_slice() {
             [key] => Ok(*key),
@@ -282,7 +277,7 @@ impl App {
                 "nobody called {shown} here; {command} takes a name you have seen or a key"
             )),
             many => {
-                let shorts: Vec<String> = many.iter().map(FeedKey::short).collect();
+                let shorts: Vec<String> = many.iter().map(LogKey::short).collect();
                 Err(format!(
                     "{shown} is {} logs ({}); {command} one by key",
                     many.len(),

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
-use crate::domain::{ChatMessage, FeedKey, Member, RoomName, Seq};
+use crate::domain::{ChatMessage, LogKey, Member, RoomName, Seq};
 
 /// A view of the chat: the home view, or one joined room.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -39,50 +39,50 @@ impl fmt::Display for ChannelId {
 /// Who is who, as far as routing cares.
 #[derive(Debug, Clone, Default)]
 pub struct Audience {
-    own: Option<FeedKey>,
-    follows: HashSet<FeedKey>,
-    muted: HashSet<FeedKey>,
+    own: Option<LogKey>,
+    follows: HashSet<LogKey>,
+    muted: HashSet<LogKey>,
     /// Joined rooms in join order, each with the members it knows (never us).
     rooms: Vec<(RoomName, Vec<Member>)>,
 }
 
 impl Audience {
-    pub fn set_own(&mut self, own: FeedKey) {
+    pub fn set_own(&mut self, own: LogKey) {
         self.own = Some(own);
         for (_, members) in &mut self.rooms {
             members.retain(|m| m.key != own);
         }
     }
 
-    pub fn is_own(&self, key: &FeedKey) -> bool {
+    pub fn is_own(&self, key: &LogKey) -> bool {
         self.own == Some(*key)
     }
 
-    pub fn set_follows(&mut self, keys: impl IntoIterator<Item = FeedKey>) {
+    pub fn set_follows(&mut self, keys: impl IntoIterator<Item = LogKey>) {
         self.follows = keys.into_iter().collect();
     }
 
-    pub fn follow(&mut self, key: FeedKey) {
+    pub fn follow(&mut self, key: LogKey) {
         self.follows.insert(key);
     }
 
-    pub fn unfollow(&mut self, key: &FeedKey) {
+    pub fn unfollow(&mut self, key: &LogKey) {
         self.follows.remove(key);
     }
 
-    pub fn set_muted(&mut self, keys: impl IntoIterator<Item = FeedKey>) {
+    pub fn set_muted(&mut self, keys: impl IntoIterator<Item = LogKey>) {
         self.muted = keys.into_iter().collect();
     }
 
-    pub fn mute(&mut self, key: FeedKey) {
+    pub fn mute(&mut self, key: LogKey) {
         self.muted.insert(key);
     }
 
-    pub fn unmute(&mut self, key: &FeedKey) {
+    pub fn unmute(&mut self, key: &LogKey) {
         self.muted.remove(key);
     }
 
-    pub fn is_muted(&self, key: &FeedKey) -> bool {
+    pub fn is_muted(&self, key: &LogKey) -> bool {
         self.muted.contains(key)
     }
 
@@ -141,7 +141,7 @@ impl Audience {
     }
 
     /// The nickname a room member goes by in any room, if one was told.
-    pub fn member_nickname(&self, key: &FeedKey) -> Option<&str> {
+    pub fn member_nickname(&self, key: &LogKey) -> Option<&str> {
         self.rooms
             .iter()
             .flat_map(|(_, members)| members)
@@ -159,22 +159,22 @@ impl Audience {
             .collect()
     }
 
-    /// Where a block of `feed` written in `room` (as the block says) is
+    /// Where a block of `log` written in `room` (as the block says) is
     /// shown, or `None` when nowhere: muted logs nowhere; room-less blocks
     /// in home when the log is ours or followed; a room's blocks in that
     /// room when it is joined and the log is ours or a member's.
-    pub fn destination(&self, feed: &FeedKey, room: Option<&str>) -> Option<ChannelId> {
-        if self.is_muted(feed) {
+    pub fn destination(&self, log: &LogKey, room: Option<&str>) -> Option<ChannelId> {
+        if self.is_muted(log) {
             return None;
         }
         match room {
-            None => (self.is_own(feed) || self.follows.contains(feed)).then_some(ChannelId::Home),
+            None => (self.is_own(log) || self.follows.contains(log)).then_some(ChannelId::Home),
             Some(wanted) => {
                 let (name, members) = self
                     .rooms
                     .iter()
                     .find(|(name, _)| name.as_str() == wanted)?;
-                (self.is_own(feed) || members.iter().any(|m| m.key == *feed))
+                (self.is_own(log) || members.iter().any(|m| m.key == *log))
                     .then(|| ChannelId::Room(name.clone()))
             }
         }
@@ -184,21 +184,21 @@ impl Audience {
 /// Every block delivered so far, once each, by (log, seq).
 #[derive(Debug, Clone, Default)]
 pub struct Archive {
-    messages: BTreeMap<(FeedKey, Seq), ChatMessage>,
+    messages: BTreeMap<(LogKey, Seq), ChatMessage>,
 }
 
 impl Archive {
     /// Keeps a block; false when it was already here.
-    pub fn insert(&mut self, feed: FeedKey, seq: Seq, message: &ChatMessage) -> bool {
-        if self.messages.contains_key(&(feed, seq)) {
+    pub fn insert(&mut self, log: LogKey, seq: Seq, message: &ChatMessage) -> bool {
+        if self.messages.contains_key(&(log, seq)) {
             return false;
         }
-        self.messages.insert((feed, seq), message.clone());
+        self.messages.insert((log, seq), message.clone());
         true
     }
 
-    pub fn get(&self, feed: FeedKey, seq: Seq) -> Option<&ChatMessage> {
-        self.messages.get(&(feed, seq))
+    pub fn get(&self, log: LogKey, seq: Seq) -> Option<&ChatMessage> {
+        self.messages.get(&(log, seq))
     }
 
     pub fn len(&self) -> usize {
@@ -210,29 +210,29 @@ impl Archive {
     }
 
     /// Every block, by log and then seq.
-    pub fn iter(&self) -> impl Iterator<Item = (FeedKey, Seq, &ChatMessage)> {
+    pub fn iter(&self) -> impl Iterator<Item = (LogKey, Seq, &ChatMessage)> {
         self.messages.iter().map(|((f, s), m)| (*f, *s, m))
     }
 
     /// The blocks of one log, by seq.
-    pub fn of_feed(&self, feed: FeedKey) -> impl Iterator<Item = (FeedKey, Seq, &ChatMessage)> {
+    pub fn of_log(&self, log: LogKey) -> impl Iterator<Item = (LogKey, Seq, &ChatMessage)> {
         self.messages
-            .range((feed, Seq(0))..=(feed, Seq(u64::MAX)))
+            .range((log, Seq(0))..=(log, Seq(u64::MAX)))
             .map(|((f, s), m)| (*f, *s, m))
     }
 
     /// The nickname on a log's newest block that has one.
-    pub fn latest_nickname(&self, feed: FeedKey) -> Option<&str> {
+    pub fn latest_nickname(&self, log: LogKey) -> Option<&str> {
         self.messages
-            .range((feed, Seq(0))..=(feed, Seq(u64::MAX)))
+            .range((log, Seq(0))..=(log, Seq(u64::MAX)))
             .rev()
             .map(|(_, m)| m.nickname.as_str())
             .find(|n| !n.is_empty())
     }
 
     /// Every (log, nickname) pair seen, each once.
-    pub fn nicknames(&self) -> Vec<(FeedKey, &str)> {
-        let mut pairs: Vec<(FeedKey, &str)> = self
+    pub fn nicknames(&self) -> Vec<(LogKey, &str)> {
+        let mut pairs: Vec<(LogKey, &str)> = self
             .messages
             .iter()
             .filter(|(_, m)| !m.nickname.is_empty())
@@ -249,15 +249,15 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    const OWN: FeedKey = FeedKey([1; 32]);
-    const ANN: FeedKey = FeedKey([2; 32]);
-    const BOB: FeedKey = FeedKey([3; 32]);
+    const OWN: LogKey = LogKey([1; 32]);
+    const ANN: LogKey = LogKey([2; 32]);
+    const BOB: LogKey = LogKey([3; 32]);
 
     fn room(name: &str) -> RoomName {
         RoomName::parse(name).unwrap()
     }
 
-    fn member(key: FeedKey, nick: Option<&str>) -> Member {
+    fn member(key: LogKey, nick: Option<&str>) -> Member {
         Member {
             key,
             nickname: nick.map(str::to_string),
@@ -339,7 +339,7 @@ mod tests {
         assert_eq!(archive.len(), 3);
         assert_eq!(archive.latest_nickname(ANN), Some("annie"));
         assert_eq!(archive.latest_nickname(BOB), None);
-        assert_eq!(archive.of_feed(ANN).count(), 2);
+        assert_eq!(archive.of_log(ANN).count(), 2);
         assert_eq!(archive.nicknames(), vec![(ANN, "ann"), (ANN, "annie")]);
     }
 }

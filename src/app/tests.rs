@@ -6,16 +6,16 @@ use time::macros::datetime;
 use time::{OffsetDateTime, UtcOffset};
 
 use super::*;
-use crate::domain::{ChatMessage, ConnectionKey, FeedKey, Member, RoomEntry, RoomName, Seq};
+use crate::domain::{ChatMessage, ConnectionKey, LogKey, Member, RoomEntry, RoomName, Seq};
 use crate::net::{
     FollowEntry, Nat, NetCommand, NetEvent, NetworkReport, PeerPath, PeerRoom, PeerRoute,
     Reachability,
 };
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
-const OWN: FeedKey = FeedKey([0x11; 32]);
-const ANN: FeedKey = FeedKey([0xa1; 32]);
-const BOB: FeedKey = FeedKey([0xb0; 32]);
+const OWN: LogKey = LogKey([0x11; 32]);
+const ANN: LogKey = LogKey([0xa1; 32]);
+const BOB: LogKey = LogKey([0xb0; 32]);
 const HEX: &str = "8f2c1e9a4b7d3f60c5e1a2b3d4f5061728394a5b6c7d8e9fa0b1c2d3e4f50617";
 
 fn ready_app(follows: Vec<FollowEntry>) -> App {
@@ -62,10 +62,10 @@ fn submit(app: &mut App, s: &str) -> Vec<Command> {
     press(app, KeyCode::Enter)
 }
 
-fn appended(feed: FeedKey, seq: u64, nick: &str, text: &str, minute: u8) -> Event {
+fn appended(log: LogKey, seq: u64, nick: &str, text: &str, minute: u8) -> Event {
     let at = NOW.replace_minute(minute).unwrap_or(NOW);
     Event::Net(NetEvent::Appended {
-        feed,
+        log,
         seq: Seq(seq),
         message: ChatMessage::new_chat(nick, text, at),
     })
@@ -205,7 +205,7 @@ fn follow_with_a_bad_key_is_an_inline_error_and_sends_nothing() {
     let mut app = ready_app(vec![]);
     let commands = submit(&mut app, "/follow badkey");
     assert!(commands.is_empty());
-    let expected = "badkey".parse::<FeedKey>().unwrap_err().to_string();
+    let expected = "badkey".parse::<LogKey>().unwrap_err().to_string();
     let entry = app.timeline().entries().last().unwrap();
     assert_eq!(
         entry.body,
@@ -368,7 +368,7 @@ fn peers_command_lists_connected_peers() {
     assert_eq!(last_row(&app), "15:00 * no peers connected");
     app.update(Event::Net(NetEvent::PeerConnected {
         peer: ConnectionKey([0xee; 32]),
-        feeds: vec![OWN, ANN],
+        logs: vec![OWN, ANN],
         rooms: vec![],
         route: Default::default(),
     }));
@@ -446,7 +446,7 @@ fn scrolled_up_view_counts_new_messages_and_stays_still() {
     assert_eq!(app.timeline().scroll(), 11);
     // An older message (history) lands above the view and is not counted.
     app.update(Event::Net(NetEvent::Appended {
-        feed: BOB,
+        log: BOB,
         seq: Seq(99),
         message: ChatMessage::new_chat("bob", "old", NOW - time::Duration::hours(1)),
     }));
@@ -502,13 +502,13 @@ fn peers_and_follows_follow_the_events() {
     let peer = ConnectionKey([7; 32]);
     app.update(Event::Net(NetEvent::PeerConnected {
         peer,
-        feeds: vec![ANN],
+        logs: vec![ANN],
         rooms: vec![],
         route: Default::default(),
     }));
     assert!(app.peers().is_online(&ANN));
-    app.update(Event::Net(NetEvent::FeedProgress {
-        feed: ANN,
+    app.update(Event::Net(NetEvent::LogProgress {
+        log: ANN,
         downloaded: 2,
         length: 9,
     }));
@@ -526,7 +526,7 @@ fn peers_and_follows_follow_the_events() {
     })));
     assert!(app.peers().is_following(&BOB));
     assert!(rows(&app).join(" ").contains("following b0b0b0b0;"));
-    app.update(Event::Net(NetEvent::Unfollowed { feed: ANN }));
+    app.update(Event::Net(NetEvent::Unfollowed { log: ANN }));
     assert!(!app.peers().is_following(&ANN));
     assert!(rows(&app).iter().all(|r| !r.contains("annie:")));
     assert!(last_row(&app).contains("stopped following annie"));
@@ -593,7 +593,7 @@ fn blocks_in_flight_for_an_unfollowed_log_are_dropped_until_followed_again() {
         name: None,
     }]);
     app.update(appended(ANN, 0, "ann", "one", 1));
-    app.update(Event::Net(NetEvent::Unfollowed { feed: ANN }));
+    app.update(Event::Net(NetEvent::Unfollowed { log: ANN }));
     app.update(appended(ANN, 1, "ann", "late", 2));
     assert!(rows(&app).iter().all(|r| !r.contains("ann:")));
     app.update(Event::Net(NetEvent::Followed(FollowEntry {
@@ -610,7 +610,7 @@ fn room(name: &str) -> RoomName {
     RoomName::parse(name).unwrap()
 }
 
-fn member(key: FeedKey, nick: Option<&str>) -> Member {
+fn member(key: LogKey, nick: Option<&str>) -> Member {
     Member {
         key,
         nickname: nick.map(str::to_string),
@@ -638,12 +638,12 @@ fn room_app() -> App {
     app
 }
 
-fn in_room(feed: FeedKey, seq: u64, nick: &str, text: &str, minute: u8, name: &str) -> Event {
+fn in_room(log: LogKey, seq: u64, nick: &str, text: &str, minute: u8, name: &str) -> Event {
     let at = NOW.replace_minute(minute).unwrap_or(NOW);
     let mut message = ChatMessage::new_chat(nick, text, at);
     message.room = Some(name.to_string());
     Event::Net(NetEvent::Appended {
-        feed,
+        log,
         seq: Seq(seq),
         message,
     })
@@ -701,7 +701,7 @@ fn home_shows_only_own_and_followed_logs_and_follows_reroute_the_archive() {
         }),
     );
     assert!(rows(&app).contains(&"15:01 ann: before the follow".to_string()));
-    net(&mut app, NetEvent::Unfollowed { feed: ANN });
+    net(&mut app, NetEvent::Unfollowed { log: ANN });
     assert!(rows(&app).iter().all(|r| !r.contains("before the follow")));
     // Delivered again later: still a duplicate, still hidden.
     app.update(appended(ANN, 0, "ann", "before the follow", 1));
@@ -791,7 +791,7 @@ fn unread_counts_and_mentions_per_channel() {
         (1, "yesterday", time::Duration::days(1)),
     ] {
         app.update(Event::Net(NetEvent::Appended {
-            feed: BOB,
+            log: BOB,
             seq: Seq(seq),
             message: {
                 let mut m = ChatMessage::new_chat("bob", text, NOW - age);
@@ -816,7 +816,7 @@ fn unread_counts_and_mentions_per_channel() {
     assert_eq!(channel_list(&app)[1], ("#rust".into(), 0, false));
     // History written well before it was left does not count.
     app.update(Event::Net(NetEvent::Appended {
-        feed: ANN,
+        log: ANN,
         seq: Seq(1),
         message: ChatMessage::new_chat("ann", "long before", NOW - time::Duration::minutes(30)),
     }));
@@ -983,7 +983,7 @@ fn members_lists_you_and_each_member_online_or_not() {
         &mut app,
         NetEvent::PeerConnected {
             peer: ConnectionKey([7; 32]),
-            feeds: vec![BOB],
+            logs: vec![BOB],
             rooms: vec![PeerRoom {
                 room: room("rust"),
                 member: BOB,
@@ -1044,7 +1044,7 @@ fn mute_resolves_names_and_the_answer_hides_messages_everywhere() {
     assert!(submit(&mut app, "/unmute ann").is_empty());
     assert_eq!(last_row(&app), "15:10 ! ann (a1a1a1a1) is not muted");
 
-    net(&mut app, NetEvent::Muted { feed: BOB });
+    net(&mut app, NetEvent::Muted { log: BOB });
     assert_eq!(
         last_entry(&app),
         "muted bob (b0b0b0b0): their messages are hidden everywhere; /unmute shows them again"
@@ -1064,7 +1064,7 @@ fn mute_resolves_names_and_the_answer_hides_messages_everywhere() {
         submit(&mut app, "/unmute bob"),
         vec![Command::Net(NetCommand::Unmute { key: BOB })]
     );
-    net(&mut app, NetEvent::Unmuted { feed: BOB });
+    net(&mut app, NetEvent::Unmuted { log: BOB });
     assert_eq!(
         last_row(&app),
         "15:10 * unmuted bob (b0b0b0b0): their messages show again"
@@ -1091,7 +1091,7 @@ fn an_ambiguous_name_is_an_error_listing_the_keys() {
         vec![Command::Net(NetCommand::Mute { key: BOB })]
     );
     // Unmuting prefers the muted one of the two.
-    net(&mut app, NetEvent::Muted { feed: BOB });
+    net(&mut app, NetEvent::Muted { log: BOB });
     assert_eq!(
         submit(&mut app, "/unmute bob"),
         vec![Command::Net(NetCommand::Unmute { key: BOB })]
@@ -1124,7 +1124,7 @@ fn peers_show_the_rooms_they_were_met_in() {
         &mut app,
         NetEvent::PeerConnected {
             peer: ConnectionKey([0xee; 32]),
-            feeds: vec![BOB],
+            logs: vec![BOB],
             rooms: vec![PeerRoom {
                 room: room("rust"),
                 member: BOB,
@@ -1167,7 +1167,7 @@ fn report() -> NetworkReport {
     }
 }
 
-fn route(address: Option<&str>, path: PeerPath, own_log: Option<FeedKey>) -> PeerRoute {
+fn route(address: Option<&str>, path: PeerPath, own_log: Option<LogKey>) -> PeerRoute {
     PeerRoute {
         address: address.map(|a| a.parse().unwrap()),
         path,
@@ -1175,12 +1175,12 @@ fn route(address: Option<&str>, path: PeerPath, own_log: Option<FeedKey>) -> Pee
     }
 }
 
-fn connect(app: &mut App, byte: u8, feeds: Vec<FeedKey>, route: PeerRoute) {
+fn connect(app: &mut App, byte: u8, logs: Vec<LogKey>, route: PeerRoute) {
     net(
         app,
         NetEvent::PeerConnected {
             peer: ConnectionKey([byte; 32]),
-            feeds,
+            logs,
             rooms: vec![],
             route,
         },
@@ -1399,7 +1399,7 @@ fn logs_a_peer_does_not_write_are_marked_relayed() {
     );
     // A seed on the internet behind a NAT that rewrites its port (so the
     // port is not known): its own log is not shared, Bob's it relays.
-    let seed = FeedKey([0x5e; 32]);
+    let seed = LogKey([0x5e; 32]);
     connect(
         &mut app,
         0x5e,

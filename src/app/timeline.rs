@@ -1,5 +1,5 @@
 //! The timeline model of one channel: its messages merged in timestamp
-//! order, system lines in between, deduplication by (feed, seq), the
+//! order, system lines in between, deduplication by (log, seq), the
 //! `/clear` mark and the scroll state. Owns ordering and scrolling; how entries look on
 //! screen is `app/view.rs`'s business.
 
@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use time::{Duration, OffsetDateTime};
 
-use crate::domain::{ChatMessage, FeedKey, Seq};
+use crate::domain::{ChatMessage, LogKey, Seq};
 
 /// How far in the future a writer's timestamp may be before it is not
 /// believed: a message cannot pin itself to the bottom with year 9999.
@@ -27,7 +27,7 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     Message {
-        feed: FeedKey,
+        log: LogKey,
         seq: Seq,
         message: ChatMessage,
     },
@@ -44,9 +44,9 @@ impl Entry {
         (self.at, seq, self.arrival)
     }
 
-    pub fn feed(&self) -> Option<&FeedKey> {
+    pub fn log(&self) -> Option<&LogKey> {
         match &self.body {
-            Body::Message { feed, .. } => Some(feed),
+            Body::Message { log, .. } => Some(log),
             Body::System { .. } => None,
         }
     }
@@ -56,7 +56,7 @@ impl Entry {
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
     entries: Vec<Entry>,
-    seen: HashSet<(FeedKey, Seq)>,
+    seen: HashSet<(LogKey, Seq)>,
     next_arrival: u64,
     /// Entries that arrived before this are hidden by `/clear`.
     cleared_before: u64,
@@ -65,20 +65,20 @@ pub struct Timeline {
     /// Entries that arrived below the view while scrolled up.
     new_below: usize,
     /// Which logs use each nickname, to tell same-named people apart.
-    nick_keys: HashMap<String, BTreeSet<FeedKey>>,
+    nick_keys: HashMap<String, BTreeSet<LogKey>>,
 }
 
 impl Timeline {
     /// Adds a block of some log. Returns its index, or `None` when this
-    /// (feed, seq) is already shown.
+    /// (log, seq) is already shown.
     pub fn insert_message(
         &mut self,
-        feed: FeedKey,
+        log: LogKey,
         seq: Seq,
         message: ChatMessage,
         now: OffsetDateTime,
     ) -> Option<usize> {
-        if !self.seen.insert((feed, seq)) {
+        if !self.seen.insert((log, seq)) {
             return None;
         }
         let at = match message.timestamp {
@@ -88,8 +88,8 @@ impl Timeline {
         self.nick_keys
             .entry(message.nickname.clone())
             .or_default()
-            .insert(feed);
-        Some(self.insert(at, Body::Message { feed, seq, message }))
+            .insert(log);
+        Some(self.insert(at, Body::Message { log, seq, message }))
     }
 
     /// Adds a line from hychat itself, at time `now`.
@@ -122,8 +122,8 @@ impl Timeline {
     }
 
     /// Whether this block is in the timeline.
-    pub fn contains(&self, feed: &FeedKey, seq: Seq) -> bool {
-        self.seen.contains(&(*feed, seq))
+    pub fn contains(&self, log: &LogKey, seq: Seq) -> bool {
+        self.seen.contains(&(*log, seq))
     }
 
     /// Keeps only the messages `keep` accepts (system lines all stay), so
@@ -131,14 +131,14 @@ impl Timeline {
     /// dropped blocks.
     pub fn retain_messages(
         &mut self,
-        mut keep: impl FnMut(&FeedKey, Seq) -> bool,
-    ) -> Vec<(FeedKey, Seq)> {
+        mut keep: impl FnMut(&LogKey, Seq) -> bool,
+    ) -> Vec<(LogKey, Seq)> {
         let mut dropped = Vec::new();
         self.entries.retain(|e| match &e.body {
-            Body::Message { feed, seq, .. } => {
-                let kept = keep(feed, *seq);
+            Body::Message { log, seq, .. } => {
+                let kept = keep(log, *seq);
                 if !kept {
-                    dropped.push((*feed, *seq));
+                    dropped.push((*log, *seq));
                 }
                 kept
             }
@@ -148,12 +148,12 @@ impl Timeline {
             self.seen.clear();
             self.nick_keys.clear();
             for entry in &self.entries {
-                if let Body::Message { feed, seq, message } = &entry.body {
-                    self.seen.insert((*feed, *seq));
+                if let Body::Message { log, seq, message } = &entry.body {
+                    self.seen.insert((*log, *seq));
                     self.nick_keys
                         .entry(message.nickname.clone())
                         .or_default()
-                        .insert(*feed);
+                        .insert(*log);
                 }
             }
         }
@@ -185,7 +185,7 @@ impl Timeline {
     }
 
     /// The logs that use this nickname.
-    pub fn nick_group(&self, nickname: &str) -> Option<&BTreeSet<FeedKey>> {
+    pub fn nick_group(&self, nickname: &str) -> Option<&BTreeSet<LogKey>> {
         self.nick_keys.get(nickname)
     }
 
@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn merges_logs_in_timestamp_order() {
         let mut timeline = Timeline::default();
-        let (a, b) = (FeedKey([1; 32]), FeedKey([2; 32]));
+        let (a, b) = (LogKey([1; 32]), LogKey([2; 32]));
         timeline.insert_message(
             a,
             Seq(1),
@@ -299,7 +299,7 @@ mod tests {
     #[test]
     fn untimestamped_messages_sort_by_arrival() {
         let mut timeline = Timeline::default();
-        let a = FeedKey([1; 32]);
+        let a = LogKey([1; 32]);
         timeline.insert_message(
             a,
             Seq(0),
@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn future_timestamps_are_not_believed() {
         let mut timeline = Timeline::default();
-        let a = FeedKey([1; 32]);
+        let a = LogKey([1; 32]);
         timeline.insert_message(
             a,
             Seq(0),
@@ -339,9 +339,9 @@ mod tests {
     }
 
     #[test]
-    fn dedupes_by_feed_and_seq() {
+    fn dedupes_by_log_and_seq() {
         let mut timeline = Timeline::default();
-        let (a, b) = (FeedKey([1; 32]), FeedKey([2; 32]));
+        let (a, b) = (LogKey([1; 32]), LogKey([2; 32]));
         assert!(timeline
             .insert_message(a, Seq(0), chat("ann", "x", None), NOW)
             .is_some());
@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn detects_shared_nicknames() {
         let mut timeline = Timeline::default();
-        let (a, b) = (FeedKey([1; 32]), FeedKey([2; 32]));
+        let (a, b) = (LogKey([1; 32]), LogKey([2; 32]));
         timeline.insert_message(a, Seq(0), chat("bob", "x", None), NOW);
         timeline.insert_message(a, Seq(1), chat("bob", "y", None), NOW);
         assert!(!timeline.nick_is_shared("bob"));

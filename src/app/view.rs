@@ -6,7 +6,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use time::{Date, OffsetDateTime, UtcOffset};
 
-use crate::domain::FeedKey;
+use crate::domain::LogKey;
 
 use super::input::Input;
 use super::text;
@@ -72,7 +72,7 @@ pub enum Tone {
     Time,
     /// `slot` is the nickname colour, below `NICK_COLOR_SLOTS`.
     Nick {
-        feed: FeedKey,
+        log: LogKey,
         own: bool,
         slot: usize,
     },
@@ -118,7 +118,7 @@ fn segment(text: impl Into<String>, tone: Tone) -> Segment {
 /// How the timeline is laid out: whose log is ours, the time zone, the width.
 #[derive(Debug, Clone, Copy)]
 struct Style {
-    own: Option<FeedKey>,
+    own: Option<LogKey>,
     offset: UtcOffset,
     width: usize,
 }
@@ -126,7 +126,7 @@ struct Style {
 /// The timeline's visible entries as rows of at most `width` cells.
 pub fn timeline_rows(
     timeline: &Timeline,
-    own: Option<FeedKey>,
+    own: Option<LogKey>,
     offset: UtcOffset,
     width: usize,
 ) -> Vec<Row> {
@@ -152,7 +152,7 @@ pub fn timeline_rows(
 /// does not grow with the history.
 pub fn last_timeline_rows(
     timeline: &Timeline,
-    own: Option<FeedKey>,
+    own: Option<LogKey>,
     offset: UtcOffset,
     width: usize,
     count: usize,
@@ -209,9 +209,9 @@ fn entry_rows(timeline: &Timeline, index: usize, new_day: bool, style: Style, ro
         })
     };
     match &entry.body {
-        Body::Message { feed, message, .. } => {
-            let is_own = style.own == Some(*feed);
-            let label = nick_label(timeline, feed, &message.nickname);
+        Body::Message { log, message, .. } => {
+            let is_own = style.own == Some(*log);
+            let label = nick_label(timeline, log, &message.nickname);
             let (head, tone) = if message.is_chat() {
                 (": ".to_string(), Tone::Text { own: is_own })
             } else {
@@ -228,9 +228,9 @@ fn entry_rows(timeline: &Timeline, index: usize, new_day: bool, style: Style, ro
                 segment(
                     label,
                     Tone::Nick {
-                        feed: *feed,
+                        log: *log,
                         own: is_own,
-                        slot: nick_slot_among(timeline, feed, &message.nickname),
+                        slot: nick_slot_among(timeline, log, &message.nickname),
                     },
                 ),
                 segment(head, tone),
@@ -299,13 +299,13 @@ fn clip_segments(segments: Vec<Segment>, width: usize) -> Vec<Segment> {
 
 /// The nickname as shown: printable, the short key when empty, and a
 /// `#1a2b` suffix when another log uses the same nickname.
-pub fn nick_label(timeline: &Timeline, feed: &FeedKey, nickname: &str) -> String {
+pub fn nick_label(timeline: &Timeline, log: &LogKey, nickname: &str) -> String {
     let nick = text::truncate(&text::printable_line(nickname), 24);
     if nick.is_empty() {
-        return feed.short();
+        return log.short();
     }
     if timeline.nick_is_shared(nickname) {
-        let short = feed.short();
+        let short = log.short();
         format!("{nick}#{}", &short[..4.min(short.len())])
     } else {
         nick
@@ -314,7 +314,7 @@ pub fn nick_label(timeline: &Timeline, feed: &FeedKey, nickname: &str) -> String
 
 /// A log's nickname colour slot: FNV-1a over the key bytes, then a final
 /// mix so every byte moves the low bits.
-pub fn nick_slot(key: &FeedKey) -> usize {
+pub fn nick_slot(key: &LogKey) -> usize {
     let mut hash = key.0.iter().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
     });
@@ -326,9 +326,9 @@ pub fn nick_slot(key: &FeedKey) -> usize {
 
 /// Like `nick_slot`, but logs sharing a nickname get distinct slots: in key
 /// order, each takes its own slot or the next free one.
-fn nick_slot_among(timeline: &Timeline, feed: &FeedKey, nickname: &str) -> usize {
+fn nick_slot_among(timeline: &Timeline, log: &LogKey, nickname: &str) -> usize {
     let Some(group) = timeline.nick_group(nickname).filter(|g| g.len() > 1) else {
-        return nick_slot(feed);
+        return nick_slot(log);
     };
     let mut used = [false; NICK_COLOR_SLOTS];
     for key in group {
@@ -340,11 +340,11 @@ fn nick_slot_among(timeline: &Timeline, feed: &FeedKey, nickname: &str) -> usize
             slot = (slot + 1) % NICK_COLOR_SLOTS;
         }
         used[slot] = true;
-        if key == feed {
+        if key == log {
             return slot;
         }
     }
-    nick_slot(feed)
+    nick_slot(log)
 }
 
 /// `──── Tue 24 Nov 2026 ────`, centred in `width`.
@@ -369,22 +369,15 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
 
     fn rows_text(timeline: &Timeline, width: usize) -> Vec<String> {
-        timeline_rows(timeline, Some(FeedKey([1; 32])), UtcOffset::UTC, width)
+        timeline_rows(timeline, Some(LogKey([1; 32])), UtcOffset::UTC, width)
             .iter()
             .map(Row::text)
             .collect()
     }
 
-    fn say(
-        timeline: &mut Timeline,
-        feed: u8,
-        seq: u64,
-        nick: &str,
-        text: &str,
-        at: OffsetDateTime,
-    ) {
+    fn say(timeline: &mut Timeline, log: u8, seq: u64, nick: &str, text: &str, at: OffsetDateTime) {
         let message = ChatMessage::new_chat(nick, text, at);
-        timeline.insert_message(FeedKey([feed; 32]), Seq(seq), message, NOW);
+        timeline.insert_message(LogKey([log; 32]), Seq(seq), message, NOW);
     }
 
     #[test]
@@ -450,9 +443,9 @@ mod tests {
     #[test]
     fn same_nickname_on_two_keys_gets_two_colours() {
         // Find two keys whose plain slots collide, then share a nickname.
-        let first = FeedKey([0; 32]);
+        let first = LogKey([0; 32]);
         let second = (1..=255u8)
-            .map(|b| FeedKey([b; 32]))
+            .map(|b| LogKey([b; 32]))
             .find(|k| nick_slot(k) == nick_slot(&first))
             .expect("16 slots, 255 keys: some collide");
         let mut timeline = Timeline::default();
@@ -465,7 +458,7 @@ mod tests {
         let rows = timeline_rows(&timeline, None, UtcOffset::UTC, 40);
         assert_ne!(slot(&rows[1]), slot(&rows[2]));
         let colours: std::collections::HashSet<_> =
-            (0..=255u8).map(|b| nick_slot(&FeedKey([b; 32]))).collect();
+            (0..=255u8).map(|b| nick_slot(&LogKey([b; 32]))).collect();
         assert!(colours.len() > 8, "only {} slots used", colours.len());
     }
 
@@ -475,8 +468,8 @@ mod tests {
         say(&mut timeline, 1, 0, "me", "mine", NOW);
         let mut reaction = ChatMessage::new_chat("ann", "+1", NOW);
         reaction.kind = "reaction".into();
-        timeline.insert_message(FeedKey([2; 32]), Seq(0), reaction, NOW);
-        let rows = timeline_rows(&timeline, Some(FeedKey([1; 32])), UtcOffset::UTC, 40);
+        timeline.insert_message(LogKey([2; 32]), Seq(0), reaction, NOW);
+        let rows = timeline_rows(&timeline, Some(LogKey([1; 32])), UtcOffset::UTC, 40);
         assert!(matches!(
             rows[1].segments[1].tone,
             Tone::Nick { own: true, .. }
@@ -526,7 +519,7 @@ mod tests {
         );
         timeline.push_system("cleared before this", false, NOW);
         say(&mut timeline, 3, 0, "bob", "hi", NOW);
-        let own = Some(FeedKey([1; 32]));
+        let own = Some(LogKey([1; 32]));
         let all = timeline_rows(&timeline, own, UtcOffset::UTC, 20);
         for count in 0..all.len() + 3 {
             let tail = last_timeline_rows(&timeline, own, UtcOffset::UTC, 20, count);

@@ -1,4 +1,4 @@
-//! The identifiers: `FeedKey` (a log's public key), `DiscoveryKey` (its swarm
+//! The identifiers: `LogKey` (a log's public key), `DiscoveryKey` (its swarm
 //! topic), `Seq` (a block index), `ConnectionKey` (the remote key of one
 //! connection) and `SessionId` (one hychat process's hello session). Owns key
 //! parsing and display; no IO.
@@ -31,11 +31,11 @@ macro_rules! id32 {
 
 id32!(
     /// The public key of one hypercore log. This is what users share and follow.
-    FeedKey
+    LogKey
 );
 
 id32!(
-    /// The hash of a `FeedKey` that peers use as the swarm topic and channel id.
+    /// The hash of a `LogKey` that peers use as the swarm topic and channel id.
     DiscoveryKey
 );
 
@@ -82,7 +82,7 @@ pub struct KeyParseError {
     input: String,
 }
 
-impl FeedKey {
+impl LogKey {
     /// Full lowercase hex, the canonical share form.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
@@ -98,7 +98,7 @@ impl FeedKey {
     }
 }
 
-impl FromStr for FeedKey {
+impl FromStr for LogKey {
     type Err = KeyParseError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
@@ -116,11 +116,11 @@ impl FromStr for FeedKey {
             _ => return Err(error()),
         };
         let array: [u8; 32] = bytes.try_into().map_err(|_| error())?;
-        Ok(FeedKey(array))
+        Ok(LogKey(array))
     }
 }
 
-impl fmt::Display for FeedKey {
+impl fmt::Display for LogKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())
     }
@@ -140,20 +140,20 @@ mod tests {
 
     #[test]
     fn parses_hex_and_hyper_url() {
-        let key: FeedKey = HEX.parse().unwrap();
+        let key: LogKey = HEX.parse().unwrap();
         assert_eq!(key.to_hex(), HEX);
-        let url: FeedKey = format!("hyper://{HEX}/").parse().unwrap();
+        let url: LogKey = format!("hyper://{HEX}/").parse().unwrap();
         assert_eq!(url, key);
-        let upper: FeedKey = HEX.to_uppercase().parse().unwrap();
+        let upper: LogKey = HEX.to_uppercase().parse().unwrap();
         assert_eq!(upper, key);
     }
 
     #[test]
     fn z32_round_trips() {
-        let key: FeedKey = HEX.parse().unwrap();
+        let key: LogKey = HEX.parse().unwrap();
         let z = key.to_z32();
         assert_eq!(z.len(), 52);
-        assert_eq!(z.parse::<FeedKey>().unwrap(), key);
+        assert_eq!(z.parse::<LogKey>().unwrap(), key);
     }
 
     #[test]
@@ -165,14 +165,14 @@ mod tests {
             &format!("{HEX}00"),
             &HEX.replace('8', "g"),
         ] {
-            let err = bad.parse::<FeedKey>().unwrap_err();
+            let err = bad.parse::<LogKey>().unwrap_err();
             assert!(err.to_string().contains("64 hex characters"), "{err}");
         }
     }
 
     #[test]
     fn discovery_key_differs_from_key() {
-        let key: FeedKey = HEX.parse().unwrap();
+        let key: LogKey = HEX.parse().unwrap();
         assert_ne!(key.discovery_key().0, key.0);
     }
 }

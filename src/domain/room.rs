@@ -6,7 +6,7 @@
 use std::fmt;
 
 use super::text::is_safe_char;
-use crate::domain::keys::{DiscoveryKey, FeedKey};
+use crate::domain::keys::{DiscoveryKey, LogKey};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 
@@ -67,7 +67,7 @@ impl RoomName {
 
     /// The room's swarm topic: the channel key's discovery key, as for a log.
     pub fn topic(&self) -> DiscoveryKey {
-        FeedKey(self.channel_key()).discovery_key()
+        LogKey(self.channel_key()).discovery_key()
     }
 }
 
@@ -88,7 +88,7 @@ impl std::str::FromStr for RoomName {
 /// One member of a room: their log and the nickname they go by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    pub key: FeedKey,
+    pub key: LogKey,
     pub nickname: Option<String>,
 }
 

@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::domain::{ChatMessage, ConnectionKey, FeedKey, Member, RoomEntry, RoomName, Seq};
+use crate::domain::{ChatMessage, ConnectionKey, LogKey, Member, RoomEntry, RoomName, Seq};
 
 pub use report::show_address;
 pub use store::{FollowEntry, Store, StoreError};
@@ -103,25 +103,25 @@ impl NetConfig {
 pub enum NetEvent {
     /// Sent once, first: who we are and what we follow.
     Ready {
-        own: FeedKey,
+        own: LogKey,
         nickname: String,
         first_run: bool,
         follows: Vec<FollowEntry>,
         /// Joined rooms, with the members each remembers.
         rooms: Vec<RoomEntry>,
         /// Logs whose messages the user hid with `/mute`.
-        muted: Vec<FeedKey>,
+        muted: Vec<LogKey>,
     },
     /// A block of some log, decoded and sanitized. History and live alike.
     Appended {
-        feed: FeedKey,
+        log: LogKey,
         seq: Seq,
         message: ChatMessage,
     },
     /// A peer connected, or the set of logs it replicates with us changed.
     PeerConnected {
         peer: ConnectionKey,
-        feeds: Vec<FeedKey>,
+        logs: Vec<LogKey>,
         /// The rooms this peer introduced itself in, with its log.
         rooms: Vec<PeerRoom>,
         /// Where the peer is and how we reach it, as far as it told us.
@@ -131,16 +131,16 @@ pub enum NetEvent {
         peer: ConnectionKey,
     },
     /// Catch-up progress of a followed log: blocks delivered out of the signed length.
-    FeedProgress {
-        feed: FeedKey,
+    LogProgress {
+        log: LogKey,
         downloaded: u64,
         length: u64,
     },
-    /// A peer holds blocks of `feed` up to `length` (the highest it has
+    /// A peer holds blocks of `log` up to `length` (the highest it has
     /// announced; it downloads in order, so in practice all below it too).
     PeerHas {
         peer: ConnectionKey,
-        feed: FeedKey,
+        log: LogKey,
         length: u64,
     },
     NetworkStatus(NetworkStatus),
@@ -148,7 +148,7 @@ pub enum NetEvent {
     NetworkReport(NetworkReport),
     Followed(FollowEntry),
     Unfollowed {
-        feed: FeedKey,
+        log: LogKey,
     },
     NickChanged {
         nickname: String,
@@ -164,10 +164,10 @@ pub enum NetEvent {
         member: Member,
     },
     Muted {
-        feed: FeedKey,
+        log: LogKey,
     },
     Unmuted {
-        feed: FeedKey,
+        log: LogKey,
     },
     /// A command failed; the sentence is for the user.
     Error(String),
@@ -178,7 +178,7 @@ pub enum NetEvent {
 pub struct PeerRoom {
     pub room: RoomName,
     /// The log the peer says is its own.
-    pub member: FeedKey,
+    pub member: LogKey,
 }
 
 /// This node's place on the network, as far as the DHT nodes tell us.
@@ -230,7 +230,7 @@ pub struct PeerRoute {
     pub path: PeerPath,
     /// The log the peer writes, when it said so. Any other log the connection
     /// carries, the peer relays (it is a seed or a room member holding it).
-    pub own_log: Option<FeedKey>,
+    pub own_log: Option<LogKey>,
 }
 
 /// The network path of a connection.
@@ -271,11 +271,11 @@ pub enum NetCommand {
         room: Option<RoomName>,
     },
     Follow {
-        key: FeedKey,
+        key: LogKey,
         name: Option<String>,
     },
     Unfollow {
-        key: FeedKey,
+        key: LogKey,
     },
     SetNick {
         nickname: String,
@@ -290,10 +290,10 @@ pub enum NetCommand {
     },
     /// Hide a log's messages everywhere, persistently.
     Mute {
-        key: FeedKey,
+        key: LogKey,
     },
     Unmute {
-        key: FeedKey,
+        key: LogKey,
     },
     /// Flush and close every log, then end the event stream.
     Shutdown,
@@ -314,7 +314,7 @@ pub enum NetError {
 #[derive(Debug, Clone)]
 pub struct NetHandle {
     commands: mpsc::Sender<NetCommand>,
-    own: FeedKey,
+    own: LogKey,
 }
 
 impl NetHandle {
@@ -329,7 +329,7 @@ impl NetHandle {
     }
 
     /// The key of our own log.
-    pub fn own_key(&self) -> FeedKey {
+    pub fn own_key(&self) -> LogKey {
         self.own
     }
 }

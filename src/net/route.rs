@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::{FeedKey, Nat, NetworkReport, PeerPath};
+use super::{LogKey, Nat, NetworkReport, PeerPath};
 
 /// Where a peer says it is (the `place` of its hello).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,12 +66,12 @@ pub fn path(ours: Option<&Place>, theirs: Option<&Place>) -> PeerPath {
     }
 }
 
-/// Whether a peer serves `feed` on someone else's behalf: it said which
-/// log is its own (`peer_own`), that is another one, and `feed` is not ours
+/// Whether a peer serves `log` on someone else's behalf: it said which
+/// log is its own (`peer_own`), that is another one, and `log` is not ours
 /// either (our own log it holds because it follows us). Unknown is not
 /// relayed.
-pub fn relayed(feed: &FeedKey, peer_own: Option<FeedKey>, ours: Option<FeedKey>) -> bool {
-    ours != Some(*feed) && peer_own.is_some_and(|own| own != *feed)
+pub fn relayed(log: &LogKey, peer_own: Option<LogKey>, ours: Option<LogKey>) -> bool {
+    ours != Some(*log) && peer_own.is_some_and(|own| own != *log)
 }
 
 fn is_private(ip: IpAddr) -> bool {
@@ -129,7 +129,7 @@ mod tests {
 
     #[test]
     fn only_logs_neither_side_writes_are_relayed() {
-        let (ours, theirs, third) = (FeedKey([1; 32]), FeedKey([2; 32]), FeedKey([3; 32]));
+        let (ours, theirs, third) = (LogKey([1; 32]), LogKey([2; 32]), LogKey([3; 32]));
         assert!(!relayed(&theirs, Some(theirs), Some(ours)));
         assert!(!relayed(&ours, Some(theirs), Some(ours)));
         assert!(relayed(&third, Some(theirs), Some(ours)));

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::keys::FeedKey;
+use crate::domain::keys::LogKey;
 use crate::domain::room::{Member, RoomEntry, RoomName};
 use crate::net::engine::membership::StoredRoom;
 
@@ -22,7 +22,7 @@ const MUTED_FILE: &str = "muted.json";
 /// One followed log and the local name the user gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowEntry {
-    pub key: FeedKey,
+    pub key: LogKey,
     pub name: Option<String>,
 }
 
@@ -97,7 +97,7 @@ impl Store {
             root: root.to_path_buf(),
             _lock: lock,
         };
-        fs::create_dir_all(store.feeds_dir()).map_err(unwritable)?;
+        fs::create_dir_all(store.logs_dir()).map_err(unwritable)?;
         Ok(store)
     }
 
@@ -110,13 +110,15 @@ impl Store {
         self.root.join("own")
     }
 
-    fn feeds_dir(&self) -> PathBuf {
+    /// Where followed logs live. The directory keeps the name of hychat's
+    /// first storage layout (`feeds/`), so existing storage opens as it is.
+    fn logs_dir(&self) -> PathBuf {
         self.root.join("feeds")
     }
 
     /// Where a followed log is cloned to.
-    pub fn feed_dir(&self, key: &FeedKey) -> PathBuf {
-        self.feeds_dir().join(key.to_hex())
+    pub fn log_dir(&self, key: &LogKey) -> PathBuf {
+        self.logs_dir().join(key.to_hex())
     }
 
     pub fn is_first_run(&self) -> bool {
@@ -170,7 +172,7 @@ impl Store {
                 let mut members = Vec::new();
                 let mut met = Vec::new();
                 for m in record.members {
-                    let key: FeedKey = m
+                    let key: LogKey = m
                         .key
                         .parse()
                         .map_err(|e: crate::domain::KeyParseError| corrupt(e.to_string()))?;
@@ -211,7 +213,7 @@ impl Store {
     }
 
     /// Logs the user muted.
-    pub fn load_muted(&self) -> Result<Vec<FeedKey>, StoreError> {
+    pub fn load_muted(&self) -> Result<Vec<LogKey>, StoreError> {
         let path = self.root.join(MUTED_FILE);
         let Some(keys) = read_json::<Vec<String>>(&path)? else {
             return Ok(Vec::new());
@@ -227,8 +229,8 @@ impl Store {
             .collect()
     }
 
-    pub fn save_muted(&self, muted: &[FeedKey]) -> Result<(), StoreError> {
-        let keys: Vec<String> = muted.iter().map(FeedKey::to_hex).collect();
+    pub fn save_muted(&self, muted: &[LogKey]) -> Result<(), StoreError> {
+        let keys: Vec<String> = muted.iter().map(LogKey::to_hex).collect();
         self.write_json(MUTED_FILE, &keys)
     }
 
@@ -294,7 +296,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert!(store.load_follows().unwrap().is_empty());
         let follows = vec![FollowEntry {
-            key: FeedKey([7; 32]),
+            key: LogKey([7; 32]),
             name: Some("ann".into()),
         }];
         store.save_follows(&follows).unwrap();
@@ -316,23 +318,23 @@ mod tests {
                 name: RoomName::parse("streams-day").unwrap(),
                 members: vec![
                     Member {
-                        key: FeedKey([3; 32]),
+                        key: LogKey([3; 32]),
                         nickname: Some("bob".into()),
                     },
                     Member {
-                        key: FeedKey([5; 32]),
+                        key: LogKey([5; 32]),
                         nickname: None,
                     },
                 ],
             },
-            met: vec![FeedKey([3; 32])],
+            met: vec![LogKey([3; 32])],
         }];
         store.save_rooms(&rooms).unwrap();
-        store.save_muted(&[FeedKey([4; 32])]).unwrap();
+        store.save_muted(&[LogKey([4; 32])]).unwrap();
         drop(store);
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.load_rooms().unwrap(), rooms);
-        assert_eq!(store.load_muted().unwrap(), vec![FeedKey([4; 32])]);
+        assert_eq!(store.load_muted().unwrap(), vec![LogKey([4; 32])]);
     }
 
     #[test]

@@ -85,17 +85,17 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
             lines.push(Line::styled(text::truncate(&met, width), theme::dim()));
         }
         // One line per log it serves: who wrote it, then its short key.
-        for feed in &peer.feeds {
-            let short = feed.short();
+        for log in &peer.logs {
+            let short = log.short();
             let name = app
-                .name_of(feed)
+                .name_of(log)
                 .map(|n| text::printable_line(&n))
                 .unwrap_or_default();
             let name_room = width.saturating_sub(3 + 1 + short.len());
             let name = text::truncate(&name, name_room);
             let mut spans = vec![Span::raw("   ")];
             if !name.is_empty() {
-                spans.push(Span::styled(format!("{name} "), theme::tone_nick(feed)));
+                spans.push(Span::styled(format!("{name} "), theme::tone_nick(log)));
             }
             spans.push(Span::styled(short, theme::dim()));
             lines.push(Line::from(spans));

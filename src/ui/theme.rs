@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::app::view::{nick_slot, Tone, NICK_COLOR_SLOTS};
-use crate::domain::FeedKey;
+use crate::domain::LogKey;
 
 /// Mid-brightness 256-colour entries that read on dark and light backgrounds,
 /// one per nickname colour slot of `app::view`.
@@ -91,9 +91,9 @@ pub fn tone(tone: Tone) -> Style {
 }
 
 /// A followed log's name in the side panel, in its nickname colour.
-pub fn tone_nick(key: &FeedKey) -> Style {
+pub fn tone_nick(key: &LogKey) -> Style {
     tone(Tone::Nick {
-        feed: *key,
+        log: *key,
         own: false,
         slot: nick_slot(key),
     })

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hychat::domain::FeedKey;
+use hychat::domain::LogKey;
 use hychat::net::{self, BootstrapNode, NetCommand, NetConfig, NetEvent, NetHandle};
 use tempfile::TempDir;
 use tokio::sync::mpsc;
@@ -32,7 +32,7 @@ pub fn config(storage: &std::path::Path, bootstrap: SocketAddr) -> NetConfig {
 pub struct Node {
     pub handle: NetHandle,
     pub events: mpsc::Receiver<NetEvent>,
-    pub key: FeedKey,
+    pub key: LogKey,
     pub dir: TempDir,
     /// Every event received so far, in order.
     pub seen: Vec<NetEvent>,
@@ -75,7 +75,7 @@ impl Node {
         .await;
     }
 
-    pub async fn follow(&self, key: FeedKey) {
+    pub async fn follow(&self, key: LogKey) {
         self.send(NetCommand::Follow { key, name: None }).await;
     }
 
@@ -116,17 +116,17 @@ impl Node {
         self.wait_for(what, pick).await
     }
 
-    /// Collects the texts of `count` messages of `feed`, in arrival order.
-    pub async fn texts_of(&mut self, feed: FeedKey, count: usize) -> Vec<String> {
+    /// Collects the texts of `count` messages of `log`, in arrival order.
+    pub async fn texts_of(&mut self, log: LogKey, count: usize) -> Vec<String> {
         let mut texts = Vec::new();
         while texts.len() < count {
             let text = self
                 .wait_for(
-                    &format!("message {} of {}", texts.len() + 1, feed.short()),
+                    &format!("message {} of {}", texts.len() + 1, log.short()),
                     |e| match e {
                         NetEvent::Appended {
-                            feed: f, message, ..
-                        } if *f == feed => Some(message.text.clone()),
+                            log: f, message, ..
+                        } if *f == log => Some(message.text.clone()),
                         _ => None,
                     },
                 )

@@ -1016,7 +1016,7 @@ impl<'lab> Scene<'lab> {
     }
 
     /// Waits until `peer` holds `text` in its local index of `key`'s log
-    /// (`feeds/KEY/index.jsonl`), in `room` when given; fails after `bound`.
+    /// (`logs/KEY/index.jsonl`), in `room` when given; fails after `bound`.
     pub fn expect_in_index(
         &self,
         peer: &Peer,

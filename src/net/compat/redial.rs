@@ -1,6 +1,6 @@
 //! When to dial a lost peer again. hyperswarm 0.1.0 never forgets a peer it
 //! once connected to, so it never dials that peer again; hychat does, for
-//! connections it dialed that failed or dropped. Pure: the swarm task feeds
+//! connections it dialed that failed or dropped. Pure: the swarm task logs
 //! it endings and dial results, and dials what it says is due.
 
 use std::time::{Duration, Instant};

@@ -23,14 +23,14 @@ use hypercore_protocol::{Channel, Event, Message, Protocol};
 use hypercore_schema::RequestUpgrade;
 use tokio::sync::{mpsc, watch};
 
-use crate::domain::keys::{ConnectionKey, DiscoveryKey, FeedKey};
+use crate::domain::keys::{ConnectionKey, DiscoveryKey, LogKey};
 use crate::domain::SessionId;
 use crate::net::compat;
 use crate::net::compat::observed::{ObservedConnection, PeerSaid};
 use crate::net::compat::pacing::Paced;
 use crate::net::connection::rooms::{RoomChannels, RoomEvent};
 use crate::net::route::{self, Place};
-use crate::net::shared::directory::{FeedDirectory, SessionVerdict};
+use crate::net::shared::directory::{LogDirectory, SessionVerdict};
 use crate::net::wire::hello::Hello;
 use crate::net::wire::keepalive::ping_message;
 use crate::net::wire::reclone::reclone_message;
@@ -40,7 +40,7 @@ use crate::net::{NetworkReport, PeerRoute};
 /// What every connection task shares with the engine.
 #[derive(Clone)]
 pub(crate) struct ConnectionContext {
-    pub directory: FeedDirectory,
+    pub directory: LogDirectory,
     pub events: mpsc::Sender<NetEvent>,
     pub shutdown: watch::Receiver<bool>,
     /// This node's place on the network, for the hello.
@@ -104,7 +104,7 @@ struct Replication {
     ctx: ConnectionContext,
     requested: HashSet<DiscoveryKey>,
     /// Channels open on this connection, and the log each carries.
-    open_channels: BTreeMap<DiscoveryKey, FeedKey>,
+    open_channels: BTreeMap<DiscoveryKey, LogKey>,
     /// Stall reports per log when its channel opened here.
     stalls_at_open: std::collections::HashMap<DiscoveryKey, u64>,
     opens: FuturesUnordered<OpenFuture>,
@@ -316,7 +316,7 @@ impl Replication {
         *known = end;
         let event = NetEvent::PeerHas {
             peer: self.peer,
-            feed: key,
+            log: key,
             length: end,
         };
         let _ = self.ctx.events.try_send(event);
@@ -474,7 +474,7 @@ impl Replication {
     fn announce(&mut self) {
         let event = NetEvent::PeerConnected {
             peer: self.peer,
-            feeds: self.open_channels.values().copied().collect(),
+            logs: self.open_channels.values().copied().collect(),
             rooms: self.rooms.peer_rooms(),
             route: self.route.clone(),
         };

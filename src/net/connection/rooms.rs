@@ -13,7 +13,7 @@ use futures::stream::{self, SelectAll, Stream, StreamExt};
 use hypercore_protocol::{Channel, Message};
 
 use crate::domain::keys::{ConnectionKey, DiscoveryKey};
-use crate::net::shared::directory::FeedDirectory;
+use crate::net::shared::directory::LogDirectory;
 use crate::net::shared::rooms::Introduction;
 use crate::net::wire::room_hello::{RoomHello, RoomHelloError, ROOM_EXTENSION};
 use crate::net::PeerRoom;
@@ -57,7 +57,7 @@ impl RoomChannels {
     pub(crate) async fn add(
         &mut self,
         mut channel: Channel,
-        directory: &FeedDirectory,
+        directory: &LogDirectory,
         peer: ConnectionKey,
     ) {
         let topic = DiscoveryKey(*channel.discovery_key());
@@ -102,7 +102,7 @@ impl RoomChannels {
     pub(crate) fn on_message(
         &mut self,
         (topic, message): RoomMessage,
-        directory: &FeedDirectory,
+        directory: &LogDirectory,
     ) -> RoomEvent {
         match message {
             Some(Message::Extension(extension)) if extension.name == ROOM_EXTENSION => {
@@ -158,7 +158,7 @@ impl RoomChannels {
     /// Returns the topics closed.
     pub(crate) async fn refresh(
         &mut self,
-        directory: &FeedDirectory,
+        directory: &LogDirectory,
         peer: ConnectionKey,
     ) -> Vec<DiscoveryKey> {
         let left: Vec<DiscoveryKey> = self
@@ -183,7 +183,7 @@ impl RoomChannels {
 async fn send_hello(
     channel: &Channel,
     topic: DiscoveryKey,
-    directory: &FeedDirectory,
+    directory: &LogDirectory,
     peer: ConnectionKey,
 ) {
     let Some(hello) = directory.rooms().hello(&topic) else {
@@ -199,7 +199,7 @@ mod tests {
     use hypercore_protocol::schema::Extension;
 
     use super::*;
-    use crate::domain::keys::FeedKey;
+    use crate::domain::keys::LogKey;
     use crate::domain::room::{Member, RoomName};
 
     fn extension(name: &str, message: &[u8]) -> Option<Message> {
@@ -213,7 +213,7 @@ mod tests {
     fn lone_hello() -> RoomHello {
         RoomHello {
             me: Member {
-                key: FeedKey([2; 32]),
+                key: LogKey([2; 32]),
                 nickname: None,
             },
             members: vec![],
@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn a_malformed_room_hello_asks_for_a_disconnect() {
-        let directory = FeedDirectory::default();
+        let directory = LogDirectory::default();
         let room = RoomName::parse("streams-day").unwrap();
         directory.rooms().set(room.clone(), vec![]);
         let mut channels = RoomChannels::default();
@@ -236,15 +236,15 @@ mod tests {
 
     #[test]
     fn a_room_hello_introduces_its_sender_and_the_members_it_knows() {
-        let directory = FeedDirectory::default();
+        let directory = LogDirectory::default();
         let room = RoomName::parse("streams-day").unwrap();
         directory.rooms().set(room.clone(), vec![]);
         let bob = Member {
-            key: FeedKey([2; 32]),
+            key: LogKey([2; 32]),
             nickname: Some("bob".into()),
         };
         let cy = Member {
-            key: FeedKey([3; 32]),
+            key: LogKey([3; 32]),
             nickname: None,
         };
         let hello = RoomHello {
@@ -285,7 +285,7 @@ mod tests {
 
     #[test]
     fn a_peer_flooding_room_hellos_is_cut_off() {
-        let directory = FeedDirectory::default();
+        let directory = LogDirectory::default();
         let room = RoomName::parse("streams-day").unwrap();
         directory.rooms().set(room.clone(), vec![]);
         let hello = lone_hello();
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn a_hello_for_a_room_we_left_is_ignored() {
-        let directory = FeedDirectory::default();
+        let directory = LogDirectory::default();
         let room = RoomName::parse("gone").unwrap();
         let hello = lone_hello();
         let mut channels = RoomChannels::default();

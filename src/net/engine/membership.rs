@@ -7,7 +7,7 @@
 //! on: one peer listing made-up keys then reaches only its own neighbours,
 //! cannot fill the room for everyone, and cannot crowd out real newcomers.
 
-use crate::domain::keys::FeedKey;
+use crate::domain::keys::LogKey;
 use crate::domain::room::{Member, RoomEntry, RoomName, MAX_ROOM_MEMBERS};
 use crate::net::shared::rooms::Introduction;
 
@@ -18,7 +18,7 @@ pub(crate) const MAX_NEW_SECOND_HAND: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRoom {
     pub entry: RoomEntry,
-    pub met: Vec<FeedKey>,
+    pub met: Vec<LogKey>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -72,14 +72,14 @@ impl Membership {
     }
 
     /// Every member of every room.
-    pub(crate) fn member_keys(&self) -> impl Iterator<Item = FeedKey> + '_ {
+    pub(crate) fn member_keys(&self) -> impl Iterator<Item = LogKey> + '_ {
         self.rooms
             .iter()
             .flat_map(|r| r.entry.members.iter().map(|m| m.key))
     }
 
     /// The members we tell a room about: those met first-hand, not muted.
-    pub(crate) fn passed_on(&self, room: &RoomName, muted: &[FeedKey]) -> Vec<Member> {
+    pub(crate) fn passed_on(&self, room: &RoomName, muted: &[LogKey]) -> Vec<Member> {
         let Some(stored) = self.find(room) else {
             return Vec::new();
         };
@@ -98,8 +98,8 @@ impl Membership {
     pub(crate) fn introduce(
         &mut self,
         introduction: Introduction,
-        own: FeedKey,
-        muted: &[FeedKey],
+        own: LogKey,
+        muted: &[LogKey],
     ) -> Vec<Member> {
         let Introduction {
             room,
@@ -156,7 +156,7 @@ impl Membership {
 mod tests {
     use super::*;
 
-    const OWN: FeedKey = FeedKey([0; 32]);
+    const OWN: LogKey = LogKey([0; 32]);
 
     fn room() -> RoomName {
         RoomName::parse("streams-day").unwrap()
@@ -164,7 +164,7 @@ mod tests {
 
     fn member(byte: u8, nick: &str) -> Member {
         Member {
-            key: FeedKey([byte; 32]),
+            key: LogKey([byte; 32]),
             nickname: Some(nick.into()),
         }
     }
@@ -200,7 +200,7 @@ mod tests {
             .introduce(hello(member(2, "cy"), vec![]), OWN, &[])
             .is_empty());
         assert_eq!(membership.passed_on(&room(), &[]).len(), 2);
-        assert!(membership.passed_on(&room(), &[FeedKey([2; 32])]).len() == 1);
+        assert!(membership.passed_on(&room(), &[LogKey([2; 32])]).len() == 1);
     }
 
     #[test]
@@ -219,13 +219,10 @@ mod tests {
     fn second_hand_lists_are_bounded_and_muted_keys_are_not_taken() {
         let mut membership = joined();
         let flood: Vec<Member> = (10..=200).map(|b| member(b, "x")).collect();
-        let changed = membership.introduce(
-            hello(member(1, "mallory"), flood),
-            OWN,
-            &[FeedKey([10; 32])],
-        );
+        let changed =
+            membership.introduce(hello(member(1, "mallory"), flood), OWN, &[LogKey([10; 32])]);
         assert_eq!(changed.len(), 1 + MAX_NEW_SECOND_HAND);
-        assert!(!changed.iter().any(|m| m.key == FeedKey([10; 32])), "muted");
+        assert!(!changed.iter().any(|m| m.key == LogKey([10; 32])), "muted");
         // Many floods fill the second-hand allowance, never the first-hand one.
         for round in 0..20u8 {
             let flood = (0..40u8)
@@ -233,7 +230,7 @@ mod tests {
                     let mut key = [1u8; 32];
                     (key[0], key[1]) = (round, i);
                     Member {
-                        key: FeedKey(key),
+                        key: LogKey(key),
                         nickname: None,
                     }
                 })

@@ -13,15 +13,15 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::domain::keys::{DiscoveryKey, FeedKey};
+use crate::domain::keys::{DiscoveryKey, LogKey};
 use crate::domain::message::{ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
 use crate::domain::room::{Member, RoomName};
 use crate::domain::text::sanitize_line;
 use crate::net::compat::pacing::Paced;
 use crate::net::connection::ConnectionContext;
 use crate::net::engine::membership::Membership;
-use crate::net::log::{self, FeedTask};
-use crate::net::shared::directory::FeedDirectory;
+use crate::net::log::{self, LogTask};
+use crate::net::shared::directory::LogDirectory;
 use crate::net::shared::rooms::Introduction;
 use crate::net::store::{FollowEntry, Store};
 use crate::net::swarm::{self, SwarmControl, SwarmSettings};
@@ -42,7 +42,7 @@ enum Replay {
 }
 
 /// A log with its running delivery task.
-struct OpenFeed {
+struct HeldLog {
     core: Hypercore,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -50,17 +50,17 @@ struct OpenFeed {
 
 struct Engine {
     store: Store,
-    own_key: FeedKey,
+    own_key: LogKey,
     nickname: String,
     follows: Vec<FollowEntry>,
     membership: Membership,
-    muted: Vec<FeedKey>,
-    feeds: HashMap<FeedKey, OpenFeed>,
-    directory: FeedDirectory,
+    muted: Vec<LogKey>,
+    logs: HashMap<LogKey, HeldLog>,
+    directory: LogDirectory,
     events: mpsc::Sender<NetEvent>,
     swarm: Option<mpsc::Sender<SwarmControl>>,
     /// When each log was last cloned afresh.
-    fresh_clones: HashMap<FeedKey, std::time::Instant>,
+    fresh_clones: HashMap<LogKey, std::time::Instant>,
 }
 
 pub(crate) async fn spawn(
@@ -100,8 +100,8 @@ pub(crate) async fn spawn(
         follows: follows.clone(),
         membership: Membership::new(rooms),
         muted: muted.clone(),
-        feeds: HashMap::new(),
-        directory: FeedDirectory::default(),
+        logs: HashMap::new(),
+        directory: LogDirectory::default(),
         events: event_tx.clone(),
         swarm: None,
         fresh_clones: HashMap::new(),
@@ -117,7 +117,7 @@ pub(crate) async fn spawn(
             muted,
         })
         .await;
-    engine.start_feed(own_key, own_core, false, &own_dir, Replay::Index);
+    engine.start_log(own_key, own_core, false, &own_dir, Replay::Index);
     engine.directory.rooms().set_identity(engine.me());
     engine.tell_rooms();
     tokio::spawn(engine.run(config, command_rx));
@@ -229,7 +229,7 @@ impl Engine {
         }
         let mut message = ChatMessage::new_chat(&self.nickname, &text, OffsetDateTime::now_utc());
         message.room = room.map(|r| r.to_string());
-        let Some(own) = self.feeds.get(&self.own_key) else {
+        let Some(own) = self.logs.get(&self.own_key) else {
             return;
         };
         if let Err(e) = own.core.append(&message.encode()).await {
@@ -238,7 +238,7 @@ impl Engine {
         }
     }
 
-    async fn follow(&mut self, key: FeedKey, name: Option<String>) {
+    async fn follow(&mut self, key: LogKey, name: Option<String>) {
         if key == self.own_key {
             self.error("that is your own key; share it with friends so they can follow you".into())
                 .await;
@@ -253,7 +253,7 @@ impl Engine {
         if let Err(e) = self.store.save_follows(&self.follows) {
             self.error(e.to_string()).await;
         }
-        if self.feeds.contains_key(&key) {
+        if self.logs.contains_key(&key) {
             // Held for a room until now: a followed log is looked for too.
             self.set_topic(key, true).await;
         } else if let Err(message) = self.open_held(key, Replay::Index).await {
@@ -263,7 +263,7 @@ impl Engine {
         let _ = self.events.send(NetEvent::Followed(entry)).await;
     }
 
-    async fn unfollow(&mut self, key: FeedKey) {
+    async fn unfollow(&mut self, key: LogKey) {
         let before = self.follows.len();
         self.follows.retain(|f| f.key != key);
         if self.follows.len() == before {
@@ -275,11 +275,11 @@ impl Engine {
             self.error(e.to_string()).await;
         }
         self.release_unheld().await;
-        if self.feeds.contains_key(&key) {
+        if self.logs.contains_key(&key) {
             // Still held for a room, where its members bring it.
             self.set_topic(key, false).await;
         }
-        let _ = self.events.send(NetEvent::Unfollowed { feed: key }).await;
+        let _ = self.events.send(NetEvent::Unfollowed { log: key }).await;
     }
 
     async fn set_nick(&mut self, nickname: &str) {
@@ -307,8 +307,8 @@ impl Engine {
     }
 
     /// Every log held besides our own: followed ones and room members'.
-    fn held_keys(&self) -> Vec<FeedKey> {
-        let mut keys: Vec<FeedKey> = self.follows.iter().map(|f| f.key).collect();
+    fn held_keys(&self) -> Vec<LogKey> {
+        let mut keys: Vec<LogKey> = self.follows.iter().map(|f| f.key).collect();
         keys.extend(self.membership.member_keys());
         let mut seen = std::collections::HashSet::new();
         keys.retain(|key| *key != self.own_key && seen.insert(*key));
@@ -318,9 +318,9 @@ impl Engine {
     /// Stops replicating and delivering logs no longer followed nor in a
     /// joined room. Their data stays on disk.
     async fn release_unheld(&mut self) {
-        let held: std::collections::HashSet<FeedKey> = self.held_keys().into_iter().collect();
-        let unheld: Vec<FeedKey> = self
-            .feeds
+        let held: std::collections::HashSet<LogKey> = self.held_keys().into_iter().collect();
+        let unheld: Vec<LogKey> = self
+            .logs
             .keys()
             .filter(|key| **key != self.own_key && !held.contains(key))
             .copied()
@@ -328,8 +328,8 @@ impl Engine {
         for key in unheld {
             self.directory.remove(&key);
             self.set_topic(key, false).await;
-            if let Some(feed) = self.feeds.remove(&key) {
-                stop_feed(feed).await;
+            if let Some(log) = self.logs.remove(&key) {
+                stop_log(log).await;
             }
         }
     }
@@ -402,7 +402,7 @@ impl Engine {
                 .events
                 .send(NetEvent::RoomMember { room, member })
                 .await;
-            if !self.feeds.contains_key(&key) {
+            if !self.logs.contains_key(&key) {
                 if let Err(message) = self.open_held(key, Replay::Index).await {
                     self.error(message).await;
                 }
@@ -410,7 +410,7 @@ impl Engine {
         }
     }
 
-    async fn set_muted(&mut self, key: FeedKey, muted: bool) {
+    async fn set_muted(&mut self, key: LogKey, muted: bool) {
         if key == self.own_key {
             self.error("you cannot mute your own log".into()).await;
             return;
@@ -433,9 +433,9 @@ impl Engine {
         // A muted member is no longer passed on to others.
         self.tell_rooms();
         let event = if muted {
-            NetEvent::Muted { feed: key }
+            NetEvent::Muted { log: key }
         } else {
-            NetEvent::Unmuted { feed: key }
+            NetEvent::Unmuted { log: key }
         };
         let _ = self.events.send(event).await;
     }
@@ -446,7 +446,7 @@ impl Engine {
     // compat: hypercore row (stuck upgrades, broken clones)
     async fn clone_afresh(&mut self, discovery_key: DiscoveryKey) {
         let Some(key) = self
-            .feeds
+            .logs
             .keys()
             .copied()
             .find(|key| key.discovery_key() == discovery_key && *key != self.own_key)
@@ -464,10 +464,10 @@ impl Engine {
         self.fresh_clones.insert(key, now);
         tracing::info!(?key, "cloning a stuck log afresh");
         self.directory.remove(&key);
-        if let Some(feed) = self.feeds.remove(&key) {
-            stop_feed(feed).await;
+        if let Some(log) = self.logs.remove(&key) {
+            stop_log(log).await;
         }
-        log::discard_clone(&self.store.feed_dir(&key));
+        log::discard_clone(&self.store.log_dir(&key));
         // The UI has shown the indexed messages already.
         if let Err(message) = self.open_held(key, Replay::Nothing).await {
             self.error(message).await;
@@ -478,12 +478,12 @@ impl Engine {
     /// swarm topic of their own: room members are met on the room's topic,
     /// and the logs they hold travel over that connection (the hello lists
     /// them), so a room of many members costs one topic, not one each.
-    async fn open_held(&mut self, key: FeedKey, replay: Replay) -> Result<(), String> {
-        let dir = self.store.feed_dir(&key);
+    async fn open_held(&mut self, key: LogKey, replay: Replay) -> Result<(), String> {
+        let dir = self.store.log_dir(&key);
         let core = log::open_clone(&dir, key)
             .await
             .map_err(|e| format!("cannot open the log {}: {e}", key.short()))?;
-        self.start_feed(key, core, true, &dir, replay);
+        self.start_log(key, core, true, &dir, replay);
         if self.follows.iter().any(|f| f.key == key) {
             self.set_topic(key, true).await;
         }
@@ -491,7 +491,7 @@ impl Engine {
     }
 
     /// Joins or leaves a log's swarm topic.
-    async fn set_topic(&self, key: FeedKey, joined: bool) {
+    async fn set_topic(&self, key: LogKey, joined: bool) {
         if let Some(swarm) = &self.swarm {
             let control = if joined {
                 SwarmControl::Join(key.discovery_key())
@@ -516,15 +516,15 @@ impl Engine {
             .collect()
     }
 
-    fn start_feed(
+    fn start_log(
         &mut self,
-        key: FeedKey,
+        key: LogKey,
         core: Hypercore,
         report_progress: bool,
         dir: &std::path::Path,
         replay: Replay,
     ) {
-        let created = FeedTask::new(
+        let created = LogTask::new(
             core.clone(),
             dir,
             report_progress,
@@ -545,17 +545,17 @@ impl Engine {
         };
         let task = tokio::spawn(task.run(indexed, stop_rx));
         self.directory.insert(key, core.clone());
-        self.feeds.insert(key, OpenFeed { core, stop, task });
+        self.logs.insert(key, HeldLog { core, stop, task });
     }
 
     async fn close_all(&mut self) {
-        for (_, feed) in self.feeds.drain() {
-            stop_feed(feed).await;
+        for (_, log) in self.logs.drain() {
+            stop_log(log).await;
         }
     }
 }
 
-async fn stop_feed(feed: OpenFeed) {
-    let _ = feed.stop.send(true);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), feed.task).await;
+async fn stop_log(log: HeldLog) {
+    let _ = log.stop.send(true);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), log.task).await;
 }

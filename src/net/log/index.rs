@@ -37,11 +37,11 @@ struct LineIn<'a> {
 
 /// An open index, appended to as blocks are delivered.
 #[derive(Debug)]
-pub(crate) struct FeedIndex {
+pub(crate) struct LogIndex {
     writer: BufWriter<File>,
 }
 
-impl FeedIndex {
+impl LogIndex {
     /// Opens (or creates) the index in `dir` and returns what it already holds.
     /// Lines that do not parse (a torn last write) are skipped.
     pub(crate) fn open(dir: &Path) -> io::Result<(Self, Vec<IndexEntry>)> {
@@ -122,7 +122,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let message = ChatMessage::new_chat("ann", "hi", datetime!(2026-11-24 10:00 UTC));
         {
-            let (mut index, existing) = FeedIndex::open(dir.path()).unwrap();
+            let (mut index, existing) = LogIndex::open(dir.path()).unwrap();
             assert!(existing.is_empty());
             index.record(0, Some(&message)).unwrap();
             index.record(1, None).unwrap();
@@ -133,10 +133,10 @@ mod tests {
             .open(dir.path().join(INDEX_FILE))
             .unwrap();
         raw.write_all(b"{\"seq\":2,\"blo").unwrap();
-        let (mut index, entries) = FeedIndex::open(dir.path()).unwrap();
+        let (mut index, entries) = LogIndex::open(dir.path()).unwrap();
         index.record(3, None).unwrap();
         index.flush().unwrap();
-        let (_, after) = FeedIndex::open(dir.path()).unwrap();
+        let (_, after) = LogIndex::open(dir.path()).unwrap();
         assert_eq!(after.last().map(|e| e.seq), Some(3));
         assert_eq!(
             entries,

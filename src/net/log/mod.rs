@@ -17,10 +17,10 @@ use futures::StreamExt;
 use hypercore::{Hypercore, HypercoreBuilder, PartialKeypair, Storage, VerifyingKey};
 use tokio::sync::{mpsc, watch};
 
-use crate::domain::keys::{FeedKey, Seq};
+use crate::domain::keys::{LogKey, Seq};
 use crate::domain::message::ChatMessage;
-use crate::net::log::index::{FeedIndex, IndexEntry};
-use crate::net::shared::directory::FeedDirectory;
+use crate::net::log::index::{IndexEntry, LogIndex};
+use crate::net::shared::directory::LogDirectory;
 use crate::net::{NetEvent, NEWEST_FIRST_WINDOW};
 
 /// How long one `get()` request may stay unanswered before it is asked again.
@@ -40,13 +40,13 @@ pub(crate) const REOPEN_LIMIT: u64 = 32_768;
 const LENGTH_FILE: &str = "length";
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum FeedError {
+pub(crate) enum LogError {
     #[error("{0}")]
     Hypercore(String),
     #[error(
         "your log {key} has {length} blocks; this hypercore version cannot reopen logs over {REOPEN_LIMIT} blocks"
     )]
-    TooLongToReopen { key: FeedKey, length: u64 },
+    TooLongToReopen { key: LogKey, length: u64 },
     #[error("opening the log panicked inside hypercore")]
     Panicked,
     #[error("index: {0}")]
@@ -55,13 +55,13 @@ pub(crate) enum FeedError {
 
 /// Opens (or creates) a disk hypercore. `key` is `None` for our own writable
 /// log, whose keypair lives in the hypercore's own storage.
-pub(crate) async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hypercore, FeedError> {
+pub(crate) async fn open_core(dir: &Path, key: Option<LogKey>) -> Result<Hypercore, LogError> {
     let exists = dir.join("oplog").exists();
     if exists {
         if let Some(length) = recorded_length(dir) {
             if length > REOPEN_LIMIT {
-                let key = key.unwrap_or(FeedKey([0; 32]));
-                return Err(FeedError::TooLongToReopen { key, length });
+                let key = key.unwrap_or(LogKey([0; 32]));
+                return Err(LogError::TooLongToReopen { key, length });
             }
         }
     }
@@ -72,13 +72,13 @@ pub(crate) async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hyperc
     let opened = tokio::spawn(async move {
         let storage = Storage::new_disk(&dir_owned, false)
             .await
-            .map_err(|e| FeedError::Hypercore(e.to_string()))?;
+            .map_err(|e| LogError::Hypercore(e.to_string()))?;
         let builder = HypercoreBuilder::new(storage);
         let builder = match (exists, key) {
             (true, _) => builder.open(true),
             (false, Some(key)) => {
                 let public = VerifyingKey::from_bytes(&key.0)
-                    .map_err(|e| FeedError::Hypercore(format!("not a valid log key: {e}")))?;
+                    .map_err(|e| LogError::Hypercore(format!("not a valid log key: {e}")))?;
                 builder.key_pair(PartialKeypair {
                     public,
                     secret: None,
@@ -89,12 +89,12 @@ pub(crate) async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hyperc
         builder
             .build()
             .await
-            .map_err(|e| FeedError::Hypercore(e.to_string()))
+            .map_err(|e| LogError::Hypercore(e.to_string()))
     })
     .await;
     let core = match opened {
         Ok(result) => result?,
-        Err(_) => return Err(FeedError::Panicked),
+        Err(_) => return Err(LogError::Panicked),
     };
     restrict_permissions_of_files(dir);
     Ok(core)
@@ -106,10 +106,10 @@ pub(crate) async fn open_core(dir: &Path, key: Option<FeedKey>) -> Result<Hyperc
 /// holds every message, newest-first delivery brings the present back
 /// quickly, and the rest follows in the background.
 // compat: hypercore row (logs it cannot reopen)
-pub(crate) async fn open_clone(dir: &Path, key: FeedKey) -> Result<Hypercore, FeedError> {
+pub(crate) async fn open_clone(dir: &Path, key: LogKey) -> Result<Hypercore, LogError> {
     match open_core(dir, Some(key)).await {
         Err(
-            e @ (FeedError::Hypercore(_) | FeedError::Panicked | FeedError::TooLongToReopen { .. }),
+            e @ (LogError::Hypercore(_) | LogError::Panicked | LogError::TooLongToReopen { .. }),
         ) if dir.join("oplog").exists() => {
             tracing::warn!(?key, error = %e, "cannot reopen a cloned log; cloning it afresh");
             discard_clone(dir);
@@ -128,8 +128,8 @@ pub(crate) fn discard_clone(dir: &Path) {
     }
 }
 
-pub(crate) fn core_key(core: &Hypercore) -> FeedKey {
-    FeedKey(core.key_pair().public.to_bytes())
+pub(crate) fn core_key(core: &Hypercore) -> LogKey {
+    LogKey(core.key_pair().public.to_bytes())
 }
 
 /// The secret key lives in this directory: owner-only access.
@@ -215,12 +215,12 @@ impl DeliveryPlan {
 }
 
 /// The running delivery task of one log.
-pub(crate) struct FeedTask {
-    key: FeedKey,
+pub(crate) struct LogTask {
+    key: LogKey,
     core: Hypercore,
     dir: PathBuf,
     report_progress: bool,
-    index: FeedIndex,
+    index: LogIndex,
     plan: DeliveryPlan,
     requested: Option<(u64, Instant)>,
     request_counts: std::collections::HashMap<u64, u32>,
@@ -229,21 +229,21 @@ pub(crate) struct FeedTask {
     /// When a block last arrived, was delivered, or the log last grew.
     last_progress_at: Instant,
     /// Requests only count towards giving up while some peer has this log open.
-    directory: FeedDirectory,
+    directory: LogDirectory,
     last_progress: (u64, u64),
     events: mpsc::Sender<NetEvent>,
 }
 
-impl FeedTask {
+impl LogTask {
     /// Loads the index and returns the task with what the index already holds.
     pub(crate) fn new(
         core: Hypercore,
         dir: &Path,
         report_progress: bool,
-        directory: FeedDirectory,
+        directory: LogDirectory,
         events: mpsc::Sender<NetEvent>,
-    ) -> Result<(Self, Vec<IndexEntry>), FeedError> {
-        let (index, entries) = FeedIndex::open(dir)?;
+    ) -> Result<(Self, Vec<IndexEntry>), LogError> {
+        let (index, entries) = LogIndex::open(dir)?;
         let mut plan = DeliveryPlan::default();
         for entry in &entries {
             plan.mark_delivered(entry.seq);
@@ -271,7 +271,7 @@ impl FeedTask {
         for entry in indexed {
             if let Some(message) = entry.message {
                 let event = NetEvent::Appended {
-                    feed: self.key,
+                    log: self.key,
                     seq: Seq(entry.seq),
                     message,
                 };
@@ -287,7 +287,7 @@ impl FeedTask {
                 Err(()) => break,
             };
             if let Err(e) = self.index.flush() {
-                tracing::warn!(feed = ?self.key, error = %e, "cannot flush the message index");
+                tracing::warn!(log = ?self.key, error = %e, "cannot flush the message index");
             }
             self.report_progress().await;
             if delivered == BATCH {
@@ -364,7 +364,7 @@ impl FeedTask {
         if !has_peer {
             self.last_progress_at = Instant::now();
         } else if self.last_progress_at.elapsed() >= STALL_AFTER {
-            tracing::info!(feed = ?self.key, seq, "the download is stuck; asking for fresh connections");
+            tracing::info!(log = ?self.key, seq, "the download is stuck; asking for fresh connections");
             self.directory.report_stall(discovery_key);
             self.last_progress_at = Instant::now();
         }
@@ -374,7 +374,7 @@ impl FeedTask {
         }
         if *count > MAX_REQUESTS_PER_BLOCK {
             // Not indexed, so the next start asks for it again.
-            tracing::warn!(feed = ?self.key, seq, "a block did not arrive after {MAX_REQUESTS_PER_BLOCK} requests; skipping it");
+            tracing::warn!(log = ?self.key, seq, "a block did not arrive after {MAX_REQUESTS_PER_BLOCK} requests; skipping it");
             self.request_counts.remove(&seq);
             self.plan.mark_delivered(seq);
             self.requested = None;
@@ -388,7 +388,7 @@ impl FeedTask {
             // (docs/architecture.md §2). Ask only if it has not come by the next retry.
             return;
         }
-        tracing::debug!(feed = ?self.key, seq, "requesting a block");
+        tracing::debug!(log = ?self.key, seq, "requesting a block");
         // With no replicator attached, `get` of a missing block emits a `Get`
         // event (which the channels turn into a request) and returns at once.
         let _ = self.core.get(seq).await;
@@ -407,17 +407,17 @@ impl FeedTask {
         match ChatMessage::decode(&block) {
             Ok(message) => {
                 if let Err(e) = self.index.record(seq, Some(&message)) {
-                    tracing::warn!(feed = ?self.key, error = %e, "cannot write the message index");
+                    tracing::warn!(log = ?self.key, error = %e, "cannot write the message index");
                 }
                 let event = NetEvent::Appended {
-                    feed: self.key,
+                    log: self.key,
                     seq: Seq(seq),
                     message,
                 };
                 self.events.send(event).await.map_err(|_| ())
             }
             Err(e) => {
-                tracing::warn!(feed = ?self.key, seq, error = %e, "skipping a block that is not a chat message");
+                tracing::warn!(log = ?self.key, seq, error = %e, "skipping a block that is not a chat message");
                 let _ = self.index.record(seq, None);
                 Ok(())
             }
@@ -438,7 +438,7 @@ impl FeedTask {
                 }
             }
         }
-        tracing::warn!(feed = ?self.key, seq, "giving up reading a block");
+        tracing::warn!(log = ?self.key, seq, "giving up reading a block");
         None
     }
 
@@ -454,8 +454,8 @@ impl FeedTask {
         self.last_progress = (downloaded, length);
         let _ = self
             .events
-            .send(NetEvent::FeedProgress {
-                feed: self.key,
+            .send(NetEvent::LogProgress {
+                log: self.key,
                 downloaded,
                 length,
             })
@@ -518,7 +518,7 @@ mod tests {
         std::fs::write(clone.join("index.jsonl"), "{\"seq\":0}\n").unwrap();
         assert!(matches!(
             open_core(&clone, Some(key)).await,
-            Err(FeedError::TooLongToReopen { .. })
+            Err(LogError::TooLongToReopen { .. })
         ));
         let reopened = open_clone(&clone, key).await.unwrap();
         assert_eq!(core_key(&reopened), key);

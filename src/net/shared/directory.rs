@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use hypercore::Hypercore;
 use tokio::sync::watch;
 
-use crate::domain::keys::{ConnectionKey, DiscoveryKey, FeedKey};
+use crate::domain::keys::{ConnectionKey, DiscoveryKey, LogKey};
 use crate::domain::SessionId;
 use crate::net::shared::rooms::RoomDirectory;
 
@@ -21,7 +21,7 @@ const CHANNEL_FAILURES_BEFORE_FRESH_CLONE: u32 = 3;
 
 #[derive(Default)]
 struct Inner {
-    feeds: HashMap<DiscoveryKey, (FeedKey, Hypercore)>,
+    logs: HashMap<DiscoveryKey, (LogKey, Hypercore)>,
     /// Open channels, by connection.
     channels: HashMap<ConnectionKey, HashSet<DiscoveryKey>>,
     /// The connection kept for each peer session (from its hello).
@@ -55,7 +55,7 @@ pub(crate) enum SessionVerdict {
 }
 
 #[derive(Clone)]
-pub(crate) struct FeedDirectory {
+pub(crate) struct LogDirectory {
     inner: Arc<Mutex<Inner>>,
     /// Bumped whenever a log is added, so connections can offer it.
     version: Arc<watch::Sender<u64>>,
@@ -67,7 +67,7 @@ pub(crate) struct FeedDirectory {
     session: SessionId,
 }
 
-impl Default for FeedDirectory {
+impl Default for LogDirectory {
     fn default() -> Self {
         let version = Arc::new(watch::channel(0).0);
         Self {
@@ -81,7 +81,7 @@ impl Default for FeedDirectory {
     }
 }
 
-impl FeedDirectory {
+impl LogDirectory {
     /// This process's hello session id.
     pub(crate) fn session(&self) -> SessionId {
         self.session
@@ -158,22 +158,22 @@ impl FeedDirectory {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn insert(&self, key: FeedKey, core: Hypercore) {
-        self.lock().feeds.insert(key.discovery_key(), (key, core));
+    pub(crate) fn insert(&self, key: LogKey, core: Hypercore) {
+        self.lock().logs.insert(key.discovery_key(), (key, core));
         self.version.send_modify(|v| *v += 1);
     }
 
-    pub(crate) fn remove(&self, key: &FeedKey) {
-        self.lock().feeds.remove(&key.discovery_key());
+    pub(crate) fn remove(&self, key: &LogKey) {
+        self.lock().logs.remove(&key.discovery_key());
     }
 
-    pub(crate) fn get(&self, discovery_key: &DiscoveryKey) -> Option<(FeedKey, Hypercore)> {
-        self.lock().feeds.get(discovery_key).cloned()
+    pub(crate) fn get(&self, discovery_key: &DiscoveryKey) -> Option<(LogKey, Hypercore)> {
+        self.lock().logs.get(discovery_key).cloned()
     }
 
     /// Every swarm topic: each log's and each room's.
     pub(crate) fn topics(&self) -> Vec<DiscoveryKey> {
-        let mut topics: Vec<DiscoveryKey> = self.lock().feeds.keys().copied().collect();
+        let mut topics: Vec<DiscoveryKey> = self.lock().logs.keys().copied().collect();
         topics.extend(self.rooms.topics());
         topics
     }
@@ -267,7 +267,7 @@ mod tests {
         let now = Instant::now();
         let (low, high) = (SessionId([1u8; 16]), SessionId([2u8; 16]));
         // On the side whose session is `high`: the peer is `low`.
-        let directory = FeedDirectory::default();
+        let directory = LogDirectory::default();
         let (close_mine, closed_mine) = watch::channel(false);
         let (close_theirs, _) = watch::channel(false);
         // Our own dial (dialer = high) arrives first and is kept for now...
@@ -298,7 +298,7 @@ mod tests {
     #[test]
     fn a_new_dial_from_the_same_dialer_replaces_a_half_open_connection() {
         let now = Instant::now();
-        let directory = FeedDirectory::default();
+        let directory = LogDirectory::default();
         let peer = SessionId([7u8; 16]);
         let (close_old, closed_old) = watch::channel(false);
         assert_eq!(
@@ -318,7 +318,7 @@ mod tests {
     #[test]
     fn a_stale_claim_gives_way_to_a_new_connection_whoever_dialed() {
         let now = Instant::now();
-        let directory = FeedDirectory::default();
+        let directory = LogDirectory::default();
         let (low, high) = (SessionId([1u8; 16]), SessionId([2u8; 16]));
         let (close_old, closed_old) = watch::channel(false);
         // Kept: dialed by the smaller session...
@@ -352,7 +352,7 @@ mod tests {
 
     #[test]
     fn the_third_failed_channel_of_a_log_asks_for_a_fresh_clone() {
-        let directory = FeedDirectory::default();
+        let directory = LogDirectory::default();
         let topic = DiscoveryKey([4; 32]);
         assert!(!directory.report_channel_failure(topic));
         assert!(!directory.report_channel_failure(topic));
@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn a_stall_report_is_counted_and_signalled() {
-        let directory = FeedDirectory::default();
+        let directory = LogDirectory::default();
         let topic = DiscoveryKey([4; 32]);
         let signal = directory.watch_stalls();
         assert_eq!(directory.stalls(&topic), 0);

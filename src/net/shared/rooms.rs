@@ -38,7 +38,7 @@ struct Inner {
 #[derive(Clone)]
 pub(crate) struct RoomDirectory {
     inner: Arc<Mutex<Inner>>,
-    /// The feed directory's signal that a topic was added.
+    /// The log directory's signal that a topic was added.
     topics_changed: Arc<watch::Sender<u64>>,
     /// Bumped whenever what we tell a room changes.
     room_signal: Arc<watch::Sender<u64>>,
@@ -145,16 +145,16 @@ impl RoomDirectory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::keys::FeedKey;
-    use crate::net::shared::directory::FeedDirectory;
+    use crate::domain::keys::LogKey;
+    use crate::net::shared::directory::LogDirectory;
 
     #[test]
     fn rooms_are_topics_and_say_who_we_are() {
-        let directory = FeedDirectory::default();
+        let directory = LogDirectory::default();
         let room = RoomName::parse("streams-day").unwrap();
         let added = directory.watch();
         let bob = Member {
-            key: FeedKey([2; 32]),
+            key: LogKey([2; 32]),
             nickname: Some("bob".into()),
         };
         directory.rooms().set(room.clone(), vec![bob.clone()]);
@@ -164,7 +164,7 @@ mod tests {
         // No hello before we know who we are.
         assert_eq!(directory.rooms().hello(&room.topic()), None);
         let me = Member {
-            key: FeedKey([1; 32]),
+            key: LogKey([1; 32]),
             nickname: Some("ann".into()),
         };
         directory.rooms().set_identity(me.clone());
@@ -182,12 +182,12 @@ mod tests {
 
     #[test]
     fn introductions_wait_for_the_engine() {
-        let directory = FeedDirectory::default();
+        let directory = LogDirectory::default();
         let signal = directory.rooms().watch_introductions();
         let introduction = Introduction {
             room: RoomName::parse("r").unwrap(),
             sender: Member {
-                key: FeedKey([1; 32]),
+                key: LogKey([1; 32]),
                 nickname: None,
             },
             known: vec![],

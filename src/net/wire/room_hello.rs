@@ -113,11 +113,11 @@ impl RoomHello {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::FeedKey;
+    use crate::domain::LogKey;
 
     fn member(byte: u8, nick: &str) -> Member {
         Member {
-            key: FeedKey([byte; 32]),
+            key: LogKey([byte; 32]),
             nickname: Some(nick.into()),
         }
     }
