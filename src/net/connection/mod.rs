@@ -7,6 +7,7 @@
 //! append goes out at once. Room channels (no log attached) are handed to
 //! `room_channels`.
 
+pub(crate) mod policy;
 pub(crate) mod rooms;
 
 use std::collections::{BTreeMap, HashSet};
@@ -30,17 +31,19 @@ use crate::net::compat::observed::{ObservedConnection, PeerSaid};
 use crate::net::compat::pacing::Paced;
 use crate::net::connection::rooms::{RoomChannels, RoomEvent};
 use crate::net::route::{self, Place};
-use crate::net::shared::directory::{LogDirectory, SessionVerdict};
+use crate::net::shared::sessions::SessionVerdict;
+use crate::net::shared::Shared;
 use crate::net::wire::hello::Hello;
 use crate::net::wire::keepalive::ping_message;
 use crate::net::wire::reclone::reclone_message;
 use crate::net::NetEvent;
 use crate::net::{NetworkReport, PeerRoute};
+use policy::UpgradeWatch;
 
 /// What every connection task shares with the engine.
 #[derive(Clone)]
 pub(crate) struct ConnectionContext {
-    pub directory: LogDirectory,
+    pub shared: Shared,
     pub events: mpsc::Sender<NetEvent>,
     pub shutdown: watch::Receiver<bool>,
     /// This node's place on the network, for the hello.
@@ -67,29 +70,15 @@ impl<F: Future> Future for FlushAfterAppend<F> {
     }
 }
 
-/// Behind a peer's signed length this long, we ask it for the upgrade
-/// ourselves (see `nudge_stale_upgrades`).
-const NUDGE_UPGRADE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
-/// Behind a peer's signed length this long, a channel is taken as stuck.
-const STUCK_UPGRADE_AFTER: std::time::Duration = std::time::Duration::from_secs(8);
 /// How often a connection checks itself for stuck channels.
 const HEALTH_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A hychat peer is pinged this often, so that it hears from us while the
-/// chat is quiet...
+/// chat is quiet (`policy::SILENT_PEER` says when it has gone).
 const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-/// ...and a hychat peer not heard from this long has gone without a close:
-/// hyperswarm does not always deliver one, and the peer's end is gone.
-const SILENT_PEER: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How long a failing connection is still driven so its last words go out.
 const FAREWELL_FLUSH: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// A connection on which the peer has sent nothing at all by then never
-/// had a working path (a relay set it up, but no packet gets through, as
-/// between two NATs that cannot reach each other): it is closed as failed,
-/// so other peers that hold the same logs (a public seed) get their turn.
-const NEVER_HEARD: std::time::Duration = std::time::Duration::from_secs(6);
 
 /// A connection on which no log has been opened by then is closed.
 const UNUSED_CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -124,22 +113,21 @@ struct Replication {
     peer_topics: HashSet<DiscoveryKey>,
     /// The highest block end the peer said it holds, per shared log.
     peer_holds: std::collections::HashMap<DiscoveryKey, u64>,
-    /// The peer's signed length of each shared log.
-    peer_lengths: std::collections::HashMap<DiscoveryKey, u64>,
-    /// Since when our length has been behind the peer's, per log.
-    behind_since: std::collections::HashMap<DiscoveryKey, Instant>,
+    /// The peer's signed length of each shared log, and since when ours
+    /// has been behind it.
+    upgrades: UpgradeWatch,
     is_client: bool,
     /// The peer's session, once its hello has claimed this connection.
     peer_session: Option<SessionId>,
-    /// Set by the directory when another connection to the same peer wins.
+    /// Set by `Sessions` when another connection to the same peer wins.
     close: watch::Sender<bool>,
 }
 
 impl Replication {
     fn open(&mut self, protocol: &Protocol, discovery_key: DiscoveryKey) {
-        let key = match self.ctx.directory.get(&discovery_key) {
+        let key = match self.ctx.shared.registry.get(&discovery_key) {
             Some((key, _)) => key.0,
-            None => match self.ctx.directory.rooms().get(&discovery_key) {
+            None => match self.ctx.shared.rooms.get(&discovery_key) {
                 Some(room) => room.channel_key(),
                 None => return,
             },
@@ -169,7 +157,7 @@ impl Replication {
             tracing::info!(peer = ?self.peer, "disconnecting a peer that sent a malformed hello");
             return std::ops::ControlFlow::Break(());
         };
-        let own_session = self.ctx.directory.session();
+        let own_session = self.ctx.shared.sessions.own();
         if hello.session == own_session {
             tracing::debug!(peer = ?self.peer, "closing a connection to ourselves");
             return std::ops::ControlFlow::Break(());
@@ -180,7 +168,7 @@ impl Replication {
             } else {
                 hello.session
             };
-            let verdict = self.ctx.directory.claim_session(
+            let verdict = self.ctx.shared.sessions.claim_session(
                 hello.session,
                 self.peer,
                 dialer,
@@ -203,72 +191,37 @@ impl Replication {
     }
 
     /// Notes the peer's signed length of a log.
-    fn on_length(&mut self, discovery_key: DiscoveryKey, length: u64) {
-        self.peer_lengths.insert(discovery_key, length);
-        if self.local_length(&discovery_key) < length {
-            self.behind_since
-                .entry(discovery_key)
-                .or_insert_with(Instant::now);
-        }
+    fn on_length(&mut self, discovery_key: DiscoveryKey, length: u64, now: Instant) {
+        let local = self.local_length(&discovery_key);
+        self.upgrades.peer_length(discovery_key, length, local, now);
     }
 
     fn local_length(&self, discovery_key: &DiscoveryKey) -> u64 {
         self.ctx
-            .directory
+            .shared
+            .registry
             .get(discovery_key)
             .map_or(u64::MAX, |(_, core)| core.info().length)
     }
 
-    /// hypercore 0.17.0-alpha.1 asks for a peer's newer length only when the
-    /// length the peer says we have matches ours. A peer that syncs before
-    /// it has heard our length (JS peers do, on every new channel) leaves a
-    /// follower that already holds blocks stuck until the next append.
-    /// Staying behind past `STUCK_UPGRADE_AFTER`, the log is cloned afresh
-    /// (its index keeps every message) and the connection is closed.
+    /// Acts on `policy::UpgradeWatch`'s review: asks the peer for each
+    /// upgrade its sync did not offer (the crate applies any proof that
+    /// arrives and then fetches the new blocks), and asks for a fresh clone
+    /// of each log stuck behind (its index keeps every message). True when a
+    /// log is stuck and the connection should close.
     // compat: hypercore row (stuck live upgrades)
-    fn stuck_upgrade(&mut self) -> bool {
-        let caught_up: Vec<DiscoveryKey> = self
-            .behind_since
-            .keys()
-            .filter(|dk| {
-                let peer = self.peer_lengths.get(*dk).copied().unwrap_or(0);
-                self.local_length(dk) >= peer
-            })
-            .copied()
-            .collect();
-        for dk in caught_up {
-            self.behind_since.remove(&dk);
-        }
-        let stuck: Vec<DiscoveryKey> = self
-            .behind_since
-            .iter()
-            .filter(|(_, since)| since.elapsed() >= STUCK_UPGRADE_AFTER)
-            .map(|(dk, _)| *dk)
-            .collect();
-        for discovery_key in &stuck {
-            self.ctx.directory.request_fresh_clone(*discovery_key);
-        }
-        !stuck.is_empty()
-    }
-
-    /// hypercore 0.17.0-alpha.1 asks for a newer length only when the peer's
-    /// sync says we hold what we hold; a sync sent before the peer heard our
-    /// last one (a writer appending just after we caught up) says less, and
-    /// the upgrade is never asked for. Behind for `NUDGE_UPGRADE_AFTER`, we
-    /// send the upgrade request on the log's channel ourselves: the crate
-    /// applies any proof that arrives and then fetches the new blocks.
-    // compat: hypercore row (stuck live upgrades)
-    async fn nudge_stale_upgrades(&mut self) {
-        let stale: Vec<(DiscoveryKey, u64)> = self
-            .behind_since
-            .iter()
-            .filter(|(_, since)| since.elapsed() >= NUDGE_UPGRADE_AFTER)
-            .filter_map(|(dk, _)| Some((*dk, *self.peer_lengths.get(dk)?)))
-            .collect();
-        for (discovery_key, peer_length) in stale {
+    async fn review_upgrades(&mut self, now: Instant) -> bool {
+        let registry = self.ctx.shared.registry.clone();
+        let local = |dk: &DiscoveryKey| {
+            registry
+                .get(dk)
+                .map_or(u64::MAX, |(_, core)| core.info().length)
+        };
+        let review = self.upgrades.review(local, now);
+        for (discovery_key, peer_length) in review.nudge {
             let (Some(channel), Some((_, core))) = (
                 self.log_channels.get(&discovery_key),
-                self.ctx.directory.get(&discovery_key),
+                registry.get(&discovery_key),
             ) else {
                 continue;
             };
@@ -294,12 +247,16 @@ impl Replication {
                 tracing::debug!(peer = ?self.peer, error = %e, "could not ask for the upgrade");
             }
         }
+        for discovery_key in &review.stuck {
+            self.ctx.shared.health.request_fresh_clone(*discovery_key);
+        }
+        !review.stuck.is_empty()
     }
 
     /// Whether a log carried here was reported stuck since its channel opened.
     fn carries_a_stalled_log(&self) -> bool {
         self.open_channels.keys().any(|dk| {
-            self.ctx.directory.stalls(dk) > self.stalls_at_open.get(dk).copied().unwrap_or(0)
+            self.ctx.shared.health.stalls(dk) > self.stalls_at_open.get(dk).copied().unwrap_or(0)
         })
     }
 
@@ -324,12 +281,12 @@ impl Replication {
 
     async fn send_hello(&mut self, channel: &Channel) {
         let hello = Hello {
-            session: self.ctx.directory.session(),
-            topics: self.ctx.directory.topics(),
+            session: self.ctx.shared.sessions.own(),
+            topics: self.ctx.shared.topics(),
             own: self
                 .ctx
-                .directory
-                .rooms()
+                .shared
+                .rooms
                 .identity()
                 .map(|me| me.key.discovery_key()),
             place: Place::of(&self.ctx.network.borrow()),
@@ -358,7 +315,7 @@ impl Replication {
             path: route::path(ours.as_ref(), self.peer_place.as_ref()),
             own_log: self
                 .peer_own
-                .and_then(|own| self.ctx.directory.get(&own))
+                .and_then(|own| self.ctx.shared.registry.get(&own))
                 .map(|(key, _)| key),
         };
         if route != self.route {
@@ -402,12 +359,15 @@ impl Replication {
             // Sent before the channel is handed over, so it precedes replication.
             self.send_hello(&channel).await;
         }
-        let Some((key, core)) = self.ctx.directory.get(&discovery_key) else {
-            if self.ctx.directory.rooms().get(&discovery_key).is_some() {
+        let Some((key, core)) = self.ctx.shared.registry.get(&discovery_key) else {
+            if self.ctx.shared.rooms.get(&discovery_key).is_some() {
                 self.rooms
-                    .add(channel, &self.ctx.directory, self.peer)
+                    .add(channel, &self.ctx.shared.rooms, self.peer)
                     .await;
-                self.ctx.directory.channel_opened(self.peer, discovery_key);
+                self.ctx
+                    .shared
+                    .sessions
+                    .channel_opened(self.peer, discovery_key);
                 tracing::debug!(peer = ?self.peer, ?discovery_key, "room channel open");
             } else {
                 tracing::debug!(peer = ?self.peer, ?discovery_key, "channel for a log we no longer hold");
@@ -421,10 +381,13 @@ impl Replication {
         self.channels
             .push(Box::pin(async move { (discovery_key, replication.await) }));
         tracing::debug!(peer = ?self.peer, ?key, "replication channel open");
-        self.ctx.directory.channel_opened(self.peer, discovery_key);
+        self.ctx
+            .shared
+            .sessions
+            .channel_opened(self.peer, discovery_key);
         self.open_channels.insert(discovery_key, key);
         self.stalls_at_open
-            .insert(discovery_key, self.ctx.directory.stalls(&discovery_key));
+            .insert(discovery_key, self.ctx.shared.health.stalls(&discovery_key));
         self.announce();
     }
 
@@ -443,7 +406,7 @@ impl Replication {
         let failed = result.is_err();
         if let Err(e) = result {
             tracing::info!(peer = ?self.peer, ?discovery_key, error = %e, "replication channel failed");
-            if self.ctx.directory.report_channel_failure(discovery_key) {
+            if self.ctx.shared.health.report_channel_failure(discovery_key) {
                 tracing::info!(
                     ?discovery_key,
                     "a log's channels keep failing; cloning it afresh"
@@ -458,7 +421,10 @@ impl Replication {
         self.requested.remove(&discovery_key);
         self.log_channels.remove(&discovery_key);
         if self.open_channels.remove(&discovery_key).is_some() {
-            self.ctx.directory.channel_closed(self.peer, discovery_key);
+            self.ctx
+                .shared
+                .sessions
+                .channel_closed(self.peer, discovery_key);
         }
         self.announce();
         if failed {
@@ -520,10 +486,10 @@ where
     let heard = observations.heard;
     let opened = *heard.borrow();
     let mut pings = tokio::time::interval(PING_EVERY);
-    let mut new_logs = ctx.directory.watch();
+    let mut new_logs = ctx.shared.registry.watch();
     let mut network = ctx.network.clone();
-    let mut room_changes = ctx.directory.rooms().watch();
-    let mut stalls = ctx.directory.watch_stalls();
+    let mut room_changes = ctx.shared.rooms.watch();
+    let mut stalls = ctx.shared.health.watch_stalls();
     let mut superseded = close_tx.subscribe();
     let mut protocol = Protocol::new(Box::new(observed));
     let mut shutdown = ctx.shutdown.clone();
@@ -547,8 +513,7 @@ where
         rooms: RoomChannels::default(),
         peer_topics: HashSet::new(),
         peer_holds: Default::default(),
-        peer_lengths: Default::default(),
-        behind_since: Default::default(),
+        upgrades: UpgradeWatch::default(),
         is_client,
         peer_session: None,
         close: close_tx,
@@ -584,11 +549,11 @@ where
                     }
                 }
                 PeerSaid::Holds { discovery_key, end } => state.on_holds(discovery_key, end),
-                PeerSaid::Length { discovery_key, length } => state.on_length(discovery_key, length),
+                PeerSaid::Length { discovery_key, length } => state.on_length(discovery_key, length, Instant::now()),
                 PeerSaid::Reclone(discovery_key) => {
                     // Counted like a failure of our own; a hostile peer can
                     // at most cause a re-download every few minutes.
-                    if state.ctx.directory.report_channel_failure(discovery_key) {
+                    if state.ctx.shared.health.report_channel_failure(discovery_key) {
                         tracing::info!(?peer, ?discovery_key, "a peer keeps failing on our copy of a log; cloning it afresh");
                     }
                 }
@@ -596,20 +561,20 @@ where
             Ok(()) = new_logs.changed() => state.on_new_logs(&protocol).await,
             Ok(()) = network.changed() => state.on_network_changed().await,
             Ok(()) = room_changes.changed() => {
-                for topic in state.rooms.refresh(&state.ctx.directory, peer).await {
+                for topic in state.rooms.refresh(&state.ctx.shared.rooms, peer).await {
                     state.requested.remove(&topic);
-                    state.ctx.directory.channel_closed(peer, topic);
+                    state.ctx.shared.sessions.channel_closed(peer, topic);
                 }
                 state.announce();
             }
             message = state.rooms.next() => {
                 let topic = message.0;
-                match state.rooms.on_message(message, &state.ctx.directory) {
+                match state.rooms.on_message(message, &state.ctx.shared.rooms) {
                     RoomEvent::Nothing => {}
                     RoomEvent::Changed => {
                         if !state.rooms.is_open(&topic) {
                             state.requested.remove(&topic);
-                            state.ctx.directory.channel_closed(peer, topic);
+                            state.ctx.shared.sessions.channel_closed(peer, topic);
                         }
                         state.announce();
                     }
@@ -646,22 +611,22 @@ where
             }
             _ = pings.tick(), if state.peer_session.is_some() => {
                 // JS peers ignore it; only hychat peers (with a hello) are pinged.
-                if heard.borrow().elapsed() >= SILENT_PEER {
+                if policy::fell_silent(*heard.borrow(), Instant::now()) {
                     tracing::info!(?peer, "a peer fell silent; closing its connection");
                     break Ending::Failed;
                 }
                 state.ping().await;
             }
             _ = health.tick() => {
-                if *heard.borrow() == opened && opened.elapsed() >= NEVER_HEARD {
+                let now = Instant::now();
+                if policy::never_heard(opened, *heard.borrow(), now) {
                     tracing::info!(?peer, "the peer never got a packet through; closing the connection");
                     break Ending::Failed;
                 }
                 if state.announce_pending {
                     state.announce();
                 }
-                state.nudge_stale_upgrades().await;
-                if state.stuck_upgrade() {
+                if state.review_upgrades(now).await {
                     tracing::info!(?peer, "a peer's newer messages never came; cloning afresh and reconnecting");
                     break Ending::Failed;
                 }
@@ -696,7 +661,7 @@ pub(crate) async fn supervise<C>(
 where
     C: hypercore_handshake::CipherTrait + 'static,
 {
-    let directory = ctx.directory.clone();
+    let shared = ctx.shared.clone();
     let events = ctx.events.clone();
     let replication = Paced::new(run(connection, peer, topics, ctx, close));
     let ended = match tokio::spawn(replication).await {
@@ -716,7 +681,7 @@ where
             }
         }
     };
-    directory.connection_gone(peer);
+    shared.sessions.connection_gone(peer);
     let _ = events.send(NetEvent::PeerDisconnected { peer }).await;
     tracing::info!(?peer, how = ?ended.how, "connection closed");
     ended

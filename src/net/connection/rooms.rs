@@ -13,8 +13,7 @@ use futures::stream::{self, SelectAll, Stream, StreamExt};
 use hypercore_protocol::{Channel, Message};
 
 use crate::domain::keys::{ConnectionKey, DiscoveryKey};
-use crate::net::shared::directory::LogDirectory;
-use crate::net::shared::rooms::Introduction;
+use crate::net::shared::rooms::{Introduction, RoomDirectory};
 use crate::net::wire::room_hello::{RoomHello, RoomHelloError, ROOM_EXTENSION};
 use crate::net::PeerRoom;
 
@@ -57,7 +56,7 @@ impl RoomChannels {
     pub(crate) async fn add(
         &mut self,
         mut channel: Channel,
-        directory: &LogDirectory,
+        rooms: &RoomDirectory,
         peer: ConnectionKey,
     ) {
         let topic = DiscoveryKey(*channel.discovery_key());
@@ -68,7 +67,7 @@ impl RoomChannels {
         self.messages.push(Box::pin(
             receiver.map(move |m| (topic, Some(m))).chain(ended),
         ));
-        send_hello(&channel, topic, directory, peer).await;
+        send_hello(&channel, topic, rooms, peer).await;
         self.open.insert(topic, channel);
     }
 
@@ -102,7 +101,7 @@ impl RoomChannels {
     pub(crate) fn on_message(
         &mut self,
         (topic, message): RoomMessage,
-        directory: &LogDirectory,
+        rooms: &RoomDirectory,
     ) -> RoomEvent {
         match message {
             Some(Message::Extension(extension)) if extension.name == ROOM_EXTENSION => {
@@ -113,11 +112,11 @@ impl RoomChannels {
                     Ok(hello) => hello,
                     Err(e) => return RoomEvent::Malformed(e),
                 };
-                let Some(room) = directory.rooms().get(&topic) else {
+                let Some(room) = rooms.get(&topic) else {
                     return RoomEvent::Nothing;
                 };
                 let member = hello.me.key;
-                directory.rooms().introduce(Introduction {
+                rooms.introduce(Introduction {
                     room: room.clone(),
                     sender: hello.me,
                     known: hello.members,
@@ -158,13 +157,13 @@ impl RoomChannels {
     /// Returns the topics closed.
     pub(crate) async fn refresh(
         &mut self,
-        directory: &LogDirectory,
+        rooms: &RoomDirectory,
         peer: ConnectionKey,
     ) -> Vec<DiscoveryKey> {
         let left: Vec<DiscoveryKey> = self
             .open
             .keys()
-            .filter(|topic| directory.rooms().get(topic).is_none())
+            .filter(|topic| rooms.get(topic).is_none())
             .copied()
             .collect();
         for topic in &left {
@@ -174,7 +173,7 @@ impl RoomChannels {
             self.end(topic);
         }
         for (topic, channel) in &self.open {
-            send_hello(channel, *topic, directory, peer).await;
+            send_hello(channel, *topic, rooms, peer).await;
         }
         left
     }
@@ -183,10 +182,10 @@ impl RoomChannels {
 async fn send_hello(
     channel: &Channel,
     topic: DiscoveryKey,
-    directory: &LogDirectory,
+    rooms: &RoomDirectory,
     peer: ConnectionKey,
 ) {
-    let Some(hello) = directory.rooms().hello(&topic) else {
+    let Some(hello) = rooms.hello(&topic) else {
         return;
     };
     if let Err(e) = channel.send(hello.to_message()).await {
@@ -222,23 +221,23 @@ mod tests {
 
     #[test]
     fn a_malformed_room_hello_asks_for_a_disconnect() {
-        let directory = LogDirectory::default();
+        let rooms = RoomDirectory::new(crate::net::shared::signal());
         let room = RoomName::parse("streams-day").unwrap();
-        directory.rooms().set(room.clone(), vec![]);
+        rooms.set(room.clone(), vec![]);
         let mut channels = RoomChannels::default();
         let event = channels.on_message(
             (room.topic(), extension(ROOM_EXTENSION, b"{not json")),
-            &directory,
+            &rooms,
         );
         assert!(matches!(event, RoomEvent::Malformed(_)), "{event:?}");
-        assert!(directory.rooms().take_introductions().is_empty());
+        assert!(rooms.take_introductions().is_empty());
     }
 
     #[test]
     fn a_room_hello_introduces_its_sender_and_the_members_it_knows() {
-        let directory = LogDirectory::default();
+        let rooms = RoomDirectory::new(crate::net::shared::signal());
         let room = RoomName::parse("streams-day").unwrap();
-        directory.rooms().set(room.clone(), vec![]);
+        rooms.set(room.clone(), vec![]);
         let bob = Member {
             key: LogKey([2; 32]),
             nickname: Some("bob".into()),
@@ -254,7 +253,7 @@ mod tests {
         let mut channels = RoomChannels::default();
         let event = channels.on_message(
             (room.topic(), extension(ROOM_EXTENSION, &hello.encode())),
-            &directory,
+            &rooms,
         );
         assert_eq!(event, RoomEvent::Changed);
         assert_eq!(
@@ -265,7 +264,7 @@ mod tests {
             }]
         );
         assert_eq!(
-            directory.rooms().take_introductions(),
+            rooms.take_introductions(),
             vec![Introduction {
                 room,
                 sender: bob,
@@ -278,43 +277,43 @@ mod tests {
                 RoomName::parse("x").unwrap().topic(),
                 extension("hychat/hello", b"{}"),
             ),
-            &directory,
+            &rooms,
         );
         assert_eq!(other, RoomEvent::Nothing);
     }
 
     #[test]
     fn a_peer_flooding_room_hellos_is_cut_off() {
-        let directory = LogDirectory::default();
+        let rooms = RoomDirectory::new(crate::net::shared::signal());
         let room = RoomName::parse("streams-day").unwrap();
-        directory.rooms().set(room.clone(), vec![]);
+        rooms.set(room.clone(), vec![]);
         let hello = lone_hello();
         let mut channels = RoomChannels::default();
         for _ in 0..MAX_HELLOS_PER_WINDOW {
             let event = channels.on_message(
                 (room.topic(), extension(ROOM_EXTENSION, &hello.encode())),
-                &directory,
+                &rooms,
             );
             assert_eq!(event, RoomEvent::Changed);
         }
         let event = channels.on_message(
             (room.topic(), extension(ROOM_EXTENSION, &hello.encode())),
-            &directory,
+            &rooms,
         );
         assert_eq!(event, RoomEvent::Flooding);
     }
 
     #[test]
     fn a_hello_for_a_room_we_left_is_ignored() {
-        let directory = LogDirectory::default();
+        let rooms = RoomDirectory::new(crate::net::shared::signal());
         let room = RoomName::parse("gone").unwrap();
         let hello = lone_hello();
         let mut channels = RoomChannels::default();
         let event = channels.on_message(
             (room.topic(), extension(ROOM_EXTENSION, &hello.encode())),
-            &directory,
+            &rooms,
         );
         assert_eq!(event, RoomEvent::Nothing);
-        assert!(directory.rooms().take_introductions().is_empty());
+        assert!(rooms.take_introductions().is_empty());
     }
 }

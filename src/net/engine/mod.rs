@@ -21,8 +21,8 @@ use crate::net::compat::pacing::Paced;
 use crate::net::connection::ConnectionContext;
 use crate::net::engine::membership::Membership;
 use crate::net::log::{self, LogTask};
-use crate::net::shared::directory::LogDirectory;
 use crate::net::shared::rooms::Introduction;
+use crate::net::shared::Shared;
 use crate::net::store::{FollowEntry, Store};
 use crate::net::swarm::{self, SwarmControl, SwarmSettings};
 use crate::net::{
@@ -56,7 +56,7 @@ struct Engine {
     membership: Membership,
     muted: Vec<LogKey>,
     logs: HashMap<LogKey, HeldLog>,
-    directory: LogDirectory,
+    shared: Shared,
     events: mpsc::Sender<NetEvent>,
     swarm: Option<mpsc::Sender<SwarmControl>>,
     /// When each log was last cloned afresh.
@@ -101,7 +101,7 @@ pub(crate) async fn spawn(
         membership: Membership::new(rooms),
         muted: muted.clone(),
         logs: HashMap::new(),
-        directory: LogDirectory::default(),
+        shared: Shared::default(),
         events: event_tx.clone(),
         swarm: None,
         fresh_clones: HashMap::new(),
@@ -118,7 +118,7 @@ pub(crate) async fn spawn(
         })
         .await;
     engine.start_log(own_key, own_core, false, &own_dir, Replay::Index);
-    engine.directory.rooms().set_identity(engine.me());
+    engine.shared.rooms.set_identity(engine.me());
     engine.tell_rooms();
     tokio::spawn(engine.run(config, command_rx));
     let handle = NetHandle {
@@ -153,7 +153,7 @@ impl Engine {
             self.swarm = Some(control_tx);
             let (report_tx, report_rx) = watch::channel(NetworkReport::default());
             let ctx = ConnectionContext {
-                directory: self.directory.clone(),
+                shared: self.shared.clone(),
                 events: self.events.clone(),
                 shutdown: shutdown_rx,
                 network: report_rx,
@@ -176,8 +176,8 @@ impl Engine {
             None
         };
 
-        let mut fresh_clones = self.directory.watch_fresh_clones();
-        let mut introductions = self.directory.rooms().watch_introductions();
+        let mut fresh_clones = self.shared.health.watch_fresh_clones();
+        let mut introductions = self.shared.rooms.watch_introductions();
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -185,12 +185,12 @@ impl Engine {
                     Some(command) => self.handle(command).await,
                 },
                 Ok(()) = fresh_clones.changed() => {
-                    for discovery_key in self.directory.take_fresh_clones() {
+                    for discovery_key in self.shared.health.take_fresh_clones() {
                         self.clone_afresh(discovery_key).await;
                     }
                 }
                 Ok(()) = introductions.changed() => {
-                    self.meet(self.directory.rooms().take_introductions()).await;
+                    self.meet(self.shared.rooms.take_introductions()).await;
                 }
             }
         }
@@ -294,7 +294,7 @@ impl Engine {
             return;
         }
         self.nickname = nickname.clone();
-        self.directory.rooms().set_identity(self.me());
+        self.shared.rooms.set_identity(self.me());
         let _ = self.events.send(NetEvent::NickChanged { nickname }).await;
     }
 
@@ -326,7 +326,7 @@ impl Engine {
             .copied()
             .collect();
         for key in unheld {
-            self.directory.remove(&key);
+            self.shared.registry.remove(&key);
             self.set_topic(key, false).await;
             if let Some(log) = self.logs.remove(&key) {
                 stop_log(log).await;
@@ -338,7 +338,7 @@ impl Engine {
     fn tell_rooms(&self) {
         for entry in self.membership.entries() {
             let passed_on = self.membership.passed_on(&entry.name, &self.muted);
-            self.directory.rooms().set(entry.name, passed_on);
+            self.shared.rooms.set(entry.name, passed_on);
         }
     }
 
@@ -368,7 +368,7 @@ impl Engine {
             return;
         }
         self.save_rooms().await;
-        self.directory.rooms().remove(room);
+        self.shared.rooms.remove(room);
         if let Some(swarm) = &self.swarm {
             let _ = swarm.send(SwarmControl::Leave(room.topic())).await;
         }
@@ -463,7 +463,7 @@ impl Engine {
         }
         self.fresh_clones.insert(key, now);
         tracing::info!(?key, "cloning a stuck log afresh");
-        self.directory.remove(&key);
+        self.shared.registry.remove(&key);
         if let Some(log) = self.logs.remove(&key) {
             stop_log(log).await;
         }
@@ -528,7 +528,7 @@ impl Engine {
             core.clone(),
             dir,
             report_progress,
-            self.directory.clone(),
+            self.shared.clone(),
             self.events.clone(),
         );
         let (task, indexed) = match created {
@@ -544,7 +544,7 @@ impl Engine {
             Replay::Nothing => Vec::new(),
         };
         let task = tokio::spawn(task.run(indexed, stop_rx));
-        self.directory.insert(key, core.clone());
+        self.shared.registry.insert(key, core.clone());
         self.logs.insert(key, HeldLog { core, stop, task });
     }
 

@@ -1,7 +1,6 @@
 //! The rooms this process is in, as connection tasks need them: each joined
 //! room by topic with the members we pass on, who we are in rooms, and the
-//! introductions connections hand to the engine. Shared by clones; its lock
-//! is never held across an `.await`.
+//! introductions connections hand to the engine. Locking: see `shared`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -38,7 +37,7 @@ struct Inner {
 #[derive(Clone)]
 pub(crate) struct RoomDirectory {
     inner: Arc<Mutex<Inner>>,
-    /// The log directory's signal that a topic was added.
+    /// The registry's signal that a topic was added.
     topics_changed: Arc<watch::Sender<u64>>,
     /// Bumped whenever what we tell a room changes.
     room_signal: Arc<watch::Sender<u64>>,
@@ -58,10 +57,7 @@ impl RoomDirectory {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic elsewhere must not take replication down with it.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        super::lock(&self.inner)
     }
 
     /// Every joined room's topic.
@@ -146,44 +142,44 @@ impl RoomDirectory {
 mod tests {
     use super::*;
     use crate::domain::keys::LogKey;
-    use crate::net::shared::directory::LogDirectory;
+    use crate::net::shared::Shared;
 
     #[test]
     fn rooms_are_topics_and_say_who_we_are() {
-        let directory = LogDirectory::default();
+        let shared = Shared::default();
         let room = RoomName::parse("streams-day").unwrap();
-        let added = directory.watch();
+        let added = shared.registry.watch();
         let bob = Member {
             key: LogKey([2; 32]),
             nickname: Some("bob".into()),
         };
-        directory.rooms().set(room.clone(), vec![bob.clone()]);
+        shared.rooms.set(room.clone(), vec![bob.clone()]);
         assert!(added.has_changed().unwrap());
-        assert_eq!(directory.topics(), vec![room.topic()]);
-        assert_eq!(directory.rooms().get(&room.topic()), Some(room.clone()));
+        assert_eq!(shared.topics(), vec![room.topic()]);
+        assert_eq!(shared.rooms.get(&room.topic()), Some(room.clone()));
         // No hello before we know who we are.
-        assert_eq!(directory.rooms().hello(&room.topic()), None);
+        assert_eq!(shared.rooms.hello(&room.topic()), None);
         let me = Member {
             key: LogKey([1; 32]),
             nickname: Some("ann".into()),
         };
-        directory.rooms().set_identity(me.clone());
+        shared.rooms.set_identity(me.clone());
         assert_eq!(
-            directory.rooms().hello(&room.topic()),
+            shared.rooms.hello(&room.topic()),
             Some(RoomHello {
                 me,
                 members: vec![bob.clone()]
             })
         );
-        directory.rooms().remove(&room);
-        assert_eq!(directory.rooms().get(&room.topic()), None);
-        assert!(directory.topics().is_empty());
+        shared.rooms.remove(&room);
+        assert_eq!(shared.rooms.get(&room.topic()), None);
+        assert!(shared.topics().is_empty());
     }
 
     #[test]
     fn introductions_wait_for_the_engine() {
-        let directory = LogDirectory::default();
-        let signal = directory.rooms().watch_introductions();
+        let shared = Shared::default();
+        let signal = shared.rooms.watch_introductions();
         let introduction = Introduction {
             room: RoomName::parse("r").unwrap(),
             sender: Member {
@@ -192,9 +188,9 @@ mod tests {
             },
             known: vec![],
         };
-        directory.rooms().introduce(introduction.clone());
+        shared.rooms.introduce(introduction.clone());
         assert!(signal.has_changed().unwrap());
-        assert_eq!(directory.rooms().take_introductions(), vec![introduction]);
-        assert!(directory.rooms().take_introductions().is_empty());
+        assert_eq!(shared.rooms.take_introductions(), vec![introduction]);
+        assert!(shared.rooms.take_introductions().is_empty());
     }
 }

@@ -320,7 +320,7 @@ impl SwarmTask {
                     self.refresh(&swarm);
                     self.release_parked();
                     self.dial_due(&swarm, &mut dialing);
-                    let carried = self.topics.keys().any(|t| self.ctx.directory.has_peer(t));
+                    let carried = self.topics.keys().any(|t| self.ctx.shared.sessions.has_peer(t));
                     let lonely = !self.topics.is_empty() && !carried;
                     if self.fresh.due(Instant::now(), lonely, self.ever_connected) {
                         tracing::info!("no connection carries any log; starting a fresh swarm to dial peers again");
@@ -367,7 +367,7 @@ impl SwarmTask {
     fn refresh(&mut self, swarm: &Swarm) {
         let now = Instant::now();
         for (topic, joined) in self.topics.iter_mut() {
-            let every = if self.ctx.directory.has_peer(topic) {
+            let every = if self.ctx.shared.sessions.has_peer(topic) {
                 SETTLED_REFRESH
             } else {
                 self.settings.refresh_interval
@@ -477,7 +477,7 @@ impl SwarmTask {
             if let Some(Ok(ended)) = (&mut live.task).now_or_never() {
                 let replaced = ended
                     .peer_session
-                    .is_some_and(|session| self.ctx.directory.session_connected(&session));
+                    .is_some_and(|session| self.ctx.shared.sessions.session_connected(&session));
                 let lost = Lost {
                     peer,
                     client: live.client,
