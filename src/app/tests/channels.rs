@@ -1,0 +1,186 @@
+//! Channels and routing: which messages show in home and in each room, the
+//! room a typed message carries, unread counts and mentions, switching channels.
+
+use super::*;
+
+#[test]
+fn home_shows_only_own_and_followed_logs_and_follows_reroute_the_archive() {
+    let mut app = ready_app(vec![]);
+    app.update(appended(ANN, 0, "ann", "before the follow", 1));
+    app.update(appended(OWN, 0, "me", "mine", 2));
+    assert_eq!(rows(&app)[1..], ["15:02 me: mine"]);
+    net(
+        &mut app,
+        NetEvent::Followed(FollowEntry {
+            key: ANN,
+            name: None,
+        }),
+    );
+    assert!(rows(&app).contains(&"15:01 ann: before the follow".to_string()));
+    net(&mut app, NetEvent::Unfollowed { log: ANN });
+    assert!(rows(&app).iter().all(|r| !r.contains("before the follow")));
+    // Delivered again later: still a duplicate, still hidden.
+    app.update(appended(ANN, 0, "ann", "before the follow", 1));
+    assert!(rows(&app).iter().all(|r| !r.contains("before the follow")));
+}
+
+#[test]
+fn room_messages_show_in_their_room_from_members_only() {
+    let mut app = room_app();
+    assert_eq!(channel_list(&app)[1].0, "#rust");
+    app.update(in_room(BOB, 0, "bob", "hello rust", 1, "rust"));
+    app.update(in_room(OWN, 0, "me", "hi bob", 2, "rust"));
+    // Followed, but not a member: not in the room, and not in home.
+    app.update(in_room(ANN, 0, "ann", "sneaking in", 3, "rust"));
+    // A member, not followed: room-less messages stay out of home.
+    app.update(appended(BOB, 1, "bob", "bob at home", 3));
+    // A room not joined: nowhere.
+    app.update(in_room(BOB, 2, "bob", "elsewhere", 4, "go"));
+    assert_eq!(
+        rows_in(&app, 1)[1..],
+        ["15:01 bob: hello rust", "15:02 me: hi bob"]
+    );
+    assert!(rows_in(&app, 0).is_empty());
+
+    // Ann is introduced in the room: her archived room message moves in.
+    net(
+        &mut app,
+        NetEvent::RoomMember {
+            room: room("rust"),
+            member: member(ANN, Some("ann")),
+        },
+    );
+    let text = rows_in(&app, 1);
+    assert!(
+        text.contains(&"15:03 ann: sneaking in".to_string()),
+        "{text:?}"
+    );
+    assert!(
+        text.contains(&"15:00 * met ann (a1a1a1a1)".to_string()),
+        "{text:?}"
+    );
+    // A nickname update of a known member is no news.
+    net(
+        &mut app,
+        NetEvent::RoomMember {
+            room: room("rust"),
+            member: member(ANN, Some("annie")),
+        },
+    );
+    assert_eq!(rows_in(&app, 1).len(), text.len());
+    // Joining `go` later brings in what Bob wrote there, once he is a member.
+    net(
+        &mut app,
+        NetEvent::RoomJoined(RoomEntry {
+            name: room("go"),
+            members: vec![member(BOB, None)],
+        }),
+    );
+    assert!(rows_in(&app, 2).contains(&"15:04 bob: elsewhere".to_string()));
+}
+
+#[test]
+fn messages_typed_in_a_room_carry_it() {
+    let mut app = room_app();
+    let append = |room: Option<RoomName>| {
+        vec![Command::Net(NetCommand::Append {
+            text: "hi".into(),
+            room,
+        })]
+    };
+    assert_eq!(submit(&mut app, "hi"), append(None));
+    alt(&mut app, '2');
+    assert_eq!(app.active_channel(), &ChannelId::Room(room("rust")));
+    assert_eq!(submit(&mut app, "hi"), append(Some(room("rust"))));
+    // System lines land in the active channel.
+    submit(&mut app, "/dance");
+    assert!(rows_in(&app, 1).last().unwrap().contains("unknown command"));
+    assert!(rows_in(&app, 0).is_empty());
+}
+
+#[test]
+fn unread_counts_and_mentions_per_channel() {
+    let mut app = room_app();
+    // History from well before start is not unread.
+    for (seq, text, age) in [
+        (0, "old news", time::Duration::hours(1)),
+        (1, "yesterday", time::Duration::days(1)),
+    ] {
+        app.update(Event::Net(NetEvent::Appended {
+            log: BOB,
+            seq: Seq(seq),
+            message: {
+                let mut m = ChatMessage::new_chat("bob", text, NOW - age);
+                m.room = Some("rust".into());
+                m
+            },
+        }));
+    }
+    assert_eq!(channel_list(&app)[1], ("#rust".into(), 0, false));
+    app.update(Event::Tick(NOW + time::Duration::minutes(5)));
+    app.update(in_room(BOB, 2, "bob", "anyone?", 1, "rust"));
+    app.update(in_room(OWN, 0, "me", "my own words", 2, "rust"));
+    assert_eq!(channel_list(&app)[1], ("#rust".into(), 1, false));
+    app.update(in_room(BOB, 3, "bob", "hey ME, look", 3, "rust"));
+    app.update(in_room(BOB, 4, "bob", "meet me", 4, "rust"));
+    assert_eq!(channel_list(&app)[1], ("#rust".into(), 3, true));
+    // The active channel counts nothing.
+    app.update(appended(ANN, 0, "ann", "hi me", 4));
+    assert_eq!(channel_list(&app)[0], ("home".into(), 0, false));
+    // Switching clears; home now counts what came after it was left.
+    alt(&mut app, '2');
+    assert_eq!(channel_list(&app)[1], ("#rust".into(), 0, false));
+    // History written well before it was left does not count.
+    app.update(Event::Net(NetEvent::Appended {
+        log: ANN,
+        seq: Seq(1),
+        message: ChatMessage::new_chat("ann", "long before", NOW - time::Duration::minutes(30)),
+    }));
+    app.update(Event::Tick(NOW + time::Duration::minutes(9)));
+    app.update(appended(ANN, 2, "ann", "me? later", 8));
+    assert_eq!(channel_list(&app)[0], ("home".into(), 1, true));
+    alt(&mut app, '1');
+    assert_eq!(channel_list(&app)[0], ("home".into(), 0, false));
+}
+
+#[test]
+fn channel_keys_switch_and_wrap() {
+    let mut app = room_app();
+    net(
+        &mut app,
+        NetEvent::RoomJoined(RoomEntry {
+            name: room("go"),
+            members: vec![],
+        }),
+    );
+    let active = |app: &App| app.active_channel().to_string();
+    // Joined without asking (another client, --room before start): no switch.
+    assert_eq!(active(&app), "home");
+    ctrl(&mut app, 'n');
+    assert_eq!(active(&app), "#rust");
+    ctrl(&mut app, 'n');
+    assert_eq!(active(&app), "#go");
+    ctrl(&mut app, 'n');
+    assert_eq!(active(&app), "home");
+    ctrl(&mut app, 'p');
+    assert_eq!(active(&app), "#go");
+    alt(&mut app, '2');
+    assert_eq!(active(&app), "#rust");
+    alt(&mut app, '7');
+    assert_eq!(active(&app), "#rust");
+    assert_eq!(app.hint(), Some("no channel 7"));
+    alt(&mut app, '1');
+    assert_eq!(active(&app), "home");
+    // Each channel keeps its own scroll.
+    app.update(Event::Resize(100, 14));
+    for seq in 0..30 {
+        app.update(in_room(BOB, seq, "bob", &format!("line {seq}"), 1, "rust"));
+    }
+    alt(&mut app, '2');
+    press(&mut app, KeyCode::PageUp);
+    assert!(!app.timeline().is_at_bottom());
+    alt(&mut app, '1');
+    assert!(app.timeline().is_at_bottom());
+    alt(&mut app, '2');
+    assert!(!app.timeline().is_at_bottom());
+}

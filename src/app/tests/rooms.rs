@@ -1,0 +1,151 @@
+//! The room commands and their answers: /join (also before ready), /leave
+//! and /members.
+
+use super::*;
+use crate::domain::ConnectionKey;
+use crate::net::PeerRoom;
+
+#[test]
+fn join_validates_sends_and_enters_the_room_once_joined() {
+    let mut app = room_app();
+    assert!(submit(&mut app, &format!("/join {}", "x".repeat(65))).is_empty());
+    assert_eq!(
+        last_row(&app),
+        "15:00 ! a room name is at most 64 characters"
+    );
+    assert_eq!(
+        submit(&mut app, "/join streams-day"),
+        vec![Command::Net(NetCommand::JoinRoom {
+            room: room("streams-day")
+        })]
+    );
+    assert_eq!(last_row(&app), "15:00 * joining #streams-day…");
+    assert_eq!(app.active_channel(), &ChannelId::Home);
+    net(
+        &mut app,
+        NetEvent::RoomJoined(RoomEntry {
+            name: room("streams-day"),
+            members: vec![],
+        }),
+    );
+    assert_eq!(app.active_channel().to_string(), "#streams-day");
+    assert!(rows(&app).join(" ").contains("you are in #streams-day"));
+    // Already joined: /join just switches, also when written with a #.
+    assert!(submit(&mut app, "/join #rust").is_empty());
+    assert_eq!(app.active_channel().to_string(), "#rust");
+    assert!(submit(&mut app, "/join rust").is_empty());
+    assert_eq!(last_row(&app), "15:00 * you are in #rust already");
+    assert_eq!(
+        channel_list(&app)
+            .iter()
+            .map(|c| c.0.as_str())
+            .collect::<Vec<_>>(),
+        ["home", "#rust", "#streams-day"]
+    );
+}
+
+#[test]
+fn join_before_ready_enters_the_room_when_the_engine_has_joined_it() {
+    // What `hychat --room NAME` does.
+    let mut app = App::new(NOW);
+    assert_eq!(
+        app.join(room("rust")),
+        vec![Command::Net(NetCommand::JoinRoom { room: room("rust") })]
+    );
+    net(
+        &mut app,
+        NetEvent::Ready {
+            own: OWN,
+            nickname: "me".into(),
+            first_run: false,
+            follows: vec![],
+            rooms: vec![RoomEntry {
+                name: room("rust"),
+                members: vec![],
+            }],
+            muted: vec![],
+        },
+    );
+    assert_eq!(app.active_channel(), &ChannelId::Home);
+    net(
+        &mut app,
+        NetEvent::RoomJoined(RoomEntry {
+            name: room("rust"),
+            members: vec![],
+        }),
+    );
+    assert_eq!(app.active_channel().to_string(), "#rust");
+    assert_eq!(app.channels().list().len(), 2);
+    // Home holds no "joining" line from before the log was open.
+    assert!(app.channels().list()[0].timeline.entries().is_empty());
+}
+
+#[test]
+fn leave_needs_a_room_and_the_answer_closes_its_channel() {
+    let mut app = room_app();
+    assert!(submit(&mut app, "/leave").is_empty());
+    assert_eq!(
+        last_row(&app),
+        "15:00 ! this is home, not a room; /leave ROOM leaves a room"
+    );
+    assert!(submit(&mut app, "/leave go").is_empty());
+    assert_eq!(last_row(&app), "15:00 ! you are not in #go");
+    let leave = vec![Command::Net(NetCommand::LeaveRoom { room: room("rust") })];
+    assert_eq!(submit(&mut app, "/leave #rust"), leave);
+    alt(&mut app, '2');
+    assert_eq!(submit(&mut app, "/leave"), leave);
+    net(&mut app, NetEvent::RoomLeft { room: room("rust") });
+    assert_eq!(app.active_channel(), &ChannelId::Home);
+    assert_eq!(app.channels().list().len(), 1);
+    assert_eq!(last_row(&app), "15:00 * left #rust");
+    // Late blocks of the room are kept out of sight.
+    app.update(in_room(BOB, 0, "bob", "late", 1, "rust"));
+    assert!(rows(&app).iter().all(|r| !r.contains("late")));
+}
+
+#[test]
+fn members_lists_you_and_each_member_online_or_not() {
+    let mut app = room_app();
+    assert!(submit(&mut app, "/members").is_empty());
+    assert!(last_entry(&app).starts_with("home has no members"));
+    net(
+        &mut app,
+        NetEvent::RoomMember {
+            room: room("rust"),
+            member: member(ANN, None),
+        },
+    );
+    net(
+        &mut app,
+        NetEvent::PeerConnected {
+            peer: ConnectionKey([7; 32]),
+            logs: vec![BOB],
+            rooms: vec![PeerRoom {
+                room: room("rust"),
+                member: BOB,
+            }],
+            route: Default::default(),
+        },
+    );
+    alt(&mut app, '2');
+    submit(&mut app, "/members");
+    let text = rows(&app);
+    assert_eq!(
+        text[text.len() - 4..],
+        [
+            "15:00 * #rust: 3 members",
+            "        me (you) 11111111 online",
+            "        bob b0b0b0b0 online",
+            "        ann a1a1a1a1 offline",
+        ]
+    );
+    net(
+        &mut app,
+        NetEvent::PeerDisconnected {
+            peer: ConnectionKey([7; 32]),
+        },
+    );
+    submit(&mut app, "/members");
+    assert_eq!(last_row(&app), "        ann a1a1a1a1 offline");
+    assert!(rows(&app).contains(&"        bob b0b0b0b0 offline".to_string()));
+}
