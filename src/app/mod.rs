@@ -15,6 +15,7 @@ pub mod channels;
 pub mod commands;
 pub mod help;
 pub mod input;
+mod names;
 pub mod network;
 pub mod peers;
 mod rooms;
@@ -30,13 +31,14 @@ use ratatui::layout::Rect;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::domain::message::MAX_TEXT_CHARS;
-use crate::domain::{ChatMessage, LogKey, RoomName, Seq};
+use crate::domain::{ChatMessage, LogKey, OwnLogRefusal, RoomName, Seq};
 use crate::net::{FollowEntry, NetCommand, NetEvent, NetworkReport, NetworkStatus};
 
 pub use action::Action;
 use channels::Channels;
 use commands::{SlashCommand, Target};
 use input::{Completion, Input};
+use names::Among;
 use peers::{Peer, Peers};
 use routing::{Archive, Audience, ChannelId};
 use timeline::Timeline;
@@ -211,24 +213,6 @@ impl App {
     /// Whether a log's messages are hidden by `/mute`.
     pub fn is_muted(&self, key: &LogKey) -> bool {
         self.audience.is_muted(key)
-    }
-
-    /// The best name known for a log: the name of a followed log, else the
-    /// newest nickname on its messages, else the nickname it gave as a
-    /// room member; `None` when nothing is known. Our own log is "you".
-    pub fn name_of(&self, key: &LogKey) -> Option<String> {
-        if self.own == Some(*key) {
-            return Some("you".to_string());
-        }
-        if let Some(followed) = self.peers.follow(key) {
-            if followed.nickname.is_some() || followed.local_name.is_some() {
-                return Some(followed.display_name());
-            }
-        }
-        self.archive
-            .latest_nickname(*key)
-            .or_else(|| self.audience.member_nickname(key))
-            .map(str::to_string)
     }
 
     /// A connected peer's name: the name of the log it says is its own;
@@ -442,29 +426,16 @@ impl App {
     fn run(&mut self, command: SlashCommand) -> Vec<Command> {
         let net = |c| vec![Command::Net(c)];
         match command {
-            SlashCommand::Follow { key, .. } if Some(key) == self.own => {
-                self.error("that is your own log; friends follow it, you already have it");
-            }
-            SlashCommand::Follow { key, name } => return net(NetCommand::Follow { key, name }),
+            SlashCommand::Follow { key, name } => match OwnLogRefusal::Follow.check(&key, self.own)
+            {
+                Ok(()) => return net(NetCommand::Follow { key, name }),
+                Err(refusal) => self.error(refusal.to_string()),
+            },
             SlashCommand::Unfollow(Target::Key(key)) => return net(NetCommand::Unfollow { key }),
             SlashCommand::Unfollow(Target::Name(name)) => {
-                let found: Vec<LogKey> = self
-                    .peers
-                    .find_by_name(&name)
-                    .iter()
-                    .map(|f| f.key)
-                    .collect();
-                match found.as_slice() {
-                    [key] => return net(NetCommand::Unfollow { key: *key }),
-                    [] => self.error(format!("you follow nobody called {name}")),
-                    many => {
-                        let keys: Vec<String> = many.iter().map(LogKey::short).collect();
-                        self.error(format!(
-                            "{name} is {} logs ({}); unfollow by key",
-                            many.len(),
-                            keys.join(", ")
-                        ));
-                    }
+                match self.resolve(Target::Name(name), "/unfollow", Among::Follows) {
+                    Ok(key) => return net(NetCommand::Unfollow { key }),
+                    Err(sentence) => self.error(sentence),
                 }
             }
             SlashCommand::Join(room) => return self.join(room),
@@ -499,7 +470,7 @@ impl App {
             n => format!("{n} peers connected:"),
         }];
         for peer in peers {
-            let logs: Vec<String> = peer.logs.iter().map(|f| self.log_name(f)).collect();
+            let logs: Vec<String> = peer.logs.iter().map(|f| self.who(f)).collect();
             let rooms: Vec<String> = peer.room_tags();
             let met = if rooms.is_empty() {
                 String::new()
@@ -518,14 +489,6 @@ impl App {
             ));
         }
         lines.join("\n")
-    }
-
-    /// A log's short key, with whose it is when known.
-    fn log_name(&self, key: &LogKey) -> String {
-        match self.name_of(key) {
-            Some(name) => format!("{} ({})", key.short(), text::printable_line(&name)),
-            None => key.short(),
-        }
     }
 
     fn complete(&mut self) {
@@ -612,13 +575,11 @@ impl App {
             }
             NetEvent::Followed(entry) => self.followed(entry),
             NetEvent::Unfollowed { log } => {
-                let name = self
-                    .peers
-                    .remove_follow(&log)
-                    .map_or_else(|| log.short(), |f| f.display_name());
+                let shown = self.who(&log);
+                self.peers.remove_follow(&log);
                 self.audience.unfollow(&log);
                 self.reroute(Some(log));
-                self.info(format!("stopped following {name} ({})", log.short()));
+                self.info(format!("stopped following {shown}"));
             }
             NetEvent::NickChanged { nickname } => {
                 self.info(format!("your nickname is now {nickname}"));
@@ -638,15 +599,7 @@ impl App {
         self.peers.add_follow(entry);
         self.audience.follow(key);
         self.reroute(Some(key));
-        let name = self
-            .peers
-            .follow(&key)
-            .map_or_else(|| key.short(), |f| f.display_name());
-        let shown = if name == key.short() {
-            name
-        } else {
-            format!("{name} ({})", key.short())
-        };
+        let shown = self.who(&key);
         self.info(format!(
             "following {shown}; its messages appear in home as peers serve them"
         ));

@@ -4,12 +4,11 @@
 //! state and returns commands, and leaves which view a message goes to to
 //! `routing` and the channel bookkeeping to `channels`.
 
-use std::collections::BTreeSet;
-
-use crate::domain::{LogKey, Member, RoomEntry, RoomName};
+use crate::domain::{LogKey, Member, OwnLogRefusal, RoomEntry, RoomName};
 use crate::net::NetCommand;
 
 use super::commands::Target;
+use super::names::Among;
 use super::{text, App, Command};
 
 impl App {
@@ -86,15 +85,15 @@ impl App {
     }
 
     pub(super) fn mute(&mut self, target: Target) -> Vec<Command> {
-        let key = match self.resolve(target, "/mute", false) {
+        let key = match self.resolve(target, "/mute", Among::Everyone) {
             Ok(key) => key,
             Err(sentence) => {
                 self.error(sentence);
                 return Vec::new();
             }
         };
-        if Some(key) == self.own {
-            self.error("that is you; you cannot mute yourself");
+        if let Err(refusal) = OwnLogRefusal::Mute.check(&key, self.own) {
+            self.error(refusal.to_string());
         } else if self.audience.is_muted(&key) {
             self.info(format!(
                 "{} is muted already; /unmute shows them again",
@@ -107,7 +106,7 @@ impl App {
     }
 
     pub(super) fn unmute(&mut self, target: Target) -> Vec<Command> {
-        let key = match self.resolve(target, "/unmute", true) {
+        let key = match self.resolve(target, "/unmute", Among::MutedFirst) {
             Ok(key) => key,
             Err(sentence) => {
                 self.error(sentence);
@@ -119,27 +118,6 @@ impl App {
         }
         self.error(format!("{} is not muted", self.who(&key)));
         Vec::new()
-    }
-
-    /// Names Tab completes to: follows, room members, nicknames seen.
-    pub(super) fn known_names(&self) -> Vec<String> {
-        let mut names = self.peers.names();
-        names.extend(
-            self.audience
-                .all_members()
-                .into_iter()
-                .filter_map(|m| m.nickname.clone()),
-        );
-        names.extend(
-            self.archive
-                .nicknames()
-                .into_iter()
-                .map(|(_, n)| n.to_string()),
-        );
-        names.retain(|n| !n.is_empty() && !n.contains(char::is_whitespace));
-        names.sort();
-        names.dedup();
-        names
     }
 
     // ---- engine answers ----
@@ -207,14 +185,6 @@ impl App {
 
     // ---- helpers ----
 
-    /// `bob (b0b0b0b0)`, or the short key alone when no name is known.
-    fn who(&self, key: &LogKey) -> String {
-        match self.name_of(key).map(|n| text::printable_line(&n)) {
-            Some(name) if !name.is_empty() => format!("{name} ({})", key.short()),
-            _ => key.short(),
-        }
-    }
-
     /// `#name` typed for a joined room `name` means that room.
     fn joined_alias(&self, room: RoomName) -> RoomName {
         if self.audience.is_joined(&room) {
@@ -225,66 +195,6 @@ impl App {
             .and_then(|bare| RoomName::parse(bare).ok())
             .filter(|bare| self.audience.is_joined(bare))
             .unwrap_or(room)
-    }
-
-    /// The one log a name or key means, or a sentence saying why not.
-    /// Names are looked up (ignoring case) among follow names, room
-    /// members' nicknames and nicknames seen on messages. With
-    /// `prefer_muted`, muted logs win over others of the same name.
-    fn resolve(&self, target: Target, command: &str, prefer_muted: bool) -> Result<LogKey, String> {
-        let name = match target {
-            Target::Key(key) => return Ok(key),
-            Target::Name(name) => name,
-        };
-        let wanted = name.to_lowercase();
-        let matches = |n: &str| n.to_lowercase() == wanted;
-        let mut keys: BTreeSet<LogKey> = self
-            .peers
-            .find_by_name(&name)
-            .iter()
-            .map(|f| f.key)
-            .collect();
-        keys.extend(
-            self.audience
-                .all_members()
-                .into_iter()
-                .filter(|m| m.nickname.as_deref().is_some_and(matches))
-                .map(|m| m.key),
-        );
-        keys.extend(
-            self.archive
-                .nicknames()
-                .into_iter()
-                .filter(|(_, n)| matches(n))
-                .map(|(k, _)| k),
-        );
-        if let Some(own) = self.own {
-            if matches(&self.nickname) {
-                keys.insert(own);
-            }
-            if keys.len() > 1 {
-                keys.remove(&own);
-            }
-        }
-        if prefer_muted && keys.iter().any(|k| self.audience.is_muted(k)) {
-            keys.retain(|k| self.audience.is_muted(k));
-        }
-        let keys: Vec<LogKey> = keys.into_iter().collect();
-        let shown = text::truncate(&text::printable_line(&name), 40);
-        match keys.as_slice() {
-            [key] => Ok(*key),
-            [] => Err(format!(
-                "nobody called {shown} here; {command} takes a name you have seen or a key"
-            )),
-            many => {
-                let shorts: Vec<String> = many.iter().map(LogKey::short).collect();
-                Err(format!(
-                    "{shown} is {} logs ({}); {command} one by key",
-                    many.len(),
-                    shorts.join(", ")
-                ))
-            }
-        }
     }
 }
 

@@ -73,6 +73,28 @@ impl fmt::Debug for SessionId {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
 pub struct Seq(pub u64);
 
+/// What nobody may do with their own log. One sentence each, shared by the
+/// UI (which refuses at once) and the engine (which refuses for headless
+/// commands and any other caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OwnLogRefusal {
+    #[error("that is your own log; friends follow it, you already have it")]
+    Follow,
+    #[error("that is you; you cannot mute yourself")]
+    Mute,
+}
+
+impl OwnLogRefusal {
+    /// Refuses when `key` is our own log (`own`, once known).
+    pub fn check(self, key: &LogKey, own: Option<LogKey>) -> Result<(), Self> {
+        if own == Some(*key) {
+            Err(self)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Why a string is not a key.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
@@ -168,6 +190,20 @@ mod tests {
             let err = bad.parse::<LogKey>().unwrap_err();
             assert!(err.to_string().contains("64 hex characters"), "{err}");
         }
+    }
+
+    #[test]
+    fn only_the_own_log_is_refused() {
+        let own = LogKey([1; 32]);
+        assert_eq!(
+            OwnLogRefusal::Follow.check(&own, Some(own)),
+            Err(OwnLogRefusal::Follow)
+        );
+        assert_eq!(
+            OwnLogRefusal::Mute.check(&LogKey([2; 32]), Some(own)),
+            Ok(())
+        );
+        assert_eq!(OwnLogRefusal::Mute.check(&own, None), Ok(()));
     }
 
     #[test]

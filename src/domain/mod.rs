@@ -8,6 +8,6 @@ pub mod message;
 pub mod room;
 pub mod text;
 
-pub use keys::{ConnectionKey, DiscoveryKey, KeyParseError, LogKey, Seq, SessionId};
+pub use keys::{ConnectionKey, DiscoveryKey, KeyParseError, LogKey, OwnLogRefusal, Seq, SessionId};
 pub use message::ChatMessage;
 pub use room::{Member, RoomEntry, RoomName, RoomNameError};

@@ -26,7 +26,7 @@ fn peers_command_lists_connected_peers() {
     assert_eq!(tail[0], "15:03 * 1 peer connected:");
     assert_eq!(
         tail[1],
-        "        eeeeeeee for 3m: 11111111 (you), a1a1a1a1 (ann)"
+        "        eeeeeeee for 3m: you (11111111), ann (a1a1a1a1)"
     );
 }
 
@@ -105,6 +105,6 @@ fn peers_show_the_rooms_they_were_met_in() {
     submit(&mut app, "/peers");
     assert_eq!(
         last_row(&app),
-        "        eeeeeeee for 0s in #rust: b0b0b0b0 (bob)"
+        "        eeeeeeee for 0s in #rust: bob (b0b0b0b0)"
     );
 }

@@ -17,6 +17,7 @@ use crate::domain::keys::{DiscoveryKey, LogKey};
 use crate::domain::message::{ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
 use crate::domain::room::{Member, RoomName};
 use crate::domain::text::sanitize_line;
+use crate::domain::OwnLogRefusal;
 use crate::net::compat::pacing::Paced;
 use crate::net::connection::ConnectionContext;
 use crate::net::engine::membership::Membership;
@@ -239,9 +240,8 @@ impl Engine {
     }
 
     async fn follow(&mut self, key: LogKey, name: Option<String>) {
-        if key == self.own_key {
-            self.error("that is your own key; share it with friends so they can follow you".into())
-                .await;
+        if let Err(refusal) = OwnLogRefusal::Follow.check(&key, Some(self.own_key)) {
+            self.error(refusal.to_string()).await;
             return;
         }
         let name = name.map(|n| clean_nickname(&n)).filter(|n| !n.is_empty());
@@ -411,8 +411,8 @@ impl Engine {
     }
 
     async fn set_muted(&mut self, key: LogKey, muted: bool) {
-        if key == self.own_key {
-            self.error("you cannot mute your own log".into()).await;
+        if let Err(refusal) = OwnLogRefusal::Mute.check(&key, Some(self.own_key)) {
+            self.error(refusal.to_string()).await;
             return;
         }
         let was = self.muted.contains(&key);

@@ -1,0 +1,140 @@
+//! How logs are named and found by name: the best name known for a log, the
+//! one label sentences and lists use (`bob (b0b0b0b0)`), the names Tab
+//! completes to, and resolving a typed name or key to one log, with the one
+//! wording for "nobody" and "more than one".
+
+use std::collections::BTreeSet;
+
+use crate::domain::LogKey;
+
+use super::commands::Target;
+use super::{text, App};
+
+/// Where a typed name is looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Among {
+    /// The names of followed logs only (for `/unfollow`).
+    Follows,
+    /// Follow names, room members' nicknames and nicknames seen on messages.
+    Everyone,
+    /// As `Everyone`, but muted logs win over others of the same name.
+    MutedFirst,
+}
+
+impl App {
+    /// The best name known for a log: the name of a followed log, else the
+    /// newest nickname on its messages, else the nickname it gave as a
+    /// room member; `None` when nothing is known. Our own log is "you".
+    pub fn name_of(&self, key: &LogKey) -> Option<String> {
+        if self.own == Some(*key) {
+            return Some("you".to_string());
+        }
+        if let Some(followed) = self.peers.follow(key) {
+            if followed.nickname.is_some() || followed.local_name.is_some() {
+                return Some(followed.display_name());
+            }
+        }
+        self.archive
+            .latest_nickname(*key)
+            .or_else(|| self.audience.member_nickname(key))
+            .map(str::to_string)
+    }
+
+    /// `bob (b0b0b0b0)`, or the short key alone when no name is known:
+    /// the one way a log is named in sentences and lists.
+    pub(super) fn who(&self, key: &LogKey) -> String {
+        match self.name_of(key).map(|n| text::printable_line(&n)) {
+            Some(name) if !name.is_empty() && name != key.short() => {
+                format!("{name} ({})", key.short())
+            }
+            _ => key.short(),
+        }
+    }
+
+    /// Names Tab completes to: follows, room members, nicknames seen.
+    pub(super) fn known_names(&self) -> Vec<String> {
+        let mut names = self.peers.names();
+        names.extend(
+            self.audience
+                .all_members()
+                .into_iter()
+                .filter_map(|m| m.nickname.clone()),
+        );
+        names.extend(
+            self.archive
+                .nicknames()
+                .into_iter()
+                .map(|(_, n)| n.to_string()),
+        );
+        names.retain(|n| !n.is_empty() && !n.contains(char::is_whitespace));
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The one log a name or key means, or a sentence saying why not.
+    /// Names are matched ignoring case, among the logs `among` says.
+    pub(super) fn resolve(
+        &self,
+        target: Target,
+        command: &str,
+        among: Among,
+    ) -> Result<LogKey, String> {
+        let name = match target {
+            Target::Key(key) => return Ok(key),
+            Target::Name(name) => name,
+        };
+        let wanted = name.to_lowercase();
+        let matches = |n: &str| n.to_lowercase() == wanted;
+        let mut keys: BTreeSet<LogKey> = self
+            .peers
+            .find_by_name(&name)
+            .iter()
+            .map(|f| f.key)
+            .collect();
+        if among != Among::Follows {
+            keys.extend(
+                self.audience
+                    .all_members()
+                    .into_iter()
+                    .filter(|m| m.nickname.as_deref().is_some_and(matches))
+                    .map(|m| m.key),
+            );
+            keys.extend(
+                self.archive
+                    .nicknames()
+                    .into_iter()
+                    .filter(|(_, n)| matches(n))
+                    .map(|(k, _)| k),
+            );
+            if let Some(own) = self.own {
+                if matches(&self.nickname) {
+                    keys.insert(own);
+                }
+                if keys.len() > 1 {
+                    keys.remove(&own);
+                }
+            }
+        }
+        if among == Among::MutedFirst && keys.iter().any(|k| self.audience.is_muted(k)) {
+            keys.retain(|k| self.audience.is_muted(k));
+        }
+        let keys: Vec<LogKey> = keys.into_iter().collect();
+        let shown = text::truncate(&text::printable_line(&name), 40);
+        match keys.as_slice() {
+            [key] => Ok(*key),
+            [] if among == Among::Follows => Err(format!("you follow nobody called {shown}")),
+            [] => Err(format!(
+                "nobody called {shown} here; {command} takes a name you have seen or a key"
+            )),
+            many => {
+                let shorts: Vec<String> = many.iter().map(LogKey::short).collect();
+                Err(format!(
+                    "{shown} is {} logs ({}); {command} one by key",
+                    many.len(),
+                    shorts.join(", ")
+                ))
+            }
+        }
+    }
+}
