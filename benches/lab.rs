@@ -1,23 +1,26 @@
 //! Time to first message in the network lab (a bench binary: prints
 //! figures, asserts nothing beyond what the scenarios check). Needs root,
-//! iproute2 and iptables, like `cargo test --test lab`, and `node` with
-//! `npm ci --prefix tests/js` for the JS scenarios. Run with
-//! `cargo bench --bench lab`.
+//! iproute2 and iptables, like the lab tests (`cargo test --test binary
+//! lab::`), and `node` with `npm ci --prefix tests/js` for the JS
+//! scenarios. Run with `cargo bench --bench lab`.
 //!
-//! Runs every scenario of `tests/lab.rs` once on one lab of its own (the
-//! same code, from the test support module) with the release binary, and
+//! Runs every scenario of `tests/binary/lab.rs` once on one lab of its own
+//! (the same code, `harness::lab::scenarios`) with the release binary, and
 //! prints a table: each scenario's seconds to its first message, the
 //! seconds of the whole scenario, and every measured step. A scenario that
 //! fails is reported as such and the others still run; every wait inside
 //! a scenario is bounded.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+// This bench uses only `harness::lab` (and what it builds on).
+#[allow(dead_code)]
+#[path = "../tests/harness/mod.rs"]
+mod harness;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
-use support::lab::{scenarios, Lab, Timing};
+use harness::lab::scene::Timing;
+use harness::lab::{scenarios, Lab};
 
 type Scenario = fn(&Lab) -> Vec<Timing>;
 

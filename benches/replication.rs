@@ -14,8 +14,13 @@ use hychat::domain::LogKey;
 use hychat::net::{self, NetCommand, NetEvent};
 use tokio::sync::mpsc;
 
-mod support;
-use support::{env_count, node, percentile};
+// This bench uses only `harness::node` and `harness::bench`.
+#[allow(dead_code)]
+#[path = "../tests/harness/mod.rs"]
+mod harness;
+
+use harness::bench::{env_count, percentile};
+use harness::node::{bootstrap_node, Node};
 
 /// Waits (bounded) for an `Appended` of `log`; returns its seq.
 async fn next_block(events: &mut mpsc::Receiver<NetEvent>, log: LogKey) -> u64 {
@@ -38,14 +43,12 @@ async fn main() {
         .try_init();
     let messages = env_count("HYCHAT_BENCH_MESSAGES", 1000);
     let log_length = env_count("HYCHAT_BENCH_LOG", 10_000);
-    let bootstrap = net::run_bootstrap_node("127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("bootstrap node");
+    let bootstrap = bootstrap_node().await;
     let addr = bootstrap.local_addr();
 
     // 1. Live latency.
-    let mut a = node(addr).await;
-    let mut b = node(addr).await;
+    let mut a = Node::start(addr).await;
+    let mut b = Node::start(addr).await;
     let a_key = a.handle.own_key();
     a.handle
         .send(NetCommand::Append {
@@ -84,7 +87,7 @@ async fn main() {
     );
 
     // 2. Catch-up of a long log by a new follower.
-    let mut writer = node(addr).await;
+    let mut writer = Node::start(addr).await;
     let w_key = writer.handle.own_key();
     let fill = Instant::now();
     for i in 0..log_length {
@@ -106,7 +109,7 @@ async fn main() {
         fill.elapsed().as_secs_f64(),
         log_length as f64 / fill.elapsed().as_secs_f64()
     );
-    let mut c = node(addr).await;
+    let mut c = Node::start(addr).await;
     let start = Instant::now();
     c.handle
         .send(NetCommand::Follow {

@@ -13,10 +13,15 @@
 use std::time::{Duration, Instant};
 
 use hychat::domain::{LogKey, RoomName};
-use hychat::net::{self, NetCommand, NetEvent};
+use hychat::net::{NetCommand, NetEvent};
 
-mod support;
-use support::{env_count, node, percentile, wait_for, Node};
+// This bench uses only `harness::node` and `harness::bench`.
+#[allow(dead_code)]
+#[path = "../tests/harness/mod.rs"]
+mod harness;
+
+use harness::bench::{env_count, percentile};
+use harness::node::{bootstrap_node, Node};
 
 const BOUND: Duration = Duration::from_secs(120);
 
@@ -29,13 +34,8 @@ fn introduced(room: &RoomName, who: LogKey) -> impl FnMut(&NetEvent) -> Option<(
 
 /// Waits until `node` was introduced to `who` in `room`.
 async fn wait_introduced(node: &mut Node, room: &RoomName, who: LogKey) {
-    wait_for(
-        &mut node.events,
-        BOUND,
-        "an introduction",
-        introduced(room, who),
-    )
-    .await;
+    node.wait_within(BOUND, "an introduction", introduced(room, who))
+        .await;
 }
 
 async fn join(node: &Node, room: &RoomName) {
@@ -54,14 +54,7 @@ async fn say(node: &Node, room: &RoomName, text: String) {
 }
 
 async fn stop(node: Node) {
-    node.handle.send(NetCommand::Shutdown).await;
-    let mut events = node.events;
-    while tokio::time::timeout(Duration::from_secs(10), events.recv())
-        .await
-        .ok()
-        .flatten()
-        .is_some()
-    {}
+    node.shutdown().await;
 }
 
 fn report(name: &str, mut samples: Vec<Duration>) {
@@ -81,17 +74,15 @@ async fn main() {
     let rounds = env_count("HYCHAT_BENCH_ROUNDS", 5);
     let messages = env_count("HYCHAT_BENCH_MESSAGES", 200);
     let history = env_count("HYCHAT_BENCH_LOG", 500);
-    let bootstrap = net::run_bootstrap_node("127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("bootstrap node");
+    let bootstrap = bootstrap_node().await;
     let addr = bootstrap.local_addr();
 
     // 1. Meeting.
     let mut meetings = Vec::new();
     for round in 0..rounds {
         let room = RoomName::parse(&format!("bench-meet-{round}")).unwrap();
-        let mut a = node(addr).await;
-        let mut b = node(addr).await;
+        let mut a = Node::start(addr).await;
+        let mut b = Node::start(addr).await;
         let (a_key, b_key) = (a.handle.own_key(), b.handle.own_key());
         let started = Instant::now();
         join(&a, &room).await;
@@ -106,8 +97,8 @@ async fn main() {
 
     // 2. Live latency in a room.
     let room = RoomName::parse("bench-live").unwrap();
-    let a = node(addr).await;
-    let mut b = node(addr).await;
+    let a = Node::start(addr).await;
+    let mut b = Node::start(addr).await;
     let a_key = a.handle.own_key();
     join(&a, &room).await;
     join(&b, &room).await;
@@ -117,7 +108,7 @@ async fn main() {
         let text = format!("live {i}");
         let sent = Instant::now();
         say(&a, &room, text.clone()).await;
-        wait_for(&mut b.events, BOUND, "a room message", |e| match e {
+        b.wait_within(BOUND, "a room message", |e| match e {
             NetEvent::Appended { log, message, .. } if *log == a_key && message.text == text => {
                 Some(())
             }
@@ -132,25 +123,25 @@ async fn main() {
 
     // 3. Late joiner.
     let room = RoomName::parse("bench-late").unwrap();
-    let mut a = node(addr).await;
+    let mut a = Node::start(addr).await;
     let a_key = a.handle.own_key();
     join(&a, &room).await;
     for i in 0..history {
         say(&a, &room, format!("history {i}")).await;
     }
-    wait_for(&mut a.events, BOUND, "the last append", |e| match e {
+    a.wait_within(BOUND, "the last append", |e| match e {
         NetEvent::Appended { seq, .. } if seq.0 + 1 == history => Some(()),
         _ => None,
     })
     .await;
-    let mut b = node(addr).await;
+    let mut b = Node::start(addr).await;
     let started = Instant::now();
     join(&b, &room).await;
     wait_introduced(&mut b, &room, a_key).await;
     let met = started.elapsed();
     let mut held = 0;
     while held < history {
-        wait_for(&mut b.events, BOUND * 5, "a history block", |e| match e {
+        b.wait_within(BOUND * 5, "a history block", |e| match e {
             NetEvent::Appended { log, .. } if *log == a_key => Some(()),
             _ => None,
         })

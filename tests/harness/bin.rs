@@ -1,17 +1,9 @@
-//! Shared helpers of the tests that drive the real `hychat` binary: the
-//! binary with a clean environment, a temp storage directory and a loopback
-//! bootstrap address; its own key; a bootstrap node started from the binary;
-//! free loopback ports; and the tail of a storage directory's log file for
-//! failure messages. Submodules own background processes (`process`), tmux
-//! (`tmux`), reading the full-screen chat in tmux (`tui`) and the JS
-//! reference peers (`js`). Each test binary uses a subset of them.
-#![allow(dead_code)]
-
-pub mod js;
-pub mod lab;
-pub mod process;
-pub mod tmux;
-pub mod tui;
+//! The real `hychat` binary, for the tests of `tests/binary` and the lab:
+//! the binary (`BIN`) with a clean environment, a temp storage
+//! directory and a loopback bootstrap address (`hychat`, `hychat_command`,
+//! `spawn_hychat`); its own key (`own_key`); a bootstrap node started from
+//! the binary (`start_bootstrap`); free loopback ports; and the tail of a
+//! storage directory's log file for failure messages (`log_tail`).
 
 use std::net::UdpSocket;
 use std::path::Path;
@@ -20,9 +12,10 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 
-pub use process::{Background, Transcript};
+use super::process::Background;
 
-/// The debug binary under test.
+/// The binary under test: the debug build for the tests, the release
+/// build for the benches.
 pub const BIN: &str = env!("CARGO_BIN_EXE_hychat");
 
 /// Upper bound for a short, local-only command.
@@ -38,13 +31,6 @@ pub const HYCHAT_ENV: [&str; 5] = [
 ];
 
 /// A UDP port on 127.0.0.1 that was free a moment ago (and is closed now).
-/// End-to-end tests that start several processes take this lock, so they run
-/// one at a time: side by side on 2 cores they only measure the contention.
-pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 pub fn free_udp_port() -> u16 {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a loopback UDP socket");
     socket.local_addr().unwrap().port()

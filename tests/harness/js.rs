@@ -1,7 +1,9 @@
 //! The JS reference peers of `tests/js` (hypercore 10 and 11, hyperswarm 4,
 //! hyperdht 6 from the npm registry): installing their pinned packages when
 //! missing (`npm ci`), and starting the writer, the viewer and a JS DHT
-//! bootstrap node as background processes bound to 127.0.0.1.
+//! bootstrap node as background processes bound to 127.0.0.1. Used by the
+//! interop tests and the interop bench; the lab starts the same scripts on
+//! its hosts (`js_dir`, `viewer_args`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -9,7 +11,8 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{free_udp_port, loopback, Background};
+use super::bin::{free_udp_port, is_key, loopback};
+use super::process::Background;
 
 /// Upper bound for a JS peer to start (print its key, join the swarm).
 pub const JS_STARTUP: Duration = Duration::from_secs(30);
@@ -169,7 +172,7 @@ impl JsWriter {
                 process.describe()
             ));
         };
-        if !super::is_key(&key) {
+        if !is_key(&key) {
             return Err(format!(
                 "the JS writer's key is not 64 hex characters: {key:?}\n{}",
                 process.describe()
@@ -189,13 +192,33 @@ impl JsWriter {
 
     /// Appends `text` (a line on stdin) and waits for `APPENDED <seq>`.
     pub fn append(&mut self, seq: u64, text: &str) -> Result<(), String> {
+        self.appended_line(seq, text).map(drop)
+    }
+
+    /// Like `append`, and returns when the writer appended, in milliseconds
+    /// since the Unix epoch (the `<ms>` of `APPENDED <seq> <ms>`).
+    pub fn append_timed(&mut self, seq: u64, text: &str) -> Result<u64, String> {
+        let line = self.appended_line(seq, text)?;
+        line.rsplit(' ')
+            .next()
+            .and_then(|ms| ms.parse().ok())
+            .ok_or_else(|| {
+                format!(
+                    "the JS writer's `APPENDED` line has no time: {line:?}\n{}",
+                    self.process.describe()
+                )
+            })
+    }
+
+    /// Writes `text` on stdin and returns the writer's `APPENDED <seq> ...` line.
+    fn appended_line(&mut self, seq: u64, text: &str) -> Result<String, String> {
         self.process.write_line(text);
         let prefix = format!("APPENDED {seq} ");
         match self
             .process
             .wait_for_line(JS_STARTUP, |l| l.starts_with(&prefix))
         {
-            Some(_) => Ok(()),
+            Some(line) => Ok(line),
             None => Err(format!(
                 "the JS writer did not append {text:?} as seq {seq} within {JS_STARTUP:?}\n{}",
                 self.process.describe()

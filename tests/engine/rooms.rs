@@ -2,13 +2,12 @@
 //! room's name, see each other's room messages, re-serve them to a member who
 //! joins after the writer left, and remember the room across a restart.
 
-mod common;
-
-use common::{bootstrap_node, Node};
 use hychat::app::timeline::Body;
 use hychat::app::{App, Event};
 use hychat::domain::{LogKey, RoomName};
 use hychat::net::{NetCommand, NetEvent};
+
+use crate::harness::node::{bootstrap_node, Node, WAIT};
 
 const ROOM: &str = "streams-day";
 
@@ -251,7 +250,7 @@ async fn a_peer_with_a_malformed_room_hello_is_disconnected() {
     swarm.bootstrap().await.unwrap();
     swarm.join(Topic(room().topic().0), JoinOpts::Both);
     let mut connections = swarm.connections();
-    let event = tokio::time::timeout(common::WAIT, connections.next())
+    let event = tokio::time::timeout(WAIT, connections.next())
         .await
         .expect("the node connects")
         .expect("a connection event")
@@ -290,7 +289,7 @@ async fn a_peer_with_a_malformed_room_hello_is_disconnected() {
             }
         }
     });
-    tokio::time::timeout(common::WAIT, sent_rx)
+    tokio::time::timeout(WAIT, sent_rx)
         .await
         .expect("the room channel opens")
         .unwrap();

@@ -5,18 +5,17 @@
 //! loopback `--bootstrap`, so nothing touches the user's directories or the
 //! public DHT; every wait is bounded.
 
-mod support;
-
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use support::{
+use crate::harness::bin::{
     free_udp_port, hychat, log_tail, own_key, spawn_hychat, start_bootstrap, stderr_of, stdout_of,
-    Background, QUICK,
+    QUICK,
 };
+use crate::harness::process::Background;
 
 /// Upper bound for replication between two processes on loopback.
 const REPLICATION: Duration = Duration::from_secs(60);

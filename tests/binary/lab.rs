@@ -1,13 +1,13 @@
-//! The network lab (`support::lab`): the real `hychat` binary on separate
+//! The network lab (`harness::lab`): the real `hychat` binary on separate
 //! hosts, which are Linux network namespaces behind real routers and real
 //! NAT, with nothing on loopback. Each test is one scenario; the lab is
-//! built once per test binary and used by one test at a time. The tests
-//! need root, iproute2 and iptables, and fail with one sentence without
-//! them.
+//! built once per test binary and used by one test at a time, never beside
+//! the binary's other tests that start several processes (`Lab::shared`).
+//! The tests need root, iproute2 and iptables, and fail with one sentence
+//! without them.
 
-mod support;
-
-use support::lab::{scenarios, uncaught_panics, Lab};
+use crate::harness::lab::scene::uncaught_panics;
+use crate::harness::lab::{scenarios, Lab};
 
 /// Two hosts on one LAN meet through a hychat bootstrap node on a third,
 /// follow each other, and get each other's history and live messages.

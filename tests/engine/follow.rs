@@ -1,8 +1,6 @@
 //! Loopback tests of following a log: history, live appends, newest first.
 
-mod common;
-
-use common::{bootstrap_node, Node};
+use crate::harness::node::{bootstrap_node, Node};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follower_gets_history_then_live_messages() {

@@ -14,21 +14,21 @@
 //! stopped by its guard, and a failure shows the JS side's output and the
 //! tail of hychat's log file.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
-use support::js::{ensure_js_peers, start_js_bootstrap, JsViewer, JsWriter, Mode, ViewerBlock};
-use support::tmux::ensure_tmux;
-use support::tui::{panel_shows_peer, side_panel, Tuis};
-use support::{
-    hychat, log_tail, loopback, own_key, spawn_hychat, start_bootstrap, stderr_of, Background,
-    Transcript, QUICK,
+use crate::harness::bin::{
+    hychat, log_tail, loopback, own_key, spawn_hychat, start_bootstrap, stderr_of, QUICK,
 };
+use crate::harness::js::{
+    ensure_js_peers, start_js_bootstrap, JsViewer, JsWriter, Mode, ViewerBlock,
+};
+use crate::harness::process::{one_at_a_time, Background, Transcript};
+use crate::harness::tmux::ensure_tmux;
+use crate::harness::tui::{panel_shows_peer, side_panel, Tuis};
 
 /// Upper bound for messages to travel between a JS peer and hychat,
 /// discovery included.
@@ -231,7 +231,7 @@ fn writer_to_tail(run: WriterToTail) {
 
 #[test]
 fn tail_follows_a_js_writer_history_then_live() {
-    let _one_at_a_time = support::one_at_a_time();
+    let _one_at_a_time = one_at_a_time();
     writer_to_tail(WriterToTail {
         bootstrap: BootstrapBy::Hychat,
         mode: Mode::Both,
@@ -242,7 +242,7 @@ fn tail_follows_a_js_writer_history_then_live() {
 
 #[test]
 fn tail_follows_a_js_writer_over_a_js_bootstrap_node() {
-    let _one_at_a_time = support::one_at_a_time();
+    let _one_at_a_time = one_at_a_time();
     writer_to_tail(WriterToTail {
         bootstrap: BootstrapBy::Js,
         mode: Mode::Both,
@@ -253,7 +253,7 @@ fn tail_follows_a_js_writer_over_a_js_bootstrap_node() {
 
 #[test]
 fn tail_follows_a_js_client_that_opens_the_connection() {
-    let _one_at_a_time = support::one_at_a_time();
+    let _one_at_a_time = one_at_a_time();
     writer_to_tail(WriterToTail {
         bootstrap: BootstrapBy::Hychat,
         mode: Mode::Client,
@@ -264,7 +264,7 @@ fn tail_follows_a_js_client_that_opens_the_connection() {
 
 #[test]
 fn tail_opens_the_connection_to_a_js_server() {
-    let _one_at_a_time = support::one_at_a_time();
+    let _one_at_a_time = one_at_a_time();
     writer_to_tail(WriterToTail {
         bootstrap: BootstrapBy::Hychat,
         mode: Mode::Server,
@@ -275,7 +275,7 @@ fn tail_opens_the_connection_to_a_js_server() {
 
 #[test]
 fn tail_follows_a_hypercore_11_compat_writer() {
-    let _one_at_a_time = support::one_at_a_time();
+    let _one_at_a_time = one_at_a_time();
     writer_to_tail(WriterToTail {
         bootstrap: BootstrapBy::Hychat,
         mode: Mode::Both,
@@ -311,7 +311,7 @@ fn expect_viewer_block(viewer: &mut JsViewer, report: &Report, text: &str) {
 /// and stays online until the viewer, still running, replicates it.
 #[test]
 fn js_viewer_reads_hychat_history_then_a_live_send() {
-    let _one_at_a_time = support::one_at_a_time();
+    let _one_at_a_time = one_at_a_time();
     ensure_js_peers();
     let started = Instant::now();
     let boot_dir = TempDir::new().unwrap();
@@ -403,7 +403,7 @@ fn js_viewer_reads_hychat_history_then_a_live_send() {
 /// replicating its log.
 #[test]
 fn the_tui_follows_a_js_writer() {
-    let _one_at_a_time = support::one_at_a_time();
+    let _one_at_a_time = one_at_a_time();
     ensure_js_peers();
     ensure_tmux();
     let boot_dir = TempDir::new().unwrap();

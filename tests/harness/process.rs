@@ -2,14 +2,24 @@
 //! on a thread, stderr collected, an optional stdin pipe for feeding lines
 //! later, and a transcript of everything printed for failure messages.
 //! Dropping a `Background` stops its process by pid: SIGTERM, a bounded
-//! wait, then SIGKILL.
+//! wait, then SIGKILL. Also the lock that runs the tests which start
+//! several processes one at a time (`one_at_a_time`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// The lock of the tests that start several processes (the full-screen chat
+/// in tmux, the JS peers, the network lab): they run one at a time, since
+/// side by side on 2 cores they only measure the contention. A test that
+/// failed while holding it does not stop the others.
+pub fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// How long a process gets to leave after SIGTERM before it is killed. The
 /// headless commands give the engine 5 s to close.
@@ -107,10 +117,6 @@ impl Background {
 
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// A handle on what the process prints, for failure reports.

@@ -1,12 +1,11 @@
 //! Loopback tests of several logs and peers: mutual follows, store and
 //! forward through a follower, restart from disk, offline start, hostile data.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{bootstrap_node, Node};
 use hychat::net::{NetEvent, NetworkStatus, PeerPath};
+
+use crate::harness::node::{bootstrap_node, Node};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutual_followers_replicate_both_ways() {

@@ -1,8 +1,10 @@
-//! Shared helpers of the loopback network tests: a bootstrap node on
-//! 127.0.0.1, nodes with their own temp storage, and bounded waits on events.
-#![allow(dead_code)]
+//! The in-process engine, for the loopback tests (`tests/engine`) and the
+//! loopback benches (`benches/replication.rs`, `rooms.rs`, `interop.rs`):
+//! a bootstrap node on 127.0.0.1, a `Node` (one engine with its own temp
+//! storage, pointed at that bootstrap node) and bounded waits on its events.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use hychat::domain::LogKey;
@@ -19,7 +21,8 @@ pub async fn bootstrap_node() -> BootstrapNode {
         .expect("bind a loopback bootstrap node")
 }
 
-pub fn config(storage: &std::path::Path, bootstrap: SocketAddr) -> NetConfig {
+/// An engine configuration on `storage` that only knows `bootstrap`.
+pub fn config(storage: &Path, bootstrap: SocketAddr) -> NetConfig {
     let mut config = NetConfig::new(storage.to_path_buf());
     config.bootstrap = vec![bootstrap.to_string()];
     config.host_local_bootstrap = false;
@@ -34,7 +37,7 @@ pub struct Node {
     pub events: mpsc::Receiver<NetEvent>,
     pub key: LogKey,
     pub dir: TempDir,
-    /// Every event received so far, in order.
+    /// Every event received so far by `wait_for` and friends, in order.
     pub seen: Vec<NetEvent>,
 }
 
@@ -80,12 +83,18 @@ impl Node {
     }
 
     /// Waits for the first event `pick` accepts, failing after `WAIT`.
-    pub async fn wait_for<T>(
+    pub async fn wait_for<T>(&mut self, what: &str, pick: impl FnMut(&NetEvent) -> Option<T>) -> T {
+        self.wait_within(WAIT, what, pick).await
+    }
+
+    /// Waits for the first event `pick` accepts, failing after `bound`.
+    pub async fn wait_within<T>(
         &mut self,
+        bound: Duration,
         what: &str,
         mut pick: impl FnMut(&NetEvent) -> Option<T>,
     ) -> T {
-        let deadline = tokio::time::Instant::now() + WAIT;
+        let deadline = tokio::time::Instant::now() + bound;
         loop {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {
                 Ok(Some(event)) => {
@@ -99,7 +108,7 @@ impl Node {
                     }
                 }
                 Ok(None) => panic!("event stream ended while waiting for {what}"),
-                Err(_) => panic!("timed out after {WAIT:?} waiting for {what}"),
+                Err(_) => panic!("timed out after {bound:?} waiting for {what}"),
             }
         }
     }
@@ -136,6 +145,8 @@ impl Node {
         texts
     }
 
+    /// Stops the engine and waits (each event within `WAIT`) until its
+    /// event stream ends. Returns the storage directory, still on disk.
     pub async fn shutdown(mut self) -> TempDir {
         self.send(NetCommand::Shutdown).await;
         while tokio::time::timeout(WAIT, self.events.recv())

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::bin::{log_tail, loopback, BIN, HYCHAT_ENV};
+use super::process::Transcript;
 use super::tmux::Tmux;
-use super::{log_tail, loopback, Transcript, BIN, HYCHAT_ENV};
 
 pub const WIDTH: usize = 120;
 pub const HEIGHT: usize = 40;

@@ -7,15 +7,14 @@
 //! the other's room view (and not in home), and `/members` lists the other
 //! as online. The tests run one at a time.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use support::tmux::ensure_tmux;
-use support::tui::{panel_shows_peer, side_panel, Tuis};
-use support::{own_key, start_bootstrap, Background, QUICK};
+use crate::harness::bin::{own_key, start_bootstrap, QUICK};
+use crate::harness::process::{one_at_a_time, Background};
+use crate::harness::tmux::ensure_tmux;
+use crate::harness::tui::{self, panel_shows_peer, side_panel, Tuis};
 
 /// The room both TUIs join in the room test.
 const ROOM: &str = "streams-day";
@@ -52,7 +51,7 @@ const DELIVERY: Duration = Duration::from_secs(90);
 
 #[test]
 fn two_tuis_in_tmux_follow_each_other_chat_and_quit_cleanly() {
-    let _one_at_a_time = support::one_at_a_time();
+    let _one_at_a_time = one_at_a_time();
     let setup = start_alice_and_bob();
     let fixture = &setup.fixture;
     let (a, b) = (0, 1);
@@ -145,7 +144,7 @@ fn two_tuis_in_tmux_follow_each_other_chat_and_quit_cleanly() {
 
 #[test]
 fn two_tuis_meet_in_a_room_without_exchanging_keys() {
-    let _one_at_a_time = support::one_at_a_time();
+    let _one_at_a_time = one_at_a_time();
     // The keys are read only to check `/members`; neither TUI is told the other's.
     let setup = start_alice_and_bob();
     let fixture = &setup.fixture;
@@ -217,7 +216,7 @@ fn two_tuis_meet_in_a_room_without_exchanging_keys() {
             let listed = Instant::now() + Duration::from_secs(3);
             let mut seen = false;
             while !seen && Instant::now() < listed {
-                std::thread::sleep(support::tui::POLL);
+                std::thread::sleep(tui::POLL);
                 seen = tmux.capture(session(i)).contains(&wanted);
             }
             if seen {

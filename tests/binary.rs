@@ -1,0 +1,28 @@
+//! The real `hychat` binary, as a user runs it: the command line (`cli`),
+//! the full-screen chat in tmux (`e2e_tui`), interop with the reference JS
+//! peers (`interop`) and the network lab of namespaces, routers and NAT
+//! (`lab`). Every process is stopped by its guard and every wait is
+//! bounded.
+//!
+//! The tests that start several processes (`e2e_tui`, `interop`, `lab`)
+//! run one at a time (`harness::process::one_at_a_time`; `Lab::shared`
+//! holds it too); the `cli` tests run in parallel beside them. The lab
+//! needs root, iproute2 and iptables, and its tests fail with one sentence
+//! without them; the TUI tests install tmux when it is missing, and the
+//! interop tests need `node` and run `npm ci --prefix tests/js` when the JS
+//! peers' packages are missing.
+
+// Each module uses a different part of the shared harness, and the
+// in-process engine (`harness::node`) none of them.
+#[allow(dead_code)]
+#[path = "harness/mod.rs"]
+mod harness;
+
+#[path = "binary/cli.rs"]
+mod cli;
+#[path = "binary/e2e_tui.rs"]
+mod e2e_tui;
+#[path = "binary/interop.rs"]
+mod interop;
+#[path = "binary/lab.rs"]
+mod lab;

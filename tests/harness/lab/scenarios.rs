@@ -1,0 +1,602 @@
+//! The scenarios the lab tests assert (`tests/binary/lab.rs`) and the lab
+//! bench times (`benches/lab.rs`). Each builds its processes on the lab,
+//! fails with a full report, ends with the panic check, and returns its
+//! timings (the first is the first message).
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::super::bin::{is_key, QUICK};
+use super::super::js::viewer_args;
+use super::super::process::Background;
+use super::super::tmux::{ensure_tmux, Tmux};
+use super::hosts::{
+    CONE1, CONE1_ROUTER, CONE2, CONE2_ROUTER, DHT, JS_DHT_HOSTS, LAN1, LAN2, LANDHT, PUB1, PUB2,
+    RAND1, RAND1_ROUTER,
+};
+use super::scene::{Scene, Timing, ARRIVAL, RECOVERED};
+use super::Lab;
+
+/// Two hychats follow each other: each one's history reaches the other
+/// (both tails started after the messages were written), then each one's
+/// live message reaches the other's running tail (`send --wait`).
+pub fn two_way(scene: &mut Scene, a: &'static str, b: &'static str, bootstrap: &str) {
+    let routers: Vec<&str> = [a, b]
+        .iter()
+        .filter_map(|host| scene.lab.router_of(host))
+        .collect();
+    let before: Vec<u64> = routers.iter().map(|r| scene.lab.masqueraded(r)).collect();
+    let ann = scene.peer(a, "ann", bootstrap);
+    let bob = scene.peer(b, "bob", bootstrap);
+    let key_ann = scene.key(&ann);
+    let key_bob = scene.key(&bob);
+    scene.follow(&ann, &key_bob);
+    scene.follow(&bob, &key_ann);
+    let history_ann = scene.text(&format!("history from ann on {a}"));
+    let history_bob = scene.text(&format!("history from bob on {b}"));
+    scene.send(&ann, None, &history_ann);
+    scene.send(&bob, None, &history_bob);
+
+    let mut tail_on_ann = scene.tail(&ann, &key_bob);
+    let mut tail_on_bob = scene.tail(&bob, &key_ann);
+    let took = scene.expect_text(&mut tail_on_bob, &history_ann, ARRIVAL);
+    scene.record(&format!("history {a} -> {b}"), took);
+    let took = scene.expect_text(&mut tail_on_ann, &history_bob, ARRIVAL);
+    scene.record(&format!("history {b} -> {a} (after the other)"), took);
+
+    // Live, bob to ann: bob's storage is free once his tail stops.
+    tail_on_bob.terminate();
+    let live_bob = scene.text(&format!("live from bob on {b}"));
+    let started = Instant::now();
+    scene.send_and_wait(&bob, None, &live_bob);
+    scene.expect_text(&mut tail_on_ann, &live_bob, Duration::from_secs(15));
+    scene.record(&format!("live {b} -> {a}"), started.elapsed());
+
+    // Live, ann to bob: bob tails again (ann's history first).
+    let mut tail_on_bob = scene.tail(&bob, &key_ann);
+    scene.expect_text(&mut tail_on_bob, &history_ann, ARRIVAL);
+    tail_on_ann.terminate();
+    let live_ann = scene.text(&format!("live from ann on {a}"));
+    let started = Instant::now();
+    scene.send_and_wait(&ann, None, &live_ann);
+    scene.expect_text(&mut tail_on_bob, &live_ann, Duration::from_secs(15));
+    scene.record(&format!("live {a} -> {b}"), started.elapsed());
+    tail_on_bob.terminate();
+    // The messages really crossed each NAT on the way.
+    for (router, before) in routers.iter().zip(before) {
+        if scene.lab.masqueraded(router) <= before {
+            scene.fail(&format!("the NAT of {router} masqueraded nothing"));
+        }
+    }
+}
+
+/// Whether a seed line says it holds `short`'s log complete with at
+/// least `blocks` blocks: `HH:MM:SS log SHORT D/L` with D = L >= blocks.
+pub fn holds(line: &str, short: &str, blocks: u64) -> bool {
+    let Some((_, progress)) = line.split_once(&format!(" log {short} ")) else {
+        return false;
+    };
+    let Some((downloaded, length)) = progress.trim().split_once('/') else {
+        return false;
+    };
+    match (downloaded.parse::<u64>(), length.parse::<u64>()) {
+        (Ok(downloaded), Ok(length)) => downloaded == length && length >= blocks,
+        _ => false,
+    }
+}
+
+/// Scenario 1: two hosts on one LAN, a hychat bootstrap node on a third.
+pub fn lan(lab: &Lab) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, "lan");
+    let (node, address) = scene.bootstrap_node(LANDHT);
+    two_way(&mut scene, LAN1, LAN2, &address);
+    drop(node);
+    scene.finish()
+}
+
+/// Scenario 2a: a public host and a host behind a cone NAT.
+pub fn public_and_cone(lab: &Lab) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, "public-cone");
+    let (node, address) = scene.bootstrap_node(DHT);
+    two_way(&mut scene, PUB1, CONE1, &address);
+    drop(node);
+    scene.finish()
+}
+
+/// Scenario 2b: two hosts behind two cone NATs.
+pub fn cone_and_cone(lab: &Lab) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, "cone-cone");
+    let (node, address) = scene.bootstrap_node(DHT);
+    two_way(&mut scene, CONE1, CONE2, &address);
+    drop(node);
+    scene.finish()
+}
+
+/// Scenario 3: a writer and a reader behind two NATs that cannot reach
+/// each other, and a seed on a public host that follows the writer:
+/// history, live, and with the writer offline.
+pub fn seed_between_blocked_nats(lab: &Lab) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, "seed-relay");
+    let (node, address) = scene.bootstrap_node(DHT);
+    let block = lab.block(CONE1_ROUTER, CONE2_ROUTER);
+    let writer = scene.peer(CONE1, "wendy", &address);
+    let reader = scene.peer(CONE2, "rita", &address);
+    let seeder = scene.peer(PUB1, "seed", &address);
+    let key = scene.key(&writer);
+    let short = key[..8].to_string();
+    scene.follow(&seeder, &key);
+    let history = scene.text("history from wendy behind cone1");
+    scene.send(&writer, None, &history);
+
+    let mut seed = scene.seed(&seeder, None);
+    let mut writer_online = scene.seed(&writer, None);
+    let started = Instant::now();
+    scene.expect_line(&mut seed, "that it holds wendy's log", ARRIVAL, |l| {
+        holds(l, &short, 1)
+    });
+    let mut tail = scene.tail(&reader, &key);
+    scene.expect_text(&mut tail, &history, ARRIVAL);
+    scene.record(
+        "history cone1-pc -> seed on pub1 -> cone2-pc",
+        started.elapsed(),
+    );
+
+    writer_online.terminate();
+    let live = scene.text("live from wendy behind cone1");
+    let started = Instant::now();
+    scene.send_and_wait(&writer, None, &live);
+    scene.expect_text(&mut tail, &live, Duration::from_secs(20));
+    scene.record("live cone1-pc -> seed -> cone2-pc", started.elapsed());
+
+    tail.terminate();
+    let offline = scene.text("sent by wendy before she went offline");
+    scene.send_and_wait(&writer, None, &offline);
+    // The writer's process has ended: only the seed holds this message.
+    let mut tail = scene.tail(&reader, &key);
+    let took = scene.expect_text(&mut tail, &offline, ARRIVAL);
+    scene.record("writer offline: seed -> cone2-pc", took);
+    tail.terminate();
+    drop(seed);
+    eprintln!(
+        "[seed-relay] the drop rule between cone1 and cone2 dropped {} packets",
+        block.dropped()
+    );
+    drop(block);
+    drop(node);
+    scene.finish()
+}
+
+/// Scenario 4: a room of three, two members behind NATs that cannot
+/// reach each other and a public `--room R seed`; each member's
+/// messages reach the other, from before they met and live.
+pub fn room_between_blocked_nats(lab: &Lab) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, "room");
+    let (node, address) = scene.bootstrap_node(DHT);
+    let block = lab.block(CONE1_ROUTER, CONE2_ROUTER);
+    let room = format!("lab-room-{}", std::process::id());
+    let room = room.as_str();
+    let mia = scene.peer(CONE1, "mia", &address);
+    let max = scene.peer(CONE2, "max", &address);
+    let host = scene.peer(PUB1, "host", &address);
+    let key_mia = scene.key(&mia);
+    let key_max = scene.key(&max);
+    let (short_mia, short_max) = (key_mia[..8].to_string(), key_max[..8].to_string());
+    let from_mia = scene.text("mia writes in the room from behind cone1");
+    let from_max = scene.text("max writes in the room from behind cone2");
+    scene.send(&mia, Some(room), &from_mia);
+    scene.send(&max, Some(room), &from_max);
+
+    let host_seed = scene.seed(&host, Some(room));
+    let started = Instant::now();
+    let mut mia_seed = scene.seed(&mia, Some(room));
+    let mut max_seed = scene.seed(&max, Some(room));
+    let met_mia = format!("met {short_mia} in #{room}");
+    let met_max = format!("met {short_max} in #{room}");
+    scene.expect_all(
+        &mut max_seed,
+        ARRIVAL,
+        &[
+            ("that it met mia", &|l: &str| l.ends_with(&met_mia)),
+            ("that it holds mia's log", &|l: &str| {
+                holds(l, &short_mia, 1)
+            }),
+        ],
+    );
+    scene.expect_in_index(&max, &key_mia, &from_mia, Some(room), QUICK);
+    scene.record(
+        "room: cone1-pc's message reaches cone2-pc",
+        started.elapsed(),
+    );
+    scene.expect_all(
+        &mut mia_seed,
+        ARRIVAL,
+        &[
+            ("that it met max", &|l: &str| l.ends_with(&met_max)),
+            ("that it holds max's log", &|l: &str| {
+                holds(l, &short_max, 1)
+            }),
+        ],
+    );
+    scene.expect_in_index(&mia, &key_max, &from_max, Some(room), QUICK);
+    scene.record(
+        "room: cone2-pc's message reaches cone1-pc",
+        started.elapsed(),
+    );
+
+    // Live: max is online while mia writes.
+    mia_seed.terminate();
+    let live = scene.text("mia writes live in the room");
+    let started = Instant::now();
+    scene.send_and_wait(&mia, Some(room), &live);
+    scene.expect_line(
+        &mut max_seed,
+        "that it holds mia's live message",
+        ARRIVAL,
+        |l| holds(l, &short_mia, 2),
+    );
+    scene.expect_in_index(&max, &key_mia, &live, Some(room), QUICK);
+    scene.record("room live: cone1-pc -> cone2-pc", started.elapsed());
+    drop(max_seed);
+    drop(host_seed);
+    eprintln!(
+        "[room] the drop rule between cone1 and cone2 dropped {} packets",
+        block.dropped()
+    );
+    drop(block);
+    drop(node);
+    scene.finish()
+}
+
+/// A JS writer on `host` (hypercore 10, both sides of its topic):
+/// started, its key read, and joined to its topic, each within `bound`.
+/// `Err` says which step did not happen.
+pub fn js_writer(
+    scene: &mut Scene,
+    host: &'static str,
+    bootstrap: &str,
+    bound: Duration,
+) -> (Background, Result<String, String>) {
+    let storage = scene.js_storage("writer");
+    let args = [
+        "--storage".to_string(),
+        storage.to_str().expect("a UTF-8 temp path").to_string(),
+        "--bootstrap".to_string(),
+        bootstrap.to_string(),
+    ];
+    let name = format!("js writer (on {host})");
+    let mut writer = scene.js(host, &name, "writer.js", &args);
+    let key = writer
+        .wait_for_line(bound, |l| l.starts_with("KEY ") || l.starts_with("FATAL"))
+        .and_then(|l| l.strip_prefix("KEY ").map(str::to_string));
+    let Some(key) = key.filter(|k| is_key(k)) else {
+        return (
+            writer,
+            Err(format!("the JS writer on {host} printed no key")),
+        );
+    };
+    let joined = writer.wait_for_line(bound, |l| l == "JOINED" || l.starts_with("FATAL"));
+    if joined.as_deref() != Some("JOINED") {
+        return (
+            writer,
+            Err(format!(
+                "the JS writer on {host} did not join its topic within {bound:?}"
+            )),
+        );
+    }
+    (writer, Ok(key))
+}
+
+/// A JS viewer of `key` on `host`.
+pub fn js_viewer(scene: &mut Scene, host: &'static str, key: &str, bootstrap: &str) -> Background {
+    let storage = scene.js_storage("viewer");
+    let args = viewer_args(key, &storage, bootstrap);
+    let name = format!("js viewer (on {host})");
+    scene.js(host, &name, "viewer.js", &args)
+}
+
+/// Whether a viewer line is the block with `text`.
+pub fn viewer_shows(line: &str, text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line)
+        .is_ok_and(|value| value["block"]["text"] == text)
+}
+
+/// The JS writer behind cone1 and the JS viewer behind cone2, both
+/// bootstrapping from `bootstrap`: the writer appends one message and
+/// the viewer prints it. `Err` says which step did not happen.
+pub fn js_pair(scene: &mut Scene, bootstrap: &str, bound: Duration) -> Result<Duration, String> {
+    let (mut writer, key) = js_writer(scene, CONE1, bootstrap, bound);
+    let key = key.map_err(|e| format!("{e}\n{}", writer.describe()))?;
+    let mut viewer = js_viewer(scene, CONE2, &key, bootstrap);
+    let text = scene.text("from the JS writer behind cone1");
+    let started = Instant::now();
+    writer.write_line(&text);
+    if writer
+        .wait_for_line(bound, |l| l.starts_with("APPENDED 0 "))
+        .is_none()
+    {
+        return Err("the JS writer did not append".into());
+    }
+    match viewer.wait_for_line(bound, |l| viewer_shows(l, &text)) {
+        Some(_) => Ok(started.elapsed()),
+        None => Err(format!(
+            "the JS viewer behind cone2 did not get the writer's message within {bound:?}\n{}\n{}",
+            writer.describe(),
+            viewer.describe()
+        )),
+    }
+}
+
+/// Two hychats on public hosts meet through `bootstrap` alone: ann's
+/// history reaches bob's tail. Returns how long that took.
+pub fn hychats_meet(scene: &mut Scene, bootstrap: &str) -> Duration {
+    let ann = scene.peer(PUB1, "ann", bootstrap);
+    let bob = scene.peer(PUB2, "bob", bootstrap);
+    let key = scene.key(&ann);
+    let text = scene.text("ann on pub1, through the hychat node");
+    scene.send(&ann, None, &text);
+    let seed = scene.seed(&ann, None);
+    let mut tail = scene.tail(&bob, &key);
+    let took = scene.expect_text(&mut tail, &text, ARRIVAL);
+    drop(tail);
+    drop(seed);
+    took
+}
+
+/// Scenario 5: JS peers behind two NATs meet on a DHT of a hychat
+/// bootstrap node and three JS DHT nodes; then two hychats meet through
+/// the hychat node alone.
+pub fn js_on_a_mixed_dht(lab: &Lab) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, "js-mixed-dht");
+    let (node, address) = scene.bootstrap_node(DHT);
+    let js_nodes: Vec<Background> = JS_DHT_HOSTS
+        .iter()
+        .map(|host| scene.js_dht_node(host, &address))
+        .collect();
+    let mut list = vec![address.clone()];
+    list.extend(JS_DHT_HOSTS.iter().map(|host| lab.dht_addr(host)));
+    let list = list.join(",");
+    match js_pair(&mut scene, &list, ARRIVAL) {
+        Ok(took) => scene.record("JS cone1-pc -> JS cone2-pc", took),
+        Err(e) => scene.fail(&e),
+    }
+    let took = hychats_meet(&mut scene, &address);
+    scene.record("then hychat pub1 -> pub2 through the hychat node", took);
+    drop(js_nodes);
+    drop(node);
+    scene.finish()
+}
+
+/// Scenario 5, the other variant: the hychat node is the JS peers' only
+/// DHT node. Whether the JS peers connect is only reported; two hychats
+/// must meet through the node afterwards.
+pub fn js_on_a_hychat_only_dht(lab: &Lab) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, "js-hychat-only-dht");
+    let (node, address) = scene.bootstrap_node(DHT);
+    let started = Instant::now();
+    match js_pair(&mut scene, &address, Duration::from_secs(20)) {
+        Ok(took) => scene.record("JS cone1-pc -> JS cone2-pc", took),
+        Err(e) => eprintln!(
+            "[js-hychat-only-dht] after {:.1} s: {e} (allowed: the node is their only DHT node)",
+            started.elapsed().as_secs_f64()
+        ),
+    }
+    let took = hychats_meet(&mut scene, &address);
+    scene.record("then hychat pub1 -> pub2 through the hychat node", took);
+    drop(node);
+    let log = std::fs::read_to_string(scene.storages[0].join("hychat.log")).unwrap_or_default();
+    let recovered = log.matches(RECOVERED).count();
+    eprintln!("[js-hychat-only-dht] the hychat node recovered from {recovered} panics");
+    if recovered == 0 {
+        scene.fail(
+            "the JS peers never made the hychat node panic, so this scenario no longer \
+             exercises its recovery (did the JS peers stop relaying holepunches through it?)",
+        );
+    }
+    scene.finish()
+}
+
+/// What `hychat seed` says about the network on hosts in each kind of
+/// place, and about each connection's route: a public host (no NAT,
+/// reachable), a host behind a port-preserving NAT, one behind a NAT
+/// with a new port per destination (told apart with two DHT nodes), and
+/// two hosts on one LAN. Each host's facts come from DHT nodes on other
+/// hosts, so a report computed on one machine could not pass.
+pub fn network_report(lab: &Lab) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, "network-report");
+    let (node, first) = scene.bootstrap_node(DHT);
+    let (second_node, second) = scene.bootstrap_node(PUB2);
+    let (lan_node, lan_address) = scene.bootstrap_node(LANDHT);
+    let both = format!("{first},{second}");
+    let public = scene.peer(PUB1, "pat", &both);
+    let cone = scene.peer(CONE1, "cody", &both);
+    let random = scene.peer(RAND1, "rae", &both);
+    let lan_a = scene.peer(LAN1, "lea", &lan_address);
+    let lan_b = scene.peer(LAN2, "leo", &lan_address);
+    let key_public = scene.key(&public);
+    let key_cone = scene.key(&cone);
+    let key_lan_a = scene.key(&lan_a);
+    let key_lan_b = scene.key(&lan_b);
+    scene.follow(&public, &key_cone);
+    scene.follow(&cone, &key_public);
+    scene.follow(&lan_a, &key_lan_b);
+    scene.follow(&lan_b, &key_lan_a);
+    let started = Instant::now();
+    let mut seeds: Vec<Background> = [&public, &cone, &random, &lan_a, &lan_b]
+        .into_iter()
+        .map(|peer| scene.seed(peer, None))
+        .collect();
+    let public_ip = lab.addr(PUB1).to_string();
+    let cone_ip = lab.addr(CONE1_ROUTER).to_string();
+    let random_ip = lab.addr(RAND1_ROUTER).to_string();
+    let report = |line: &str, facts: &[&str], not: &[&str]| {
+        line.contains(" network local ")
+            && facts.iter().all(|f| line.contains(f))
+            && !not.iter().any(|f| line.contains(f))
+    };
+    let public_public = format!("public {public_ip}");
+    let cone_public = format!("public {cone_ip}");
+    let random_public = format!("public {random_ip}");
+    let lan_a_public = format!("public {}", lab.addr(LAN1));
+    let checks: [(&str, usize, Vec<&str>, Vec<&str>); 5] = [
+        (
+            "public host",
+            0,
+            vec![&public_public, "no NAT", "reachable from outside"],
+            vec!["not reachable"],
+        ),
+        (
+            "cone NAT",
+            1,
+            vec![
+                &cone_public,
+                "port-preserving NAT",
+                "not reachable from outside",
+            ],
+            vec![],
+        ),
+        (
+            "random NAT",
+            2,
+            vec![
+                &random_public,
+                "NAT with a new port per destination",
+                "not reachable from outside",
+            ],
+            vec![],
+        ),
+        (
+            "LAN host",
+            3,
+            vec![&lan_a_public, "no NAT", "reachable from outside"],
+            vec!["not reachable"],
+        ),
+        ("other LAN host", 4, vec!["no NAT"], vec!["not reachable"]),
+    ];
+    for (place, index, facts, not) in &checks {
+        let seen = seeds[*index].wait_for_line(ARRIVAL, |l| report(l, facts, not));
+        if seen.is_none() {
+            scene.fail(&format!(
+                "the {place}'s seed never reported {facts:?} (without {not:?})"
+            ));
+        }
+    }
+    scene.record("every host knows where it is", started.elapsed());
+    // Each connection says where its peer is, and whose log it carries.
+    let short = |key: &str| key[..8].to_string();
+    let routes: [(usize, String, String); 4] = [
+        (0, short(&key_cone), format!("via internet, {cone_ip}")),
+        (1, short(&key_public), format!("via internet, {public_ip}:")),
+        (
+            3,
+            short(&key_lan_b),
+            format!("via LAN, {}:", lab.addr(LAN2)),
+        ),
+        (
+            4,
+            short(&key_lan_a),
+            format!("via LAN, {}:", lab.addr(LAN1)),
+        ),
+    ];
+    for (index, log, route) in &routes {
+        // The peer's own log, not marked relayed (nor is ours, which it
+        // holds because it follows us).
+        let relayed = format!("{log} (relayed)");
+        let seen = seeds[*index].wait_for_line(ARRIVAL, |l| {
+            l.contains(" replicates [")
+                && l.contains(log.as_str())
+                && !l.contains(&relayed)
+                && !l.contains("(relayed)")
+                && l.contains(route.as_str())
+        });
+        if seen.is_none() {
+            scene.fail(&format!(
+                "seed {index} never showed the peer writing {log} with its route '{route}'"
+            ));
+        }
+    }
+    scene.record("every connection knows its route", started.elapsed());
+    seeds.clear();
+    drop((node, second_node, lan_node));
+    scene.finish()
+}
+
+/// The full-screen chat on a host behind a port-preserving NAT, in a
+/// real terminal (tmux): its network pane (F2) shows the public address
+/// and NAT the DHT nodes report and a connection to a public host over
+/// the internet, and a message typed there reaches a reader on another
+/// public host.
+pub fn tui_behind_a_nat(lab: &Lab) -> Vec<Timing> {
+    ensure_tmux();
+    let mut scene = Scene::new(lab, "tui-behind-a-nat");
+    let (node, address) = scene.bootstrap_node(DHT);
+    let (second_node, second) = scene.bootstrap_node(PUB2);
+    let both = format!("{address},{second}");
+    let chat = scene.peer(CONE1, "tess", &both);
+    let public = scene.peer(PUB1, "pat", &both);
+    let reader = scene.peer(PUB2, "rob", &both);
+    let key_chat = scene.key(&chat);
+    let key_public = scene.key(&public);
+    scene.follow(&chat, &key_public);
+    scene.follow(&public, &key_chat);
+    let seed = scene.seed(&public, None);
+    let mut tmux = Tmux::new();
+    let script = format!(
+        "{}; echo EXITED:$?; sleep 600",
+        lab.shell_line(CONE1, &chat.args(&[]))
+    );
+    tmux.new_session("tess", 120, 36, &script);
+    let started = Instant::now();
+    let cone_ip = lab.addr(CONE1_ROUTER).to_string();
+    let public_ip = lab.addr(PUB1).to_string();
+    let fail = |scene: &Scene, tmux: &Tmux, what: &str| -> ! {
+        scene.fail(&format!(
+            "{what}\n===== the chat =====\n{}",
+            tmux.try_capture("tess")
+        ))
+    };
+    let wait = |tmux: &Tmux, accept: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + ARRIVAL;
+        while Instant::now() < deadline {
+            if accept(&tmux.capture("tess")) {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+        false
+    };
+    let status_facts = format!("public {cone_ip}");
+    if !wait(&tmux, &|screen| {
+        screen.contains(&status_facts) && screen.contains("port-preserving NAT")
+    }) {
+        fail(
+            &scene,
+            &tmux,
+            "the status bar never showed the public address and the NAT",
+        );
+    }
+    scene.record("the status bar knows the NAT", started.elapsed());
+    tmux.run(&["send-keys", "-t", "tess", "F2"]);
+    let route = format!("internet · {public_ip}:");
+    let public_address = format!("{cone_ip} (as DHT nodes see it)");
+    if !wait(&tmux, &|screen| {
+        screen.contains("port-preserving NAT: peers behind")
+            && screen.contains(&public_address)
+            && screen.contains("no (a NAT or firewall drops unsolicited traffic)")
+            && screen.contains(&route)
+    }) {
+        fail(&scene, &tmux, "the network pane never showed the NAT, the public address and the route to the public host");
+    }
+    scene.record("the network pane shows the route", started.elapsed());
+    tmux.run(&["send-keys", "-t", "tess", "Escape"]);
+    let text = scene.text("typed in the chat behind a NAT");
+    tmux.type_line("tess", &text);
+    let mut tail = scene.tail(&reader, &key_chat);
+    let took = scene.expect_text(&mut tail, &text, ARRIVAL);
+    scene.record("typed message -> a reader on a public host", took);
+    tmux.type_line("tess", "/quit");
+    if !wait(&tmux, &|screen| screen.contains("EXITED:0")) {
+        fail(&scene, &tmux, "the chat did not quit cleanly");
+    }
+    drop((tail, seed, node, second_node));
+    scene.finish()
+}

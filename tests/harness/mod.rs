@@ -1,0 +1,29 @@
+//! The one harness of the integration tests and the benches. Each test
+//! binary reaches it with `#[path = "harness/mod.rs"] mod harness;`, each
+//! bench with `#[path = "../tests/harness/mod.rs"] mod harness;`, and uses
+//! the part it needs:
+//!
+//! - `node`: the in-process engine (`Node`) and a loopback bootstrap node,
+//!   for `tests/engine` and the loopback benches;
+//! - `bin`: the real `hychat` binary with a clean environment, a temp
+//!   storage and a loopback bootstrap address; its key, a bootstrap node
+//!   from the binary, free ports, a log file's tail;
+//! - `process`: background processes (`Background`, `Transcript`) and the
+//!   lock that runs the tests starting several processes one at a time;
+//! - `tmux`: a private tmux server; `tui`: the full-screen chat in it;
+//! - `js`: the JS reference peers of `tests/js`;
+//! - `lab`: the network lab (namespaces, routers, NAT) and its scenarios,
+//!   for `tests/binary/lab.rs` and `benches/lab.rs`;
+//! - `bench`: percentiles and run sizes, for the benches only.
+//!
+//! No binary uses all of it, so each declares the module with
+//! `#[allow(dead_code)]`; nothing in here turns the lint off.
+
+pub mod bench;
+pub mod bin;
+pub mod js;
+pub mod lab;
+pub mod node;
+pub mod process;
+pub mod tmux;
+pub mod tui;
