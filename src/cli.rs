@@ -68,6 +68,10 @@ pub enum CliCommand {
         /// Stay online up to SECS seconds until a connected peer has downloaded the new messages.
         #[arg(long, value_name = "SECS")]
         wait: Option<u64>,
+        /// Print the number of messages on disk so far, one line per message, as each is
+        /// written (for scripts that must know what was saved if they are cut off).
+        #[arg(long)]
+        progress: bool,
     },
     /// Follow a log and print each message as it arrives.
     Tail {

@@ -80,6 +80,7 @@ pub async fn send(
     config: NetConfig,
     text: Option<String>,
     wait: Option<u64>,
+    progress: bool,
     room: Option<RoomName>,
 ) -> Result<(), Failure> {
     let lines: Vec<String> = match text {
@@ -97,15 +98,19 @@ pub async fn send(
     if let Some(room) = &room {
         join_room(&handle, &mut events, room.clone()).await;
     }
-    for line in &lines {
-        handle
-            .send(NetCommand::Append {
-                text: line.clone(),
-                room: room.clone(),
-            })
-            .await;
-    }
-    // Our own log echoes each append once it is on disk.
+    // Commands go in from their own task, so each echo below is read (and
+    // acknowledged) as soon as its message is on disk, not after the burst.
+    let appends = {
+        let handle = handle.clone();
+        let lines = lines.clone();
+        let room = room.clone();
+        tokio::spawn(async move {
+            for text in lines {
+                let room = room.clone();
+                handle.send(NetCommand::Append { text, room }).await;
+            }
+        })
+    };
     // Our own log echoes each append once it is on disk; older messages
     // replayed from the index carry earlier timestamps.
     let mut written = 0;
@@ -125,6 +130,11 @@ pub async fn send(
             Some(Ok(seq)) => {
                 written += 1;
                 last_seq = last_seq.max(seq.0);
+                if progress {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{written}");
+                    let _ = out.flush();
+                }
             }
             Some(Err(failure)) => return Err(failure),
             None => {
@@ -134,6 +144,7 @@ pub async fn send(
             }
         }
     }
+    let _ = appends.await;
     say(&format!("appended {written} message(s) to {own}"));
     if let Some(seconds) = wait {
         // A peer announces the blocks it holds as it downloads them.

@@ -64,13 +64,17 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         match cli.command {
             None => run_tui(net_config, offset, &paths, cli.global.room).await,
             Some(CliCommand::Key) => headless::key(local_only(net_config)).await,
-            Some(CliCommand::Send { text, wait }) => {
+            Some(CliCommand::Send {
+                text,
+                wait,
+                progress,
+            }) => {
                 let config = if wait.is_some() {
                     net_config
                 } else {
                     local_only(net_config)
                 };
-                headless::send(config, text, wait, cli.global.room).await
+                headless::send(config, text, wait, progress, cli.global.room).await
             }
             Some(CliCommand::Tail { key, json, lines }) => {
                 let key = headless::parse_key(&key)?;

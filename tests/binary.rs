@@ -1,7 +1,7 @@
 //! The real `hychat` binary, as a user runs it: the command line (`cli`),
 //! the full-screen chat in tmux (`e2e_tui`), interop with the reference JS
 //! peers (`interop`) and the network lab of namespaces, routers and NAT
-//! (`lab`). Every process is stopped by its guard and every wait is
+//! (`lab`), and kill -9 during appends (`crash`). Every process is stopped by its guard and every wait is
 //! bounded.
 //!
 //! The tests that start several processes (`e2e_tui`, `interop`, `lab`)
@@ -20,6 +20,8 @@ mod harness;
 
 #[path = "binary/cli.rs"]
 mod cli;
+#[path = "binary/crash.rs"]
+mod crash;
 #[path = "binary/e2e_tui.rs"]
 mod e2e_tui;
 #[path = "binary/interop.rs"]

@@ -52,6 +52,8 @@ struct HeldLog {
 struct Engine {
     store: Store,
     own_key: LogKey,
+    /// Where our appends go first, and are synced, before the hypercore.
+    own_journal: log::own::OwnJournal,
     nickname: String,
     follows: Vec<FollowEntry>,
     membership: Membership,
@@ -84,12 +86,13 @@ pub(crate) async fn spawn(
         None => store.load_nickname()?.unwrap_or_else(default_nickname),
     };
     let own_dir = store.own_dir();
-    let own_core = log::open_core(&own_dir, None)
-        .await
-        .map_err(|e| NetError::OpenLog {
-            path: own_dir.clone(),
-            reason: e.to_string(),
-        })?;
+    let (own_core, own_journal) =
+        log::own::open_own(&own_dir)
+            .await
+            .map_err(|e| NetError::OpenLog {
+                path: own_dir.clone(),
+                reason: e.to_string(),
+            })?;
     let own_key = log::core_key(&own_core);
 
     let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
@@ -97,6 +100,7 @@ pub(crate) async fn spawn(
     let mut engine = Engine {
         store,
         own_key,
+        own_journal,
         nickname: nickname.clone(),
         follows: follows.clone(),
         membership: Membership::new(rooms),
@@ -233,7 +237,16 @@ impl Engine {
         let Some(own) = self.logs.get(&self.own_key) else {
             return;
         };
-        if let Err(e) = own.core.append(&message.encode()).await {
+        let block = message.encode();
+        // On disk first: a message is acknowledged (shown, counted by `send`)
+        // only once it is in the journal, and the journal is what the log
+        // is rebuilt from at the next start.
+        if let Err(e) = self.own_journal.append(vec![block.clone()]).await {
+            self.error(format!("could not write the message to your log: {e}"))
+                .await;
+            return;
+        }
+        if let Err(e) = own.core.append(&block).await {
             self.error(format!("could not write the message to your log: {e}"))
                 .await;
         }

@@ -107,7 +107,7 @@ pub(crate) fn core_key(core: &Hypercore) -> LogKey {
 }
 
 /// The secret key lives in this directory: owner-only access.
-fn restrict_permissions(dir: &Path) {
+pub(crate) fn restrict_permissions(dir: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -115,7 +115,7 @@ fn restrict_permissions(dir: &Path) {
     }
 }
 
-fn restrict_permissions_of_files(dir: &Path) {
+pub(crate) fn restrict_permissions_of_files(dir: &Path) {
     #[cfg(unix)]
     if let Ok(entries) = std::fs::read_dir(dir) {
         use std::os::unix::fs::PermissionsExt;

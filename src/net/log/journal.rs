@@ -1,0 +1,267 @@
+//! hychat's own durable record of a log's blocks: one append-only file of
+//! framed records, written and synced before an append is acknowledged.
+//! A hypercore is rebuilt from it at start (see `own`), so nothing depends on
+//! the pinned hypercore reopening its own files (see `compat`).
+//!
+//! The file is `MAGIC`, then one record per block:
+//! `[length: u32 LE][crc32 of the bytes: u32 LE][the block's bytes]`.
+//! A crash can only leave a torn last record (a short frame, or bytes whose
+//! checksum does not match); reading stops there and the tail is cut off, so
+//! every block before it, each of which was synced before it was
+//! acknowledged, is kept.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// The first bytes of every journal.
+pub(crate) const MAGIC: &[u8] = b"hychat-log/1\n";
+/// A record longer than this is not a block hychat wrote: the frame is torn.
+pub(crate) const MAX_RECORD: usize = 16 * 1024 * 1024;
+const FRAME: usize = 8;
+
+/// What a journal's bytes hold: the blocks of every whole record, and how
+/// many bytes they take (anything after that is a torn tail).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Decoded<'a> {
+    pub blocks: Vec<&'a [u8]>,
+    pub valid_len: usize,
+}
+
+/// Why a file is not a journal at all (as opposed to one with a torn tail).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum JournalError {
+    #[error("{0} is not a hychat log journal")]
+    NotAJournal(String),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Reads the records of a journal's bytes. Pure; never panics on any input.
+/// `None` when the bytes do not start with `MAGIC` (a file just created and
+/// still empty counts as a journal with no records).
+pub(crate) fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
+    if bytes.is_empty() {
+        return Some(Decoded {
+            blocks: Vec::new(),
+            valid_len: 0,
+        });
+    }
+    if !bytes.starts_with(MAGIC) {
+        return None;
+    }
+    let mut at = MAGIC.len();
+    let mut blocks = Vec::new();
+    while let Some(frame) = bytes.get(at..at + FRAME) {
+        let length = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
+        let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
+        if length > MAX_RECORD {
+            break;
+        }
+        let Some(block) = bytes.get(at + FRAME..at + FRAME + length) else {
+            break;
+        };
+        if crc32fast::hash(block) != crc {
+            break;
+        }
+        blocks.push(block);
+        at += FRAME + length;
+    }
+    Some(Decoded {
+        blocks,
+        valid_len: at,
+    })
+}
+
+/// The bytes of records holding `blocks`.
+pub(crate) fn encode<B: AsRef<[u8]>>(blocks: &[B]) -> Vec<u8> {
+    let size = blocks.iter().map(|b| FRAME + b.as_ref().len()).sum();
+    let mut out = Vec::with_capacity(size);
+    for block in blocks {
+        let block = block.as_ref();
+        out.extend_from_slice(&(block.len() as u32).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(block).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out
+}
+
+/// An open journal, positioned to append.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    file: File,
+    blocks: u64,
+}
+
+impl Journal {
+    /// Opens (or creates) a journal and returns it with every block it
+    /// holds. A torn tail is cut off, and said so in the log file.
+    pub(crate) fn open(path: &Path) -> Result<(Self, Vec<Vec<u8>>), JournalError> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let decoded =
+            decode(&bytes).ok_or_else(|| JournalError::NotAJournal(path.display().to_string()))?;
+        let blocks: Vec<Vec<u8>> = decoded.blocks.iter().map(|b| b.to_vec()).collect();
+        if bytes.is_empty() {
+            file.write_all(MAGIC)?;
+            file.sync_all()?;
+            sync_parent(path);
+        } else if decoded.valid_len < bytes.len() {
+            tracing::warn!(
+                path = %path.display(),
+                kept = blocks.len(),
+                dropped_bytes = bytes.len() - decoded.valid_len,
+                "the log journal ends in a torn record (a crash during a write); cutting it off"
+            );
+            file.set_len(decoded.valid_len as u64)?;
+            file.sync_all()?;
+        }
+        file.seek(SeekFrom::End(0))?;
+        let count = blocks.len() as u64;
+        Ok((
+            Self {
+                file,
+                blocks: count,
+            },
+            blocks,
+        ))
+    }
+
+    /// Writes a journal holding `blocks` at `path` in one go, replacing any
+    /// file there only once the new one is on disk (write, sync, rename).
+    pub(crate) fn create_with<B: AsRef<[u8]>>(path: &Path, blocks: &[B]) -> io::Result<()> {
+        let staging = path.with_extension("staging");
+        {
+            let mut file = File::create(&staging)?;
+            file.write_all(MAGIC)?;
+            file.write_all(&encode(blocks))?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&staging, path)?;
+        sync_parent(path);
+        Ok(())
+    }
+
+    /// How many blocks the journal holds.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> u64 {
+        self.blocks
+    }
+
+    /// Appends blocks and waits until they are on disk. Only then may the
+    /// append be acknowledged.
+    pub(crate) fn append<B: AsRef<[u8]>>(&mut self, blocks: &[B]) -> io::Result<()> {
+        self.file.write_all(&encode(blocks))?;
+        self.file.sync_data()?;
+        self.blocks += blocks.len() as u64;
+        Ok(())
+    }
+}
+
+/// Syncs the directory holding `path`, so a new or renamed file's name is on
+/// disk too. Best effort: not every filesystem allows it.
+pub(crate) fn sync_parent(path: &Path) {
+    if let Some(dir) = path.parent() {
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn journal(blocks: &[&[u8]]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(encode(blocks));
+        bytes
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let bytes = journal(&[b"one", b"", b"three"]);
+        let decoded = decode(&bytes).unwrap();
+        assert_eq!(decoded.blocks, vec![&b"one"[..], b"", b"three"]);
+        assert_eq!(decoded.valid_len, bytes.len());
+    }
+
+    #[test]
+    fn a_torn_or_corrupt_tail_is_cut_at_the_last_whole_record() {
+        let whole = journal(&[b"one", b"two"]);
+        let first_end = MAGIC.len() + FRAME + 3;
+        for cut in first_end..whole.len() {
+            let decoded = decode(&whole[..cut]).unwrap();
+            assert_eq!(decoded.blocks, vec![&b"one"[..]], "cut at {cut}");
+            assert_eq!(decoded.valid_len, first_end);
+        }
+        let mut flipped = whole.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert_eq!(decode(&flipped).unwrap().blocks, vec![&b"one"[..]]);
+        assert!(decode(b"something else").is_none());
+    }
+
+    #[test]
+    fn open_cuts_a_torn_tail_and_appends_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks");
+        let (mut journal, blocks) = Journal::open(&path).unwrap();
+        assert!(blocks.is_empty());
+        journal.append(&[b"a".as_slice(), b"bb"]).unwrap();
+        drop(journal);
+        // A crash in the middle of the next record.
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(&encode(&[b"ccc"])[..5]).unwrap();
+        drop(file);
+        let (mut journal, blocks) = Journal::open(&path).unwrap();
+        assert_eq!(blocks, vec![b"a".to_vec(), b"bb".to_vec()]);
+        journal.append(&[b"d"]).unwrap();
+        drop(journal);
+        let (journal, blocks) = Journal::open(&path).unwrap();
+        assert_eq!(journal.len(), 3);
+        assert_eq!(blocks[2], b"d");
+    }
+
+    #[test]
+    fn create_with_replaces_a_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks");
+        Journal::create_with(&path, &[b"x"]).unwrap();
+        Journal::create_with(&path, &[b"y", b"z"]).unwrap();
+        let (_, blocks) = Journal::open(&path).unwrap();
+        assert_eq!(blocks, vec![b"y".to_vec(), b"z".to_vec()]);
+        assert!(!path.with_extension("staging").exists());
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut with_magic = MAGIC.to_vec();
+            with_magic.extend(&bytes);
+            let decoded = decode(&with_magic).unwrap();
+            prop_assert!(decoded.valid_len <= with_magic.len());
+            let _ = decode(&bytes);
+        }
+
+        #[test]
+        fn any_prefix_keeps_exactly_the_whole_records(
+            blocks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let refs: Vec<&[u8]> = blocks.iter().map(|b| b.as_slice()).collect();
+            let bytes = journal(&refs);
+            let cut = MAGIC.len() + cut.index(bytes.len() - MAGIC.len() + 1);
+            let decoded = decode(&bytes[..cut]).unwrap();
+            let mut end = MAGIC.len();
+            let whole = refs.iter().take_while(|b| { end += FRAME + b.len(); end <= cut }).count();
+            prop_assert_eq!(decoded.blocks, refs[..whole].to_vec());
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Our own log on disk: its key pair (`keypair`, owner-only) and its journal
+//! of blocks (`blocks`, see `journal`). At every start the hypercore is
+//! rebuilt in memory from them: re-appending the same blocks with the same
+//! key pair gives the same tree and the same signatures, so peers see the
+//! log they already hold. Nothing here depends on hypercore reopening its own
+//! files, which fails past 32,768 blocks and after some crashes (see
+//! `compat`). An own log an earlier hychat kept in hypercore's files is
+//! migrated once, with the same key and every block (see `legacy`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use hypercore::{Hypercore, HypercoreBuilder, PartialKeypair, SigningKey, Storage};
+
+use crate::net::log::journal::{sync_parent, Journal, JournalError};
+use crate::net::log::legacy;
+use crate::net::log::open::{restrict_permissions, restrict_permissions_of_files, LogError};
+
+const KEYPAIR_FILE: &str = "keypair";
+const JOURNAL_FILE: &str = "blocks";
+/// Where the hypercore files of an earlier hychat go once migrated.
+const LEGACY_DIR: &str = "hypercore-0.17";
+const LEGACY_FILES: [&str; 5] = ["oplog", "tree", "data", "bitfield", "length"];
+/// Blocks re-appended per batch while rebuilding.
+const REBUILD_BATCH: usize = 10_000;
+
+/// The own log's journal, shared by whoever appends (the engine).
+#[derive(Clone, Debug)]
+pub(crate) struct OwnJournal(Arc<Mutex<Journal>>);
+
+impl OwnJournal {
+    /// Writes blocks to the journal and waits until they are on disk, off the
+    /// runtime's threads. Only then is an append acknowledged.
+    pub(crate) async fn append(&self, blocks: Vec<Vec<u8>>) -> std::io::Result<()> {
+        let journal = Arc::clone(&self.0);
+        tokio::task::spawn_blocking(move || crate::net::shared::lock(&journal).append(&blocks))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+}
+
+/// Opens our own log: the journal and the hypercore rebuilt from it.
+pub(crate) async fn open_own(dir: &Path) -> Result<(Hypercore, OwnJournal), LogError> {
+    std::fs::create_dir_all(dir)?;
+    restrict_permissions(dir);
+    let keypair_path = dir.join(KEYPAIR_FILE);
+    if !keypair_path.exists() {
+        if dir.join("oplog").exists() {
+            migrate(dir)?;
+        } else {
+            write_keypair(&keypair_path, &hypercore::generate_signing_key())?;
+        }
+    }
+    let key = read_keypair(&keypair_path)?;
+    let (journal, blocks) = Journal::open(&dir.join(JOURNAL_FILE)).map_err(|e| match e {
+        JournalError::Io(e) => LogError::Index(e),
+        other => LogError::Hypercore(other.to_string()),
+    })?;
+    restrict_permissions_of_files(dir);
+    let core = rebuild(key, &blocks).await?;
+    Ok((core, OwnJournal(Arc::new(Mutex::new(journal)))))
+}
+
+/// A writable hypercore in memory holding `blocks`, signed with `key`.
+pub(crate) async fn rebuild(key: SigningKey, blocks: &[Vec<u8>]) -> Result<Hypercore, LogError> {
+    let started = Instant::now();
+    let keypair = PartialKeypair {
+        public: key.verifying_key(),
+        secret: Some(key),
+    };
+    let storage = Storage::new_memory()
+        .await
+        .map_err(|e| LogError::Hypercore(e.to_string()))?;
+    let core = HypercoreBuilder::new(storage)
+        .key_pair(keypair)
+        .build()
+        .await
+        .map_err(|e| LogError::Hypercore(e.to_string()))?;
+    for batch in blocks.chunks(REBUILD_BATCH) {
+        core.append_batch(batch)
+            .await
+            .map_err(|e| LogError::Hypercore(e.to_string()))?;
+    }
+    tracing::info!(
+        blocks = blocks.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "own log rebuilt from its journal"
+    );
+    Ok(core)
+}
+
+/// Moves an own log out of hypercore's files: the key pair from the oplog,
+/// the blocks from `data`, into a journal; then the key pair file, last, so
+/// a crash before it just runs the migration again.
+fn migrate(dir: &Path) -> Result<(), LogError> {
+    let oplog = std::fs::read(dir.join("oplog"))?;
+    let data = std::fs::read(dir.join("data")).unwrap_or_default();
+    let key = legacy::signing_key_in_oplog(&oplog).ok_or_else(|| {
+        LogError::Hypercore(format!(
+            "no key pair found in {}; your log cannot be moved to the new format",
+            dir.join("oplog").display()
+        ))
+    })?;
+    let blocks = legacy::blocks_in_data(&data);
+    tracing::info!(
+        blocks = blocks.len(),
+        "moving the own log out of hypercore's files into hychat's journal"
+    );
+    Journal::create_with(&dir.join(JOURNAL_FILE), &blocks)?;
+    write_keypair(&dir.join(KEYPAIR_FILE), &key)?;
+    let legacy_dir = dir.join(LEGACY_DIR);
+    std::fs::create_dir_all(&legacy_dir)?;
+    for file in LEGACY_FILES {
+        let from = dir.join(file);
+        if from.exists() {
+            std::fs::rename(&from, legacy_dir.join(file))?;
+        }
+    }
+    sync_parent(&legacy_dir.join("oplog"));
+    Ok(())
+}
+
+fn keypair_bytes(key: &SigningKey) -> Vec<u8> {
+    let mut bytes = key.to_bytes().to_vec();
+    bytes.extend_from_slice(key.verifying_key().as_bytes());
+    bytes
+}
+
+/// Writes the key pair file whole (staging file, sync, rename), owner-only.
+fn write_keypair(path: &Path, key: &SigningKey) -> Result<(), LogError> {
+    use std::io::Write;
+    let staging: PathBuf = path.with_extension("staging");
+    {
+        let mut file = std::fs::File::create(&staging)?;
+        restrict_file(&staging);
+        file.write_all(&keypair_bytes(key))?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&staging, path)?;
+    sync_parent(path);
+    Ok(())
+}
+
+fn read_keypair(path: &Path) -> Result<SigningKey, LogError> {
+    let bytes = std::fs::read(path)?;
+    let bad = || {
+        LogError::Hypercore(format!(
+            "{} is not a hychat key pair file (64 bytes: seed and public key)",
+            path.display()
+        ))
+    };
+    let seed: [u8; 32] = bytes
+        .get(..32)
+        .ok_or_else(bad)?
+        .try_into()
+        .map_err(|_| bad())?;
+    let key = SigningKey::from_bytes(&seed);
+    if bytes.len() != 64 || key.verifying_key().as_bytes() != &bytes[32..] {
+        return Err(bad());
+    }
+    Ok(key)
+}
+
+fn restrict_file(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::log::open::{core_key, open_core};
+    use hypercore_schema::{RequestBlock, RequestUpgrade};
+
+    fn block(i: usize) -> Vec<u8> {
+        crate::domain::ChatMessage::new_chat(
+            "ann",
+            &format!("message {i}"),
+            time::macros::datetime!(2026-11-27 12:00 UTC),
+        )
+        .encode()
+    }
+
+    async fn signature(core: &Hypercore, length: u64) -> Vec<u8> {
+        let proof = core
+            .create_proof(
+                Some(RequestBlock {
+                    index: length - 1,
+                    nodes: 0,
+                }),
+                None,
+                None,
+                Some(RequestUpgrade { start: 0, length }),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        proof.upgrade.unwrap().signature.to_vec()
+    }
+
+    #[tokio::test]
+    async fn a_new_log_keeps_its_key_and_blocks_across_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let (core, journal) = open_own(dir.path()).await.unwrap();
+        let key = core_key(&core);
+        for i in 0..3 {
+            journal.append(vec![block(i)]).await.unwrap();
+            core.append(&block(i)).await.unwrap();
+        }
+        let before = signature(&core, 3).await;
+        drop((core, journal));
+        let (core, _journal) = open_own(dir.path()).await.unwrap();
+        assert_eq!(core_key(&core), key);
+        assert_eq!(core.info().length, 3);
+        assert_eq!(core.get(2).await.unwrap(), Some(block(2)));
+        assert_eq!(
+            signature(&core, 3).await,
+            before,
+            "same tree, same signature"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_own_log_in_hypercore_files_moves_with_its_key_and_signatures() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = open_core(dir.path(), None).await.unwrap();
+        let key = core_key(&disk);
+        for i in 0..40 {
+            disk.append(&block(i)).await.unwrap();
+        }
+        let before = signature(&disk, 40).await;
+        drop(disk);
+        let (core, _journal) = open_own(dir.path()).await.unwrap();
+        assert_eq!(core_key(&core), key);
+        assert_eq!(core.info().length, 40);
+        assert_eq!(signature(&core, 40).await, before);
+        assert!(dir.path().join(LEGACY_DIR).join("oplog").exists());
+        assert!(!dir.path().join("oplog").exists());
+    }
+
+    /// Logs past hypercore's 32,768-block reopen limit, written by the
+    /// previous storage path (hypercore's disk files), move with every block
+    /// and the same signature; and our journal reopens at any length.
+    #[tokio::test]
+    async fn logs_at_and_past_the_old_reopen_limit_open_with_every_block() {
+        // Writing hypercore's disk files is slow: one log past the limit.
+        for length in [32_769usize] {
+            let dir = tempfile::tempdir().unwrap();
+            let disk = open_core(dir.path(), None).await.unwrap();
+            let blocks: Vec<Vec<u8>> = (0..length).map(block).collect();
+            for batch in blocks.chunks(4096) {
+                disk.append_batch(batch).await.unwrap();
+            }
+            let before = signature(&disk, length as u64).await;
+            drop(disk);
+            let (core, journal) = open_own(dir.path()).await.unwrap();
+            assert_eq!(core.info().length, length as u64, "{length}");
+            assert_eq!(signature(&core, length as u64).await, before, "{length}");
+            journal.append(vec![block(length)]).await.unwrap();
+            drop((core, journal));
+            let (core, _) = open_own(dir.path()).await.unwrap();
+            assert_eq!(core.info().length, length as u64 + 1, "{length} + 1");
+            assert_eq!(core.get(length as u64).await.unwrap(), Some(block(length)));
+        }
+        for length in [32_767u64, 32_768, 32_769, 100_000] {
+            let dir = tempfile::tempdir().unwrap();
+            let blocks: Vec<Vec<u8>> = (0..length as usize).map(block).collect();
+            Journal::create_with(&dir.path().join(JOURNAL_FILE), &blocks).unwrap();
+            write_keypair(
+                &dir.path().join(KEYPAIR_FILE),
+                &SigningKey::from_bytes(&[9; 32]),
+            )
+            .unwrap();
+            let (core, _) = open_own(dir.path()).await.unwrap();
+            assert_eq!(core.info().length, length);
+            assert_eq!(
+                core.get(length - 1).await.unwrap(),
+                Some(block(length as usize - 1))
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_damaged_key_pair_file_is_one_sentence_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(KEYPAIR_FILE), b"short").unwrap();
+        let err = open_own(dir.path()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("is not a hychat key pair file"),
+            "{err}"
+        );
+    }
+}
