@@ -7,9 +7,14 @@
 //! - The key pair is in the oplog's header slots (the first 8 KiB). Rather
 //!   than decode the header's layout, we look for its 64-byte secret, which
 //!   is a 32-byte seed followed by the public key that seed derives.
-//! - The blocks are the `data` file, back to back. Every block of an own log
-//!   was written by hychat and is one JSON object, so the file splits into
-//!   them exactly; a torn last block (a crash mid-write) is left out.
+//! - The blocks are the `data` file, back to back, each as long as its leaf
+//!   in the `tree` file says. Past the last leaf written (a crash can keep
+//!   tree nodes from the disk), every block of an own log was written by
+//!   hychat and is one JSON object, so the rest splits into them; a torn last
+//!   block is left out.
+//!
+//! `own` asks hypercore to open the files first, and reads them here only
+//! when it cannot.
 
 use std::collections::HashMap;
 
@@ -43,8 +48,35 @@ pub(crate) fn signing_key_in_oplog(oplog: &[u8]) -> Option<SigningKey> {
     })
 }
 
-/// The blocks of an own log's `data` file: its JSON objects, in order,
-/// each exactly as written. Stops at the first bytes that are not one.
+/// The blocks of an own log's files: as many as the `tree` file's leaves
+/// give sizes for (leaf `i` is node `2i`, 40 bytes at `80 i`: its size as a
+/// little-endian u64, then its hash; a leaf never written is all zeros),
+/// then the JSON objects in the rest of `data` (blocks whose tree nodes a
+/// crash kept from being written).
+pub(crate) fn blocks_in_files<'a>(tree: &[u8], data: &'a [u8]) -> Vec<&'a [u8]> {
+    let mut blocks = Vec::new();
+    let mut at = 0usize;
+    for leaf in tree.chunks_exact(80) {
+        let node = &leaf[..40];
+        if node[8..].iter().all(|b| *b == 0) {
+            break;
+        }
+        let size = u64::from_le_bytes(node[..8].try_into().unwrap_or_default());
+        let Some(end) = usize::try_from(size).ok().and_then(|s| at.checked_add(s)) else {
+            break;
+        };
+        let Some(block) = data.get(at..end) else {
+            break;
+        };
+        blocks.push(block);
+        at = end;
+    }
+    blocks.extend(blocks_in_data(&data[at..]));
+    blocks
+}
+
+/// The JSON objects of (part of) an own log's `data` file, in order, each
+/// exactly as written. Stops at the first bytes that are not one.
 pub(crate) fn blocks_in_data(data: &[u8]) -> Vec<&[u8]> {
     let mut blocks = Vec::new();
     let mut stream =
@@ -94,10 +126,29 @@ mod tests {
         assert!(blocks_in_data(b"[1]{}").is_empty());
     }
 
+    #[test]
+    fn tree_leaves_give_the_sizes_then_json_takes_over() {
+        let mut tree = vec![0u8; 80 * 3];
+        for (i, size) in [3u64, 4].iter().enumerate() {
+            tree[80 * i..80 * i + 8].copy_from_slice(&size.to_le_bytes());
+            tree[80 * i + 8..80 * i + 40].copy_from_slice(&[1; 32]);
+        }
+        let data = b"abcde\x00f{\"x\":1}{\"to";
+        assert_eq!(
+            blocks_in_files(&tree, data),
+            vec![&b"abc"[..], b"de\x00f", br#"{"x":1}"#]
+        );
+        assert_eq!(
+            blocks_in_files(&[], br#"{"a":1}"#),
+            vec![&br#"{"a":1}"#[..]]
+        );
+    }
+
     proptest! {
         #[test]
         fn any_bytes_are_read_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = signing_key_in_oplog(&bytes);
+            let _ = blocks_in_files(&bytes, &bytes);
             let blocks = blocks_in_data(&bytes);
             prop_assert!(blocks.iter().map(|b| b.len()).sum::<usize>() <= bytes.len());
         }

@@ -15,7 +15,9 @@ use hypercore::{Hypercore, HypercoreBuilder, PartialKeypair, SigningKey, Storage
 
 use crate::net::log::journal::{sync_parent, Journal, JournalError};
 use crate::net::log::legacy;
-use crate::net::log::open::{restrict_permissions, restrict_permissions_of_files, LogError};
+use crate::net::log::open::{
+    open_core, restrict_permissions, restrict_permissions_of_files, LogError,
+};
 
 const KEYPAIR_FILE: &str = "keypair";
 const JOURNAL_FILE: &str = "blocks";
@@ -47,7 +49,7 @@ pub(crate) async fn open_own(dir: &Path) -> Result<(Hypercore, OwnJournal), LogE
     let keypair_path = dir.join(KEYPAIR_FILE);
     if !keypair_path.exists() {
         if dir.join("oplog").exists() {
-            migrate(dir)?;
+            migrate(dir).await?;
         } else {
             write_keypair(&keypair_path, &hypercore::generate_signing_key())?;
         }
@@ -90,19 +92,19 @@ pub(crate) async fn rebuild(key: SigningKey, blocks: &[Vec<u8>]) -> Result<Hyper
     Ok(core)
 }
 
-/// Moves an own log out of hypercore's files: the key pair from the oplog,
-/// the blocks from `data`, into a journal; then the key pair file, last, so
-/// a crash before it just runs the migration again.
-fn migrate(dir: &Path) -> Result<(), LogError> {
-    let oplog = std::fs::read(dir.join("oplog"))?;
-    let data = std::fs::read(dir.join("data")).unwrap_or_default();
-    let key = legacy::signing_key_in_oplog(&oplog).ok_or_else(|| {
-        LogError::Hypercore(format!(
-            "no key pair found in {}; your log cannot be moved to the new format",
-            dir.join("oplog").display()
-        ))
-    })?;
-    let blocks = legacy::blocks_in_data(&data);
+/// Moves an own log out of hypercore's files into a journal, then writes
+/// the key pair file, last, so a crash before it just runs this again.
+/// hypercore opens the files when it can (it reads any block exactly); when
+/// it cannot (past 32,768 blocks, or files a crash left behind), they are
+/// read without it (`legacy`).
+async fn migrate(dir: &Path) -> Result<(), LogError> {
+    let (key, blocks) = match read_with_hypercore(dir).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "hypercore cannot open the own log; reading its files directly");
+            read_files(dir)?
+        }
+    };
     tracing::info!(
         blocks = blocks.len(),
         "moving the own log out of hypercore's files into hychat's journal"
@@ -119,6 +121,40 @@ fn migrate(dir: &Path) -> Result<(), LogError> {
     }
     sync_parent(&legacy_dir.join("oplog"));
     Ok(())
+}
+
+async fn read_with_hypercore(dir: &Path) -> Result<(SigningKey, Vec<Vec<u8>>), LogError> {
+    let core = open_core(dir, None).await?;
+    let key = core
+        .key_pair()
+        .secret
+        .ok_or_else(|| LogError::Hypercore("the own log has no secret key".into()))?;
+    let mut blocks = Vec::new();
+    for index in 0..core.info().length {
+        match core.get(index).await {
+            Ok(Some(block)) => blocks.push(block),
+            Ok(None) => return Err(LogError::Hypercore(format!("block {index} is missing"))),
+            Err(e) => return Err(LogError::Hypercore(e.to_string())),
+        }
+    }
+    Ok((key, blocks))
+}
+
+fn read_files(dir: &Path) -> Result<(SigningKey, Vec<Vec<u8>>), LogError> {
+    let oplog = std::fs::read(dir.join("oplog"))?;
+    let tree = std::fs::read(dir.join("tree")).unwrap_or_default();
+    let data = std::fs::read(dir.join("data")).unwrap_or_default();
+    let key = legacy::signing_key_in_oplog(&oplog).ok_or_else(|| {
+        LogError::Hypercore(format!(
+            "no key pair found in {}; your log cannot be moved to the new format",
+            dir.join("oplog").display()
+        ))
+    })?;
+    let blocks = legacy::blocks_in_files(&tree, &data)
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    Ok((key, blocks))
 }
 
 fn keypair_bytes(key: &SigningKey) -> Vec<u8> {
@@ -173,7 +209,7 @@ fn restrict_file(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::log::open::{core_key, open_core};
+    use crate::net::log::open::core_key;
     use hypercore_schema::{RequestBlock, RequestUpgrade};
 
     fn block(i: usize) -> Vec<u8> {
@@ -257,6 +293,8 @@ mod tests {
             }
             let before = signature(&disk, length as u64).await;
             drop(disk);
+            // What today's log task records when it stops.
+            std::fs::write(dir.path().join("length"), length.to_string()).unwrap();
             let (core, journal) = open_own(dir.path()).await.unwrap();
             assert_eq!(core.info().length, length as u64, "{length}");
             assert_eq!(signature(&core, length as u64).await, before, "{length}");
