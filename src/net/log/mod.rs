@@ -1,6 +1,7 @@
 //! One log: our own log's journal and key pair, rebuilt into a hypercore at
 //! start (`own`, `journal`, `legacy` for older storage), opening a followed
-//! log on disk (`open`), its local message index (`index`),
+//! log on disk (`open`) on hychat's storage backend (`storage`, with `oplog`
+//! for the crate's oplog format), its local message index (`index`),
 //! the pure plans of what to deliver next (`delivery`) and when to ask for a
 //! missing block (`requests`), and the task that runs them (`task`).
 
@@ -9,8 +10,10 @@ pub(crate) mod index;
 pub(crate) mod journal;
 pub(crate) mod legacy;
 pub(crate) mod open;
+pub(crate) mod oplog;
 pub(crate) mod own;
 pub(crate) mod requests;
+pub(crate) mod storage;
 pub(crate) mod task;
 
 pub(crate) use open::{core_key, discard_clone, open_clone};

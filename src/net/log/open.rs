@@ -1,52 +1,40 @@
-//! Opening one log on disk: our own writable log or a clone of a peer's,
-//! created when missing, its files owner-only, and the workaround for logs
-//! hypercore 0.17.0-alpha.1 cannot reopen (see `compat`).
+//! Opening one log on disk, on hychat's storage backend (`storage.rs`): a
+//! clone of a peer's log (created when missing, cloned afresh when its files
+//! are damaged), or an older own log on its way to the journal (`own.rs`);
+//! its files owner-only.
 
 use std::path::{Path, PathBuf};
 
-use hypercore::{Hypercore, HypercoreBuilder, PartialKeypair, Storage, VerifyingKey};
+use hypercore::{Hypercore, HypercoreBuilder, PartialKeypair, VerifyingKey};
+
+use crate::net::log::storage::open_storage;
 
 use crate::domain::keys::LogKey;
-
-/// hypercore 0.17.0-alpha.1 panics reopening a log longer than this (docs/architecture.md §2).
-pub(crate) const REOPEN_LIMIT: u64 = 32_768;
-/// The length a log had when its task last stopped (read before opening).
-pub(crate) const LENGTH_FILE: &str = "length";
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum LogError {
     #[error("{0}")]
     Hypercore(String),
-    #[error(
-        "your log {key} has {length} blocks; this hypercore version cannot reopen logs over {REOPEN_LIMIT} blocks"
-    )]
-    TooLongToReopen { key: LogKey, length: u64 },
     #[error("opening the log panicked inside hypercore")]
     Panicked,
     #[error("index: {0}")]
     Index(#[from] std::io::Error),
 }
 
-/// Opens (or creates) a disk hypercore. `key` is `None` for our own writable
-/// log, whose keypair lives in the hypercore's own storage.
+/// Opens (or creates) a log on disk, in hychat's storage backend
+/// (`storage.rs`). `key` is `None` for a log whose key pair is in its files.
 pub(crate) async fn open_core(dir: &Path, key: Option<LogKey>) -> Result<Hypercore, LogError> {
-    let exists = dir.join("oplog").exists();
-    if exists {
-        if let Some(length) = recorded_length(dir) {
-            if length > REOPEN_LIMIT {
-                let key = key.unwrap_or(LogKey([0; 32]));
-                return Err(LogError::TooLongToReopen { key, length });
-            }
-        }
-    }
     std::fs::create_dir_all(dir)?;
     restrict_permissions(dir);
     let dir_owned: PathBuf = dir.to_path_buf();
     // Build in its own task so a panic inside hypercore is contained here.
     let opened = tokio::spawn(async move {
-        let storage = Storage::new_disk(&dir_owned, false)
+        let created = std::fs::metadata(dir_owned.join("oplog")).is_ok_and(|m| m.len() > 0);
+        let storage = open_storage(&dir_owned, key.is_some() || !created)
             .await
-            .map_err(|e| LogError::Hypercore(e.to_string()))?;
+            .map_err(LogError::Hypercore)?;
+        // The backend empties an oplog without a header: only a created log has one.
+        let exists = std::fs::metadata(dir_owned.join("oplog")).is_ok_and(|m| m.len() > 0);
         let builder = HypercoreBuilder::new(storage);
         let builder = match (exists, key) {
             (true, _) => builder.open(true),
@@ -75,16 +63,16 @@ pub(crate) async fn open_core(dir: &Path, key: Option<LogKey>) -> Result<Hyperco
 }
 
 /// Opens a clone of a peer's log (followed, or a room member's). When
-/// hypercore cannot reopen its own files (this alpha fails on some cloned
-/// logs, and on any log over `REOPEN_LIMIT` blocks), the clone is discarded and made afresh: the local index still
+/// hypercore cannot reopen its files (damaged on disk, by a power cut for
+/// example), the clone is discarded and made afresh: the local index still
 /// holds every message, newest-first delivery brings the present back
 /// quickly, and the rest follows in the background.
-// compat: hypercore row (logs it cannot reopen)
+// compat: hypercore row (reopening a log)
 pub(crate) async fn open_clone(dir: &Path, key: LogKey) -> Result<Hypercore, LogError> {
     match open_core(dir, Some(key)).await {
-        Err(
-            e @ (LogError::Hypercore(_) | LogError::Panicked | LogError::TooLongToReopen { .. }),
-        ) if dir.join("oplog").exists() => {
+        Err(e @ (LogError::Hypercore(_) | LogError::Panicked))
+            if dir.join("oplog").metadata().is_ok_and(|m| m.len() > 0) =>
+        {
             tracing::warn!(?key, error = %e, "cannot reopen a cloned log; cloning it afresh");
             discard_clone(dir);
             open_core(dir, Some(key)).await
@@ -97,7 +85,7 @@ const HYPERCORE_FILES: [&str; 4] = ["oplog", "tree", "bitfield", "data"];
 
 /// Deletes a cloned log's hypercore files, keeping its message index.
 pub(crate) fn discard_clone(dir: &Path) {
-    for file in HYPERCORE_FILES.iter().chain([&LENGTH_FILE]) {
+    for file in HYPERCORE_FILES {
         let _ = std::fs::remove_file(dir.join(file));
     }
 }
@@ -125,31 +113,37 @@ pub(crate) fn restrict_permissions_of_files(dir: &Path) {
     }
 }
 
-fn recorded_length(dir: &Path) -> Option<u64> {
-    std::fs::read_to_string(dir.join(LENGTH_FILE))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_followed_log_too_long_to_reopen_is_cloned_afresh_keeping_the_index() {
+    async fn a_damaged_clone_is_cloned_afresh_keeping_the_index() {
         let dir = tempfile::tempdir().unwrap();
         let writer = open_core(&dir.path().join("writer"), None).await.unwrap();
+        writer.append(b"one").await.unwrap();
         let key = core_key(&writer);
         let clone = dir.path().join("clone");
-        drop(open_clone(&clone, key).await.unwrap());
-        std::fs::write(clone.join(LENGTH_FILE), (REOPEN_LIMIT + 1).to_string()).unwrap();
+        let first = open_clone(&clone, key).await.unwrap();
+        let proof = writer
+            .create_proof(
+                Some(hypercore_schema::RequestBlock { index: 0, nodes: 0 }),
+                None,
+                None,
+                Some(hypercore_schema::RequestUpgrade {
+                    start: 0,
+                    length: 1,
+                }),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(first.verify_and_apply_proof(proof).await.unwrap());
+        drop(first);
+        // The tree loses the node the header points at.
+        std::fs::write(clone.join("tree"), b"").unwrap();
         std::fs::write(clone.join("index.jsonl"), "{\"seq\":0}\n").unwrap();
-        assert!(matches!(
-            open_core(&clone, Some(key)).await,
-            Err(LogError::TooLongToReopen { .. })
-        ));
+        assert!(open_core(&clone, Some(key)).await.is_err());
         let reopened = open_clone(&clone, key).await.unwrap();
         assert_eq!(core_key(&reopened), key);
         assert_eq!(reopened.info().length, 0);

@@ -3,7 +3,7 @@
 //! Every delivered block is written to the local index, so a restart shows
 //! it without hypercore reads.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -14,7 +14,7 @@ use crate::domain::keys::{LogKey, Seq};
 use crate::domain::message::ChatMessage;
 use crate::net::log::delivery::DeliveryPlan;
 use crate::net::log::index::{IndexEntry, LogIndex};
-use crate::net::log::open::{core_key, LogError, LENGTH_FILE};
+use crate::net::log::open::{core_key, LogError};
 use crate::net::log::requests::{Ask, RequestPolicy, MAX_REQUESTS_PER_BLOCK, REQUEST_RETRY};
 use crate::net::shared::Shared;
 use crate::net::NetEvent;
@@ -26,7 +26,6 @@ const BATCH: usize = 256;
 pub(crate) struct LogTask {
     key: LogKey,
     core: Hypercore,
-    dir: PathBuf,
     report_progress: bool,
     index: LogIndex,
     plan: DeliveryPlan,
@@ -56,7 +55,7 @@ impl LogTask {
         let task = Self {
             key: core_key(&core),
             core,
-            dir: dir.to_path_buf(),
+
             report_progress,
             index,
             plan,
@@ -110,8 +109,6 @@ impl LogTask {
             }
         }
         let _ = self.index.flush();
-        let length = self.core.info().length;
-        let _ = std::fs::write(self.dir.join(LENGTH_FILE), length.to_string());
     }
 
     /// Delivers up to `BATCH` blocks. `Err` means the UI is gone.
