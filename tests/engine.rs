@@ -1,13 +1,16 @@
 //! The engine in-process on loopback: nodes with their own temp storage and
 //! one bootstrap node on 127.0.0.1 (`harness::node`), no binary, no other
-//! process. Following a log (`follow`), rooms (`rooms`), and several logs
-//! and peers (`topology`). Every wait is bounded.
+//! process. Our own appends (`appends`), following a log (`follow`), rooms
+//! (`rooms`), and several logs and peers (`topology`). Every wait is
+//! bounded.
 
 // This binary uses only `harness::node` of the shared harness.
 #[allow(dead_code)]
 #[path = "harness/mod.rs"]
 mod harness;
 
+#[path = "engine/appends.rs"]
+mod appends;
 #[path = "engine/follow.rs"]
 mod follow;
 #[path = "engine/rooms.rs"]

@@ -1,9 +1,10 @@
 //! The JS reference peers of `tests/js` (hypercore 10 and 11, hyperswarm 4,
 //! hyperdht 6 from the npm registry): installing their pinned packages when
 //! missing (`npm ci`), and starting the writer, the viewer and a JS DHT
-//! bootstrap node as background processes bound to 127.0.0.1. Used by the
-//! interop tests and the interop bench; the lab starts the same scripts on
-//! its hosts (`js_dir`, `viewer_args`).
+//! bootstrap node as background processes bound to 127.0.0.1, or a script
+//! run to its end (`run_script`, the storage bench's reference figures).
+//! Used by the interop tests and the interop and storage benches; the lab
+//! starts the same scripts on its hosts (`js_dir`, `viewer_args`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -101,6 +102,15 @@ pub fn ensure_js_peers() {
             dir.display()
         );
     });
+}
+
+/// Runs a script of `tests/js` to its end, at most `limit`; returns its
+/// output (stdout, then stderr), or why it failed with that output.
+pub fn run_script(script: &str, args: &[String], limit: Duration) -> Result<String, String> {
+    ensure_js_peers();
+    let mut command = Command::new("node");
+    command.arg(js_dir().join(script)).args(args);
+    run_bounded(command, limit)
 }
 
 fn node(name: &str, script: &str, args: &[String], with_stdin: bool) -> Background {

@@ -4,6 +4,7 @@
 //! into remembered members whose logs it holds. A log is held while it is
 //! followed or a member of a joined room.
 
+pub(crate) mod batch;
 pub(crate) mod membership;
 
 use std::collections::HashMap;
@@ -14,12 +15,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::domain::keys::{DiscoveryKey, LogKey};
-use crate::domain::message::{ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
+use crate::domain::message::MAX_NICK_CHARS;
 use crate::domain::room::{Member, RoomName};
 use crate::domain::text::sanitize_line;
 use crate::domain::OwnLogRefusal;
 use crate::net::compat::pacing::Paced;
 use crate::net::connection::ConnectionContext;
+use crate::net::engine::batch::Draft;
 use crate::net::engine::membership::Membership;
 use crate::net::log::{self, LogTask};
 use crate::net::shared::rooms::Introduction;
@@ -187,6 +189,21 @@ impl Engine {
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(NetCommand::Shutdown) | None => break,
+                    Some(NetCommand::Append { text, room }) => {
+                        // Appends already queued behind this one are written
+                        // with it: one journal write and sync for them all.
+                        let gathered = batch::gather(
+                            Draft { text, room },
+                            || commands.try_recv().ok(),
+                            batch::MAX_BATCH,
+                        );
+                        self.append_batch(gathered.drafts).await;
+                        match gathered.after {
+                            Some(NetCommand::Shutdown) => break,
+                            Some(command) => self.handle(command).await,
+                            None => {}
+                        }
+                    }
                     Some(command) => self.handle(command).await,
                 },
                 Ok(()) = fresh_clones.changed() => {
@@ -210,7 +227,9 @@ impl Engine {
 
     async fn handle(&mut self, command: NetCommand) {
         match command {
-            NetCommand::Append { text, room } => self.append(&text, room).await,
+            NetCommand::Append { text, room } => {
+                self.append_batch(vec![Draft { text, room }]).await
+            }
             NetCommand::Follow { key, name } => self.follow(key, name).await,
             NetCommand::Unfollow { key } => self.unfollow(key).await,
             NetCommand::SetNick { nickname } => self.set_nick(&nickname).await,
@@ -227,27 +246,33 @@ impl Engine {
         let _ = self.events.send(NetEvent::Error(message)).await;
     }
 
-    async fn append(&mut self, text: &str, room: Option<RoomName>) {
-        let text: String = text.chars().take(MAX_TEXT_CHARS).collect();
-        if text.trim().is_empty() {
+    /// Writes a batch of our appends (see `batch`): one journal write and
+    /// sync for all of them, then one hypercore append. A message is
+    /// acknowledged (shown, counted by `send`) only once its block reaches
+    /// the hypercore, so only after the journal holds it on disk: the journal
+    /// is what the log is rebuilt from at the next start.
+    async fn append_batch(&mut self, drafts: Vec<Draft>) {
+        let blocks: Vec<Vec<u8>> = drafts
+            .iter()
+            .filter_map(|draft| draft.block(&self.nickname, OffsetDateTime::now_utc()))
+            .collect();
+        if blocks.is_empty() {
             return;
         }
-        let mut message = ChatMessage::new_chat(&self.nickname, &text, OffsetDateTime::now_utc());
-        message.room = room.map(|r| r.to_string());
-        let Some(own) = self.logs.get(&self.own_key) else {
+        let Some(core) = self.logs.get(&self.own_key).map(|own| own.core.clone()) else {
             return;
         };
-        let block = message.encode();
-        // On disk first: a message is acknowledged (shown, counted by `send`)
-        // only once it is in the journal, and the journal is what the log
-        // is rebuilt from at the next start.
-        if let Err(e) = self.own_journal.append(vec![block.clone()]).await {
-            self.error(format!("could not write the message to your log: {e}"))
+        let what = match blocks.len() {
+            1 => "the message".to_string(),
+            n => format!("{n} messages"),
+        };
+        if let Err(e) = self.own_journal.append(blocks.clone()).await {
+            self.error(format!("could not write {what} to your log: {e}"))
                 .await;
             return;
         }
-        if let Err(e) = own.core.append(&block).await {
-            self.error(format!("could not write the message to your log: {e}"))
+        if let Err(e) = core.append_batch(&blocks).await {
+            self.error(format!("could not write {what} to your log: {e}"))
                 .await;
         }
     }
@@ -544,13 +569,17 @@ impl Engine {
             self.shared.clone(),
             self.events.clone(),
         );
-        let (task, indexed) = match created {
+        let (mut task, indexed) = match created {
             Ok(pair) => pair,
             Err(e) => {
                 tracing::warn!(?key, error = %e, "cannot open the message index");
                 return;
             }
         };
+        if key == self.own_key {
+            // Our appends come in batches: each goes out in order.
+            task.deliver_appends_in_order();
+        }
         let (stop, stop_rx) = watch::channel(false);
         let indexed = match replay {
             Replay::Index => indexed,

@@ -1,7 +1,8 @@
 //! Which block of a log to deliver next: the product rule "newest first".
 //! The last `NEWEST_FIRST_WINDOW` blocks (and every live append after them)
 //! go out in ascending order, then history fills in from newest to oldest.
-//! Pure bookkeeping, no IO.
+//! Our own log is seen from its start (`see_from_start`): every append goes
+//! out in order, however many arrive at once. Pure bookkeeping, no IO.
 
 use std::collections::BTreeSet;
 
@@ -36,19 +37,32 @@ impl DeliveryPlan {
         self.delivered.len() as u64
     }
 
+    /// Sees the log now, at `length`, even when it is empty: for a log
+    /// whose blocks are all here (our own), so every block appended after
+    /// now is live and goes out in ascending order, never as a newest
+    /// window with history below it. Call before the first `next`.
+    pub(crate) fn see_from_start(&mut self, length: u64) {
+        self.first_sight(length);
+    }
+
+    /// The regions as first seen at `length`; returns the ascending start.
+    fn first_sight(&mut self, length: u64) -> u64 {
+        *self.upper_start.get_or_insert_with(|| {
+            let start = length.saturating_sub(NEWEST_FIRST_WINDOW);
+            self.upper_cursor = start;
+            self.window_end = length;
+            self.floor = start;
+            start
+        })
+    }
+
     /// The next seq to deliver, newest window first, then history downwards.
     /// Returns `(ascending, history)` candidates; either may be `None`.
     pub(crate) fn next(&mut self, length: u64) -> (Option<u64>, Option<u64>) {
         if length == 0 {
             return (None, None);
         }
-        let upper_start = *self.upper_start.get_or_insert_with(|| {
-            let start = length.saturating_sub(NEWEST_FIRST_WINDOW);
-            self.upper_cursor = start;
-            self.window_end = length;
-            self.floor = start;
-            start
-        });
+        let upper_start = self.first_sight(length);
         while self.upper_cursor < length && self.delivered.contains(&self.upper_cursor) {
             self.upper_cursor += 1;
         }
@@ -113,6 +127,29 @@ mod tests {
         plan.next(10);
         assert!(!plan.is_live(9));
         assert!(plan.is_live(10));
+    }
+
+    #[test]
+    fn a_log_seen_from_its_start_delivers_a_burst_in_order() {
+        for start in [0, 3, 120] {
+            let mut plan = DeliveryPlan::default();
+            for seq in 0..start {
+                plan.mark_delivered(seq);
+            }
+            plan.see_from_start(start);
+            // A batch of 64 lands before the first look.
+            let mut order = Vec::new();
+            while let (Some(seq), _) | (None, Some(seq)) = plan.next(start + 64) {
+                plan.mark_delivered(seq);
+                order.push(seq);
+            }
+            assert_eq!(
+                order,
+                (start..start + 64).collect::<Vec<_>>(),
+                "from {start}"
+            );
+            assert!(plan.is_live(start));
+        }
     }
 
     #[test]

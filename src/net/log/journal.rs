@@ -91,6 +91,12 @@ pub(crate) fn encode<B: AsRef<[u8]>>(blocks: &[B]) -> Vec<u8> {
 pub(crate) struct Journal {
     file: File,
     blocks: u64,
+    /// Where the last whole record ends: a failed append is cut back to here.
+    end: u64,
+    /// Set when a failed append could not be cut back: the file may end in
+    /// a partial record, and a record written after it would be lost at the
+    /// next start (reading stops at the torn one), so nothing more is.
+    broken: Option<String>,
 }
 
 impl Journal {
@@ -122,12 +128,14 @@ impl Journal {
             file.set_len(decoded.valid_len as u64)?;
             file.sync_all()?;
         }
-        file.seek(SeekFrom::End(0))?;
+        let end = file.seek(SeekFrom::End(0))?;
         let count = blocks.len() as u64;
         Ok((
             Self {
                 file,
                 blocks: count,
+                end,
+                broken: None,
             },
             blocks,
         ))
@@ -154,13 +162,46 @@ impl Journal {
         self.blocks
     }
 
-    /// Appends blocks and waits until they are on disk. Only then may the
-    /// append be acknowledged.
+    /// Appends blocks in one write and waits until they are on disk (one
+    /// sync for all of them). Only then may they be acknowledged. When the
+    /// write or the sync fails, none of them is, and the file is cut back to
+    /// its last whole record so later appends are not written after a
+    /// partial one.
     pub(crate) fn append<B: AsRef<[u8]>>(&mut self, blocks: &[B]) -> io::Result<()> {
-        self.file.write_all(&encode(blocks))?;
-        self.file.sync_data()?;
-        self.blocks += blocks.len() as u64;
-        Ok(())
+        if let Some(reason) = &self.broken {
+            return Err(io::Error::other(reason.clone()));
+        }
+        let bytes = encode(blocks);
+        match self
+            .file
+            .write_all(&bytes)
+            .and_then(|()| self.file.sync_data())
+        {
+            Ok(()) => {
+                self.end += bytes.len() as u64;
+                self.blocks += blocks.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                self.cut_back();
+                Err(e)
+            }
+        }
+    }
+
+    /// Cuts the file back to its last whole record after a failed append.
+    fn cut_back(&mut self) {
+        let cut = self
+            .file
+            .set_len(self.end)
+            .and_then(|()| self.file.seek(SeekFrom::Start(self.end)).map(drop))
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = cut {
+            tracing::error!(error = %e, "cannot cut the log journal back after a failed write");
+            self.broken = Some(format!(
+                "the log journal could not be repaired after a failed write ({e}); restart hychat"
+            ));
+        }
     }
 }
 
@@ -227,6 +268,33 @@ mod tests {
         let (journal, blocks) = Journal::open(&path).unwrap();
         assert_eq!(journal.len(), 3);
         assert_eq!(blocks[2], b"d");
+    }
+
+    #[test]
+    fn a_failed_append_is_cut_back_so_later_appends_survive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks");
+        let (mut journal, _) = Journal::open(&path).unwrap();
+        journal.append(&[b"kept"]).unwrap();
+        // What a write that fails half way (a full disk) leaves behind.
+        journal.file.write_all(&encode(&[b"lost"])[..6]).unwrap();
+        journal.cut_back();
+        journal.append(&[b"after"]).unwrap();
+        drop(journal);
+        let (_, blocks) = Journal::open(&path).unwrap();
+        assert_eq!(blocks, vec![b"kept".to_vec(), b"after".to_vec()]);
+    }
+
+    #[test]
+    fn a_journal_that_cannot_be_cut_back_refuses_further_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks");
+        let (mut journal, _) = Journal::open(&path).unwrap();
+        // A read-only handle: the write fails, and so does the cut.
+        journal.file = File::open(&path).unwrap();
+        assert!(journal.append(&[b"one"]).is_err());
+        let err = journal.append(&[b"two"]).unwrap_err();
+        assert!(err.to_string().contains("restart hychat"), "{err}");
     }
 
     #[test]
