@@ -591,8 +591,17 @@ impl Engine {
     }
 
     async fn close_all(&mut self) {
-        for (_, log) in self.logs.drain() {
+        let own_dir = self.store.own_dir();
+        for (key, log) in self.logs.drain() {
+            let core = (key == self.own_key).then(|| log.core.clone());
             stop_log(log).await;
+            // Nothing is appended after this: the copy can be trusted at
+            // the next start (see `log::own`).
+            if let Some(core) = core {
+                if let Err(e) = log::own::close_clean(&own_dir, &core) {
+                    tracing::warn!(error = %e, "could not mark the own log's copy clean; the next start rebuilds it");
+                }
+            }
         }
     }
 }

@@ -103,6 +103,12 @@ impl Journal {
     /// Opens (or creates) a journal and returns it with every block it
     /// holds. A torn tail is cut off, and said so in the log file.
     pub(crate) fn open(path: &Path) -> Result<(Self, Vec<Vec<u8>>), JournalError> {
+        Self::open_from(path, 0)
+    }
+
+    /// `open`, returning only the blocks from index `skip` on (all of them
+    /// are still checked).
+    pub(crate) fn open_from(path: &Path, skip: u64) -> Result<(Self, Vec<Vec<u8>>), JournalError> {
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -113,7 +119,13 @@ impl Journal {
         file.read_to_end(&mut bytes)?;
         let decoded =
             decode(&bytes).ok_or_else(|| JournalError::NotAJournal(path.display().to_string()))?;
-        let blocks: Vec<Vec<u8>> = decoded.blocks.iter().map(|b| b.to_vec()).collect();
+        let count = decoded.blocks.len() as u64;
+        let blocks: Vec<Vec<u8>> = decoded
+            .blocks
+            .iter()
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+            .map(|b| b.to_vec())
+            .collect();
         if bytes.is_empty() {
             file.write_all(MAGIC)?;
             file.sync_all()?;
@@ -121,7 +133,7 @@ impl Journal {
         } else if decoded.valid_len < bytes.len() {
             tracing::warn!(
                 path = %path.display(),
-                kept = blocks.len(),
+                kept = count,
                 dropped_bytes = bytes.len() - decoded.valid_len,
                 "the log journal ends in a torn record (a crash during a write); cutting it off"
             );
@@ -129,7 +141,6 @@ impl Journal {
             file.sync_all()?;
         }
         let end = file.seek(SeekFrom::End(0))?;
-        let count = blocks.len() as u64;
         Ok((
             Self {
                 file,
@@ -157,7 +168,6 @@ impl Journal {
     }
 
     /// How many blocks the journal holds.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> u64 {
         self.blocks
     }

@@ -107,8 +107,12 @@ pub(crate) fn restrict_permissions_of_files(dir: &Path) {
     #[cfg(unix)]
     if let Ok(entries) = std::fs::read_dir(dir) {
         use std::os::unix::fs::PermissionsExt;
+        // Files only: a folder needs its search bit (own/core, for one).
         for entry in entries.flatten() {
-            let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600));
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                let _ =
+                    std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600));
+            }
         }
     }
 }

@@ -1,12 +1,20 @@
-//! Our own log on disk: its key pair (`keypair`, owner-only) and its journal
-//! of blocks (`blocks`, see `journal`). At every start the hypercore is
-//! rebuilt in memory from them: re-appending the same blocks with the same
-//! key pair gives the same tree and the same signatures, so peers see the
-//! log they already hold. Nothing here depends on hypercore reopening its own
-//! files, which fails past 32,768 blocks and after some crashes (see
-//! `compat`). An own log an earlier hychat kept in hypercore's files is
-//! migrated once, with the same key and every block (see `legacy`).
+//! Our own log on disk: its key pair (`keypair`, owner-only), its journal of
+//! blocks (`blocks`, see `journal`), which is what an acknowledged message is
+//! saved in, and a hypercore in `core/` on hychat's storage backend
+//! (`storage`), which is only a copy of the journal.
+//!
+//! The copy is trusted only after a clean close: the engine's last act syncs
+//! its files and writes `clean` with its length, and the next start removes
+//! that mark (synced) before anything is appended. Then the hypercore opens
+//! as it is and takes the journal's blocks past that length. After any other
+//! end (a kill, a power cut, an older hychat) it is rebuilt from the journal:
+//! re-appending the same blocks with the same key pair gives the same tree and
+//! the same signatures, so peers see the log they already hold. An own log an
+//! earlier hychat kept in hypercore's files is migrated once, with the same
+//! key and every block (see `legacy`).
 
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -18,9 +26,14 @@ use crate::net::log::legacy;
 use crate::net::log::open::{
     open_core, restrict_permissions, restrict_permissions_of_files, LogError,
 };
+use crate::net::log::storage::open_storage;
 
 const KEYPAIR_FILE: &str = "keypair";
 const JOURNAL_FILE: &str = "blocks";
+/// The hypercore copy of the journal.
+const CORE_DIR: &str = "core";
+/// Written at a clean close: the copy's length, in decimal.
+const CLEAN_FILE: &str = "clean";
 /// Where the hypercore files of an earlier hychat go once migrated.
 const LEGACY_DIR: &str = "hypercore-0.17";
 const LEGACY_FILES: [&str; 5] = ["oplog", "tree", "data", "bitfield", "length"];
@@ -55,41 +68,143 @@ pub(crate) async fn open_own(dir: &Path) -> Result<(Hypercore, OwnJournal), LogE
         }
     }
     let key = read_keypair(&keypair_path)?;
-    let (journal, blocks) = Journal::open(&dir.join(JOURNAL_FILE)).map_err(|e| match e {
+    let journal_path = dir.join(JOURNAL_FILE);
+    let journal_error = |e| match e {
         JournalError::Io(e) => LogError::Index(e),
         other => LogError::Hypercore(other.to_string()),
-    })?;
+    };
+    let clean = take_clean_mark(dir)?;
+    let (journal, tail) =
+        Journal::open_from(&journal_path, clean.unwrap_or(0)).map_err(journal_error)?;
     restrict_permissions_of_files(dir);
-    let core = rebuild(key, &blocks).await?;
+    let started = Instant::now();
+    let reopened = match clean {
+        Some(length) if length <= journal.len() => {
+            match reopen_copy(&dir.join(CORE_DIR), &key, length, &tail).await {
+                Ok(core) => Some(core),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the copy of the own log does not open; rebuilding it from the journal");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let core = match reopened {
+        Some(core) => {
+            tracing::info!(
+                blocks = journal.len(),
+                appended = tail.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "own log opened"
+            );
+            core
+        }
+        None => {
+            let (_, blocks) = Journal::open(&journal_path).map_err(journal_error)?;
+            let storage = fresh_storage(&dir.join(CORE_DIR)).await?;
+            rebuild(storage, key, &blocks).await?
+        }
+    };
     Ok((core, OwnJournal(Arc::new(Mutex::new(journal)))))
 }
 
-/// A writable hypercore in memory holding `blocks`, signed with `key`.
-pub(crate) async fn rebuild(key: SigningKey, blocks: &[Vec<u8>]) -> Result<Hypercore, LogError> {
+/// Syncs the copy's files and marks it clean with its length. Called by the
+/// engine once nothing more will be appended.
+pub(crate) fn close_clean(dir: &Path, core: &Hypercore) -> std::io::Result<()> {
+    let copy = dir.join(CORE_DIR);
+    for name in ["tree", "data", "bitfield", "oplog"] {
+        File::open(copy.join(name))?.sync_all()?;
+    }
+    File::open(&copy)?.sync_all()?;
+    let staging = dir.join("clean.staging");
+    {
+        let mut file = File::create(&staging)?;
+        file.write_all(core.info().length.to_string().as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&staging, dir.join(CLEAN_FILE))?;
+    sync_parent(&dir.join(CLEAN_FILE));
+    Ok(())
+}
+
+/// The length a clean close recorded, removing the mark (synced) so the copy
+/// is not trusted again until the next clean close.
+fn take_clean_mark(dir: &Path) -> Result<Option<u64>, LogError> {
+    let path = dir.join(CLEAN_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    std::fs::remove_file(&path)?;
+    sync_parent(&path);
+    Ok(text.trim().parse().ok())
+}
+
+/// Opens the copy, which must be ours and `length` long, and appends the
+/// journal's blocks past it.
+async fn reopen_copy(
+    copy: &Path,
+    key: &SigningKey,
+    length: u64,
+    tail: &[Vec<u8>],
+) -> Result<Hypercore, LogError> {
+    let core = open_core(copy, None).await?;
+    let pair = core.key_pair();
+    if pair.public != key.verifying_key() || pair.secret.is_none() {
+        return Err(LogError::Hypercore("the copy has another key".into()));
+    }
+    if core.info().length != length {
+        return Err(LogError::Hypercore(format!(
+            "the copy has {} blocks where its mark says {length}",
+            core.info().length
+        )));
+    }
+    append_all(&core, tail).await?;
+    Ok(core)
+}
+
+/// An empty copy: whatever was in `copy` is removed first.
+async fn fresh_storage(copy: &Path) -> Result<Storage, LogError> {
+    if copy.exists() {
+        std::fs::remove_dir_all(copy)?;
+    }
+    std::fs::create_dir_all(copy)?;
+    restrict_permissions(copy);
+    open_storage(copy, true).await.map_err(LogError::Hypercore)
+}
+
+/// A writable hypercore on `storage` holding `blocks`, signed with `key`.
+pub(crate) async fn rebuild(
+    storage: Storage,
+    key: SigningKey,
+    blocks: &[Vec<u8>],
+) -> Result<Hypercore, LogError> {
     let started = Instant::now();
     let keypair = PartialKeypair {
         public: key.verifying_key(),
         secret: Some(key),
     };
-    let storage = Storage::new_memory()
-        .await
-        .map_err(|e| LogError::Hypercore(e.to_string()))?;
     let core = HypercoreBuilder::new(storage)
         .key_pair(keypair)
         .build()
         .await
         .map_err(|e| LogError::Hypercore(e.to_string()))?;
-    for batch in blocks.chunks(REBUILD_BATCH) {
-        core.append_batch(batch)
-            .await
-            .map_err(|e| LogError::Hypercore(e.to_string()))?;
-    }
+    append_all(&core, blocks).await?;
     tracing::info!(
         blocks = blocks.len(),
         ms = started.elapsed().as_millis() as u64,
         "own log rebuilt from its journal"
     );
     Ok(core)
+}
+
+async fn append_all(core: &Hypercore, blocks: &[Vec<u8>]) -> Result<(), LogError> {
+    for batch in blocks.chunks(REBUILD_BATCH) {
+        core.append_batch(batch)
+            .await
+            .map_err(|e| LogError::Hypercore(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Moves an own log out of hypercore's files into a journal, then writes
@@ -258,6 +373,49 @@ mod tests {
             before,
             "same tree, same signature"
         );
+    }
+
+    #[tokio::test]
+    async fn after_a_clean_close_the_copy_opens_and_takes_the_journal_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let (core, journal) = open_own(dir.path()).await.unwrap();
+        let blocks: Vec<Vec<u8>> = (0..50).map(block).collect();
+        journal.append(blocks.clone()).await.unwrap();
+        core.append_batch(&blocks).await.unwrap();
+        close_clean(dir.path(), &core).unwrap();
+        assert!(dir.path().join(CLEAN_FILE).exists());
+        // Two more blocks reach the journal only (as a core write that
+        // failed after the journal's sync would leave them).
+        journal.append(vec![block(50), block(51)]).await.unwrap();
+        drop((core, journal));
+
+        let (core, journal) = open_own(dir.path()).await.unwrap();
+        assert!(
+            !dir.path().join(CLEAN_FILE).exists(),
+            "trusted once per clean close"
+        );
+        assert_eq!(core.info().length, 52);
+        assert_eq!(core.get(51).await.unwrap(), Some(block(51)));
+        let reopened = signature(&core, 52).await;
+        drop((core, journal));
+        // Not closed cleanly this time: rebuilt, with the same signature.
+        let (core, _journal) = open_own(dir.path()).await.unwrap();
+        assert_eq!(core.info().length, 52);
+        assert_eq!(signature(&core, 52).await, reopened);
+    }
+
+    #[tokio::test]
+    async fn a_mark_that_does_not_match_the_copy_means_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let (core, journal) = open_own(dir.path()).await.unwrap();
+        journal.append(vec![block(0), block(1)]).await.unwrap();
+        core.append_batch(&[block(0), block(1)]).await.unwrap();
+        close_clean(dir.path(), &core).unwrap();
+        drop((core, journal));
+        std::fs::write(dir.path().join(CLEAN_FILE), "1").unwrap();
+        let (core, _journal) = open_own(dir.path()).await.unwrap();
+        assert_eq!(core.info().length, 2);
+        assert_eq!(core.get(1).await.unwrap(), Some(block(1)));
     }
 
     #[tokio::test]
