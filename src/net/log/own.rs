@@ -384,6 +384,13 @@ mod tests {
         core.append_batch(&blocks).await.unwrap();
         close_clean(dir.path(), &core).unwrap();
         assert!(dir.path().join(CLEAN_FILE).exists());
+        use std::os::unix::fs::PermissionsExt;
+        let oplog = std::fs::metadata(dir.path().join(CORE_DIR).join("oplog")).unwrap();
+        assert_eq!(
+            oplog.permissions().mode() & 0o777,
+            0o600,
+            "it holds the secret key"
+        );
         // Two more blocks reach the journal only (as a core write that
         // failed after the journal's sync would leave them).
         journal.append(vec![block(50), block(51)]).await.unwrap();

@@ -29,7 +29,7 @@
 //! durability is its journal (`own.rs`).
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -67,6 +67,8 @@ async fn open_storage_until(
             .write(true)
             .create(true)
             .truncate(false)
+            // Owner-only from the start: an own log's oplog holds its secret key.
+            .mode(0o600)
             .open(&path)
             .map_err(|e| io(&format!("cannot open {name}"), e))
     };
