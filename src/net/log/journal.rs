@@ -20,14 +20,6 @@ pub(crate) const MAGIC: &[u8] = b"hychat-log/1\n";
 pub(crate) const MAX_RECORD: usize = 16 * 1024 * 1024;
 const FRAME: usize = 8;
 
-/// What a journal's bytes hold: the blocks of every whole record, and how
-/// many bytes they take (anything after that is a torn tail).
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Decoded<'a> {
-    pub blocks: Vec<&'a [u8]>,
-    pub valid_len: usize,
-}
-
 /// Why a file is not a journal at all (as opposed to one with a torn tail).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum JournalError {
@@ -35,42 +27,6 @@ pub(crate) enum JournalError {
     NotAJournal(String),
     #[error(transparent)]
     Io(#[from] io::Error),
-}
-
-/// Reads the records of a journal's bytes. Pure; never panics on any input.
-/// `None` when the bytes do not start with `MAGIC` (a file just created and
-/// still empty counts as a journal with no records).
-pub(crate) fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
-    if bytes.is_empty() {
-        return Some(Decoded {
-            blocks: Vec::new(),
-            valid_len: 0,
-        });
-    }
-    if !bytes.starts_with(MAGIC) {
-        return None;
-    }
-    let mut at = MAGIC.len();
-    let mut blocks = Vec::new();
-    while let Some(frame) = bytes.get(at..at + FRAME) {
-        let length = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
-        let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
-        if length > MAX_RECORD {
-            break;
-        }
-        let Some(block) = bytes.get(at + FRAME..at + FRAME + length) else {
-            break;
-        };
-        if crc32fast::hash(block) != crc {
-            break;
-        }
-        blocks.push(block);
-        at += FRAME + length;
-    }
-    Some(Decoded {
-        blocks,
-        valid_len: at,
-    })
 }
 
 /// The bytes of records holding `blocks`.
@@ -115,29 +71,54 @@ impl Journal {
             .create(true)
             .truncate(false)
             .open(path)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
-        let decoded =
-            decode(&bytes).ok_or_else(|| JournalError::NotAJournal(path.display().to_string()))?;
-        let count = decoded.blocks.len() as u64;
-        let blocks: Vec<Vec<u8>> = decoded
-            .blocks
-            .iter()
-            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-            .map(|b| b.to_vec())
-            .collect();
-        if bytes.is_empty() {
+        let size = file.metadata()?.len();
+        // Read as a stream: a journal of a million messages is not held in
+        // memory to be opened.
+        let mut reader = io::BufReader::with_capacity(1 << 20, &file);
+        let mut head = vec![0; MAGIC.len().min(size as usize)];
+        reader.read_exact(&mut head)?;
+        if !MAGIC.starts_with(&head) {
+            return Err(JournalError::NotAJournal(path.display().to_string()));
+        }
+        let mut count = 0u64;
+        let mut blocks = Vec::new();
+        let mut valid_len = head.len() as u64;
+        if head.len() == MAGIC.len() {
+            let mut frame = [0; FRAME];
+            let mut body = Vec::new();
+            while reader.read_exact(&mut frame).is_ok() {
+                let length = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
+                let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
+                if length > MAX_RECORD {
+                    break;
+                }
+                body.resize(length, 0);
+                if reader.read_exact(&mut body).is_err() || crc32fast::hash(&body) != crc {
+                    break;
+                }
+                if count >= skip {
+                    blocks.push(body.clone());
+                }
+                count += 1;
+                valid_len += (FRAME + length) as u64;
+            }
+        }
+        drop(reader);
+        if head.len() < MAGIC.len() {
+            // Never written, or its first write cut short: start it afresh.
+            file.set_len(0)?;
+            file.seek(SeekFrom::Start(0))?;
             file.write_all(MAGIC)?;
             file.sync_all()?;
             sync_parent(path);
-        } else if decoded.valid_len < bytes.len() {
+        } else if valid_len < size {
             tracing::warn!(
                 path = %path.display(),
                 kept = count,
-                dropped_bytes = bytes.len() - decoded.valid_len,
+                dropped_bytes = size - valid_len,
                 "the log journal ends in a torn record (a crash during a write); cutting it off"
             );
-            file.set_len(decoded.valid_len as u64)?;
+            file.set_len(valid_len)?;
             file.sync_all()?;
         }
         let end = file.seek(SeekFrom::End(0))?;
@@ -230,6 +211,27 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// What `Journal::open` makes of a file holding `bytes`: the blocks it
+    /// keeps and the file's length after it cut any torn tail; `None` when it
+    /// refuses the file as not a journal.
+    fn decode(bytes: &[u8]) -> Option<Decoded> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks");
+        std::fs::write(&path, bytes).unwrap();
+        let (_, blocks) = Journal::open(&path).ok()?;
+        let valid_len = std::fs::metadata(&path).unwrap().len() as usize;
+        Some(Decoded { blocks, valid_len })
+    }
+
+    struct Decoded {
+        blocks: Vec<Vec<u8>>,
+        valid_len: usize,
+    }
+
+    fn owned(blocks: &[&[u8]]) -> Vec<Vec<u8>> {
+        blocks.iter().map(|b| b.to_vec()).collect()
+    }
+
     fn journal(blocks: &[&[u8]]) -> Vec<u8> {
         let mut bytes = MAGIC.to_vec();
         bytes.extend(encode(blocks));
@@ -240,7 +242,7 @@ mod tests {
     fn records_round_trip() {
         let bytes = journal(&[b"one", b"", b"three"]);
         let decoded = decode(&bytes).unwrap();
-        assert_eq!(decoded.blocks, vec![&b"one"[..], b"", b"three"]);
+        assert_eq!(decoded.blocks, owned(&[b"one", b"", b"three"]));
         assert_eq!(decoded.valid_len, bytes.len());
     }
 
@@ -250,13 +252,17 @@ mod tests {
         let first_end = MAGIC.len() + FRAME + 3;
         for cut in first_end..whole.len() {
             let decoded = decode(&whole[..cut]).unwrap();
-            assert_eq!(decoded.blocks, vec![&b"one"[..]], "cut at {cut}");
+            assert_eq!(decoded.blocks, owned(&[b"one"]), "cut at {cut}");
             assert_eq!(decoded.valid_len, first_end);
         }
         let mut flipped = whole.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert_eq!(decode(&flipped).unwrap().blocks, vec![&b"one"[..]]);
+        assert_eq!(decode(&flipped).unwrap().blocks, owned(&[b"one"]));
         assert!(decode(b"something else").is_none());
+        // A first write cut short: started afresh, not refused.
+        let fresh = decode(&MAGIC[..5]).unwrap();
+        assert!(fresh.blocks.is_empty());
+        assert_eq!(fresh.valid_len, MAGIC.len());
     }
 
     #[test]
@@ -318,6 +324,10 @@ mod tests {
         assert!(!path.with_extension("staging").exists());
     }
 
+    fn end_of(blocks: &[&[u8]]) -> usize {
+        MAGIC.len() + blocks.iter().map(|b| FRAME + b.len()).sum::<usize>()
+    }
+
     proptest! {
         #[test]
         fn any_bytes_decode_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
@@ -339,7 +349,8 @@ mod tests {
             let decoded = decode(&bytes[..cut]).unwrap();
             let mut end = MAGIC.len();
             let whole = refs.iter().take_while(|b| { end += FRAME + b.len(); end <= cut }).count();
-            prop_assert_eq!(decoded.blocks, refs[..whole].to_vec());
+            prop_assert_eq!(decoded.blocks, owned(&refs[..whole]));
+            prop_assert_eq!(decoded.valid_len, end_of(&refs[..whole]));
         }
     }
 }
