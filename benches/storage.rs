@@ -20,33 +20,68 @@
 //!    `HYCHAT_BENCH_BURST` blocks in batches of 1,000, then one at a time,
 //!    each append awaited. hypercore 10 never calls fsync: its appends are
 //!    not on disk when they return.
+//! 4. Reopen and start-up at each size: one storage grown by `hychat send`
+//!    bursts on stdin (only the difference each time) to 32,767, 32,768,
+//!    32,769, 100,000 and 1,000,000 messages (sizes above
+//!    `HYCHAT_BENCH_MAX_MESSAGES`, default 1,000,000, are skipped); each
+//!    burst's rate is printed, from process start to exit, so it includes
+//!    the start-up on the log grown so far (a burst of 1 is all start-up).
+//!    At each size, `hychat key` stands for a start-up: it opens the
+//!    engine, which rebuilds the own log from its journal, prints the key
+//!    and shuts down. It runs 3 times; printed are its median wall time
+//!    (spawn to exit), its peak resident memory (`ru_maxrss` of the child,
+//!    read with `wait4`, so no `/usr/bin/time` is needed) and the size of
+//!    the `own/blocks` journal (and, beside it, of `own/index.jsonl`).
+//! 5. Kills survived: `HYCHAT_BENCH_KILLS` runs (default 500) of `hychat
+//!    send --progress` killed with kill -9 at random moments
+//!    (`harness::crash`, the crash test's runs, with the release binary),
+//!    seeded by `HYCHAT_CRASH_SEED` or the clock; printed are the runs after
+//!    which the log opened with the same key and whose acknowledged
+//!    messages were all there at the end, in order, in blocks numbered from
+//!    0 without a gap, and the first failure, if any.
 
+use std::io::Read;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use hychat::domain::Seq;
 use hychat::net::NetEvent;
 
-// This bench uses only `harness::bin`, `harness::node`, `harness::js` and
-// `harness::bench`.
+// This bench uses only `harness::bin`, `harness::node`, `harness::js`,
+// `harness::crash` and `harness::bench`.
 #[allow(dead_code)]
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
 use harness::bench::{env_count, percentile};
-use harness::bin::{free_udp_port, hychat, stderr_of};
+use harness::bin::{free_udp_port, hychat, hychat_command, stderr_of};
+use harness::crash::{kill_runs, seed_from_env, BURST};
 use harness::node::{bootstrap_node, Node};
 
 /// Bound on one burst run or the JS script, so a hang ends the bench.
 const RUN_LIMIT: Duration = Duration::from_secs(600);
 /// Blocks per append in the JS reference's batched run.
 const JS_BATCH: u64 = 1000;
+/// The log sizes of the start-up figures, in messages.
+const SIZES: [u64; 5] = [32_767, 32_768, 32_769, 100_000, 1_000_000];
+/// `hychat key` runs at each size.
+const STARTS: usize = 3;
 
 /// One `hychat send` of `lines` lines in a new storage; its wall time.
 fn burst(lines: u64) -> Duration {
     let dir = tempfile::tempdir().unwrap();
-    let input: String = (0..lines).map(|i| format!("burst line {i}\n")).collect();
+    send(dir.path(), "burst", 0..lines)
+}
+
+/// One `hychat send` into `storage` of one line per number of `numbers`,
+/// all on stdin; its wall time, from process start to exit.
+fn send(storage: &Path, what: &str, numbers: std::ops::Range<u64>) -> Duration {
+    let lines = numbers.end - numbers.start;
+    let input: String = numbers.map(|i| format!("{what} line {i}\n")).collect();
     let started = Instant::now();
-    let output = hychat(dir.path(), free_udp_port())
+    let output = hychat(storage, free_udp_port())
         .arg("send")
         .write_stdin(input)
         .timeout(RUN_LIMIT)
@@ -60,6 +95,146 @@ fn burst(lines: u64) -> Duration {
         output.status
     );
     elapsed
+}
+
+/// One run of `hychat key` on `storage` (a start-up): its wall time from
+/// spawn to exit, its peak resident memory in KiB (`ru_maxrss` from
+/// `wait4`) and the key it printed.
+fn start_up(storage: &Path) -> (Duration, u64, String) {
+    let mut command = hychat_command(storage, free_udp_port(), &["key"]);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    // Reaped below by `wait4`, which also gives its resource usage.
+    #[allow(clippy::zombie_processes)]
+    let mut child = command.spawn().expect("start hychat key");
+    let pid = child.id() as libc::pid_t;
+    // Kills the child if it outlives RUN_LIMIT, so a hang ends the bench.
+    let (exited, watch) = mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if matches!(
+            watch.recv_timeout(RUN_LIMIT),
+            Err(RecvTimeoutError::Timeout)
+        ) {
+            // SAFETY: a plain signal to our own child, not yet reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data, filled in by wait4.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: waits for our own child, with valid pointers.
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if reaped == pid {
+            break;
+        }
+        let error = std::io::Error::last_os_error();
+        assert!(
+            error.kind() == std::io::ErrorKind::Interrupted,
+            "wait4 on hychat key: {error}"
+        );
+    }
+    let elapsed = started.elapsed();
+    let _ = exited.send(());
+    watchdog.join().unwrap();
+    // The child is reaped: `child.wait()` must not be called any more.
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "hychat key failed (wait status {status:#x}) after {elapsed:?}\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    (
+        elapsed,
+        usage.ru_maxrss as u64,
+        stdout.trim_end().to_string(),
+    )
+}
+
+/// The size of a file of the own log, in bytes.
+fn own_file_size(storage: &Path, name: &str) -> u64 {
+    let path = storage.join("own").join(name);
+    std::fs::metadata(&path)
+        .unwrap_or_else(|e| panic!("no {}: {e}", path.display()))
+        .len()
+}
+
+fn mib(bytes: f64) -> f64 {
+    bytes / (1024.0 * 1024.0)
+}
+
+/// Section 4: grows one storage through `SIZES` up to `max` messages and
+/// prints each burst's rate and the start-up figures at each size.
+fn start_ups(max: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path();
+    let mut held = 0;
+    let mut key: Option<String> = None;
+    for size in SIZES.into_iter().filter(|size| *size <= max) {
+        let elapsed = send(storage, "size", held..size);
+        println!(
+            "{}",
+            rate_line(
+                &format!("grow {held} to {size}"),
+                size - held,
+                "messages",
+                elapsed,
+                " (one hychat send, all on stdin)",
+            )
+        );
+        held = size;
+        let mut times = Vec::with_capacity(STARTS);
+        let mut peak_kib = 0;
+        for _ in 0..STARTS {
+            let (elapsed, rss_kib, printed) = start_up(storage);
+            let expected = key.get_or_insert_with(|| printed.clone());
+            assert_eq!(
+                &printed, expected,
+                "hychat key printed another key at {size} messages"
+            );
+            times.push(elapsed);
+            peak_kib = peak_kib.max(rss_kib);
+        }
+        times.sort();
+        let blocks = own_file_size(storage, "blocks");
+        let index = own_file_size(storage, "index.jsonl");
+        println!(
+            "start-up at {size} messages: median {:.3} s of {STARTS} runs of hychat key, \
+             max RSS {:.1} MiB (highest of the {STARTS}), own/blocks {:.1} MiB ({:.0} bytes/message), \
+             own/index.jsonl {:.1} MiB",
+            percentile(&times, 0.5).as_secs_f64(),
+            peak_kib as f64 / 1024.0,
+            mib(blocks as f64),
+            blocks as f64 / size as f64,
+            mib(index as f64),
+        );
+    }
+    let skipped: Vec<String> = SIZES
+        .into_iter()
+        .filter(|size| *size > max)
+        .map(|size| size.to_string())
+        .collect();
+    if !skipped.is_empty() {
+        println!(
+            "start-up: skipped {} messages (above HYCHAT_BENCH_MAX_MESSAGES={max})",
+            skipped.join(", ")
+        );
+    }
 }
 
 fn rate_line(what: &str, count: u64, unit: &str, elapsed: Duration, note: &str) -> String {
@@ -202,4 +377,33 @@ async fn main() {
             " (each awaited, no fsync)",
         )
     );
+
+    // 4. Start-up at each size of one growing log.
+    let max = env_count("HYCHAT_BENCH_MAX_MESSAGES", 1_000_000);
+    tokio::task::block_in_place(|| start_ups(max));
+
+    // 5. Kills survived.
+    let kills = env_count("HYCHAT_BENCH_KILLS", 500);
+    let seed = seed_from_env("HYCHAT_CRASH_SEED");
+    let report = tokio::task::block_in_place(|| kill_runs(kills, seed, false));
+    println!(
+        "kills survived: {} of {kills} ({} acknowledged messages, {})",
+        report.survived,
+        report.acknowledged,
+        if report.survived == kills {
+            "all present"
+        } else {
+            "not all present"
+        }
+    );
+    println!(
+        "  (kill -9 of hychat send --progress with {BURST} lines at random moments, seed {seed} \
+         (HYCHAT_CRASH_SEED), {} kills made in {:.0} s, {} blocks in the log at the end)",
+        report.runs,
+        report.elapsed.as_secs_f64(),
+        report.in_log
+    );
+    if let Some(failure) = &report.first_failure {
+        println!("  first failure: {failure}");
+    }
 }

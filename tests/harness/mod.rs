@@ -14,6 +14,8 @@
 //! - `js`: the JS reference peers of `tests/js`;
 //! - `lab`: the network lab (namespaces, routers, NAT) and its scenarios,
 //!   for `tests/binary/lab.rs` and `benches/lab.rs`;
+//! - `crash`: kill -9 of `hychat send` at random moments and the check of
+//!   what survived, for `tests/binary/crash.rs` and `benches/storage.rs`;
 //! - `bench`: percentiles and run sizes, for the benches only.
 //!
 //! No binary uses all of it, so each declares the module with
@@ -21,6 +23,7 @@
 
 pub mod bench;
 pub mod bin;
+pub mod crash;
 pub mod js;
 pub mod lab;
 pub mod node;
