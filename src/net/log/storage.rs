@@ -232,6 +232,23 @@ fn settled<T: Send + 'static>(outcome: T) -> BoxFuture<T> {
     })
 }
 
+/// Deletes `length` bytes at `offset` of a store `stored` bytes long: a
+/// delete reaching the end truncates, one inside writes zeros.
+fn delete(
+    store: &impl RandomAccess,
+    stored: u64,
+    offset: u64,
+    length: u64,
+) -> BoxFuture<Result<(), RandomAccessError>> {
+    if offset >= stored || length == 0 {
+        return settled(Ok(()));
+    }
+    if offset.saturating_add(length) >= stored {
+        return store.truncate(offset);
+    }
+    store.write(offset, &vec![0; length as usize])
+}
+
 fn out_of_bounds(offset: u64, end: u64, length: u64) -> RandomAccessError {
     RandomAccessError::OutOfBounds {
         offset,
@@ -326,14 +343,7 @@ impl RandomAccess for FileStore {
     }
 
     fn del(&self, offset: u64, length: u64) -> BoxFuture<Result<(), RandomAccessError>> {
-        let stored = self.length.load(Ordering::SeqCst);
-        if offset >= stored || length == 0 {
-            return settled(Ok(()));
-        }
-        if offset + length >= stored {
-            return self.truncate(offset);
-        }
-        self.write(offset, &vec![0; length as usize])
+        delete(self, self.length.load(Ordering::SeqCst), offset, length)
     }
 
     fn truncate(&self, length: u64) -> BoxFuture<Result<(), RandomAccessError>> {
@@ -426,13 +436,7 @@ impl RandomAccess for OplogStore {
 
     fn del(&self, offset: u64, length: u64) -> BoxFuture<Result<(), RandomAccessError>> {
         let stored = lock(&self.state).view.len() as u64;
-        if offset >= stored || length == 0 {
-            return settled(Ok(()));
-        }
-        if offset + length >= stored {
-            return self.truncate(offset);
-        }
-        self.write(offset, &vec![0; length as usize])
+        delete(self, stored, offset, length)
     }
 
     fn truncate(&self, length: u64) -> BoxFuture<Result<(), RandomAccessError>> {
