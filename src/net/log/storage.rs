@@ -496,8 +496,13 @@ mod tests {
 
     /// Copies blocks `range` from the writer after taking its length, as the
     /// replicator does: the upgrade first, then each block with the tree
-    /// nodes the clone lacks.
-    async fn download(writer: &Hypercore, clone: &Hypercore, range: impl Iterator<Item = u64>) {
+    /// nodes the clone lacks. Stops at the first step that fails, and says
+    /// which.
+    async fn try_download(
+        writer: &Hypercore,
+        clone: &Hypercore,
+        range: impl Iterator<Item = u64>,
+    ) -> Result<(), String> {
         let length = writer.info().length;
         let from = clone.info().length;
         if from < length {
@@ -505,27 +510,34 @@ mod tests {
                 start: from,
                 length: length - from,
             };
-            let proof = writer
-                .create_proof(None, None, None, Some(upgrade))
-                .await
-                .unwrap()
-                .unwrap();
-            assert!(
-                clone.verify_and_apply_proof(proof).await.unwrap(),
-                "upgrade to {length}"
-            );
+            let proof = writer.create_proof(None, None, None, Some(upgrade)).await;
+            let Ok(Some(proof)) = proof else {
+                return Err(format!("no proof of the upgrade to {length}"));
+            };
+            if !matches!(clone.verify_and_apply_proof(proof).await, Ok(true)) {
+                return Err(format!("upgrade to {length}"));
+            }
         }
         for index in range {
-            let nodes = clone.missing_nodes(index).await.unwrap();
-            let proof = writer
-                .create_proof(Some(RequestBlock { index, nodes }), None, None, None)
+            let nodes = clone
+                .missing_nodes(index)
                 .await
-                .unwrap()
-                .unwrap();
-            assert!(
-                clone.verify_and_apply_proof(proof).await.unwrap(),
-                "block {index}"
-            );
+                .map_err(|e| format!("missing nodes of {index}: {e}"))?;
+            let request = RequestBlock { index, nodes };
+            let proof = writer.create_proof(Some(request), None, None, None).await;
+            let Ok(Some(proof)) = proof else {
+                return Err(format!("no proof of block {index}"));
+            };
+            if !matches!(clone.verify_and_apply_proof(proof).await, Ok(true)) {
+                return Err(format!("block {index}"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn download(writer: &Hypercore, clone: &Hypercore, range: impl Iterator<Item = u64>) {
+        if let Err(step) = try_download(writer, clone, range).await {
+            panic!("the download failed at: {step}");
         }
     }
 
@@ -612,32 +624,7 @@ mod tests {
     /// Like `download`, on a core whose process is "killed": stops at the
     /// first failure, since what it reads back may never have been written.
     async fn download_until_killed(writer: &Hypercore, clone: &Hypercore, range: Vec<u64>) {
-        let length = writer.info().length;
-        let from = clone.info().length;
-        if from < length {
-            let upgrade = RequestUpgrade {
-                start: from,
-                length: length - from,
-            };
-            let Ok(Some(proof)) = writer.create_proof(None, None, None, Some(upgrade)).await else {
-                return;
-            };
-            if !matches!(clone.verify_and_apply_proof(proof).await, Ok(true)) {
-                return;
-            }
-        }
-        for index in range {
-            let Ok(nodes) = clone.missing_nodes(index).await else {
-                return;
-            };
-            let request = RequestBlock { index, nodes };
-            let Ok(Some(proof)) = writer.create_proof(Some(request), None, None, None).await else {
-                return;
-            };
-            if !matches!(clone.verify_and_apply_proof(proof).await, Ok(true)) {
-                return;
-            }
-        }
+        let _ = try_download(writer, clone, range.into_iter()).await;
     }
 
     /// Opens the clone in `dir` with its files cut off after `writes` writes.
