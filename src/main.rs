@@ -62,8 +62,8 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
 
     runtime.block_on(async move {
         match cli.command {
-            None => run_tui(net_config, offset, &paths, cli.global.room).await,
-            Some(CliCommand::Key) => headless::key(local_only(net_config)).await,
+            None => run_tui(paged(net_config), offset, &paths, cli.global.room).await,
+            Some(CliCommand::Key) => headless::key(paged(local_only(net_config))).await,
             Some(CliCommand::Send {
                 text,
                 wait,
@@ -82,13 +82,13 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
             }
             Some(CliCommand::Follow { key, name }) => {
                 let key = headless::parse_key(&key)?;
-                headless::follow(local_only(net_config), key, name).await
+                headless::follow(paged(local_only(net_config)), key, name).await
             }
             Some(CliCommand::Unfollow { key }) => {
                 let key = headless::parse_key(&key)?;
-                headless::unfollow(local_only(net_config), key).await
+                headless::unfollow(paged(local_only(net_config)), key).await
             }
-            Some(CliCommand::Following) => headless::following(local_only(net_config)).await,
+            Some(CliCommand::Following) => headless::following(paged(local_only(net_config))).await,
             Some(CliCommand::Seed) => headless::seed(net_config, cli.global.room).await,
             Some(CliCommand::Bootstrap { .. }) => Ok(()),
         }
@@ -146,6 +146,13 @@ fn net_config(global: &GlobalArgs, config: &Config, paths: &Paths) -> Result<Net
         net.host_local_bootstrap = host;
     }
     Ok(net)
+}
+
+/// For the chat and the commands that print no messages: history is read
+/// a page at a time, not sent whole at start.
+fn paged(mut config: NetConfig) -> NetConfig {
+    config.replay_history = false;
+    config
 }
 
 fn local_only(mut config: NetConfig) -> NetConfig {

@@ -14,6 +14,7 @@ pub mod action;
 pub mod channels;
 pub mod commands;
 pub mod help;
+mod history;
 pub mod input;
 mod names;
 pub mod network;
@@ -106,6 +107,8 @@ pub struct App {
     overlay_scroll: usize,
     hint: Option<String>,
     quitting: bool,
+    /// Commands decided while handling an event, returned by `update`.
+    outbox: Vec<Command>,
 }
 
 impl App {
@@ -133,6 +136,7 @@ impl App {
             overlay_scroll: 0,
             hint: None,
             quitting: false,
+            outbox: Vec::new(),
         }
     }
 
@@ -143,6 +147,21 @@ impl App {
 
     /// The one transition: an event in, state changed, effects out.
     pub fn update(&mut self, event: Event) -> Vec<Command> {
+        // Most network events cannot move the view; they skip the layout
+        // that deciding on pages costs.
+        let view_may_move = !matches!(
+            event,
+            Event::Tick(_) | Event::Net(NetEvent::Appended { .. } | NetEvent::LogProgress { .. })
+        );
+        let mut commands = self.transition(event);
+        if view_may_move && self.own.is_some() {
+            self.want_pages();
+        }
+        commands.append(&mut self.outbox);
+        commands
+    }
+
+    fn transition(&mut self, event: Event) -> Vec<Command> {
         match event {
             Event::Key(key) => {
                 self.hint = None;
@@ -319,11 +338,8 @@ impl App {
                 let (_, height) = self.timeline_size();
                 self.active_timeline().scroll_down(page(height));
             }
-            Action::ScrollTop => {
-                let max = self.max_scroll(self.channels.active_index());
-                self.active_timeline().scroll_up(max, max);
-            }
-            Action::ScrollBottom | Action::Dismiss => self.active_timeline().scroll_to_bottom(),
+            Action::ScrollTop => self.jump_to_top(),
+            Action::ScrollBottom | Action::Dismiss => self.jump_to_bottom(),
             Action::Quit => return self.quit(),
             Action::EndOfInput if self.input.is_empty() => return self.quit(),
             Action::EndOfInput => self.input.delete(),
@@ -390,7 +406,7 @@ impl App {
             return Vec::new();
         }
         let line = self.input.submit();
-        self.active_timeline().scroll_to_bottom();
+        self.jump_to_bottom();
         if let Some(literal) = line.strip_prefix("//") {
             return self.send_text(&format!("/{literal}"));
         }
@@ -591,6 +607,7 @@ impl App {
             NetEvent::Muted { log } => self.muted(log),
             NetEvent::Unmuted { log } => self.unmuted(log),
             NetEvent::Error(message) => self.error(message),
+            NetEvent::History(page) => self.on_history(page),
         }
     }
 
@@ -620,7 +637,15 @@ impl App {
         let Some(timeline) = self.channels.get_mut(channel).map(|c| &mut c.timeline) else {
             return;
         };
-        let Some(index) = timeline.insert_message(log, seq, message, self.now) else {
+        let position = Timeline::position_of(log, seq, &message, self.now);
+        if !timeline.takes(position) {
+            // It stays on disk: a page brings it when the view gets there.
+            if position > timeline.newest_position().unwrap_or(position) {
+                timeline.note_left_out();
+            }
+            return;
+        }
+        let Some(index) = timeline.insert_at(position, message) else {
             return;
         };
         let at = timeline.entries()[index].at;
@@ -629,46 +654,35 @@ impl App {
                 .note_message(channel, (log, seq), at, mentions_us);
         }
         self.after_insert(channel, index);
+        let over = self
+            .channels
+            .list()
+            .get(channel)
+            .is_some_and(|c| c.timeline.message_count() > timeline::WINDOW);
+        if over {
+            // The end away from the view goes: the oldest when following
+            // the newest end, else the newest (and the window leaves it).
+            self.anchored(channel, |t| {
+                t.trim(!t.is_at_bottom());
+            });
+        }
     }
 
-    /// After the audience changed: takes archived blocks (of one log, or
-    /// all) out of views they no longer belong in, and puts them into the
-    /// view they now belong in.
+    /// After the audience changed: takes the messages (of one log, or all)
+    /// out of views they no longer belong in, puts the archived ones into
+    /// the view they now belong in, and asks for the windows' stretch of
+    /// history again to fill in the rest.
     fn reroute(&mut self, log: Option<LogKey>) {
-        let scope: Vec<(LogKey, Seq, Option<ChannelId>)> = match log {
-            Some(log) => self
-                .archive
-                .of_log(log)
-                .map(|(f, s, m)| (f, s, self.audience.destination(&f, m.room.as_deref())))
-                .collect(),
-            None => self
-                .archive
-                .iter()
-                .map(|(f, s, m)| (f, s, self.audience.destination(&f, m.room.as_deref())))
-                .collect(),
-        };
-        if scope.is_empty() {
-            return;
-        }
-        let wanted: std::collections::HashMap<(LogKey, Seq), Option<ChannelId>> = scope
-            .iter()
-            .map(|(f, s, d)| ((*f, *s), d.clone()))
-            .collect();
+        let in_scope = |key: &LogKey| log.is_none_or(|l| l == *key);
         for index in 0..self.channels.list().len() {
+            let audience = &self.audience;
             let Some(channel) = self.channels.get_mut(index) else {
                 continue;
             };
             let id = channel.id.clone();
-            let misplaced = scope.iter().any(|(f, s, destination)| {
-                destination.as_ref() != Some(&id) && channel.timeline.contains(f, *s)
-            });
-            if !misplaced {
-                continue;
-            }
-            let dropped = channel.timeline.retain_messages(|f, s| {
-                wanted
-                    .get(&(*f, s))
-                    .is_none_or(|destination| destination.as_ref() == Some(&id))
+            let dropped = channel.timeline.retain_messages(|f, _, message| {
+                !in_scope(f)
+                    || audience.destination(f, message.room.as_deref()).as_ref() == Some(&id)
             });
             for (log, seq) in &dropped {
                 channel.forget(*log, *seq);
@@ -677,20 +691,16 @@ impl App {
                 self.clamp_scroll(index);
             }
         }
-        for (log, seq, destination) in scope {
-            let Some(destination) = destination else {
-                continue;
-            };
-            let shown = self
-                .channels
-                .index_of(&destination)
-                .is_some_and(|i| self.channels.list()[i].timeline.contains(&log, seq));
-            if !shown {
-                if let Some(message) = self.archive.get(log, seq).cloned() {
-                    self.place(log, seq, message);
-                }
+        let scope: Vec<(LogKey, Seq)> = match log {
+            Some(log) => self.archive.of_log(log).map(|(f, s, _)| (f, s)).collect(),
+            None => self.archive.iter().map(|(f, s, _)| (f, s)).collect(),
+        };
+        for (log, seq) in scope {
+            if let Some(message) = self.archive.get(log, seq).cloned() {
+                self.place(log, seq, message);
             }
         }
+        self.refill(log);
     }
 
     // ---- timeline helpers ----

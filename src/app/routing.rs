@@ -1,10 +1,10 @@
 //! Which view a delivered message belongs in. Owns who is who for that
 //! decision (`Audience`: our own log, the follows, the mutes, each joined
-//! room's members) and the archive of every delivered block, so that when
-//! the audience changes the views can be rebuilt from it. Pure: no clock,
+//! room's members) and the archive of recent blocks, so that when the
+//! audience changes the views can be rebuilt from it. Pure: no clock,
 //! no drawing; `App` applies the decisions to the channel timelines.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 
 use crate::domain::{ChatMessage, LogKey, Member, RoomName, Seq};
@@ -159,6 +159,20 @@ impl Audience {
             .collect()
     }
 
+    /// The logs a channel shows, for reading its history: ours and the
+    /// follows in home, ours and the members in a room; never a muted one.
+    pub fn sources(&self, channel: &ChannelId) -> Vec<LogKey> {
+        let mut logs: Vec<LogKey> = self.own.into_iter().collect();
+        match channel {
+            ChannelId::Home => logs.extend(self.follows.iter().copied()),
+            ChannelId::Room(room) => logs.extend(self.members(room).iter().map(|m| m.key)),
+        }
+        logs.sort_unstable();
+        logs.dedup();
+        logs.retain(|key| !self.is_muted(key));
+        logs
+    }
+
     /// Where a block of `log` written in `room` (as the block says) is
     /// shown, or `None` when nowhere: muted logs nowhere; room-less blocks
     /// in home when the log is ours or followed; a room's blocks in that
@@ -181,19 +195,50 @@ impl Audience {
     }
 }
 
-/// Every block delivered so far, once each, by (log, seq).
+/// The blocks delivered or paged in lately, once each, by (log, seq): at
+/// most `ARCHIVE_CAP`, the longest held going first. Views are rebuilt from
+/// it at once when the audience changes (older history comes back a page
+/// at a time from the engine). The nicknames of every block ever seen are
+/// kept apart, and are never dropped.
 #[derive(Debug, Clone, Default)]
 pub struct Archive {
     messages: BTreeMap<(LogKey, Seq), ChatMessage>,
+    /// Insertion order, for dropping the longest held.
+    order: VecDeque<(LogKey, Seq)>,
+    /// Each log's newest block with a nickname, and that nickname.
+    latest: HashMap<LogKey, (Seq, String)>,
+    /// Every (log, nickname) pair seen.
+    names: BTreeSet<(LogKey, String)>,
 }
+
+/// Most blocks the archive holds.
+pub const ARCHIVE_CAP: usize = 5_000;
 
 impl Archive {
     /// Keeps a block; false when it was already here.
     pub fn insert(&mut self, log: LogKey, seq: Seq, message: &ChatMessage) -> bool {
+        if !message.nickname.is_empty() {
+            if self
+                .latest
+                .get(&log)
+                .is_none_or(|(newest, _)| *newest <= seq)
+            {
+                self.latest.insert(log, (seq, message.nickname.clone()));
+            }
+            if !self.names.contains(&(log, message.nickname.clone())) {
+                self.names.insert((log, message.nickname.clone()));
+            }
+        }
         if self.messages.contains_key(&(log, seq)) {
             return false;
         }
         self.messages.insert((log, seq), message.clone());
+        self.order.push_back((log, seq));
+        while self.order.len() > ARCHIVE_CAP {
+            if let Some(oldest) = self.order.pop_front() {
+                self.messages.remove(&oldest);
+            }
+        }
         true
     }
 
@@ -209,12 +254,12 @@ impl Archive {
         self.messages.is_empty()
     }
 
-    /// Every block, by log and then seq.
+    /// Every block held, by log and then seq.
     pub fn iter(&self) -> impl Iterator<Item = (LogKey, Seq, &ChatMessage)> {
         self.messages.iter().map(|((f, s), m)| (*f, *s, m))
     }
 
-    /// The blocks of one log, by seq.
+    /// The blocks held of one log, by seq.
     pub fn of_log(&self, log: LogKey) -> impl Iterator<Item = (LogKey, Seq, &ChatMessage)> {
         self.messages
             .range((log, Seq(0))..=(log, Seq(u64::MAX)))
@@ -223,24 +268,12 @@ impl Archive {
 
     /// The nickname on a log's newest block that has one.
     pub fn latest_nickname(&self, log: LogKey) -> Option<&str> {
-        self.messages
-            .range((log, Seq(0))..=(log, Seq(u64::MAX)))
-            .rev()
-            .map(|(_, m)| m.nickname.as_str())
-            .find(|n| !n.is_empty())
+        self.latest.get(&log).map(|(_, nick)| nick.as_str())
     }
 
     /// Every (log, nickname) pair seen, each once.
     pub fn nicknames(&self) -> Vec<(LogKey, &str)> {
-        let mut pairs: Vec<(LogKey, &str)> = self
-            .messages
-            .iter()
-            .filter(|(_, m)| !m.nickname.is_empty())
-            .map(|((f, _), m)| (*f, m.nickname.as_str()))
-            .collect();
-        pairs.sort_unstable();
-        pairs.dedup();
-        pairs
+        self.names.iter().map(|(f, n)| (*f, n.as_str())).collect()
     }
 }
 

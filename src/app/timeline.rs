@@ -1,13 +1,21 @@
-//! The timeline model of one channel: its messages merged in timestamp
-//! order, system lines in between, deduplication by (log, seq), the
-//! `/clear` mark and the scroll state. Owns ordering and scrolling; how entries look on
-//! screen is `app/view.rs`'s business.
+//! The timeline model of one channel: a window of its messages merged in
+//! channel order (time, log, seq), system lines in between, deduplication
+//! by (log, seq), the `/clear` mark, the scroll state, and what the window
+//! holds of the channel's history (`Window`): at most `WINDOW` messages,
+//! the rest stays on disk and comes back a page at a time
+//! (docs/architecture.md §4, "History"). Owns ordering, scrolling and
+//! trimming; how entries look on screen is `app/view.rs`'s business.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::{ChatMessage, LogKey, Seq};
+use crate::net::history::Position;
+
+/// Most messages a timeline holds; past it, the end away from the view is
+/// dropped (it stays on disk).
+pub const WINDOW: usize = 1_500;
 
 /// How far in the future a writer's timestamp may be before it is not
 /// believed: a message cannot pin itself to the bottom with year 9999.
@@ -36,12 +44,24 @@ pub enum Body {
 }
 
 impl Entry {
-    fn sort_key(&self) -> (OffsetDateTime, u64, u64) {
-        let seq = match &self.body {
-            Body::Message { seq, .. } => seq.0,
-            Body::System { .. } => 0,
-        };
-        (self.at, seq, self.arrival)
+    fn sort_key(&self) -> (OffsetDateTime, Option<LogKey>, u64, u64) {
+        match &self.body {
+            Body::Message { log, seq, .. } => (self.at, Some(*log), seq.0, self.arrival),
+            // After the messages of its time, in arrival order.
+            Body::System { .. } => (self.at, Some(LogKey([0xff; 32])), u64::MAX, self.arrival),
+        }
+    }
+
+    /// Where a message sorts in its channel; `None` for system lines.
+    pub fn position(&self) -> Option<Position> {
+        match &self.body {
+            Body::Message { log, seq, .. } => Some(Position {
+                at: self.at,
+                log: *log,
+                seq: *seq,
+            }),
+            Body::System { .. } => None,
+        }
     }
 
     pub fn log(&self) -> Option<&LogKey> {
@@ -52,10 +72,51 @@ impl Entry {
     }
 }
 
+/// What a timeline's messages are of its channel's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// It reaches the newest end: live messages are added.
+    pub live: bool,
+    /// Nothing older than its oldest message is left on disk.
+    pub complete_below: bool,
+    /// Pages asked for and not answered yet, towards older / newer.
+    pub asked_older: bool,
+    pub asked_newer: bool,
+    /// Where the next page towards older / newer starts, when a page
+    /// stopped short of a message (a long scan).
+    pub older_from: Option<Position>,
+    pub newer_from: Option<Position>,
+    /// Pages of other generations are stale and dropped.
+    pub generation: u64,
+    /// The view goes to the top when the page asked for arrives (`Home`).
+    pub to_top: bool,
+    /// A page has come in: until then nothing is known of what lies
+    /// outside, and every message is taken.
+    pub paged: bool,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Self {
+            live: true,
+            complete_below: false,
+            asked_older: false,
+            asked_newer: false,
+            older_from: None,
+            newer_from: None,
+            generation: 0,
+            to_top: false,
+            paged: false,
+        }
+    }
+}
+
 /// All entries, sorted, plus the view state over them.
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
     entries: Vec<Entry>,
+    /// What the entries are of the channel's history.
+    pub window: Window,
     seen: HashSet<(LogKey, Seq)>,
     next_arrival: u64,
     /// Entries that arrived before this are hidden by `/clear`.
@@ -78,13 +139,57 @@ impl Timeline {
         message: ChatMessage,
         now: OffsetDateTime,
     ) -> Option<usize> {
-        if !self.seen.insert((log, seq)) {
-            return None;
-        }
+        let position = Self::position_of(log, seq, &message, now);
+        self.insert_at(position, message)
+    }
+
+    /// Where a live message would sort: at its timestamp, or at `now` when
+    /// it has none or one from the future.
+    pub fn position_of(
+        log: LogKey,
+        seq: Seq,
+        message: &ChatMessage,
+        now: OffsetDateTime,
+    ) -> Position {
         let at = match message.timestamp {
             Some(t) if t <= now + FUTURE_SLACK => t,
             _ => now,
         };
+        Position { at, log, seq }
+    }
+
+    /// Whether a live message at `position` belongs in the window: not
+    /// below it while older history is on disk, not above it while it does
+    /// not reach the newest end.
+    pub fn takes(&self, position: Position) -> bool {
+        if !self.window.paged {
+            return true;
+        }
+        let (Some(oldest), Some(newest)) = (self.oldest_position(), self.newest_position()) else {
+            return self.window.live;
+        };
+        if position > newest {
+            return self.window.live;
+        }
+        position >= oldest || self.window.complete_below
+    }
+
+    /// Adds a message at a known place (a page of history). Returns its
+    /// index, or `None` when it is already shown.
+    pub fn insert_at(&mut self, position: Position, message: ChatMessage) -> Option<usize> {
+        if !self.seen.insert((position.log, position.seq)) {
+            return None;
+        }
+        self.insert_known(position.log, position.seq, message, position.at)
+    }
+
+    fn insert_known(
+        &mut self,
+        log: LogKey,
+        seq: Seq,
+        message: ChatMessage,
+        at: OffsetDateTime,
+    ) -> Option<usize> {
         self.nick_keys
             .entry(message.nickname.clone())
             .or_default()
@@ -121,6 +226,88 @@ impl Timeline {
         index
     }
 
+    /// The oldest message's place, if any.
+    pub fn oldest_position(&self) -> Option<Position> {
+        self.entries.iter().find_map(Entry::position)
+    }
+
+    /// The newest message's place, if any.
+    pub fn newest_position(&self) -> Option<Position> {
+        self.entries.iter().rev().find_map(Entry::position)
+    }
+
+    /// How many messages (not system lines) it holds.
+    pub fn message_count(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Drops messages past `WINDOW` at one end: the newest when
+    /// `drop_newest` (the view is far up), else the oldest. Returns how
+    /// many went.
+    pub fn trim(&mut self, drop_newest: bool) -> usize {
+        let excess = self.message_count().saturating_sub(WINDOW);
+        if excess == 0 {
+            return 0;
+        }
+        let positions: Vec<Position> = self.entries.iter().filter_map(Entry::position).collect();
+        let cut = if drop_newest {
+            positions[positions.len() - excess]
+        } else {
+            positions[excess - 1]
+        };
+        let before = self.entries.len();
+        self.entries.retain(|e| match e.position() {
+            Some(p) if drop_newest => p < cut,
+            Some(p) => p > cut,
+            None => true,
+        });
+        let gone = before - self.entries.len();
+        self.reindex();
+        if drop_newest {
+            self.window.live = false;
+            self.window.newer_from = None;
+        } else {
+            self.window.complete_below = false;
+            self.window.older_from = None;
+        }
+        gone
+    }
+
+    /// Empties the window of messages (system lines stay) for a fresh
+    /// start at `live`'s end; pages of the old generation are dropped.
+    pub fn reset(&mut self, live: bool) {
+        self.entries.retain(|e| e.position().is_none());
+        self.reindex();
+        let generation = self.window.generation + 1;
+        self.window = Window {
+            live,
+            generation,
+            ..Window::default()
+        };
+        self.scroll = 0;
+        self.new_below = 0;
+    }
+
+    fn reindex(&mut self) {
+        self.seen.clear();
+        self.nick_keys.clear();
+        for entry in &self.entries {
+            if let Body::Message { log, seq, message } = &entry.body {
+                self.seen.insert((*log, *seq));
+                self.nick_keys
+                    .entry(message.nickname.clone())
+                    .or_default()
+                    .insert(*log);
+            }
+        }
+    }
+
+    /// Counts a live message left out of a window that does not reach the
+    /// newest end.
+    pub fn note_left_out(&mut self) {
+        self.new_below += 1;
+    }
+
     /// Whether this block is in the timeline.
     pub fn contains(&self, log: &LogKey, seq: Seq) -> bool {
         self.seen.contains(&(*log, seq))
@@ -131,12 +318,12 @@ impl Timeline {
     /// dropped blocks.
     pub fn retain_messages(
         &mut self,
-        mut keep: impl FnMut(&LogKey, Seq) -> bool,
+        mut keep: impl FnMut(&LogKey, Seq, &ChatMessage) -> bool,
     ) -> Vec<(LogKey, Seq)> {
         let mut dropped = Vec::new();
         self.entries.retain(|e| match &e.body {
-            Body::Message { log, seq, .. } => {
-                let kept = keep(log, *seq);
+            Body::Message { log, seq, message } => {
+                let kept = keep(log, *seq, message);
                 if !kept {
                     dropped.push((*log, *seq));
                 }
@@ -145,17 +332,7 @@ impl Timeline {
             Body::System { .. } => true,
         });
         if !dropped.is_empty() {
-            self.seen.clear();
-            self.nick_keys.clear();
-            for entry in &self.entries {
-                if let Body::Message { log, seq, message } = &entry.body {
-                    self.seen.insert((*log, *seq));
-                    self.nick_keys
-                        .entry(message.nickname.clone())
-                        .or_default()
-                        .insert(*log);
-                }
-            }
+            self.reindex();
         }
         dropped
     }
@@ -206,6 +383,14 @@ impl Timeline {
     /// Scrolls towards older entries by `rows`, no further than `max`.
     pub fn scroll_up(&mut self, rows: usize, max: usize) {
         self.scroll = (self.scroll + rows).min(max);
+    }
+
+    /// Puts the view `rows` rows above the bottom (keeping a view still).
+    pub fn set_scroll(&mut self, rows: usize) {
+        self.scroll = rows;
+        if rows == 0 {
+            self.new_below = 0;
+        }
     }
 
     /// Scrolls towards newer entries; reaching the bottom follows new ones again.
@@ -353,7 +538,7 @@ mod tests {
             .is_some());
         assert_eq!(timeline.entries().len(), 2);
         assert!(timeline.contains(&a, Seq(0)));
-        assert_eq!(timeline.retain_messages(|f, _| *f != a), [(a, Seq(0))]);
+        assert_eq!(timeline.retain_messages(|f, _, _| *f != a), [(a, Seq(0))]);
         assert_eq!(timeline.entries().len(), 1);
         assert!(!timeline.contains(&a, Seq(0)));
         assert!(timeline
@@ -370,7 +555,7 @@ mod tests {
         assert!(!timeline.nick_is_shared("bob"));
         timeline.insert_message(b, Seq(0), chat("bob", "z", None), NOW);
         assert!(timeline.nick_is_shared("bob"));
-        timeline.retain_messages(|f, _| *f != b);
+        timeline.retain_messages(|f, _, _| *f != b);
         assert!(!timeline.nick_is_shared("bob"));
     }
 

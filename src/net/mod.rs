@@ -24,6 +24,7 @@ mod compat;
 mod connection;
 mod dht;
 mod engine;
+pub mod history;
 mod log;
 mod report;
 pub mod route;
@@ -79,6 +80,10 @@ pub struct NetConfig {
     pub networking: bool,
     /// How often discovery is refreshed while a log has no peer.
     pub refresh_interval: Duration,
+    /// Send everything the logs' indexes hold as `Appended` at start, for
+    /// commands that print or count whole logs. The chat turns it off and
+    /// reads history a page at a time (`NetCommand::LoadHistory`).
+    pub replay_history: bool,
 }
 
 impl NetConfig {
@@ -94,6 +99,7 @@ impl NetConfig {
             bind: DEFAULT_BIND,
             networking: true,
             refresh_interval: Duration::from_secs(3),
+            replay_history: true,
         }
     }
 }
@@ -171,6 +177,8 @@ pub enum NetEvent {
     },
     /// A command failed; the sentence is for the user.
     Error(String),
+    /// A page of history, answering `NetCommand::LoadHistory`.
+    History(history::HistoryPage),
 }
 
 /// A room a connected peer introduced itself in.
@@ -295,6 +303,8 @@ pub enum NetCommand {
     Unmute {
         key: LogKey,
     },
+    /// Read a page of a channel's history; answered by `NetEvent::History`.
+    LoadHistory(history::HistoryRequest),
     /// Flush and close every log, then end the event stream.
     Shutdown,
 }

@@ -6,6 +6,7 @@
 // topic file import the app's module by path (`use crate::app::timeline;`).
 mod channels;
 mod commands;
+mod history;
 mod input;
 mod lifecycle;
 mod mute;
@@ -21,7 +22,7 @@ use time::{OffsetDateTime, UtcOffset};
 
 use super::*;
 use crate::domain::{ChatMessage, LogKey, Member, RoomEntry, RoomName, Seq};
-use crate::net::{FollowEntry, NetEvent};
+use crate::net::{FollowEntry, NetCommand, NetEvent};
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
 const OWN: LogKey = LogKey([0x11; 32]);
@@ -51,15 +52,24 @@ fn friends() -> Vec<FollowEntry> {
         .collect()
 }
 
+/// The commands of an update, without the history pages it asks for (the
+/// paging tests in `history` look at those).
+fn without_pages(commands: Vec<Command>) -> Vec<Command> {
+    commands
+        .into_iter()
+        .filter(|c| !matches!(c, Command::Net(NetCommand::LoadHistory(_))))
+        .collect()
+}
+
 fn press(app: &mut App, code: KeyCode) -> Vec<Command> {
-    app.update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    without_pages(app.update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))))
 }
 
 fn ctrl(app: &mut App, c: char) -> Vec<Command> {
-    app.update(Event::Key(KeyEvent::new(
+    without_pages(app.update(Event::Key(KeyEvent::new(
         KeyCode::Char(c),
         KeyModifiers::CONTROL,
-    )))
+    ))))
 }
 
 fn type_str(app: &mut App, s: &str) {

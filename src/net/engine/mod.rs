@@ -23,6 +23,7 @@ use crate::net::compat::pacing::Paced;
 use crate::net::connection::ConnectionContext;
 use crate::net::engine::batch::Draft;
 use crate::net::engine::membership::Membership;
+use crate::net::history::HistoryRequest;
 use crate::net::log::{self, LogTask};
 use crate::net::shared::rooms::Introduction;
 use crate::net::shared::Shared;
@@ -53,6 +54,8 @@ struct HeldLog {
 
 struct Engine {
     store: Store,
+    /// Whether starting logs send what their indexes hold (`NetConfig`).
+    replay_history: bool,
     own_key: LogKey,
     /// Where our appends go first, and are synced, before the hypercore.
     own_journal: log::own::OwnJournal,
@@ -112,6 +115,7 @@ pub(crate) async fn spawn(
         events: event_tx.clone(),
         swarm: None,
         fresh_clones: HashMap::new(),
+        replay_history: config.replay_history,
     };
     // Ready goes first, so the UI can draw who we are before any history.
     let _ = event_tx
@@ -237,6 +241,7 @@ impl Engine {
             NetCommand::LeaveRoom { room } => self.leave_room(&room).await,
             NetCommand::Mute { key } => self.set_muted(key, true).await,
             NetCommand::Unmute { key } => self.set_muted(key, false).await,
+            NetCommand::LoadHistory(request) => self.load_history(request),
             NetCommand::Shutdown => {}
         }
     }
@@ -569,8 +574,8 @@ impl Engine {
             self.shared.clone(),
             self.events.clone(),
         );
-        let (mut task, indexed) = match created {
-            Ok(pair) => pair,
+        let mut task = match created {
+            Ok(task) => task,
             Err(e) => {
                 tracing::warn!(?key, error = %e, "cannot open the message index");
                 return;
@@ -581,13 +586,35 @@ impl Engine {
             task.deliver_appends_in_order();
         }
         let (stop, stop_rx) = watch::channel(false);
-        let indexed = match replay {
-            Replay::Index => indexed,
-            Replay::Nothing => Vec::new(),
-        };
-        let task = tokio::spawn(task.run(indexed, stop_rx));
+        let replay = replay == Replay::Index && self.replay_history;
+        let task = tokio::spawn(task.run(replay, stop_rx));
         self.shared.registry.insert(key, core.clone());
         self.logs.insert(key, HeldLog { core, stop, task });
+    }
+
+    /// Reads a page of history off the engine's task and sends it back as
+    /// `NetEvent::History`.
+    fn load_history(&self, request: HistoryRequest) {
+        let dirs: Vec<(LogKey, std::path::PathBuf)> = request
+            .logs
+            .iter()
+            .map(|key| {
+                let dir = if *key == self.own_key {
+                    self.store.own_dir()
+                } else {
+                    self.store.log_dir(key)
+                };
+                (*key, dir)
+            })
+            .collect();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let read =
+                tokio::task::spawn_blocking(move || log::history::read_page(&dirs, &request));
+            if let Ok(page) = read.await {
+                let _ = events.send(NetEvent::History(page)).await;
+            }
+        });
     }
 
     async fn close_all(&mut self) {

@@ -4,14 +4,13 @@
 //! Our own log is seen from its start (`see_from_start`): every append goes
 //! out in order, however many arrive at once. Pure bookkeeping, no IO.
 
-use std::collections::BTreeSet;
-
+use crate::net::log::seqset::SeqSet;
 use crate::net::NEWEST_FIRST_WINDOW;
 
 /// Which block to deliver next. Pure bookkeeping, no IO.
 #[derive(Debug, Default)]
 pub(crate) struct DeliveryPlan {
-    delivered: BTreeSet<u64>,
+    delivered: SeqSet,
     /// First seq of the ascending region (the newest window plus live appends).
     upper_start: Option<u64>,
     /// Lowest seq the ascending scan has not passed.
@@ -24,6 +23,14 @@ pub(crate) struct DeliveryPlan {
 }
 
 impl DeliveryPlan {
+    /// A plan for a log whose index already holds `delivered`.
+    pub(crate) fn with_delivered(delivered: SeqSet) -> Self {
+        Self {
+            delivered,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn mark_delivered(&mut self, seq: u64) {
         self.delivered.insert(seq);
     }
@@ -34,7 +41,7 @@ impl DeliveryPlan {
     }
 
     pub(crate) fn delivered_count(&self) -> u64 {
-        self.delivered.len() as u64
+        self.delivered.len()
     }
 
     /// Sees the log now, at `length`, even when it is empty: for a log
@@ -63,13 +70,14 @@ impl DeliveryPlan {
             return (None, None);
         }
         let upper_start = self.first_sight(length);
-        while self.upper_cursor < length && self.delivered.contains(&self.upper_cursor) {
-            self.upper_cursor += 1;
+        if self.upper_cursor < length {
+            self.upper_cursor = self.delivered.next_absent(self.upper_cursor).min(length);
         }
         let ascending = (self.upper_cursor < length).then_some(self.upper_cursor);
-        while self.floor > 0 && self.delivered.contains(&(self.floor - 1)) {
-            self.floor -= 1;
-        }
+        self.floor = self
+            .delivered
+            .prev_absent(self.floor)
+            .map_or(0, |hole| hole + 1);
         let window_done = self.upper_cursor >= self.window_end;
         let history = (window_done && self.floor > 0 && upper_start > 0).then(|| self.floor - 1);
         (ascending, history)

@@ -1,11 +1,13 @@
 //! One log: our own log's journal and key pair, rebuilt into a hypercore at
 //! start (`own`, `journal`, `legacy` for older storage), opening a followed
 //! log on disk (`open`) on hychat's storage backend (`storage`, with `oplog`
-//! for the crate's oplog format), its local message index (`index`),
+//! for the crate's oplog format), its local message index (`index`) and the pages of history read from it
+//! (`history`),
 //! the pure plans of what to deliver next (`delivery`) and when to ask for a
 //! missing block (`requests`), and the task that runs them (`task`).
 
 pub(crate) mod delivery;
+pub(crate) mod history;
 pub(crate) mod index;
 pub(crate) mod journal;
 pub(crate) mod legacy;
@@ -13,6 +15,7 @@ pub(crate) mod open;
 pub(crate) mod oplog;
 pub(crate) mod own;
 pub(crate) mod requests;
+pub(crate) mod seqset;
 pub(crate) mod storage;
 pub(crate) mod task;
 

@@ -3,17 +3,18 @@
 //! Every delivered block is written to the local index, so a restart shows
 //! it without hypercore reads.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use hypercore::Hypercore;
+use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 
 use crate::domain::keys::{LogKey, Seq};
 use crate::domain::message::ChatMessage;
 use crate::net::log::delivery::DeliveryPlan;
-use crate::net::log::index::{IndexEntry, LogIndex};
+use crate::net::log::index::{IndexReader, LogIndex};
 use crate::net::log::open::{core_key, LogError};
 use crate::net::log::requests::{Ask, RequestPolicy, MAX_REQUESTS_PER_BLOCK, REQUEST_RETRY};
 use crate::net::shared::Shared;
@@ -36,22 +37,21 @@ pub(crate) struct LogTask {
     shared: Shared,
     last_progress: (u64, u64),
     events: mpsc::Sender<NetEvent>,
+    /// The log's folder, where its index is read back from.
+    dir: PathBuf,
 }
 
 impl LogTask {
-    /// Loads the index and returns the task with what the index already holds.
+    /// Opens the index; the task skips what it already holds.
     pub(crate) fn new(
         core: Hypercore,
         dir: &Path,
         report_progress: bool,
         shared: Shared,
         events: mpsc::Sender<NetEvent>,
-    ) -> Result<(Self, Vec<IndexEntry>), LogError> {
-        let (index, entries) = LogIndex::open(dir)?;
-        let mut plan = DeliveryPlan::default();
-        for entry in &entries {
-            plan.mark_delivered(entry.seq);
-        }
+    ) -> Result<Self, LogError> {
+        let (index, held) = LogIndex::open(dir)?;
+        let plan = DeliveryPlan::with_delivered(held);
         let task = Self {
             key: core_key(&core),
             core,
@@ -64,8 +64,9 @@ impl LogTask {
             shared,
             last_progress: (u64::MAX, u64::MAX),
             events,
+            dir: dir.to_path_buf(),
         };
-        Ok((task, entries))
+        Ok(task)
     }
 
     /// For our own log, whose blocks are all here: everything appended
@@ -75,19 +76,13 @@ impl LogTask {
         self.plan.see_from_start(self.core.info().length);
     }
 
-    /// Delivers blocks until `stop` turns true or the event receiver is gone.
-    pub(crate) async fn run(mut self, indexed: Vec<IndexEntry>, mut stop: watch::Receiver<bool>) {
-        for entry in indexed {
-            if let Some(message) = entry.message {
-                let event = NetEvent::Appended {
-                    log: self.key,
-                    seq: Seq(entry.seq),
-                    message,
-                };
-                if self.events.send(event).await.is_err() {
-                    return;
-                }
-            }
+    /// Delivers blocks until `stop` turns true or the event receiver is
+    /// gone; first, when `replay`, everything the index holds, in the order
+    /// it was delivered (for the headless commands; the chat reads its
+    /// history a page at a time instead).
+    pub(crate) async fn run(mut self, replay: bool, mut stop: watch::Receiver<bool>) {
+        if replay && self.replay_index().await.is_err() {
+            return;
         }
         let mut core_events = self.core.event_subscribe();
         loop {
@@ -116,6 +111,31 @@ impl LogTask {
             }
         }
         let _ = self.index.flush();
+    }
+
+    /// Sends every indexed message as `Appended`. `Err` means the UI is gone.
+    async fn replay_index(&self) -> Result<(), ()> {
+        let Some(reader) = IndexReader::open(&self.dir) else {
+            return Ok(());
+        };
+        let entries = match reader.entries() {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::warn!(log = ?self.key, error = %e, "cannot read the message index");
+                return Ok(());
+            }
+        };
+        for entry in entries {
+            if let Some(message) = entry.message {
+                let event = NetEvent::Appended {
+                    log: self.key,
+                    seq: Seq(entry.seq),
+                    message,
+                };
+                self.events.send(event).await.map_err(|_| ())?;
+            }
+        }
+        Ok(())
     }
 
     /// Delivers up to `BATCH` blocks. `Err` means the UI is gone.
@@ -192,7 +212,10 @@ impl LogTask {
         };
         match ChatMessage::decode(&block) {
             Ok(message) => {
-                if let Err(e) = self.index.record(seq, Some(&message)) {
+                if let Err(e) = self
+                    .index
+                    .record(seq, Some(&message), OffsetDateTime::now_utc())
+                {
                     tracing::warn!(log = ?self.key, error = %e, "cannot write the message index");
                 }
                 let event = NetEvent::Appended {
@@ -204,7 +227,7 @@ impl LogTask {
             }
             Err(e) => {
                 tracing::warn!(log = ?self.key, seq, error = %e, "skipping a block that is not a chat message");
-                let _ = self.index.record(seq, None);
+                let _ = self.index.record(seq, None, OffsetDateTime::now_utc());
                 Ok(())
             }
         }

@@ -1,0 +1,60 @@
+//! The boundary types of history paging: the chat asks for a page of a
+//! channel's history (`NetCommand::LoadHistory`) and gets it back as
+//! `NetEvent::History`. The engine reads pages from the logs' message
+//! indexes off its own task (`log/history.rs`), so the chat holds only a
+//! window of its history however long the logs grow (docs/architecture.md
+//! §4, "History").
+
+use time::OffsetDateTime;
+
+use crate::domain::{ChatMessage, LogKey, RoomName, Seq};
+
+/// Where a message sorts in a channel: by time, then log, then seq.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    pub at: OffsetDateTime,
+    pub log: LogKey,
+    pub seq: Seq,
+}
+
+/// Which page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageFrom {
+    /// The newest messages.
+    Newest,
+    /// The oldest messages.
+    Oldest,
+    /// The messages just before this position.
+    Before(Position),
+    /// The messages just after this position.
+    After(Position),
+}
+
+/// A page of one channel's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRequest {
+    /// Echoed in the page, so the chat can drop pages it no longer wants.
+    pub generation: u64,
+    /// The channel: messages written in this room, or in none (home).
+    pub room: Option<RoomName>,
+    /// The logs the channel shows.
+    pub logs: Vec<LogKey>,
+    pub from: PageFrom,
+    /// Most messages in the page.
+    pub count: usize,
+}
+
+/// The answer to a `HistoryRequest`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryPage {
+    pub generation: u64,
+    pub room: Option<RoomName>,
+    pub from: PageFrom,
+    /// Oldest first, each with its place in the channel.
+    pub messages: Vec<(Position, ChatMessage)>,
+    /// Nothing lies further in the page's direction.
+    pub exhausted: bool,
+    /// The last position looked at (matching or not): the next page in the
+    /// same direction starts there. `None` when nothing was looked at.
+    pub reached: Option<Position>,
+}
