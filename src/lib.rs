@@ -12,7 +12,8 @@
 //!   workaround for a pinned crate.
 //! - `app`: the UI state and a pure `update(Event) -> Vec<Command>`.
 //! - `ui`: drawing only, from `&App`.
-//! - `tui`: the one task that owns the terminal and runs the event loop.
+//! - `tui`: the one task that owns the terminal and runs the event loop;
+//!   `frames`: how fast it draws, logged at exit.
 //! - `headless`: the subcommands without a terminal UI, over the same boundary.
 //! - `cli`, `config`, `paths`, `logging`: the command line, the config file,
 //!   the XDG locations, and where log lines and user messages go.
@@ -22,6 +23,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod frames;
 pub mod headless;
 pub mod logging;
 pub mod net;

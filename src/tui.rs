@@ -29,6 +29,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::app::{App, Command, Event};
+use crate::frames::FrameStats;
 use crate::net::{NetCommand, NetEvent, NetHandle};
 use crate::ui;
 
@@ -58,11 +59,14 @@ pub async fn run(
     mut app: App,
     start: Vec<Command>,
 ) -> io::Result<()> {
+    let started = Instant::now();
+    let mut stats = FrameStats::default();
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     app.update(Event::Resize(size.width, size.height));
     app.update(Event::Tick(OffsetDateTime::now_utc()));
     guard.terminal.draw(|frame| ui::draw(frame, &app))?;
+    stats.record(started.elapsed(), started.elapsed(), false);
     for command in start {
         if let Command::Net(command) = command {
             send(&handle, command);
@@ -117,6 +121,7 @@ pub async fn run(
             }
         }
 
+        let frame_start = Instant::now();
         for event in batch {
             for command in app.update(event) {
                 match command {
@@ -134,6 +139,11 @@ pub async fn run(
             outcome = outcome.and(Err(error));
             quit = true;
         }
+        stats.record(
+            started.elapsed(),
+            frame_start.elapsed(),
+            app.timeline().window.paged,
+        );
         if quit {
             break;
         }
@@ -143,6 +153,7 @@ pub async fn run(
         shutdown(&handle, &mut events).await;
     }
     drop(guard);
+    tracing::info!("{}", stats.summary());
     outcome
 }
 

@@ -29,7 +29,7 @@ impl App {
         let scroll = timeline.scroll();
         if !window.complete_below && !window.asked_older {
             let need = scroll + 2 * height.max(1);
-            let rows = self.last_timeline_rows(width, need).len();
+            let rows = self.rows_of(channel, width).len();
             if rows < need {
                 let from = match window.older_from.or_else(|| timeline.oldest_position()) {
                     Some(position) => PageFrom::Before(position),

@@ -299,10 +299,17 @@ impl App {
         view::timeline_rows(self.timeline(), self.own, self.offset, width)
     }
 
+    /// The active timeline's rows at a width, laid out again only when
+    /// something they show changed: what drawing uses.
+    pub fn cached_timeline_rows(&self, width: usize) -> std::sync::Arc<Vec<Row>> {
+        self.rows_of(self.channels.active_index(), width)
+    }
+
     /// The newest `count` rows of the active timeline at a width (what one
     /// screen needs).
     pub fn last_timeline_rows(&self, width: usize, count: usize) -> Vec<Row> {
-        view::last_timeline_rows(self.timeline(), self.own, self.offset, width, count)
+        let rows = view::cached_timeline_rows(self.timeline(), self.own, self.offset, width);
+        rows[rows.len().saturating_sub(count)..].to_vec()
     }
 
     // ---- keys ----
@@ -729,10 +736,10 @@ impl App {
         self.after_insert(channel, index);
     }
 
-    fn rows_of(&self, channel: usize, width: usize) -> Vec<Row> {
+    fn rows_of(&self, channel: usize, width: usize) -> std::sync::Arc<Vec<Row>> {
         match self.channels.list().get(channel) {
-            Some(c) => view::timeline_rows(&c.timeline, self.own, self.offset, width),
-            None => Vec::new(),
+            Some(c) => view::cached_timeline_rows(&c.timeline, self.own, self.offset, width),
+            None => Default::default(),
         }
     }
 

@@ -6,12 +6,16 @@
 //! (docs/architecture.md §4, "History"). Owns ordering, scrolling and
 //! trimming; how entries look on screen is `app/view.rs`'s business.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::{ChatMessage, LogKey, Seq};
 use crate::net::history::Position;
+
+use super::view::Row;
 
 /// Most messages a timeline holds; past it, the end away from the view is
 /// dropped (it stays on disk).
@@ -111,9 +115,43 @@ impl Default for Window {
     }
 }
 
+/// The rows of the last layout, and what they were laid out for: the
+/// timeline's version and the width, own key and UTC offset of the view.
+/// Layout is the costly part of a frame; it is redone only when one of
+/// those changed. A clone starts empty.
+#[derive(Debug, Default)]
+pub struct LayoutCache(RefCell<Option<(LayoutKey, Arc<Vec<Row>>)>>);
+
+/// What a layout depends on besides the entries.
+pub type LayoutKey = (u64, usize, Option<LogKey>, time::UtcOffset);
+
+impl Clone for LayoutCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl LayoutCache {
+    /// The cached rows for `key`, or the ones `layout` makes (then kept).
+    pub fn get_or(&self, key: LayoutKey, layout: impl FnOnce() -> Vec<Row>) -> Arc<Vec<Row>> {
+        if let Some((cached, rows)) = &*self.0.borrow() {
+            if *cached == key {
+                return rows.clone();
+            }
+        }
+        let rows = Arc::new(layout());
+        *self.0.borrow_mut() = Some((key, rows.clone()));
+        rows
+    }
+}
+
 /// All entries, sorted, plus the view state over them.
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
+    /// Changes whenever what the rows show changes.
+    version: u64,
+    /// The last layout of the entries.
+    pub layout: LayoutCache,
     entries: Vec<Entry>,
     /// What the entries are of the channel's history.
     pub window: Window,
@@ -220,10 +258,16 @@ impl Timeline {
             body,
         };
         self.next_arrival += 1;
+        self.version += 1;
         let key = entry.sort_key();
         let index = self.entries.partition_point(|e| e.sort_key() <= key);
         self.entries.insert(index, entry);
         index
+    }
+
+    /// Changes whenever what the rows show changes (for `LayoutCache`).
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// The oldest message's place, if any.
@@ -289,6 +333,7 @@ impl Timeline {
     }
 
     fn reindex(&mut self) {
+        self.version += 1;
         self.seen.clear();
         self.nick_keys.clear();
         for entry in &self.entries {
@@ -339,6 +384,7 @@ impl Timeline {
 
     /// `/clear`: hides everything shown so far; the data stays.
     pub fn clear(&mut self) {
+        self.version += 1;
         self.cleared_before = self.next_arrival;
         self.scroll = 0;
         self.new_below = 0;

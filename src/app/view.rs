@@ -147,6 +147,20 @@ pub fn timeline_rows(
     rows
 }
 
+/// `timeline_rows`, from the timeline's layout cache when nothing it
+/// depends on changed since the last call.
+pub fn cached_timeline_rows(
+    timeline: &Timeline,
+    own: Option<LogKey>,
+    offset: UtcOffset,
+    width: usize,
+) -> std::sync::Arc<Vec<Row>> {
+    let key = (timeline.version(), width, own, offset);
+    timeline
+        .layout
+        .get_or(key, || timeline_rows(timeline, own, offset, width))
+}
+
 /// The last `count` rows of `timeline_rows` (fewer when there are fewer),
 /// laying out only the newest entries: what drawing needs, at a cost that
 /// does not grow with the history.

@@ -17,7 +17,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     let height = usize::from(area.height);
     let scroll = app.timeline().scroll();
-    let rows = app.last_timeline_rows(usize::from(area.width), scroll.saturating_add(height));
+    let rows = app.cached_timeline_rows(usize::from(area.width));
     if rows.is_empty() {
         let note = match app.active_channel().room() {
             _ if app.own().is_none() => "Opening your log…".to_string(),
@@ -30,7 +30,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(Span::styled(note, theme::dim())), area);
         return;
     }
-    // Fewer rows than asked for means the top was reached: clamp there.
+    // Past the top of the rows: clamp there.
     let scroll = scroll.min(rows.len().saturating_sub(height));
     let end = rows.len() - scroll;
     let start = end.saturating_sub(height);
