@@ -6,7 +6,7 @@
 //! the bottom starts the window afresh there. Pure decisions over the
 //! app's state (docs/architecture.md §4, "History").
 
-use crate::net::history::{HistoryPage, HistoryRequest, PageFrom, Position};
+use crate::net::history::{HistoryPage, HistoryRequest, PageFrom};
 use crate::net::NetCommand;
 
 use super::routing::ChannelId;
@@ -81,7 +81,7 @@ impl App {
             }
             match target.timeline.oldest_position() {
                 Some(oldest) => {
-                    let from = PageFrom::After(just_before(oldest));
+                    let from = PageFrom::After(oldest.start_of_time());
                     self.ask_page(channel, from, WINDOW);
                 }
                 None => {
@@ -215,14 +215,5 @@ impl App {
             }
         }
         self.clamp_scroll(channel);
-    }
-}
-
-/// A position just before `position` and every message at its time.
-fn just_before(position: Position) -> Position {
-    Position {
-        at: position.at,
-        log: crate::domain::LogKey([0; 32]),
-        seq: crate::domain::Seq(0),
     }
 }

@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::domain::{ChatMessage, LogKey, Seq};
-use crate::net::history::Position;
+use crate::domain::{ChatMessage, LogKey, Position, Seq};
 
 use super::view::Row;
 

@@ -1,13 +1,16 @@
 //! The shared vocabulary every layer speaks: the identifiers (keys, block
 //! indexes, connection keys, sessions), the chat message with its block codec
-//! and limits, room names and members, and the text-cleaning rule. Pure: no
+//! and limits, a message's place in a channel, room names and members, and
+//! the text-cleaning rule. Pure: no
 //! IO, no async, and nothing here panics on input.
 
 pub mod keys;
 pub mod message;
+pub mod position;
 pub mod room;
 pub mod text;
 
 pub use keys::{ConnectionKey, DiscoveryKey, KeyParseError, LogKey, OwnLogRefusal, Seq, SessionId};
 pub use message::ChatMessage;
+pub use position::Position;
 pub use room::{Member, RoomEntry, RoomName, RoomNameError};

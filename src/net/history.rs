@@ -5,17 +5,8 @@
 //! window of its history however long the logs grow (docs/architecture.md
 //! §4, "History").
 
-use time::OffsetDateTime;
-
-use crate::domain::{ChatMessage, LogKey, RoomName, Seq};
-
-/// Where a message sorts in a channel: by time, then log, then seq.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Position {
-    pub at: OffsetDateTime,
-    pub log: LogKey,
-    pub seq: Seq,
-}
+pub use crate::domain::Position;
+use crate::domain::{ChatMessage, LogKey, RoomName};
 
 /// Which page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
