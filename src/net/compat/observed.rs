@@ -8,7 +8,8 @@
 //!
 //! Tests and benches can tap a log (`tap_wire`): every connection of the
 //! process then hands the requests and the blocks it reads for that log to
-//! the tap. Without a tap, that costs one atomic load per request or block.
+//! the tap. Without a tap, a request costs its decoding (a few integers)
+//! and one atomic load, and a block sent one atomic load more.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
