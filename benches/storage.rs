@@ -32,6 +32,16 @@
 //!    (spawn to exit), its peak resident memory (`ru_maxrss` of the child,
 //!    read with `wait4`, so no `/usr/bin/time` is needed) and the size of
 //!    the `own/blocks` journal (and, beside it, of `own/index.jsonl`).
+//!    Beside it, a follower of that log: at each size its copy is extended
+//!    in-process from the grown log with hypercore proofs
+//!    (`harness::followed`, the restart test's builder; the rate is
+//!    printed), and the follower's engine runs once on it until every
+//!    message is indexed from its own blocks (the time is printed). Then
+//!    the followed log's reopen: the open alone
+//!    (`net::testing::open_followed_log`, the engine's path for a followed
+//!    log, checked to hold every block), median of 3 in-process, and a
+//!    start-up of the follower's `hychat key` (the engine opens its own log
+//!    and the followed one), median wall time and peak RSS of 3 runs.
 //! 5. Kills survived: `HYCHAT_BENCH_KILLS` runs (default 500) of `hychat
 //!    send --progress` killed with kill -9 at random moments
 //!    (`harness::crash`, the crash test's runs, with the release binary),
@@ -46,11 +56,11 @@ use std::process::Stdio;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use hychat::domain::Seq;
-use hychat::net::NetEvent;
+use hychat::domain::{LogKey, Seq};
+use hychat::net::{testing, NetEvent};
 
 // This bench uses only `harness::bin`, `harness::node`, `harness::js`,
-// `harness::crash` and `harness::bench`.
+// `harness::crash`, `harness::followed` and `harness::bench`.
 #[allow(dead_code)]
 #[path = "../tests/harness/mod.rs"]
 mod harness;
@@ -58,6 +68,7 @@ mod harness;
 use harness::bench::{env_count, percentile};
 use harness::bin::{free_udp_port, hychat, hychat_command, stderr_of};
 use harness::crash::{kill_runs, seed_from_env, BURST};
+use harness::followed::follow_offline;
 use harness::node::{bootstrap_node, Node};
 
 /// Bound on one burst run or the JS script, so a hang ends the bench.
@@ -178,11 +189,121 @@ fn mib(bytes: f64) -> f64 {
     bytes / (1024.0 * 1024.0)
 }
 
+/// A follower of the log that `start_ups` grows, kept beside it.
+struct Follower {
+    /// Its storage; `None` while an engine runs on it.
+    dir: Option<tempfile::TempDir>,
+    /// A loopback bootstrap node for its engine (the writer is not online).
+    bootstrap: hychat::net::BootstrapNode,
+    /// The key `hychat key` prints in its storage.
+    own: Option<String>,
+}
+
+/// Section 4, the follower at `size` blocks: extends its copy from the own
+/// log in `writer`, runs its engine once until every message is indexed,
+/// then prints the followed log's reopen figures.
+fn follower_at(size: u64, writer: &Path, follower: &mut Follower) {
+    let runtime = tokio::runtime::Handle::current();
+    let storage = follower.dir.as_ref().unwrap().path().to_path_buf();
+    let (key, copied) = runtime
+        .block_on(follow_offline(writer, &storage))
+        .unwrap_or_else(|e| panic!("could not extend the follower's copy to {size}: {e}"));
+    assert_eq!(
+        copied.length, size,
+        "the follower's copy should hold {size} blocks"
+    );
+    println!(
+        "{}",
+        rate_line(
+            &format!("follower copy extended to {size}"),
+            copied.blocks,
+            "blocks",
+            copied.elapsed,
+            " (hypercore proofs applied in-process, harness::followed)",
+        )
+    );
+    let indexed = runtime.block_on(index_copy(follower, key, size));
+    println!(
+        "follower's first start on the copy of {size}: every message indexed from its own blocks in {:.2} s",
+        indexed.as_secs_f64()
+    );
+    let mut opens = Vec::with_capacity(STARTS);
+    for _ in 0..STARTS {
+        let started = Instant::now();
+        let core = runtime
+            .block_on(testing::open_followed_log(&storage, key))
+            .unwrap_or_else(|e| panic!("the followed log of {size} blocks did not reopen: {e}"));
+        opens.push(started.elapsed());
+        let info = core.info();
+        assert_eq!(
+            (info.length, info.contiguous_length),
+            (size, size),
+            "the reopened followed log should hold every block of {size}"
+        );
+    }
+    let first_open = opens[0];
+    opens.sort();
+    let mut times = Vec::with_capacity(STARTS);
+    let mut peak_kib = 0;
+    for _ in 0..STARTS {
+        let (elapsed, rss_kib, printed) = start_up(&storage);
+        let expected = follower.own.get_or_insert_with(|| printed.clone());
+        assert_eq!(
+            &printed, expected,
+            "the follower's hychat key printed another key"
+        );
+        times.push(elapsed);
+        peak_kib = peak_kib.max(rss_kib);
+    }
+    times.sort();
+    println!(
+        "followed log reopen at {size} blocks: the open alone {:.1} ms the first time, median \
+         {:.1} ms of {STARTS} (every block held); start-up of the follower: median {:.3} s of \
+         {STARTS} runs of hychat key, max RSS {:.1} MiB",
+        first_open.as_secs_f64() * 1e3,
+        percentile(&opens, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.5).as_secs_f64(),
+        peak_kib as f64 / 1024.0,
+    );
+}
+
+/// Runs the follower's engine until it has indexed (shown) all `size`
+/// blocks of `key`'s copy; how long that took from the engine's start.
+async fn index_copy(follower: &mut Follower, key: LogKey, size: u64) -> Duration {
+    let dir = follower.dir.take().unwrap();
+    let started = Instant::now();
+    let mut node = Node::start_in(dir, follower.bootstrap.local_addr()).await;
+    // Read here, not with `wait_for`, which keeps every event it reads.
+    let deadline = tokio::time::Instant::now() + RUN_LIMIT;
+    loop {
+        match tokio::time::timeout_at(deadline, node.events.recv()).await {
+            Ok(Some(NetEvent::LogProgress {
+                log,
+                downloaded,
+                length,
+            })) if log == key && downloaded == size && length == size => break,
+            Ok(Some(NetEvent::Error(message))) => panic!("the follower's engine: {message}"),
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the follower's engine stopped before indexing {size} blocks"),
+            Err(_) => panic!("the follower did not index {size} blocks within {RUN_LIMIT:?}"),
+        }
+    }
+    let elapsed = started.elapsed();
+    follower.dir = Some(node.shutdown().await);
+    elapsed
+}
+
 /// Section 4: grows one storage through `SIZES` up to `max` messages and
-/// prints each burst's rate and the start-up figures at each size.
+/// prints each burst's rate and the start-up figures at each size, and
+/// those of a follower of that log.
 fn start_ups(max: u64) {
     let dir = tempfile::tempdir().unwrap();
     let storage = dir.path();
+    let mut follower = Follower {
+        dir: Some(tempfile::tempdir().unwrap()),
+        bootstrap: tokio::runtime::Handle::current().block_on(bootstrap_node()),
+        own: None,
+    };
     let mut held = 0;
     let mut key: Option<String> = None;
     for size in SIZES.into_iter().filter(|size| *size <= max) {
@@ -223,6 +344,7 @@ fn start_ups(max: u64) {
             blocks as f64 / size as f64,
             mib(index as f64),
         );
+        follower_at(size, storage, &mut follower);
     }
     let skipped: Vec<String> = SIZES
         .into_iter()

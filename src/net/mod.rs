@@ -35,6 +35,65 @@ mod wire;
 
 pub use swarm::bind;
 
+/// Support for tests and benches, not for the app: a tap on what the frame
+/// reader sees of one log on every connection of the process (`tap_wire`,
+/// see `compat/observed.rs`), and the engine's own ways of opening logs on
+/// disk, for building a follower's storage without a network
+/// (`tests/harness/followed.rs`). Each opener holds the storage's lock while
+/// it opens, so it fails while an engine runs there; no engine may start on
+/// that storage while a log it opened is still open.
+#[doc(hidden)]
+pub mod testing {
+    use std::path::Path;
+
+    use hypercore::Hypercore;
+
+    pub use super::compat::observed::{tap_wire, WireSeen, WireTap};
+    use super::{log, NetError, Store, StoreError};
+    use crate::domain::LogKey;
+
+    /// The own log in `storage`, opened as the engine opens it at start (its
+    /// copy after a clean close, otherwise rebuilt from the journal). Never
+    /// append to it: the journal would not hold the blocks. `close_own_log`
+    /// marks it clean again, as the engine does when it stops.
+    pub async fn open_own_log(storage: &Path) -> Result<Hypercore, NetError> {
+        let store = Store::open(storage)?;
+        let dir = store.own_dir();
+        match log::own::open_own(&dir).await {
+            Ok((core, _journal)) => Ok(core),
+            Err(e) => Err(NetError::OpenLog {
+                path: dir,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Marks the own log opened by `open_own_log` clean, so the next start
+    /// reopens its copy instead of rebuilding it.
+    pub fn close_own_log(storage: &Path, core: &Hypercore) -> Result<(), NetError> {
+        let store = Store::open(storage)?;
+        log::own::close_clean(&store.own_dir(), core).map_err(|source| {
+            NetError::Store(StoreError::Unwritable {
+                path: store.own_dir(),
+                source,
+            })
+        })
+    }
+
+    /// The copy of the followed log `key` in `storage`, opened (created when
+    /// missing) the way the engine opens a followed log at start.
+    pub async fn open_followed_log(storage: &Path, key: LogKey) -> Result<Hypercore, NetError> {
+        let store = Store::open(storage)?;
+        let dir = store.log_dir(&key);
+        log::open_clone(&dir, key)
+            .await
+            .map_err(|e| NetError::OpenLog {
+                path: dir,
+                reason: e.to_string(),
+            })
+    }
+}
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -7,7 +7,8 @@
 //!   from hychat or from JS, with either side opening the connection, and
 //!   on hypercore 11 in compat mode;
 //! - messages from `hychat send`, served by `hychat seed` and then by
-//!   `hychat send --wait`, read by the JS viewer;
+//!   `hychat send --wait`, read by the JS viewer: three, and a log of
+//!   40,000 past one bitfield page (32,768 blocks);
 //! - the full-screen chat in tmux following a JS writer with `/follow KEY`.
 //!
 //! Every address is 127.0.0.1, every wait is bounded, every process is
@@ -39,6 +40,8 @@ const LOOKUP: Duration = Duration::from_secs(10);
 const LOOKUPS: usize = 3;
 /// How long `hychat send --wait` stays online for a peer.
 const SEND_WAIT_SECS: u64 = 20;
+/// Bound on one `hychat send` of a whole history from stdin.
+const BURST_LIMIT: Duration = Duration::from_secs(180);
 
 /// What a failure report shows: the output of every process the test
 /// started and the tail of every hychat log file.
@@ -305,6 +308,85 @@ fn expect_viewer_block(viewer: &mut JsViewer, report: &Report, text: &str) {
     }
 }
 
+/// `hychat --nick ann send` of `lines` on stdin, all confirmed.
+fn send_history(storage: &Path, port: u16, key: &str, lines: &[String], report: &Report) {
+    let output = hychat(storage, port)
+        .args(["--nick", "ann", "send"])
+        .write_stdin(lines.join("\n") + "\n")
+        .timeout(BURST_LIMIT)
+        .output()
+        .expect("run hychat send");
+    let stderr = stderr_of(&output);
+    let confirmation = format!("appended {} message(s) to {key}", lines.len());
+    if !output.status.success() || !stderr.contains(&confirmation) {
+        report.fail(&format!(
+            "hychat send of {} stdin lines failed or did not confirm them: {:?}\n{stderr}",
+            lines.len(),
+            output.status
+        ));
+    }
+}
+
+/// With the seed stopped (the storage lock admits one process), `hychat
+/// send --wait` appends `live` and stays online until the viewer, still
+/// running, replicates it; the viewer must print it as block `seq`.
+/// Returns how long after `send --wait` started the viewer printed it, how
+/// long `send --wait` took, and what it said.
+fn live_send_to_viewer(
+    storage: &Path,
+    port: u16,
+    viewer: &mut JsViewer,
+    report: &Report,
+    seq: u64,
+    live: &str,
+) -> (Duration, Duration, String) {
+    let sent = Instant::now();
+    let sent_ms = unix_ms();
+    let output = hychat(storage, port)
+        .args(["--nick", "ann", "send", live])
+        .arg("--wait")
+        .arg(SEND_WAIT_SECS.to_string())
+        .timeout(ARRIVAL)
+        .output()
+        .expect("run hychat send --wait");
+    let stderr = stderr_of(&output);
+    if !output.status.success() {
+        report.fail(&format!(
+            "hychat send --wait failed: {:?}\n{stderr}",
+            output.status
+        ));
+    }
+    if !stderr.contains("a peer has downloaded the new messages") {
+        report.fail(&format!(
+            "`hychat send --wait` should see the JS viewer download the message:\n{stderr}"
+        ));
+    }
+    // `send --wait` returns once a peer has the block; the viewer prints it
+    // at about that moment, so a short wait suffices.
+    let Some(ViewerBlock {
+        seq: got,
+        block,
+        received_ms,
+    }) = viewer.next_block(QUICK)
+    else {
+        report.fail(&format!(
+            "the JS viewer did not print the message from `hychat send --wait`; \
+             send said:\n{stderr}"
+        ));
+    };
+    if got != seq || block["text"] != live || block["nickname"] != "ann" {
+        report.fail(&format!(
+            "the JS viewer's block {seq} should be {live:?} from ann: block {got}: {block}"
+        ));
+    }
+    let send_took = sent.elapsed();
+    let live_in = Duration::from_millis(received_ms.saturating_sub(sent_ms));
+    if !viewer.process.is_running() {
+        report.fail("the JS viewer stopped");
+    }
+    (live_in, send_took, stderr.trim().to_string())
+}
+
 /// `hychat send` writes three messages offline; `hychat seed` serves them
 /// and the JS viewer prints them in order. Then, with the seed stopped (the
 /// storage lock admits one process), `hychat send --wait` appends a fourth
@@ -327,18 +409,7 @@ fn js_viewer_reads_hychat_history_then_a_live_send() {
     let history: Vec<String> = (0..3)
         .map(|i| format!("from hychat, message {i} of run {pid}"))
         .collect();
-    let output = hychat(hychat_dir.path(), port)
-        .args(["--nick", "ann", "send"])
-        .write_stdin(history.join("\n") + "\n")
-        .output()
-        .expect("run hychat send");
-    let stderr = stderr_of(&output);
-    if !output.status.success() || !stderr.contains(&format!("appended 3 message(s) to {key}")) {
-        report.fail(&format!(
-            "hychat send of three stdin lines failed or did not confirm them: {:?}\n{stderr}",
-            output.status
-        ));
-    }
+    send_history(hychat_dir.path(), port, &key, &history, &report);
 
     let mut seed = spawn_hychat("hychat seed", hychat_dir.path(), port, &["seed"]);
     report.watch(&seed);
@@ -351,49 +422,127 @@ fn js_viewer_reads_hychat_history_then_a_live_send() {
     seed.stop_cleanly();
 
     let live = format!("from hychat, sent live, run {pid}");
-    let sent = Instant::now();
-    let sent_ms = unix_ms();
-    let output = hychat(hychat_dir.path(), port)
-        .args(["--nick", "ann", "send", &live])
-        .arg("--wait")
-        .arg(SEND_WAIT_SECS.to_string())
-        .timeout(ARRIVAL)
-        .output()
-        .expect("run hychat send --wait");
-    let stderr = stderr_of(&output);
-    if !output.status.success() {
-        report.fail(&format!(
-            "hychat send --wait failed: {:?}\n{stderr}",
-            output.status
-        ));
-    }
-    if !stderr.contains("a peer has downloaded the new messages") {
-        report.fail(&format!(
-            "`hychat send --wait` should see the JS viewer download the message:\n{stderr}"
-        ));
-    }
-    // `send --wait` returns once a peer has the block; the viewer prints it
-    // at about that moment, so a short wait suffices.
-    let Some(ViewerBlock { block, received_ms }) = viewer.next_block(QUICK) else {
-        report.fail(&format!(
-            "the JS viewer did not print the message from `hychat send --wait`; \
-             send said:\n{stderr}"
-        ));
-    };
-    if block["text"] != live.as_str() || block["nickname"] != "ann" {
-        report.fail(&format!(
-            "the JS viewer's fourth block should be {live:?} from ann: {block}"
-        ));
-    }
-    let send_took = sent.elapsed();
-    let live_in = Duration::from_millis(received_ms.saturating_sub(sent_ms));
-    if !viewer.process.is_running() {
-        report.fail("the JS viewer stopped");
-    }
+    let (live_in, send_took, said) =
+        live_send_to_viewer(hychat_dir.path(), port, &mut viewer, &report, 3, &live);
     eprintln!(
         "hychat → JS viewer: history in {history_in:?}; the live message reached the viewer \
-         {live_in:?} after `send --wait` started, which returned after {send_took:?} saying: {}",
-        stderr.trim()
+         {live_in:?} after `send --wait` started, which returned after {send_took:?} saying: {said}"
+    );
+}
+
+/// Messages of the long log: past 32,768 blocks, one page of hypercore's
+/// bitfield.
+const LONG_LOG: u64 = 40_000;
+/// Bound on the JS viewer's whole read of the long log (about 150 s here,
+/// the served side in a debug build).
+const LONG_READ: Duration = Duration::from_secs(600);
+
+/// A hychat log past 32,768 blocks, read by the JS viewer (hypercore 10):
+/// `hychat send` writes 40,000 messages from a pipe (group-committed),
+/// `hychat seed` serves them, and the viewer prints every block, in order,
+/// each checked, the blocks around 32,767/32,768 and the last ones by
+/// name. Then `hychat send --wait` appends block 40,000 live. The catch-up
+/// time is printed.
+#[test]
+fn js_viewer_reads_a_40000_message_hychat_log() {
+    let _one_at_a_time = one_at_a_time();
+    ensure_js_peers();
+    let boot_dir = TempDir::new().unwrap();
+    let hychat_dir = TempDir::new().unwrap();
+    let viewer_dir = TempDir::new().unwrap();
+    let mut report = Report::default();
+    report.watch_log(hychat_dir.path());
+    let (bootstrap, port) = start_bootstrap(boot_dir.path());
+    report.watch(&bootstrap);
+    let pid = std::process::id();
+    let text = |seq: u64| format!("long log message {seq} of run {pid}");
+
+    let key = own_key(hychat_dir.path(), port);
+    let history: Vec<String> = (0..LONG_LOG).map(text).collect();
+    let written = Instant::now();
+    send_history(hychat_dir.path(), port, &key, &history, &report);
+    let written_in = written.elapsed();
+
+    let mut seed = spawn_hychat("hychat seed", hychat_dir.path(), port, &["seed"]);
+    report.watch(&seed);
+    let started = Instant::now();
+    let mut viewer = JsViewer::start(&key, viewer_dir.path(), &loopback(port));
+    // Not the viewer's whole transcript: a failure shows its status lines
+    // and the last blocks read.
+    let mut last: Vec<String> = Vec::new();
+    let fail = |viewer: &JsViewer, last: &[String], what: String| -> ! {
+        report.fail(&format!(
+            "{what}\nthe JS viewer's status lines: {:?}\nits last blocks:\n{}",
+            viewer.status,
+            last.join("\n")
+        ))
+    };
+    let mut first_block_in = None;
+    let mut boundary_in = None;
+    for seq in 0..LONG_LOG {
+        let left = LONG_READ.saturating_sub(started.elapsed());
+        let Some(read) = viewer.next_block(ARRIVAL.min(left)) else {
+            fail(
+                &viewer,
+                &last,
+                format!(
+                    "the JS viewer printed no block {seq} within {:?} ({:?} into the read)",
+                    ARRIVAL.min(left),
+                    started.elapsed()
+                ),
+            );
+        };
+        if last.len() == 5 {
+            last.remove(0);
+        }
+        last.push(format!("{} {}", read.seq, read.block));
+        let expected = text(seq);
+        if read.seq != seq
+            || read.block["text"] != expected.as_str()
+            || read.block["nickname"] != "ann"
+        {
+            let around = match seq {
+                32_766..=32_769 => " (around one bitfield page, 32,768 blocks)",
+                s if s + 3 >= LONG_LOG => " (one of the last blocks)",
+                _ => "",
+            };
+            fail(
+                &viewer,
+                &last,
+                format!(
+                    "block {seq}{around} should be {expected:?} from ann: block {} {}",
+                    read.seq, read.block
+                ),
+            );
+        }
+        match seq {
+            0 => first_block_in = Some(started.elapsed()),
+            32_768 => boundary_in = Some(started.elapsed()),
+            _ => {}
+        }
+    }
+    let read_in = started.elapsed();
+    seed.stop_cleanly();
+
+    let live = format!("long log, sent live, run {pid}");
+    let (live_in, _, said) = live_send_to_viewer(
+        hychat_dir.path(),
+        port,
+        &mut viewer,
+        &report,
+        LONG_LOG,
+        &live,
+    );
+    eprintln!(
+        "hychat → JS viewer, {LONG_LOG} messages: written by one `hychat send` in {:.1} s; the viewer \
+         read block 0 after {:.1} s, block 32,768 after {:.1} s and all {LONG_LOG} after {:.1} s \
+         ({:.0} blocks/s, from the viewer's start); block {LONG_LOG}, sent live, reached it {live_in:?} \
+         after `send --wait` started ({said})",
+        written_in.as_secs_f64(),
+        first_block_in.unwrap_or_default().as_secs_f64(),
+        boundary_in.unwrap_or_default().as_secs_f64(),
+        read_in.as_secs_f64(),
+        LONG_LOG as f64 / read_in.as_secs_f64(),
     );
 }
 

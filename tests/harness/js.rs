@@ -242,9 +242,12 @@ impl JsWriter {
 }
 
 /// `viewer.js KEY`: follows a log and prints each block as one JSON line,
-/// `{"block":{...},"received":ms}`, in order.
+/// `{"seq":n,"block":{...},"received":ms}`, in order.
 pub struct JsViewer {
     pub process: Background,
+    /// The lines that were not blocks (`JOINED`, `PEER ...`, `FATAL ...`),
+    /// for failure reports that cannot show every block.
+    pub status: Vec<String>,
 }
 
 impl JsViewer {
@@ -252,15 +255,25 @@ impl JsViewer {
         let args = viewer_args(key, storage, bootstrap);
         Self {
             process: node("js viewer", "viewer.js", &args, false),
+            status: Vec::new(),
         }
     }
 
-    /// The next block the viewer printed, skipping its status lines; `None`
-    /// when `timeout` passes first.
+    /// The next block the viewer printed, keeping its status lines aside;
+    /// `None` when `timeout` passes first.
     pub fn next_block(&mut self, timeout: Duration) -> Option<ViewerBlock> {
-        let line = self
-            .process
-            .wait_for_line(timeout, |l| l.starts_with('{'))?;
+        let deadline = Instant::now() + timeout;
+        let line = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            let line = self.process.next_line(left)?;
+            if line.starts_with('{') {
+                break line;
+            }
+            self.status.push(line);
+        };
         let mut value: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
             panic!(
                 "the JS viewer printed a line that is not JSON ({e}): {line:?}\n{}",
@@ -268,6 +281,12 @@ impl JsViewer {
             )
         });
         Some(ViewerBlock {
+            seq: value["seq"].as_u64().unwrap_or_else(|| {
+                panic!(
+                    "the JS viewer's line has no `seq`: {line:?}\n{}",
+                    self.process.describe()
+                )
+            }),
             block: value["block"].take(),
             received_ms: value["received"].as_u64().unwrap_or_else(|| {
                 panic!(
@@ -279,8 +298,11 @@ impl JsViewer {
     }
 }
 
-/// One line of the viewer: the decoded block and when it arrived.
+/// One line of the viewer: the block's seq, the decoded block and when it
+/// arrived.
 pub struct ViewerBlock {
+    /// The block's place in the log, counted by the viewer's in-order read.
+    pub seq: u64,
     pub block: serde_json::Value,
     /// Milliseconds since the Unix epoch.
     pub received_ms: u64,

@@ -16,6 +16,9 @@
 //!   for `tests/binary/lab.rs` and `benches/lab.rs`;
 //! - `crash`: kill -9 of `hychat send` at random moments and the check of
 //!   what survived, for `tests/binary/crash.rs` and `benches/storage.rs`;
+//! - `followed`: a follower's copy of a log built in-process from the
+//!   writer's log with hypercore proofs, for `tests/engine/reopen.rs` and
+//!   `benches/storage.rs`;
 //! - `bench`: percentiles and run sizes, for the benches only.
 //!
 //! No binary uses all of it, so each declares the module with
@@ -24,6 +27,7 @@
 pub mod bench;
 pub mod bin;
 pub mod crash;
+pub mod followed;
 pub mod js;
 pub mod lab;
 pub mod node;

@@ -12,10 +12,12 @@ async function main () {
   await core.ready()
   serve(core, args)
   log('JOINED')
+  // The stream reads the log in order from block 0, so its count is the seq.
+  let seq = 0
   for await (const block of core.createReadStream({ live: true })) {
     let parsed
     try { parsed = JSON.parse(block.toString()) } catch { parsed = block.toString() }
-    process.stdout.write(JSON.stringify({ block: parsed, received: Date.now() }) + '\n')
+    process.stdout.write(JSON.stringify({ seq: seq++, block: parsed, received: Date.now() }) + '\n')
   }
 }
 

@@ -1,6 +1,7 @@
 //! Reads decrypted hypercore-protocol frames as they pass by, for the few
 //! facts the replication code does not expose: hychat hellos, which channel
-//! carries which log, and the block ranges a peer says it holds. Frames are
+//! carries which log, the block ranges a peer says it holds, and the blocks
+//! and upgrades asked for in requests (both ways). Frames are
 //! one message (`channel, message`), a batch (`0 0 channel`, then
 //! length-prefixed messages, with `0 channel` switching channel), or an
 //! open/close (`0 1` / `0 3`). Pure; never panics on input.
@@ -16,6 +17,7 @@ use crate::net::wire::reclone::RECLONE_EXTENSION;
 /// whole blocks and are never decoded twice; outgoing ones are our own small
 /// chat blocks.
 const SYNCHRONIZE_TYPE: u64 = 0;
+const REQUEST_TYPE: u64 = 1;
 const DATA_TYPE: u64 = 3;
 const RANGE_TYPE: u64 = 8;
 const EXTENSION_TYPE: u64 = 9;
@@ -49,6 +51,14 @@ pub(crate) enum Seen {
     },
     /// We sent the peer block `index` of the log on `channel`.
     Sent { channel: u64, index: u64 },
+    /// A request for the log on `channel`: for block `block` and/or for an
+    /// upgrade of `upgrade` = (start, length) blocks. Incoming, the peer
+    /// asks us; outgoing, we ask the peer.
+    Requested {
+        channel: u64,
+        block: Option<u64>,
+        upgrade: Option<(u64, u64)>,
+    },
     /// The peer's signed length of the log on `channel`.
     Length { channel: u64, length: u64 },
 }
@@ -103,6 +113,7 @@ fn read_batch(rest: &[u8], direction: Direction, seen: &mut Vec<Seen>) {
 
 fn read_message(channel: u64, message: &[u8], direction: Direction, seen: &mut Vec<Seen>) {
     match (direction, u64::decode(message)) {
+        (_, Ok((REQUEST_TYPE, _))) => {}
         (Direction::Incoming, Ok((SYNCHRONIZE_TYPE | EXTENSION_TYPE | RANGE_TYPE, _))) => {}
         (Direction::Outgoing, Ok((DATA_TYPE, _))) => {}
         _ => return,
@@ -112,6 +123,15 @@ fn read_message(channel: u64, message: &[u8], direction: Direction, seen: &mut V
             seen.push(Seen::Length {
                 channel,
                 length: sync.length,
+            });
+        }
+        Ok((Message::Request(request), _)) => {
+            seen.push(Seen::Requested {
+                channel,
+                block: request.block.map(|block| block.index),
+                upgrade: request
+                    .upgrade
+                    .map(|upgrade| (upgrade.start, upgrade.length)),
             });
         }
         Ok((Message::Data(data), _)) => {
@@ -150,6 +170,7 @@ fn read_message(channel: u64, message: &[u8], direction: Direction, seen: &mut V
 mod tests {
     use super::*;
     use hypercore_protocol::schema::Extension;
+    use proptest::prelude::*;
 
     fn encode<T: CompactEncoding>(value: &T) -> Vec<u8> {
         let mut buffer = vec![0u8; value.encoded_size().unwrap()];
@@ -274,6 +295,43 @@ mod tests {
         );
     }
 
+    fn request(block: Option<u64>, upgrade: Option<(u64, u64)>) -> Message {
+        Message::Request(hypercore_protocol::schema::Request {
+            id: 9,
+            fork: 0,
+            block: block.map(|index| hypercore_schema::RequestBlock { index, nodes: 3 }),
+            hash: None,
+            seek: None,
+            upgrade: upgrade
+                .map(|(start, length)| hypercore_schema::RequestUpgrade { start, length }),
+            manifest: false,
+            priority: 0,
+        })
+    }
+
+    #[test]
+    fn reads_requests_both_ways() {
+        let mut frame = vec![6u8];
+        frame.extend(encode(&request(Some(40_000), Some((33_000, 7_001)))));
+        let expected = vec![Seen::Requested {
+            channel: 6,
+            block: Some(40_000),
+            upgrade: Some((33_000, 7_001)),
+        }];
+        assert_eq!(read_frame(&frame, Direction::Incoming), expected);
+        assert_eq!(read_frame(&frame, Direction::Outgoing), expected);
+        let mut upgrade_only = vec![6u8];
+        upgrade_only.extend(encode(&request(None, Some((5, 1)))));
+        assert_eq!(
+            read_frame(&upgrade_only, Direction::Incoming),
+            vec![Seen::Requested {
+                channel: 6,
+                block: None,
+                upgrade: Some((5, 1)),
+            }]
+        );
+    }
+
     #[test]
     fn garbage_frames_yield_nothing() {
         for frame in [
@@ -292,6 +350,107 @@ mod tests {
             assert!(
                 read_frame(frame, Direction::Outgoing).is_empty(),
                 "{frame:?}"
+            );
+        }
+    }
+
+    /// Messages of a batch frame (`0 0 channel`, then length-prefixed
+    /// messages, `0 channel` switching channel), each on its channel.
+    fn batch(first_channel: u64, messages: &[(u64, Vec<u8>)]) -> Vec<u8> {
+        let mut frame = vec![0, 0];
+        frame.extend(encode(&first_channel));
+        let mut current = first_channel;
+        for (channel, message) in messages {
+            if *channel != current {
+                frame.push(0);
+                frame.extend(encode(channel));
+                current = *channel;
+            }
+            frame.extend(encode(&(message.len() as u64)));
+            frame.extend(message);
+        }
+        frame
+    }
+
+    fn any_request() -> impl Strategy<Value = (u64, Option<u64>, Option<(u64, u64)>)> {
+        (
+            1..u64::MAX,
+            proptest::option::of(any::<u64>()),
+            proptest::option::of((any::<u64>(), any::<u64>())),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_read_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = read_frame(&bytes, Direction::Incoming);
+            let _ = read_frame(&bytes, Direction::Outgoing);
+        }
+
+        #[test]
+        fn any_prefix_of_a_batch_reads_without_panicking(
+            requests in proptest::collection::vec(any_request(), 1..6),
+            cut in any::<usize>(),
+        ) {
+            let messages: Vec<(u64, Vec<u8>)> = requests
+                .iter()
+                .map(|(channel, block, upgrade)| (*channel, encode(&request(*block, *upgrade))))
+                .collect();
+            let frame = batch(messages[0].0, &messages);
+            let cut = cut % (frame.len() + 1);
+            let _ = read_frame(&frame[..cut], Direction::Incoming);
+            let _ = read_frame(&frame[..cut], Direction::Outgoing);
+        }
+
+        #[test]
+        fn every_request_of_a_batch_is_read_on_its_channel(
+            requests in proptest::collection::vec(any_request(), 1..6),
+        ) {
+            let messages: Vec<(u64, Vec<u8>)> = requests
+                .iter()
+                .map(|(channel, block, upgrade)| (*channel, encode(&request(*block, *upgrade))))
+                .collect();
+            let frame = batch(messages[0].0, &messages);
+            let expected: Vec<Seen> = requests
+                .iter()
+                .map(|(channel, block, upgrade)| Seen::Requested {
+                    channel: *channel,
+                    block: *block,
+                    upgrade: *upgrade,
+                })
+                .collect();
+            prop_assert_eq!(read_frame(&frame, Direction::Incoming), expected.clone());
+            prop_assert_eq!(read_frame(&frame, Direction::Outgoing), expected);
+        }
+
+        #[test]
+        fn a_single_request_or_block_is_read(
+            (channel, block, upgrade) in any_request(),
+            index in any::<u64>(),
+        ) {
+            let mut frame = encode(&channel);
+            frame.extend(encode(&request(block, upgrade)));
+            prop_assert_eq!(
+                read_frame(&frame, Direction::Incoming),
+                vec![Seen::Requested { channel, block, upgrade }]
+            );
+            let data = Message::Data(hypercore_protocol::schema::Data {
+                request: 1,
+                fork: 0,
+                block: Some(hypercore_schema::DataBlock {
+                    index,
+                    value: b"{}".to_vec(),
+                    nodes: vec![],
+                }),
+                hash: None,
+                seek: None,
+                upgrade: None,
+            });
+            let mut frame = encode(&channel);
+            frame.extend(encode(&data));
+            prop_assert_eq!(
+                read_frame(&frame, Direction::Outgoing),
+                vec![Seen::Sent { channel, index }]
             );
         }
     }

@@ -480,7 +480,8 @@ where
     C: hypercore_handshake::CipherTrait + 'static,
 {
     let is_client = connection.is_initiator();
-    let (observed, observations) = ObservedConnection::new(connection);
+    let own_log = ctx.shared.rooms.identity().map(|me| me.key);
+    let (observed, observations) = ObservedConnection::new(connection, own_log);
     let mut closed = observations.closed;
     let mut reports = observations.reports;
     let heard = observations.heard;
