@@ -175,7 +175,10 @@ fn frames_line(storage: &Path) -> String {
         .unwrap_or_default()
         .lines()
         .rev()
-        .find_map(|l| l.split_once("hychat::tui: ").map(|(_, rest)| rest.to_string()))
+        .find_map(|l| {
+            l.split_once("hychat::tui: ")
+                .map(|(_, rest)| rest.to_string())
+        })
         .unwrap_or_else(|| "(no frame figures in the log file)".into())
 }
 
@@ -198,9 +201,13 @@ async fn main() {
     tmux.new_session("chat", 120, 40, &script);
     let pid = tmux.format("chat", "#{pane_pid}");
     let shows = |screen: &str, wanted: &str| {
-        screen
-            .lines()
-            .any(|l| l.split('│').next().unwrap_or("").trim_end().ends_with(&format!(": {wanted}")))
+        screen.lines().any(|l| {
+            l.split('│')
+                .next()
+                .unwrap_or("")
+                .trim_end()
+                .ends_with(&format!(": {wanted}"))
+        })
     };
     while !shows(&tmux.capture("chat"), &newest) {
         assert!(

@@ -111,8 +111,8 @@ pub async fn send(
             }
         })
     };
-    // Our own log echoes each append once it is on disk; older messages
-    // replayed from the index carry earlier timestamps.
+    // Our own log echoes each append once it is on disk (the index is not
+    // replayed for `send`; an echo older than the start would not count).
     let mut written = 0;
     let mut last_seq = 0;
     while written < lines.len() {

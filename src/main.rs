@@ -70,9 +70,9 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
                 progress,
             }) => {
                 let config = if wait.is_some() {
-                    net_config
+                    paged(net_config)
                 } else {
-                    local_only(net_config)
+                    paged(local_only(net_config))
                 };
                 headless::send(config, text, wait, progress, cli.global.room).await
             }
@@ -89,7 +89,7 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
                 headless::unfollow(paged(local_only(net_config)), key).await
             }
             Some(CliCommand::Following) => headless::following(paged(local_only(net_config))).await,
-            Some(CliCommand::Seed) => headless::seed(net_config, cli.global.room).await,
+            Some(CliCommand::Seed) => headless::seed(paged(net_config), cli.global.room).await,
             Some(CliCommand::Bootstrap { .. }) => Ok(()),
         }
     })
@@ -148,8 +148,8 @@ fn net_config(global: &GlobalArgs, config: &Config, paths: &Paths) -> Result<Net
     Ok(net)
 }
 
-/// For the chat and the commands that print no messages: history is read
-/// a page at a time, not sent whole at start.
+/// For the chat and the commands that print no history (all but `tail`):
+/// history is read a page at a time, not sent whole at start.
 fn paged(mut config: NetConfig) -> NetConfig {
     config.replay_history = false;
     config
