@@ -349,6 +349,17 @@ fn error_lines(lines: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The size of a storage's log file.
+fn log_size(storage: &Path) -> u64 {
+    std::fs::metadata(storage.join("hychat.log")).map_or(0, |m| m.len())
+}
+
+/// What a storage's log file gained past `offset`.
+fn log_since(storage: &Path, offset: u64) -> String {
+    let bytes = std::fs::read(storage.join("hychat.log")).unwrap_or_default();
+    String::from_utf8_lossy(bytes.get(offset as usize..).unwrap_or_default()).into_owned()
+}
+
 /// The warnings in a storage's log file saying a log was not opened as it
 /// was left (cloned afresh, or not opened at all).
 pub fn lost_log_warnings(storage: &Path) -> Vec<String> {
@@ -1047,6 +1058,300 @@ fn catchup_storage(
             facts.torn,
             facts.repeats
         );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// kill -9 during start-up
+
+/// What `startup_kills` is asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct StartupPlan {
+    pub kills: u64,
+    /// Messages in the storage's own log.
+    pub own_messages: usize,
+    /// Messages in the followed log.
+    pub followed_messages: usize,
+    /// Kill moments fall in this much of the start.
+    pub window: Duration,
+    pub seed: u64,
+    /// Print one line per run.
+    pub print_runs: bool,
+}
+
+/// What `startup_kills` found.
+#[derive(Debug, Default)]
+pub struct StartupReport {
+    pub seed: u64,
+    /// Kills made.
+    pub kills: u64,
+    /// Of them, kills of `hychat tail` (the rest are of `hychat seed`).
+    pub tails: u64,
+    /// Checks made in place (the rest on a copy of the storage).
+    pub in_place: u64,
+    /// Kills by how far the start had got: before the own log was open
+    /// (reading the journal, rebuilding its copy), after it, and after the
+    /// followed log reported itself open (`hychat seed` only).
+    pub by_stage: [u64; 3],
+    /// Of the kills before the own log was open, those of a start that
+    /// found no clean mark, so it was rebuilding the own log's copy from
+    /// its journal.
+    pub during_rebuild: u64,
+    /// Messages in the own log and in the followed log.
+    pub own_messages: usize,
+    pub followed_messages: usize,
+    /// Index lines and delivered blocks compared with what was written.
+    pub checked: usize,
+    /// Torn and repeated index lines at the end, in both logs.
+    pub torn: usize,
+    pub repeats: usize,
+    pub elapsed: Duration,
+    /// The first thing found wrong, naming its run and the seed.
+    pub first_failure: Option<String>,
+}
+
+/// Builds a storage with an own log of `plan.own_messages` and a followed
+/// log of `plan.followed_messages` (downloaded from its writer's seed and
+/// closed cleanly), then kills `hychat seed` or `hychat tail KEY` at a
+/// random moment of the first `plan.window` of its start, `plan.kills`
+/// times into that storage. After every kill, `open_offline` on a copy (or,
+/// one time in three, in place): `hychat key` prints the same key, the
+/// followed log opens whole; both index files still hold every block, each
+/// the one written. At the end both logs deliver every message, as the
+/// engine does at start and from the logs themselves. Panics only when the
+/// storage cannot be built.
+pub fn startup_kills(plan: StartupPlan) -> StartupReport {
+    let started = Instant::now();
+    let mut report = StartupReport {
+        seed: plan.seed,
+        own_messages: plan.own_messages,
+        followed_messages: plan.followed_messages,
+        ..StartupReport::default()
+    };
+    let built =
+        build_startup_storage(&plan).unwrap_or_else(|e| panic!("cannot build the storage: {e}"));
+    if let Err(failure) = startup_runs(&plan, &mut report, &built) {
+        report.first_failure = Some(format!("seed {}: {failure}", plan.seed));
+    }
+    report.elapsed = started.elapsed();
+    report
+}
+
+/// The storage of the start-up kills, with what it must hold.
+struct Built {
+    _writer: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    own: LogKey,
+    own_messages: Vec<ChatMessage>,
+    followed: LogKey,
+    followed_messages: Vec<ChatMessage>,
+}
+
+fn build_startup_storage(plan: &StartupPlan) -> Result<Built, String> {
+    let texts: Vec<String> = (0..plan.followed_messages)
+        .map(|i| format!("followed message {i} of {}", plan.followed_messages))
+        .collect();
+    let (writer, followed, followed_messages) = new_writer("writer", &texts)?;
+    let n = plan.followed_messages as u64;
+    let texts: Vec<String> = (0..plan.own_messages)
+        .map(|i| format!("own message {i} of {}", plan.own_messages))
+        .collect();
+    let (dir, own, own_messages) = new_writer("subject", &texts)?;
+    follow(dir.path(), followed)?;
+    let served = serve(writer.path())?;
+    let mut seed = spawn_hychat(
+        "seed catching up",
+        dir.path(),
+        served.port,
+        &[BIND[0], BIND[1], "seed"],
+    );
+    let done = seed.wait_for_line(CATCH_UP_BOUND, |l| {
+        progress_of(l, &followed.short()) == Some((n, n))
+    });
+    let status = seed.terminate();
+    if done.is_none() || !status.is_some_and(|s| s.success()) {
+        return Err(format!(
+            "the followed log was not downloaded within {CATCH_UP_BOUND:?} and closed cleanly ({status:?})\n{}\n{}",
+            seed.describe(),
+            served.describe()
+        ));
+    }
+    drop(served);
+    let read = read_logs(dir.path(), &[(followed, plan.followed_messages)], false)?;
+    same_blocks(&read[&followed], &followed_messages)
+        .map_err(|e| format!("the followed log as downloaded: {e}"))?;
+    Ok(Built {
+        _writer: writer,
+        dir,
+        own,
+        own_messages,
+        followed,
+        followed_messages,
+    })
+}
+
+/// The kills of `startup_kills` and the checks after each, then at the end.
+fn startup_runs(
+    plan: &StartupPlan,
+    report: &mut StartupReport,
+    built: &Built,
+) -> Result<(), String> {
+    let mut rng = Rng::new(plan.seed);
+    let storage = built.dir.path();
+    let n = built.followed_messages.len() as u64;
+    let indexes = [
+        (index_path(&own_dir(storage)), &built.own_messages, "own"),
+        (
+            index_path(&followed_dir(storage, built.followed)),
+            &built.followed_messages,
+            "followed",
+        ),
+    ];
+    let node_dir = tempfile::tempdir().unwrap();
+    let (_node, port) = start_bootstrap(node_dir.path());
+    let followed_hex = built.followed.to_hex();
+    for run in 1..=plan.kills {
+        let tail = rng.one_in(3);
+        let args: Vec<&str> = if tail {
+            vec![BIND[0], BIND[1], "tail", &followed_hex, "--json"]
+        } else {
+            vec![BIND[0], BIND[1], "seed"]
+        };
+        let name = if tail { "hychat tail" } else { "hychat seed" };
+        let moment = rng.up_to(plan.window);
+        let in_place = rng.one_in(3);
+        let log_before = log_size(storage);
+        // Without the clean mark of a clean close (`src/net/log/own.rs`),
+        // the start rebuilds the own log's copy from its journal.
+        let unclean = !own_dir(storage).join("clean").exists();
+        let mut victim = Victim::spawn(name, hychat_command(storage, port, &args));
+        let deadline = victim.spawned + moment;
+        while Instant::now() < deadline && victim.is_running() {
+            thread::sleep(Duration::from_micros(200));
+        }
+        if !victim.is_running() {
+            let at = victim.kill();
+            return Err(format!(
+                "run {run}: {name} exited by itself {at:?} after its start, before its kill\n{}\n{}",
+                victim.describe(),
+                log_tail(storage)
+            ));
+        }
+        let at = victim.kill();
+        report.kills += 1;
+        report.tails += u64::from(tail);
+        report.in_place += u64::from(in_place);
+        let logged = log_since(storage, log_before);
+        let rebuilding = unclean;
+        // The log file is written from a buffer a kill may lose: `hychat
+        // seed`'s first line says the same sooner.
+        let own_open = logged.contains("own log opened")
+            || logged.contains("own log rebuilt")
+            || victim
+                .stdout_lines()
+                .iter()
+                .any(|l| l.split_whitespace().nth(1) == Some("own"));
+        let followed_open = victim
+            .stdout_lines()
+            .iter()
+            .any(|l| progress_of(l, &built.followed.short()).is_some());
+        let stage = match (own_open, followed_open) {
+            (_, true) => 2,
+            (true, false) => 1,
+            (false, false) => 0,
+        };
+        report.by_stage[stage] += 1;
+        report.during_rebuild += u64::from(rebuilding && !own_open);
+        let what = format!(
+            "run {run}, {name} killed {at:?} after its start ({})",
+            [
+                "before the own log was open",
+                "with the own log open",
+                "with the followed log open"
+            ][stage]
+        );
+        let errors = error_lines(&victim.stdout_lines());
+        if !errors.is_empty() {
+            return Err(format!("{what}: it reported errors: {errors:?}"));
+        }
+        // Both indexes keep every block, each the one written.
+        let mut figures = Vec::new();
+        for (path, expected, which) in &indexes {
+            let facts = check_index(path, expected)
+                .map_err(|e| format!("{what}: the {which} log's index: {e}"))?;
+            let (count, first) = missing(&facts.seqs, expected.len());
+            if count > 0 {
+                return Err(format!(
+                    "{what}: the {which} log's index lost {count} of {} blocks, the first {first:?}",
+                    expected.len()
+                ));
+            }
+            if facts.torn as u64 > run {
+                return Err(format!(
+                    "{what}: the {which} log's index has {} torn lines after {run} kills",
+                    facts.torn
+                ));
+            }
+            report.checked += facts.lines;
+            figures.push(format!("{which} index {} lines", facts.lines + facts.torn));
+        }
+        // The storage opens with the same key and the followed log whole.
+        let copy = (!in_place).then(|| copy_storage(storage, false));
+        let target = copy.as_ref().map_or(storage, |c| c.path());
+        let opened = open_offline(target, built.own, built.followed).map_err(|e| {
+            format!(
+                "{what}: the storage does not open{}: {e}",
+                if in_place { "" } else { " (a copy)" }
+            )
+        })?;
+        if (opened.delivered, opened.length) != (n, n) {
+            return Err(format!(
+                "{what}: the followed log opens at {}/{}, not {n}/{n}",
+                opened.delivered, opened.length
+            ));
+        }
+        if plan.print_runs {
+            println!(
+                "{what}{}: {}; checked {}",
+                match (own_open, rebuilding) {
+                    (false, true) => ", a start that rebuilds it from its journal",
+                    (false, false) => ", a start after a clean close",
+                    _ => "",
+                },
+                figures.join(", "),
+                if in_place { "in place" } else { "on a copy" }
+            );
+        }
+    }
+    let warnings = lost_log_warnings(storage);
+    if !warnings.is_empty() {
+        return Err(format!(
+            "after {} kills the log file says a log was lost: {warnings:?}",
+            report.kills
+        ));
+    }
+    // Every message, as the engine delivers it at start and from the logs.
+    let wanted = [
+        (built.own, built.own_messages.len()),
+        (built.followed, built.followed_messages.len()),
+    ];
+    for (from_the_logs, how) in [
+        (false, "as delivered at start"),
+        (true, "in the log itself"),
+    ] {
+        let read = read_logs(storage, &wanted, from_the_logs)
+            .map_err(|e| format!("at the end, reading the logs {how}: {e}"))?;
+        same_blocks(&read[&built.own], &built.own_messages)
+            .map_err(|e| format!("at the end, the own log {how}: {e}"))?;
+        same_blocks(&read[&built.followed], &built.followed_messages)
+            .map_err(|e| format!("at the end, the followed log {how}: {e}"))?;
+        report.checked += read[&built.own].len() + read[&built.followed].len();
+    }
+    for (path, expected, _) in &indexes {
+        let facts = check_index(path, expected)?;
+        report.torn += facts.torn;
+        report.repeats += facts.repeats;
     }
     Ok(())
 }

@@ -16,8 +16,9 @@
 //!   for `tests/binary/lab.rs` and `benches/lab.rs`;
 //! - `crash`: kill -9 of `hychat send` at random moments and the check of
 //!   what survived, for `tests/binary/crash.rs` and `benches/storage.rs`;
-//! - `kills`: kill -9 during the catch-up of a followed log, and the
-//!   checks of what each kill left, for `tests/binary/kill_catchup.rs`;
+//! - `kills`: kill -9 during the catch-up of a followed log and during
+//!   start-up, and the checks of what each kill left, for
+//!   `tests/binary/kill_catchup.rs` and `tests/binary/kill_startup.rs`;
 //! - `bench`: percentiles and run sizes, for the benches only.
 //!
 //! No binary uses all of it, so each declares the module with
