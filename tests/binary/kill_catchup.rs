@@ -39,7 +39,8 @@ fn kill_9_during_a_catch_up_loses_no_block_and_the_log_always_opens() {
     }
     println!(
         "catch-up kill test: {} kills ({} inside a catch-up; {} at start-up, {} after the length was seen, {} after arrivals) \
-         into {} follower storages in {:.0} s; {} messages checked against the writer's {}; {} torn and {} repeated index lines",
+         into {} follower storages in {:.0} s; {} left blocks downloaded but not yet indexed; \
+         {} messages checked against the writer's {}; {} torn and {} repeated index lines",
         report.kills,
         report.inside,
         report.by_moment[0],
@@ -47,6 +48,7 @@ fn kill_9_during_a_catch_up_loses_no_block_and_the_log_always_opens() {
         report.by_moment[2],
         report.storages,
         report.elapsed.as_secs_f64(),
+        report.ahead,
         report.checked,
         report.messages,
         report.torn,

@@ -249,6 +249,19 @@ pub fn serve(storage: &Path) -> Result<Served, String> {
     })
 }
 
+/// `serve` on a thread, for `take` later.
+pub fn serve_later(storage: &Path) -> JoinHandle<Result<Served, String>> {
+    let storage = storage.to_path_buf();
+    thread::spawn(move || serve(&storage))
+}
+
+/// What `serve_later` served.
+pub fn take(served: JoinHandle<Result<Served, String>>) -> Result<Served, String> {
+    served
+        .join()
+        .map_err(|_| "serving the writer's log panicked".to_string())?
+}
+
 /// `hychat --nick NICK send` with `texts` on its standard input; checks it
 /// reports every one appended.
 pub fn send_lines(storage: &Path, nick: &str, texts: &[String]) -> Result<(), String> {
@@ -503,6 +516,31 @@ pub fn read_logs(
     wanted: &[(LogKey, usize)],
     from_the_logs: bool,
 ) -> Result<HashMap<LogKey, Delivered>, String> {
+    read(storage, wanted, from_the_logs, false)
+}
+
+/// The blocks a followed log of `storage` holds, as its engine delivers
+/// them from a copy without the index: its first progress report comes
+/// once the blocks held are delivered, and then nothing more for a moment.
+pub fn held_blocks(storage: &Path, key: LogKey) -> Result<Delivered, String> {
+    Ok(read(storage, &[(key, 0)], true, true)?
+        .remove(&key)
+        .unwrap_or_default())
+}
+
+/// `read_logs`; with `reported`, the read waits for each log's progress
+/// report as well, and for a shorter moment after it.
+fn read(
+    storage: &Path,
+    wanted: &[(LogKey, usize)],
+    from_the_logs: bool,
+    reported: bool,
+) -> Result<HashMap<LogKey, Delivered>, String> {
+    let quiet = if reported {
+        Duration::from_millis(150)
+    } else {
+        QUIET
+    };
     let copy = from_the_logs.then(|| copy_storage(storage, true));
     let root = copy.as_ref().map_or(storage, |c| c.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -519,11 +557,14 @@ pub fn read_logs(
             .map(|(key, _)| (*key, Delivered::new()))
             .collect();
         let mut trouble = None;
+        let mut reports: BTreeSet<LogKey> = BTreeSet::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let complete = wanted.iter().all(|(key, n)| found[key].len() >= *n);
+            let complete = wanted
+                .iter()
+                .all(|(key, n)| found[key].len() >= *n && (!reported || reports.contains(key)));
             let wait = if complete {
-                QUIET
+                quiet
             } else {
                 deadline.saturating_duration_since(tokio::time::Instant::now())
             };
@@ -541,6 +582,9 @@ pub fn read_logs(
                             }
                         }
                     }
+                }
+                Ok(Some(NetEvent::LogProgress { log, .. })) => {
+                    reports.insert(log);
                 }
                 Ok(Some(NetEvent::Error(message))) => {
                     trouble.get_or_insert(format!("the engine reported: {message}"));
@@ -724,6 +768,8 @@ pub struct CatchupReport {
     pub messages: usize,
     /// Index lines and delivered blocks compared with the writer's.
     pub checked: usize,
+    /// Kills that left blocks in the log that were not indexed yet.
+    pub ahead: u64,
     /// Torn index lines seen at the end of each storage, summed.
     pub torn: usize,
     /// Repeated index lines (same seq, same block) at the end of each storage, summed.
@@ -799,19 +845,30 @@ fn kill_at(victim: &mut Victim, moment: Moment, short: &str) -> Result<Killed, S
     let mut note = "";
     let mut deadline = match moment {
         Moment::Start(after) => spawned + after,
-        Moment::Sight(_) | Moment::Arrival(..) => spawned + RUN_BOUND,
+        Moment::Sight(_) | Moment::Arrival(..) => spawned + SIGHT_BOUND,
     };
     loop {
         let Some(line) = victim.next_line(deadline) else {
-            if Instant::now() < deadline && !victim.is_running() {
+            if Instant::now() < deadline {
+                // Its output closed early: it is leaving by itself.
+                let closed = Instant::now();
+                while victim.is_running() && closed.elapsed() < Duration::from_secs(2) {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                victim.kill();
                 return Err(format!(
-                    "the follower exited by itself before its kill\n{}",
+                    "the follower closed its output and exited by itself before its kill\n{}",
                     victim.describe()
                 ));
             }
             if sighted.is_none() && !matches!(moment, Moment::Start(_)) {
-                note = " (the log's length was not seen in time)";
-            } else if matches!(moment, Moment::Arrival(..)) && Instant::now() >= deadline {
+                victim.kill();
+                return Err(format!(
+                    "the follower did not see the log's length within {SIGHT_BOUND:?} of its start\n{}",
+                    victim.describe()
+                ));
+            }
+            if matches!(moment, Moment::Arrival(..)) {
                 note = " (fewer arrivals than drawn)";
             }
             break;
@@ -821,8 +878,10 @@ fn kill_at(victim: &mut Victim, moment: Moment, short: &str) -> Result<Killed, S
         };
         if length > 0 && sighted.is_none() {
             sighted = Some(Instant::now());
-            if let Moment::Sight(after) = moment {
-                deadline = Instant::now() + after;
+            match moment {
+                Moment::Start(_) => {}
+                Moment::Sight(after) => deadline = Instant::now() + after,
+                Moment::Arrival(..) => deadline = spawned + RUN_BOUND,
             }
         }
         if previous.is_some_and(|p| delivered > p) {
@@ -832,11 +891,16 @@ fn kill_at(victim: &mut Victim, moment: Moment, short: &str) -> Result<Killed, S
         complete |= length > 0 && delivered >= length;
         if let Moment::Arrival(n, after) = moment {
             if arrivals >= n || complete {
+                if arrivals < n {
+                    note = " (the catch-up ended first)";
+                }
                 thread::sleep(after);
                 break;
             }
         }
-        if matches!(moment, Moment::Sight(_)) && sighted.is_none() && complete {
+        // Past the end of the catch-up, the moment is its end.
+        if matches!(moment, Moment::Sight(_)) && complete {
+            note = " (at the end of the catch-up, which came first)";
             break;
         }
     }
@@ -912,13 +976,16 @@ fn catchup_storage(
     let mut indexed_before = 0;
     let mut length_before = 0;
     let mut kills_here = 0;
+    // The writer is served afresh for every run (see `Served`); the next
+    // one comes up while the last run is checked.
+    let mut next = serve_later(writer);
     while kills_here < plan.per_storage
         && report.inside < plan.kills
         && report.kills < plan.kills * 3 + 10
     {
         let run = kills_here + 1;
         let moment = Moment::draw(&mut rng);
-        let served = serve(writer)?;
+        let served = take(next)?;
         let mut victim = Victim::spawn(
             "follower seed",
             hychat_command(follower, served.port, &[BIND[0], BIND[1], "seed"]),
@@ -926,6 +993,7 @@ fn catchup_storage(
         let killed = kill_at(&mut victim, moment, &short)
             .map_err(|e| format!("run {run}, to be killed {}: {e}", moment.describe()))?;
         drop(served);
+        next = serve_later(writer);
         kills_here += 1;
         report.kills += 1;
         report.by_moment[moment.slot()] += 1;
@@ -981,13 +1049,36 @@ fn catchup_storage(
                 ));
             }
         }
+        // Every indexed block is in the log itself, as the writer wrote it.
+        let held = held_blocks(follower, key)
+            .map_err(|e| format!("{what}: reading the log itself: {e}"))?;
+        if let Some(seq) = facts.seqs.iter().find(|s| !held.contains_key(s)) {
+            return Err(format!(
+                "{what}: the index and the log disagree: seq {seq} is indexed, but the log does not hold it \
+                 ({} indexed, {} held)",
+                facts.seqs.len(),
+                held.len()
+            ));
+        }
+        for (seq, message) in &held {
+            if expected.get(*seq as usize) != Some(message) {
+                return Err(format!(
+                    "{what}: the log holds another block for seq {seq} than the writer wrote: {message:?}"
+                ));
+            }
+        }
+        report.checked += held.len();
+        if held.len() > facts.seqs.len() {
+            report.ahead += 1;
+        }
         if plan.print_runs {
             println!(
-                "storage {} {what}: {} seqs indexed ({} torn, {} repeated lines); reopened offline at {}/{}",
+                "storage {} {what}: {} seqs indexed ({} torn, {} repeated lines), {} blocks held; reopened offline at {}/{}",
                 report.storages,
                 facts.seqs.len(),
                 facts.torn,
                 facts.repeats,
+                held.len(),
                 opened.delivered,
                 opened.length
             );
@@ -997,7 +1088,7 @@ fn catchup_storage(
         }
     }
     // The catch-up is let finish, and stops cleanly.
-    let served = serve(writer)?;
+    let served = take(next)?;
     let mut seed = spawn_hychat(
         "follower seed, not killed",
         follower,
