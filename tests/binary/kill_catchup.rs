@@ -3,14 +3,16 @@
 //! the writer's `hychat seed` on a loopback bootstrap node and is killed,
 //! many times into the same storage. After every kill the storage opens
 //! (offline, on a copy), its index holds only the writer's blocks and keeps
-//! what it held, and no block is indexed beyond the log's length; at the
-//! end the follower finishes its catch-up and its index and its log hold
-//! every block the writer wrote. The runs and the checks are the harness's
+//! what it held, and every indexed block is in the log itself; at the end
+//! the follower finishes its catch-up and its index and its log hold every
+//! block the writer wrote. The runs and the checks are the harness's
 //! (`harness::kills::catchup_kills`, where the moments are described).
 //!
 //! At least 50 kills fall inside a catch-up (`HYCHAT_KILL_CATCHUP_KILLS`),
-//! of a 300-message log (`HYCHAT_KILL_CATCHUP_MESSAGES`); the seed of the
-//! moments is printed and replays a run (`HYCHAT_KILL_CATCHUP_SEED`).
+//! of a 300-message log (`HYCHAT_KILL_CATCHUP_MESSAGES`), at most 12 into
+//! one follower storage before its catch-up is let finish
+//! (`HYCHAT_KILL_CATCHUP_PER_STORAGE`); the seed of the moments is printed
+//! and replays them (`HYCHAT_KILL_CATCHUP_SEED`).
 
 use crate::harness::crash::seed_from_env;
 use crate::harness::kills::{catchup_kills, env_number, CatchupPlan};

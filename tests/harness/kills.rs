@@ -2,30 +2,31 @@
 //! (`catchup_kills`, for `tests/binary/kill_catchup.rs`) and during
 //! start-up (`startup_kills`, for `tests/binary/kill_startup.rs`), and the
 //! checks of what each kill left behind. Both return a report instead of
-//! panicking, so the tests assert on it and print its figures.
+//! panicking, so the tests assert on it and print its figures; a storage
+//! found wrong is kept, and its path is in the failure.
 //!
-//! The checks after a kill run the binary (`hychat key`, `hychat seed`
-//! offline) on a copy of the storage by default, so that the next run
-//! starts from exactly what the kill left, not from what a clean start and
-//! stop repaired; the start-up test checks in place now and then as well.
-//! A log is read twice at the end: as the engine delivers it at start
-//! (index first), and from the log itself, on a copy whose index files are
-//! removed, so the engine delivers every block it holds (`read_logs`).
+//! After a kill the binary is started on a copy of the storage by default
+//! (`open_offline`: `hychat key`, then `hychat seed` offline until the
+//! followed log reports itself open), so that the next run starts from
+//! exactly what the kill left, not from what a clean start and stop
+//! repaired; the start-up test checks in place now and then as well.
 //! Index files are read directly (`check_index`): every line names a block
 //! the writer wrote, with the writer's exact message; repeats of a seq are
-//! allowed (a kill between a write and the index's bookkeeping) as long as
-//! they carry the same block, and unparsable lines (a torn last write) no
-//! more than one per kill.
+//! allowed as long as they carry the same block, and unparsable lines (a
+//! torn last write) no more than one per kill. The log itself is read
+//! in-process from a copy whose index files are removed, so the engine
+//! delivers every block the log holds (`read_logs`, `held_blocks`): every
+//! indexed block must be among them.
 //!
 //! Kill moments come from a seed (`crash::seed_from_env`) through a small
-//! generator (`Rng`), so a failure can be replayed. The moments of the
-//! catch-up follow what the follower prints (`hychat seed` prints one
+//! generator (`Rng`), so a seed replays the same moments. The moments of
+//! the catch-up follow what the follower prints (`hychat seed` prints one
 //! `log KEY delivered/length` line per delivered batch), not the clock.
 //!
 //! Every process here is started by this file and stopped by its pid: the
 //! killed ones by `Victim` (SIGKILL, then reaped), the others by the
-//! harness's `Background` guard. Networking is on 127.0.0.1 only: a fresh
-//! loopback bootstrap node, `--bind 127.0.0.1` on every hychat.
+//! harness's `Background` guard. Networking is on 127.0.0.1 only: fresh
+//! loopback bootstrap nodes, `--bind 127.0.0.1` on every hychat.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -479,12 +480,18 @@ pub fn check_index(path: &Path, expected: &[ChatMessage]) -> Result<IndexFacts, 
         };
         match ChatMessage::decode(block.to_string().as_bytes()) {
             Ok(message) if message == *wanted => {}
-            found => {
+            Ok(message) => {
                 return Err(format!(
                     "{} line {number} holds another block for seq {seq} than the writer wrote: \
-                     {found:?} instead of {wanted:?}",
+                     {message:?} instead of {wanted:?}",
                     path.display()
                 ))
+            }
+            Err(e) => {
+                return Err(format!(
+                "{} line {number} holds a block for seq {seq} that does not decode ({e}): {line}",
+                path.display()
+            ))
             }
         }
         facts.lines += 1;
@@ -958,7 +965,25 @@ pub fn catchup_kills(plan: CatchupPlan) -> CatchupReport {
 
 /// One follower storage: kills until its catch-up completes in a run (or
 /// `plan.per_storage` kills), then the catch-up let finish, and the checks.
+/// A storage found wrong is kept for a look.
 fn catchup_storage(
+    plan: &CatchupPlan,
+    report: &mut CatchupReport,
+    writer: &Path,
+    key: LogKey,
+    expected: &[ChatMessage],
+) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    catchup_storage_in(dir.path(), plan, report, writer, key, expected).map_err(|failure| {
+        format!(
+            "{failure}\n(the follower's storage is kept in {})",
+            dir.keep().display()
+        )
+    })
+}
+
+fn catchup_storage_in(
+    follower: &Path,
     plan: &CatchupPlan,
     report: &mut CatchupReport,
     writer: &Path,
@@ -968,8 +993,6 @@ fn catchup_storage(
     let mut rng = Rng::new(plan.seed ^ report.storages.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let n = expected.len() as u64;
     let short = key.short();
-    let dir = tempfile::tempdir().unwrap();
-    let follower = dir.path();
     follow(follower, key)?;
     let follower_key: LogKey = own_key(follower, free_udp_port()).parse().unwrap();
     let index = index_path(&followed_dir(follower, key));
@@ -1223,7 +1246,11 @@ pub fn startup_kills(plan: StartupPlan) -> StartupReport {
     let built =
         build_startup_storage(&plan).unwrap_or_else(|e| panic!("cannot build the storage: {e}"));
     if let Err(failure) = startup_runs(&plan, &mut report, &built) {
-        report.first_failure = Some(format!("seed {}: {failure}", plan.seed));
+        report.first_failure = Some(format!(
+            "seed {}: {failure}\n(the storage is kept in {})",
+            plan.seed,
+            built.dir.keep().display()
+        ));
     }
     report.elapsed = started.elapsed();
     report
