@@ -57,7 +57,7 @@ const RUN_BOUND: Duration = Duration::from_secs(30);
 /// Bound on a catch-up that is not killed.
 const CATCH_UP_BOUND: Duration = Duration::from_secs(90);
 /// How long an in-process read waits for more once everything expected arrived.
-const QUIET: Duration = Duration::from_millis(500);
+const QUIET: Duration = Duration::from_millis(250);
 /// What hychat's log file says when a log was not opened as it was left.
 const LOST_LOG_WARNINGS: [&str; 3] = [
     "cannot reopen a cloned log",
@@ -759,6 +759,13 @@ pub struct CatchupPlan {
     pub print_runs: bool,
 }
 
+impl CatchupPlan {
+    /// Kills made at most, inside a catch-up or not.
+    fn max_kills(&self) -> u64 {
+        self.kills * 3 + 10
+    }
+}
+
 /// What `catchup_kills` found.
 #[derive(Debug, Default)]
 pub struct CatchupReport {
@@ -943,8 +950,10 @@ pub fn catchup_kills(plan: CatchupPlan) -> CatchupReport {
         .collect();
     let (writer, key, expected) =
         new_writer("writer", &texts).unwrap_or_else(|e| panic!("cannot set up the writer: {e}"));
-    let max_kills = plan.kills * 3 + 10;
-    while report.first_failure.is_none() && report.inside < plan.kills && report.kills < max_kills {
+    while report.first_failure.is_none()
+        && report.inside < plan.kills
+        && report.kills < plan.max_kills()
+    {
         report.storages += 1;
         if let Err(failure) = catchup_storage(&plan, &mut report, writer.path(), key, &expected) {
             report.first_failure = Some(format!(
@@ -982,8 +991,26 @@ fn catchup_storage(
     })
 }
 
+/// One follower storage and what its followed log must hold.
+struct Follower<'a> {
+    dir: &'a Path,
+    /// The follower's own key, which `hychat key` must print.
+    own: LogKey,
+    /// The followed log, and every block its writer wrote.
+    key: LogKey,
+    expected: &'a [ChatMessage],
+    index: PathBuf,
+}
+
+/// What the checks after a kill found.
+struct AfterKill {
+    facts: IndexFacts,
+    held: usize,
+    opened: Opened,
+}
+
 fn catchup_storage_in(
-    follower: &Path,
+    dir: &Path,
     plan: &CatchupPlan,
     report: &mut CatchupReport,
     writer: &Path,
@@ -991,27 +1018,31 @@ fn catchup_storage_in(
     expected: &[ChatMessage],
 ) -> Result<(), String> {
     let mut rng = Rng::new(plan.seed ^ report.storages.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    let n = expected.len() as u64;
     let short = key.short();
-    follow(follower, key)?;
-    let follower_key: LogKey = own_key(follower, free_udp_port()).parse().unwrap();
-    let index = index_path(&followed_dir(follower, key));
-    let mut indexed_before = 0;
-    let mut length_before = 0;
+    follow(dir, key)?;
+    let follower = Follower {
+        dir,
+        own: own_key(dir, free_udp_port()).parse().unwrap(),
+        key,
+        expected,
+        index: index_path(&followed_dir(dir, key)),
+    };
+    // What the last check found, which the next must not fall below.
+    let mut before = (0, 0);
     let mut kills_here = 0;
     // The writer is served afresh for every run (see `Served`); the next
     // one comes up while the last run is checked.
     let mut next = serve_later(writer);
     while kills_here < plan.per_storage
         && report.inside < plan.kills
-        && report.kills < plan.kills * 3 + 10
+        && report.kills < plan.max_kills()
     {
         let run = kills_here + 1;
         let moment = Moment::draw(&mut rng);
         let served = take(next)?;
         let mut victim = Victim::spawn(
             "follower seed",
-            hychat_command(follower, served.port, &[BIND[0], BIND[1], "seed"]),
+            hychat_command(dir, served.port, &[BIND[0], BIND[1], "seed"]),
         );
         let killed = kill_at(&mut victim, moment, &short)
             .map_err(|e| format!("run {run}, to be killed {}: {e}", moment.describe()))?;
@@ -1020,9 +1051,7 @@ fn catchup_storage_in(
         kills_here += 1;
         report.kills += 1;
         report.by_moment[moment.slot()] += 1;
-        if !killed.complete {
-            report.inside += 1;
-        }
+        report.inside += u64::from(!killed.complete);
         let what = format!(
             "run {run}, killed {}{} ({:?} after start, last report {:?})",
             moment.describe(),
@@ -1034,99 +1063,142 @@ fn catchup_storage_in(
         if !errors.is_empty() {
             return Err(format!("{what}: the follower reported errors: {errors:?}"));
         }
-        // What the kill left: the index holds only the writer's blocks,
-        // keeps what it held, and tears at most one line per kill.
-        let facts = check_index(&index, expected).map_err(|e| format!("{what}: {e}"))?;
-        report.checked += facts.lines;
-        if facts.seqs.len() < indexed_before {
-            return Err(format!(
-                "{what}: the index lost seqs: {} indexed, {indexed_before} before",
-                facts.seqs.len()
-            ));
-        }
-        if facts.torn as u64 > kills_here {
-            return Err(format!(
-                "{what}: {} torn index lines after {kills_here} kills",
-                facts.torn
-            ));
-        }
-        indexed_before = facts.seqs.len();
-        // The log opens, offline, from a copy of exactly what the kill
-        // left, with no block indexed beyond its length.
-        let copy = copy_storage(follower, false);
-        let opened = open_offline(copy.path(), follower_key, key).map_err(|e| {
-            format!("{what}: after the kill the storage does not open as it was: {e}")
-        })?;
-        if opened.length < length_before {
-            return Err(format!(
-                "{what}: the followed log opens with length {}, {length_before} before the kill",
-                opened.length
-            ));
-        }
-        length_before = opened.length;
-        if let Some(highest) = facts.seqs.last() {
-            if *highest >= opened.length {
-                return Err(format!(
-                    "{what}: the index and the log disagree: seq {highest} is indexed, the log opens with length {}",
-                    opened.length
-                ));
-            }
-        }
-        // Every indexed block is in the log itself, as the writer wrote it.
-        let held = held_blocks(follower, key)
-            .map_err(|e| format!("{what}: reading the log itself: {e}"))?;
-        if let Some(seq) = facts.seqs.iter().find(|s| !held.contains_key(s)) {
-            return Err(format!(
-                "{what}: the index and the log disagree: seq {seq} is indexed, but the log does not hold it \
-                 ({} indexed, {} held)",
-                facts.seqs.len(),
-                held.len()
-            ));
-        }
-        for (seq, message) in &held {
-            if expected.get(*seq as usize) != Some(message) {
-                return Err(format!(
-                    "{what}: the log holds another block for seq {seq} than the writer wrote: {message:?}"
-                ));
-            }
-        }
-        report.checked += held.len();
-        if held.len() > facts.seqs.len() {
-            report.ahead += 1;
-        }
+        let found =
+            after_kill(&follower, kills_here, &mut before).map_err(|e| format!("{what}: {e}"))?;
+        report.checked += found.facts.lines + found.held;
+        report.ahead += u64::from(found.held > found.facts.seqs.len());
         if plan.print_runs {
             println!(
-                "storage {} {what}: {} seqs indexed ({} torn, {} repeated lines), {} blocks held; reopened offline at {}/{}",
+                "storage {} {what}: {} seqs indexed ({} torn, {} repeated lines), {} blocks held; \
+                 reopened offline at {}/{}",
                 report.storages,
-                facts.seqs.len(),
-                facts.torn,
-                facts.repeats,
-                held.len(),
-                opened.delivered,
-                opened.length
+                found.facts.seqs.len(),
+                found.facts.torn,
+                found.facts.repeats,
+                found.held,
+                found.opened.delivered,
+                found.opened.length
             );
         }
         if killed.complete {
             break;
         }
     }
-    // The catch-up is let finish, and stops cleanly.
-    let served = take(next)?;
+    let finished = Instant::now();
+    let facts = finish_catchup(&follower, take(next)?, report)
+        .map_err(|e| format!("at the end, after {kills_here} kills: {e}"))?;
+    if plan.print_runs {
+        println!(
+            "storage {}: caught up in {:.1} s after {kills_here} kills; {} index lines ({} torn, {} repeated), \
+             all {} blocks in the index and in the log",
+            report.storages,
+            finished.elapsed().as_secs_f64(),
+            facts.lines,
+            facts.torn,
+            facts.repeats,
+            expected.len()
+        );
+    }
+    Ok(())
+}
+
+/// The checks after a kill of a follower. `before` holds the seqs indexed
+/// and the log's length the last check found, and gets this one's.
+fn after_kill(
+    follower: &Follower,
+    kills: u64,
+    before: &mut (usize, u64),
+) -> Result<AfterKill, String> {
+    // The index holds only the writer's blocks, keeps what it held, and
+    // tears at most one line per kill.
+    let facts = check_index(&follower.index, follower.expected)?;
+    if facts.seqs.len() < before.0 {
+        return Err(format!(
+            "the index lost seqs: {} indexed, {} before",
+            facts.seqs.len(),
+            before.0
+        ));
+    }
+    if facts.torn as u64 > kills {
+        return Err(format!(
+            "{} torn index lines after {kills} kills",
+            facts.torn
+        ));
+    }
+    // The storage opens, offline, from a copy of exactly what the kill
+    // left; the log keeps its length, and nothing is indexed beyond it.
+    // Meanwhile the log itself is read, from another copy.
+    let copy = copy_storage(follower.dir, false);
+    let (dir, key) = (follower.dir.to_path_buf(), follower.key);
+    let reading = thread::spawn(move || held_blocks(&dir, key));
+    let opened = open_offline(copy.path(), follower.own, follower.key)
+        .map_err(|e| format!("after the kill the storage does not open as it was: {e}"))?;
+    if opened.length < before.1 {
+        return Err(format!(
+            "the followed log opens with length {}, {} before the kill",
+            opened.length, before.1
+        ));
+    }
+    if let Some(highest) = facts.seqs.last().filter(|h| **h >= opened.length) {
+        return Err(format!(
+            "the index and the log disagree: seq {highest} is indexed, the log opens with length {}",
+            opened.length
+        ));
+    }
+    // Every indexed block is in the log itself, as the writer wrote it.
+    let held = reading
+        .join()
+        .map_err(|_| "reading the log itself panicked".to_string())?
+        .map_err(|e| format!("reading the log itself: {e}"))?;
+    if let Some(seq) = facts.seqs.iter().find(|s| !held.contains_key(s)) {
+        return Err(format!(
+            "the index and the log disagree: seq {seq} is indexed, but the log does not hold it \
+             ({} indexed, {} held)",
+            facts.seqs.len(),
+            held.len()
+        ));
+    }
+    if let Some((seq, message)) = held
+        .iter()
+        .find(|(seq, message)| follower.expected.get(**seq as usize) != Some(*message))
+    {
+        return Err(format!(
+            "the log holds another block for seq {seq} than the writer wrote: {message:?}"
+        ));
+    }
+    *before = (facts.seqs.len(), opened.length);
+    Ok(AfterKill {
+        facts,
+        held: held.len(),
+        opened,
+    })
+}
+
+/// Lets a follower finish its catch-up from `served`, stops it cleanly, and
+/// checks every block is in its index once and in the log itself.
+fn finish_catchup(
+    follower: &Follower,
+    served: Served,
+    report: &mut CatchupReport,
+) -> Result<IndexFacts, String> {
+    let n = follower.expected.len();
+    let short = follower.key.short();
     let mut seed = spawn_hychat(
         "follower seed, not killed",
-        follower,
+        follower.dir,
         served.port,
         &[BIND[0], BIND[1], "seed"],
     );
-    let finished = Instant::now();
-    let done = seed.wait_for_line(CATCH_UP_BOUND, |l| progress_of(l, &short) == Some((n, n)));
+    let done = seed.wait_for_line(CATCH_UP_BOUND, |l| {
+        progress_of(l, &short) == Some((n as u64, n as u64))
+    });
     let status = seed.terminate();
     let transcript = seed.describe();
     if done.is_none() {
         return Err(format!(
-            "the catch-up did not finish within {CATCH_UP_BOUND:?} after {kills_here} kills\n{transcript}\n{}\n{}",
+            "the catch-up did not finish within {CATCH_UP_BOUND:?}\n{transcript}\n{}\n{}",
             served.describe(),
-            log_tail(follower)
+            log_tail(follower.dir)
         ));
     }
     drop(served);
@@ -1136,18 +1208,17 @@ fn catchup_storage_in(
         ));
     }
     let errors = error_lines(&transcript.lines().map(str::to_string).collect::<Vec<_>>());
-    let warnings = lost_log_warnings(follower);
+    let warnings = lost_log_warnings(follower.dir);
     if !errors.is_empty() || !warnings.is_empty() {
         return Err(format!(
-            "after {kills_here} kills the follower reported errors or a lost log: {errors:?} {warnings:?}"
+            "the follower reported errors or a lost log: {errors:?} {warnings:?}"
         ));
     }
-    // Every block once in the index, and in the log itself.
-    let facts = check_index(&index, expected).map_err(|e| format!("at the end: {e}"))?;
-    let (count, first) = missing(&facts.seqs, expected.len());
+    let facts = check_index(&follower.index, follower.expected)?;
+    let (count, first) = missing(&facts.seqs, n);
     if count > 0 {
         return Err(format!(
-            "at the end, after {kills_here} kills, {count} of {n} blocks are not indexed, the first {first:?}"
+            "{count} of {n} blocks are not indexed, the first {first:?}"
         ));
     }
     report.checked += facts.lines;
@@ -1157,23 +1228,13 @@ fn catchup_storage_in(
         (false, "as delivered at start"),
         (true, "in the log itself"),
     ] {
-        let read = read_logs(follower, &[(key, expected.len())], from_the_log)
-            .map_err(|e| format!("at the end, reading the followed log {what}: {e}"))?;
-        same_blocks(&read[&key], expected)
-            .map_err(|e| format!("at the end, the followed log {what}: {e}"))?;
-        report.checked += read[&key].len();
+        let read = read_logs(follower.dir, &[(follower.key, n)], from_the_log)
+            .map_err(|e| format!("reading the followed log {what}: {e}"))?;
+        same_blocks(&read[&follower.key], follower.expected)
+            .map_err(|e| format!("the followed log {what}: {e}"))?;
+        report.checked += read[&follower.key].len();
     }
-    if plan.print_runs {
-        println!(
-            "storage {}: caught up in {:.1} s after {kills_here} kills; {} index lines ({} torn, {} repeated), all {n} blocks in the index and in the log",
-            report.storages,
-            finished.elapsed().as_secs_f64(),
-            facts.lines,
-            facts.torn,
-            facts.repeats
-        );
-    }
-    Ok(())
+    Ok(facts)
 }
 
 // ---------------------------------------------------------------------------
@@ -1309,6 +1370,81 @@ fn build_startup_storage(plan: &StartupPlan) -> Result<Built, String> {
     })
 }
 
+/// Each index file of the start-up storage, what it must hold, and its name.
+type Indexes<'a> = [(PathBuf, &'a Vec<ChatMessage>, &'static str); 2];
+
+/// How far a killed start had got: 0 before the own log was open, 1 with
+/// it open, 2 with the followed log reported open (`hychat seed` only).
+/// `logged` is what the log file gained meanwhile; it is written from a
+/// buffer a kill may lose, and `hychat seed`'s first line says the same
+/// sooner.
+fn stage_reached(victim: &Victim, logged: &str, followed: LogKey) -> usize {
+    let printed = victim.stdout_lines();
+    let own_open = logged.contains("own log opened")
+        || logged.contains("own log rebuilt")
+        || printed
+            .iter()
+            .any(|l| l.split_whitespace().nth(1) == Some("own"));
+    let followed_open = printed
+        .iter()
+        .any(|l| progress_of(l, &followed.short()).is_some());
+    match (own_open, followed_open) {
+        (_, true) => 2,
+        (true, false) => 1,
+        (false, false) => 0,
+    }
+}
+
+/// The checks after a start-up kill, the `kills`-th: both indexes keep
+/// every block, each the one written, and tear at most one line per kill;
+/// the storage (a copy of it unless `in_place`) opens with the same key
+/// and the followed log whole. Returns the index figures for the run line.
+fn after_startup_kill(
+    built: &Built,
+    indexes: &Indexes,
+    kills: u64,
+    in_place: bool,
+    report: &mut StartupReport,
+) -> Result<Vec<String>, String> {
+    let storage = built.dir.path();
+    let mut figures = Vec::new();
+    for (path, expected, which) in indexes {
+        let facts =
+            check_index(path, expected).map_err(|e| format!("the {which} log's index: {e}"))?;
+        let (count, first) = missing(&facts.seqs, expected.len());
+        if count > 0 {
+            return Err(format!(
+                "the {which} log's index lost {count} of {} blocks, the first {first:?}",
+                expected.len()
+            ));
+        }
+        if facts.torn as u64 > kills {
+            return Err(format!(
+                "the {which} log's index has {} torn lines after {kills} kills",
+                facts.torn
+            ));
+        }
+        report.checked += facts.lines;
+        figures.push(format!("{which} index {} lines", facts.lines + facts.torn));
+    }
+    let copy = (!in_place).then(|| copy_storage(storage, false));
+    let target = copy.as_ref().map_or(storage, |c| c.path());
+    let opened = open_offline(target, built.own, built.followed).map_err(|e| {
+        format!(
+            "the storage does not open{}: {e}",
+            if in_place { "" } else { " (a copy)" }
+        )
+    })?;
+    let n = built.followed_messages.len() as u64;
+    if (opened.delivered, opened.length) != (n, n) {
+        return Err(format!(
+            "the followed log opens at {}/{}, not {n}/{n}",
+            opened.delivered, opened.length
+        ));
+    }
+    Ok(figures)
+}
+
 /// The kills of `startup_kills` and the checks after each, then at the end.
 fn startup_runs(
     plan: &StartupPlan,
@@ -1317,8 +1453,7 @@ fn startup_runs(
 ) -> Result<(), String> {
     let mut rng = Rng::new(plan.seed);
     let storage = built.dir.path();
-    let n = built.followed_messages.len() as u64;
-    let indexes = [
+    let indexes: Indexes = [
         (index_path(&own_dir(storage)), &built.own_messages, "own"),
         (
             index_path(&followed_dir(storage, built.followed)),
@@ -1360,27 +1495,9 @@ fn startup_runs(
         report.kills += 1;
         report.tails += u64::from(tail);
         report.in_place += u64::from(in_place);
-        let logged = log_since(storage, log_before);
-        let rebuilding = unclean;
-        // The log file is written from a buffer a kill may lose: `hychat
-        // seed`'s first line says the same sooner.
-        let own_open = logged.contains("own log opened")
-            || logged.contains("own log rebuilt")
-            || victim
-                .stdout_lines()
-                .iter()
-                .any(|l| l.split_whitespace().nth(1) == Some("own"));
-        let followed_open = victim
-            .stdout_lines()
-            .iter()
-            .any(|l| progress_of(l, &built.followed.short()).is_some());
-        let stage = match (own_open, followed_open) {
-            (_, true) => 2,
-            (true, false) => 1,
-            (false, false) => 0,
-        };
+        let stage = stage_reached(&victim, &log_since(storage, log_before), built.followed);
         report.by_stage[stage] += 1;
-        report.during_rebuild += u64::from(rebuilding && !own_open);
+        report.during_rebuild += u64::from(unclean && stage == 0);
         let what = format!(
             "run {run}, {name} killed {at:?} after its start ({})",
             [
@@ -1393,48 +1510,14 @@ fn startup_runs(
         if !errors.is_empty() {
             return Err(format!("{what}: it reported errors: {errors:?}"));
         }
-        // Both indexes keep every block, each the one written.
-        let mut figures = Vec::new();
-        for (path, expected, which) in &indexes {
-            let facts = check_index(path, expected)
-                .map_err(|e| format!("{what}: the {which} log's index: {e}"))?;
-            let (count, first) = missing(&facts.seqs, expected.len());
-            if count > 0 {
-                return Err(format!(
-                    "{what}: the {which} log's index lost {count} of {} blocks, the first {first:?}",
-                    expected.len()
-                ));
-            }
-            if facts.torn as u64 > run {
-                return Err(format!(
-                    "{what}: the {which} log's index has {} torn lines after {run} kills",
-                    facts.torn
-                ));
-            }
-            report.checked += facts.lines;
-            figures.push(format!("{which} index {} lines", facts.lines + facts.torn));
-        }
-        // The storage opens with the same key and the followed log whole.
-        let copy = (!in_place).then(|| copy_storage(storage, false));
-        let target = copy.as_ref().map_or(storage, |c| c.path());
-        let opened = open_offline(target, built.own, built.followed).map_err(|e| {
-            format!(
-                "{what}: the storage does not open{}: {e}",
-                if in_place { "" } else { " (a copy)" }
-            )
-        })?;
-        if (opened.delivered, opened.length) != (n, n) {
-            return Err(format!(
-                "{what}: the followed log opens at {}/{}, not {n}/{n}",
-                opened.delivered, opened.length
-            ));
-        }
+        let figures = after_startup_kill(built, &indexes, run, in_place, report)
+            .map_err(|e| format!("{what}: {e}"))?;
         if plan.print_runs {
             println!(
                 "{what}{}: {}; checked {}",
-                match (own_open, rebuilding) {
-                    (false, true) => ", a start that rebuilds it from its journal",
-                    (false, false) => ", a start after a clean close",
+                match (stage, unclean) {
+                    (0, true) => ", a start that rebuilds it from its journal",
+                    (0, false) => ", a start after a clean close",
                     _ => "",
                 },
                 figures.join(", "),
