@@ -1,8 +1,9 @@
 //! The real `hychat` binary, as a user runs it: the command line (`cli`),
 //! the full-screen chat in tmux (`e2e_tui`), interop with the reference JS
 //! peers (`interop`) and the network lab of namespaces, routers and NAT
-//! (`lab`), and kill -9 during appends (`crash`). Every process is stopped by its guard and every wait is
-//! bounded.
+//! (`lab`), and kill -9 during appends (`crash`), during the catch-up of a
+//! followed log (`kill_catchup`) and during start-up (`kill_startup`).
+//! Every process is stopped by its guard and every wait is bounded.
 //!
 //! The tests that start several processes (`e2e_tui`, `interop`, `lab`)
 //! run one at a time (`harness::process::one_at_a_time`; `Lab::shared`
@@ -26,5 +27,9 @@ mod crash;
 mod e2e_tui;
 #[path = "binary/interop.rs"]
 mod interop;
+#[path = "binary/kill_catchup.rs"]
+mod kill_catchup;
+#[path = "binary/kill_startup.rs"]
+mod kill_startup;
 #[path = "binary/lab.rs"]
 mod lab;

@@ -17,8 +17,11 @@
 //! - `crash`: kill -9 of `hychat send` at random moments and the check of
 //!   what survived, for `tests/binary/crash.rs` and `benches/storage.rs`;
 //! - `followed`: a follower's copy of a log built in-process from the
-//!   writer's log with hypercore proofs, for `tests/engine/reopen.rs` and
-//!   `benches/storage.rs`;
+//!   writer's log with hypercore proofs, for `tests/engine/reopen.rs`,
+//!   `benches/storage.rs` and `benches/scale.rs`;
+//! - `kills`: kill -9 during the catch-up of a followed log and during
+//!   start-up, and the checks of what each kill left, for
+//!   `tests/binary/kill_catchup.rs` and `tests/binary/kill_startup.rs`;
 //! - `bench`: percentiles and run sizes, for the benches only.
 //!
 //! No binary uses all of it, so each declares the module with
@@ -29,6 +32,7 @@ pub mod bin;
 pub mod crash;
 pub mod followed;
 pub mod js;
+pub mod kills;
 pub mod lab;
 pub mod node;
 pub mod process;
