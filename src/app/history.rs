@@ -163,12 +163,11 @@ impl App {
             }
             timeline.trim(towards_older);
         });
-        let timeline = &mut self
+        let to_top = self
             .channels
             .get_mut(channel)
-            .expect("found above")
-            .timeline;
-        if std::mem::take(&mut timeline.window.to_top) {
+            .is_some_and(|c| std::mem::take(&mut c.timeline.window.to_top));
+        if to_top {
             let max = self.max_scroll(channel);
             if let Some(target) = self.channels.get_mut(channel) {
                 target.timeline.scroll_up(max, max);

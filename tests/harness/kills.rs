@@ -188,13 +188,7 @@ impl Victim {
     }
 
     pub fn describe(&self) -> String {
-        format!(
-            "--- {} stdout ---\n{}\n--- {} stderr ---\n{}",
-            self.name,
-            self.stdout.lock().unwrap().join("\n"),
-            self.name,
-            self.stderr.lock().unwrap()
-        )
+        super::process::describe_output(&self.name, &self.stdout, &self.stderr)
     }
 }
 

@@ -45,13 +45,7 @@ impl Transcript {
 
     /// Stdout and stderr so far, headed by the process name.
     pub fn describe(&self) -> String {
-        format!(
-            "--- {} stdout ---\n{}\n--- {} stderr ---\n{}",
-            self.name,
-            self.stdout.lock().unwrap().join("\n"),
-            self.name,
-            self.stderr.lock().unwrap()
-        )
+        describe_output(&self.name, &self.stdout, &self.stderr)
     }
 }
 
@@ -213,4 +207,14 @@ impl Drop for Background {
     fn drop(&mut self) {
         self.terminate();
     }
+}
+
+/// A process's stdout lines and stderr, each headed by its name: how a
+/// failure report shows what a process printed.
+pub fn describe_output(name: &str, stdout: &Mutex<Vec<String>>, stderr: &Mutex<String>) -> String {
+    format!(
+        "--- {name} stdout ---\n{}\n--- {name} stderr ---\n{}",
+        stdout.lock().unwrap().join("\n"),
+        stderr.lock().unwrap()
+    )
 }

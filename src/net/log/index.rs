@@ -174,11 +174,17 @@ impl LogIndex {
     }
 }
 
+/// Records that `seq`'s line starts at `offset`.
 fn write_position(positions: &File, seq: u64, offset: u64) -> io::Result<()> {
+    store_position(positions, seq, offset + 1)
+}
+
+/// Writes a stored position as it is (0 clears it).
+fn store_position(positions: &File, seq: u64, stored: u64) -> io::Result<()> {
     let at = seq
         .checked_mul(POSITION_BYTES)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seq out of range"))?;
-    positions.write_all_at(&(offset + 1).to_le_bytes(), at)
+    positions.write_all_at(&stored.to_le_bytes(), at)
 }
 
 /// The seqs the positions file names, dropping positions past the end of
@@ -204,7 +210,7 @@ fn read_positions(index: &File, positions: &File, end: u64) -> io::Result<SeqSet
             if whole {
                 held.insert(seq);
             } else {
-                write_position_raw(positions, seq, 0)?;
+                store_position(positions, seq, 0)?;
             }
         }
         seq += 1;
@@ -213,10 +219,6 @@ fn read_positions(index: &File, positions: &File, end: u64) -> io::Result<SeqSet
         }
     }
     Ok(held)
-}
-
-fn write_position_raw(positions: &File, seq: u64, stored: u64) -> io::Result<()> {
-    positions.write_all_at(&stored.to_le_bytes(), seq * POSITION_BYTES)
 }
 
 /// Makes the positions from `index.jsonl` (an index from an older hychat):
