@@ -26,6 +26,7 @@ mod dht;
 mod engine;
 pub mod history;
 mod log;
+mod replication;
 mod report;
 pub mod route;
 mod shared;

@@ -136,8 +136,9 @@ async fn hostile_blocks_are_skipped_and_escapes_never_come_through() {
             vec![0xff, 0xfe, 0x00, b'{'],
             "{\"type\":\"chat-message\",\"nickname\":\"\\u001b[31mred\",\"text\":\"\\u001b[2J\\u001b]0;title\\u0007cleared\"}".as_bytes().to_vec(),
             br#"{"type":"chat-message","nickname":"ok","text":"last"}"#.to_vec(),
-            // Last: a block this large does not pass the transport, and the
-            // channel that tried to carry it stays stuck (see the closing note).
+            // Last, so asked first: a block too large for the transport,
+            // which the writer answers with a no-data instead of failing
+            // the connection (`replication::checks::MAX_SERVED_BYTES`).
             vec![b'x'; 1024 * 1024],
         ];
         for block in &blocks {

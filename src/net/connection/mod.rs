@@ -13,15 +13,11 @@ pub(crate) mod rooms;
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
-use hypercore::HypercoreError;
-use hypercore_protocol::schema::Request;
-use hypercore_protocol::{Channel, Event, Message, Protocol};
-use hypercore_schema::RequestUpgrade;
+use hypercore_protocol::{Channel, Event, Protocol};
 use tokio::sync::{mpsc, watch};
 
 use crate::domain::keys::{ConnectionKey, DiscoveryKey, LogKey};
@@ -30,15 +26,14 @@ use crate::net::compat;
 use crate::net::compat::observed::{ObservedConnection, PeerSaid};
 use crate::net::compat::pacing::Paced;
 use crate::net::connection::rooms::{RoomChannels, RoomEvent};
+use crate::net::replication::Detached;
 use crate::net::route::{self, Place};
 use crate::net::shared::sessions::SessionVerdict;
 use crate::net::shared::Shared;
 use crate::net::wire::hello::Hello;
 use crate::net::wire::keepalive::ping_message;
-use crate::net::wire::reclone::reclone_message;
 use crate::net::NetEvent;
 use crate::net::{NetworkReport, PeerRoute};
-use policy::UpgradeWatch;
 
 /// What every connection task shares with the engine.
 #[derive(Clone)]
@@ -50,26 +45,6 @@ pub(crate) struct ConnectionContext {
     pub network: watch::Receiver<NetworkReport>,
 }
 
-/// Polls the inner future a second time when the first poll is `Pending`.
-/// hypercore 0.17.0-alpha.1 turns a local append into outgoing messages only
-/// after its flush step and does not wake itself, so without the second poll
-/// the newest message waits for an unrelated wake-up (docs/architecture.md §2).
-// compat: hypercore row (a local append waits for a wake-up)
-struct FlushAfterAppend<F> {
-    inner: Pin<Box<F>>,
-}
-
-impl<F: Future> Future for FlushAfterAppend<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.inner.as_mut().poll(cx) {
-            Poll::Pending => self.inner.as_mut().poll(cx),
-            ready => ready,
-        }
-    }
-}
-
 /// How often a connection checks itself for stuck channels.
 const HEALTH_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -77,14 +52,10 @@ const HEALTH_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 /// chat is quiet (`policy::SILENT_PEER` says when it has gone).
 const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// How long a failing connection is still driven so its last words go out.
-const FAREWELL_FLUSH: std::time::Duration = std::time::Duration::from_millis(200);
-
 /// A connection on which no log has been opened by then is closed.
 const UNUSED_CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-type ChannelFuture =
-    Pin<Box<dyn Future<Output = (DiscoveryKey, Result<(), HypercoreError>)> + Send>>;
+type ChannelFuture = Pin<Box<dyn Future<Output = (DiscoveryKey, Detached)> + Send>>;
 type OpenFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// One connection's replication state.
@@ -94,8 +65,6 @@ struct Replication {
     requested: HashSet<DiscoveryKey>,
     /// Channels open on this connection, and the log each carries.
     open_channels: BTreeMap<DiscoveryKey, LogKey>,
-    /// Stall reports per log when its channel opened here.
-    stalls_at_open: std::collections::HashMap<DiscoveryKey, u64>,
     opens: FuturesUnordered<OpenFuture>,
     channels: FuturesUnordered<ChannelFuture>,
     hello_sent: bool,
@@ -111,11 +80,6 @@ struct Replication {
     rooms: RoomChannels,
     /// Logs and rooms the peer said (in its hello) that it holds.
     peer_topics: HashSet<DiscoveryKey>,
-    /// The highest block end the peer said it holds, per shared log.
-    peer_holds: std::collections::HashMap<DiscoveryKey, u64>,
-    /// The peer's signed length of each shared log, and since when ours
-    /// has been behind it.
-    upgrades: UpgradeWatch,
     is_client: bool,
     /// The peer's session, once its hello has claimed this connection.
     peer_session: Option<SessionId>,
@@ -188,95 +152,6 @@ impl Replication {
         self.peer_topics = hello.topics.into_iter().collect();
         self.open_shared(protocol);
         std::ops::ControlFlow::Continue(())
-    }
-
-    /// Notes the peer's signed length of a log.
-    fn on_length(&mut self, discovery_key: DiscoveryKey, length: u64, now: Instant) {
-        let local = self.local_length(&discovery_key);
-        self.upgrades.peer_length(discovery_key, length, local, now);
-    }
-
-    fn local_length(&self, discovery_key: &DiscoveryKey) -> u64 {
-        self.ctx
-            .shared
-            .registry
-            .get(discovery_key)
-            .map_or(u64::MAX, |(_, core)| core.info().length)
-    }
-
-    /// Acts on `policy::UpgradeWatch`'s review: asks the peer for each
-    /// upgrade its sync did not offer (the crate applies any proof that
-    /// arrives and then fetches the new blocks), and asks for a fresh clone
-    /// of each log stuck behind (its index keeps every message). True when a
-    /// log is stuck and the connection should close.
-    // compat: hypercore row (stuck live upgrades)
-    async fn review_upgrades(&mut self, now: Instant) -> bool {
-        let registry = self.ctx.shared.registry.clone();
-        let local = |dk: &DiscoveryKey| {
-            registry
-                .get(dk)
-                .map_or(u64::MAX, |(_, core)| core.info().length)
-        };
-        let review = self.upgrades.review(local, now);
-        for (discovery_key, peer_length) in review.nudge {
-            let (Some(channel), Some((_, core))) = (
-                self.log_channels.get(&discovery_key),
-                registry.get(&discovery_key),
-            ) else {
-                continue;
-            };
-            let info = core.info();
-            if info.length >= peer_length {
-                continue;
-            }
-            tracing::debug!(peer = ?self.peer, ?discovery_key, from = info.length, to = peer_length, "asking for a newer length the peer's sync did not offer");
-            let request = Request {
-                id: 1,
-                fork: info.fork,
-                block: None,
-                hash: None,
-                seek: None,
-                upgrade: Some(RequestUpgrade {
-                    start: info.length,
-                    length: peer_length - info.length,
-                }),
-                manifest: false,
-                priority: 42,
-            };
-            if let Err(e) = channel.send(Message::Request(request)).await {
-                tracing::debug!(peer = ?self.peer, error = %e, "could not ask for the upgrade");
-            }
-        }
-        for discovery_key in &review.stuck {
-            self.ctx.shared.health.request_fresh_clone(*discovery_key);
-        }
-        !review.stuck.is_empty()
-    }
-
-    /// Whether a log carried here was reported stuck since its channel opened.
-    fn carries_a_stalled_log(&self) -> bool {
-        self.open_channels.keys().any(|dk| {
-            self.ctx.shared.health.stalls(dk) > self.stalls_at_open.get(dk).copied().unwrap_or(0)
-        })
-    }
-
-    /// Reports how far the peer holds a log we share with it. Best effort:
-    /// replication must never wait on a UI that is slow to read its events.
-    fn on_holds(&mut self, discovery_key: DiscoveryKey, end: u64) {
-        let Some(key) = self.open_channels.get(&discovery_key).copied() else {
-            return;
-        };
-        let known = self.peer_holds.entry(discovery_key).or_default();
-        if end <= *known {
-            return;
-        }
-        *known = end;
-        let event = NetEvent::PeerHas {
-            peer: self.peer,
-            log: key,
-            length: end,
-        };
-        let _ = self.ctx.events.try_send(event);
     }
 
     async fn send_hello(&mut self, channel: &Channel) {
@@ -359,7 +234,7 @@ impl Replication {
             // Sent before the channel is handed over, so it precedes replication.
             self.send_hello(&channel).await;
         }
-        let Some((key, core)) = self.ctx.shared.registry.get(&discovery_key) else {
+        let Some((key, _)) = self.ctx.shared.registry.get(&discovery_key) else {
             if self.ctx.shared.rooms.get(&discovery_key).is_some() {
                 self.rooms
                     .add(channel, &self.ctx.shared.rooms, self.peer)
@@ -374,50 +249,34 @@ impl Replication {
             }
             return;
         };
-        self.log_channels.insert(discovery_key, channel.clone());
-        let replication = FlushAfterAppend {
-            inner: Box::pin(core.attach_channel(channel)),
+        let Some(replicator) = self.ctx.shared.registry.replicator(&discovery_key) else {
+            return;
         };
-        self.channels
-            .push(Box::pin(async move { (discovery_key, replication.await) }));
+        self.log_channels.insert(discovery_key, channel.clone());
+        let Some(detached) = replicator.attach(channel, self.peer) else {
+            self.log_channels.remove(&discovery_key);
+            return;
+        };
+        self.channels.push(Box::pin(async move {
+            (discovery_key, detached.await.unwrap_or(Detached::Closed))
+        }));
         tracing::debug!(peer = ?self.peer, ?key, "replication channel open");
         self.ctx
             .shared
             .sessions
             .channel_opened(self.peer, discovery_key);
         self.open_channels.insert(discovery_key, key);
-        self.stalls_at_open
-            .insert(discovery_key, self.ctx.shared.health.stalls(&discovery_key));
         self.announce();
     }
 
-    /// A log's channel ended. `Break` when it failed: hypercore
-    /// 0.17.0-alpha.1 fails a channel when two peers' proofs for one log are
-    /// applied at once ("Tree was modified during changeset"), which room
-    /// members holding each other's logs make common. The peer keeps sending
-    /// on that channel and the protocol then fails the whole connection, so
-    /// it is closed at once and dialed again (see `swarm`).
-    async fn on_channel_end(
+    /// A log's channel ended. `Break` when the replicator found the peer
+    /// hostile: the connection is closed and not dialed again.
+    fn on_channel_end(
         &mut self,
         discovery_key: DiscoveryKey,
-        result: Result<(), HypercoreError>,
+        detached: Detached,
     ) -> std::ops::ControlFlow<()> {
-        tracing::debug!(peer = ?self.peer, ?discovery_key, ?result, "replication channel ended");
-        let failed = result.is_err();
-        if let Err(e) = result {
-            tracing::info!(peer = ?self.peer, ?discovery_key, error = %e, "replication channel failed");
-            if self.ctx.shared.health.report_channel_failure(discovery_key) {
-                tracing::info!(
-                    ?discovery_key,
-                    "a log's channels keep failing; cloning it afresh"
-                );
-            }
-            // The failure is often the peer's broken copy asking for what
-            // cannot be proven: say so, so that it clones afresh.
-            if let Some(channel) = self.log_channels.get(&discovery_key) {
-                let _ = channel.send(reclone_message(discovery_key)).await;
-            }
-        }
+        tracing::debug!(peer = ?self.peer, ?discovery_key, ?detached, "replication channel ended");
         self.requested.remove(&discovery_key);
         self.log_channels.remove(&discovery_key);
         if self.open_channels.remove(&discovery_key).is_some() {
@@ -427,10 +286,9 @@ impl Replication {
                 .channel_closed(self.peer, discovery_key);
         }
         self.announce();
-        if failed {
-            std::ops::ControlFlow::Break(())
-        } else {
-            std::ops::ControlFlow::Continue(())
+        match detached {
+            Detached::Closed => std::ops::ControlFlow::Continue(()),
+            Detached::Hostile(_) => std::ops::ControlFlow::Break(()),
         }
     }
 
@@ -490,7 +348,6 @@ where
     let mut new_logs = ctx.shared.registry.watch();
     let mut network = ctx.network.clone();
     let mut room_changes = ctx.shared.rooms.watch();
-    let mut stalls = ctx.shared.health.watch_stalls();
     let mut superseded = close_tx.subscribe();
     let mut protocol = Protocol::new(Box::new(observed));
     let mut shutdown = ctx.shutdown.clone();
@@ -502,7 +359,6 @@ where
         ctx,
         requested: HashSet::new(),
         open_channels: BTreeMap::new(),
-        stalls_at_open: Default::default(),
         opens: FuturesUnordered::new(),
         channels: FuturesUnordered::new(),
         hello_sent: false,
@@ -513,8 +369,6 @@ where
         log_channels: BTreeMap::new(),
         rooms: RoomChannels::default(),
         peer_topics: HashSet::new(),
-        peer_holds: Default::default(),
-        upgrades: UpgradeWatch::default(),
         is_client,
         peer_session: None,
         close: close_tx,
@@ -549,15 +403,8 @@ where
                         break Ending::Deliberate;
                     }
                 }
-                PeerSaid::Holds { discovery_key, end } => state.on_holds(discovery_key, end),
-                PeerSaid::Length { discovery_key, length } => state.on_length(discovery_key, length, Instant::now()),
-                PeerSaid::Reclone(discovery_key) => {
-                    // Counted like a failure of our own; a hostile peer can
-                    // at most cause a re-download every few minutes.
-                    if state.ctx.shared.health.report_channel_failure(discovery_key) {
-                        tracing::info!(?peer, ?discovery_key, "a peer keeps failing on our copy of a log; cloning it afresh");
-                    }
-                }
+                // The replicator reads lengths and ranges off the channels.
+                PeerSaid::Holds { .. } | PeerSaid::Length { .. } | PeerSaid::Reclone(_) => {}
             },
             Ok(()) = new_logs.changed() => state.on_new_logs(&protocol).await,
             Ok(()) = network.changed() => state.on_network_changed().await,
@@ -589,14 +436,9 @@ where
                     }
                 }
             }
-            Some((discovery_key, result)) = state.channels.next() => {
-                if state.on_channel_end(discovery_key, result).await.is_break() {
-                    // Lets the reclone hint go out before the connection closes.
-                    let _ = tokio::time::timeout(FAREWELL_FLUSH, async {
-                        while protocol.next().await.is_some() {}
-                    })
-                    .await;
-                    break Ending::Failed;
+            Some((discovery_key, detached)) = state.channels.next() => {
+                if state.on_channel_end(discovery_key, detached).is_break() {
+                    break Ending::Deliberate;
                 }
             }
             _ = closed.changed() => break Ending::Closed,
@@ -626,16 +468,6 @@ where
                 }
                 if state.announce_pending {
                     state.announce();
-                }
-                if state.review_upgrades(now).await {
-                    tracing::info!(?peer, "a peer's newer messages never came; cloning afresh and reconnecting");
-                    break Ending::Failed;
-                }
-            }
-            Ok(()) = stalls.changed() => {
-                if state.carries_a_stalled_log() {
-                    tracing::info!(?peer, "closing a connection whose download is stuck");
-                    break Ending::Failed;
                 }
             }
             _ = shutdown.changed() => break Ending::Deliberate,

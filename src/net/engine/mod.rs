@@ -25,6 +25,7 @@ use crate::net::engine::batch::Draft;
 use crate::net::engine::membership::Membership;
 use crate::net::history::HistoryRequest;
 use crate::net::log::{self, LogTask};
+use crate::net::replication;
 use crate::net::shared::rooms::Introduction;
 use crate::net::shared::Shared;
 use crate::net::store::{FollowEntry, Store};
@@ -50,6 +51,7 @@ struct HeldLog {
     core: Hypercore,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    replicator: JoinHandle<()>,
 }
 
 struct Engine {
@@ -567,13 +569,7 @@ impl Engine {
         dir: &std::path::Path,
         replay: Replay,
     ) {
-        let created = LogTask::new(
-            core.clone(),
-            dir,
-            report_progress,
-            self.shared.clone(),
-            self.events.clone(),
-        );
+        let created = LogTask::new(core.clone(), dir, report_progress, self.events.clone());
         let mut task = match created {
             Ok(task) => task,
             Err(e) => {
@@ -587,9 +583,19 @@ impl Engine {
         }
         let (stop, stop_rx) = watch::channel(false);
         let replay = replay == Replay::Index && self.replay_history;
+        let (handle, replicator) =
+            replication::spawn(key, core.clone(), self.events.clone(), stop_rx.clone());
         let task = tokio::spawn(task.run(replay, stop_rx));
-        self.shared.registry.insert(key, core.clone());
-        self.logs.insert(key, HeldLog { core, stop, task });
+        self.shared.registry.insert(key, core.clone(), handle);
+        self.logs.insert(
+            key,
+            HeldLog {
+                core,
+                stop,
+                task,
+                replicator,
+            },
+        );
     }
 
     /// Reads a page of history off the engine's task and sends it back as
@@ -635,5 +641,9 @@ impl Engine {
 
 async fn stop_log(log: HeldLog) {
     let _ = log.stop.send(true);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), log.task).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        let _ = log.task.await;
+        let _ = log.replicator.await;
+    })
+    .await;
 }

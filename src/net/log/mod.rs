@@ -3,8 +3,8 @@
 //! log on disk (`open`) on hychat's storage backend (`storage`, with `oplog`
 //! for the crate's oplog format), its local message index (`index`) and the pages of history read from it
 //! (`history`),
-//! the pure plans of what to deliver next (`delivery`) and when to ask for a
-//! missing block (`requests`), and the task that runs them (`task`).
+//! the pure plan of what to deliver next (`delivery`), and the task that
+//! runs it (`task`).
 
 pub(crate) mod delivery;
 pub(crate) mod history;
@@ -14,7 +14,6 @@ pub(crate) mod legacy;
 pub(crate) mod open;
 pub(crate) mod oplog;
 pub(crate) mod own;
-pub(crate) mod requests;
 pub(crate) mod seqset;
 pub(crate) mod storage;
 pub(crate) mod task;

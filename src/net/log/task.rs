@@ -1,10 +1,10 @@
 //! The task that delivers one log's blocks as `Appended` events, in the
-//! order `delivery` plans, asking for missing blocks as `requests` decides.
-//! Every delivered block is written to the local index, so a restart shows
-//! it without hypercore reads.
+//! order `delivery` plans, as the replicator (`net::replication`) brings
+//! them. Every delivered block is written to the local index, so a restart
+//! shows it without hypercore reads.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use hypercore::Hypercore;
@@ -16,12 +16,14 @@ use crate::domain::message::ChatMessage;
 use crate::net::log::delivery::DeliveryPlan;
 use crate::net::log::index::{IndexReader, LogIndex};
 use crate::net::log::open::{core_key, LogError};
-use crate::net::log::requests::{Ask, RequestPolicy, MAX_REQUESTS_PER_BLOCK, REQUEST_RETRY};
-use crate::net::shared::Shared;
 use crate::net::NetEvent;
 
 /// Blocks delivered before the task drains its events again.
 const BATCH: usize = 256;
+
+/// How often held blocks are looked for when no core event came (the
+/// crate's event queue drops events when it overflows).
+const RECHECK: Duration = Duration::from_millis(1500);
 
 /// The running delivery task of one log.
 pub(crate) struct LogTask {
@@ -30,11 +32,6 @@ pub(crate) struct LogTask {
     report_progress: bool,
     index: LogIndex,
     plan: DeliveryPlan,
-    requests: RequestPolicy,
-    /// No block below this is missing locally (a scan cursor).
-    lowest_unheld: u64,
-    /// Who has this log open: requests only count toward giving up then.
-    shared: Shared,
     last_progress: (u64, u64),
     events: mpsc::Sender<NetEvent>,
     /// The log's folder, where its index is read back from.
@@ -47,7 +44,6 @@ impl LogTask {
         core: Hypercore,
         dir: &Path,
         report_progress: bool,
-        shared: Shared,
         events: mpsc::Sender<NetEvent>,
     ) -> Result<Self, LogError> {
         let (index, held) = LogIndex::open(dir)?;
@@ -59,9 +55,6 @@ impl LogTask {
             report_progress,
             index,
             plan,
-            requests: RequestPolicy::new(Instant::now()),
-            lowest_unheld: 0,
-            shared,
             last_progress: (u64::MAX, u64::MAX),
             events,
             dir: dir.to_path_buf(),
@@ -102,8 +95,8 @@ impl LogTask {
                 // Any core event (an upgrade, a block) may make progress
                 // possible, and shows the download is moving even while
                 // hypercore fills in blocks we are not delivering yet.
-                _ = core_events.next() => self.requests.progressed(Instant::now()),
-                _ = tokio::time::sleep(REQUEST_RETRY) => {}
+                _ = core_events.next() => {}
+                _ = tokio::time::sleep(RECHECK) => {}
                 _ = stop.changed() => break,
             }
             if *stop.borrow() {
@@ -151,61 +144,14 @@ impl LogTask {
                     self.deliver(seq).await?;
                     delivered += 1;
                 }
-                None => {
-                    // Ask for the most wanted missing block, one at a time.
-                    // For history that is the lowest block not yet held:
-                    // hypercore then fetches upwards from there by itself,
-                    // one block per round trip, while a request below a
-                    // held block would set it fetching blocks we already
-                    // have. Delivery still goes newest to oldest.
-                    let wanted =
-                        ascending.or_else(|| history.map(|floor| self.lowest_missing(floor)));
-                    if let Some(seq) = wanted {
-                        self.request(seq).await;
-                    }
-                    break;
-                }
+                // The replicator fetches it; its arrival wakes the task.
+                None => break,
             }
         }
         Ok(delivered)
     }
 
-    /// The lowest block not held locally, at most `ceiling`.
-    fn lowest_missing(&mut self, ceiling: u64) -> u64 {
-        while self.lowest_unheld < ceiling && self.core.has(self.lowest_unheld) {
-            self.lowest_unheld += 1;
-        }
-        self.lowest_unheld.min(ceiling)
-    }
-
-    /// Asks for a missing block when `RequestPolicy` says so.
-    async fn request(&mut self, seq: u64) {
-        let discovery_key = self.key.discovery_key();
-        let has_peer = self.shared.sessions.has_peer(&discovery_key);
-        let live = self.plan.is_live(seq);
-        let step = self.requests.want(seq, has_peer, live, Instant::now());
-        if step.stalled {
-            tracing::info!(log = ?self.key, seq, "the download is stuck; asking for fresh connections");
-            self.shared.health.report_stall(discovery_key);
-        }
-        match step.ask {
-            Ask::NotDue | Ask::LeaveToUpgrade => {}
-            Ask::Skip => {
-                tracing::warn!(log = ?self.key, seq, "a block did not arrive after {MAX_REQUESTS_PER_BLOCK} requests; skipping it");
-                self.plan.mark_delivered(seq);
-            }
-            Ask::Now => {
-                tracing::debug!(log = ?self.key, seq, "requesting a block");
-                // With no replicator attached, `get` of a missing block emits
-                // a `Get` event (which the channels turn into a request) and
-                // returns at once.
-                let _ = self.core.get(seq).await;
-            }
-        }
-    }
-
     async fn deliver(&mut self, seq: u64) -> Result<(), ()> {
-        self.requests.delivered(seq, Instant::now());
         self.plan.mark_delivered(seq);
         let Some(block) = self.read_with_retry(seq).await else {
             return Ok(());

@@ -10,10 +10,20 @@ use tokio::sync::watch;
 
 use super::{bump, lock, signal};
 use crate::domain::keys::{DiscoveryKey, LogKey};
+use crate::net::replication::ReplicatorHandle;
+
+/// A held log: its key, its hypercore, and the replicator connections hand
+/// its channels to.
+#[derive(Clone)]
+struct Held {
+    key: LogKey,
+    core: Hypercore,
+    replicator: ReplicatorHandle,
+}
 
 #[derive(Clone)]
 pub(crate) struct Registry {
-    logs: Arc<Mutex<HashMap<DiscoveryKey, (LogKey, Hypercore)>>>,
+    logs: Arc<Mutex<HashMap<DiscoveryKey, Held>>>,
     /// Bumped whenever a topic is added (a log here, or a room beside it).
     topics_changed: Arc<watch::Sender<u64>>,
 }
@@ -28,8 +38,13 @@ impl Default for Registry {
 }
 
 impl Registry {
-    pub(crate) fn insert(&self, key: LogKey, core: Hypercore) {
-        lock(&self.logs).insert(key.discovery_key(), (key, core));
+    pub(crate) fn insert(&self, key: LogKey, core: Hypercore, replicator: ReplicatorHandle) {
+        let held = Held {
+            key,
+            core,
+            replicator,
+        };
+        lock(&self.logs).insert(key.discovery_key(), held);
         bump(&self.topics_changed);
     }
 
@@ -38,7 +53,16 @@ impl Registry {
     }
 
     pub(crate) fn get(&self, discovery_key: &DiscoveryKey) -> Option<(LogKey, Hypercore)> {
-        lock(&self.logs).get(discovery_key).cloned()
+        lock(&self.logs)
+            .get(discovery_key)
+            .map(|held| (held.key, held.core.clone()))
+    }
+
+    /// The replicator of a held log.
+    pub(crate) fn replicator(&self, discovery_key: &DiscoveryKey) -> Option<ReplicatorHandle> {
+        lock(&self.logs)
+            .get(discovery_key)
+            .map(|held| held.replicator.clone())
     }
 
     /// The discovery keys of every held log.

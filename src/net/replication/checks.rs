@@ -1,0 +1,226 @@
+//! What a peer's `request` and `data` must look like before they reach
+//! hypercore. Pure. The crate trusts its input: a request for an upgrade of
+//! length near `u64::MAX` overflows inside `create_proof` (a panic that
+//! poisons the log's lock), a block past the length or a node count past the
+//! tree fails deep inside it. So every request is checked against what we
+//! hold first, and every proof against what we asked for.
+
+use hypercore_protocol::schema::{Data, Request};
+
+use super::ranges::RangeSet;
+
+/// Tree nodes a block request may ask for: a tree of 2^40 blocks is 41
+/// levels deep.
+pub(crate) const MAX_REQUEST_NODES: u64 = 64;
+
+/// Tree nodes a proof may carry in each of its lists.
+pub(crate) const MAX_PROOF_NODES: usize = 256;
+
+/// Bytes of one block a proof may carry.
+pub(crate) const MAX_BLOCK_BYTES: usize = 8 * 1024 * 1024;
+
+/// Bytes of one block we send. A larger message fails the whole
+/// connection's flush in hypercore_handshake 0.6.0 (a 1 MiB block did;
+/// compat: hypercore_handshake row), and no chat message is larger
+/// (`domain::message`'s limit is 64 KiB), so such a block gets a no-data.
+pub(crate) const MAX_SERVED_BYTES: usize = 64 * 1024 + 1024;
+
+/// Bytes of an upgrade's signature (ed25519).
+const SIGNATURE_BYTES: usize = 64;
+
+/// Our side of a log: its signed length and fork.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Local {
+    pub length: u64,
+    pub fork: u64,
+    /// Our own log: never downloaded, only served.
+    pub writable: bool,
+}
+
+/// Whether we can answer `request` with a proof. `false` means the
+/// protocol's answer is a `no-data`.
+pub(crate) fn servable(request: &Request, local: &Local, held: &RangeSet) -> bool {
+    if request.fork != local.fork || request.hash.is_some() || request.seek.is_some() {
+        return false;
+    }
+    if request.block.is_none() && request.upgrade.is_none() {
+        return false;
+    }
+    if let Some(block) = &request.block {
+        if block.index >= local.length
+            || block.nodes > MAX_REQUEST_NODES
+            || !held.contains(block.index)
+        {
+            return false;
+        }
+    }
+    if let Some(upgrade) = &request.upgrade {
+        let end = upgrade.start.checked_add(upgrade.length);
+        if upgrade.length == 0 || end.is_none_or(|end| end > local.length) {
+            return false;
+        }
+    }
+    true
+}
+
+/// What we asked a peer for, to hold its answer against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Asked {
+    pub block: Option<u64>,
+    /// The upgrade's start and length.
+    pub upgrade: Option<(u64, u64)>,
+}
+
+/// Why a proof is refused before it reaches hypercore.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum BadData {
+    #[error("a proof carries what was not asked for")]
+    Unasked,
+    #[error("a proof lacks what was asked for")]
+    Missing,
+    #[error("a proof is oversized")]
+    Oversized,
+}
+
+/// Checks a `data` answer against the request it answers.
+pub(crate) fn answers(data: &Data, asked: &Asked) -> Result<(), BadData> {
+    if data.hash.is_some() || data.seek.is_some() {
+        return Err(BadData::Unasked);
+    }
+    match (&data.block, asked.block) {
+        (Some(block), Some(index)) => {
+            if block.index != index {
+                return Err(BadData::Unasked);
+            }
+            if block.value.len() > MAX_BLOCK_BYTES || block.nodes.len() > MAX_PROOF_NODES {
+                return Err(BadData::Oversized);
+            }
+        }
+        (Some(_), None) => return Err(BadData::Unasked),
+        (None, Some(_)) => return Err(BadData::Missing),
+        (None, None) => {}
+    }
+    match (&data.upgrade, asked.upgrade) {
+        (Some(upgrade), Some((start, length))) => {
+            if upgrade.start != start || upgrade.length != length {
+                return Err(BadData::Unasked);
+            }
+            if upgrade.nodes.len() > MAX_PROOF_NODES
+                || upgrade.additional_nodes.len() > MAX_PROOF_NODES
+                || upgrade.signature.len() != SIGNATURE_BYTES
+            {
+                return Err(BadData::Oversized);
+            }
+        }
+        (Some(_), None) => return Err(BadData::Unasked),
+        (None, Some(_)) => return Err(BadData::Missing),
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hypercore_schema::{DataBlock, DataUpgrade, RequestBlock, RequestUpgrade};
+
+    fn request(block: Option<(u64, u64)>, upgrade: Option<(u64, u64)>) -> Request {
+        Request {
+            id: 1,
+            fork: 0,
+            block: block.map(|(index, nodes)| RequestBlock { index, nodes }),
+            hash: None,
+            seek: None,
+            upgrade: upgrade.map(|(start, length)| RequestUpgrade { start, length }),
+            manifest: false,
+            priority: 0,
+        }
+    }
+
+    #[test]
+    fn requests_within_what_we_hold_are_served() {
+        let local = Local {
+            length: 10,
+            fork: 0,
+            writable: false,
+        };
+        let mut held = RangeSet::default();
+        held.insert(0, 8);
+        // (block (index, nodes), upgrade (start, length), servable)
+        let table = [
+            (Some((3, 4)), None, true),
+            (Some((8, 0)), None, false),
+            (Some((10, 0)), None, false),
+            (Some((3, 65)), None, false),
+            (None, Some((0, 10)), true),
+            (None, Some((4, 6)), true),
+            (None, Some((4, 7)), false),
+            (None, Some((10, 0)), false),
+            (None, Some((5, u64::MAX)), false),
+            (Some((7, 1)), Some((0, 10)), true),
+            (None, None, false),
+        ];
+        for (block, upgrade, expected) in table {
+            assert_eq!(
+                servable(&request(block, upgrade), &local, &held),
+                expected,
+                "block {block:?} upgrade {upgrade:?}"
+            );
+        }
+        let mut forked = request(Some((3, 0)), None);
+        forked.fork = 1;
+        assert!(!servable(&forked, &local, &held));
+    }
+
+    fn data(block: Option<u64>, upgrade: Option<(u64, u64)>) -> Data {
+        Data {
+            request: 1,
+            fork: 0,
+            block: block.map(|index| DataBlock {
+                index,
+                value: b"x".to_vec(),
+                nodes: vec![],
+            }),
+            hash: None,
+            seek: None,
+            upgrade: upgrade.map(|(start, length)| DataUpgrade {
+                start,
+                length,
+                nodes: vec![],
+                additional_nodes: vec![],
+                signature: vec![0; 64],
+            }),
+        }
+    }
+
+    #[test]
+    fn answers_must_match_their_request() {
+        let asked = Asked {
+            block: Some(5),
+            upgrade: Some((3, 4)),
+        };
+        assert_eq!(answers(&data(Some(5), Some((3, 4))), &asked), Ok(()));
+        assert_eq!(
+            answers(&data(Some(6), Some((3, 4))), &asked),
+            Err(BadData::Unasked)
+        );
+        assert_eq!(answers(&data(Some(5), None), &asked), Err(BadData::Missing));
+        assert_eq!(
+            answers(&data(None, Some((3, 4))), &asked),
+            Err(BadData::Missing)
+        );
+        let block_only = Asked {
+            block: Some(5),
+            upgrade: None,
+        };
+        assert_eq!(
+            answers(&data(Some(5), Some((3, 4))), &block_only),
+            Err(BadData::Unasked)
+        );
+        let mut big = data(Some(5), None);
+        if let Some(block) = big.block.as_mut() {
+            block.value = vec![0; MAX_BLOCK_BYTES + 1];
+        }
+        assert_eq!(answers(&big, &block_only), Err(BadData::Oversized));
+    }
+}

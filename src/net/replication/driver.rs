@@ -1,0 +1,360 @@
+//! The task that runs one log's `state::Replication`: it reads every
+//! attached channel, carries out the effects (proofs made and applied one
+//! at a time, so this task is the log's single writer), and writes to each
+//! channel through a small writer task of its own, so a peer that reads
+//! slowly never holds up the others.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, BoxStream, SelectAll};
+use futures::{FutureExt, StreamExt};
+use hypercore::Hypercore;
+use hypercore_protocol::schema::{Data, NoData, Request};
+use hypercore_protocol::Message;
+use hypercore_schema::{RequestBlock, RequestUpgrade};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::checks::{Asked, Local, MAX_SERVED_BYTES};
+use super::ranges::RangeSet;
+use super::state::{Applied, Effect, PeerId, Replication};
+use super::{Attach, Detached};
+use crate::domain::keys::{ConnectionKey, LogKey};
+use crate::net::NetEvent;
+
+/// Batches of messages queued for one peer before it counts as not reading.
+const WRITER_QUEUE: usize = 4096;
+
+/// Messages read before the next scheduling pass.
+const DRAIN: usize = 64;
+
+/// How often timeouts are looked at when nothing happens.
+const TICK: Duration = Duration::from_millis(500);
+
+struct Attached {
+    connection: ConnectionKey,
+    writer: mpsc::Sender<Vec<Message>>,
+    done: Option<oneshot::Sender<Detached>>,
+}
+
+struct Driver {
+    key: LogKey,
+    core: Hypercore,
+    state: Replication,
+    peers: HashMap<PeerId, Attached>,
+    next_peer: PeerId,
+    outbox: BTreeMap<PeerId, Vec<Message>>,
+    events: mpsc::Sender<NetEvent>,
+}
+
+type Incoming = SelectAll<BoxStream<'static, (PeerId, Option<Message>)>>;
+
+pub(super) async fn run(
+    key: LogKey,
+    core: Hypercore,
+    events: mpsc::Sender<NetEvent>,
+    mut attached: mpsc::UnboundedReceiver<Attach>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let local = local_of(&core);
+    let held = held_blocks(&core, local.length);
+    let mut driver = Driver {
+        key,
+        core: core.clone(),
+        state: Replication::new(local, held),
+        peers: HashMap::new(),
+        next_peer: 1,
+        outbox: BTreeMap::new(),
+        events,
+    };
+    let mut incoming: Incoming = SelectAll::new();
+    let mut core_events = core.event_subscribe();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let effects = tokio::select! {
+            attach = attached.recv() => match attach {
+                Some(attach) => driver.attach(attach, &mut incoming),
+                None => break,
+            },
+            Some((peer, message)) = incoming.next(), if !incoming.is_empty() => {
+                let mut effects = driver.on_incoming(peer, message);
+                for _ in 1..DRAIN {
+                    match incoming.next().now_or_never() {
+                        Some(Some((peer, message))) => {
+                            driver.run_effects(effects).await;
+                            effects = driver.on_incoming(peer, message);
+                        }
+                        _ => break,
+                    }
+                }
+                effects
+            }
+            _ = core_events.recv() => {
+                driver.on_core_changed();
+                vec![]
+            }
+            _ = tick.tick() => vec![],
+            _ = stop.changed() => break,
+        };
+        driver.run_effects(effects).await;
+        let scheduled = driver.state.schedule(Instant::now());
+        driver.run_effects(scheduled).await;
+        driver.flush();
+        if *stop.borrow() {
+            break;
+        }
+    }
+    tracing::debug!(log = ?driver.key, "replicator stopped");
+}
+
+impl Driver {
+    fn attach(&mut self, attach: Attach, incoming: &mut Incoming) -> Vec<Effect> {
+        let Attach {
+            mut channel,
+            connection,
+            done,
+        } = attach;
+        let Some(receiver) = channel.take_receiver() else {
+            let _ = done.send(Detached::Closed);
+            return vec![];
+        };
+        let peer = self.next_peer;
+        self.next_peer += 1;
+        let (writer, mut queue) = mpsc::channel::<Vec<Message>>(WRITER_QUEUE);
+        tokio::spawn(async move {
+            while let Some(batch) = queue.recv().await {
+                if channel.send_batch(&batch).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let messages = receiver
+            .map(move |message| (peer, Some(message)))
+            .chain(stream::once(async move { (peer, None) }));
+        incoming.push(messages.boxed());
+        self.peers.insert(
+            peer,
+            Attached {
+                connection,
+                writer,
+                done: Some(done),
+            },
+        );
+        tracing::debug!(log = ?self.key, ?connection, peer, "replicating over a channel");
+        self.state.attach(peer)
+    }
+
+    fn on_incoming(&mut self, peer: PeerId, message: Option<Message>) -> Vec<Effect> {
+        match message {
+            Some(message) => self.state.on_message(peer, message, Instant::now()),
+            None => {
+                self.detach(peer, Detached::Closed);
+                vec![]
+            }
+        }
+    }
+
+    fn detach(&mut self, peer: PeerId, why: Detached) {
+        self.state.detach(peer);
+        self.outbox.remove(&peer);
+        if let Some(mut attached) = self.peers.remove(&peer) {
+            if let Detached::Hostile(reason) = &why {
+                tracing::info!(log = ?self.key, connection = ?attached.connection, %reason, "detaching a peer");
+            }
+            if let Some(done) = attached.done.take() {
+                let _ = done.send(why);
+            }
+        }
+    }
+
+    /// The log changed under us: our own appends.
+    fn on_core_changed(&mut self) {
+        let now = local_of(&self.core);
+        let before = self.state.local();
+        if now == before {
+            return;
+        }
+        let gained = if now.writable && now.length > before.length {
+            before.length..now.length
+        } else {
+            0..0
+        };
+        self.state.local_changed(now, gained);
+    }
+
+    async fn run_effects(&mut self, effects: Vec<Effect>) {
+        let mut queue: VecDeque<Effect> = effects.into();
+        while let Some(effect) = queue.pop_front() {
+            match effect {
+                Effect::Send(peer, message) => self.outbox.entry(peer).or_default().push(message),
+                Effect::Serve(peer, request) => {
+                    let answer = self.serve(request).await;
+                    self.outbox.entry(peer).or_default().push(answer);
+                }
+                Effect::Ask { peer, id, asked } => {
+                    let request = self.request(id, asked).await;
+                    self.outbox.entry(peer).or_default().push(request);
+                }
+                Effect::Apply { peer, id, data } => {
+                    let outcome = self.apply(data).await;
+                    let local = local_of(&self.core);
+                    queue.extend(self.state.applied(peer, id, outcome, local));
+                }
+                Effect::Detach(peer, reason) => self.detach(peer, Detached::Hostile(reason)),
+                Effect::PeerHolds(peer, end) => {
+                    if let Some(attached) = self.peers.get(&peer) {
+                        let event = NetEvent::PeerHas {
+                            peer: attached.connection,
+                            log: self.key,
+                            length: end,
+                        };
+                        // Best effort: replication never waits on the UI.
+                        let _ = self.events.try_send(event);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A proof for a checked request, or a no-data.
+    async fn serve(&self, request: Request) -> Message {
+        let id = request.id;
+        let fork = request.fork;
+        let proof = AssertUnwindSafe(self.core.create_proof(
+            request.block,
+            request.hash,
+            request.seek,
+            request.upgrade,
+        ))
+        .catch_unwind()
+        .await;
+        match proof {
+            Ok(Ok(Some(proof)))
+                if proof
+                    .block
+                    .as_ref()
+                    .is_some_and(|b| b.value.len() > MAX_SERVED_BYTES) =>
+            {
+                tracing::debug!(log = ?self.key, "not sending a block too large for the transport");
+                Message::NoData(NoData { request: id })
+            }
+            Ok(Ok(Some(proof))) => Message::Data(Data {
+                request: id,
+                fork,
+                block: proof.block,
+                hash: proof.hash,
+                seek: proof.seek,
+                upgrade: proof.upgrade,
+            }),
+            Ok(Ok(None)) => Message::NoData(NoData { request: id }),
+            Ok(Err(e)) => {
+                tracing::debug!(log = ?self.key, error = %e, "no proof for a request");
+                Message::NoData(NoData { request: id })
+            }
+            Err(_) => {
+                tracing::warn!(log = ?self.key, "making a proof panicked inside hypercore");
+                Message::NoData(NoData { request: id })
+            }
+        }
+    }
+
+    /// Our request, with the tree nodes we lack for its block.
+    async fn request(&self, id: u64, asked: Asked) -> Message {
+        let local = self.state.local();
+        let mut nodes = 0;
+        if let Some(index) = asked.block {
+            if index < local.length {
+                nodes = match AssertUnwindSafe(self.core.missing_nodes(index))
+                    .catch_unwind()
+                    .await
+                {
+                    Ok(Ok(nodes)) => nodes,
+                    _ => 0,
+                };
+            }
+        }
+        Message::Request(Request {
+            id,
+            fork: local.fork,
+            block: asked.block.map(|index| RequestBlock { index, nodes }),
+            hash: None,
+            seek: None,
+            upgrade: asked
+                .upgrade
+                .map(|(start, length)| RequestUpgrade { start, length }),
+            manifest: false,
+            priority: 0,
+        })
+    }
+
+    async fn apply(&self, data: Data) -> Applied {
+        let applied = AssertUnwindSafe(self.core.verify_and_apply_proof(data.into_proof()))
+            .catch_unwind()
+            .await;
+        match applied {
+            Ok(Ok(true)) => Applied::Done,
+            Ok(Ok(false)) => Applied::Refused("hypercore did not take the proof".into()),
+            Ok(Err(e)) => Applied::Refused(e.to_string()),
+            Err(_) => {
+                tracing::warn!(log = ?self.key, "applying a proof panicked inside hypercore");
+                Applied::Refused("applying it panicked".into())
+            }
+        }
+    }
+
+    /// Hands every peer its queued messages.
+    fn flush(&mut self) {
+        let outbox = std::mem::take(&mut self.outbox);
+        let mut slow = vec![];
+        for (peer, batch) in outbox {
+            let Some(attached) = self.peers.get(&peer) else {
+                continue;
+            };
+            match attached.writer.try_send(batch) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => slow.push(peer),
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        for peer in slow {
+            self.detach(
+                peer,
+                Detached::Hostile("it does not read what we send".into()),
+            );
+        }
+    }
+}
+
+fn local_of(core: &Hypercore) -> Local {
+    let info = core.info();
+    Local {
+        length: info.length,
+        fork: info.fork,
+        writable: info.writeable,
+    }
+}
+
+/// Every block of the log held here: the contiguous start, then a look at
+/// each block past it.
+fn held_blocks(core: &Hypercore, length: u64) -> RangeSet {
+    let mut held = RangeSet::default();
+    let contiguous = core.info().contiguous_length.min(length);
+    held.insert(0, contiguous);
+    let mut run: Option<u64> = None;
+    for index in contiguous..length {
+        match (core.has(index), run) {
+            (true, None) => run = Some(index),
+            (false, Some(start)) => {
+                held.insert(start, index - start);
+                run = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = run {
+        held.insert(start, length - start);
+    }
+    held
+}
