@@ -7,13 +7,15 @@
 //! - `engine/`: the actor that owns the store and every open log, and the
 //!   pure room membership it acts on;
 //! - `log/`: one log: opening it on disk, its message index, the pure
-//!   delivery and request policy, and the task that delivers its blocks;
-//! - `connection/`: one connection: the replication `select!`, its room
-//!   channels, and the pure upgrade/health policy;
+//!   delivery plan, and the task that delivers its blocks;
+//! - `replication/`: hychat's replicator: one task per log that serves and
+//!   downloads over every channel carrying it, and its pure state machine;
+//! - `connection/`: one connection: its `select!`, handing log channels to
+//!   their replicators, its room channels, and the pure health policy;
 //! - `swarm/`: discovery and dialing: the bind, the bootstrap nodes, topics;
 //! - `shared/`: state shared between tasks, one handle per concern;
-//! - `wire/`: hychat's own protocol extensions (hello, keepalive, reclone,
-//!   room hello), pure encoders and decoders;
+//! - `wire/`: hychat's own protocol extensions (hello, keepalive, room
+//!   hello), pure encoders and decoders;
 //! - `dht/`: hychat's own DHT code (the envelope, NAT classification, probe);
 //! - `compat/`: everything that exists only because a pinned crate is
 //!   defective, with the inventory in `compat/mod.rs`;

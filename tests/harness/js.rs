@@ -220,6 +220,30 @@ impl JsWriter {
             })
     }
 
+    /// Appends every line of `texts` (seqs `first..`), writing them all
+    /// before waiting for the last `APPENDED`.
+    pub fn append_many(&mut self, first: u64, texts: &[String]) -> Result<(), String> {
+        let Some(last) = texts.len().checked_sub(1) else {
+            return Ok(());
+        };
+        for text in texts {
+            self.process.write_line(text);
+        }
+        let prefix = format!("APPENDED {} ", first + last as u64);
+        let limit = JS_STARTUP + Duration::from_millis(10 * texts.len() as u64);
+        match self
+            .process
+            .wait_for_line(limit, |l| l.starts_with(&prefix))
+        {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "the JS writer did not append {} lines within {limit:?}\n{}",
+                texts.len(),
+                self.process.describe()
+            )),
+        }
+    }
+
     /// Writes `text` on stdin and returns the writer's `APPENDED <seq> ...` line.
     fn appended_line(&mut self, seq: u64, text: &str) -> Result<String, String> {
         self.process.write_line(text);

@@ -1,31 +1,28 @@
 //! Reads decrypted hypercore-protocol frames as they pass by, for the few
-//! facts the replication code does not expose: hychat hellos, which channel
-//! carries which log, the block ranges a peer says it holds, and the blocks
-//! and upgrades asked for in requests (both ways). Frames are
+//! facts `Protocol` does not expose: hychat hellos (an extension on a
+//! channel the peer opened), and, for the test tap, which channel carries
+//! which log and the blocks asked for and sent. Frames are
 //! one message (`channel, message`), a batch (`0 0 channel`, then
 //! length-prefixed messages, with `0 channel` switching channel), or an
 //! open/close (`0 1` / `0 3`). Pure; never panics on input.
 
 use compact_encoding::CompactEncoding;
-use hypercore_protocol::schema::{Open, Range};
+use hypercore_protocol::schema::Open;
 use hypercore_protocol::Message;
 
 use crate::net::wire::hello::HELLO_EXTENSION;
-use crate::net::wire::reclone::RECLONE_EXTENSION;
 
 /// Wire types of the messages worth decoding. Incoming data messages carry
 /// whole blocks and are never decoded twice; outgoing ones are our own small
 /// chat blocks.
-const SYNCHRONIZE_TYPE: u64 = 0;
 const REQUEST_TYPE: u64 = 1;
 const DATA_TYPE: u64 = 3;
-const RANGE_TYPE: u64 = 8;
 const EXTENSION_TYPE: u64 = 9;
 
 /// Which way a frame travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Direction {
-    /// From the peer: hellos and held ranges are read.
+    /// From the peer: hellos and requests are read.
     Incoming,
     /// To the peer: the blocks we send are read.
     Outgoing,
@@ -41,14 +38,6 @@ pub(crate) enum Seen {
     },
     /// A hychat hello payload.
     Hello(Vec<u8>),
-    /// A hychat reclone hint payload.
-    Reclone(Vec<u8>),
-    /// The peer holds blocks `start..start + length` of the log on `channel`.
-    Holds {
-        channel: u64,
-        start: u64,
-        length: u64,
-    },
     /// We sent the peer block `index` of the log on `channel`.
     Sent { channel: u64, index: u64 },
     /// A request for the log on `channel`: for block `block` and/or for an
@@ -59,8 +48,6 @@ pub(crate) enum Seen {
         block: Option<u64>,
         upgrade: Option<(u64, u64)>,
     },
-    /// The peer's signed length of the log on `channel`.
-    Length { channel: u64, length: u64 },
 }
 
 pub(crate) fn read_frame(frame: &[u8], direction: Direction) -> Vec<Seen> {
@@ -114,17 +101,11 @@ fn read_batch(rest: &[u8], direction: Direction, seen: &mut Vec<Seen>) {
 fn read_message(channel: u64, message: &[u8], direction: Direction, seen: &mut Vec<Seen>) {
     match (direction, u64::decode(message)) {
         (_, Ok((REQUEST_TYPE, _))) => {}
-        (Direction::Incoming, Ok((SYNCHRONIZE_TYPE | EXTENSION_TYPE | RANGE_TYPE, _))) => {}
+        (Direction::Incoming, Ok((EXTENSION_TYPE, _))) => {}
         (Direction::Outgoing, Ok((DATA_TYPE, _))) => {}
         _ => return,
     }
     match <Message as CompactEncoding>::decode(message) {
-        Ok((Message::Synchronize(sync), _)) => {
-            seen.push(Seen::Length {
-                channel,
-                length: sync.length,
-            });
-        }
         Ok((Message::Request(request), _)) => {
             seen.push(Seen::Requested {
                 channel,
@@ -144,23 +125,6 @@ fn read_message(channel: u64, message: &[u8], direction: Direction, seen: &mut V
         }
         Ok((Message::Extension(extension), _)) if extension.name == HELLO_EXTENSION => {
             seen.push(Seen::Hello(extension.message));
-        }
-        Ok((Message::Extension(extension), _)) if extension.name == RECLONE_EXTENSION => {
-            seen.push(Seen::Reclone(extension.message));
-        }
-        Ok((
-            Message::Range(Range {
-                drop: false,
-                start,
-                length,
-            }),
-            _,
-        )) => {
-            seen.push(Seen::Holds {
-                channel,
-                start,
-                length,
-            });
         }
         _ => {}
     }
@@ -201,12 +165,11 @@ mod tests {
             name: "someone/else".into(),
             message: vec![1, 2, 3],
         });
-        let range = Message::Range(Range {
-            drop: false,
-            start: 4,
-            length: 2,
-        });
-        let (first, second, third) = (encode(&other), encode(&hello_message()), encode(&range));
+        let (first, second, third) = (
+            encode(&other),
+            encode(&hello_message()),
+            encode(&request(Some(4), None)),
+        );
         let mut frame = vec![0, 0, 1, first.len() as u8];
         frame.extend(&first);
         frame.extend([0, 2, second.len() as u8]);
@@ -217,10 +180,10 @@ mod tests {
             read_frame(&frame, Direction::Incoming),
             vec![
                 Seen::Hello(b"hi".to_vec()),
-                Seen::Holds {
+                Seen::Requested {
                     channel: 2,
-                    start: 4,
-                    length: 2
+                    block: Some(4),
+                    upgrade: None
                 }
             ]
         );
@@ -253,27 +216,6 @@ mod tests {
         let mut hello = vec![3u8];
         hello.extend(encode(&hello_message()));
         assert!(read_frame(&hello, Direction::Outgoing).is_empty());
-    }
-
-    #[test]
-    fn reads_the_signed_length_a_peer_announces() {
-        let sync = Message::Synchronize(hypercore_protocol::schema::Synchronize {
-            fork: 0,
-            length: 12,
-            remote_length: 3,
-            downloading: true,
-            uploading: true,
-            can_upgrade: true,
-        });
-        let mut frame = vec![4u8];
-        frame.extend(encode(&sync));
-        assert_eq!(
-            read_frame(&frame, Direction::Incoming),
-            vec![Seen::Length {
-                channel: 4,
-                length: 12
-            }]
-        );
     }
 
     #[test]

@@ -26,7 +26,6 @@ use super::dht_panics;
 use super::frames::{read_frame, Direction, Seen};
 use crate::domain::keys::{DiscoveryKey, LogKey};
 use crate::net::shared::lock;
-use crate::net::wire::reclone::decode_reclone;
 
 /// Reports a connection may queue before further ones are dropped.
 const REPORT_QUEUE: usize = 64;
@@ -40,19 +39,6 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 pub(crate) enum PeerSaid {
     /// A hychat hello payload.
     Hello(Vec<u8>),
-    /// The peer says its channel of this log failed on our copy.
-    Reclone(DiscoveryKey),
-    /// The peer holds blocks up to (not including) `end` of this log, or
-    /// we have sent it block `end - 1`.
-    Holds {
-        discovery_key: DiscoveryKey,
-        end: u64,
-    },
-    /// The peer's signed length of this log.
-    Length {
-        discovery_key: DiscoveryKey,
-        length: u64,
-    },
 }
 
 pub(crate) struct ObservedConnection<C: CipherTrait + 'static> {
@@ -121,28 +107,15 @@ impl<C: CipherTrait + 'static> ObservedConnection<C> {
                     }
                     continue;
                 }
-                // A peer answering our request almost always keeps the block;
-                // JS peers do not always announce what they downloaded.
-                Seen::Length { channel, length } => match self.channels.get(&channel) {
-                    Some(discovery_key) => PeerSaid::Length {
-                        discovery_key: *discovery_key,
-                        length,
-                    },
-                    None => continue,
-                },
-                Seen::Sent { channel, index } => match self.own_channels.get(&channel) {
-                    Some(discovery_key) => {
+                Seen::Sent { channel, index } => {
+                    if let Some(discovery_key) = self.own_channels.get(&channel) {
                         tap(discovery_key, || WireSeen::Sent {
                             at: self.own_log,
                             block: index,
                         });
-                        PeerSaid::Holds {
-                            discovery_key: *discovery_key,
-                            end: index.saturating_add(1),
-                        }
                     }
-                    None => continue,
-                },
+                    continue;
+                }
                 Seen::Requested {
                     channel,
                     block,
@@ -162,21 +135,6 @@ impl<C: CipherTrait + 'static> ObservedConnection<C> {
                     continue;
                 }
                 Seen::Hello(payload) => PeerSaid::Hello(payload),
-                Seen::Reclone(payload) => match decode_reclone(&payload) {
-                    Some(discovery_key) => PeerSaid::Reclone(discovery_key),
-                    None => continue,
-                },
-                Seen::Holds {
-                    channel,
-                    start,
-                    length,
-                } => match self.channels.get(&channel) {
-                    Some(discovery_key) => PeerSaid::Holds {
-                        discovery_key: *discovery_key,
-                        end: start.saturating_add(length),
-                    },
-                    None => continue,
-                },
             };
             // Best effort: a full queue drops reports, never blocks the stream.
             let _ = self.reports.try_send(report);

@@ -403,8 +403,6 @@ where
                         break Ending::Deliberate;
                     }
                 }
-                // The replicator reads lengths and ranges off the channels.
-                PeerSaid::Holds { .. } | PeerSaid::Length { .. } | PeerSaid::Reclone(_) => {}
             },
             Ok(()) = new_logs.changed() => state.on_new_logs(&protocol).await,
             Ok(()) = network.changed() => state.on_network_changed().await,

@@ -35,17 +35,6 @@ use crate::net::{
     COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY,
 };
 
-/// A stuck log is cloned afresh at most this often: a clone means a
-/// re-download, and the stuck state may not be the clone's fault.
-const FRESH_CLONE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Whether a starting log sends what its index holds as `Appended` events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Replay {
-    Index,
-    Nothing,
-}
-
 /// A log with its running delivery task.
 struct HeldLog {
     core: Hypercore,
@@ -69,8 +58,6 @@ struct Engine {
     shared: Shared,
     events: mpsc::Sender<NetEvent>,
     swarm: Option<mpsc::Sender<SwarmControl>>,
-    /// When each log was last cloned afresh.
-    fresh_clones: HashMap<LogKey, std::time::Instant>,
 }
 
 pub(crate) async fn spawn(
@@ -116,7 +103,6 @@ pub(crate) async fn spawn(
         shared: Shared::default(),
         events: event_tx.clone(),
         swarm: None,
-        fresh_clones: HashMap::new(),
         replay_history: config.replay_history,
     };
     // Ready goes first, so the UI can draw who we are before any history.
@@ -130,7 +116,7 @@ pub(crate) async fn spawn(
             muted,
         })
         .await;
-    engine.start_log(own_key, own_core, false, &own_dir, Replay::Index);
+    engine.start_log(own_key, own_core, false, &own_dir);
     engine.shared.rooms.set_identity(engine.me());
     engine.tell_rooms();
     tokio::spawn(engine.run(config, command_rx));
@@ -156,7 +142,7 @@ fn clean_nickname(nick: &str) -> String {
 impl Engine {
     async fn run(mut self, config: NetConfig, mut commands: mpsc::Receiver<NetCommand>) {
         for key in self.held_keys() {
-            if let Err(message) = self.open_held(key, Replay::Index).await {
+            if let Err(message) = self.open_held(key).await {
                 self.error(message).await;
             }
         }
@@ -189,7 +175,6 @@ impl Engine {
             None
         };
 
-        let mut fresh_clones = self.shared.health.watch_fresh_clones();
         let mut introductions = self.shared.rooms.watch_introductions();
         loop {
             tokio::select! {
@@ -212,11 +197,6 @@ impl Engine {
                     }
                     Some(command) => self.handle(command).await,
                 },
-                Ok(()) = fresh_clones.changed() => {
-                    for discovery_key in self.shared.health.take_fresh_clones() {
-                        self.clone_afresh(discovery_key).await;
-                    }
-                }
                 Ok(()) = introductions.changed() => {
                     self.meet(self.shared.rooms.take_introductions()).await;
                 }
@@ -301,7 +281,7 @@ impl Engine {
         if self.logs.contains_key(&key) {
             // Held for a room until now: a followed log is looked for too.
             self.set_topic(key, true).await;
-        } else if let Err(message) = self.open_held(key, Replay::Index).await {
+        } else if let Err(message) = self.open_held(key).await {
             self.error(message).await;
             return;
         }
@@ -448,7 +428,7 @@ impl Engine {
                 .send(NetEvent::RoomMember { room, member })
                 .await;
             if !self.logs.contains_key(&key) {
-                if let Err(message) = self.open_held(key, Replay::Index).await {
+                if let Err(message) = self.open_held(key).await {
                     self.error(message).await;
                 }
             }
@@ -485,50 +465,16 @@ impl Engine {
         let _ = self.events.send(event).await;
     }
 
-    /// Replaces a cloned log (followed or a member's) with an empty one. Its index keeps
-    /// every message, so nothing is shown twice or lost; the blocks come back
-    /// from peers, newest first.
-    // compat: hypercore row (stuck upgrades, broken clones)
-    async fn clone_afresh(&mut self, discovery_key: DiscoveryKey) {
-        let Some(key) = self
-            .logs
-            .keys()
-            .copied()
-            .find(|key| key.discovery_key() == discovery_key && *key != self.own_key)
-        else {
-            return;
-        };
-        let now = std::time::Instant::now();
-        if self
-            .fresh_clones
-            .get(&key)
-            .is_some_and(|at| now.duration_since(*at) < FRESH_CLONE_INTERVAL)
-        {
-            return;
-        }
-        self.fresh_clones.insert(key, now);
-        tracing::info!(?key, "cloning a stuck log afresh");
-        self.shared.registry.remove(&key);
-        if let Some(log) = self.logs.remove(&key) {
-            stop_log(log).await;
-        }
-        log::discard_clone(&self.store.log_dir(&key));
-        // The UI has shown the indexed messages already.
-        if let Err(message) = self.open_held(key, Replay::Nothing).await {
-            self.error(message).await;
-        }
-    }
-
     /// Opens a log held for a follow or a room. Only followed logs get a
     /// swarm topic of their own: room members are met on the room's topic,
     /// and the logs they hold travel over that connection (the hello lists
     /// them), so a room of many members costs one topic, not one each.
-    async fn open_held(&mut self, key: LogKey, replay: Replay) -> Result<(), String> {
+    async fn open_held(&mut self, key: LogKey) -> Result<(), String> {
         let dir = self.store.log_dir(&key);
         let core = log::open_clone(&dir, key)
             .await
             .map_err(|e| format!("cannot open the log {}: {e}", key.short()))?;
-        self.start_log(key, core, true, &dir, replay);
+        self.start_log(key, core, true, &dir);
         if self.follows.iter().any(|f| f.key == key) {
             self.set_topic(key, true).await;
         }
@@ -567,7 +513,6 @@ impl Engine {
         core: Hypercore,
         report_progress: bool,
         dir: &std::path::Path,
-        replay: Replay,
     ) {
         let created = LogTask::new(core.clone(), dir, report_progress, self.events.clone());
         let mut task = match created {
@@ -582,7 +527,7 @@ impl Engine {
             task.deliver_appends_in_order();
         }
         let (stop, stop_rx) = watch::channel(false);
-        let replay = replay == Replay::Index && self.replay_history;
+        let replay = self.replay_history;
         let (handle, replicator) =
             replication::spawn(key, core.clone(), self.events.clone(), stop_rx.clone());
         let task = tokio::spawn(task.run(replay, stop_rx));

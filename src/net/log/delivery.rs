@@ -36,6 +36,7 @@ impl DeliveryPlan {
     }
 
     /// Whether `seq` was appended after the log was first seen.
+    #[cfg(test)]
     pub(crate) fn is_live(&self, seq: u64) -> bool {
         self.upper_start.is_some() && seq >= self.window_end
     }

@@ -18,5 +18,5 @@ pub(crate) mod seqset;
 pub(crate) mod storage;
 pub(crate) mod task;
 
-pub(crate) use open::{core_key, discard_clone, open_clone};
+pub(crate) use open::{core_key, open_clone};
 pub(crate) use task::LogTask;

@@ -5,6 +5,8 @@
 //! tree fails deep inside it. So every request is checked against what we
 //! hold first, and every proof against what we asked for.
 
+// compat: hypercore row (requests checked before they reach the crate)
+
 use hypercore_protocol::schema::{Data, Request};
 
 use super::ranges::RangeSet;

@@ -190,15 +190,21 @@ impl Driver {
             match effect {
                 Effect::Send(peer, message) => self.outbox.entry(peer).or_default().push(message),
                 Effect::Serve(peer, request) => {
-                    let answer = self.serve(request).await;
+                    let answer = serve(&self.core, self.key, request).await;
+                    if let Message::Data(Data {
+                        block: Some(block), ..
+                    }) = &answer
+                    {
+                        queue.extend(self.state.served(peer, block.index));
+                    }
                     self.outbox.entry(peer).or_default().push(answer);
                 }
                 Effect::Ask { peer, id, asked } => {
-                    let request = self.request(id, asked).await;
+                    let request = request(&self.core, self.state.local(), id, asked).await;
                     self.outbox.entry(peer).or_default().push(request);
                 }
                 Effect::Apply { peer, id, data } => {
-                    let outcome = self.apply(data).await;
+                    let outcome = apply(&self.core, self.key, data).await;
                     let local = local_of(&self.core);
                     queue.extend(self.state.applied(peer, id, outcome, local));
                 }
@@ -214,92 +220,6 @@ impl Driver {
                         let _ = self.events.try_send(event);
                     }
                 }
-            }
-        }
-    }
-
-    /// A proof for a checked request, or a no-data.
-    async fn serve(&self, request: Request) -> Message {
-        let id = request.id;
-        let fork = request.fork;
-        let proof = AssertUnwindSafe(self.core.create_proof(
-            request.block,
-            request.hash,
-            request.seek,
-            request.upgrade,
-        ))
-        .catch_unwind()
-        .await;
-        match proof {
-            Ok(Ok(Some(proof)))
-                if proof
-                    .block
-                    .as_ref()
-                    .is_some_and(|b| b.value.len() > MAX_SERVED_BYTES) =>
-            {
-                tracing::debug!(log = ?self.key, "not sending a block too large for the transport");
-                Message::NoData(NoData { request: id })
-            }
-            Ok(Ok(Some(proof))) => Message::Data(Data {
-                request: id,
-                fork,
-                block: proof.block,
-                hash: proof.hash,
-                seek: proof.seek,
-                upgrade: proof.upgrade,
-            }),
-            Ok(Ok(None)) => Message::NoData(NoData { request: id }),
-            Ok(Err(e)) => {
-                tracing::debug!(log = ?self.key, error = %e, "no proof for a request");
-                Message::NoData(NoData { request: id })
-            }
-            Err(_) => {
-                tracing::warn!(log = ?self.key, "making a proof panicked inside hypercore");
-                Message::NoData(NoData { request: id })
-            }
-        }
-    }
-
-    /// Our request, with the tree nodes we lack for its block.
-    async fn request(&self, id: u64, asked: Asked) -> Message {
-        let local = self.state.local();
-        let mut nodes = 0;
-        if let Some(index) = asked.block {
-            if index < local.length {
-                nodes = match AssertUnwindSafe(self.core.missing_nodes(index))
-                    .catch_unwind()
-                    .await
-                {
-                    Ok(Ok(nodes)) => nodes,
-                    _ => 0,
-                };
-            }
-        }
-        Message::Request(Request {
-            id,
-            fork: local.fork,
-            block: asked.block.map(|index| RequestBlock { index, nodes }),
-            hash: None,
-            seek: None,
-            upgrade: asked
-                .upgrade
-                .map(|(start, length)| RequestUpgrade { start, length }),
-            manifest: false,
-            priority: 0,
-        })
-    }
-
-    async fn apply(&self, data: Data) -> Applied {
-        let applied = AssertUnwindSafe(self.core.verify_and_apply_proof(data.into_proof()))
-            .catch_unwind()
-            .await;
-        match applied {
-            Ok(Ok(true)) => Applied::Done,
-            Ok(Ok(false)) => Applied::Refused("hypercore did not take the proof".into()),
-            Ok(Err(e)) => Applied::Refused(e.to_string()),
-            Err(_) => {
-                tracing::warn!(log = ?self.key, "applying a proof panicked inside hypercore");
-                Applied::Refused("applying it panicked".into())
             }
         }
     }
@@ -327,7 +247,92 @@ impl Driver {
     }
 }
 
-fn local_of(core: &Hypercore) -> Local {
+/// A proof for a checked request, or a no-data.
+pub(super) async fn serve(core: &Hypercore, log: LogKey, request: Request) -> Message {
+    let id = request.id;
+    let fork = request.fork;
+    let proof = AssertUnwindSafe(core.create_proof(
+        request.block,
+        request.hash,
+        request.seek,
+        request.upgrade,
+    ))
+    .catch_unwind()
+    .await;
+    match proof {
+        Ok(Ok(Some(proof)))
+            if proof
+                .block
+                .as_ref()
+                .is_some_and(|b| b.value.len() > MAX_SERVED_BYTES) =>
+        {
+            tracing::debug!(?log, "not sending a block too large for the transport");
+            Message::NoData(NoData { request: id })
+        }
+        Ok(Ok(Some(proof))) => Message::Data(Data {
+            request: id,
+            fork,
+            block: proof.block,
+            hash: proof.hash,
+            seek: proof.seek,
+            upgrade: proof.upgrade,
+        }),
+        Ok(Ok(None)) => Message::NoData(NoData { request: id }),
+        Ok(Err(e)) => {
+            tracing::debug!(?log, error = %e, "no proof for a request");
+            Message::NoData(NoData { request: id })
+        }
+        Err(_) => {
+            tracing::warn!(?log, "making a proof panicked inside hypercore");
+            Message::NoData(NoData { request: id })
+        }
+    }
+}
+
+/// Our request, with the tree nodes we lack for its block.
+pub(super) async fn request(core: &Hypercore, local: Local, id: u64, asked: Asked) -> Message {
+    let mut nodes = 0;
+    if let Some(index) = asked.block {
+        if index < local.length {
+            nodes = match AssertUnwindSafe(core.missing_nodes(index))
+                .catch_unwind()
+                .await
+            {
+                Ok(Ok(nodes)) => nodes,
+                _ => 0,
+            };
+        }
+    }
+    Message::Request(Request {
+        id,
+        fork: local.fork,
+        block: asked.block.map(|index| RequestBlock { index, nodes }),
+        hash: None,
+        seek: None,
+        upgrade: asked
+            .upgrade
+            .map(|(start, length)| RequestUpgrade { start, length }),
+        manifest: false,
+        priority: 0,
+    })
+}
+
+pub(super) async fn apply(core: &Hypercore, log: LogKey, data: Data) -> Applied {
+    let applied = AssertUnwindSafe(core.verify_and_apply_proof(data.into_proof()))
+        .catch_unwind()
+        .await;
+    match applied {
+        Ok(Ok(true)) => Applied::Done,
+        Ok(Ok(false)) => Applied::Refused("hypercore did not take the proof".into()),
+        Ok(Err(e)) => Applied::Refused(e.to_string()),
+        Err(_) => {
+            tracing::warn!(?log, "applying a proof panicked inside hypercore");
+            Applied::Refused("applying it panicked".into())
+        }
+    }
+}
+
+pub(super) fn local_of(core: &Hypercore) -> Local {
     let info = core.info();
     Local {
         length: info.length,
@@ -338,7 +343,7 @@ fn local_of(core: &Hypercore) -> Local {
 
 /// Every block of the log held here: the contiguous start, then a look at
 /// each block past it.
-fn held_blocks(core: &Hypercore, length: u64) -> RangeSet {
+pub(super) fn held_blocks(core: &Hypercore, length: u64) -> RangeSet {
     let mut held = RangeSet::default();
     let contiguous = core.info().contiguous_length.min(length);
     held.insert(0, contiguous);

@@ -173,15 +173,6 @@ impl Replication {
         self.local
     }
 
-    pub(crate) fn held(&self) -> &RangeSet {
-        &self.held
-    }
-
-    /// Requests in flight to all peers.
-    pub(crate) fn in_flight(&self) -> usize {
-        self.peers.values().map(|p| p.requests.len()).sum()
-    }
-
     /// A channel opened: we say our length and what we hold.
     pub(crate) fn attach(&mut self, peer: PeerId) -> Vec<Effect> {
         self.peers.insert(peer, Peer::new());
@@ -202,6 +193,7 @@ impl Replication {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn has_peer(&self, peer: PeerId) -> bool {
         self.peers.contains_key(&peer)
     }
@@ -327,8 +319,8 @@ impl Replication {
             .saturating_add(want.length)
             .min(self.local.length);
         let prefix = self.held.prefix().min(self.local.length);
-        let runs = if want.start < prefix && end <= prefix {
-            vec![0..prefix]
+        let runs: Vec<Span<u64>> = if want.start < prefix && end <= prefix {
+            std::iter::once(0..prefix).collect()
         } else {
             self.held.within(want.start..end)
         };
@@ -339,12 +331,26 @@ impl Replication {
 
     fn report_holds(&mut self, from: PeerId, out: &mut Vec<Effect>) {
         if let Some(peer) = self.peers.get_mut(&from) {
-            let end = peer.holds.end().min(peer.length.max(peer.holds.prefix()));
+            // No further than the log is known to reach: claims past it
+            // are a peer's to make, not ours to show.
+            let end = peer.holds.end().min(peer.length.max(self.local.length));
             if end > peer.reported_end {
                 peer.reported_end = end;
                 out.push(Effect::PeerHolds(from, end));
             }
         }
+    }
+
+    /// We sent the peer a block: it holds it once it has checked the proof.
+    /// JS hypercore never announces a block to the peer it came from, so
+    /// this is how a writer learns a JS reader holds its messages.
+    pub(crate) fn served(&mut self, to: PeerId, block: u64) -> Vec<Effect> {
+        let mut out = vec![];
+        if let Some(peer) = self.peers.get_mut(&to) {
+            peer.holds.insert(block, 1);
+        }
+        self.report_holds(to, &mut out);
+        out
     }
 
     fn take_request(&mut self, from: PeerId, id: u64) -> Option<Sent> {

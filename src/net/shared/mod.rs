@@ -3,7 +3,6 @@
 //! - `registry`: the logs this process holds, by discovery key;
 //! - `sessions`: our hello session, which connection holds each peer's, and
 //!   the channels each connection has open;
-//! - `health`: stalled downloads, failed channels and fresh-clone requests;
 //! - `rooms`: the rooms we are in, who we are there, and introductions.
 //!
 //! The locking rule is the same for each: one std mutex per handle, held for a
@@ -11,7 +10,6 @@
 //! async one), and never two at once. A panic elsewhere must not take
 //! replication down with it, so a poisoned lock is taken as it is (`lock`).
 
-pub(crate) mod health;
 pub(crate) mod registry;
 pub(crate) mod rooms;
 pub(crate) mod sessions;
@@ -27,7 +25,6 @@ use crate::domain::DiscoveryKey;
 pub(crate) struct Shared {
     pub registry: registry::Registry,
     pub sessions: sessions::Sessions,
-    pub health: health::Health,
     pub rooms: rooms::RoomDirectory,
 }
 
@@ -38,7 +35,6 @@ impl Default for Shared {
             rooms: rooms::RoomDirectory::new(registry.topics_signal()),
             registry,
             sessions: sessions::Sessions::default(),
-            health: health::Health::default(),
         }
     }
 }

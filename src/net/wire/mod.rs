@@ -1,8 +1,6 @@
 //! hychat's own protocol extensions, carried as hypercore-protocol
-//! `Extension` messages: the hello, the keepalive, the reclone hint and the
-//! room hello. Pure encoders and decoders; nothing here panics on input.
+//! `Extension` messages: the hello, the keepalive and the room hello. Pure encoders and decoders; nothing here panics on input.
 
 pub(crate) mod hello;
 pub(crate) mod keepalive;
-pub(crate) mod reclone;
 pub(crate) mod room_hello;
