@@ -39,6 +39,13 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 pub(crate) enum PeerSaid {
     /// A hychat hello payload.
     Hello(Vec<u8>),
+    /// We wrote block `index` of this log to the peer. JS hypercore never
+    /// announces a block to the peer it came from, so this is how a writer
+    /// learns that a JS reader holds its messages.
+    Sent {
+        discovery_key: DiscoveryKey,
+        index: u64,
+    },
 }
 
 pub(crate) struct ObservedConnection<C: CipherTrait + 'static> {
@@ -107,15 +114,19 @@ impl<C: CipherTrait + 'static> ObservedConnection<C> {
                     }
                     continue;
                 }
-                Seen::Sent { channel, index } => {
-                    if let Some(discovery_key) = self.own_channels.get(&channel) {
+                Seen::Sent { channel, index } => match self.own_channels.get(&channel) {
+                    Some(discovery_key) => {
                         tap(discovery_key, || WireSeen::Sent {
                             at: self.own_log,
                             block: index,
                         });
+                        PeerSaid::Sent {
+                            discovery_key: *discovery_key,
+                            index,
+                        }
                     }
-                    continue;
-                }
+                    None => continue,
+                },
                 Seen::Requested {
                     channel,
                     block,

@@ -80,6 +80,8 @@ struct Replication {
     rooms: RoomChannels,
     /// Logs and rooms the peer said (in its hello) that it holds.
     peer_topics: HashSet<DiscoveryKey>,
+    /// The highest block end written to the peer, per log.
+    sent_ends: std::collections::HashMap<DiscoveryKey, u64>,
     is_client: bool,
     /// The peer's session, once its hello has claimed this connection.
     peer_session: Option<SessionId>,
@@ -152,6 +154,26 @@ impl Replication {
         self.peer_topics = hello.topics.into_iter().collect();
         self.open_shared(protocol);
         std::ops::ControlFlow::Continue(())
+    }
+
+    /// We wrote a block of a log to the peer: it holds the log at least that
+    /// far. Best effort: replication never waits on a slow UI.
+    fn on_sent(&mut self, discovery_key: DiscoveryKey, index: u64) {
+        let Some(key) = self.open_channels.get(&discovery_key).copied() else {
+            return;
+        };
+        let end = index.saturating_add(1);
+        let known = self.sent_ends.entry(discovery_key).or_default();
+        if end <= *known {
+            return;
+        }
+        *known = end;
+        let event = NetEvent::PeerHas {
+            peer: self.peer,
+            log: key,
+            length: end,
+        };
+        let _ = self.ctx.events.try_send(event);
     }
 
     async fn send_hello(&mut self, channel: &Channel) {
@@ -369,6 +391,7 @@ where
         log_channels: BTreeMap::new(),
         rooms: RoomChannels::default(),
         peer_topics: HashSet::new(),
+        sent_ends: Default::default(),
         is_client,
         peer_session: None,
         close: close_tx,
@@ -403,6 +426,7 @@ where
                         break Ending::Deliberate;
                     }
                 }
+                PeerSaid::Sent { discovery_key, index } => state.on_sent(discovery_key, index),
             },
             Ok(()) = new_logs.changed() => state.on_new_logs(&protocol).await,
             Ok(()) = network.changed() => state.on_network_changed().await,

@@ -191,12 +191,6 @@ impl Driver {
                 Effect::Send(peer, message) => self.outbox.entry(peer).or_default().push(message),
                 Effect::Serve(peer, request) => {
                     let answer = serve(&self.core, self.key, request).await;
-                    if let Message::Data(Data {
-                        block: Some(block), ..
-                    }) = &answer
-                    {
-                        queue.extend(self.state.served(peer, block.index));
-                    }
                     self.outbox.entry(peer).or_default().push(answer);
                 }
                 Effect::Ask { peer, id, asked } => {

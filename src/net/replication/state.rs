@@ -341,18 +341,6 @@ impl Replication {
         }
     }
 
-    /// We sent the peer a block: it holds it once it has checked the proof.
-    /// JS hypercore never announces a block to the peer it came from, so
-    /// this is how a writer learns a JS reader holds its messages.
-    pub(crate) fn served(&mut self, to: PeerId, block: u64) -> Vec<Effect> {
-        let mut out = vec![];
-        if let Some(peer) = self.peers.get_mut(&to) {
-            peer.holds.insert(block, 1);
-        }
-        self.report_holds(to, &mut out);
-        out
-    }
-
     fn take_request(&mut self, from: PeerId, id: u64) -> Option<Sent> {
         let sent = self.peers.get_mut(&from)?.requests.remove(&id)?;
         if let Some(block) = sent.asked.block {
