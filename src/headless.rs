@@ -37,6 +37,10 @@ async fn start(config: NetConfig) -> Result<(NetHandle, Events), Failure> {
 }
 
 /// Waits for `pick` to accept an event, or for the stream to end.
+/// After the first peer holds what `send --wait` sent, how long others
+/// are given to be counted too.
+const HOLDERS_SETTLE: Duration = Duration::from_millis(500);
+
 async fn wait_for<T>(
     events: &mut Events,
     mut pick: impl FnMut(&NetEvent) -> Option<T>,
@@ -147,22 +151,38 @@ pub async fn send(
     let _ = appends.await;
     say(&format!("appended {written} message(s) to {own}"));
     if let Some(seconds) = wait {
-        // A peer announces the blocks it holds as it downloads them.
-        let downloaded = tokio::time::timeout(
+        // A peer announces the blocks it holds as it downloads them (or we
+        // wrote them to it); once one holds them all, the others that will
+        // soon are given a moment to be counted too.
+        let mut holders = std::collections::HashSet::new();
+        let mut is_holder = |e: &NetEvent| match e {
+            NetEvent::PeerHas { peer, log, length } if *log == own && *length > last_seq => {
+                holders.insert(*peer);
+                Some(())
+            }
+            _ => None,
+        };
+        let first = tokio::time::timeout(
             Duration::from_secs(seconds),
-            wait_for(&mut events, |e| match e {
-                NetEvent::PeerHas { log, length, .. } if *log == own && *length > last_seq => {
-                    Some(())
-                }
-                _ => None,
-            }),
+            wait_for(&mut events, &mut is_holder),
         )
         .await;
-        match downloaded {
-            Ok(Some(())) => say("a peer has downloaded the new messages"),
-            _ => say(&format!(
+        if let Ok(Some(())) = first {
+            let _ = tokio::time::timeout(HOLDERS_SETTLE, async {
+                while let Some(event) = events.recv().await {
+                    is_holder(&event);
+                }
+            })
+            .await;
+            let count = holders.len();
+            let peers = if count == 1 { "peer" } else { "peers" };
+            say(&format!(
+                "✓ held by {count} {peers}: the new messages are on another machine"
+            ));
+        } else {
+            say(&format!(
                 "no peer downloaded the new messages within {seconds}s; they stay in your log and go out when a peer connects"
-            )),
+            ));
         }
     }
     shutdown(handle, events).await;

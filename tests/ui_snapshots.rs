@@ -252,6 +252,53 @@ fn peer_panel_with_two_peers() {
     insta::assert_snapshot!("peer_panel", render(&app, 100, 24).backend());
 }
 
+/// Our own messages say how many peers hold them: ann (who names her own
+/// log, and counts once across two connections) holds both, a JS reader
+/// (no own log) only the first.
+#[test]
+fn own_messages_show_who_holds_them() {
+    let mut app = chat_app(100, 24);
+    let ann_route = hychat::net::PeerRoute {
+        own_log: Some(ann()),
+        ..Default::default()
+    };
+    for (peer, route) in [
+        (ConnectionKey([0xa1; 32]), ann_route.clone()),
+        (ConnectionKey([0xa2; 32]), ann_route),
+        (ConnectionKey([0x15; 32]), Default::default()),
+    ] {
+        net(
+            &mut app,
+            NetEvent::PeerConnected {
+                peer,
+                logs: vec![own()],
+                rooms: vec![],
+                route,
+            },
+        );
+    }
+    let held = |peer: u8, length: u64| NetEvent::PeerHas {
+        peer: ConnectionKey([peer; 32]),
+        log: own(),
+        length,
+    };
+    net(&mut app, held(0xa1, 1));
+    net(&mut app, held(0xa2, 2));
+    net(&mut app, held(0x15, 1));
+    // A peer leaving still holds what it took.
+    net(
+        &mut app,
+        NetEvent::PeerDisconnected {
+            peer: ConnectionKey([0x15; 32]),
+        },
+    );
+    let terminal = render(&app, 100, 24);
+    insta::assert_snapshot!("own_messages_held_by", terminal.backend());
+    let screen = format!("{:?}", terminal.backend());
+    assert!(screen.contains("held by 2"), "{screen}");
+    assert!(screen.contains("held by 1"), "{screen}");
+}
+
 #[test]
 fn help_screen() {
     let mut app = chat_app(100, 30);

@@ -13,6 +13,7 @@
 pub mod action;
 pub mod channels;
 pub mod commands;
+pub mod delivery;
 pub mod help;
 mod history;
 pub mod input;
@@ -102,6 +103,8 @@ pub struct App {
     pending_join: Option<RoomName>,
     input: Input,
     peers: Peers,
+    /// Which peers hold our own messages.
+    deliveries: delivery::Deliveries,
     overlay: Option<Overlay>,
     /// Rows the help popup is scrolled down.
     overlay_scroll: usize,
@@ -132,6 +135,7 @@ impl App {
             pending_join: None,
             input: Input::default(),
             peers: Peers::default(),
+            deliveries: delivery::Deliveries::default(),
             overlay: None,
             overlay_scroll: 0,
             hint: None,
@@ -246,6 +250,11 @@ impl App {
 
     pub fn peers(&self) -> &Peers {
         &self.peers
+    }
+
+    /// How many peers hold our own message `seq`.
+    pub fn held_by(&self, seq: Seq) -> usize {
+        self.deliveries.held_by(seq.0)
     }
 
     pub fn overlay(&self) -> Option<Overlay> {
@@ -583,7 +592,19 @@ impl App {
                 downloaded,
                 length,
             } => self.peers.progress(&log, downloaded, length),
-            NetEvent::PeerHas { peer, log, length } => self.peers.peer_has(peer, log, length),
+            NetEvent::PeerHas { peer, log, length } => {
+                if Some(log) == self.own {
+                    let holder = self
+                        .peers
+                        .peers()
+                        .iter()
+                        .find(|p| p.id == peer)
+                        .and_then(|p| p.own_log())
+                        .map_or(delivery::Holder::Connection(peer), delivery::Holder::Log);
+                    self.deliveries.record(holder, length);
+                }
+                self.peers.peer_has(peer, log, length)
+            }
             NetEvent::NetworkReport(report) => self.report = report,
             NetEvent::NetworkStatus(status) => {
                 let same_state = self.network.as_ref().map(std::mem::discriminant)

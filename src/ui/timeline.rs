@@ -1,11 +1,18 @@
 //! Draws the timeline: the window of rows selected by the scroll state,
 //! styled by tone. Rows are already wrapped to the width by `app::view`.
+//! The last row of each of our own messages gets its delivery mark ("✓
+//! held by 2") where it fits; the mark is drawn here, not laid out, so the
+//! cached layout does not change as peers download.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use unicode_width::UnicodeWidthStr;
+
+use crate::app::delivery;
+use crate::app::timeline::Body;
 use crate::app::view::Row;
 use crate::app::App;
 
@@ -34,15 +41,43 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let scroll = scroll.min(rows.len().saturating_sub(height));
     let end = rows.len() - scroll;
     let start = end.saturating_sub(height);
-    let lines: Vec<Line> = rows[start..end].iter().map(line).collect();
+    let width = usize::from(area.width);
+    let lines: Vec<Line> = (start..end)
+        .map(|i| {
+            let last_of_entry = rows
+                .get(i + 1)
+                .is_none_or(|next| next.entry != rows[i].entry);
+            let mark = last_of_entry
+                .then(|| delivery_mark(app, &rows[i], width))
+                .flatten();
+            line(&rows[i], mark)
+        })
+        .collect();
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-fn line(row: &Row) -> Line<'static> {
-    Line::from(
-        row.segments
-            .iter()
-            .map(|s| Span::styled(s.text.clone(), theme::tone(s.tone)))
-            .collect::<Vec<_>>(),
-    )
+/// The delivery mark after a row ending one of our own messages, if any
+/// peer holds it and the row has room.
+fn delivery_mark(app: &App, row: &Row, width: usize) -> Option<String> {
+    let entry = app.timeline().entries().get(row.entry)?;
+    let Body::Message { log, seq, .. } = &entry.body else {
+        return None;
+    };
+    if Some(*log) != app.own() {
+        return None;
+    }
+    let used: usize = row.segments.iter().map(|s| s.text.width()).sum();
+    delivery::mark(app.held_by(*seq), width.saturating_sub(used))
+}
+
+fn line(row: &Row, mark: Option<String>) -> Line<'static> {
+    let mut spans: Vec<Span> = row
+        .segments
+        .iter()
+        .map(|s| Span::styled(s.text.clone(), theme::tone(s.tone)))
+        .collect();
+    if let Some(mark) = mark {
+        spans.push(Span::styled(mark, theme::dim()));
+    }
+    Line::from(spans)
 }

@@ -356,7 +356,7 @@ fn live_send_to_viewer(
             output.status
         ));
     }
-    if !stderr.contains("a peer has downloaded the new messages") {
+    if !stderr.contains("✓ held by ") {
         report.fail(&format!(
             "`hychat send --wait` should see the JS viewer download the message:\n{stderr}"
         ));

@@ -220,28 +220,29 @@ impl JsWriter {
             })
     }
 
-    /// Appends every line of `texts` (seqs `first..`), writing them all
-    /// before waiting for the last `APPENDED`.
+    /// Appends every line of `texts` (seqs `first..`), a chunk of lines at
+    /// a time: the writer's `APPENDED` lines are read after each chunk, so
+    /// neither pipe fills up while the other waits.
     pub fn append_many(&mut self, first: u64, texts: &[String]) -> Result<(), String> {
-        let Some(last) = texts.len().checked_sub(1) else {
-            return Ok(());
-        };
-        for text in texts {
-            self.process.write_line(text);
+        const CHUNK: usize = 500;
+        for (n, chunk) in texts.chunks(CHUNK).enumerate() {
+            for text in chunk {
+                self.process.write_line(text);
+            }
+            let last = first + (n * CHUNK + chunk.len() - 1) as u64;
+            let prefix = format!("APPENDED {last} ");
+            if self
+                .process
+                .wait_for_line(JS_STARTUP, |l| l.starts_with(&prefix))
+                .is_none()
+            {
+                return Err(format!(
+                    "the JS writer did not append seq {last} within {JS_STARTUP:?}\n{}",
+                    self.process.describe()
+                ));
+            }
         }
-        let prefix = format!("APPENDED {} ", first + last as u64);
-        let limit = JS_STARTUP + Duration::from_millis(10 * texts.len() as u64);
-        match self
-            .process
-            .wait_for_line(limit, |l| l.starts_with(&prefix))
-        {
-            Some(_) => Ok(()),
-            None => Err(format!(
-                "the JS writer did not append {} lines within {limit:?}\n{}",
-                texts.len(),
-                self.process.describe()
-            )),
-        }
+        Ok(())
     }
 
     /// Writes `text` on stdin and returns the writer's `APPENDED <seq> ...` line.

@@ -85,6 +85,9 @@ struct Replication {
     is_client: bool,
     /// The peer's session, once its hello has claimed this connection.
     peer_session: Option<SessionId>,
+    /// True once the peer's hello came: the replicator then widens its
+    /// request window (one request at a time for JS peers).
+    hychat: watch::Sender<bool>,
     /// Set by `Sessions` when another connection to the same peer wins.
     close: watch::Sender<bool>,
 }
@@ -148,6 +151,7 @@ impl Replication {
             self.peer_session = Some(hello.session);
         }
         tracing::debug!(peer = ?self.peer, topics = hello.topics.len(), "hello");
+        self.hychat.send_replace(true);
         self.peer_place = hello.place;
         self.peer_own = hello.own;
         self.update_route();
@@ -275,7 +279,7 @@ impl Replication {
             return;
         };
         self.log_channels.insert(discovery_key, channel.clone());
-        let Some(detached) = replicator.attach(channel, self.peer) else {
+        let Some(detached) = replicator.attach(channel, self.peer, self.hychat.subscribe()) else {
             self.log_channels.remove(&discovery_key);
             return;
         };
@@ -394,6 +398,7 @@ where
         sent_ends: Default::default(),
         is_client,
         peer_session: None,
+        hychat: watch::channel(false).0,
         close: close_tx,
     };
     state.announce();

@@ -34,6 +34,7 @@ const TICK: Duration = Duration::from_millis(500);
 
 struct Attached {
     connection: ConnectionKey,
+    hychat: watch::Receiver<bool>,
     writer: mpsc::Sender<Vec<Message>>,
     done: Option<oneshot::Sender<Detached>>,
 }
@@ -99,6 +100,7 @@ pub(super) async fn run(
             _ = stop.changed() => break,
         };
         driver.run_effects(effects).await;
+        driver.widen_hychat_peers();
         let scheduled = driver.state.schedule(Instant::now());
         driver.run_effects(scheduled).await;
         driver.flush();
@@ -114,6 +116,7 @@ impl Driver {
         let Attach {
             mut channel,
             connection,
+            hychat,
             done,
         } = attach;
         let Some(receiver) = channel.take_receiver() else {
@@ -138,12 +141,20 @@ impl Driver {
             peer,
             Attached {
                 connection,
+                hychat,
                 writer,
                 done: Some(done),
             },
         );
         tracing::debug!(log = ?self.key, ?connection, peer, "replicating over a channel");
         self.state.attach(peer)
+    }
+
+    /// Peers known to be hychat get the full request window.
+    fn widen_hychat_peers(&mut self) {
+        for (peer, attached) in &self.peers {
+            self.state.set_narrow(*peer, !*attached.hychat.borrow());
+        }
     }
 
     fn on_incoming(&mut self, peer: PeerId, message: Option<Message>) -> Vec<Effect> {

@@ -36,6 +36,8 @@ pub(crate) enum Detached {
 pub(crate) struct Attach {
     pub channel: Channel,
     pub connection: ConnectionKey,
+    /// Turns true once the peer is known to be hychat (its hello came).
+    pub hychat: watch::Receiver<bool>,
     pub done: oneshot::Sender<Detached>,
 }
 
@@ -52,12 +54,14 @@ impl ReplicatorHandle {
         &self,
         channel: Channel,
         connection: ConnectionKey,
+        hychat: watch::Receiver<bool>,
     ) -> Option<oneshot::Receiver<Detached>> {
         let (done, detached) = oneshot::channel();
         self.attach
             .send(Attach {
                 channel,
                 connection,
+                hychat,
                 done,
             })
             .ok()?;

@@ -212,7 +212,7 @@ impl<'lab> Scene<'lab> {
         };
         let started = Instant::now();
         let (_, stderr) = self.run(peer, args, QUICK + Duration::from_secs(SEND_WAIT));
-        if !stderr.contains("a peer has downloaded the new messages") {
+        if !stderr.contains("✓ held by ") {
             self.fail(&format!(
                 "`hychat send {text:?} --wait {SEND_WAIT}` on {} ({}): no peer downloaded it\nstderr: {stderr}",
                 peer.host, peer.nick
