@@ -56,6 +56,9 @@ struct CatchUp {
     first: Duration,
     newest: Duration,
     all: Duration,
+    /// When the reader's connection carrying the log came up (hychat
+    /// readers only; the JS viewer does not say).
+    connected: Option<Duration>,
 }
 
 /// Tracks which blocks a reader holds, and when the newest window and the
@@ -90,13 +93,24 @@ impl Progress {
             first: self.first.unwrap_or(at),
             newest: self.newest.unwrap_or(at),
             all: at,
+            connected: None,
         })
     }
 }
 
 fn report(pair: &str, length: u64, result: &CatchUp) {
+    let after_connect = result
+        .connected
+        .map(|at| {
+            format!(
+                "   (newest {} {:.0} ms after connecting)",
+                net::NEWEST_FIRST_WINDOW,
+                result.newest.saturating_sub(at).as_secs_f64() * 1e3
+            )
+        })
+        .unwrap_or_default();
     println!(
-        "{pair:<18} first block {:>7.3} s   newest {} {:>7.3} s   all {length} {:>7.2} s   ({:.0} blocks/s)",
+        "{pair:<18} first block {:>7.3} s   newest {} {:>7.3} s   all {length} {:>7.2} s   ({:.0} blocks/s){after_connect}",
         result.first.as_secs_f64(),
         net::NEWEST_FIRST_WINDOW,
         result.newest.as_secs_f64(),
@@ -114,10 +128,24 @@ async fn hychat_reader(addr: std::net::SocketAddr, key: LogKey, length: u64) -> 
         .send(NetCommand::Follow { key, name: None })
         .await;
     let mut progress = Progress::new(length);
+    let mut connected = None;
+    let deadline = tokio::time::Instant::now() + CATCH_UP_BOUND;
     loop {
-        let seq = next_block(&mut reader.events, key).await;
-        if let Some(done) = progress.saw(seq, start.elapsed()) {
-            return done;
+        let event = match tokio::time::timeout_at(deadline, reader.events.recv()).await {
+            Ok(Some(event)) => event,
+            _ => panic!("no block of {} within the bound", key.short()),
+        };
+        match event {
+            NetEvent::PeerConnected { logs, .. } if logs.contains(&key) => {
+                connected.get_or_insert(start.elapsed());
+            }
+            NetEvent::Appended { log, seq, .. } if log == key => {
+                if let Some(mut done) = progress.saw(seq.0, start.elapsed()) {
+                    done.connected = connected;
+                    return done;
+                }
+            }
+            _ => {}
         }
     }
 }

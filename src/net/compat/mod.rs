@@ -18,6 +18,7 @@
 //! | hyperdht@0.1.1 | a JS client's handshake through several relays gives a server two or three connections for one stream; dropping one resets the stream | duplicates are parked (`swarm/mod.rs`, marked) | one connection per remote stream | `parked` in `swarm/mod.rs` |
 //! | hypercore_handshake@0.6.0 | `todo!()` on IO errors other than EOF/reset (a timed-out UDX stream) | each connection runs in its own task (`connection::supervise`) | a timed-out connection ends with an error | the panic branch in `supervise` |
 //! | hypercore_handshake@0.6.0 | a message of 1 MiB fails the whole connection's flush ("Flush failed") | a block over `checks::MAX_SERVED_BYTES` is answered with a no-data (`replication/driver.rs`, `serve`) | the hostile-blocks engine test passes with the limit raised | the limit (chat messages stay under 64 KiB anyway) |
+//! | udx@0.2.0, hypercore_handshake@0.6.0 | a JS peer answering two or more of our requests at once corrupts the stream on our side (`aead::Error` from `crypto_secretstream`, the connection dies); one request at a time works (a 600-block JS log: 1 in flight completes, 2 fail at once; the JS stream's MTU stays 1200) | peers start with one request in flight and get the full window once their hychat hello came (`Replication::set_narrow`, the `hychat` watch in `connection/mod.rs`) | a JS → hychat catch-up of 10,000 blocks completes with the full window | `set_narrow` and the watch |
 
 pub(crate) mod dht_panics;
 pub(crate) mod frames;
