@@ -362,6 +362,11 @@ fn counts_past_the_bytes_left_never_reach_the_decoder() {
     // allocate 4 TiB, and abort the process.
     let bitfield = [7u8, 0, 0xff, 0, 0, 0, 0, 0, 1, 0, 0];
     assert!(!wire_fits(&bitfield));
+    assert!(matches!(decode_hostile(&bitfield), Fed::Unsafe));
+    // A few words too many only fail to decode.
+    let short = [7u8, 0, 9, 1, 2, 3, 4];
+    assert!(!wire_fits(&short));
+    assert!(matches!(decode_hostile(&short), Fed::Undecodable));
     // A data message whose block claims 2^62 tree nodes.
     let mut data = vec![3u8, 1, 1, 0, 0, 1, b'x', 0xff];
     data.extend((1u64 << 62).to_le_bytes());
