@@ -108,7 +108,7 @@ fn print_replication(r: &FuzzReport) {
     figure("ignored", r.ignored);
     figure("undecodable bytes (dropped)", r.undecodable);
     figure("bytes the crate's decoder cannot take", r.unsafe_bytes);
-    figure("panics", r.panics);
+    figure("panics (any, caught or not)", r.panics);
     figure("broken invariants", r.violations);
     for example in &r.examples {
         println!("    {example}");

@@ -41,6 +41,33 @@ const HONEST_ROUNDS: usize = 1_000;
 /// Requests asked of the hostile peer that it may still answer.
 const REMEMBERED_ASKS: usize = 256;
 
+thread_local! {
+    /// Panics on this thread since `count_panics`, caught or not.
+    static PANICS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts every panic from now on, per thread, before the panic hook that
+/// was set (which still runs).
+fn count_panics() {
+    static COUNTING: std::sync::Once = std::sync::Once::new();
+    COUNTING.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.with(|p| p.set(p.get() + 1));
+            previous(info);
+        }));
+    });
+}
+
+thread_local! {
+    /// Panics of the protocol's decoder on this thread (debug builds).
+    static DECODER_PANICS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn panics_so_far() -> u64 {
+    PANICS.with(|p| p.get())
+}
+
 /// The log every reader follows: a writable in-memory hypercore of chat
 /// blocks, its key pair drawn from a seed.
 #[derive(Clone)]
@@ -314,6 +341,7 @@ pub(crate) struct Harness {
 impl Harness {
     /// Runs `core` (a copy of the writer's log) with a hostile peer attached.
     pub(crate) async fn new(writer: &Writer, core: Hypercore) -> Result<Self, String> {
+        count_panics();
         let local = local_of(&core);
         let held = held_blocks(&core, local.length);
         let mut harness = Self {
@@ -515,63 +543,85 @@ impl Harness {
         Ok(())
     }
 
-    /// Carries out effects as the driver does.
+    /// Carries out effects as the driver does. A panic inside hypercore
+    /// that the driver catches (and turns into a no-data or a refusal) is
+    /// a broken invariant too.
     async fn run(&mut self, effects: Vec<Effect>, seen: &mut Seen) -> Result<(), String> {
         let mut queue: VecDeque<Effect> = effects.into();
         while let Some(effect) = queue.pop_front() {
-            match effect {
-                Effect::Send(_, Message::NoData(_)) => seen.no_data = true,
-                Effect::Send(..) | Effect::PeerHolds(..) => {}
-                Effect::Serve(peer, request) => {
-                    let answer = serve(&self.core, self.writer.key, request).await;
-                    match &answer {
-                        Message::Data(data) => {
-                            seen.data = true;
-                            if let Some(block) = &data.block {
-                                let expected = self.writer.blocks.get(block.index as usize);
-                                if expected != Some(&block.value) {
-                                    return Err(format!(
-                                        "served block {} is not the writer's",
-                                        block.index
-                                    ));
-                                }
-                                queue.extend(self.state.served(peer, block.index));
+            let panics = panics_so_far();
+            let what = match &effect {
+                Effect::Serve(_, request) => format!("serving {request:?}"),
+                Effect::Ask { asked, .. } => format!("asking {asked:?}"),
+                Effect::Apply { data, .. } => format!("applying the answer to {}", data.request),
+                _ => String::new(),
+            };
+            self.carry_out(effect, &mut queue, seen).await?;
+            if panics_so_far() != panics {
+                return Err(format!("hypercore panicked {what}"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn carry_out(
+        &mut self,
+        effect: Effect,
+        queue: &mut VecDeque<Effect>,
+        seen: &mut Seen,
+    ) -> Result<(), String> {
+        match effect {
+            Effect::Send(_, Message::NoData(_)) => seen.no_data = true,
+            Effect::Send(..) | Effect::PeerHolds(..) => {}
+            Effect::Serve(peer, request) => {
+                let answer = serve(&self.core, self.writer.key, request).await;
+                match &answer {
+                    Message::Data(data) => {
+                        seen.data = true;
+                        if let Some(block) = &data.block {
+                            let expected = self.writer.blocks.get(block.index as usize);
+                            if expected != Some(&block.value) {
+                                return Err(format!(
+                                    "served block {} is not the writer's",
+                                    block.index
+                                ));
                             }
-                        }
-                        _ => seen.no_data = true,
-                    }
-                }
-                Effect::Ask { peer, id, asked } => {
-                    let message = request(&self.core, self.state.local(), id, asked).await;
-                    if let Message::Request(request) = message {
-                        self.asking.push(Asking {
-                            peer,
-                            id,
-                            asked,
-                            request,
-                            at: self.now,
-                        });
-                        if self.asking.len() > REMEMBERED_ASKS * 4 {
-                            let drop = self.asking.len() - REMEMBERED_ASKS;
-                            self.asking.drain(..drop);
+                            queue.extend(self.state.served(peer, block.index));
                         }
                     }
+                    _ => seen.no_data = true,
                 }
-                Effect::Apply { peer, id, data } => {
-                    let outcome = apply(&self.core, self.writer.key, data).await;
-                    match outcome {
-                        Applied::Done => seen.applied = true,
-                        Applied::Refused(_) => seen.refused = true,
+            }
+            Effect::Ask { peer, id, asked } => {
+                let message = request(&self.core, self.state.local(), id, asked).await;
+                if let Message::Request(request) = message {
+                    self.asking.push(Asking {
+                        peer,
+                        id,
+                        asked,
+                        request,
+                        at: self.now,
+                    });
+                    if self.asking.len() > REMEMBERED_ASKS * 4 {
+                        let drop = self.asking.len() - REMEMBERED_ASKS;
+                        self.asking.drain(..drop);
                     }
-                    let local = local_of(&self.core);
-                    queue.extend(self.state.applied(peer, id, outcome, local));
-                    self.check_core()?;
-                    self.check_blocks().await?;
                 }
-                Effect::Detach(peer, _) => {
-                    self.state.detach(peer);
-                    seen.detached.push(peer);
+            }
+            Effect::Apply { peer, id, data } => {
+                let outcome = apply(&self.core, self.writer.key, data).await;
+                match outcome {
+                    Applied::Done => seen.applied = true,
+                    Applied::Refused(_) => seen.refused = true,
                 }
+                let local = local_of(&self.core);
+                queue.extend(self.state.applied(peer, id, outcome, local));
+                self.check_core()?;
+                self.check_blocks().await?;
+            }
+            Effect::Detach(peer, _) => {
+                self.state.detach(peer);
+                seen.detached.push(peer);
             }
         }
         Ok(())
@@ -984,7 +1034,10 @@ fn decode_hostile(bytes: &[u8]) -> Fed {
         // The crate's decoder panicked (debug builds: `flat_tree` on a node
         // index with 62 trailing ones): the protocol task would die, not
         // the replicator.
-        Err(_) => Fed::Unsafe,
+        Err(_) => {
+            DECODER_PANICS.with(|p| p.set(p.get() + 1));
+            Fed::Unsafe
+        }
     }
 }
 
@@ -1159,6 +1212,8 @@ pub struct FuzzReport {
     pub refused: u64,
     pub detached: u64,
     pub ignored: u64,
+    /// Panics on the way, in hychat or in hypercore, caught or not (the
+    /// driver catches hypercore's), but for the protocol decoder's.
     pub panics: u64,
     /// Broken invariants, the first few described.
     pub violations: u64,
@@ -1217,6 +1272,26 @@ pub async fn fuzz(
     bound: Duration,
 ) -> FuzzReport {
     let started = Instant::now();
+    count_panics();
+    let panics = panics_so_far();
+    let excused = DECODER_PANICS.with(|p| p.get());
+    let mut report = fuzz_cases(seed, inputs, per_case, length, bound).await;
+    // Every panic on the way counts, whoever caught it, but the protocol
+    // decoder's own (counted as bytes it cannot take).
+    let decoder = DECODER_PANICS.with(|p| p.get()) - excused;
+    report.panics = (panics_so_far() - panics).saturating_sub(decoder);
+    report.elapsed = started.elapsed();
+    report
+}
+
+async fn fuzz_cases(
+    seed: u64,
+    inputs: u64,
+    per_case: u64,
+    length: u64,
+    bound: Duration,
+) -> FuzzReport {
+    let started = Instant::now();
     let mut report = FuzzReport {
         seed,
         ..FuzzReport::default()
@@ -1240,7 +1315,6 @@ pub async fn fuzz(
         let case = per_case.min(inputs - report.inputs);
         run_case(&writer, seed, &mut rng, case, &mut report).await;
     }
-    report.elapsed = started.elapsed();
     report
 }
 
@@ -1284,7 +1358,6 @@ async fn run_case(
                 return;
             }
             Err(_) => {
-                report.panics += 1;
                 report.violation(format!("panic on {input:?}"));
                 return;
             }
@@ -1297,7 +1370,6 @@ async fn run_case(
             report.violation(e);
         }
         Err(_) => {
-            report.panics += 1;
             report.honest_failures += 1;
             report.violation("panic while an honest peer completed the log".into());
         }

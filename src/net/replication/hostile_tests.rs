@@ -394,3 +394,12 @@ fn counts_past_the_bytes_left_never_reach_the_decoder() {
         assert!(matches!(decode_hostile(&bytes), Fed::Message(_)));
     });
 }
+
+#[test]
+fn panics_caught_on_the_way_are_counted() {
+    count_panics();
+    let before = panics_so_far();
+    let caught = std::panic::catch_unwind(|| panic!("caught"));
+    assert!(caught.is_err());
+    assert_eq!(panics_so_far(), before + 1);
+}
