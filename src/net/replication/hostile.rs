@@ -9,6 +9,7 @@
 //! property tests below and by `benches/fuzz_replication.rs` (through
 //! `net::testing`); the running app never uses it.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -43,7 +44,9 @@ const REMEMBERED_ASKS: usize = 256;
 
 thread_local! {
     /// Panics on this thread since `count_panics`, caught or not.
-    static PANICS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static PANICS: Cell<u64> = const { Cell::new(0) };
+    /// Panics of the protocol's decoder on this thread (debug builds).
+    static DECODER_PANICS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Counts every panic from now on, per thread, before the panic hook that
@@ -57,11 +60,6 @@ fn count_panics() {
             previous(info);
         }));
     });
-}
-
-thread_local! {
-    /// Panics of the protocol's decoder on this thread (debug builds).
-    static DECODER_PANICS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 fn panics_so_far() -> u64 {
