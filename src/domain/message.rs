@@ -151,6 +151,8 @@ fn sanitize_value(value: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::text::is_safe_char;
+    use proptest::prelude::*;
     use time::macros::datetime;
 
     #[test]
@@ -215,5 +217,103 @@ mod tests {
         let message = ChatMessage::decode(block.as_bytes()).unwrap();
         assert_eq!(message.nickname.chars().count(), MAX_NICK_CHARS);
         assert_eq!(message.text, "42");
+    }
+
+    /// Strings with the characters a hostile writer would use.
+    fn hostile_string(max: usize) -> impl Strategy<Value = String> {
+        let nasty = prop::sample::select(vec![
+            '\u{1b}', '\u{7}', '\u{0}', '\r', '\n', '\t', '\u{7f}', '\u{9b}', '\u{202e}',
+            '\u{2066}', '"', '\\', '{', '🙂',
+        ]);
+        proptest::collection::vec(prop_oneof![any::<char>(), nasty], 0..max)
+            .prop_map(String::from_iter)
+    }
+
+    fn safe_line(s: &str, max: usize) -> bool {
+        s.chars().count() <= max && s.chars().all(is_safe_char)
+    }
+
+    fn safe_text(s: &str, max: usize) -> bool {
+        s.chars().count() <= max && s.chars().all(|c| c == '\n' || is_safe_char(c))
+    }
+
+    fn safe_value(value: &Value) -> bool {
+        match value {
+            Value::String(s) => safe_text(s, MAX_TEXT_CHARS),
+            Value::Array(items) => items.iter().all(safe_value),
+            Value::Object(map) => map.iter().all(|(k, v)| safe_line(k, 64) && safe_value(v)),
+            _ => true,
+        }
+    }
+
+    /// Nothing of a decoded message can reach the terminal as a control or
+    /// direction character, and every field is within its limit.
+    fn sanitized(message: &ChatMessage) -> bool {
+        safe_line(&message.kind, 64)
+            && safe_line(&message.nickname, MAX_NICK_CHARS)
+            && safe_text(&message.text, MAX_TEXT_CHARS)
+            && message
+                .room
+                .as_deref()
+                .is_none_or(|r| safe_line(r, crate::domain::room::MAX_ROOM_CHARS))
+            && message
+                .extra
+                .iter()
+                .all(|(k, v)| safe_line(k, 64) && safe_value(v))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Any bytes: an error or a sanitized message, never a panic.
+        #[test]
+        fn any_bytes_decode_to_an_error_or_a_sanitized_message(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512),
+        ) {
+            if let Ok(message) = ChatMessage::decode(&bytes) {
+                prop_assert!(sanitized(&message), "{message:?}");
+            }
+        }
+
+        /// A block with hostile fields decodes to those fields sanitized and
+        /// cut; mutated or cut, it decodes to an error or a sanitized message.
+        #[test]
+        fn hostile_fields_are_sanitized_and_cut(
+            kind in hostile_string(80),
+            nickname in hostile_string(80),
+            text in prop_oneof![9 => hostile_string(64), 1 => hostile_string(9_000)],
+            room in hostile_string(80),
+            extra in hostile_string(80),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            cut in proptest::option::of(any::<usize>()),
+        ) {
+            let block = serde_json::json!({
+                "type": kind,
+                "nickname": nickname,
+                "text": text,
+                "room": room,
+                extra.clone(): [extra.clone(), {"k": extra}],
+            });
+            let mut bytes = serde_json::to_vec(&block).unwrap_or_default();
+            let message = ChatMessage::decode(&bytes);
+            prop_assert!(message.is_ok(), "{message:?}");
+            if let Ok(message) = message {
+                prop_assert!(sanitized(&message), "{message:?}");
+                prop_assert_eq!(message.nickname, sanitize_line(&nickname, MAX_NICK_CHARS));
+                prop_assert_eq!(message.text, sanitize_text(&text, MAX_TEXT_CHARS));
+            }
+            for (at, xor) in flips {
+                if !bytes.is_empty() {
+                    let at = at % bytes.len();
+                    bytes[at] ^= xor;
+                }
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut % (bytes.len() + 1));
+            }
+            if let Ok(message) = ChatMessage::decode(&bytes) {
+                prop_assert!(sanitized(&message), "{message:?}");
+            }
+        }
     }
 }

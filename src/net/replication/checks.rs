@@ -1,15 +1,19 @@
 //! What a peer's `request` and `data` must look like before they reach
 //! hypercore. Pure. The crate trusts its input: a request for an upgrade of
-//! length near `u64::MAX` overflows inside `create_proof` (a panic that
-//! poisons the log's lock), a block past the length or a node count past the
-//! tree fails deep inside it. So every request is checked against what we
-//! hold first, and every proof against what we asked for.
+//! length near `u64::MAX` overflows inside `create_proof`, a request for a
+//! block past the end of the upgrade asked with it panics there, a proof
+//! node's length near `u64::MAX` overflows inside `verify_and_apply_proof`
+//! (each a panic that poisons the log's lock), a block past the length or a
+//! node count past the tree fails deep inside it. So every request is
+//! checked against what we hold first, and every proof against what we
+//! asked for.
 
 // compat: hypercore row (requests checked before they reach the crate)
 
 use hypercore_protocol::schema::{Data, Request};
+use hypercore_schema::Node;
 
-use super::ranges::RangeSet;
+use super::ranges::{RangeSet, MAX_BLOCK};
 
 /// Tree nodes a block request may ask for: a tree of 2^40 blocks is 41
 /// levels deep.
@@ -26,6 +30,17 @@ pub(crate) const MAX_BLOCK_BYTES: usize = 8 * 1024 * 1024;
 /// compat: hypercore_handshake row), and no chat message is larger
 /// (`domain::message`'s limit is 64 KiB), so such a block gets a no-data.
 pub(crate) const MAX_SERVED_BYTES: usize = 64 * 1024 + 1024;
+
+/// Tree node indexes a proof may name: a tree of `MAX_BLOCK` blocks stays
+/// below it. The crate's tree arithmetic on an index near `u64::MAX`
+/// overflows.
+pub(crate) const MAX_NODE_INDEX: u64 = 4 * MAX_BLOCK;
+
+/// Bytes one tree node may span (256 TiB, far past any log). The crate adds
+/// up the lengths of a proof's roots unchecked: a length near `u64::MAX`
+/// overflows inside `verify_and_apply_proof`, holding the log's lock, and
+/// the log is dead (every later call panics on the poisoned lock).
+pub(crate) const MAX_NODE_BYTES: u64 = 1 << 48;
 
 /// Bytes of an upgrade's signature (ed25519).
 const SIGNATURE_BYTES: usize = 64;
@@ -61,6 +76,17 @@ pub(crate) fn servable(request: &Request, local: &Local, held: &RangeSet) -> boo
         if upgrade.length == 0 || end.is_none_or(|end| end > local.length) {
             return false;
         }
+        // A block past the upgrade's end: `create_proof` panics on it
+        // (`nodes need to be present`) holding the log's lock, and the log
+        // is dead. An honest peer asks for blocks below the length it
+        // upgrades to.
+        if request
+            .block
+            .as_ref()
+            .is_some_and(|block| end.is_none_or(|end| block.index >= end))
+        {
+            return false;
+        }
     }
     true
 }
@@ -94,7 +120,7 @@ pub(crate) fn answers(data: &Data, asked: &Asked) -> Result<(), BadData> {
             if block.index != index {
                 return Err(BadData::Unasked);
             }
-            if block.value.len() > MAX_BLOCK_BYTES || block.nodes.len() > MAX_PROOF_NODES {
+            if block.value.len() > MAX_BLOCK_BYTES || !nodes_fit(&block.nodes) {
                 return Err(BadData::Oversized);
             }
         }
@@ -107,8 +133,8 @@ pub(crate) fn answers(data: &Data, asked: &Asked) -> Result<(), BadData> {
             if upgrade.start != start || upgrade.length != length {
                 return Err(BadData::Unasked);
             }
-            if upgrade.nodes.len() > MAX_PROOF_NODES
-                || upgrade.additional_nodes.len() > MAX_PROOF_NODES
+            if !nodes_fit(&upgrade.nodes)
+                || !nodes_fit(&upgrade.additional_nodes)
                 || upgrade.signature.len() != SIGNATURE_BYTES
             {
                 return Err(BadData::Oversized);
@@ -119,6 +145,15 @@ pub(crate) fn answers(data: &Data, asked: &Asked) -> Result<(), BadData> {
         (None, None) => {}
     }
     Ok(())
+}
+
+/// A proof's list of tree nodes is short, and each node within the bounds
+/// the crate's arithmetic can take.
+fn nodes_fit(nodes: &[Node]) -> bool {
+    nodes.len() <= MAX_PROOF_NODES
+        && nodes
+            .iter()
+            .all(|node| node.index < MAX_NODE_INDEX && node.length <= MAX_NODE_BYTES)
 }
 
 #[cfg(test)]
@@ -160,6 +195,9 @@ mod tests {
             (None, Some((10, 0)), false),
             (None, Some((5, u64::MAX)), false),
             (Some((7, 1)), Some((0, 10)), true),
+            (Some((7, 1)), Some((5, 3)), true),
+            (Some((7, 1)), Some((0, 7)), false),
+            (Some((7, 1)), Some((5, 2)), false),
             (None, None, false),
         ];
         for (block, upgrade, expected) in table {
@@ -224,5 +262,23 @@ mod tests {
             block.value = vec![0; MAX_BLOCK_BYTES + 1];
         }
         assert_eq!(answers(&big, &block_only), Err(BadData::Oversized));
+    }
+
+    #[test]
+    fn nodes_past_what_the_crate_can_add_up_are_oversized() {
+        let asked = Asked {
+            block: None,
+            upgrade: Some((3, 4)),
+        };
+        let with_node = |index: u64, length: u64| {
+            let mut proof = data(None, Some((3, 4)));
+            if let Some(upgrade) = proof.upgrade.as_mut() {
+                upgrade.nodes.push(Node::new(index, vec![1; 32], length));
+            }
+            answers(&proof, &asked)
+        };
+        assert_eq!(with_node(6, 1_000), Ok(()));
+        assert_eq!(with_node(6, u64::MAX - 2), Err(BadData::Oversized));
+        assert_eq!(with_node(MAX_NODE_INDEX, 1), Err(BadData::Oversized));
     }
 }

@@ -12,6 +12,7 @@
 
 pub(crate) mod checks;
 mod driver;
+pub(crate) mod hostile;
 pub(crate) mod ranges;
 pub(crate) mod state;
 

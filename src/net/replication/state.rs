@@ -19,7 +19,7 @@ use hypercore_protocol::schema::{Data, Range, Request, Synchronize, Want};
 use hypercore_protocol::Message;
 
 use super::checks::{self, Asked, Local};
-use super::ranges::{bitfield_runs, RangeSet};
+use super::ranges::{bitfield_runs, RangeSet, MAX_BLOCK};
 
 /// Identifies a peer's channel within one log's replication.
 pub(crate) type PeerId = u64;
@@ -40,6 +40,9 @@ const SCALE_LATENCY: Duration = Duration::from_millis(50);
 
 /// Blocks looked at per scheduling pass, so one pass stays short.
 const SCAN_LIMIT: usize = 4096;
+
+/// Blocks remembered with the peer that let their request time out.
+const TIMED_OUT_KEPT: usize = 4096;
 
 /// Ranges sent in one announcement of what we hold.
 const MAX_ANNOUNCED_RUNS: usize = 64;
@@ -99,6 +102,11 @@ struct Peer {
     wanted: HashSet<u64>,
     /// One request in flight at a time (see `Replication::set_narrow`).
     narrow: bool,
+    /// Its length when an upgrade asked of it timed out or got a no-data:
+    /// until it says another length, any other peer that can upgrade us is
+    /// asked first (a peer claiming a length it never proves must not hold
+    /// up the upgrade forever).
+    stalled_at: Option<u64>,
 }
 
 impl Peer {
@@ -116,6 +124,7 @@ impl Peer {
             strikes: 0,
             wanted: HashSet::new(),
             narrow: true,
+            stalled_at: None,
         }
     }
 
@@ -158,6 +167,9 @@ pub(crate) struct Replication {
     inflight: BTreeMap<u64, PeerId>,
     /// The upgrade in flight: the peer and request id.
     upgrading: Option<(PeerId, u64)>,
+    /// Blocks whose request timed out, and of whom: asked again of another
+    /// peer when one holds them (a silent peer must not keep a block).
+    timed_out: BTreeMap<u64, PeerId>,
     /// Blocks gained since they were last announced.
     gained: RangeSet,
 }
@@ -171,6 +183,7 @@ impl Replication {
             peers: BTreeMap::new(),
             inflight: BTreeMap::new(),
             upgrading: None,
+            timed_out: BTreeMap::new(),
             gained: RangeSet::default(),
         }
     }
@@ -194,6 +207,7 @@ impl Replication {
             return;
         }
         self.inflight.retain(|_, p| *p != peer);
+        self.timed_out.retain(|_, p| *p != peer);
         if self.upgrading.is_some_and(|(p, _)| p == peer) {
             self.upgrading = None;
         }
@@ -225,6 +239,10 @@ impl Replication {
         if blocks.start < blocks.end {
             self.held.insert(blocks.start, blocks.end - blocks.start);
             self.gained.insert(blocks.start, blocks.end - blocks.start);
+            let done: Vec<u64> = self.timed_out.range(blocks).map(|(b, _)| *b).collect();
+            for block in done {
+                self.timed_out.remove(&block);
+            }
         }
     }
 
@@ -258,6 +276,9 @@ impl Replication {
                     if let (Some(block), Some(peer)) = (sent.asked.block, self.peers.get_mut(&from))
                     {
                         peer.holds.remove(block, 1);
+                    }
+                    if sent.asked.upgrade.is_some() {
+                        self.upgrade_stalled(from);
                     }
                 }
             }
@@ -293,7 +314,9 @@ impl Replication {
         };
         peer.synced = true;
         peer.fork = sync.fork;
-        peer.length = sync.length;
+        // No log reaches `MAX_BLOCK`: a longer claim would be asked for an
+        // upgrade whose end overflows the crate's tree arithmetic.
+        peer.length = sync.length.min(MAX_BLOCK);
         self.sync_if_due(from, false, out);
         self.report_holds(from, out);
     }
@@ -478,7 +501,23 @@ impl Replication {
             }
         }
         for (peer, id) in expired {
-            self.take_request(peer, id);
+            let Some(sent) = self.take_request(peer, id) else {
+                continue;
+            };
+            if sent.asked.upgrade.is_some() {
+                self.upgrade_stalled(peer);
+            }
+            if let Some(block) = sent.asked.block {
+                if self.timed_out.len() < TIMED_OUT_KEPT {
+                    self.timed_out.insert(block, peer);
+                }
+            }
+        }
+    }
+
+    fn upgrade_stalled(&mut self, peer: PeerId) {
+        if let Some(peer) = self.peers.get_mut(&peer) {
+            peer.stalled_at = Some(peer.length);
         }
     }
 
@@ -527,6 +566,7 @@ impl Replication {
             })
             .max_by_key(|(id, p)| {
                 (
+                    p.stalled_at != Some(p.length),
                     p.length,
                     std::cmp::Reverse(p.requests.len()),
                     std::cmp::Reverse(**id),
@@ -582,7 +622,10 @@ impl Replication {
                 .peers
                 .iter()
                 .filter(|(_, p)| p.has_room() && p.can_serve(block, local.fork))
-                .min_by_key(|(id, p)| (p.requests.len(), **id))
+                .min_by_key(|(id, p)| {
+                    let timed_out = self.timed_out.get(&block) == Some(*id);
+                    (timed_out, p.requests.len(), **id)
+                })
                 .map(|(id, _)| *id);
             match chosen {
                 Some(peer) => {

@@ -319,3 +319,47 @@ fn a_peer_not_known_to_be_hychat_gets_one_request_at_a_time() {
     r.set_narrow(1, false);
     assert_eq!(asks(&r.schedule(t0)).len(), INFLIGHT.0 - 1);
 }
+
+#[test]
+fn what_a_silent_peer_was_asked_goes_to_another_peer() {
+    let t0 = Instant::now();
+    let later = t0 + REQUEST_TIMEOUT;
+    // The upgrade: asked of peer 1 (ties go to the lower id), then, once it
+    // timed out, of peer 2, though peer 1 claims the same length.
+    let mut r = Replication::new(local(0), RangeSet::default());
+    for peer in [1, 2] {
+        r.attach(peer);
+        r.on_message(peer, sync(10), t0);
+    }
+    let first = asks(&r.schedule(t0));
+    assert_eq!(first.len(), 1);
+    assert_eq!((first[0].0, first[0].2.upgrade), (1, Some((0, 10))));
+    let again = asks(&r.schedule(later));
+    assert_eq!((again[0].0, again[0].2.upgrade), (2, Some((0, 10))));
+    // A block: the same.
+    let mut held = RangeSet::default();
+    held.insert(0, 9);
+    let mut r = Replication::new(local(10), held);
+    for peer in [1, 2] {
+        r.attach(peer);
+        r.on_message(peer, range(0, 10), t0);
+        r.on_message(peer, sync(10), t0);
+    }
+    let first = asks(&r.schedule(t0));
+    assert_eq!((first.len(), first[0].0, first[0].2.block), (1, 1, Some(9)));
+    let again = asks(&r.schedule(later));
+    assert_eq!((again.len(), again[0].0, again[0].2.block), (1, 2, Some(9)));
+}
+
+#[test]
+fn a_length_past_any_log_is_cut_to_max_block() {
+    let t0 = Instant::now();
+    let mut r = Replication::new(local(3), RangeSet::default());
+    r.attach(1);
+    r.on_message(1, sync(u64::MAX), t0);
+    let asked = asks(&r.schedule(t0));
+    assert_eq!(
+        asked.first().map(|(_, _, a)| a.upgrade),
+        Some(Some((3, crate::net::replication::ranges::MAX_BLOCK - 3)))
+    );
+}

@@ -1,0 +1,1619 @@
+//! Hostile peers against one log's replication (docs/architecture.md §2,
+//! "Replication", hostile peers): a harness that runs one
+//! `state::Replication` over a real hypercore exactly as `driver` does (its
+//! `serve`, `request` and `apply`), feeds it what a hostile peer may send
+//! (honest proofs mutated, requests out of range, answers to requests never
+//! made, raw bytes from the wire) and checks after every input that nothing
+//! panicked and that the log holds only the writer's blocks; then an honest
+//! peer must still bring the log to the writer's length. Used by the
+//! property tests below and by `benches/fuzz_replication.rs` (through
+//! `net::testing`); the running app never uses it.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use compact_encoding::CompactEncoding;
+use futures::FutureExt;
+use hypercore::{Hypercore, HypercoreBuilder, PartialKeypair, SigningKey, Storage};
+use hypercore_protocol::schema::{
+    Bitfield, Cancel, Data, NoData, Range, Request, Synchronize, Unwant, Want,
+};
+use hypercore_protocol::Message;
+use hypercore_schema::{
+    DataBlock, DataHash, DataSeek, DataUpgrade, Node, RequestBlock, RequestSeek, RequestUpgrade,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use time::OffsetDateTime;
+
+use super::checks::{self, Asked};
+use super::driver::{apply, held_blocks, local_of, request, serve};
+use super::ranges::RangeSet;
+use super::state::{Applied, Effect, PeerId, Replication, REQUEST_TIMEOUT};
+use crate::domain::keys::LogKey;
+use crate::domain::message::ChatMessage;
+
+/// Rounds an honest peer gets to complete the log.
+const HONEST_ROUNDS: usize = 1_000;
+
+/// Requests asked of the hostile peer that it may still answer.
+const REMEMBERED_ASKS: usize = 256;
+
+thread_local! {
+    /// Panics on this thread since `count_panics`, caught or not.
+    static PANICS: Cell<u64> = const { Cell::new(0) };
+    /// Panics of the protocol's decoder on this thread (debug builds).
+    static DECODER_PANICS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts every panic from now on, per thread, before the panic hook that
+/// was set (which still runs).
+fn count_panics() {
+    static COUNTING: std::sync::Once = std::sync::Once::new();
+    COUNTING.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.with(|p| p.set(p.get() + 1));
+            previous(info);
+        }));
+    });
+}
+
+fn panics_so_far() -> u64 {
+    PANICS.with(|p| p.get())
+}
+
+/// The log every reader follows: a writable in-memory hypercore of chat
+/// blocks, its key pair drawn from a seed.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    core: Hypercore,
+    key: LogKey,
+    blocks: Arc<Vec<Vec<u8>>>,
+}
+
+impl Writer {
+    /// A log of `length` chat blocks of assorted sizes.
+    pub(crate) async fn new(seed: u64, length: u64) -> Result<Self, String> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let secret = SigningKey::from_bytes(&rng.gen());
+        let key_pair = PartialKeypair {
+            public: secret.verifying_key(),
+            secret: Some(secret),
+        };
+        let storage = Storage::new_memory().await.map_err(|e| e.to_string())?;
+        let core = HypercoreBuilder::new(storage)
+            .key_pair(key_pair)
+            .build()
+            .await
+            .map_err(|e| e.to_string())?;
+        let blocks: Vec<Vec<u8>> = (0..length)
+            .map(|i| {
+                let size = if rng.gen_ratio(1, 16) {
+                    rng.gen_range(1_000..8_000)
+                } else {
+                    rng.gen_range(0..200)
+                };
+                let text: String = (0..size).map(|_| rng.gen_range('a'..='z')).collect();
+                let at = OffsetDateTime::from_unix_timestamp(1_700_000_000 + i as i64)
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                ChatMessage::new_chat("writer", &text, at).encode()
+            })
+            .collect();
+        if !blocks.is_empty() {
+            core.append_batch(&blocks)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let key = LogKey(core.key_pair().public.to_bytes());
+        Ok(Self {
+            core,
+            key,
+            blocks: Arc::new(blocks),
+        })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn key(&self) -> LogKey {
+        self.key
+    }
+
+    pub(crate) fn length(&self) -> u64 {
+        self.blocks.len() as u64
+    }
+
+    /// An empty in-memory copy of the log, as a follower starts.
+    pub(crate) async fn memory_reader(&self) -> Result<Hypercore, String> {
+        let storage = Storage::new_memory().await.map_err(|e| e.to_string())?;
+        HypercoreBuilder::new(storage)
+            .key_pair(PartialKeypair {
+                public: self.core.key_pair().public,
+                secret: None,
+            })
+            .build()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The writer's honest answer to a request, as its replicator serves it:
+    /// checked, then proved.
+    async fn answer(&self, request: Request) -> Message {
+        let local = local_of(&self.core);
+        let mut held = RangeSet::default();
+        held.insert(0, local.length);
+        if !checks::servable(&request, &local, &held) {
+            return Message::NoData(NoData {
+                request: request.id,
+            });
+        }
+        serve(&self.core, self.key, request).await
+    }
+}
+
+/// Which list of tree nodes a mutation touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Nodes {
+    Block,
+    Upgrade,
+    Additional,
+}
+
+/// A change to an honest proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Mutation {
+    RequestId(u64),
+    Fork(u64),
+    BlockIndex(u64),
+    /// One byte of the block's value flipped.
+    Value {
+        at: usize,
+        xor: u8,
+    },
+    /// The value cut or padded to this length.
+    ValueLength(usize),
+    DropNode(Nodes, usize),
+    ExtraNode(Nodes, u64, u64),
+    NodeHash(Nodes, usize, u8),
+    NodeIndex(Nodes, usize, u64),
+    NodeLength(Nodes, usize, u64),
+    SwapNodes(Nodes, usize, usize),
+    Signature {
+        at: usize,
+        xor: u8,
+    },
+    SignatureLength(usize),
+    UpgradeStart(u64),
+    UpgradeLength(u64),
+    /// The writer's proof of this block added to the answer.
+    AddBlock(u64),
+    /// The writer's upgrade to its length added to the answer.
+    AddUpgrade,
+    DropBlock,
+    DropUpgrade,
+    AddHash(u64),
+    AddSeek(u64),
+}
+
+/// One thing a hostile peer does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Hostile {
+    Sync {
+        fork: u64,
+        length: u64,
+    },
+    Range {
+        drop: bool,
+        start: u64,
+        length: u64,
+    },
+    Bitfield {
+        start: u64,
+        words: Vec<u32>,
+    },
+    Want {
+        start: u64,
+        length: u64,
+    },
+    /// A message the replicator does not act on: cancel, unwant, extension.
+    Chatter(u64),
+    /// A request of us; `None` fields are left out.
+    Request {
+        id: u64,
+        fork: u64,
+        block: Option<(u64, u64)>,
+        hash: Option<(u64, u64)>,
+        seek: Option<u64>,
+        upgrade: Option<(u64, u64)>,
+    },
+    /// A no-data for the `pick`-th request asked of it still open (any id
+    /// when none is).
+    NoData {
+        pick: usize,
+    },
+    /// Data for the `pick`-th request asked of it still open: the writer's
+    /// proof of it (or the nearest it can make, for a length it never had),
+    /// with these mutations.
+    Answer {
+        pick: usize,
+        mutations: Vec<Mutation>,
+    },
+    /// Data under an id never asked: the writer's proof of `block`, or of
+    /// its whole length.
+    Unasked {
+        id: u64,
+        block: Option<u64>,
+    },
+    /// Bytes from the wire: whatever decodes as a message is fed.
+    Raw(Vec<u8>),
+    /// The writer's answer to the `pick`-th open request, encoded, then
+    /// bytes changed (`(at, xor)`) and cut at `cut`, and decoded again.
+    Mangled {
+        pick: usize,
+        edits: Vec<(usize, u8)>,
+        cut: Option<usize>,
+    },
+    /// Time passes: unanswered requests expire.
+    Wait {
+        secs: u64,
+    },
+}
+
+impl Hostile {
+    /// What the input is, in a word or two.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Hostile::Sync { .. } => "sync",
+            Hostile::Range { .. } => "range",
+            Hostile::Bitfield { .. } => "bitfield",
+            Hostile::Want { .. } => "want",
+            Hostile::Chatter(_) => "cancel/unwant/extension",
+            Hostile::Request { .. } => "request",
+            Hostile::NoData { .. } => "no-data",
+            Hostile::Answer { mutations, .. } if mutations.is_empty() => "answer, unchanged",
+            Hostile::Answer { .. } => "answer, mutated",
+            Hostile::Unasked { .. } => "data never asked for",
+            Hostile::Raw(_) => "raw bytes",
+            Hostile::Mangled { .. } => "proof bytes mangled",
+            Hostile::Wait { .. } => "time passing",
+        }
+    }
+}
+
+/// What one input came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Bytes that do not decode as a message (the protocol drops them).
+    Undecodable,
+    /// Bytes the crate's decoder cannot take: it would reserve more than
+    /// `SAFE_RESERVATION` for them (never decoded here), or it panicked.
+    Unsafe,
+    /// A request of ours was answered with a proof.
+    AnsweredData,
+    /// A request of ours was answered with a no-data.
+    AnsweredNoData,
+    /// A proof was applied to the log.
+    Applied,
+    /// A proof was refused (by the checks or by hypercore); the peer stays.
+    Refused,
+    /// The peer was detached as hostile.
+    Detached,
+    /// Nothing happened that the peer could see.
+    Ignored,
+}
+
+/// A request the reader sent, with when.
+#[derive(Debug, Clone)]
+struct Asking {
+    peer: PeerId,
+    id: u64,
+    asked: Asked,
+    request: Request,
+    at: Instant,
+}
+
+/// What carrying out effects did.
+#[derive(Debug, Default)]
+struct Seen {
+    data: bool,
+    no_data: bool,
+    applied: bool,
+    refused: bool,
+    detached: Vec<PeerId>,
+}
+
+/// One reader under attack: a real hypercore, the replication state of it,
+/// and the hostile peer attached to it.
+pub(crate) struct Harness {
+    writer: Writer,
+    core: Hypercore,
+    state: Replication,
+    now: Instant,
+    hostile: PeerId,
+    next_peer: PeerId,
+    asking: Vec<Asking>,
+}
+
+impl Harness {
+    /// Runs `core` (a copy of the writer's log) with a hostile peer attached.
+    pub(crate) async fn new(writer: &Writer, core: Hypercore) -> Result<Self, String> {
+        count_panics();
+        let local = local_of(&core);
+        let held = held_blocks(&core, local.length);
+        let mut harness = Self {
+            writer: writer.clone(),
+            core,
+            state: Replication::new(local, held),
+            now: Instant::now(),
+            hostile: 1,
+            next_peer: 2,
+            asking: vec![],
+        };
+        let effects = harness.state.attach(harness.hostile);
+        harness.run(effects, &mut Seen::default()).await?;
+        Ok(harness)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn core(&self) -> &Hypercore {
+        &self.core
+    }
+
+    /// Feeds one input from the hostile peer, then a scheduling pass, as
+    /// the driver does; `Err` says which invariant broke.
+    pub(crate) async fn step(&mut self, input: &Hostile) -> Result<Outcome, String> {
+        let mut seen = Seen::default();
+        let mut refused_by_checks = false;
+        let message = match self.message(input).await {
+            Fed::Message(message) => Some(*message),
+            Fed::Nothing => None,
+            Fed::Undecodable => return Ok(Outcome::Undecodable),
+            Fed::Unsafe => return Ok(Outcome::Unsafe),
+        };
+        if let Some(message) = message {
+            match &message {
+                Message::Data(data) => {
+                    if let Some(open) = self.take_asking(self.hostile, data.request) {
+                        refused_by_checks = checks::answers(data, &open.asked).is_err();
+                    }
+                }
+                Message::NoData(no_data) => {
+                    self.take_asking(self.hostile, no_data.request);
+                }
+                _ => {}
+            }
+            let effects = self.state.on_message(self.hostile, message, self.now);
+            self.run(effects, &mut seen).await?;
+        }
+        let effects = self.state.schedule(self.now);
+        self.run(effects, &mut seen).await?;
+        let timeout = REQUEST_TIMEOUT;
+        let now = self.now;
+        self.asking
+            .retain(|a| now.saturating_duration_since(a.at) < timeout);
+        self.check_core()?;
+        if seen.detached.contains(&self.hostile) {
+            self.reattach().await?;
+        }
+        Ok(if !seen.detached.is_empty() {
+            Outcome::Detached
+        } else if seen.refused || refused_by_checks {
+            Outcome::Refused
+        } else if seen.applied {
+            Outcome::Applied
+        } else if seen.data {
+            Outcome::AnsweredData
+        } else if seen.no_data {
+            Outcome::AnsweredNoData
+        } else {
+            Outcome::Ignored
+        })
+    }
+
+    /// A new hostile peer in place of a detached one.
+    async fn reattach(&mut self) -> Result<(), String> {
+        let old = self.hostile;
+        self.state.detach(old);
+        self.asking.retain(|a| a.peer != old);
+        self.hostile = self.next_peer;
+        self.next_peer += 1;
+        let effects = self.state.attach(self.hostile);
+        self.run(effects, &mut Seen::default()).await
+    }
+
+    /// An honest peer attaches (the hostile one stays, silent) and must
+    /// bring the log to the writer's length with every block; `Ok` is the
+    /// rounds it took.
+    pub(crate) async fn complete(&mut self) -> Result<usize, String> {
+        let honest = self.next_peer;
+        self.next_peer += 1;
+        let length = self.writer.length();
+        let mut seen = Seen::default();
+        let effects = self.state.attach(honest);
+        self.run(effects, &mut seen).await?;
+        let hello = [
+            Message::Synchronize(Synchronize {
+                fork: 0,
+                length,
+                remote_length: 0,
+                downloading: true,
+                uploading: true,
+                can_upgrade: true,
+            }),
+            Message::Range(Range {
+                drop: false,
+                start: 0,
+                length,
+            }),
+        ];
+        for message in hello {
+            let effects = self.state.on_message(honest, message, self.now);
+            self.run(effects, &mut seen).await?;
+        }
+        for round in 0..HONEST_ROUNDS {
+            let info = self.core.info();
+            if info.length == length && info.contiguous_length == length {
+                self.check_blocks().await?;
+                self.state.detach(honest);
+                return Ok(round);
+            }
+            let effects = self.state.schedule(self.now);
+            self.run(effects, &mut seen).await?;
+            let mine: Vec<Asking> = self
+                .asking
+                .iter()
+                .filter(|a| a.peer == honest)
+                .cloned()
+                .collect();
+            self.asking.retain(|a| a.peer != honest);
+            if mine.is_empty() {
+                // Only the silent peer has open requests: let them expire.
+                self.now += REQUEST_TIMEOUT;
+                continue;
+            }
+            for open in mine {
+                let answer = self.writer.answer(open.request).await;
+                let effects = self.state.on_message(honest, answer, self.now);
+                self.run(effects, &mut seen).await?;
+            }
+            if seen.detached.contains(&honest) {
+                return Err("the honest peer was detached".into());
+            }
+            self.check_core()?;
+            self.now += Duration::from_millis(20);
+        }
+        let info = self.core.info();
+        Err(format!(
+            "an honest peer did not complete the log in {HONEST_ROUNDS} rounds: length {} \
+             (contiguous {}) of {length}",
+            info.length, info.contiguous_length
+        ))
+    }
+
+    /// The log's state makes sense and agrees with the replication's view.
+    fn check_core(&self) -> Result<(), String> {
+        let info = self.core.info();
+        if info.length > self.writer.length() {
+            return Err(format!(
+                "the log grew to {} past the writer's {}",
+                info.length,
+                self.writer.length()
+            ));
+        }
+        let bytes: u64 = self.writer.blocks[..info.length as usize]
+            .iter()
+            .map(|b| b.len() as u64)
+            .sum();
+        if info.fork != 0 || info.contiguous_length > info.length || info.byte_length != bytes {
+            return Err(format!(
+                "the log's info went wrong: {info:?}, the writer's {bytes} bytes"
+            ));
+        }
+        let _ = self.core.has(info.length.saturating_sub(1));
+        let local = local_of(&self.core);
+        if self.state.local() != local {
+            return Err(format!(
+                "the replication thinks the log is {:?}, it is {local:?}",
+                self.state.local()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every block the log holds is the writer's, byte for byte.
+    async fn check_blocks(&self) -> Result<(), String> {
+        let length = self.core.info().length;
+        for index in 0..length {
+            if !self.core.has(index) {
+                continue;
+            }
+            let block = self
+                .core
+                .get(index)
+                .await
+                .map_err(|e| format!("block {index} held but unreadable: {e}"))?;
+            if block.as_deref() != self.writer.blocks.get(index as usize).map(Vec::as_slice) {
+                return Err(format!("block {index} is not the writer's"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries out effects as the driver does. A panic inside hypercore
+    /// that the driver catches (and turns into a no-data or a refusal) is
+    /// a broken invariant too.
+    async fn run(&mut self, effects: Vec<Effect>, seen: &mut Seen) -> Result<(), String> {
+        let mut queue: VecDeque<Effect> = effects.into();
+        while let Some(effect) = queue.pop_front() {
+            let panics = panics_so_far();
+            let what = match &effect {
+                Effect::Serve(_, request) => format!("serving {request:?}"),
+                Effect::Ask { asked, .. } => format!("asking {asked:?}"),
+                Effect::Apply { data, .. } => format!("applying the answer to {}", data.request),
+                _ => String::new(),
+            };
+            self.carry_out(effect, &mut queue, seen).await?;
+            if panics_so_far() != panics {
+                return Err(format!("hypercore panicked {what}"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn carry_out(
+        &mut self,
+        effect: Effect,
+        queue: &mut VecDeque<Effect>,
+        seen: &mut Seen,
+    ) -> Result<(), String> {
+        match effect {
+            Effect::Send(_, Message::NoData(_)) => seen.no_data = true,
+            Effect::Send(..) | Effect::PeerHolds(..) => {}
+            Effect::Serve(_, request) => {
+                let answer = serve(&self.core, self.writer.key, request).await;
+                match &answer {
+                    Message::Data(data) => {
+                        seen.data = true;
+                        if let Some(block) = &data.block {
+                            let expected = self.writer.blocks.get(block.index as usize);
+                            if expected != Some(&block.value) {
+                                return Err(format!(
+                                    "served block {} is not the writer's",
+                                    block.index
+                                ));
+                            }
+                        }
+                    }
+                    _ => seen.no_data = true,
+                }
+            }
+            Effect::Ask { peer, id, asked } => {
+                let message = request(&self.core, self.state.local(), id, asked).await;
+                if let Message::Request(request) = message {
+                    self.asking.push(Asking {
+                        peer,
+                        id,
+                        asked,
+                        request,
+                        at: self.now,
+                    });
+                    if self.asking.len() > REMEMBERED_ASKS * 4 {
+                        let drop = self.asking.len() - REMEMBERED_ASKS;
+                        self.asking.drain(..drop);
+                    }
+                }
+            }
+            Effect::Apply { peer, id, data } => {
+                let outcome = apply(&self.core, self.writer.key, data).await;
+                match outcome {
+                    Applied::Done => seen.applied = true,
+                    Applied::Refused(_) => seen.refused = true,
+                }
+                let local = local_of(&self.core);
+                queue.extend(self.state.applied(peer, id, outcome, local));
+                self.check_core()?;
+                self.check_blocks().await?;
+            }
+            Effect::Detach(peer, _) => {
+                self.state.detach(peer);
+                seen.detached.push(peer);
+            }
+        }
+        Ok(())
+    }
+
+    fn take_asking(&mut self, peer: PeerId, id: u64) -> Option<Asking> {
+        let at = self
+            .asking
+            .iter()
+            .position(|a| a.peer == peer && a.id == id)?;
+        Some(self.asking.remove(at))
+    }
+
+    /// The `pick`-th request still open with the hostile peer.
+    fn open(&self, pick: usize) -> Option<Asking> {
+        let open: Vec<&Asking> = self
+            .asking
+            .iter()
+            .filter(|a| a.peer == self.hostile)
+            .collect();
+        if open.is_empty() {
+            return None;
+        }
+        Some(open[pick % open.len()].clone())
+    }
+
+    /// The message an input stands for.
+    async fn message(&mut self, input: &Hostile) -> Fed {
+        let message = match input {
+            Hostile::Sync { fork, length } => Message::Synchronize(Synchronize {
+                fork: *fork,
+                length: *length,
+                remote_length: 0,
+                downloading: true,
+                uploading: true,
+                can_upgrade: true,
+            }),
+            Hostile::Range {
+                drop,
+                start,
+                length,
+            } => Message::Range(Range {
+                drop: *drop,
+                start: *start,
+                length: *length,
+            }),
+            Hostile::Bitfield { start, words } => Message::Bitfield(Bitfield {
+                start: *start,
+                bitfield: words.clone(),
+            }),
+            Hostile::Want { start, length } => Message::Want(Want {
+                start: *start,
+                length: *length,
+            }),
+            Hostile::Chatter(which) => match which % 3 {
+                0 => Message::Cancel(Cancel { request: *which }),
+                1 => Message::Unwant(Unwant {
+                    start: *which,
+                    length: which.wrapping_mul(7),
+                }),
+                _ => Message::Extension(hypercore_protocol::schema::Extension {
+                    name: "hychat/hello".into(),
+                    message: which.to_le_bytes().to_vec(),
+                }),
+            },
+            Hostile::Request { .. } => match request_of(input) {
+                Some(request) => Message::Request(request),
+                None => return Fed::Nothing,
+            },
+            Hostile::NoData { pick } => {
+                let request = self.open(*pick).map_or(*pick as u64, |a| a.id);
+                Message::NoData(NoData { request })
+            }
+            Hostile::Answer { pick, mutations } => {
+                let Some(open) = self.open(*pick) else {
+                    return self.unasked(*pick as u64, Some(*pick as u64)).await;
+                };
+                let mut data = self.base_answer(&open).await;
+                for mutation in mutations {
+                    self.mutate(&mut data, mutation, &open).await;
+                }
+                return through_wire(&Message::Data(data), &[], None);
+            }
+            Hostile::Unasked { id, block } => return self.unasked(*id, *block).await,
+            Hostile::Raw(bytes) => return decode_hostile(bytes),
+            Hostile::Mangled { pick, edits, cut } => {
+                let message = match self.open(*pick) {
+                    Some(open) => Message::Data(self.base_answer(&open).await),
+                    None => Message::Data(self.unasked_data(*pick as u64, None).await),
+                };
+                return through_wire(&message, edits, *cut);
+            }
+            Hostile::Wait { secs } => {
+                self.now += Duration::from_secs((*secs).min(3_600));
+                return Fed::Nothing;
+            }
+        };
+        Fed::Message(Box::new(message))
+    }
+
+    async fn unasked(&self, id: u64, block: Option<u64>) -> Fed {
+        // An id that is open would make it an answer: shift it away.
+        let mut id = id;
+        while self.asking.iter().any(|a| a.id == id) {
+            id = id.wrapping_add(1_000_003);
+        }
+        let data = self.unasked_data(id, block).await;
+        through_wire(&Message::Data(data), &[], None)
+    }
+
+    /// The writer's proof of `block` (or of its whole length), under `id`.
+    async fn unasked_data(&self, id: u64, block: Option<u64>) -> Data {
+        let length = self.writer.length();
+        let local = self.state.local();
+        let request = Request {
+            id,
+            fork: 0,
+            block: block.map(|index| RequestBlock {
+                index: index % length.max(1),
+                nodes: 0,
+            }),
+            hash: None,
+            seek: None,
+            upgrade: (block.is_none() && local.length < length).then_some(RequestUpgrade {
+                start: local.length,
+                length: length - local.length,
+            }),
+            manifest: false,
+            priority: 0,
+        };
+        match self.writer.answer(request).await {
+            Message::Data(data) => data,
+            _ => fake_data(id, block, None),
+        }
+    }
+
+    /// The writer's proof for an open request, or, when the writer cannot
+    /// prove it (a length it never had), the nearest proof it can make with
+    /// the asked fields put back.
+    async fn base_answer(&self, open: &Asking) -> Data {
+        if let Message::Data(data) = self.writer.answer(open.request.clone()).await {
+            return data;
+        }
+        let mut near = open.request.clone();
+        if let Some(upgrade) = near.upgrade.as_mut() {
+            let length = self.writer.length();
+            if upgrade.start < length {
+                upgrade.length = length - upgrade.start;
+            } else {
+                near.upgrade = None;
+            }
+        }
+        if let Some(block) = near.block.as_mut() {
+            block.index %= self.writer.length().max(1);
+        }
+        let mut data = match self.writer.answer(near).await {
+            Message::Data(data) => data,
+            _ => fake_data(open.id, open.asked.block, open.asked.upgrade),
+        };
+        data.request = open.id;
+        if let (Some(block), Some(index)) = (data.block.as_mut(), open.asked.block) {
+            block.index = index;
+        }
+        match (data.upgrade.as_mut(), open.asked.upgrade) {
+            (Some(upgrade), Some((start, length))) => {
+                upgrade.start = start;
+                upgrade.length = length;
+            }
+            (None, Some(_)) => {
+                data.upgrade = fake_data(0, None, open.asked.upgrade).upgrade;
+            }
+            _ => {}
+        }
+        data
+    }
+
+    async fn mutate(&self, data: &mut Data, mutation: &Mutation, open: &Asking) {
+        match mutation {
+            Mutation::RequestId(id) => data.request = *id,
+            Mutation::Fork(fork) => data.fork = *fork,
+            Mutation::BlockIndex(index) => {
+                if let Some(block) = data.block.as_mut() {
+                    block.index = *index;
+                }
+            }
+            Mutation::Value { at, xor } => {
+                if let Some(block) = data.block.as_mut() {
+                    if block.value.is_empty() {
+                        block.value.push(*xor);
+                    } else {
+                        let at = at % block.value.len();
+                        block.value[at] ^= xor.max(&1);
+                    }
+                }
+            }
+            Mutation::ValueLength(length) => {
+                if let Some(block) = data.block.as_mut() {
+                    block.value.resize(*length, b' ');
+                }
+            }
+            Mutation::DropNode(list, at) => {
+                if let Some(nodes) = nodes_of(data, *list) {
+                    if !nodes.is_empty() {
+                        let at = at % nodes.len();
+                        nodes.remove(at);
+                    }
+                }
+            }
+            Mutation::ExtraNode(list, index, length) => {
+                let node = node(*index, vec![7; 32], *length);
+                if let Some(nodes) = nodes_of(data, *list) {
+                    nodes.push(node);
+                }
+            }
+            Mutation::NodeHash(list, at, xor) => {
+                if let Some(node) = node_of(data, *list, *at) {
+                    let i = (*at / 7) % node.hash.len().max(1);
+                    if let Some(byte) = node.hash.get_mut(i) {
+                        *byte ^= xor.max(&1);
+                    }
+                }
+            }
+            Mutation::NodeIndex(list, at, index) => {
+                if let Some(old) = node_of(data, *list, *at) {
+                    *old = node(*index, old.hash.clone(), old.length);
+                }
+            }
+            Mutation::NodeLength(list, at, length) => {
+                if let Some(old) = node_of(data, *list, *at) {
+                    *old = node(old.index, old.hash.clone(), *length);
+                }
+            }
+            Mutation::SwapNodes(list, a, b) => {
+                if let Some(nodes) = nodes_of(data, *list) {
+                    if !nodes.is_empty() {
+                        let (a, b) = (a % nodes.len(), b % nodes.len());
+                        nodes.swap(a, b);
+                    }
+                }
+            }
+            Mutation::Signature { at, xor } => {
+                if let Some(upgrade) = data.upgrade.as_mut() {
+                    if !upgrade.signature.is_empty() {
+                        let at = at % upgrade.signature.len();
+                        upgrade.signature[at] ^= xor.max(&1);
+                    }
+                }
+            }
+            Mutation::SignatureLength(length) => {
+                if let Some(upgrade) = data.upgrade.as_mut() {
+                    upgrade.signature.resize(*length, 0);
+                }
+            }
+            Mutation::UpgradeStart(start) => {
+                if let Some(upgrade) = data.upgrade.as_mut() {
+                    upgrade.start = *start;
+                }
+            }
+            Mutation::UpgradeLength(length) => {
+                if let Some(upgrade) = data.upgrade.as_mut() {
+                    upgrade.length = *length;
+                }
+            }
+            Mutation::AddBlock(index) => {
+                let extra = self.unasked_data(open.id, Some(*index)).await;
+                data.block = extra.block;
+            }
+            Mutation::AddUpgrade => {
+                let extra = self.unasked_data(open.id, None).await;
+                data.upgrade = extra
+                    .upgrade
+                    .or_else(|| fake_data(0, None, Some((0, self.writer.length()))).upgrade);
+            }
+            Mutation::DropBlock => data.block = None,
+            Mutation::DropUpgrade => data.upgrade = None,
+            Mutation::AddHash(index) => {
+                data.hash = Some(DataHash {
+                    index: *index,
+                    nodes: vec![node(*index, vec![1; 32], 1)],
+                });
+            }
+            Mutation::AddSeek(bytes) => {
+                data.seek = Some(DataSeek {
+                    bytes: *bytes,
+                    nodes: vec![],
+                });
+            }
+        }
+    }
+}
+
+/// The request a `Hostile::Request` stands for.
+fn request_of(input: &Hostile) -> Option<Request> {
+    let Hostile::Request {
+        id,
+        fork,
+        block,
+        hash,
+        seek,
+        upgrade,
+    } = input
+    else {
+        return None;
+    };
+    Some(Request {
+        id: *id,
+        fork: *fork,
+        block: block.map(|(index, nodes)| RequestBlock { index, nodes }),
+        hash: hash.map(|(index, nodes)| RequestBlock { index, nodes }),
+        seek: seek.map(|bytes| RequestSeek { bytes }),
+        upgrade: upgrade.map(|(start, length)| RequestUpgrade { start, length }),
+        manifest: false,
+        priority: 0,
+    })
+}
+
+/// What an input gives the replication.
+enum Fed {
+    Message(Box<Message>),
+    /// Nothing to feed (time passed).
+    Nothing,
+    Undecodable,
+    Unsafe,
+}
+
+fn nodes_of(data: &mut Data, list: Nodes) -> Option<&mut Vec<Node>> {
+    match list {
+        Nodes::Block => data.block.as_mut().map(|b| &mut b.nodes),
+        Nodes::Upgrade => data.upgrade.as_mut().map(|u| &mut u.nodes),
+        Nodes::Additional => data.upgrade.as_mut().map(|u| &mut u.additional_nodes),
+    }
+}
+
+fn node_of(data: &mut Data, list: Nodes, at: usize) -> Option<&mut Node> {
+    let nodes = nodes_of(data, list)?;
+    if nodes.is_empty() {
+        return None;
+    }
+    let at = at % nodes.len();
+    nodes.get_mut(at)
+}
+
+/// A tree node as the wire decodes it. Its parent is worked out from its
+/// index by `flat_tree`, which overflows in debug builds on an index with
+/// 62 or more trailing ones, so such an index is kept only in release.
+fn node(index: u64, hash: Vec<u8>, length: u64) -> Node {
+    let index = if cfg!(debug_assertions) && index.trailing_ones() >= 62 {
+        index & !(1 << 61)
+    } else {
+        index
+    };
+    Node::new(index, hash, length)
+}
+
+/// Data with the asked fields and made-up proofs.
+fn fake_data(id: u64, block: Option<u64>, upgrade: Option<(u64, u64)>) -> Data {
+    Data {
+        request: id,
+        fork: 0,
+        block: block.map(|index| DataBlock {
+            index,
+            value: b"{\"type\":\"chat-message\",\"text\":\"forged\"}".to_vec(),
+            nodes: vec![node(index.wrapping_mul(2), vec![3; 32], 40)],
+        }),
+        hash: None,
+        seek: None,
+        upgrade: upgrade.map(|(start, length)| DataUpgrade {
+            start,
+            length,
+            nodes: vec![node(0, vec![5; 32], 40)],
+            additional_nodes: vec![],
+            signature: vec![9; 64],
+        }),
+    }
+}
+
+/// A message as the peer would put it on the wire: encoded, changed,
+/// and decoded again. What does not decode is dropped, as the protocol does.
+fn through_wire(message: &Message, edits: &[(usize, u8)], cut: Option<usize>) -> Fed {
+    let Ok(bytes) = message.to_encoded_bytes() else {
+        return Fed::Undecodable;
+    };
+    let mut bytes = bytes.into_vec();
+    for &(at, xor) in edits {
+        if !bytes.is_empty() {
+            let at = at % bytes.len();
+            bytes[at] ^= xor;
+        }
+    }
+    if let Some(cut) = cut {
+        bytes.truncate(cut);
+    }
+    decode_hostile(&bytes)
+}
+
+/// Reservations the fuzz lets the protocol's decoder make: more than this
+/// and the bytes are kept from it (`Fed::Unsafe`).
+const SAFE_RESERVATION: u64 = 64 << 20;
+
+/// Decodes bytes from a peer with the protocol's decoder, as the connection
+/// does, unless the decoder would reserve more memory for them than
+/// `SAFE_RESERVATION` (`wire_reservation`).
+fn decode_hostile(bytes: &[u8]) -> Fed {
+    if wire_reservation(bytes) > SAFE_RESERVATION {
+        return Fed::Unsafe;
+    }
+    match std::panic::catch_unwind(|| Message::decode(bytes)) {
+        Ok(Ok((message, _))) => Fed::Message(Box::new(message)),
+        Ok(Err(_)) => Fed::Undecodable,
+        // The crate's decoder panicked (debug builds: `flat_tree` on a node
+        // index with 62 trailing ones): the protocol task would die, not
+        // the replicator.
+        Err(_) => {
+            DECODER_PANICS.with(|p| p.set(p.get() + 1));
+            Fed::Unsafe
+        }
+    }
+}
+
+/// Whether every vector count in a `data` or `bitfield` message fits in the
+/// bytes left after it. compact-encoding 2.2.0 reserves
+/// `Vec::with_capacity(count)` from the count on the wire before it reads
+/// an element: 11 bytes of a `bitfield` claiming 2^40 words make it reserve
+/// 4 TiB, and the process aborts (the allocation fails); a count near 2^62
+/// panics. This is the check a connection would make on each incoming
+/// message before the protocol decodes it; here only its tests use it.
+#[cfg(test)]
+pub(crate) fn wire_fits(bytes: &[u8]) -> bool {
+    let mut cursor = Cursor::new(bytes);
+    cursor.message();
+    !cursor.overrun
+}
+
+/// The most memory, in bytes, the protocol's decoder would reserve for one
+/// vector of this message before reading an element of it.
+fn wire_reservation(bytes: &[u8]) -> u64 {
+    let mut cursor = Cursor::new(bytes);
+    cursor.message();
+    cursor.largest
+}
+
+/// Walks a message's wire encoding as the protocol's decoder reads it.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    /// A vector count that does not fit in the bytes left.
+    overrun: bool,
+    /// The largest reservation a count asks for, in bytes.
+    largest: u64,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            at: 0,
+            overrun: false,
+            largest: 0,
+        }
+    }
+
+    fn left(&self) -> usize {
+        self.bytes.len().saturating_sub(self.at)
+    }
+
+    fn uint(&mut self) -> Option<u64> {
+        let first = *self.bytes.get(self.at)?;
+        self.at += 1;
+        let width = match first {
+            0xfd => 2,
+            0xfe => 4,
+            0xff => 8,
+            small => return Some(small.into()),
+        };
+        let raw = self.bytes.get(self.at..self.at + width)?;
+        self.at += width;
+        let mut value = [0u8; 8];
+        value[..width].copy_from_slice(raw);
+        Some(u64::from_le_bytes(value))
+    }
+
+    fn skip(&mut self, count: u64) -> Option<()> {
+        let count = usize::try_from(count).ok()?;
+        if count > self.left() {
+            return None;
+        }
+        self.at += count;
+        Some(())
+    }
+
+    /// A vector's count, its elements `wire` bytes at least on the wire and
+    /// `memory` bytes in memory.
+    fn count(&mut self, wire: u64, memory: u64) -> Option<u64> {
+        let count = self.uint()?;
+        self.largest = self.largest.max(count.saturating_mul(memory));
+        if count.saturating_mul(wire) > self.left() as u64 {
+            self.overrun = true;
+            return None;
+        }
+        Some(count)
+    }
+
+    fn nodes(&mut self) -> Option<()> {
+        // index (1+), length (1+), hash (32)
+        let count = self.count(34, std::mem::size_of::<Node>() as u64)?;
+        for _ in 0..count {
+            self.uint()?;
+            self.uint()?;
+            self.skip(32)?;
+        }
+        Some(())
+    }
+
+    /// `None` when the bytes end early or a count overruns: the decoder
+    /// fails there.
+    fn message(&mut self) -> Option<()> {
+        match self.uint()? {
+            // data
+            3 => self.data(),
+            // bitfield: start, words
+            7 => {
+                self.uint()?;
+                self.count(4, 4).map(|_| ())
+            }
+            _ => Some(()),
+        }
+    }
+
+    fn data(&mut self) -> Option<()> {
+        let flags = *self.bytes.get(self.at)?;
+        self.at += 1;
+        // request, fork
+        self.uint()?;
+        self.uint()?;
+        if flags & 1 != 0 {
+            // block: index, value, nodes
+            self.uint()?;
+            let length = self.uint()?;
+            self.skip(length)?;
+            self.nodes()?;
+        }
+        if flags & 2 != 0 {
+            // hash: index, nodes
+            self.uint()?;
+            self.nodes()?;
+        }
+        if flags & 4 != 0 {
+            // seek: bytes, nodes
+            self.uint()?;
+            self.nodes()?;
+        }
+        if flags & 8 != 0 {
+            // upgrade: start, length, nodes, additional nodes, signature
+            self.uint()?;
+            self.uint()?;
+            self.nodes()?;
+            self.nodes()?;
+        }
+        Some(())
+    }
+}
+
+/// The outcomes in the order of `FuzzReport::by_input`'s counts.
+pub const OUTCOMES: [&str; 8] = [
+    "undecodable",
+    "unsafe bytes",
+    "answered",
+    "no-data",
+    "applied",
+    "refused",
+    "detached",
+    "ignored",
+];
+
+/// Counts of a fuzz run.
+#[derive(Debug, Default, Clone)]
+pub struct FuzzReport {
+    pub seed: u64,
+    pub inputs: u64,
+    pub cases: u64,
+    pub undecodable: u64,
+    /// Inputs whose bytes the crate's decoder cannot take: it would reserve
+    /// more than `SAFE_RESERVATION` for them, or it panicked.
+    pub unsafe_bytes: u64,
+    pub answered_data: u64,
+    pub answered_no_data: u64,
+    pub applied: u64,
+    pub refused: u64,
+    pub detached: u64,
+    pub ignored: u64,
+    /// Panics on the way, in hychat or in hypercore, caught or not (the
+    /// driver catches hypercore's), but for the protocol decoder's.
+    pub panics: u64,
+    /// Broken invariants, the first few described.
+    pub violations: u64,
+    pub examples: Vec<String>,
+    pub honest_completions: u64,
+    pub honest_failures: u64,
+    pub elapsed: Duration,
+    /// The run stopped at its time bound before all inputs ran.
+    pub bounded: bool,
+    /// Per kind of input, how many came to each of `OUTCOMES`.
+    pub by_input: std::collections::BTreeMap<&'static str, [u64; 8]>,
+}
+
+impl FuzzReport {
+    fn count(&mut self, input: &Hostile, outcome: Outcome) {
+        let column = match outcome {
+            Outcome::Undecodable => 0,
+            Outcome::Unsafe => 1,
+            Outcome::AnsweredData => 2,
+            Outcome::AnsweredNoData => 3,
+            Outcome::Applied => 4,
+            Outcome::Refused => 5,
+            Outcome::Detached => 6,
+            Outcome::Ignored => 7,
+        };
+        self.by_input.entry(input.name()).or_default()[column] += 1;
+        let slot = match outcome {
+            Outcome::Undecodable => &mut self.undecodable,
+            Outcome::Unsafe => &mut self.unsafe_bytes,
+            Outcome::AnsweredData => &mut self.answered_data,
+            Outcome::AnsweredNoData => &mut self.answered_no_data,
+            Outcome::Applied => &mut self.applied,
+            Outcome::Refused => &mut self.refused,
+            Outcome::Detached => &mut self.detached,
+            Outcome::Ignored => &mut self.ignored,
+        };
+        *slot += 1;
+    }
+
+    fn violation(&mut self, what: String) {
+        self.violations += 1;
+        if self.examples.len() < 10 {
+            self.examples.push(what);
+        }
+    }
+}
+
+/// Runs `inputs` hostile inputs from `seed`, `per_case` against each fresh
+/// in-memory reader of one writer of `length` blocks, each case closed by an
+/// honest completion; stops early at `bound`.
+pub async fn fuzz(
+    seed: u64,
+    inputs: u64,
+    per_case: u64,
+    length: u64,
+    bound: Duration,
+) -> FuzzReport {
+    let started = Instant::now();
+    count_panics();
+    let panics = panics_so_far();
+    let excused = DECODER_PANICS.with(|p| p.get());
+    let mut report = fuzz_cases(seed, inputs, per_case, length, bound).await;
+    // Every panic on the way counts, whoever caught it, but the protocol
+    // decoder's own (counted as bytes it cannot take).
+    let decoder = DECODER_PANICS.with(|p| p.get()) - excused;
+    report.panics = (panics_so_far() - panics).saturating_sub(decoder);
+    report.elapsed = started.elapsed();
+    report
+}
+
+async fn fuzz_cases(
+    seed: u64,
+    inputs: u64,
+    per_case: u64,
+    length: u64,
+    bound: Duration,
+) -> FuzzReport {
+    let started = Instant::now();
+    let mut report = FuzzReport {
+        seed,
+        ..FuzzReport::default()
+    };
+    let writer = match Writer::new(seed, length).await {
+        Ok(writer) => writer,
+        Err(e) => {
+            report.violation(format!("no writer: {e}"));
+            return report;
+        }
+    };
+    let per_case = per_case.max(1);
+    while report.inputs < inputs {
+        if started.elapsed() > bound {
+            report.bounded = true;
+            break;
+        }
+        let mut rng =
+            StdRng::seed_from_u64(seed ^ report.cases.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        report.cases += 1;
+        let case = per_case.min(inputs - report.inputs);
+        run_case(&writer, seed, &mut rng, case, &mut report).await;
+    }
+    report
+}
+
+async fn run_case(
+    writer: &Writer,
+    seed: u64,
+    rng: &mut StdRng,
+    inputs: u64,
+    report: &mut FuzzReport,
+) {
+    let reader = match writer.memory_reader().await {
+        Ok(reader) => reader,
+        Err(e) => return report.violation(format!("no reader: {e}")),
+    };
+    let length = writer.length();
+    // Half the readers already hold an older length of the log.
+    if rng.gen() {
+        let head = rng.gen_range(1..length.max(2));
+        if let Err(e) = head_start(seed, head, &reader).await {
+            return report.violation(e);
+        }
+    }
+    let mut harness = match Harness::new(writer, reader).await {
+        Ok(harness) => harness,
+        Err(e) => return report.violation(e),
+    };
+    let mut script: VecDeque<Hostile> = opening(length).into();
+    for _ in 0..inputs {
+        let input = script.pop_front().unwrap_or_else(|| arbitrary(rng, length));
+        report.inputs += 1;
+        match AssertUnwindSafe(harness.step(&input)).catch_unwind().await {
+            Ok(Ok(outcome)) => {
+                report.count(&input, outcome);
+                if outcome == Outcome::Detached {
+                    // The next hostile peer makes its claims first.
+                    script.extend(opening(length));
+                }
+            }
+            Ok(Err(broken)) => {
+                report.violation(format!("{broken} after {input:?}"));
+                return;
+            }
+            Err(_) => {
+                report.violation(format!("panic on {input:?}"));
+                return;
+            }
+        }
+    }
+    match AssertUnwindSafe(harness.complete()).catch_unwind().await {
+        Ok(Ok(_)) => report.honest_completions += 1,
+        Ok(Err(e)) => {
+            report.honest_failures += 1;
+            report.violation(e);
+        }
+        Err(_) => {
+            report.honest_failures += 1;
+            report.violation("panic while an honest peer completed the log".into());
+        }
+    }
+}
+
+/// What a hostile peer says first: the writer's length, every block held.
+pub(crate) fn opening(length: u64) -> Vec<Hostile> {
+    vec![
+        Hostile::Sync { fork: 0, length },
+        Hostile::Range {
+            drop: false,
+            start: 0,
+            length,
+        },
+    ]
+}
+
+/// Brings `core`, a copy of the log of the writer of `seed`, to the
+/// writer's first `head` blocks, from an honest peer: a writer of the same
+/// seed and fewer blocks has the same key and the same first blocks.
+pub(crate) async fn head_start(seed: u64, head: u64, core: &Hypercore) -> Result<(), String> {
+    let older = Writer::new(seed, head).await?;
+    let mut harness = Harness::new(&older, core.clone()).await?;
+    harness.complete().await.map(|_| ())
+}
+
+/// A number a hostile peer would pick for a field of a log of `length`.
+fn wild(rng: &mut StdRng, length: u64) -> u64 {
+    match rng.gen_range(0..12) {
+        0 => 0,
+        1 => length,
+        2 => length.saturating_sub(1),
+        3 => length + 1,
+        4 => u64::MAX,
+        5 => u64::MAX - rng.gen_range(0..4),
+        6 => (1 << 40) + rng.gen_range(0..3) - 1,
+        7 => 1 << 63,
+        8 => rng.gen(),
+        _ => rng.gen_range(0..length.max(1) * 2 + 2),
+    }
+}
+
+fn nodes(rng: &mut StdRng) -> Nodes {
+    match rng.gen_range(0..3) {
+        0 => Nodes::Block,
+        1 => Nodes::Upgrade,
+        _ => Nodes::Additional,
+    }
+}
+
+fn mutation(rng: &mut StdRng, length: u64) -> Mutation {
+    match rng.gen_range(0..22) {
+        0 => Mutation::RequestId(wild(rng, 64)),
+        1 => Mutation::Fork(wild(rng, 2).max(1)),
+        2 => Mutation::BlockIndex(wild(rng, length)),
+        3 | 4 => Mutation::Value {
+            at: rng.gen(),
+            xor: rng.gen(),
+        },
+        5 => Mutation::ValueLength(match rng.gen_range(0..64) {
+            0 => checks::MAX_BLOCK_BYTES + 1,
+            1..=8 => 0,
+            _ => rng.gen_range(0..300),
+        }),
+        6 => Mutation::DropNode(nodes(rng), rng.gen()),
+        7 => Mutation::ExtraNode(nodes(rng), wild(rng, length * 2), wild(rng, 200)),
+        8 | 9 => Mutation::NodeHash(nodes(rng), rng.gen(), rng.gen()),
+        10 => Mutation::NodeIndex(nodes(rng), rng.gen(), wild(rng, length * 2)),
+        11 => Mutation::NodeLength(nodes(rng), rng.gen(), wild(rng, 200)),
+        12 => Mutation::SwapNodes(nodes(rng), rng.gen(), rng.gen()),
+        13 => Mutation::Signature {
+            at: rng.gen(),
+            xor: rng.gen(),
+        },
+        14 => Mutation::SignatureLength(rng.gen_range(0..130)),
+        15 => Mutation::UpgradeStart(wild(rng, length)),
+        16 => Mutation::UpgradeLength(wild(rng, length)),
+        17 => Mutation::AddBlock(wild(rng, length)),
+        18 => Mutation::AddUpgrade,
+        19 => Mutation::DropBlock,
+        20 => Mutation::DropUpgrade,
+        _ => {
+            if rng.gen() {
+                Mutation::AddHash(wild(rng, length))
+            } else {
+                Mutation::AddSeek(wild(rng, 10_000))
+            }
+        }
+    }
+}
+
+/// Raw bytes that look a little like a message: a known type first, then
+/// fields with signifiers for wide numbers.
+fn raw_bytes(rng: &mut StdRng) -> Vec<u8> {
+    let size = if rng.gen_ratio(1, 50) {
+        rng.gen_range(64..2_048)
+    } else {
+        rng.gen_range(0..48)
+    };
+    let mut bytes: Vec<u8> = (0..size)
+        .map(|_| match rng.gen_range(0..8) {
+            0 => 0xfd + rng.gen_range(0..3),
+            1 => 0,
+            2 => 1,
+            _ => rng.gen(),
+        })
+        .collect();
+    if let Some(first) = bytes.first_mut() {
+        if rng.gen_ratio(7, 8) {
+            *first = rng.gen_range(0..10);
+        }
+    }
+    bytes
+}
+
+/// The kinds of hostile input, for tests that dwell on one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Sync, range, bitfield, want and chatter: claims about the log.
+    Claim,
+    Request,
+    NoData,
+    /// The writer's proof of an open request, unchanged.
+    Honest,
+    /// The writer's proof of an open request, mutated.
+    Mutated,
+    Unasked,
+    Raw,
+    Mangled,
+    Wait,
+}
+
+/// One hostile input, weighted toward answers to open requests.
+pub(crate) fn arbitrary(rng: &mut StdRng, length: u64) -> Hostile {
+    let kind = match rng.gen_range(0..100) {
+        0..=13 => Kind::Claim,
+        14..=25 => Kind::Request,
+        26..=29 => Kind::NoData,
+        30..=37 => Kind::Honest,
+        38..=74 => Kind::Mutated,
+        75..=80 => Kind::Unasked,
+        81..=88 => Kind::Raw,
+        89..=95 => Kind::Mangled,
+        _ => Kind::Wait,
+    };
+    input_of(kind, rng, length)
+}
+
+/// One hostile input of a kind.
+pub(crate) fn input_of(kind: Kind, rng: &mut StdRng, length: u64) -> Hostile {
+    match kind {
+        Kind::Claim => match rng.gen_range(0..14) {
+            0..=4 => Hostile::Sync {
+                fork: if rng.gen_ratio(1, 8) { wild(rng, 2) } else { 0 },
+                length: if rng.gen_ratio(2, 3) {
+                    length
+                } else {
+                    wild(rng, length)
+                },
+            },
+            5..=8 => Hostile::Range {
+                drop: rng.gen_ratio(1, 4),
+                start: wild(rng, length),
+                length: wild(rng, length),
+            },
+            9..=10 => Hostile::Bitfield {
+                start: wild(rng, length),
+                words: (0..rng.gen_range(0..6)).map(|_| rng.gen()).collect(),
+            },
+            11..=12 => Hostile::Want {
+                start: wild(rng, length),
+                length: wild(rng, length),
+            },
+            _ => Hostile::Chatter(rng.gen()),
+        },
+        Kind::Request if rng.gen_ratio(2, 5) => {
+            // Plausible: a block of the log with few nodes, or its upgrade.
+            let block = rng.gen_range(0..length.max(1));
+            Hostile::Request {
+                id: rng.gen_range(0..1_000),
+                fork: 0,
+                block: rng.gen_ratio(3, 4).then(|| (block, rng.gen_range(0..6))),
+                hash: None,
+                seek: None,
+                upgrade: rng.gen_ratio(1, 3).then(|| {
+                    (
+                        rng.gen_range(0..length.max(1)),
+                        rng.gen_range(1..=length.max(1)),
+                    )
+                }),
+            }
+        }
+        Kind::Request => {
+            let maybe = |rng: &mut StdRng, p: u32| rng.gen_ratio(p, 8);
+            let block = maybe(rng, 5).then(|| (wild(rng, length), wild(rng, 40)));
+            let hash = maybe(rng, 1).then(|| (wild(rng, length), wild(rng, 40)));
+            let seek = maybe(rng, 1).then(|| wild(rng, 100_000));
+            let upgrade = maybe(rng, 4).then(|| (wild(rng, length), wild(rng, length)));
+            let request = Hostile::Request {
+                id: wild(rng, 100),
+                fork: if rng.gen_ratio(1, 8) { wild(rng, 2) } else { 0 },
+                block,
+                hash,
+                seek,
+                upgrade,
+            };
+            // A quarter arrive truncated.
+            let encoded =
+                request_of(&request).and_then(|r| Message::Request(r).to_encoded_bytes().ok());
+            match encoded {
+                Some(bytes) if rng.gen_ratio(1, 4) => {
+                    let cut = rng.gen_range(0..bytes.len());
+                    Hostile::Raw(bytes[..cut].to_vec())
+                }
+                _ => request,
+            }
+        }
+        Kind::NoData => Hostile::NoData { pick: rng.gen() },
+        Kind::Honest => Hostile::Answer {
+            pick: rng.gen(),
+            mutations: vec![],
+        },
+        Kind::Mutated => Hostile::Answer {
+            pick: rng.gen(),
+            mutations: (0..rng.gen_range(1..4))
+                .map(|_| mutation(rng, length))
+                .collect(),
+        },
+        Kind::Unasked => Hostile::Unasked {
+            id: wild(rng, 100),
+            block: rng.gen_ratio(3, 4).then(|| wild(rng, length)),
+        },
+        Kind::Raw => Hostile::Raw(raw_bytes(rng)),
+        Kind::Mangled => Hostile::Mangled {
+            pick: rng.gen(),
+            edits: (0..rng.gen_range(0..4))
+                .map(|_| (rng.gen(), rng.gen::<u8>().max(1)))
+                .collect(),
+            cut: rng.gen_ratio(1, 2).then(|| rng.gen_range(0..200)),
+        },
+        Kind::Wait => Hostile::Wait {
+            secs: if rng.gen() { 1 } else { 9 },
+        },
+    }
+}
+
+#[cfg(test)]
+#[path = "hostile_tests.rs"]
+mod tests;
