@@ -52,29 +52,49 @@ pub(crate) enum Seen {
 
 pub(crate) fn read_frame(frame: &[u8], direction: Direction) -> Vec<Seen> {
     let mut seen = Vec::new();
-    match frame {
-        [0, 0, rest @ ..] => read_batch(rest, direction, &mut seen),
-        [0, 1, rest @ ..] => {
-            if let Ok((open, _)) = Open::decode(rest) {
-                if let Ok(discovery_key) = open.discovery_key.try_into() {
-                    seen.push(Seen::Opened {
-                        channel: open.channel,
-                        discovery_key,
-                    });
-                }
+    if let [0, 1, rest @ ..] = frame {
+        if let Ok((open, _)) = Open::decode(rest) {
+            if let Ok(discovery_key) = open.discovery_key.try_into() {
+                seen.push(Seen::Opened {
+                    channel: open.channel,
+                    discovery_key,
+                });
             }
         }
-        [0, _, ..] => {}
-        _ => {
-            if let Ok((channel, message)) = u64::decode(frame) {
-                read_message(channel, message, direction, &mut seen);
-            }
-        }
+        return seen;
     }
+    for_each_message(frame, |channel, message| {
+        read_message(channel, message, direction, &mut seen);
+    });
     seen
 }
 
-fn read_batch(rest: &[u8], direction: Direction, seen: &mut Vec<Seen>) {
+/// Whether every message in an incoming frame is one the protocol's
+/// decoder can take without reserving more than its bytes justify
+/// (`decoder_guard`). Control frames (open, close) carry no vectors.
+pub(crate) fn frame_is_safe(frame: &[u8]) -> bool {
+    let mut safe = true;
+    for_each_message(frame, |_, message| {
+        safe &= super::decoder_guard::message_is_safe(message);
+    });
+    safe
+}
+
+/// Calls `each` with the channel and bytes of every message in a frame: one
+/// message, or a batch. Control frames hold none.
+fn for_each_message(frame: &[u8], mut each: impl FnMut(u64, &[u8])) {
+    match frame {
+        [0, 0, rest @ ..] => read_batch(rest, &mut each),
+        [0, _, ..] => {}
+        _ => {
+            if let Ok((channel, message)) = u64::decode(frame) {
+                each(channel, message);
+            }
+        }
+    }
+}
+
+fn read_batch(rest: &[u8], each: &mut impl FnMut(u64, &[u8])) {
     let Ok((mut channel, mut rest)) = u64::decode(rest) else {
         return;
     };
@@ -93,7 +113,7 @@ fn read_batch(rest: &[u8], direction: Direction, seen: &mut Vec<Seen>) {
         if length > after.len() {
             return;
         }
-        read_message(channel, &after[..length], direction, seen);
+        each(channel, &after[..length]);
         rest = &after[length..];
     }
 }
@@ -216,6 +236,27 @@ mod tests {
         let mut hello = vec![3u8];
         hello.extend(encode(&hello_message()));
         assert!(read_frame(&hello, Direction::Outgoing).is_empty());
+    }
+
+    #[test]
+    fn a_frame_whose_counts_overrun_its_bytes_is_unsafe() {
+        // A bitfield (type 7) at start 0 claiming 2^40 words: the decoder
+        // would reserve 4 TiB for these 11 bytes.
+        let hostile = [7u8, 0, 0xff, 0, 0, 0, 0, 0, 1, 0, 0];
+        let mut single = vec![2u8];
+        single.extend(hostile);
+        assert!(!frame_is_safe(&single));
+        let mut batched = vec![0, 0, 1, 2, 1, 0];
+        batched.push(hostile.len() as u8);
+        batched.extend(hostile);
+        assert!(!frame_is_safe(&batched), "also inside a batch");
+        let mut honest = vec![3u8];
+        honest.extend(encode(&request(Some(4), None)));
+        assert!(frame_is_safe(&honest));
+        assert!(
+            frame_is_safe(&[0, 1, 5, 5]),
+            "control frames hold no vectors"
+        );
     }
 
     #[test]

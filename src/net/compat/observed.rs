@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::dht_panics;
-use super::frames::{read_frame, Direction, Seen};
+use super::frames::{self, read_frame, Direction, Seen};
 use crate::domain::keys::{DiscoveryKey, LogKey};
 use crate::net::shared::lock;
 
@@ -308,6 +308,19 @@ impl<C: CipherTrait + 'static> Stream for ObservedConnection<C> {
             Poll::Ready(None) | Poll::Ready(Some(CipherEvent::ErrStuff(_))) => self.mark_closed(),
             Poll::Ready(Some(CipherEvent::Message(frame))) => {
                 self.heard.send_replace(std::time::Instant::now());
+                // compat: compact-encoding row. The protocol's decoder would
+                // reserve memory for counts the frame's bytes cannot hold
+                // (11 bytes can abort the process): the peer is hostile.
+                if !frames::frame_is_safe(frame) {
+                    tracing::info!(
+                        "disconnecting a peer whose message the decoder cannot take safely"
+                    );
+                    self.mark_closed();
+                    return Poll::Ready(Some(CipherEvent::ErrStuff(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "a message whose counts overrun its bytes",
+                    ))));
+                }
                 self.read(frame, Direction::Incoming)
             }
             _ => {}

@@ -6,6 +6,7 @@
 //! attached. Then the inputs that once broke something, one test each.
 
 use super::*;
+use crate::net::compat::decoder_guard::wire_fits;
 use crate::net::replication::state::MAX_STRIKES;
 use proptest::prelude::*;
 
