@@ -22,6 +22,9 @@
 //! - `kills`: kill -9 during the catch-up of a followed log and during
 //!   start-up, and the checks of what each kill left, for
 //!   `tests/binary/kill_catchup.rs` and `tests/binary/kill_startup.rs`;
+//! - `churn`: a crowd of in-process peers that joins a room and leaves it
+//!   again, round after round, for `tests/engine/churn.rs` and
+//!   `benches/churn.rs`;
 //! - `bench`: percentiles and run sizes, for the benches only.
 //!
 //! No binary uses all of it, so each declares the module with
@@ -29,6 +32,7 @@
 
 pub mod bench;
 pub mod bin;
+pub mod churn;
 pub mod crash;
 pub mod followed;
 pub mod js;

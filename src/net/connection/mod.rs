@@ -1,5 +1,6 @@
 //! Replication over one swarm connection: one `Protocol`, one channel per log
-//! both sides share, each handed to `Hypercore::attach_channel`. Follows the
+//! both sides share, each handed to its log's replicator
+//! (`ReplicatorHandle::attach`) until the connection ends. Follows the
 //! rules of docs/architecture.md §2: open a log only when the peer wants it (the topic the
 //! connection was found on, a channel the peer opened first, or a log the
 //! peer's hychat hello says it holds), never use
@@ -283,9 +284,9 @@ impl Replication {
             self.log_channels.remove(&discovery_key);
             return;
         };
-        self.channels.push(Box::pin(async move {
-            (discovery_key, detached.await.unwrap_or(Detached::Closed))
-        }));
+        // Dropped with the connection: the replicator then lets go of the channel.
+        self.channels
+            .push(Box::pin(async move { (discovery_key, detached.await) }));
         tracing::debug!(peer = ?self.peer, ?key, "replication channel open");
         self.ctx
             .shared

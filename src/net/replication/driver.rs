@@ -118,6 +118,7 @@ impl Driver {
             connection,
             hychat,
             done,
+            hangup,
         } = attach;
         let Some(receiver) = channel.take_receiver() else {
             let _ = done.send(Detached::Closed);
@@ -133,7 +134,10 @@ impl Driver {
                 }
             }
         });
+        // Ends when the connection lets go of the channel: the receiver
+        // alone would not end while the writer task holds the channel.
         let messages = receiver
+            .take_until(hangup)
             .map(move |message| (peer, Some(message)))
             .chain(stream::once(async move { (peer, None) }));
         incoming.push(messages.boxed());

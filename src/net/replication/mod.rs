@@ -1,8 +1,9 @@
 //! hychat's replicator (docs/architecture.md §2, "Replication"): one task
 //! per held log, the only place that applies proofs to it, serving and
 //! downloading over every channel that carries it. A connection hands each
-//! log channel it opens to the log's task with `ReplicatorHandle::attach`
-//! and hears back when the task is done with it. It replaces the crate's
+//! log channel it opens to the log's task with `ReplicatorHandle::attach`,
+//! hears back when the task is done with it, and lets go of it by dropping
+//! what `attach` returned (when the connection ends). It replaces the crate's
 //! `attach_channel`, whose replicator keeps one request in flight and drops
 //! messages (compat: hypercore row).
 //!
@@ -15,6 +16,8 @@ mod driver;
 pub(crate) mod hostile;
 pub(crate) mod ranges;
 pub(crate) mod state;
+
+use std::future::Future;
 
 use hypercore::Hypercore;
 use hypercore_protocol::Channel;
@@ -40,6 +43,10 @@ pub(crate) struct Attach {
     /// Turns true once the peer is known to be hychat (its hello came).
     pub hychat: watch::Receiver<bool>,
     pub done: oneshot::Sender<Detached>,
+    /// Resolves when the connection let go of the channel. The channel's
+    /// own stream cannot say so: every clone of a `Channel` (the writer
+    /// task holds one) keeps a sender into it, so it never ends on its own.
+    pub hangup: oneshot::Receiver<()>,
 }
 
 /// How connections reach a log's replicator.
@@ -49,24 +56,31 @@ pub(crate) struct ReplicatorHandle {
 }
 
 impl ReplicatorHandle {
-    /// Hands a log channel over. The receiver resolves when the replicator
-    /// is done with it; `None` when the log's replicator has stopped.
+    /// Hands a log channel over. The future resolves when the replicator
+    /// is done with it; dropping it tells the replicator that the
+    /// connection let go of the channel. `None` when the log's replicator
+    /// has stopped.
     pub(crate) fn attach(
         &self,
         channel: Channel,
         connection: ConnectionKey,
         hychat: watch::Receiver<bool>,
-    ) -> Option<oneshot::Receiver<Detached>> {
+    ) -> Option<impl Future<Output = Detached> + Send + 'static> {
         let (done, detached) = oneshot::channel();
+        let (held, hangup) = oneshot::channel::<()>();
         self.attach
             .send(Attach {
                 channel,
                 connection,
                 hychat,
                 done,
+                hangup,
             })
             .ok()?;
-        Some(detached)
+        Some(async move {
+            let _held = held;
+            detached.await.unwrap_or(Detached::Closed)
+        })
     }
 }
 
