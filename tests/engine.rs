@@ -2,11 +2,13 @@
 //! one bootstrap node on 127.0.0.1 (`harness::node`), no binary, no other
 //! process. Our own appends (`appends`), following a log (`follow`), a
 //! followed log past 32,768 blocks across restarts (`reopen`), rooms
-//! (`rooms`), and several logs and peers (`topology`). Every wait is
-//! bounded.
+//! (`rooms`), several logs and peers (`topology`), and the replicator
+//! under load: a room of three writers and four readers appending at once,
+//! 1,000 appends in turn by two writers, and the completeness of a
+//! 10,000-message catch-up (`replication`). Every wait is bounded.
 
-// This binary uses only `harness::node` and `harness::followed` of the
-// shared harness.
+// This binary uses only `harness::node`, `harness::followed` and
+// `harness::completeness` of the shared harness.
 #[allow(dead_code)]
 #[path = "harness/mod.rs"]
 mod harness;
@@ -17,6 +19,8 @@ mod appends;
 mod follow;
 #[path = "engine/reopen.rs"]
 mod reopen;
+#[path = "engine/replication.rs"]
+mod replication;
 #[path = "engine/rooms.rs"]
 mod rooms;
 #[path = "engine/topology.rs"]

@@ -22,6 +22,9 @@
 //! - `kills`: kill -9 during the catch-up of a followed log and during
 //!   start-up, and the checks of what each kill left, for
 //!   `tests/binary/kill_catchup.rs` and `tests/binary/kill_startup.rs`;
+//! - `completeness`: the number of runs of the completeness tests and how
+//!   they report missing blocks, for `tests/engine/replication.rs` and
+//!   `tests/binary/completeness.rs`;
 //! - `bench`: percentiles and run sizes, for the benches only.
 //!
 //! No binary uses all of it, so each declares the module with
@@ -29,6 +32,7 @@
 
 pub mod bench;
 pub mod bin;
+pub mod completeness;
 pub mod crash;
 pub mod followed;
 pub mod js;
