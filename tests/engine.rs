@@ -2,12 +2,15 @@
 //! one bootstrap node on 127.0.0.1 (`harness::node`), no binary, no other
 //! process. Our own appends (`appends`), following a log (`follow`), a
 //! followed log past 32,768 blocks across restarts (`reopen`), rooms
-//! (`rooms`), several logs and peers (`topology`), and peers joining and
+//! (`rooms`), several logs and peers (`topology`), peers joining and
 //! leaving a room round after round without leaving tasks behind
-//! (`churn`). Every wait is bounded.
+//! (`churn`), and the replicator under load: a room of three writers and
+//! four readers appending at once, 1,000 appends in turn by two writers, and
+//! the completeness of a 10,000-message catch-up (`replication`). Every
+//! wait is bounded.
 
-// This binary uses only `harness::node`, `harness::followed` and
-// `harness::churn` of the shared harness.
+// This binary uses only `harness::node`, `harness::followed`,
+// `harness::churn` and `harness::completeness` of the shared harness.
 #[allow(dead_code)]
 #[path = "harness/mod.rs"]
 mod harness;
@@ -20,6 +23,8 @@ mod churn;
 mod follow;
 #[path = "engine/reopen.rs"]
 mod reopen;
+#[path = "engine/replication.rs"]
+mod replication;
 #[path = "engine/rooms.rs"]
 mod rooms;
 #[path = "engine/topology.rs"]

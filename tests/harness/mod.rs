@@ -25,6 +25,9 @@
 //! - `churn`: a crowd of in-process peers that joins a room and leaves it
 //!   again, round after round, for `tests/engine/churn.rs` and
 //!   `benches/churn.rs`;
+//! - `completeness`: the number of runs of the completeness tests and how
+//!   they report missing blocks, for `tests/engine/replication.rs` and
+//!   `tests/binary/completeness.rs`;
 //! - `bench`: percentiles and run sizes, for the benches only.
 //!
 //! No binary uses all of it, so each declares the module with
@@ -33,6 +36,7 @@
 pub mod bench;
 pub mod bin;
 pub mod churn;
+pub mod completeness;
 pub mod crash;
 pub mod followed;
 pub mod js;
