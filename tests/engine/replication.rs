@@ -199,16 +199,48 @@ fn assert_no_failure(
     )
 }
 
+/// Waits, at most `WAIT`, until every connection that carried a log since
+/// `mark` has closed (on both of its ends), so that a later phase does not
+/// see a finished one's connections go.
+async fn wait_until_closed(log: &EngineLog, mark: usize) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let lines = log.since(mark);
+        let mut open: BTreeSet<&str> = BTreeSet::new();
+        for line in &lines {
+            match line.message.as_str() {
+                "replication channel open" => {
+                    open.insert(line.field("peer"));
+                }
+                "connection closed" => {
+                    open.remove(line.field("peer"));
+                }
+                _ => {}
+            }
+        }
+        if open.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "connections still open {WAIT:?} after their nodes stopped: {open:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Waits, at most `stall` between two of them, until `node` has received
 /// every message of `expected` (log, seq → text): each once, with that
-/// text, and in `room`. Fails naming what is missing.
+/// text, and in `room`. Fails naming what is missing. Returns when the
+/// first of them arrived.
 async fn hold_all(
     node: &mut Node,
     who: &str,
     expected: &BTreeMap<(LogKey, u64), String>,
     room: Option<&str>,
     stall: Duration,
-) {
+) -> Instant {
+    let mut first = None;
     let mut missing: BTreeSet<(LogKey, u64)> = expected.keys().copied().collect();
     let mut got: BTreeSet<(LogKey, u64)> = BTreeSet::new();
     let mut check = |event: &NetEvent, missing: &mut BTreeSet<(LogKey, u64)>| {
@@ -239,7 +271,11 @@ async fn hold_all(
     while !missing.is_empty() {
         match tokio::time::timeout(stall, node.events.recv()).await {
             Ok(Some(event)) => {
+                let before = missing.len();
                 check(&event, &mut missing);
+                if missing.len() < before {
+                    first.get_or_insert_with(Instant::now);
+                }
                 node.seen.push(event);
             }
             Ok(None) => panic!("{who}'s engine stopped"),
@@ -267,6 +303,7 @@ async fn hold_all(
             }
         }
     }
+    first.unwrap_or_else(Instant::now)
 }
 
 /// Runs `work` on every node at once (so that no node's events queue up
@@ -641,15 +678,18 @@ fn completeness_of_a_10000_message_catch_up_hychat_to_hychat() {
             let mut follower = Node::start(bootstrap.local_addr()).await;
             let started = Instant::now();
             follower.follow(key).await;
-            hold_all(&mut follower, &format!("follower {run}"), &own, None, WAIT).await;
+            let first = hold_all(&mut follower, &format!("follower {run}"), &own, None, WAIT).await;
             let took = started.elapsed();
             assert_no_failure(&log, mark, &[&follower], &format!("run {run}"));
             eprintln!(
-                "completeness run {run}/{runs}: {TOTAL} of {TOTAL} blocks (0 missing) in {:.2} s",
-                took.as_secs_f64()
+                "completeness run {run}/{runs}: {TOTAL} of {TOTAL} blocks (0 missing) in {:.2} s, \
+                 the first after {:.2} s",
+                took.as_secs_f64(),
+                (first - started).as_secs_f64()
             );
             times.push(took);
             follower.shutdown().await;
+            wait_until_closed(&log, mark).await;
         }
         eprintln!(
             "completeness, hychat → hychat: {runs} run(s) of {TOTAL} blocks, 0 missing; {}",
