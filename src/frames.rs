@@ -2,7 +2,10 @@
 //! frame with history appeared, and how long each frame took (its events
 //! handled, then drawn). Logged once at exit, so a slow screen can be told
 //! from a slow network, and the scale bench reads its figures from there.
-//! Pure: the runner passes the times in.
+//! The frames since the last report are summed up too (`interval`): the
+//! runner logs them every few seconds at debug level, next to its live task
+//! count, for the churn bench (`benches/churn.rs`). Pure: the runner passes
+//! the times in.
 
 use std::time::Duration;
 
@@ -13,6 +16,12 @@ const KEPT: usize = 1 << 20;
 /// The budget of one frame at 60 frames a second.
 pub const FRAME_BUDGET: Duration = Duration::from_millis(16);
 
+/// A frame slower than this is a visible stall; each interval counts them.
+pub const STALL: Duration = Duration::from_millis(50);
+
+/// Frames of one interval whose times are kept for its percentiles.
+const KEPT_PER_INTERVAL: usize = 1 << 14;
+
 #[derive(Debug, Default)]
 pub struct FrameStats {
     first: Option<Duration>,
@@ -21,6 +30,16 @@ pub struct FrameStats {
     count: u64,
     slowest: Duration,
     over_budget: u64,
+    interval: Interval,
+}
+
+/// The frames since the last `interval` report.
+#[derive(Debug, Default)]
+struct Interval {
+    times: Vec<Duration>,
+    count: u64,
+    slowest: Duration,
+    stalls: u64,
 }
 
 impl FrameStats {
@@ -39,33 +58,63 @@ impl FrameStats {
         if self.times.len() < KEPT {
             self.times.push(took);
         }
+        let interval = &mut self.interval;
+        interval.count += 1;
+        interval.slowest = interval.slowest.max(took);
+        if took > STALL {
+            interval.stalls += 1;
+        }
+        if interval.times.len() < KEPT_PER_INTERVAL {
+            interval.times.push(took);
+        }
+    }
+
+    /// One line for the log file about the frames since the last call,
+    /// which starts the next interval.
+    pub fn interval(&mut self) -> String {
+        let Interval {
+            mut times,
+            count,
+            slowest,
+            stalls,
+        } = std::mem::take(&mut self.interval);
+        times.sort_unstable();
+        format!(
+            "frames since the last report: {count}; p50 {}, p99 {}, slowest {}; {stalls} over {} ms",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99)),
+            ms(slowest),
+            STALL.as_millis(),
+        )
     }
 
     /// One line for the log file.
     pub fn summary(&self) -> String {
         let mut times = self.times.clone();
         times.sort_unstable();
-        let at = |q: f64| {
-            let index = ((times.len() as f64 - 1.0) * q).round() as usize;
-            times.get(index).copied().unwrap_or_default()
-        };
-        let ms = |d: Option<Duration>| {
-            d.map_or("never".to_string(), |d| {
-                format!("{:.1} ms", d.as_secs_f64() * 1e3)
-            })
-        };
+        let when = |d: Option<Duration>| d.map_or("never".to_string(), ms);
         format!(
             "frames: {}; first at {}, first with history at {}; each took p50 {}, p99 {}, slowest {}; {} over {} ms",
             self.count,
-            ms(self.first),
-            ms(self.first_with_history),
-            ms(Some(at(0.5))),
-            ms(Some(at(0.99))),
-            ms(Some(self.slowest)),
+            when(self.first),
+            when(self.first_with_history),
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99)),
+            ms(self.slowest),
             self.over_budget,
             FRAME_BUDGET.as_millis(),
         )
     }
+}
+
+/// The `q`-th quantile (0.0 to 1.0) of `sorted`; zero when it is empty.
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
 #[cfg(test)]
@@ -91,5 +140,30 @@ mod tests {
             line.contains("p50 1.0 ms, p99 2.0 ms, slowest 20.0 ms; 1 over 16 ms"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn each_interval_report_covers_the_frames_since_the_last_one() {
+        let mut stats = FrameStats::default();
+        let ms = Duration::from_millis;
+        assert_eq!(
+            stats.interval(),
+            "frames since the last report: 0; p50 0.0 ms, p99 0.0 ms, slowest 0.0 ms; 0 over 50 ms"
+        );
+        stats.record(ms(1), ms(80), false);
+        for i in 0..99 {
+            stats.record(ms(2 + i), ms(2), false);
+        }
+        assert_eq!(
+            stats.interval(),
+            "frames since the last report: 100; p50 2.0 ms, p99 2.0 ms, slowest 80.0 ms; 1 over 50 ms"
+        );
+        stats.record(ms(200), ms(3), false);
+        assert_eq!(
+            stats.interval(),
+            "frames since the last report: 1; p50 3.0 ms, p99 3.0 ms, slowest 3.0 ms; 0 over 50 ms"
+        );
+        // The whole run still counts every frame.
+        assert!(stats.summary().starts_with("frames: 101;"));
     }
 }

@@ -5,7 +5,10 @@
 //! hands the returned commands to the engine with `try_send`, and draws once
 //! per batch. It never blocks the runtime: no blocking reads, no sleeps.
 //! The terminal is restored by `TerminalGuard`'s `Drop` and, on a panic,
-//! by a chained panic hook.
+//! by a chained panic hook. Every `REPORT_EVERY` it logs, at debug level,
+//! the runtime's live tasks and the frames drawn since its last report
+//! (`frames.rs`), so a leak or a stall shows while it happens
+//! (`benches/churn.rs` reads them).
 
 use std::io::{self, Stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +40,8 @@ use crate::ui;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Most events handled before a frame is drawn, so a flood cannot starve drawing.
 const MAX_BATCH: usize = 512;
+/// How often the live tasks and the latest frames are logged (debug level).
+const REPORT_EVERY: Duration = Duration::from_secs(5);
 
 /// Set while the terminal is in raw mode / the alternate screen.
 static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -80,6 +85,7 @@ pub async fn run(
     let mut sighup = listen(SignalKind::hangup());
     let mut net_open = true;
     let mut outcome = Ok(());
+    let mut reported = Instant::now();
 
     loop {
         let mut batch = Vec::new();
@@ -103,7 +109,13 @@ pub async fn run(
                     )));
                 }
             },
-            _ = tick.tick() => batch.push(Event::Tick(OffsetDateTime::now_utc())),
+            _ = tick.tick() => {
+                batch.push(Event::Tick(OffsetDateTime::now_utc()));
+                if reported.elapsed() >= REPORT_EVERY {
+                    reported = Instant::now();
+                    report(&mut stats);
+                }
+            }
             _ = wait_for(&mut sigterm) => quit = true,
             _ = wait_for(&mut sighup) => quit = true,
         }
@@ -155,6 +167,14 @@ pub async fn run(
     drop(guard);
     tracing::info!("{}", stats.summary());
     outcome
+}
+
+/// Logs the runtime's live tasks and the frames since the last report.
+fn report(stats: &mut FrameStats) {
+    let tasks = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    tracing::debug!("runner: {tasks} live tasks; {}", stats.interval());
 }
 
 fn convert(event: TermEvent) -> Option<Event> {

@@ -12,10 +12,11 @@
 //! (a bootstrap node, an observer whose tasks are counted) on one of its
 //! own.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use futures::future::join_all;
-use hychat::domain::RoomName;
+use hychat::domain::{LogKey, RoomName};
 use hychat::net::{NetCommand, NetEvent};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
@@ -61,7 +62,23 @@ pub struct Crowd {
 
 /// The peers of one round, in the room until `leave`.
 pub struct InRoom {
-    peers: Vec<(oneshot::Sender<Leaving>, JoinHandle<TempDir>)>,
+    peers: Vec<Present>,
+}
+
+/// A peer in the room: how to tell it to leave, and its task, which ends
+/// with its storage and what it saw.
+type Present = (oneshot::Sender<Leaving>, JoinHandle<(TempDir, PeerRound)>);
+
+/// What one peer saw of its round, to tell why a watcher missed it.
+#[derive(Debug, Clone)]
+pub struct PeerRound {
+    pub key: LogKey,
+    /// Its line is in its own log.
+    pub said: bool,
+    /// Room members it was introduced to.
+    pub met: usize,
+    /// Connections it had.
+    pub connections: usize,
 }
 
 impl Crowd {
@@ -94,8 +111,9 @@ impl Crowd {
     }
 
     /// Tells every peer to leave `how`, and waits until each engine has
-    /// stopped (each step bounded by `node::WAIT`).
-    pub async fn leave(&mut self, in_room: InRoom, how: Leaving) {
+    /// stopped (each step bounded by `node::WAIT`). Returns what each peer
+    /// saw, in peer order.
+    pub async fn leave(&mut self, in_room: InRoom, how: Leaving) -> Vec<PeerRound> {
         let tasks: Vec<_> = in_room
             .peers
             .into_iter()
@@ -104,9 +122,13 @@ impl Crowd {
                 task
             })
             .collect();
+        let mut rounds = Vec::new();
         for stopped in join_all(tasks).await {
-            self.dirs.push(stopped.expect("a peer's task panicked"));
+            let (dir, round) = stopped.expect("a peer's task panicked");
+            self.dirs.push(dir);
+            rounds.push(round);
         }
+        rounds
     }
 }
 
@@ -116,22 +138,42 @@ async fn be_there(
     room: RoomName,
     line: String,
     told: oneshot::Receiver<Leaving>,
-) -> TempDir {
+) -> (TempDir, PeerRound) {
     node.send(NetCommand::JoinRoom { room: room.clone() }).await;
     node.send(NetCommand::Append {
-        text: line,
+        text: line.clone(),
         room: Some(room.clone()),
     })
     .await;
     tokio::pin!(told);
+    let own = node.key;
+    let mut said = false;
+    let mut met = HashSet::new();
+    let mut connections = HashSet::new();
     // The engine waits on a full event queue: keep reading it.
     let how = loop {
         tokio::select! {
             how = &mut told => break how.unwrap_or(Leaving::Shutdown),
-            event = node.events.recv() => {
-                assert!(event.is_some(), "a peer's engine stopped in the room");
+            event = node.events.recv() => match event {
+                Some(NetEvent::Appended { log, message, .. }) if log == own => {
+                    said |= message.text == line;
+                }
+                Some(NetEvent::RoomMember { member, .. }) => {
+                    met.insert(member.key);
+                }
+                Some(NetEvent::PeerConnected { peer, .. }) => {
+                    connections.insert(peer);
+                }
+                Some(_) => {}
+                None => panic!("a peer's engine stopped in the room"),
             }
         }
+    };
+    let round = PeerRound {
+        key: own,
+        said,
+        met: met.len(),
+        connections: connections.len(),
     };
     if how == Leaving::LeaveRoomThenShutdown {
         node.send(NetCommand::LeaveRoom { room: room.clone() })
@@ -143,7 +185,7 @@ async fn be_there(
         .await;
         node.seen.clear();
     }
-    node.shutdown().await
+    (node.shutdown().await, round)
 }
 
 /// A runtime of one worker thread, shut down without blocking when
