@@ -156,10 +156,35 @@ fn nodes_fit(nodes: &[Node]) -> bool {
             .all(|node| node.index < MAX_NODE_INDEX && node.length <= MAX_NODE_BYTES)
 }
 
+/// A `data` message answering request `id` with an empty-proof block and/or
+/// upgrade: the shape `answers` checks, for tests.
+#[cfg(test)]
+pub(crate) fn data_answering(id: u64, block: Option<u64>, upgrade: Option<(u64, u64)>) -> Data {
+    use hypercore_schema::{DataBlock, DataUpgrade};
+    Data {
+        request: id,
+        fork: 0,
+        block: block.map(|index| DataBlock {
+            index,
+            value: b"{}".to_vec(),
+            nodes: vec![],
+        }),
+        hash: None,
+        seek: None,
+        upgrade: upgrade.map(|(start, length)| DataUpgrade {
+            start,
+            length,
+            nodes: vec![],
+            additional_nodes: vec![],
+            signature: vec![0; SIGNATURE_BYTES],
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hypercore_schema::{DataBlock, DataUpgrade, RequestBlock, RequestUpgrade};
+    use hypercore_schema::{RequestBlock, RequestUpgrade};
 
     fn request(block: Option<(u64, u64)>, upgrade: Option<(u64, u64)>) -> Request {
         Request {
@@ -213,24 +238,7 @@ mod tests {
     }
 
     fn data(block: Option<u64>, upgrade: Option<(u64, u64)>) -> Data {
-        Data {
-            request: 1,
-            fork: 0,
-            block: block.map(|index| DataBlock {
-                index,
-                value: b"x".to_vec(),
-                nodes: vec![],
-            }),
-            hash: None,
-            seek: None,
-            upgrade: upgrade.map(|(start, length)| DataUpgrade {
-                start,
-                length,
-                nodes: vec![],
-                additional_nodes: vec![],
-                signature: vec![0; 64],
-            }),
-        }
+        data_answering(1, block, upgrade)
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use super::*;
 use hypercore_protocol::schema::{Bitfield, NoData};
-use hypercore_schema::{DataBlock, DataUpgrade};
 
 fn local(length: u64) -> Local {
     Local {
@@ -61,24 +60,7 @@ fn sent_to(effects: &[Effect], to: PeerId) -> Vec<&Message> {
 }
 
 fn data_for(id: u64, block: Option<u64>, upgrade: Option<(u64, u64)>) -> Message {
-    Message::Data(Data {
-        request: id,
-        fork: 0,
-        block: block.map(|index| DataBlock {
-            index,
-            value: b"{}".to_vec(),
-            nodes: vec![],
-        }),
-        hash: None,
-        seek: None,
-        upgrade: upgrade.map(|(start, length)| DataUpgrade {
-            start,
-            length,
-            nodes: vec![],
-            additional_nodes: vec![],
-            signature: vec![0; 64],
-        }),
-    })
+    Message::Data(super::checks::data_answering(id, block, upgrade))
 }
 
 #[test]
