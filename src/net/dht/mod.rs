@@ -3,6 +3,7 @@
 //! report (`nat`), and the probe that asks them (`probe`). The DHT node
 //! itself is still hyperdht's (see `compat/`); this is where ours will live.
 
+pub(crate) mod codec;
 pub(crate) mod nat;
 pub(crate) mod probe;
 pub(crate) mod wire;

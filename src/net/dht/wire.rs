@@ -1,25 +1,37 @@
 //! The dht-rpc message envelope, as JS dht-rpc and hyperdht put it on the
-//! wire (compact-encoding): requests (`0x03`) and replies (`0x13`) with
-//! their optional fields. Pure; decoding untrusted datagrams never panics
-//! and refuses anything truncated or oversized (bytes after the known
-//! fields are ignored, as JS ignores fields it does not know).
+//! wire: requests (`0x03`) and replies (`0x13`) with their optional fields
+//! (`codec` has the primitives). Pure; decoding untrusted datagrams never
+//! panics and refuses anything truncated or oversized. Bytes after the
+//! known fields are ignored, as JS ignores fields it does not know.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
+
+use super::codec::{put_buffer, put_ipv4, put_ipv4_array, put_uint, CodecError, Reader};
 
 pub(crate) const REQUEST: u8 = 0x03;
 pub(crate) const RESPONSE: u8 = 0x13;
 /// Internal commands (the request's `internal` flag set).
 pub(crate) const PING: u64 = 0;
 pub(crate) const PING_NAT: u64 = 1;
+pub(crate) const FIND_NODE: u64 = 2;
+pub(crate) const DOWN_HINT: u64 = 3;
+pub(crate) const DELAYED_PING: u64 = 4;
+/// dht-rpc's error codes.
+pub(crate) const UNKNOWN_COMMAND: u64 = 1;
+pub(crate) const INVALID_TOKEN: u64 = 2;
 /// The most closer nodes a reply may list (JS sends at most 20).
-const MAX_CLOSER_NODES: u64 = 64;
+pub(crate) const MAX_CLOSER_NODES: usize = 64;
 
-/// A request, without the id and token a probe never sends.
+/// A request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Request {
     pub(crate) tid: u16,
     /// The address the request is sent to.
     pub(crate) to: SocketAddrV4,
+    /// The sender's node id; only persistent (non-ephemeral) nodes send one.
+    pub(crate) id: Option<[u8; 32]>,
+    /// A token the receiver gave the sender earlier (for storage commands).
+    pub(crate) token: Option<[u8; 32]>,
     pub(crate) internal: bool,
     pub(crate) command: u64,
     pub(crate) target: Option<[u8; 32]>,
@@ -38,50 +50,96 @@ pub(crate) struct Reply {
     pub(crate) value: Option<Vec<u8>>,
 }
 
-/// Why a datagram is not a reply we can read.
+/// One datagram of the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Message {
+    Request(Request),
+    Reply(Reply),
+}
+
+/// Why a datagram is not a message we can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum WireError {
     #[error("the datagram ends early")]
     Truncated,
     #[error("not a dht-rpc reply (type byte {0:#04x})")]
     NotAReply(u8),
+    #[error("not a dht-rpc message (type byte {0:#04x})")]
+    NotAMessage(u8),
     #[error("too many closer nodes ({0})")]
     TooManyNodes(u64),
 }
 
+impl From<CodecError> for WireError {
+    fn from(e: CodecError) -> Self {
+        match e {
+            CodecError::TooMany(n) => WireError::TooManyNodes(n),
+            CodecError::Truncated | CodecError::Invalid(_) => WireError::Truncated,
+        }
+    }
+}
+
+impl Request {
+    /// A request with no id, token, target or value.
+    pub(crate) fn new(tid: u16, to: SocketAddrV4, internal: bool, command: u64) -> Self {
+        Request {
+            tid,
+            to,
+            id: None,
+            token: None,
+            internal,
+            command,
+            target: None,
+            value: None,
+        }
+    }
+}
+
+impl Reply {
+    /// The bare reply to `request`, which came from `from`.
+    pub(crate) fn to_request(request: &Request, from: SocketAddrV4) -> Self {
+        Reply {
+            tid: request.tid,
+            to: from,
+            id: None,
+            token: None,
+            closer_nodes: Vec::new(),
+            error: 0,
+            value: None,
+        }
+    }
+}
+
 /// A ping: the reply tells us the address the node saw.
 pub(crate) fn ping(tid: u16, to: SocketAddrV4) -> Request {
-    Request {
-        tid,
-        to,
-        internal: true,
-        command: PING,
-        target: None,
-        value: None,
-    }
+    Request::new(tid, to, true, PING)
 }
 
 /// A PING_NAT: the node answers to our host at `port` instead, so the reply
 /// arrives only if something outside can reach that port unasked.
 pub(crate) fn ping_nat(tid: u16, to: SocketAddrV4, port: u16) -> Request {
     Request {
-        tid,
-        to,
-        internal: true,
-        command: PING_NAT,
-        target: None,
         value: Some(port.to_le_bytes().to_vec()),
+        ..Request::new(tid, to, true, PING_NAT)
     }
 }
 
 pub(crate) fn encode_request(request: &Request) -> Vec<u8> {
     let mut out = vec![REQUEST];
-    let flags = u8::from(request.internal) << 2
+    let flags = u8::from(request.id.is_some())
+        | u8::from(request.token.is_some()) << 1
+        | u8::from(request.internal) << 2
         | u8::from(request.target.is_some()) << 3
         | u8::from(request.value.is_some()) << 4;
     out.push(flags);
     out.extend_from_slice(&request.tid.to_le_bytes());
     put_ipv4(&mut out, request.to);
+    if let Some(id) = &request.id {
+        out.extend_from_slice(id);
+    }
+    if let Some(token) = &request.token {
+        out.extend_from_slice(token);
+    }
     put_uint(&mut out, request.command);
     if let Some(target) = &request.target {
         out.extend_from_slice(target);
@@ -92,8 +150,6 @@ pub(crate) fn encode_request(request: &Request) -> Vec<u8> {
     out
 }
 
-/// Replies are only read, never sent, outside the tests (their fake nodes).
-#[cfg(test)]
 pub(crate) fn encode_reply(reply: &Reply) -> Vec<u8> {
     let mut out = vec![RESPONSE];
     let flags = u8::from(reply.id.is_some())
@@ -111,10 +167,7 @@ pub(crate) fn encode_reply(reply: &Reply) -> Vec<u8> {
         out.extend_from_slice(token);
     }
     if !reply.closer_nodes.is_empty() {
-        put_uint(&mut out, reply.closer_nodes.len() as u64);
-        for node in &reply.closer_nodes {
-            put_ipv4(&mut out, *node);
-        }
+        put_ipv4_array(&mut out, &reply.closer_nodes);
     }
     if reply.error != 0 {
         put_uint(&mut out, reply.error);
@@ -123,6 +176,47 @@ pub(crate) fn encode_reply(reply: &Reply) -> Vec<u8> {
         put_buffer(&mut out, value);
     }
     out
+}
+
+/// Decodes an untrusted datagram as a request or a reply.
+pub(crate) fn decode(bytes: &[u8]) -> Result<Message, WireError> {
+    match bytes.first() {
+        Some(&REQUEST) => decode_request(bytes).map(Message::Request),
+        Some(&RESPONSE) => decode_reply(bytes).map(Message::Reply),
+        Some(&other) => Err(WireError::NotAMessage(other)),
+        None => Err(WireError::Truncated),
+    }
+}
+
+fn decode_request(bytes: &[u8]) -> Result<Request, WireError> {
+    let mut r = Reader(bytes);
+    let kind = r.u8()?;
+    if kind != REQUEST {
+        return Err(WireError::NotAMessage(kind));
+    }
+    let flags = r.u8()?;
+    let tid = r.u16()?;
+    let to = r.ipv4()?;
+    let id = (flags & 1 != 0).then(|| r.fixed32()).transpose()?;
+    let token = (flags & 2 != 0).then(|| r.fixed32()).transpose()?;
+    let internal = flags & 4 != 0;
+    let command = r.uint()?;
+    let target = (flags & 8 != 0).then(|| r.fixed32()).transpose()?;
+    let value = (flags & 16 != 0)
+        .then(|| r.buffer())
+        .transpose()?
+        .flatten()
+        .map(<[u8]>::to_vec);
+    Ok(Request {
+        tid,
+        to,
+        id,
+        token,
+        internal,
+        command,
+        target,
+        value,
+    })
 }
 
 /// Decodes an untrusted datagram as a reply.
@@ -137,18 +231,17 @@ pub(crate) fn decode_reply(bytes: &[u8]) -> Result<Reply, WireError> {
     let to = r.ipv4()?;
     let id = (flags & 1 != 0).then(|| r.fixed32()).transpose()?;
     let token = (flags & 2 != 0).then(|| r.fixed32()).transpose()?;
-    let mut closer_nodes = Vec::new();
-    if flags & 4 != 0 {
-        let count = r.uint()?;
-        if count > MAX_CLOSER_NODES {
-            return Err(WireError::TooManyNodes(count));
-        }
-        for _ in 0..count {
-            closer_nodes.push(r.ipv4()?);
-        }
-    }
+    let closer_nodes = if flags & 4 != 0 {
+        r.ipv4_array(MAX_CLOSER_NODES)?
+    } else {
+        Vec::new()
+    };
     let error = if flags & 8 != 0 { r.uint()? } else { 0 };
-    let value = (flags & 16 != 0).then(|| r.buffer()).transpose()?.flatten();
+    let value = (flags & 16 != 0)
+        .then(|| r.buffer())
+        .transpose()?
+        .flatten()
+        .map(<[u8]>::to_vec);
     // JS may append fields it adds later; only a reply that ends early is
     // refused, anything after the known fields is ignored.
     Ok(Reply {
@@ -162,96 +255,11 @@ pub(crate) fn decode_reply(bytes: &[u8]) -> Result<Reply, WireError> {
     })
 }
 
-fn put_uint(out: &mut Vec<u8>, n: u64) {
-    match n {
-        0..=0xfc => out.push(n as u8),
-        0xfd..=0xffff => {
-            out.push(0xfd);
-            out.extend_from_slice(&(n as u16).to_le_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(0xfe);
-            out.extend_from_slice(&(n as u32).to_le_bytes());
-        }
-        _ => {
-            out.push(0xff);
-            out.extend_from_slice(&n.to_le_bytes());
-        }
-    }
-}
-
-fn put_ipv4(out: &mut Vec<u8>, addr: SocketAddrV4) {
-    out.extend_from_slice(&addr.ip().octets());
-    out.extend_from_slice(&addr.port().to_le_bytes());
-}
-
-fn put_buffer(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_uint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], WireError> {
-        if self.0.len() < n {
-            return Err(WireError::Truncated);
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn u8(&mut self) -> Result<u8, WireError> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16, WireError> {
-        let b = self.take(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-
-    fn uint(&mut self) -> Result<u64, WireError> {
-        Ok(match self.u8()? {
-            0xfd => u64::from(self.u16()?),
-            0xfe => {
-                let b = self.take(4)?;
-                u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            }
-            0xff => {
-                let mut eight = [0; 8];
-                eight.copy_from_slice(self.take(8)?);
-                u64::from_le_bytes(eight)
-            }
-            small => u64::from(small),
-        })
-    }
-
-    fn fixed32(&mut self) -> Result<[u8; 32], WireError> {
-        let mut out = [0; 32];
-        out.copy_from_slice(self.take(32)?);
-        Ok(out)
-    }
-
-    fn ipv4(&mut self) -> Result<SocketAddrV4, WireError> {
-        let b = self.take(6)?;
-        let ip = Ipv4Addr::new(b[0], b[1], b[2], b[3]);
-        Ok(SocketAddrV4::new(ip, u16::from_le_bytes([b[4], b[5]])))
-    }
-
-    /// A length-prefixed buffer; length 0 is "absent", as in JS.
-    fn buffer(&mut self) -> Result<Option<Vec<u8>>, WireError> {
-        let len = self.uint()?;
-        let len = usize::try_from(len).map_err(|_| WireError::Truncated)?;
-        let bytes = self.take(len)?;
-        Ok((!bytes.is_empty()).then(|| bytes.to_vec()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::net::Ipv4Addr;
 
     fn addr(text: &str) -> SocketAddrV4 {
         text.parse().unwrap()
@@ -327,6 +335,21 @@ mod tests {
         }
     }
 
+    prop_compose! {
+        fn any_request()(
+            tid in any::<u16>(),
+            to in any_addr(),
+            id in proptest::option::of(any::<[u8; 32]>()),
+            token in proptest::option::of(any::<[u8; 32]>()),
+            internal in any::<bool>(),
+            command in any::<u64>(),
+            target in proptest::option::of(any::<[u8; 32]>()),
+            value in proptest::option::of(proptest::collection::vec(any::<u8>(), 1..300)),
+        ) -> Request {
+            Request { tid, to, id, token, internal, command, target, value }
+        }
+    }
+
     proptest! {
         #[test]
         fn replies_round_trip(reply in any_reply()) {
@@ -346,10 +369,13 @@ mod tests {
         }
 
         #[test]
-        fn uints_round_trip(n in any::<u64>()) {
-            let mut out = Vec::new();
-            put_uint(&mut out, n);
-            prop_assert_eq!(Reader(&out).uint(), Ok(n));
+        fn requests_round_trip(request in any_request()) {
+            prop_assert_eq!(decode(&encode_request(&request)), Ok(Message::Request(request)));
+        }
+
+        #[test]
+        fn any_bytes_decode_as_a_message_or_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode(&bytes);
         }
     }
 }

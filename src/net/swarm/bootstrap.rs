@@ -208,12 +208,14 @@ mod tests {
         assert!(answers_ping(1).await, "the node answers before");
         for (i, command) in [1u64, 6, 7, 8, 9, 10].into_iter().enumerate() {
             let hostile = wire::Request {
-                tid: 100 + i as u16,
-                to: SocketAddrV4::new(*addr.ip(), addr.port()),
-                internal: false,
-                command,
                 target: Some([7; 32]),
                 value: Some(vec![1, 2, 3]),
+                ..wire::Request::new(
+                    100 + i as u16,
+                    SocketAddrV4::new(*addr.ip(), addr.port()),
+                    false,
+                    command,
+                )
             };
             socket
                 .send_to(&wire::encode_request(&hostile), addr)
