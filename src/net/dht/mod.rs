@@ -7,4 +7,5 @@ pub(crate) mod codec;
 pub(crate) mod nat;
 pub(crate) mod probe;
 pub(crate) mod rpc;
+pub(crate) mod tokens;
 pub(crate) mod wire;
