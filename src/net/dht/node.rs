@@ -1,0 +1,405 @@
+//! What our DHT node decides, as JS dht-rpc and hyperdht decide it: a
+//! request and its sender go in with `now`, and the effects come out (a
+//! reply, a relayed request, a delayed reply, a liveness check). Pure; the
+//! running node (`service`) performs the effects.
+//!
+//! - Internal commands: PING, PING_NAT (answered to the sender's host at
+//!   the port it names), FIND_NODE (closer nodes), DOWN_HINT (check the node
+//!   named), DELAYED_PING (bounded in delay and in number).
+//! - hyperdht commands: PEER_HANDSHAKE and PEER_HOLEPUNCH are relayed
+//!   (`router`); FIND_PEER, LOOKUP, ANNOUNCE and UNANNOUNCE use the record
+//!   store on a persistent node; the mutable and immutable record commands
+//!   and anything unknown get UNKNOWN_COMMAND, as JS answers them.
+//! - Every sender that names an id matching its address joins the routing
+//!   table; a full bucket checks its stalest contact before replacing it.
+//! - A token that is present but not ours is answered with INVALID_TOKEN.
+
+use std::net::SocketAddrV4;
+use std::time::{Duration, Instant};
+
+use super::messages::{self, Handshake, Holepunch};
+use super::router::{self, Relay};
+use super::store::Store;
+use super::table::{node_id, valid_id, Added, Contact, NodeId, Table};
+use super::tokens::Tokens;
+use super::wire::{
+    self, Reply, Request, DELAYED_PING, DOWN_HINT, FIND_NODE, INVALID_TOKEN, PING, PING_NAT,
+    UNKNOWN_COMMAND,
+};
+
+/// Closer nodes in a reply (JS: the table's 20 closest).
+pub(crate) const K: usize = 20;
+/// The longest delay a DELAYED_PING may ask for (JS `maxPingDelay`).
+pub(crate) const MAX_PING_DELAY: Duration = Duration::from_secs(10);
+/// Delayed pings waiting at once; more are ignored.
+const MAX_DELAYED: usize = 64;
+/// Liveness checks in flight at once; more wait for the next chance.
+const MAX_CHECKS: usize = 8;
+/// A contact not heard from for this long is checked on a tick.
+const STALE: Duration = Duration::from_secs(60);
+/// Contacts checked per tick.
+const CHECKS_PER_TICK: usize = 3;
+
+/// Something for the running node to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Effect {
+    Reply {
+        reply: Reply,
+        to: SocketAddrV4,
+    },
+    /// Send a request on, keeping its tid: the reply goes to someone else.
+    Forward {
+        request: Request,
+        to: SocketAddrV4,
+    },
+    /// Reply after a delay (DELAYED_PING); report back with `delayed_done`.
+    DelayedReply {
+        reply: Reply,
+        to: SocketAddrV4,
+        after: Duration,
+    },
+    /// Ping `contact`; report back with `checked`.
+    Check { contact: Contact },
+}
+
+/// How the node takes part in the DHT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// A peer's node: sends no id, stores no records (JS's ephemeral node).
+    Ephemeral,
+    /// A bootstrap or public node at this address: its id is the hash of
+    /// the address, and it keeps announcements.
+    Persistent(SocketAddrV4),
+}
+
+pub(crate) struct NodeState {
+    role: Role,
+    table: Table,
+    tokens: Tokens,
+    store: Option<Store>,
+    delayed: usize,
+    checking: Vec<NodeId>,
+}
+
+impl NodeState {
+    /// `own_id` is used only while ephemeral (the table's centre);
+    /// `secrets` seed the tokens.
+    pub(crate) fn new(role: Role, own_id: NodeId, secrets: [[u8; 32]; 2], now: Instant) -> Self {
+        let (id, store) = match role {
+            Role::Ephemeral => (own_id, None),
+            Role::Persistent(addr) => (node_id(addr), Some(Store::new())),
+        };
+        NodeState {
+            role,
+            table: Table::new(id),
+            tokens: Tokens::new(secrets[0], secrets[1], now),
+            store,
+            delayed: 0,
+            checking: Vec::new(),
+        }
+    }
+
+    /// The id we send, if persistent.
+    pub(crate) fn id(&self) -> Option<NodeId> {
+        match self.role {
+            Role::Ephemeral => None,
+            Role::Persistent(_) => Some(self.table.id()),
+        }
+    }
+
+    pub(crate) fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// Handles one incoming request.
+    pub(crate) fn on_request(
+        &mut self,
+        request: Request,
+        from: SocketAddrV4,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if let Some(id) = request.id {
+            self.learn(id, from, now, &mut effects);
+        }
+        if let Some(token) = &request.token {
+            if !self.tokens.accepts(*from.ip(), token) {
+                effects.push(self.answer(&request, from, INVALID_TOKEN, None, true, false));
+                return effects;
+            }
+        }
+        if request.internal {
+            self.internal(request, from, now, &mut effects);
+        } else {
+            self.external(request, from, now, &mut effects);
+        }
+        effects
+    }
+
+    fn internal(
+        &mut self,
+        request: Request,
+        from: SocketAddrV4,
+        now: Instant,
+        effects: &mut Vec<Effect>,
+    ) {
+        match request.command {
+            PING => effects.push(self.answer(&request, from, 0, None, false, false)),
+            PING_NAT => {
+                let Some(port) = request.value.as_deref().and_then(le_u16) else {
+                    return;
+                };
+                if port == 0 {
+                    return;
+                }
+                let to = SocketAddrV4::new(*from.ip(), port);
+                effects.push(self.answer(&request, to, 0, None, false, false));
+            }
+            FIND_NODE => {
+                if request.target.is_some() {
+                    effects.push(self.answer(&request, from, 0, None, false, true));
+                }
+            }
+            DOWN_HINT => {
+                let Some(named) = request.value.as_deref().and_then(ipv4_prefix) else {
+                    return;
+                };
+                if let Some(contact) = self.table.get(&node_id(named)) {
+                    self.check(contact, now, effects);
+                }
+                effects.push(self.answer(&request, from, 0, None, false, false));
+            }
+            DELAYED_PING => {
+                let Some(delay) = request.value.as_deref().and_then(le_u32) else {
+                    return;
+                };
+                let after = Duration::from_millis(u64::from(delay));
+                if after > MAX_PING_DELAY || self.delayed >= MAX_DELAYED {
+                    return;
+                }
+                self.delayed += 1;
+                let Effect::Reply { reply, to } = self.answer(&request, from, 0, None, false, false)
+                else {
+                    return;
+                };
+                effects.push(Effect::DelayedReply { reply, to, after });
+            }
+            _ => {
+                let closer = request.target.is_some();
+                effects.push(self.answer(&request, from, UNKNOWN_COMMAND, None, false, closer));
+            }
+        }
+    }
+
+    fn external(
+        &mut self,
+        request: Request,
+        from: SocketAddrV4,
+        now: Instant,
+        effects: &mut Vec<Effect>,
+    ) {
+        let route = |store: &Option<Store>, target: &Option<[u8; 32]>| {
+            store
+                .as_ref()
+                .zip(target.as_ref())
+                .and_then(|(store, target)| store.route(target, now))
+        };
+        match request.command {
+            messages::PEER_HANDSHAKE => {
+                let Some(handshake) = request.value.as_deref().and_then(|v| Handshake::decode(v).ok())
+                else {
+                    return;
+                };
+                let relay = router::on_handshake(&handshake, from, route(&self.store, &request.target));
+                self.relay(request, from, relay, effects);
+            }
+            messages::PEER_HOLEPUNCH => {
+                let Some(holepunch) = request.value.as_deref().and_then(|v| Holepunch::decode(v).ok())
+                else {
+                    return;
+                };
+                let relay = router::on_holepunch(&holepunch, from, route(&self.store, &request.target));
+                self.relay(request, from, relay, effects);
+            }
+            messages::FIND_PEER | messages::LOOKUP | messages::ANNOUNCE | messages::UNANNOUNCE
+                if self.store.is_some() =>
+            {
+                let Some(target) = request.target else {
+                    return;
+                };
+                let Some(id) = self.id() else {
+                    return;
+                };
+                let Some(store) = self.store.as_mut() else {
+                    return;
+                };
+                let answer = store.on_request(
+                    request.command,
+                    &target,
+                    request.token.as_ref(),
+                    request.value.as_deref(),
+                    &id,
+                    from,
+                    now,
+                );
+                if let Some(answer) = answer {
+                    effects.push(self.answer(
+                        &request,
+                        from,
+                        0,
+                        answer.value,
+                        answer.token,
+                        answer.closer_nodes,
+                    ));
+                }
+            }
+            _ => {
+                let closer = request.target.is_some();
+                effects.push(self.answer(&request, from, UNKNOWN_COMMAND, None, false, closer));
+            }
+        }
+    }
+
+    fn relay(&self, request: Request, from: SocketAddrV4, relay: Relay, effects: &mut Vec<Effect>) {
+        match relay {
+            Relay::Drop => {}
+            Relay::HelpRoute => effects.push(self.answer(&request, from, 0, None, false, true)),
+            Relay::Forward { value, to } => {
+                let forwarded = Request {
+                    to,
+                    id: self.id(),
+                    token: None,
+                    value: Some(value),
+                    ..request
+                };
+                effects.push(Effect::Forward {
+                    request: forwarded,
+                    to,
+                });
+            }
+            Relay::Respond { value, to } => {
+                let reply = Reply {
+                    tid: request.tid,
+                    to: from,
+                    id: self.id(),
+                    token: None,
+                    closer_nodes: Vec::new(),
+                    error: 0,
+                    value: Some(value),
+                };
+                effects.push(Effect::Reply { reply, to });
+            }
+        }
+    }
+
+    /// A reply as JS `_sendReply` builds it: our id when persistent, a
+    /// token for the receiver's host when asked, the closest nodes to the
+    /// target when asked and the request has one.
+    fn answer(
+        &self,
+        request: &Request,
+        to: SocketAddrV4,
+        error: u64,
+        value: Option<Vec<u8>>,
+        token: bool,
+        closer: bool,
+    ) -> Effect {
+        let closer_nodes = match (&request.target, closer) {
+            (Some(target), true) => self
+                .table
+                .closest(target, K)
+                .into_iter()
+                .map(|c| c.addr)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let reply = Reply {
+            tid: request.tid,
+            to,
+            id: self.id(),
+            token: token.then(|| self.tokens.issue(*to.ip())),
+            closer_nodes,
+            error,
+            value,
+        };
+        Effect::Reply { reply, to }
+    }
+
+    /// A node told us its id (in a request or a reply): it joins the table
+    /// if the id is the hash of the address it speaks from.
+    pub(crate) fn learn(
+        &mut self,
+        id: NodeId,
+        from: SocketAddrV4,
+        now: Instant,
+        effects: &mut Vec<Effect>,
+    ) {
+        if !valid_id(&id, from) || id == self.table.id() {
+            return;
+        }
+        if let Added::Full { oldest } = self.table.add(Contact::new(id, from), now) {
+            self.check(oldest, now, effects);
+        }
+    }
+
+    fn check(&mut self, contact: Contact, _now: Instant, effects: &mut Vec<Effect>) {
+        if self.checking.len() >= MAX_CHECKS || self.checking.contains(&contact.id) {
+            return;
+        }
+        self.checking.push(contact.id);
+        effects.push(Effect::Check { contact });
+    }
+
+    /// The answer to a `Check`: a contact that did not answer leaves the
+    /// table, one that did is fresh again.
+    pub(crate) fn checked(&mut self, id: NodeId, alive: bool, now: Instant) {
+        self.checking.retain(|c| *c != id);
+        if alive {
+            self.table.seen(&id, now);
+        } else {
+            self.table.remove(&id);
+        }
+    }
+
+    pub(crate) fn delayed_done(&mut self) {
+        self.delayed = self.delayed.saturating_sub(1);
+    }
+
+    /// Periodic upkeep: rotate the token secret (`fresh` is the new one),
+    /// expire records, and check contacts not heard from for a while.
+    pub(crate) fn tick(&mut self, now: Instant, fresh: [u8; 32]) -> Vec<Effect> {
+        if self.tokens.due(now) {
+            self.tokens.rotate(fresh, now);
+        }
+        if let Some(store) = self.store.as_mut() {
+            store.expire(now);
+        }
+        let mut effects = Vec::new();
+        let stale: Vec<Contact> = self
+            .table
+            .oldest_seen(CHECKS_PER_TICK)
+            .into_iter()
+            .filter(|c| now.saturating_duration_since(c.seen) >= STALE)
+            .collect();
+        for contact in stale {
+            self.check(contact, now, &mut effects);
+        }
+        effects
+    }
+}
+
+fn le_u16(bytes: &[u8]) -> Option<u16> {
+    Some(u16::from_le_bytes([*bytes.first()?, *bytes.get(1)?]))
+}
+
+fn le_u32(bytes: &[u8]) -> Option<u32> {
+    let four: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+    Some(u32::from_le_bytes(four))
+}
+
+fn ipv4_prefix(bytes: &[u8]) -> Option<SocketAddrV4> {
+    let six = bytes.get(..6)?;
+    let ip = std::net::Ipv4Addr::new(six[0], six[1], six[2], six[3]);
+    Some(SocketAddrV4::new(ip, u16::from_le_bytes([six[4], six[5]])))
+}
+
