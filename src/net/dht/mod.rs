@@ -4,6 +4,9 @@
 //! itself is still hyperdht's (see `compat/`); this is where ours will live.
 
 pub(crate) mod codec;
+// Used by the node (next stage).
+#[allow(dead_code)]
+pub(crate) mod messages;
 pub(crate) mod nat;
 pub(crate) mod probe;
 pub(crate) mod wire;
