@@ -6,6 +6,9 @@
 pub(crate) mod codec;
 // Used by the node (next stage).
 #[allow(dead_code)]
+pub(crate) mod crypto;
+// Used by the node (next stage).
+#[allow(dead_code)]
 pub(crate) mod messages;
 pub(crate) mod nat;
 pub(crate) mod probe;
