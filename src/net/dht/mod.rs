@@ -12,4 +12,7 @@ pub(crate) mod crypto;
 pub(crate) mod messages;
 pub(crate) mod nat;
 pub(crate) mod probe;
+// Used by the node (next stage).
+#[allow(dead_code)]
+pub(crate) mod store;
 pub(crate) mod wire;
