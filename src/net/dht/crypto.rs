@@ -137,7 +137,7 @@ impl SecurePayload {
     }
 
     /// nonce ‖ tag ‖ `plaintext` encrypted.
-    fn seal(&self, mut plaintext: Vec<u8>, nonce: &[u8; NONCE_LEN]) -> Vec<u8> {
+    pub(crate) fn seal(&self, mut plaintext: Vec<u8>, nonce: &[u8; NONCE_LEN]) -> Vec<u8> {
         // The cipher refuses only messages of more than 2^38 bytes; a
         // holepunch payload is a few hundred.
         let Ok(tag) =

@@ -7,6 +7,7 @@ pub(crate) mod codec;
 // Used by the node (next stage).
 #[allow(dead_code)]
 pub(crate) mod crypto;
+pub(crate) mod fuzz;
 // Used by the node (next stage).
 #[allow(dead_code)]
 pub(crate) mod messages;
