@@ -52,6 +52,8 @@ pub mod testing {
     use hypercore::Hypercore;
 
     pub use super::compat::observed::{tap_wire, WireSeen, WireTap};
+    /// The DHT's decoders, for the DHT fuzz bench.
+    pub use super::dht::fuzz::{dht_decoders, DhtDecoder, DhtOutcome};
     /// Hostile peers against one log's replication, for the fuzz bench.
     pub use super::replication::hostile::{fuzz, FuzzReport, OUTCOMES};
     use super::{log, NetError, Store, StoreError};

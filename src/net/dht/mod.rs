@@ -13,12 +13,17 @@
 //! (see `compat/`) until the client and server roles move here.
 
 pub(crate) mod codec;
+pub(crate) mod crypto;
+pub(crate) mod fuzz;
+pub(crate) mod messages;
 pub(crate) mod nat;
+pub(crate) mod node;
 pub(crate) mod probe;
-#[allow(dead_code)] // used by the node driver (next stage)
 pub(crate) mod query;
+pub(crate) mod router;
 pub(crate) mod rpc;
-#[allow(dead_code)] // used by the node driver (next stage)
+pub(crate) mod service;
+pub(crate) mod store;
 pub(crate) mod table;
 pub(crate) mod tokens;
 pub(crate) mod wire;
