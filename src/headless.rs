@@ -427,12 +427,20 @@ fn clock() -> String {
     format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second())
 }
 
-pub async fn bootstrap(addr: SocketAddr) -> Result<(), Failure> {
-    let node = net::run_bootstrap_node(addr)
+pub async fn bootstrap(addr: SocketAddr, others: Vec<String>) -> Result<(), Failure> {
+    let joining = net::resolve_bootstrap(others.clone()).await;
+    if joining.len() < others.len() {
+        eprintln!("note: some --bootstrap entries do not resolve; joining the others");
+    }
+    let node = net::run_bootstrap_node_joining(addr, &joining)
         .await
         .map_err(|e| Failure(format!("cannot run a bootstrap node on {addr}: {e}")))?;
     let addr = node.local_addr();
     println!("bootstrap node listening on {addr}");
+    if !joining.is_empty() {
+        let list: Vec<String> = joining.iter().map(ToString::to_string).collect();
+        println!("joining the DHT of {}", list.join(", "));
+    }
     if addr.ip().is_unspecified() {
         println!(
             "give peers: --bootstrap <this host's address>:{} (on this machine: 127.0.0.1:{})",

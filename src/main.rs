@@ -50,12 +50,13 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         .map_err(|e| Failure(format!("cannot start the async runtime: {e}")))?;
 
     if let Some(CliCommand::Bootstrap { port, host }) = cli.command {
-        // Captured like every other command: a panic inside hyperdht that the
-        // node recovers from is written to the log file, next to the recovery.
         logging::init(&paths.log_file, cli.global.log_level, true);
         let addr = (host, port).into();
         hychat::net::bind::check_bind(addr).map_err(|e| Failure(e.to_string()))?;
-        return runtime.block_on(headless::bootstrap(addr));
+        // Other bootstrap nodes to join, only when named: a node of its own
+        // network by default.
+        let others = cli.global.bootstrap.clone().unwrap_or_default();
+        return runtime.block_on(headless::bootstrap(addr, others));
     }
     logging::init(&paths.log_file, cli.global.log_level, true);
     tracing::info!(storage = %paths.data.display(), "starting");

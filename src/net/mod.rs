@@ -112,7 +112,8 @@ use crate::domain::{ChatMessage, ConnectionKey, LogKey, Member, RoomEntry, RoomN
 pub use report::show_address;
 pub use store::{FollowEntry, Store, StoreError};
 pub use swarm::bootstrap::{
-    run_bootstrap_node, BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP, PUBLIC_BOOTSTRAP,
+    resolve_async as resolve_bootstrap, run_bootstrap_node, run_bootstrap_node_joining,
+    BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP, PUBLIC_BOOTSTRAP,
 };
 
 /// The DHT socket's default address: every IPv4 interface, any free port.

@@ -60,7 +60,7 @@ pub(crate) fn hash(parts: &[&[u8]]) -> [u8; 32] {
 
 /// BLAKE2b-256 of `message` keyed with `key` (libsodium `crypto_generichash`
 /// with a key). `N` is 32 or 64 here; BLAKE2b takes keys of up to 64 bytes.
-fn keyed_hash<const N: usize>(key: &[u8; N], message: &[u8]) -> [u8; 32] {
+pub(crate) fn keyed_hash<const N: usize>(key: &[u8; N], message: &[u8]) -> [u8; 32] {
     const { assert!(N >= 1 && N <= 64) };
     // The length is checked above at compile time, so this never fails.
     let Ok(mut mac) = <Blake2bMac<U32> as Mac>::new_from_slice(key) else {
@@ -183,7 +183,7 @@ impl SecurePayload {
     /// This side's token for `host`: BLAKE2b-256 of the host as dotted
     /// text, keyed with the local secret. Bound to the host, not the port.
     pub(crate) fn token(&self, host: Ipv4Addr) -> [u8; 32] {
-        keyed_hash(&self.local_secret, host.to_string().as_bytes())
+        super::tokens::token(&self.local_secret, host)
     }
 }
 

@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use super::messages::{self, Handshake, Holepunch};
 use super::router::{self, Relay};
-use super::store::Store;
-use super::table::{node_id, valid_id, Added, Contact, NodeId, Table};
+use super::store::{Answer as StoreAnswer, Limits, Store};
+use super::table::{node_id, Added, Contact, NodeId, Table};
 use super::tokens::Tokens;
 use super::wire::{
-    self, Reply, Request, DELAYED_PING, DOWN_HINT, FIND_NODE, INVALID_TOKEN, PING, PING_NAT,
+    Reply, Request, DELAYED_PING, DOWN_HINT, FIND_NODE, INVALID_TOKEN, PING, PING_NAT,
     UNKNOWN_COMMAND,
 };
 
@@ -59,7 +59,9 @@ pub(crate) enum Effect {
         after: Duration,
     },
     /// Ping `contact`; report back with `checked`.
-    Check { contact: Contact },
+    Check {
+        contact: Contact,
+    },
 }
 
 /// How the node takes part in the DHT.
@@ -78,16 +80,28 @@ pub(crate) struct NodeState {
     tokens: Tokens,
     store: Option<Store>,
     delayed: usize,
-    checking: Vec<NodeId>,
+    /// Contacts being checked, each with the node that replaces it if it
+    /// does not answer (a newcomer to its full bucket).
+    checking: Vec<(NodeId, Option<Contact>)>,
 }
 
 impl NodeState {
     /// `own_id` is used only while ephemeral (the table's centre);
-    /// `secrets` seed the tokens.
-    pub(crate) fn new(role: Role, own_id: NodeId, secrets: [[u8; 32]; 2], now: Instant) -> Self {
+    /// `secrets` seed the tokens; `unix_ms` is the wall clock at `now`
+    /// (announced bumps are wall-clock times).
+    pub(crate) fn new(
+        role: Role,
+        own_id: NodeId,
+        secrets: [[u8; 32]; 2],
+        now: Instant,
+        unix_ms: u64,
+    ) -> Self {
         let (id, store) = match role {
             Role::Ephemeral => (own_id, None),
-            Role::Persistent(addr) => (node_id(addr), Some(Store::new())),
+            Role::Persistent(addr) => (
+                node_id(addr),
+                Some(Store::new(Limits::default(), now, unix_ms)),
+            ),
         };
         NodeState {
             role,
@@ -103,7 +117,7 @@ impl NodeState {
     pub(crate) fn id(&self) -> Option<NodeId> {
         match self.role {
             Role::Ephemeral => None,
-            Role::Persistent(_) => Some(self.table.id()),
+            Role::Persistent(_) => Some(*self.table.id()),
         }
     }
 
@@ -129,20 +143,14 @@ impl NodeState {
             }
         }
         if request.internal {
-            self.internal(request, from, now, &mut effects);
+            self.internal(request, from, &mut effects);
         } else {
             self.external(request, from, now, &mut effects);
         }
         effects
     }
 
-    fn internal(
-        &mut self,
-        request: Request,
-        from: SocketAddrV4,
-        now: Instant,
-        effects: &mut Vec<Effect>,
-    ) {
+    fn internal(&mut self, request: Request, from: SocketAddrV4, effects: &mut Vec<Effect>) {
         match request.command {
             PING => effects.push(self.answer(&request, from, 0, None, false, false)),
             PING_NAT => {
@@ -164,8 +172,9 @@ impl NodeState {
                 let Some(named) = request.value.as_deref().and_then(ipv4_prefix) else {
                     return;
                 };
-                if let Some(contact) = self.table.get(&node_id(named)) {
-                    self.check(contact, now, effects);
+                if let Some(entry) = self.table.get(&node_id(named)) {
+                    let contact = entry.contact;
+                    self.check(contact, None, effects);
                 }
                 effects.push(self.answer(&request, from, 0, None, false, false));
             }
@@ -178,7 +187,8 @@ impl NodeState {
                     return;
                 }
                 self.delayed += 1;
-                let Effect::Reply { reply, to } = self.answer(&request, from, 0, None, false, false)
+                let Effect::Reply { reply, to } =
+                    self.answer(&request, from, 0, None, false, false)
                 else {
                     return;
                 };
@@ -206,51 +216,64 @@ impl NodeState {
         };
         match request.command {
             messages::PEER_HANDSHAKE => {
-                let Some(handshake) = request.value.as_deref().and_then(|v| Handshake::decode(v).ok())
+                let Some(handshake) = request
+                    .value
+                    .as_deref()
+                    .and_then(|v| Handshake::decode(v).ok())
                 else {
                     return;
                 };
-                let relay = router::on_handshake(&handshake, from, route(&self.store, &request.target));
+                let relay =
+                    router::on_handshake(&handshake, from, route(&self.store, &request.target));
                 self.relay(request, from, relay, effects);
             }
             messages::PEER_HOLEPUNCH => {
-                let Some(holepunch) = request.value.as_deref().and_then(|v| Holepunch::decode(v).ok())
+                let Some(holepunch) = request
+                    .value
+                    .as_deref()
+                    .and_then(|v| Holepunch::decode(v).ok())
                 else {
                     return;
                 };
-                let relay = router::on_holepunch(&holepunch, from, route(&self.store, &request.target));
+                let relay =
+                    router::on_holepunch(&holepunch, from, route(&self.store, &request.target));
                 self.relay(request, from, relay, effects);
             }
-            messages::FIND_PEER | messages::LOOKUP | messages::ANNOUNCE | messages::UNANNOUNCE
-                if self.store.is_some() =>
-            {
-                let Some(target) = request.target else {
-                    return;
+            messages::FIND_PEER | messages::LOOKUP | messages::ANNOUNCE | messages::UNANNOUNCE => {
+                // The token, if any, was checked above.
+                let id = self.id();
+                let answer = match (self.store.as_mut(), id) {
+                    (Some(store), Some(id)) => store.handle(&request, from, true, &id, now),
+                    // An ephemeral node keeps no records (JS answers so).
+                    _ => StoreAnswer::NotMine,
                 };
-                let Some(id) = self.id() else {
-                    return;
-                };
-                let Some(store) = self.store.as_mut() else {
-                    return;
-                };
-                let answer = store.on_request(
-                    request.command,
-                    &target,
-                    request.token.as_ref(),
-                    request.value.as_deref(),
-                    &id,
-                    from,
-                    now,
-                );
-                if let Some(answer) = answer {
-                    effects.push(self.answer(
+                match answer {
+                    StoreAnswer::Reply {
+                        value,
+                        token_and_nodes,
+                    } => effects.push(self.answer(
                         &request,
                         from,
                         0,
-                        answer.value,
-                        answer.token,
-                        answer.closer_nodes,
-                    ));
+                        value,
+                        token_and_nodes,
+                        token_and_nodes,
+                    )),
+                    StoreAnswer::Error(code) => {
+                        effects.push(self.answer(&request, from, code, None, true, true))
+                    }
+                    StoreAnswer::Silent => {}
+                    StoreAnswer::NotMine => {
+                        let closer = request.target.is_some();
+                        effects.push(self.answer(
+                            &request,
+                            from,
+                            UNKNOWN_COMMAND,
+                            None,
+                            false,
+                            closer,
+                        ));
+                    }
                 }
             }
             _ => {
@@ -334,28 +357,35 @@ impl NodeState {
         now: Instant,
         effects: &mut Vec<Effect>,
     ) {
-        if !valid_id(&id, from) || id == self.table.id() {
-            return;
-        }
-        if let Added::Full { oldest } = self.table.add(Contact::new(id, from), now) {
-            self.check(oldest, now, effects);
+        // The table refuses our own id and ids that do not hash the address.
+        let newcomer = Contact { id, addr: from };
+        if let Added::Ping(oldest) = self.table.add(newcomer, now) {
+            self.check(oldest, Some(newcomer), effects);
         }
     }
 
-    fn check(&mut self, contact: Contact, _now: Instant, effects: &mut Vec<Effect>) {
-        if self.checking.len() >= MAX_CHECKS || self.checking.contains(&contact.id) {
+    fn check(&mut self, contact: Contact, replacement: Option<Contact>, effects: &mut Vec<Effect>) {
+        if self.checking.len() >= MAX_CHECKS
+            || self.checking.iter().any(|(id, _)| *id == contact.id)
+        {
             return;
         }
-        self.checking.push(contact.id);
+        self.checking.push((contact.id, replacement));
         effects.push(Effect::Check { contact });
     }
 
     /// The answer to a `Check`: a contact that did not answer leaves the
-    /// table, one that did is fresh again.
+    /// table (for the newcomer that was waiting for its place, if any);
+    /// one that did is fresh again.
     pub(crate) fn checked(&mut self, id: NodeId, alive: bool, now: Instant) {
-        self.checking.retain(|c| *c != id);
+        let Some(at) = self.checking.iter().position(|(c, _)| *c == id) else {
+            return;
+        };
+        let (_, replacement) = self.checking.swap_remove(at);
         if alive {
             self.table.seen(&id, now);
+        } else if let Some(newcomer) = replacement {
+            self.table.replace(&id, newcomer, now);
         } else {
             self.table.remove(&id);
         }
@@ -377,12 +407,17 @@ impl NodeState {
         let mut effects = Vec::new();
         let stale: Vec<Contact> = self
             .table
-            .oldest_seen(CHECKS_PER_TICK)
+            .oldest(CHECKS_PER_TICK)
             .into_iter()
-            .filter(|c| now.saturating_duration_since(c.seen) >= STALE)
+            .filter(|c| {
+                self.table
+                    .get(&c.id)
+                    .is_some_and(|e| now.saturating_duration_since(e.seen) >= STALE)
+            })
             .collect();
         for contact in stale {
-            self.check(contact, now, &mut effects);
+            self.table.pinged(&contact.id, now);
+            self.check(contact, None, &mut effects);
         }
         effects
     }
@@ -402,4 +437,3 @@ fn ipv4_prefix(bytes: &[u8]) -> Option<SocketAddrV4> {
     let ip = std::net::Ipv4Addr::new(six[0], six[1], six[2], six[3]);
     Some(SocketAddrV4::new(ip, u16::from_le_bytes([six[4], six[5]])))
 }
-

@@ -29,9 +29,15 @@ pub(crate) enum Relay {
     /// Reply with no value and our closest nodes to the target.
     HelpRoute,
     /// Send the request on (same tid, command and target) with this value.
-    Forward { value: Vec<u8>, to: SocketAddrV4 },
+    Forward {
+        value: Vec<u8>,
+        to: SocketAddrV4,
+    },
     /// Send a reply (to the request's tid) with this value to `to`.
-    Respond { value: Vec<u8>, to: SocketAddrV4 },
+    Respond {
+        value: Vec<u8>,
+        to: SocketAddrV4,
+    },
 }
 
 pub(crate) fn on_handshake(
@@ -231,9 +237,15 @@ mod tests {
         }
         let mut empty = handshake(Mode::FromClient, None, None);
         empty.noise.clear();
-        assert_eq!(on_handshake(&empty, addr(CLIENT), Some(addr(SERVER))), Relay::Drop);
+        assert_eq!(
+            on_handshake(&empty, addr(CLIENT), Some(addr(SERVER))),
+            Relay::Drop
+        );
         let server_without_client = handshake(Mode::FromServer, None, None);
-        assert_eq!(on_handshake(&server_without_client, addr(SERVER), None), Relay::Drop);
+        assert_eq!(
+            on_handshake(&server_without_client, addr(SERVER), None),
+            Relay::Drop
+        );
     }
 
     fn holepunch(mode: Mode, peer: Option<&str>) -> Holepunch {
@@ -248,7 +260,11 @@ mod tests {
     #[test]
     fn holepunch_rounds_are_relayed_both_ways() {
         // The client names the server's address as its announce relay saw it.
-        let out = on_holepunch(&holepunch(Mode::FromClient, Some(SERVER)), addr(CLIENT), None);
+        let out = on_holepunch(
+            &holepunch(Mode::FromClient, Some(SERVER)),
+            addr(CLIENT),
+            None,
+        );
         assert_eq!(
             out,
             Relay::Forward {
@@ -256,11 +272,19 @@ mod tests {
                 to: addr(SERVER),
             }
         );
-        let routed = on_holepunch(&holepunch(Mode::FromClient, None), addr(CLIENT), Some(addr(SERVER)));
+        let routed = on_holepunch(
+            &holepunch(Mode::FromClient, None),
+            addr(CLIENT),
+            Some(addr(SERVER)),
+        );
         assert!(matches!(routed, Relay::Forward { to, .. } if to == addr(SERVER)));
         let lost = on_holepunch(&holepunch(Mode::FromClient, None), addr(CLIENT), None);
         assert_eq!(lost, Relay::Drop);
-        let back = on_holepunch(&holepunch(Mode::FromServer, Some(CLIENT)), addr(SERVER), None);
+        let back = on_holepunch(
+            &holepunch(Mode::FromServer, Some(CLIENT)),
+            addr(SERVER),
+            None,
+        );
         assert_eq!(
             back,
             Relay::Respond {
@@ -268,9 +292,18 @@ mod tests {
                 to: addr(CLIENT),
             }
         );
-        for mode in [Mode::FromRelay, Mode::FromSecondRelay, Mode::Reply, Mode::Other(7)] {
+        for mode in [
+            Mode::FromRelay,
+            Mode::FromSecondRelay,
+            Mode::Reply,
+            Mode::Other(7),
+        ] {
             assert_eq!(
-                on_holepunch(&holepunch(mode, Some(CLIENT)), addr(SERVER), Some(addr(SERVER))),
+                on_holepunch(
+                    &holepunch(mode, Some(CLIENT)),
+                    addr(SERVER),
+                    Some(addr(SERVER))
+                ),
                 Relay::Drop
             );
         }

@@ -86,8 +86,8 @@ impl<T> Pending<T> {
         loop {
             let tid = self.next_tid;
             self.next_tid = self.next_tid.wrapping_add(1);
-            if !self.waiting.contains_key(&tid) {
-                self.waiting.insert(tid, (to, waiter));
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.waiting.entry(tid) {
+                slot.insert((to, waiter));
                 return Some(tid);
             }
         }

@@ -5,7 +5,7 @@
 //! minutes. Dropping the `DhtNode` stops it and frees the socket.
 
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::node::{Effect, NodeState, Role, K};
-use super::query::{Query, QueryOptions};
+use super::query::{Query, QueryOpts};
 use super::rpc::{Answer, Inbound, Rpc, ATTEMPTS};
 use super::table::{Contact, NodeId};
 use super::wire::{self, Request, FIND_NODE};
@@ -31,7 +31,9 @@ const REBOOTSTRAP: Duration = Duration::from_secs(30);
 pub(crate) struct NodeConfig {
     pub(crate) bind: SocketAddr,
     pub(crate) bootstrap: Vec<SocketAddrV4>,
-    pub(crate) role: Role,
+    /// Persistent at this IP and the bound port (bootstrap and public
+    /// nodes); `None` for a peer's ephemeral node.
+    pub(crate) persistent_ip: Option<Ipv4Addr>,
 }
 
 type Shared = Arc<Mutex<NodeState>>;
@@ -55,11 +57,17 @@ impl DhtNode {
     pub(crate) fn start(config: NodeConfig) -> io::Result<DhtNode> {
         let (rpc, inbound) = Rpc::bind(config.bind)?;
         let now = Instant::now();
+        // The port is known only once bound: a persistent node's id hashes it.
+        let role = match config.persistent_ip {
+            Some(ip) => Role::Persistent(SocketAddrV4::new(ip, rpc.local_addr().port())),
+            None => Role::Ephemeral,
+        };
         let state = Arc::new(Mutex::new(NodeState::new(
-            config.role,
+            role,
             rand::random(),
             [rand::random(), rand::random()],
             now,
+            unix_ms(),
         )));
         let task = tokio::spawn(run(
             rpc.clone(),
@@ -80,13 +88,24 @@ impl DhtNode {
     }
 }
 
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 fn lock(state: &Shared) -> std::sync::MutexGuard<'_, NodeState> {
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What finished work reports back to the loop.
 enum Done {
-    Checked { id: NodeId, alive: bool },
+    Checked {
+        id: NodeId,
+        alive: bool,
+    },
     Delayed,
     /// A query ended; these nodes answered with their ids.
     Query(Vec<(NodeId, SocketAddrV4)>),
@@ -138,7 +157,7 @@ async fn run(
                 let now = Instant::now();
                 let effects = lock(&state).tick(now, rand::random());
                 perform(&rpc, effects, &done_tx);
-                let empty = lock(&state).table().len() == 0;
+                let empty = lock(&state).table().is_empty();
                 let due = match last_refresh {
                     None => true,
                     Some(at) if empty => now.duration_since(at) >= REBOOTSTRAP,
@@ -147,7 +166,7 @@ async fn run(
                 if due && !querying && (!bootstrap.is_empty() || !empty) {
                     querying = true;
                     last_refresh = Some(now);
-                    let target = lock(&state).table().id();
+                    let target = *lock(&state).table().id();
                     let rpc = rpc.clone();
                     let state = Arc::clone(&state);
                     let seeds = bootstrap.clone();
@@ -245,7 +264,7 @@ pub(crate) async fn run_query(
     own: Option<SocketAddrV4>,
     request_to: impl Fn(SocketAddrV4) -> Request,
 ) -> Vec<Answer> {
-    let mut query = Query::new(target, seeds, QueryOptions::default(), Instant::now());
+    let mut query = Query::new(target, seeds, QueryOpts::default(), Instant::now());
     if let Some(own) = own {
         query.exclude(own);
     }
@@ -261,14 +280,241 @@ pub(crate) async fn run_query(
         };
         match result {
             Ok(answer) => {
-                query.on_reply(to, &answer.reply.closer_nodes, Instant::now());
+                let id = (answer.reply.error == 0)
+                    .then_some(answer.reply.id)
+                    .flatten();
+                // Nodes it says are down: JS sends DOWN_HINTs; we leave them.
+                let _down = query.on_reply(to, id, &answer.reply.closer_nodes, Instant::now());
                 answers.push(answer);
             }
-            Err(_) => query.on_failure(to, Instant::now()),
+            Err(_) => {
+                let _pointed_here = query.on_failure(to, Instant::now());
+            }
         }
         if query.is_done() && inflight.is_empty() {
             break;
         }
     }
     answers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::dht::messages::{self, Handshake, Holepunch, Mode};
+    use crate::net::dht::wire::{decode_reply, encode_request, Reply, UNKNOWN_COMMAND};
+    use tokio::net::UdpSocket;
+
+    fn v4(addr: SocketAddr) -> SocketAddrV4 {
+        match addr {
+            SocketAddr::V4(v4) => v4,
+            SocketAddr::V6(_) => panic!("an IPv4 address"),
+        }
+    }
+
+    fn start(persistent: bool, bootstrap: Vec<SocketAddrV4>) -> DhtNode {
+        DhtNode::start(NodeConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            bootstrap,
+            persistent_ip: persistent.then_some(Ipv4Addr::LOCALHOST),
+        })
+        .unwrap()
+    }
+
+    /// Sends `request` and returns the reply with its tid, if one comes
+    /// within `wait`.
+    async fn ask(
+        socket: &UdpSocket,
+        to: SocketAddrV4,
+        request: &Request,
+        wait: Duration,
+    ) -> Option<Reply> {
+        socket.send_to(&encode_request(request), to).await.unwrap();
+        let mut buf = [0u8; 2048];
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(Ok((n, _))) =
+            tokio::time::timeout_at(deadline, socket.recv_from(&mut buf)).await
+        {
+            if let Ok(reply) = decode_reply(&buf[..n]) {
+                if reply.tid == request.tid {
+                    return Some(reply);
+                }
+            }
+        }
+        None
+    }
+
+    fn request(tid: u16, to: SocketAddrV4, internal: bool, command: u64) -> Request {
+        Request::new(tid, to, internal, command)
+    }
+
+    /// Garbage, stray replies, commands we do not serve and relay messages
+    /// nobody can route: each is answered with the protocol's error or
+    /// ignored, and the node keeps answering pings.
+    #[tokio::test]
+    async fn hostile_datagrams_get_an_error_or_nothing_and_the_node_lives_on() {
+        let node = start(true, Vec::new());
+        let addr = v4(node.local_addr());
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let short = Duration::from_millis(300);
+        let ping = |tid| wire::ping(tid, addr);
+        assert!(ask(&socket, addr, &ping(1), Duration::from_secs(2))
+            .await
+            .is_some());
+
+        let mut garbage: Vec<Vec<u8>> =
+            vec![vec![], vec![0], vec![0x03], vec![0x13], vec![0xff; 40]];
+        // Replies nobody asked for, with every tid a stray could carry.
+        for tid in [0u16, 1, 2, 0xffff] {
+            let mut stray = Reply::to_request(&ping(tid), addr);
+            stray.closer_nodes = vec![addr];
+            garbage.push(wire::encode_reply(&stray));
+            garbage.push(wire::encode_reply(&stray));
+        }
+        // Truncations of a valid request.
+        let full = encode_request(&Request {
+            target: Some([9; 32]),
+            value: Some(vec![1; 20]),
+            ..request(5, addr, false, messages::LOOKUP)
+        });
+        for cut in 1..full.len() {
+            garbage.push(full[..cut].to_vec());
+        }
+        for bytes in &garbage {
+            socket.send_to(bytes, addr).await.unwrap();
+        }
+        assert!(ask(&socket, addr, &ping(2), Duration::from_secs(2))
+            .await
+            .is_some());
+
+        // The record commands we do not keep: UNKNOWN_COMMAND, as JS.
+        for (i, command) in [6u64, 7, 8, 9, 10, 99].into_iter().enumerate() {
+            let asked = Request {
+                target: Some([7; 32]),
+                value: Some(vec![1, 2, 3]),
+                ..request(100 + i as u16, addr, false, command)
+            };
+            let reply = ask(&socket, addr, &asked, Duration::from_secs(2)).await;
+            assert_eq!(
+                reply.map(|r| r.error),
+                Some(UNKNOWN_COMMAND),
+                "command {command}"
+            );
+        }
+        let unknown_internal = request(120, addr, true, 42);
+        let reply = ask(&socket, addr, &unknown_internal, Duration::from_secs(2)).await;
+        assert_eq!(reply.map(|r| r.error), Some(UNKNOWN_COMMAND));
+
+        // Relay messages for a target nobody announced: dropped.
+        let relayed = |tid, mode| Request {
+            target: Some([8; 32]),
+            value: Some(
+                Handshake {
+                    mode,
+                    noise: vec![1; 48],
+                    peer_address: Some(addr),
+                    relay_address: None,
+                }
+                .encode(),
+            ),
+            ..request(tid, addr, false, messages::PEER_HANDSHAKE)
+        };
+        for (tid, mode) in [
+            (130, Mode::FromRelay),
+            (131, Mode::FromSecondRelay),
+            (132, Mode::Reply),
+        ] {
+            assert_eq!(
+                ask(&socket, addr, &relayed(tid, mode), short).await,
+                None,
+                "{mode:?}"
+            );
+        }
+        // A client handshake with no route gets closer nodes to look further.
+        let help = ask(
+            &socket,
+            addr,
+            &relayed(133, Mode::FromClient),
+            Duration::from_secs(2),
+        )
+        .await;
+        assert!(help.is_some_and(|r| r.error == 0 && r.value.is_none()));
+        // Holepunch rounds for an unknown server, a bad box, no address.
+        for (tid, mode, peer) in [
+            (140, Mode::FromRelay, Some(addr)),
+            (141, Mode::FromClient, None),
+            (142, Mode::Other(77), Some(addr)),
+        ] {
+            let punch = Request {
+                target: Some([8; 32]),
+                value: Some(
+                    Holepunch {
+                        mode,
+                        id: 1_000_000,
+                        payload: vec![0; 3],
+                        peer_address: peer,
+                    }
+                    .encode(),
+                ),
+                ..request(tid, addr, false, messages::PEER_HOLEPUNCH)
+            };
+            assert_eq!(ask(&socket, addr, &punch, short).await, None, "{mode:?}");
+        }
+        // A token we never issued.
+        let forged = Request {
+            token: Some([3; 32]),
+            target: Some([7; 32]),
+            ..request(150, addr, false, messages::ANNOUNCE)
+        };
+        let reply = ask(&socket, addr, &forged, Duration::from_secs(2)).await;
+        assert_eq!(reply.map(|r| r.error), Some(wire::INVALID_TOKEN));
+
+        assert!(ask(&socket, addr, &ping(3), Duration::from_secs(2))
+            .await
+            .is_some());
+    }
+
+    /// PING_NAT is answered to the sender's host at the port it names, and
+    /// a persistent node's replies carry the id that hashes its address.
+    #[tokio::test]
+    async fn ping_nat_answers_at_the_named_port_with_the_nodes_id() {
+        let node = start(true, Vec::new());
+        let addr = v4(node.local_addr());
+        let asking = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let other = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let port = other.local_addr().unwrap().port();
+        asking
+            .send_to(&encode_request(&wire::ping_nat(9, addr, port)), addr)
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(2), other.recv_from(&mut buf))
+            .await
+            .expect("the answer reaches the named port")
+            .unwrap();
+        let reply = decode_reply(&buf[..n]).unwrap();
+        assert_eq!(reply.tid, 9);
+        assert_eq!(reply.id, Some(crate::net::dht::table::node_id(addr)));
+    }
+
+    /// Five nodes that know only the first one find each other.
+    #[tokio::test]
+    async fn nodes_that_know_one_bootstrap_node_find_each_other() {
+        let first = start(true, Vec::new());
+        let seed = vec![v4(first.local_addr())];
+        let others: Vec<DhtNode> = (0..4).map(|_| start(true, seed.clone())).collect();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let sizes: Vec<usize> = others.iter().map(DhtNode::table_len).collect();
+            if first.table_len() >= 4 && sizes.iter().all(|n| *n >= 2) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tables after 20 s: first {}, others {sizes:?}",
+                first.table_len()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }

@@ -12,9 +12,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
-use blake2::digest::consts::U32;
-use blake2::{Blake2b, Digest};
-
 /// A node id: 32 bytes, compared as a big-endian number.
 pub(crate) type NodeId = [u8; 32];
 
@@ -33,14 +30,7 @@ const RECENT: Duration = Duration::from_secs(60);
 /// ...and known for this long: a contact is kept without a ping.
 const OLD: Duration = Duration::from_secs(30 * 60);
 
-/// The id of the node at `addr`: BLAKE2b-256 of its 4 IP bytes and its
-/// port as u16 little-endian.
-pub(crate) fn node_id(addr: SocketAddrV4) -> NodeId {
-    let mut bytes = [0u8; 6];
-    bytes[..4].copy_from_slice(&addr.ip().octets());
-    bytes[4..].copy_from_slice(&addr.port().to_le_bytes());
-    Blake2b::<U32>::digest(bytes).into()
-}
+pub(crate) use super::crypto::node_id;
 
 /// Whether `id` is the id a node at `addr` must have. dht-rpc adds a node to
 /// its table only when this holds for the address its message came from.
@@ -453,7 +443,7 @@ mod tests {
     #[test]
     fn node_id_is_blake2b_of_ip_and_le_port() {
         let a = SocketAddrV4::new(Ipv4Addr::new(1, 2, 3, 4), 0x0102);
-        let expected: NodeId = Blake2b::<U32>::digest([1, 2, 3, 4, 0x02, 0x01]).into();
+        let expected: NodeId = crate::net::dht::crypto::hash(&[&[1, 2, 3, 4, 0x02, 0x01]]);
         assert_eq!(node_id(a), expected);
         assert!(valid_id(&expected, a));
         assert!(!valid_id(&expected, SocketAddrV4::new(*a.ip(), 0x0201)));

@@ -8,9 +8,7 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use blake2::digest::consts::U32;
-use blake2::digest::Mac;
-use blake2::Blake2bMac;
+use super::crypto::keyed_hash;
 
 /// How often the secret changes (JS: every 10 drains of 750 ms). A token
 /// is therefore good for 7.5 to 15 s.
@@ -18,12 +16,7 @@ pub(crate) const ROTATION: Duration = Duration::from_millis(7500);
 
 /// `BLAKE2b-256(message = host as text, key = secret)`.
 pub(crate) fn token(secret: &[u8; 32], host: Ipv4Addr) -> [u8; 32] {
-    // A 32-byte key is always a valid BLAKE2b key.
-    let Ok(mut mac) = <Blake2bMac<U32> as Mac>::new_from_slice(secret) else {
-        return [0; 32];
-    };
-    mac.update(host.to_string().as_bytes());
-    mac.finalize().into_bytes().into()
+    keyed_hash(secret, host.to_string().as_bytes())
 }
 
 #[derive(Debug, Clone)]

@@ -5,13 +5,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use dht_rpc::DhtConfig;
-use futures::StreamExt;
-use hyperdht::adht::Dht;
-use tokio::task::JoinHandle;
+use std::net::SocketAddrV4;
 
-use crate::net::compat::dht_panics;
-use crate::net::compat::pacing::Paced;
+use crate::net::dht::service::{DhtNode, NodeConfig};
 
 /// The public Hyperswarm bootstrap nodes.
 pub const PUBLIC_BOOTSTRAP: [&str; 3] = [
@@ -24,8 +20,6 @@ pub const PUBLIC_BOOTSTRAP: [&str; 3] = [
 pub const DEFAULT_LOCAL_BOOTSTRAP: &str = "127.0.0.1:49737";
 
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
-/// The pause before a panicked node is built again.
-const REBUILD_PAUSE: Duration = Duration::from_millis(500);
 
 /// Resolves `host:port` entries, skipping any that do not resolve. Blocking;
 /// call it from `spawn_blocking` or before the runtime is busy.
@@ -50,7 +44,7 @@ pub(crate) fn resolve(list: &[String]) -> Vec<SocketAddr> {
 }
 
 /// `resolve` off the async runtime, bounded in time.
-pub(crate) async fn resolve_async(list: Vec<String>) -> Vec<SocketAddr> {
+pub async fn resolve_async(list: Vec<String>) -> Vec<SocketAddr> {
     let literal: Vec<SocketAddr> = list.iter().filter_map(|s| s.parse().ok()).collect();
     let task = tokio::task::spawn_blocking(move || resolve(&list));
     match tokio::time::timeout(RESOLVE_TIMEOUT, task).await {
@@ -60,93 +54,67 @@ pub(crate) async fn resolve_async(list: Vec<String>) -> Vec<SocketAddr> {
     }
 }
 
-/// The node id JS peers expect of a bootstrap node: a hash of its address.
-fn bootstrap_node_id(addr: SocketAddr) -> Option<[u8; 32]> {
-    let IpAddr::V4(ip) = addr.ip() else {
-        return None;
-    };
-    let mut input = ip.octets().to_vec();
-    input.extend_from_slice(&addr.port().to_le_bytes());
-    Some(dht_rpc::generic_hash(&input))
+/// A running bootstrap node: hychat's own DHT node (`net::dht`), persistent
+/// at its address, so it keeps announcements and relays handshakes and
+/// holepunches for peers. Stops when dropped.
+pub struct BootstrapNode {
+    node: DhtNode,
 }
 
-/// A running bootstrap node. Stops when dropped.
-#[derive(Debug)]
-pub struct BootstrapNode {
-    addr: SocketAddr,
-    task: JoinHandle<()>,
+impl std::fmt::Debug for BootstrapNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootstrapNode")
+            .field("addr", &self.node.local_addr())
+            .finish()
+    }
 }
 
 impl BootstrapNode {
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.node.local_addr()
+    }
+
+    /// Other DHT nodes this node knows.
+    pub fn known_nodes(&self) -> usize {
+        self.node.table_len()
     }
 }
 
-impl Drop for BootstrapNode {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Binds a bootstrap node to `addr` (port 0 picks a free port). Fails when
-/// the address is taken, which for the local default means another hychat
-/// already hosts it. The node is supervised: a panic inside hyperdht
-/// (compat: hyperdht row) is logged and the node is built again on the same
-/// address within seconds.
+/// Binds a bootstrap node to `addr` (port 0 picks a free port) that knows
+/// no other node. Fails when the address is taken, which for the local
+/// default means another hychat already hosts it.
 pub async fn run_bootstrap_node(addr: SocketAddr) -> Result<BootstrapNode, String> {
-    // Bind first to learn the real port.
-    let probe = std::net::UdpSocket::bind(addr).map_err(|e| e.to_string())?;
-    let addr = probe.local_addr().map_err(|e| e.to_string())?;
-    drop(probe);
-    let dht = build_node(addr).await?;
-    let task = tokio::spawn(supervise(addr, dht));
-    tracing::info!(%addr, "hosting a DHT bootstrap node");
-    Ok(BootstrapNode { addr, task })
+    run_bootstrap_node_joining(addr, &[]).await
 }
 
-/// A node on `addr` that lists itself as its only bootstrap entry, so it
-/// never reaches for the public hosts.
-async fn build_node(addr: SocketAddr) -> Result<Dht, String> {
-    // Bound to every interface, it is reached here at loopback: that is its
-    // own bootstrap entry and, for JS peers on this machine, its id.
+/// A bootstrap node on `addr` that joins the DHT of the nodes in `others`
+/// (several bootstrap nodes make one network; peers classify their NAT
+/// only with answers from three or more nodes).
+pub async fn run_bootstrap_node_joining(
+    addr: SocketAddr,
+    others: &[SocketAddr],
+) -> Result<BootstrapNode, String> {
+    // Bound to every interface, it is reached here at loopback: that is
+    // where its id comes from, unless a public IP was given.
     let reachable = crate::net::swarm::bind::reachable_here(addr);
-    let mut config = DhtConfig::default()
-        .bind(addr)
-        .map_err(|e| e.to_string())?
-        .add_bootstrap_node(reachable);
-    config.local_id = bootstrap_node_id(reachable);
-    Dht::with_config(config).await.map_err(|e| e.to_string())
-}
-
-/// Drives the node; after a panic, builds it again (the old socket is
-/// released with the node, which may take a moment, hence the retries).
-async fn supervise(addr: SocketAddr, first: Dht) {
-    let mut node = Some(first);
-    loop {
-        let mut dht = match node.take() {
-            Some(dht) => dht,
-            None => match build_node(addr).await {
-                Ok(dht) => {
-                    tracing::info!(%addr, "the DHT bootstrap node is serving again");
-                    dht
-                }
-                Err(e) => {
-                    tracing::warn!(%addr, error = %e, "rebuilding the DHT bootstrap node failed; retrying");
-                    tokio::time::sleep(REBUILD_PAUSE).await;
-                    continue;
-                }
-            },
-        };
-        let driven = Paced::new(async move { while dht.next().await.is_some() {} });
-        match dht_panics::contain(driven).await {
-            Ok(()) => return,
-            Err(panicked) => {
-                dht_panics::log_recovery("the DHT bootstrap node", &panicked);
-                tokio::time::sleep(REBUILD_PAUSE).await;
-            }
-        }
-    }
+    let bootstrap: Vec<SocketAddrV4> = others
+        .iter()
+        .filter_map(|a| match a {
+            SocketAddr::V4(v4) => Some(*v4),
+            SocketAddr::V6(_) => None,
+        })
+        .collect();
+    let IpAddr::V4(public_ip) = reachable.ip() else {
+        return Err("a DHT node needs an IPv4 address".into());
+    };
+    let config = NodeConfig {
+        bind: addr,
+        bootstrap,
+        persistent_ip: Some(public_ip),
+    };
+    let node = DhtNode::start(config).map_err(|e| e.to_string())?;
+    tracing::info!(addr = %node.local_addr(), "hosting a DHT bootstrap node");
+    Ok(BootstrapNode { node })
 }
 
 #[cfg(test)]
@@ -161,71 +129,6 @@ mod tests {
             "not an address".to_string(),
         ];
         assert_eq!(resolve(&list), vec!["127.0.0.1:4000".parse().unwrap()]);
-    }
-
-    #[test]
-    fn node_id_hashes_ip_and_little_endian_port() {
-        let a = bootstrap_node_id("127.0.0.1:49737".parse().unwrap()).unwrap();
-        let b = bootstrap_node_id("127.0.0.1:49738".parse().unwrap()).unwrap();
-        assert_ne!(a, b);
-        let mut input = vec![127, 0, 0, 1];
-        input.extend_from_slice(&49737u16.to_le_bytes());
-        assert_eq!(a, dht_rpc::generic_hash(&input));
-    }
-
-    /// hyperdht 0.1.1 panics on PEER_HOLEPUNCH (1) and on commands 6–10,
-    /// which JS peers send: the node must answer pings again afterwards.
-    #[tokio::test]
-    async fn requests_that_panic_hyperdht_do_not_stop_the_node() {
-        use crate::net::dht::wire;
-        use std::net::SocketAddrV4;
-        let node = run_bootstrap_node("127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-        let SocketAddr::V4(addr) = node.local_addr() else {
-            panic!("an IPv4 node");
-        };
-        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let answers_ping = |tid: u16| {
-            let socket = &socket;
-            async move {
-                let ping = wire::encode_request(&wire::ping(tid, addr));
-                let mut buf = [0u8; 1500];
-                for _ in 0..40 {
-                    let _ = socket.send_to(&ping, addr).await;
-                    let wait = Duration::from_millis(250);
-                    while let Ok(Ok((n, _))) =
-                        tokio::time::timeout(wait, socket.recv_from(&mut buf)).await
-                    {
-                        if wire::decode_reply(&buf[..n]).is_ok_and(|r| r.tid == tid) {
-                            return true;
-                        }
-                    }
-                }
-                false
-            }
-        };
-        assert!(answers_ping(1).await, "the node answers before");
-        for (i, command) in [1u64, 6, 7, 8, 9, 10].into_iter().enumerate() {
-            let hostile = wire::Request {
-                target: Some([7; 32]),
-                value: Some(vec![1, 2, 3]),
-                ..wire::Request::new(
-                    100 + i as u16,
-                    SocketAddrV4::new(*addr.ip(), addr.port()),
-                    false,
-                    command,
-                )
-            };
-            socket
-                .send_to(&wire::encode_request(&hostile), addr)
-                .await
-                .unwrap();
-            assert!(
-                answers_ping(200 + i as u16).await,
-                "the node answers again after command {command}"
-            );
-        }
     }
 
     #[tokio::test]
