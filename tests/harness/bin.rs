@@ -51,6 +51,11 @@ pub fn hychat(storage: &Path, bootstrap_port: u16) -> Command {
 
 /// The same as `hychat`, as a plain command for a background process.
 pub fn hychat_command(storage: &Path, bootstrap_port: u16, args: &[&str]) -> StdCommand {
+    hychat_command_on(storage, &loopback(bootstrap_port), args)
+}
+
+/// The same with a whole bootstrap list (`host:port,...`).
+pub fn hychat_command_on(storage: &Path, bootstrap: &str, args: &[&str]) -> StdCommand {
     let mut command = StdCommand::new(BIN);
     for name in HYCHAT_ENV {
         command.env_remove(name);
@@ -59,7 +64,7 @@ pub fn hychat_command(storage: &Path, bootstrap_port: u16, args: &[&str]) -> Std
         .arg("--storage")
         .arg(storage)
         .arg("--bootstrap")
-        .arg(loopback(bootstrap_port))
+        .arg(bootstrap)
         .args(args);
     command
 }
@@ -136,16 +141,27 @@ pub fn log_tail(storage: &Path) -> String {
 /// is picked free and then bound by the child, so a lost race is retried.
 /// Returns the process (stopped on drop) and its port.
 pub fn start_bootstrap(storage: &Path) -> (Background, u16) {
+    start_bootstrap_joining(storage, &[])
+}
+
+/// The same, joined (`--bootstrap`) to the loopback nodes at `others`, so
+/// several nodes make one DHT; with none, its list names itself.
+pub fn start_bootstrap_joining(storage: &Path, others: &[u16]) -> (Background, u16) {
     let mut failures = Vec::new();
     for _ in 0..5 {
         let port = free_udp_port();
         let port_text = port.to_string();
-        let mut node = spawn_hychat(
-            "hychat bootstrap",
+        let list: Vec<String> = if others.is_empty() {
+            vec![loopback(port)]
+        } else {
+            others.iter().map(|p| loopback(*p)).collect()
+        };
+        let command = hychat_command_on(
             storage,
-            port,
+            &list.join(","),
             &["bootstrap", "--port", &port_text, "--host", "127.0.0.1"],
         );
+        let mut node = Background::spawn("hychat bootstrap", command, false);
         let expected = format!("bootstrap node listening on {}", loopback(port));
         if node
             .wait_for_line(Duration::from_secs(15), |l| l == expected)

@@ -17,6 +17,8 @@ pub(crate) mod codec;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod crypto;
 pub(crate) mod fuzz;
+#[allow(dead_code)] // the client and server roles still to come use it
+pub(crate) mod handshake;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod messages;
 pub(crate) mod nat;
