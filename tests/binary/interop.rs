@@ -6,6 +6,8 @@
 //! - a JS writer followed by `hychat tail --json`, with a bootstrap node
 //!   from hychat or from JS, with either side opening the connection, and
 //!   on hypercore 11 in compat mode;
+//! - a JS writer and a JS viewer whose only DHT is three hychat bootstrap
+//!   nodes joined into one, then `hychat tail` over the same nodes;
 //! - messages from `hychat send`, served by `hychat seed` and then by
 //!   `hychat send --wait`, read by the JS viewer: three, and a log of
 //!   40,000 past one bitfield page (32,768 blocks);
@@ -22,7 +24,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::harness::bin::{
-    hychat, log_tail, loopback, own_key, spawn_hychat, start_bootstrap, stderr_of, QUICK,
+    hychat, hychat_command_on, log_tail, loopback, own_key, spawn_hychat, start_bootstrap,
+    start_bootstrap_joining, stderr_of, QUICK,
 };
 use crate::harness::js::{
     ensure_js_peers, start_js_bootstrap, JsViewer, JsWriter, Mode, ViewerBlock,
@@ -285,6 +288,86 @@ fn tail_follows_a_hypercore_11_compat_writer() {
         v11: true,
         tail_first: false,
     });
+}
+
+/// Three hychat bootstrap nodes on loopback, joined into one DHT with
+/// `--bootstrap`, are the only DHT of a JS writer and a JS viewer: the
+/// viewer prints the writer's message (the writer's announce is kept in
+/// the nodes' records, and the viewer's lookup and handshake go to them).
+/// Then `hychat tail` of the writer's key over the same three nodes prints
+/// it too. No node may print or log a panic.
+#[test]
+fn js_peers_and_hychat_meet_on_a_dht_of_three_hychat_nodes() {
+    let _one_at_a_time = one_at_a_time();
+    ensure_js_peers();
+    let node_dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().unwrap()).collect();
+    let writer_dir = TempDir::new().unwrap();
+    let viewer_dir = TempDir::new().unwrap();
+    let tail_dir = TempDir::new().unwrap();
+    let mut report = Report::default();
+    let mut nodes = Vec::new();
+    let mut ports = Vec::new();
+    for dir in &node_dirs {
+        let (node, port) = start_bootstrap_joining(dir.path(), &ports);
+        report.watch(&node);
+        report.watch_log(dir.path());
+        nodes.push(node);
+        ports.push(port);
+    }
+    let list: Vec<String> = ports.iter().map(|port| loopback(*port)).collect();
+    let list = list.join(",");
+    let text = format!(
+        "from js over three hychat nodes, run {}",
+        std::process::id()
+    );
+
+    let started = Instant::now();
+    let mut writer = JsWriter::start(writer_dir.path(), &list, Mode::Both, false)
+        .unwrap_or_else(|e| report.fail(&e));
+    report.watch(&writer.process);
+    writer.append(0, &text).unwrap_or_else(|e| report.fail(&e));
+    let mut viewer = JsViewer::start(&writer.key, viewer_dir.path(), &list);
+    report.watch(&viewer.process);
+    let Some(ViewerBlock { seq, block, .. }) = viewer.next_block(ARRIVAL) else {
+        report.fail(&format!(
+            "the JS viewer printed no block within {ARRIVAL:?} over three hychat nodes"
+        ));
+    };
+    if seq != 0 || block["text"] != text.as_str() || block["nickname"] != "js-writer" {
+        report.fail(&format!(
+            "the JS viewer's first block should be {text:?} from js-writer: block {seq}: {block}"
+        ));
+    }
+    let viewer_in = started.elapsed();
+
+    let tail_started = Instant::now();
+    let args = ["tail", writer.key.as_str(), "--json"];
+    let command = hychat_command_on(tail_dir.path(), &list, &args);
+    let mut tail = Background::spawn("hychat tail", command, false);
+    report.watch(&tail);
+    report.watch_log(tail_dir.path());
+    expect_tail_line(&mut tail, &report, &writer.key, 0, &text);
+    let tail_in = tail_started.elapsed();
+    tail.stop_cleanly();
+    drop(viewer);
+    drop(writer);
+
+    for (node, dir) in nodes.iter_mut().zip(&node_dirs) {
+        node.terminate();
+        let log = std::fs::read_to_string(dir.path().join("hychat.log")).unwrap_or_default();
+        let printed = node.describe();
+        if let Some(line) = log
+            .lines()
+            .chain(printed.lines())
+            .find(|l| l.contains("panicked at"))
+        {
+            report.fail(&format!("a hychat bootstrap node panicked: {line}"));
+        }
+    }
+    eprintln!(
+        "three hychat nodes: JS writer -> JS viewer in {viewer_in:?} (writer start included), \
+         then hychat tail in {tail_in:?}"
+    );
 }
 
 fn unix_ms() -> u64 {

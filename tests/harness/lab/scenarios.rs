@@ -14,7 +14,7 @@ use super::hosts::{
     CONE1, CONE1_ROUTER, CONE2, CONE2_ROUTER, DHT, JS_DHT_HOSTS, LAN1, LAN2, LANDHT, PUB1, PUB2,
     RAND1, RAND1_ROUTER,
 };
-use super::scene::{Scene, Timing, ARRIVAL, RECOVERED};
+use super::scene::{Scene, Timing, ARRIVAL};
 use super::Lab;
 
 /// Two hychats follow each other: each one's history reaches the other
@@ -300,26 +300,36 @@ pub fn viewer_shows(line: &str, text: &str) -> bool {
         .is_ok_and(|value| value["block"]["text"] == text)
 }
 
-/// The JS writer behind cone1 and the JS viewer behind cone2, both
-/// bootstrapping from `bootstrap`: the writer appends one message and
-/// the viewer prints it. `Err` says which step did not happen.
-pub fn js_pair(scene: &mut Scene, bootstrap: &str, bound: Duration) -> Result<Duration, String> {
-    let (mut writer, key) = js_writer(scene, CONE1, bootstrap, bound);
+/// A fresh JS writer on `writer_host` and a fresh JS viewer on
+/// `viewer_host`, both bootstrapping from `bootstrap`: the writer appends
+/// one message and the viewer prints it, within `bound` each. Both
+/// processes stop on return (new DHT instances for every pair, so JS's
+/// throttle of random punches never applies). `Err` says which step did
+/// not happen.
+pub fn js_pair(
+    scene: &mut Scene,
+    writer_host: &'static str,
+    viewer_host: &'static str,
+    bootstrap: &str,
+    bound: Duration,
+) -> Result<Duration, String> {
+    let (mut writer, key) = js_writer(scene, writer_host, bootstrap, bound);
     let key = key.map_err(|e| format!("{e}\n{}", writer.describe()))?;
-    let mut viewer = js_viewer(scene, CONE2, &key, bootstrap);
-    let text = scene.text("from the JS writer behind cone1");
+    let mut viewer = js_viewer(scene, viewer_host, &key, bootstrap);
+    let text = scene.text(&format!("from the JS writer on {writer_host}"));
     let started = Instant::now();
     writer.write_line(&text);
     if writer
         .wait_for_line(bound, |l| l.starts_with("APPENDED 0 "))
         .is_none()
     {
-        return Err("the JS writer did not append".into());
+        return Err(format!("the JS writer on {writer_host} did not append"));
     }
     match viewer.wait_for_line(bound, |l| viewer_shows(l, &text)) {
         Some(_) => Ok(started.elapsed()),
         None => Err(format!(
-            "the JS viewer behind cone2 did not get the writer's message within {bound:?}\n{}\n{}",
+            "the JS viewer on {viewer_host} did not get the message of the JS writer on \
+             {writer_host} within {bound:?}\n{}\n{}",
             writer.describe(),
             viewer.describe()
         )),
@@ -355,7 +365,7 @@ pub fn js_on_a_mixed_dht(lab: &Lab) -> Vec<Timing> {
     let mut list = vec![address.clone()];
     list.extend(JS_DHT_HOSTS.iter().map(|host| lab.dht_addr(host)));
     let list = list.join(",");
-    match js_pair(&mut scene, &list, ARRIVAL) {
+    match js_pair(&mut scene, CONE1, CONE2, &list, ARRIVAL) {
         Ok(took) => scene.record("JS cone1-pc -> JS cone2-pc", took),
         Err(e) => scene.fail(&e),
     }
@@ -366,32 +376,55 @@ pub fn js_on_a_mixed_dht(lab: &Lab) -> Vec<Timing> {
     scene.finish()
 }
 
-/// Scenario 5, the other variant: the hychat node is the JS peers' only
-/// DHT node. Whether the JS peers connect is only reported; two hychats
-/// must meet through the node afterwards.
+/// Scenario 5, all hychat (H8): five hychat bootstrap nodes on five
+/// public hosts, each joined to the others, are the only DHT of JS peers
+/// behind NATs. Fresh JS pairs connect through them cone <-> cone,
+/// cone <-> random and random <-> cone (the JS peers classify their NAT
+/// from the nodes' answers and relay handshakes and holepunch rounds
+/// through them); then two hychats meet through the same nodes. No node
+/// may panic, not even one it recovers from.
 pub fn js_on_a_hychat_only_dht(lab: &Lab) -> Vec<Timing> {
     let mut scene = Scene::new(lab, "js-hychat-only-dht");
-    let (node, address) = scene.bootstrap_node(DHT);
-    let started = Instant::now();
-    match js_pair(&mut scene, &address, Duration::from_secs(20)) {
-        Ok(took) => scene.record("JS cone1-pc -> JS cone2-pc", took),
-        Err(e) => eprintln!(
-            "[js-hychat-only-dht] after {:.1} s: {e} (allowed: the node is their only DHT node)",
-            started.elapsed().as_secs_f64()
-        ),
+    let hosts = [DHT, JS_DHT_HOSTS[0], JS_DHT_HOSTS[1], JS_DHT_HOSTS[2], PUB2];
+    let all: Vec<String> = hosts.iter().map(|host| lab.dht_addr(host)).collect();
+    let nodes: Vec<Background> = hosts
+        .iter()
+        .map(|host| {
+            let own = lab.dht_addr(host);
+            let others: Vec<String> = all.iter().filter(|a| **a != own).cloned().collect();
+            scene.bootstrap_node_joining(host, &others).0
+        })
+        .collect();
+    let list = all.join(",");
+    let pairs = [
+        (CONE1, CONE2, "cone -> cone"),
+        (CONE1, RAND1, "cone -> random"),
+        (RAND1, CONE2, "random -> cone"),
+    ];
+    let mut failures = Vec::new();
+    for (writer, viewer, nats) in pairs {
+        let started = Instant::now();
+        match js_pair(&mut scene, writer, viewer, &list, ARRIVAL) {
+            Ok(took) => scene.record(&format!("JS {writer} -> JS {viewer} ({nats})"), took),
+            Err(e) => {
+                eprintln!(
+                    "[js-hychat-only-dht] {nats} failed after {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+                failures.push(format!("{nats}: {e}"));
+            }
+        }
     }
-    let took = hychats_meet(&mut scene, &address);
-    scene.record("then hychat pub1 -> pub2 through the hychat node", took);
-    drop(node);
-    let log = std::fs::read_to_string(scene.storages[0].join("hychat.log")).unwrap_or_default();
-    let recovered = log.matches(RECOVERED).count();
-    eprintln!("[js-hychat-only-dht] the hychat node recovered from {recovered} panics");
-    if recovered == 0 {
-        scene.fail(
-            "the JS peers never made the hychat node panic, so this scenario no longer \
-             exercises its recovery (did the JS peers stop relaying holepunches through it?)",
-        );
+    if !failures.is_empty() {
+        scene.fail(&format!(
+            "JS pairs did not connect through five hychat nodes:\n{}",
+            failures.join("\n\n")
+        ));
     }
+    let took = hychats_meet(&mut scene, &list);
+    scene.record("then hychat pub1 -> pub2 through the hychat nodes", took);
+    drop(nodes);
+    scene.check_nodes_never_panicked();
     scene.finish()
 }
 

@@ -2,7 +2,8 @@
 //! the hychat and JS processes they run, bounded waits on what those print
 //! or store, the timings a scenario records, and the failure report that
 //! shows every process's output and the tail of every hychat log. Also the
-//! check every scenario ends with (`uncaught_panics`).
+//! check every scenario ends with (`uncaught_panics`), and the stricter one
+//! for bootstrap nodes, which must never panic at all (`panics`).
 
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -70,6 +71,8 @@ pub struct Scene<'lab> {
     dirs: Vec<TempDir>,
     /// Each storage directory with the processes that ran on it.
     pub(super) storages: Vec<PathBuf>,
+    /// The storage directories of the scene's hychat bootstrap nodes.
+    nodes: Vec<PathBuf>,
     transcripts: Vec<(PathBuf, Transcript)>,
     timings: Vec<Timing>,
     tag: String,
@@ -87,6 +90,7 @@ impl<'lab> Scene<'lab> {
             name: name.to_string(),
             dirs: Vec::new(),
             storages: Vec::new(),
+            nodes: Vec::new(),
             transcripts: Vec::new(),
             timings: Vec::new(),
             tag: format!("{name} run {}", std::process::id()),
@@ -251,19 +255,29 @@ impl<'lab> Scene<'lab> {
     /// `hychat bootstrap` on `host`'s address and `DHT_PORT`, once it
     /// listens. Returns the process and the address to give peers.
     pub fn bootstrap_node(&mut self, host: &'static str) -> (Background, String) {
+        self.bootstrap_node_joining(host, &[])
+    }
+
+    /// The same, joined to the DHT nodes at `bootstrap` (`--bootstrap`),
+    /// so several nodes make one DHT; with none, a DHT of its own.
+    pub fn bootstrap_node_joining(
+        &mut self,
+        host: &'static str,
+        bootstrap: &[String],
+    ) -> (Background, String) {
         let storage = self.storage(&format!("{host}-bootstrap"));
+        self.nodes.push(storage.clone());
         let ip = self.lab.addr(host).to_string();
-        let args: Vec<String> = [
-            "--storage",
-            storage.to_str().expect("a UTF-8 temp path"),
-            "bootstrap",
-            "--host",
-            &ip,
-            "--port",
-            &DHT_PORT.to_string(),
-        ]
-        .map(str::to_string)
-        .to_vec();
+        let mut args: Vec<String> = vec![
+            "--storage".into(),
+            storage.to_str().expect("a UTF-8 temp path").into(),
+        ];
+        if !bootstrap.is_empty() {
+            args.extend(["--bootstrap".into(), bootstrap.join(",")]);
+        }
+        args.extend(
+            ["bootstrap", "--host", &ip, "--port", &DHT_PORT.to_string()].map(str::to_string),
+        );
         let name = format!("hychat bootstrap (on {host})");
         let mut node = self.lab.spawn(host, &name, &args);
         self.watch(&storage, &node);
@@ -434,6 +448,31 @@ impl<'lab> Scene<'lab> {
         }
     }
 
+    /// Fails the scenario if any of its hychat bootstrap nodes panicked,
+    /// even one that recovered: its log and its output must show no
+    /// `panicked at` (see `panics`).
+    pub fn check_nodes_never_panicked(&self) {
+        let mut problems = Vec::new();
+        for storage in &self.nodes {
+            let log = std::fs::read_to_string(storage.join("hychat.log")).unwrap_or_default();
+            let outputs: Vec<String> = self
+                .transcripts
+                .iter()
+                .filter(|(dir, _)| dir == storage)
+                .map(|(_, transcript)| transcript.describe())
+                .collect();
+            if let Some(line) = panics(&log, &outputs) {
+                problems.push(format!("{}: `{line}`", storage.display()));
+            }
+        }
+        if !problems.is_empty() {
+            self.fail(&format!(
+                "a hychat bootstrap node panicked:\n{}",
+                problems.join("\n")
+            ));
+        }
+    }
+
     /// Ends the scenario: the panic check, then its timings.
     pub fn finish(self) -> Vec<Timing> {
         self.check_no_uncaught_panics();
@@ -467,4 +506,14 @@ pub fn uncaught_panics(log: &str, outputs: &[String]) -> Option<String> {
         }
     }
     None
+}
+
+/// The first line of `log` or of any of `outputs` that says a thread
+/// panicked, recovered or not.
+pub fn panics(log: &str, outputs: &[String]) -> Option<String> {
+    std::iter::once(log)
+        .chain(outputs.iter().map(String::as_str))
+        .flat_map(str::lines)
+        .find(|line| line.contains("panicked at"))
+        .map(|line| line.trim().to_string())
 }
