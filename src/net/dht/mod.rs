@@ -9,11 +9,16 @@
 //! - `rpc`, `service`: the socket and the running node;
 //! - `nat`, `probe`: the verdict on our address and NAT, and its probe.
 //!
+//! - `handshake`, `connect`: the Noise handshake, and the client role
+//!   (direct paths today; holepunching next).
+//!
 //! The bootstrap node runs on this; peers' own nodes are still hyperdht's
 //! (see `compat/`) until the client and server roles move here.
 
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod codec;
+#[allow(dead_code)] // the swarm switch (a later stage) dials with it
+pub(crate) mod connect;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod crypto;
 pub(crate) mod fuzz;

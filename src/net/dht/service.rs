@@ -42,6 +42,7 @@ type Shared = Arc<Mutex<NodeState>>;
 pub(crate) struct DhtNode {
     rpc: Rpc,
     state: Shared,
+    bootstrap: Vec<SocketAddrV4>,
     task: JoinHandle<()>,
 }
 
@@ -73,9 +74,14 @@ impl DhtNode {
             rpc.clone(),
             Arc::clone(&state),
             inbound,
-            config.bootstrap,
+            config.bootstrap.clone(),
         ));
-        Ok(DhtNode { rpc, state, task })
+        Ok(DhtNode {
+            rpc,
+            state,
+            bootstrap: config.bootstrap,
+            task,
+        })
     }
 
     pub(crate) fn local_addr(&self) -> SocketAddr {
@@ -85,6 +91,47 @@ impl DhtNode {
     /// Contacts in the routing table.
     pub(crate) fn table_len(&self) -> usize {
         lock(&self.state).table().len()
+    }
+
+    /// The node's socket, for the connection roles.
+    pub(crate) fn rpc(&self) -> &Rpc {
+        &self.rpc
+    }
+
+    /// Runs a query of `command` (a hyperdht command) for `target` over the
+    /// DHT and returns every reply.
+    pub(crate) async fn query(
+        &self,
+        command: u64,
+        target: NodeId,
+        value: Option<Vec<u8>>,
+    ) -> Vec<Answer> {
+        let mut seeds: Vec<SocketAddrV4> = lock(&self.state)
+            .table()
+            .closest(&target, K)
+            .into_iter()
+            .map(|c| c.addr)
+            .collect();
+        seeds.extend(self.bootstrap.iter().copied());
+        let request = Request {
+            target: Some(target),
+            value,
+            ..Request::new(
+                0,
+                SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+                false,
+                command,
+            )
+        };
+        let own = match self.rpc.local_addr() {
+            SocketAddr::V4(v4) => Some(v4),
+            SocketAddr::V6(_) => None,
+        };
+        run_query(&self.rpc, target, seeds, own, |to| Request {
+            to,
+            ..request.clone()
+        })
+        .await
     }
 }
 

@@ -1,0 +1,414 @@
+//! The client role of a DHT connection, as JS hyperdht's `connect` runs it:
+//! find the nodes that know a route to the server (FIND_PEER), send the
+//! first Noise message through them (PEER_HANDSHAKE), read the server's
+//! answer, then open the UDX stream on the path the answer allows and hand
+//! back the secret stream.
+//!
+//! Paths today: the server is OPEN, or was reached without a relay, or
+//! offers no holepunch: connect straight to its address (JS's first case).
+//! A server that asks to be holepunched is refused with a clear error until
+//! the puncher lands (`Path::Punch`). `path` is the pure decision.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use async_compat::Compat;
+use hypercore_handshake::Cipher;
+use uint24le_framing::Uint24LELengthPrefixedFraming;
+
+use super::crypto::hash;
+use super::handshake::{ClientHandshake, HandshakeError};
+use super::messages::{
+    Handshake, Mode, NoisePayload, Peer, SecretStreamInfo, UdxInfo, FIND_PEER, FIREWALL_OPEN,
+    PEER_HANDSHAKE,
+};
+use super::rpc::{RpcError, ATTEMPTS};
+use super::service::DhtNode;
+use super::wire::Request;
+
+/// Relays tried for one handshake, in turn (JS tries 2 or 3 at a time).
+const MAX_RELAYS: usize = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectError {
+    #[error("no DHT node knows the peer (it is offline or not announced yet)")]
+    NotFound,
+    #[error("no relay answered the handshake ({0})")]
+    NoAnswer(String),
+    #[error(transparent)]
+    Handshake(#[from] HandshakeError),
+    #[error("the peer can be reached only by holepunching, which is not built yet")]
+    NeedsHolepunch,
+    #[error("the peer offers no way to connect")]
+    CannotConnect,
+    #[error("the UDX stream could not open: {0}")]
+    Stream(String),
+}
+
+/// How to reach the server once the handshake is through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// Send UDX straight to this address from the DHT socket.
+    Direct(SocketAddrV4),
+    /// The server waits for a holepunch.
+    Punch,
+}
+
+/// JS `holepunch()`'s first decision. `server_address` is the server as
+/// the relay saw it (or the relay itself when the answer was not relayed),
+/// `relay` is the node we asked.
+pub(crate) fn path(
+    remote: &NoisePayload,
+    server_address: SocketAddrV4,
+    relay: SocketAddrV4,
+) -> Option<Path> {
+    let holepunchable = remote
+        .holepunch
+        .as_ref()
+        .is_some_and(|h| !h.relays.is_empty());
+    let relayed = server_address != relay;
+    if remote.firewall == FIREWALL_OPEN || (relayed && !holepunchable) {
+        let first = remote
+            .addresses4
+            .iter()
+            .copied()
+            .find(|a| !is_bogon(*a.ip()))
+            .unwrap_or(server_address);
+        return Some(Path::Direct(first));
+    }
+    if !holepunchable {
+        return None;
+    }
+    Some(Path::Punch)
+}
+
+/// Private, loopback, link-local and reserved ranges (JS `bogon`).
+pub(crate) fn is_bogon(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || a == 0
+        || (a == 100 && (64..=127).contains(&b))
+        || (a == 192 && b == 0 && (c == 0 || c == 2))
+        || (a == 198 && (b == 18 || b == 19))
+        || (a == 198 && b == 51 && c == 100)
+        || (a == 203 && b == 0 && c == 113)
+        || a >= 224
+}
+
+/// A connection: the secret stream over its UDX stream, and where it goes.
+pub(crate) struct Connected {
+    pub(crate) cipher: Cipher,
+    pub(crate) remote_addr: SocketAddrV4,
+    pub(crate) remote_public_key: [u8; 32],
+    /// The node whose relay carried the handshake.
+    pub(crate) relay: SocketAddrV4,
+}
+
+impl std::fmt::Debug for Connected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connected")
+            .field("remote_addr", &self.remote_addr)
+            .field("relay", &self.relay)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connects to the server with `public_key` through the DHT `node` is in.
+pub(crate) async fn connect(
+    node: &DhtNode,
+    public_key: [u8; 32],
+) -> Result<Connected, ConnectError> {
+    let target = hash(&[&public_key]);
+    let answers = node.query(FIND_PEER, target, None).await;
+    let relays: Vec<SocketAddrV4> = answers
+        .iter()
+        .filter(|a| {
+            a.reply
+                .value
+                .as_deref()
+                .and_then(|v| Peer::decode(v).ok())
+                .is_some_and(|peer| peer.public_key == public_key)
+        })
+        .map(|a| a.from)
+        .take(MAX_RELAYS)
+        .collect();
+    if relays.is_empty() {
+        return Err(ConnectError::NotFound);
+    }
+
+    let rpc = node.rpc();
+    let local_id: u32 = rand::random();
+    let half = rpc
+        .socket()
+        .create_stream(local_id)
+        .map_err(|e| ConnectError::Stream(e.to_string()))?;
+    let ours = NoisePayload {
+        udx: Some(UdxInfo::new(local_id, false)),
+        secret_stream: Some(SecretStreamInfo::default()),
+        ..NoisePayload::default()
+    };
+    let mut failures = Vec::new();
+    for relay in relays {
+        let handshake = ClientHandshake::start(&public_key, &ours)?;
+        let request = Request {
+            target: Some(target),
+            value: Some(
+                Handshake {
+                    mode: Mode::FromClient,
+                    noise: handshake.first_message().to_vec(),
+                    peer_address: None,
+                    relay_address: None,
+                }
+                .encode(),
+            ),
+            ..Request::new(0, relay, false, PEER_HANDSHAKE)
+        };
+        let answer = match rpc.request(request, relay, ATTEMPTS).await {
+            Ok(answer) => answer,
+            Err(e @ (RpcError::Timeout(_) | RpcError::Busy | RpcError::Closed)) => {
+                failures.push(e.to_string());
+                continue;
+            }
+        };
+        let Some(reply) = answer
+            .reply
+            .value
+            .as_deref()
+            .and_then(|v| Handshake::decode(v).ok())
+            .filter(|h| h.mode == Mode::Reply && !h.noise.is_empty())
+        else {
+            failures.push(format!("{relay} gave no handshake answer"));
+            continue;
+        };
+        let server_address = reply.peer_address.unwrap_or(relay);
+        let done = handshake.finish(&reply.noise)?;
+        let Some(remote_udx) = done.remote.udx.as_ref().map(|u| u.id) else {
+            return Err(HandshakeError::NoUdx.into());
+        };
+        let to = match path(&done.remote, server_address, relay) {
+            Some(Path::Direct(to)) => to,
+            Some(Path::Punch) => return Err(ConnectError::NeedsHolepunch),
+            None => return Err(ConnectError::CannotConnect),
+        };
+        let remote_udx = u32::try_from(remote_udx)
+            .map_err(|_| ConnectError::Stream("the peer's stream id is too large".into()))?;
+        let stream = half
+            .connect(SocketAddr::V4(to), remote_udx)
+            .map_err(|e| ConnectError::Stream(e.to_string()))?;
+        let mut cipher = done.cipher;
+        cipher.set_io(Box::new(Uint24LELengthPrefixedFraming::new(Compat::new(
+            stream,
+        ))));
+        return Ok(Connected {
+            cipher,
+            remote_addr: to,
+            remote_public_key: done.remote_public_key.unwrap_or(public_key),
+            relay,
+        });
+    }
+    Err(ConnectError::NoAnswer(failures.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::dht::messages::{HolepunchInfo, RelayInfo, FIREWALL_CONSISTENT};
+
+    fn addr(text: &str) -> SocketAddrV4 {
+        text.parse().unwrap()
+    }
+
+    const SERVER: &str = "203.0.113.7:4000";
+    const RELAY: &str = "198.51.100.1:49737";
+
+    fn punchable() -> Option<HolepunchInfo> {
+        Some(HolepunchInfo {
+            id: 0,
+            relays: vec![RelayInfo {
+                relay_address: addr(RELAY),
+                peer_address: addr(SERVER),
+            }],
+        })
+    }
+
+    #[test]
+    fn an_open_server_is_reached_at_its_first_public_address() {
+        let remote = NoisePayload {
+            firewall: FIREWALL_OPEN,
+            addresses4: vec![addr("192.168.1.5:4000"), addr("8.8.4.4:4001")],
+            ..NoisePayload::default()
+        };
+        assert_eq!(
+            path(&remote, addr(SERVER), addr(RELAY)),
+            Some(Path::Direct(addr("8.8.4.4:4001")))
+        );
+        let only_private = NoisePayload {
+            addresses4: vec![addr("10.0.0.2:4000")],
+            ..remote
+        };
+        assert_eq!(
+            path(&only_private, addr(SERVER), addr(RELAY)),
+            Some(Path::Direct(addr(SERVER)))
+        );
+    }
+
+    #[test]
+    fn a_relayed_server_without_holepunch_info_is_dialed_where_the_relay_saw_it() {
+        let remote = NoisePayload::default();
+        assert_eq!(
+            path(&remote, addr(SERVER), addr(RELAY)),
+            Some(Path::Direct(addr(SERVER)))
+        );
+    }
+
+    #[test]
+    fn a_firewalled_server_with_relays_wants_a_holepunch() {
+        let remote = NoisePayload {
+            firewall: FIREWALL_CONSISTENT,
+            holepunch: punchable(),
+            ..NoisePayload::default()
+        };
+        assert_eq!(path(&remote, addr(SERVER), addr(RELAY)), Some(Path::Punch));
+    }
+
+    #[test]
+    fn a_server_answering_directly_without_relays_cannot_be_reached() {
+        let remote = NoisePayload::default();
+        assert_eq!(path(&remote, addr(SERVER), addr(SERVER)), None);
+    }
+
+    #[test]
+    fn bogons_are_what_js_calls_bogons() {
+        for bogon in [
+            "10.1.2.3",
+            "100.64.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "172.16.0.1",
+            "192.168.0.1",
+            "0.1.2.3",
+            "192.0.2.1",
+            "198.18.0.1",
+            "198.51.100.2",
+            "203.0.113.1",
+            "224.0.0.1",
+        ] {
+            assert!(is_bogon(bogon.parse().unwrap()), "{bogon}");
+        }
+        for public in ["8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1"] {
+            assert!(!is_bogon(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    /// A JS hyperdht server that echoes, found and reached through three of
+    /// our nodes as its only DHT: our node stores its announcement, relays
+    /// the handshake, and the secret stream carries bytes both ways.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reaches_a_js_server_through_our_nodes_and_talks_over_the_secret_stream() {
+        use crate::net::dht::service::NodeConfig;
+        use futures::{SinkExt, StreamExt};
+        use hypercore_handshake::CipherEvent;
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        use std::time::{Duration, Instant};
+
+        const HOW: &str = "this test runs a JS server: run `npm ci --prefix tests/js`";
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            root.join("tests/js/node_modules/hyperdht").exists(),
+            "{HOW}"
+        );
+        let start = |bootstrap: Vec<SocketAddrV4>, persistent: bool| {
+            DhtNode::start(NodeConfig {
+                bind: "127.0.0.1:0".parse().unwrap(),
+                bootstrap,
+                persistent_ip: persistent.then_some(Ipv4Addr::LOCALHOST),
+            })
+            .unwrap()
+        };
+        let v4 = |node: &DhtNode| match node.local_addr() {
+            SocketAddr::V4(v4) => v4,
+            SocketAddr::V6(_) => unreachable!("bound to IPv4"),
+        };
+        let first = start(Vec::new(), true);
+        let second = start(vec![v4(&first)], true);
+        let third = start(vec![v4(&first)], true);
+        let list = [&first, &second, &third].map(v4).to_vec();
+        let bootstrap: Vec<String> = list.iter().map(ToString::to_string).collect();
+
+        let mut server = Command::new("node")
+            .arg("tests/js/dht-echo.js")
+            .arg(bootstrap.join(","))
+            .current_dir(root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{HOW} ({e})"));
+        struct Kill(std::process::Child);
+        impl Drop for Kill {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let stdout = server.stdout.take().unwrap();
+        let _server = Kill(server);
+        let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let key_line = lines_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the JS server prints its key");
+        let key_hex = key_line
+            .strip_prefix("KEY ")
+            .unwrap_or_else(|| panic!("the JS server said {key_line:?}"));
+        let key: [u8; 32] = hex::decode(key_hex).unwrap().try_into().unwrap();
+
+        let client = start(list.clone(), false);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut connected = loop {
+            match connect(&client, key).await {
+                Ok(connected) => break connected,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("not yet: {e}");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => panic!("no connection to the JS server within 20 s: {e}"),
+            }
+        };
+        assert_eq!(connected.remote_public_key, key);
+        assert!(
+            list.contains(&connected.relay),
+            "the handshake went through our node"
+        );
+        connected
+            .cipher
+            .send(b"hello from hychat".to_vec())
+            .await
+            .unwrap();
+        let echoed = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(event) = connected.cipher.next().await {
+                if let CipherEvent::Message(bytes) = event {
+                    return Some(bytes);
+                }
+            }
+            None
+        })
+        .await
+        .expect("the echo arrives within 10 s");
+        assert_eq!(echoed.as_deref(), Some(&b"hello from hychat"[..]));
+        let seen = lines_rx
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_default();
+        assert!(
+            seen.starts_with("CONNECTION "),
+            "the JS server saw us: {seen:?}"
+        );
+    }
+}
