@@ -1,0 +1,218 @@
+//! The sockets of one holepunch attempt, as JS hyperdht's socket pool hands
+//! them to a puncher: each is a udx socket with our dht-rpc on it (so the
+//! holepunch rounds and the NAT sampling pings go out from the socket being
+//! punched, and a UDX stream can open on the one that wins), and every
+//! one-byte datagram that arrives on any of them is a probe, reported with
+//! the socket it came in on.
+//!
+//! The initiator stops at the first probe; the other side echoes each probe
+//! from the socket it arrived on. Dropping `PunchSockets` closes every
+//! socket that has not been taken with `take`.
+
+use std::io;
+use std::net::{SocketAddr, SocketAddrV4};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::rpc::{Inbound, Rpc};
+
+/// A holepunch probe: one byte, zero (JS sends `[0]`).
+pub(crate) const PROBE: [u8; 1] = [0];
+/// The most sockets one attempt may hold (JS: 256 birthday sockets).
+pub(crate) const MAX_SOCKETS: usize = 256;
+
+/// A probe that arrived: on which socket, from where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Arrived {
+    pub(crate) socket: usize,
+    pub(crate) from: SocketAddrV4,
+}
+
+struct Held {
+    rpc: Rpc,
+    listener: JoinHandle<()>,
+}
+
+pub(crate) struct PunchSockets {
+    bind_ip: std::net::IpAddr,
+    held: Vec<Option<Held>>,
+    arrived_tx: mpsc::Sender<Arrived>,
+    arrived: mpsc::Receiver<Arrived>,
+    echo: bool,
+}
+
+impl Drop for PunchSockets {
+    fn drop(&mut self) {
+        for held in self.held.iter_mut().filter_map(Option::take) {
+            held.listener.abort();
+        }
+    }
+}
+
+impl PunchSockets {
+    /// One socket on `bind_ip` (any free port). `echo`: answer every probe
+    /// with a probe (the side that did not start the connection).
+    pub(crate) fn open(bind_ip: std::net::IpAddr, echo: bool) -> io::Result<Self> {
+        let (arrived_tx, arrived) = mpsc::channel(MAX_SOCKETS * 4);
+        let mut sockets = PunchSockets {
+            bind_ip,
+            held: Vec::new(),
+            arrived_tx,
+            arrived,
+            echo,
+        };
+        sockets.add()?;
+        Ok(sockets)
+    }
+
+    /// One more socket; returns its index. Refused past `MAX_SOCKETS`.
+    pub(crate) fn add(&mut self) -> io::Result<usize> {
+        if self.held.len() >= MAX_SOCKETS {
+            return Err(io::Error::other("too many holepunch sockets"));
+        }
+        let (rpc, inbound) = Rpc::bind(SocketAddr::new(self.bind_ip, 0))?;
+        let index = self.held.len();
+        let listener = tokio::spawn(listen(
+            index,
+            rpc.clone(),
+            inbound,
+            self.arrived_tx.clone(),
+            self.echo,
+        ));
+        self.held.push(Some(Held { rpc, listener }));
+        Ok(index)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    /// The socket at `index`, unless released or taken.
+    pub(crate) fn rpc(&self, index: usize) -> Option<&Rpc> {
+        self.held.get(index)?.as_ref().map(|h| &h.rpc)
+    }
+
+    /// Sends a probe from socket `index` (no TTL control: udx 0.2 has none).
+    pub(crate) fn probe(&self, index: usize, to: SocketAddrV4) {
+        if let Some(rpc) = self.rpc(index) {
+            rpc.send(&PROBE, to);
+        }
+    }
+
+    /// Closes socket `index` (a reopened NAT sample, or a loser).
+    pub(crate) fn release(&mut self, index: usize) {
+        if let Some(held) = self.held.get_mut(index).and_then(Option::take) {
+            held.listener.abort();
+        }
+    }
+
+    /// The next probe that arrives on any socket still held.
+    pub(crate) async fn arrived(&mut self) -> Option<Arrived> {
+        loop {
+            let arrived = self.arrived.recv().await?;
+            if self.rpc(arrived.socket).is_some() {
+                return Some(arrived);
+            }
+        }
+    }
+
+    /// Keeps socket `index` (the winner) and closes every other.
+    pub(crate) fn take(mut self, index: usize) -> Option<Rpc> {
+        let held = self.held.get_mut(index).and_then(Option::take)?;
+        held.listener.abort();
+        Some(held.rpc)
+    }
+
+    /// Sockets still open.
+    pub(crate) fn open_count(&self) -> usize {
+        self.held.iter().filter(|h| h.is_some()).count()
+    }
+}
+
+async fn listen(
+    index: usize,
+    rpc: Rpc,
+    mut inbound: mpsc::Receiver<Inbound>,
+    arrived: mpsc::Sender<Arrived>,
+    echo: bool,
+) {
+    while let Some(event) = inbound.recv().await {
+        // Requests on a puncher socket are not ours to answer; UDX packets
+        // for streams not opened yet are resent by their sender.
+        let Inbound::Other { bytes, from } = event else {
+            continue;
+        };
+        if bytes.len() > 1 {
+            continue;
+        }
+        if echo {
+            rpc.send(&PROBE, from);
+        }
+        if arrived
+            .try_send(Arrived {
+                socket: index,
+                from,
+            })
+            .is_err()
+            && arrived.is_closed()
+        {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::Duration;
+
+    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    fn v4(rpc: &Rpc) -> SocketAddrV4 {
+        match rpc.local_addr() {
+            SocketAddr::V4(v4) => v4,
+            SocketAddr::V6(_) => unreachable!(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_probe_reaches_the_socket_it_was_sent_to_and_is_echoed() {
+        let mut client = PunchSockets::open(LOOPBACK, false).unwrap();
+        let second = client.add().unwrap();
+        let mut server = PunchSockets::open(LOOPBACK, true).unwrap();
+        let server_addr = v4(server.rpc(0).unwrap());
+        client.probe(second, server_addr);
+        let at_server = tokio::time::timeout(Duration::from_secs(2), server.arrived())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(at_server.socket, 0);
+        assert_eq!(at_server.from, v4(client.rpc(second).unwrap()));
+        let echoed = tokio::time::timeout(Duration::from_secs(2), client.arrived())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            echoed,
+            Arrived {
+                socket: second,
+                from: server_addr
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn taking_the_winner_closes_the_rest() {
+        let mut sockets = PunchSockets::open(LOOPBACK, false).unwrap();
+        for _ in 0..4 {
+            sockets.add().unwrap();
+        }
+        sockets.release(1);
+        assert_eq!(sockets.open_count(), 4);
+        assert!(sockets.rpc(1).is_none());
+        let winner = sockets.take(2).unwrap();
+        assert!(v4(&winner).port() != 0);
+    }
+}
