@@ -35,7 +35,6 @@ pub(crate) mod router;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod rpc;
 pub(crate) mod service;
-#[allow(dead_code)] // parts serve the client and server roles still to come
 #[allow(dead_code)] // the puncher (next) uses it
 pub(crate) mod sockets;
 #[allow(dead_code)] // parts serve the client and server roles still to come
