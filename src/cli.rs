@@ -96,6 +96,14 @@ pub enum CliCommand {
     Following,
     /// Stay online and keep replicating every log you hold, printing one line per event.
     Seed,
+    /// Reach whoever serves a log over hychat's own DHT node and report the path (diagnostics).
+    Dial {
+        /// The log's key (64 hex characters).
+        key: String,
+        /// Give up after SECS seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        timeout: u64,
+    },
     /// Run a DHT bootstrap node for a LAN, a server or an offline network.
     Bootstrap {
         #[arg(long, default_value_t = 49737)]

@@ -454,6 +454,29 @@ pub async fn bootstrap(addr: SocketAddr, others: Vec<String>) -> Result<(), Fail
     Ok(())
 }
 
+/// `hychat dial KEY`: one line per step, then the path and timings; exit 1
+/// when no peer could be reached.
+pub async fn dial(config: NetConfig, key: &str, timeout: u64) -> Result<(), Failure> {
+    let key = parse_key(key)?;
+    let bootstrap = net::resolve_bootstrap(config.bootstrap.clone()).await;
+    let topic = key.discovery_key().0;
+    println!("dialing the peers of log {key}");
+    let report = net::dial(
+        config.bind,
+        bootstrap,
+        topic,
+        Duration::from_secs(timeout),
+        |line| println!("{line}"),
+    )
+    .await
+    .map_err(|e| Failure(format!("could not reach a peer of this log: {e}")))?;
+    println!(
+        "reached {} ({}) through {}: connected in {} ms, first message after {} ms",
+        report.remote, report.path, report.relay, report.connect_ms, report.first_message_ms
+    );
+    Ok(())
+}
+
 /// Ctrl+C, SIGTERM or SIGHUP.
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};

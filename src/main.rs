@@ -34,7 +34,10 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         Some(dir) => Paths::under(dir),
         None => Paths::standard().map_err(|e| Failure(e.to_string()))?,
     };
-    let needs_storage = !matches!(cli.command, Some(CliCommand::Bootstrap { .. }));
+    let needs_storage = !matches!(
+        cli.command,
+        Some(CliCommand::Bootstrap { .. } | CliCommand::Dial { .. })
+    );
     if needs_storage {
         ensure_writable(&paths.data)?;
     }
@@ -57,6 +60,11 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         // network by default.
         let others = cli.global.bootstrap.clone().unwrap_or_default();
         return runtime.block_on(headless::bootstrap(addr, others));
+    }
+    if let Some(CliCommand::Dial { key, timeout }) = &cli.command {
+        logging::init(&paths.log_file, cli.global.log_level, true);
+        let (key, timeout) = (key.clone(), *timeout);
+        return runtime.block_on(headless::dial(net_config, &key, timeout));
     }
     logging::init(&paths.log_file, cli.global.log_level, true);
     tracing::info!(storage = %paths.data.display(), "starting");
@@ -91,7 +99,7 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
             }
             Some(CliCommand::Following) => headless::following(paged(local_only(net_config))).await,
             Some(CliCommand::Seed) => headless::seed(paged(net_config), cli.global.room).await,
-            Some(CliCommand::Bootstrap { .. }) => Ok(()),
+            Some(CliCommand::Bootstrap { .. } | CliCommand::Dial { .. }) => Ok(()),
         }
     })
 }

@@ -109,6 +109,7 @@ use tokio::sync::mpsc;
 
 use crate::domain::{ChatMessage, ConnectionKey, LogKey, Member, RoomEntry, RoomName, Seq};
 
+pub use dht::dial::{dial, DialReport};
 pub use report::show_address;
 pub use store::{FollowEntry, Store, StoreError};
 pub use swarm::bootstrap::{

@@ -96,6 +96,24 @@ pub(crate) fn is_bogon(ip: Ipv4Addr) -> bool {
         || a >= 224
 }
 
+/// How a connection was made, for the network pane and `dial`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// UDX straight to the server's address.
+    Direct,
+    /// Through holes punched in the NATs, with this strategy.
+    Punched(&'static str),
+}
+
+impl std::fmt::Display for Taken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Taken::Direct => f.write_str("direct"),
+            Taken::Punched(how) => write!(f, "punched, {how}"),
+        }
+    }
+}
+
 /// A connection: the secret stream over its UDX stream, and where it goes.
 pub(crate) struct Connected {
     pub(crate) cipher: Cipher,
@@ -103,6 +121,7 @@ pub(crate) struct Connected {
     pub(crate) remote_public_key: [u8; 32],
     /// The node whose relay carried the handshake.
     pub(crate) relay: SocketAddrV4,
+    pub(crate) path: Taken,
 }
 
 impl std::fmt::Debug for Connected {
@@ -205,6 +224,7 @@ pub(crate) async fn connect(
             remote_addr: to,
             remote_public_key: done.remote_public_key.unwrap_or(public_key),
             relay,
+            path: Taken::Direct,
         });
     }
     Err(ConnectError::NoAnswer(failures.join("; ")))

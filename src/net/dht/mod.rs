@@ -17,10 +17,10 @@
 
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod codec;
-#[allow(dead_code)] // the swarm switch (a later stage) dials with it
 pub(crate) mod connect;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod crypto;
+pub(crate) mod dial;
 pub(crate) mod fuzz;
 #[allow(dead_code)] // the client and server roles still to come use it
 pub(crate) mod handshake;
