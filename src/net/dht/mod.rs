@@ -7,7 +7,9 @@
 //! - `node`, `router`, `store`: what a node decides for each request, how it
 //!   relays connection messages, and the records it keeps (pure);
 //! - `rpc`, `service`: the socket and the running node;
-//! - `nat`, `probe`: the verdict on our address and NAT, and its probe.
+//! - `nat`, `probe`: the verdict on our address and NAT, and its probe;
+//! - `sampler`, `strategy`: a puncher socket's NAT classifier, and how a
+//!   punch is chosen, paced and throttled (pure).
 //!
 //! - `handshake`, `connect`: the Noise handshake, and the client role
 //!   (direct paths today; holepunching next).
@@ -34,11 +36,15 @@ pub(crate) mod query;
 pub(crate) mod router;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod rpc;
+#[allow(dead_code)] // parts serve the client and server roles still to come
+pub(crate) mod sampler;
 pub(crate) mod service;
 #[allow(dead_code)] // the puncher (next) uses it
 pub(crate) mod sockets;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod store;
+#[allow(dead_code)] // parts serve the client and server roles still to come
+pub(crate) mod strategy;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod table;
 pub(crate) mod tokens;
