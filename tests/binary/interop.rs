@@ -292,10 +292,12 @@ fn tail_follows_a_hypercore_11_compat_writer() {
 
 /// Three hychat bootstrap nodes on loopback, joined into one DHT with
 /// `--bootstrap`, are the only DHT of a JS writer and a JS viewer: the
-/// viewer prints the writer's message (the writer's announce is kept in
-/// the nodes' records, and the viewer's lookup and handshake go to them).
-/// Then `hychat tail` of the writer's key over the same three nodes prints
-/// it too. No node may print or log a panic.
+/// viewer prints the writer's message. The viewer finds the writer only in
+/// the nodes' records, and its handshake goes through them (on loopback
+/// the writer is reachable and also lists itself, so the viewer tries it
+/// directly as well). Then `hychat tail` of the writer's key over the same
+/// three nodes, whose handshakes those nodes relay, prints it too. No node
+/// may print or log a panic.
 #[test]
 fn js_peers_and_hychat_meet_on_a_dht_of_three_hychat_nodes() {
     let _one_at_a_time = one_at_a_time();

@@ -54,8 +54,10 @@
 //! (`tests/binary/lab.rs`) and the bench (`benches/lab.rs`), so the bench
 //! measures exactly what the tests assert. Each scenario ends with one
 //! check on every hychat log it made (`uncaught_panics`): a panic must be
-//! followed by hychat's `recovered from a panic` line. Every wait is
-//! bounded and every process is stopped by its pid (`Background`).
+//! followed by hychat's `recovered from a panic` line; the all-hychat DHT
+//! scenario also wants no panic at all from its bootstrap nodes
+//! (`Scene::check_nodes_never_panicked`). Every wait is bounded and every
+//! process is stopped by its pid (`Background`).
 //! `HYCHAT_LAB_KEEP=1` keeps the storage directories (and their
 //! `hychat.log`) after the run and prints where they are.
 
