@@ -21,7 +21,9 @@ use super::messages::{
     Handshake, Mode, NoisePayload, Peer, SecretStreamInfo, UdxInfo, FIND_PEER, FIREWALL_OPEN,
     PEER_HANDSHAKE,
 };
-use super::rpc::{RpcError, ATTEMPTS};
+use super::punch::{pick_server_relay, punch, Plan, PunchError};
+use super::rpc::{Rpc, RpcError, ATTEMPTS};
+use super::sampler::Firewall;
 use super::service::DhtNode;
 use super::wire::Request;
 
@@ -36,8 +38,8 @@ pub(crate) enum ConnectError {
     NoAnswer(String),
     #[error(transparent)]
     Handshake(#[from] HandshakeError),
-    #[error("the peer can be reached only by holepunching, which is not built yet")]
-    NeedsHolepunch,
+    #[error("holepunching failed: {0}")]
+    Punch(#[from] PunchError),
     #[error("the peer offers no way to connect")]
     CannotConnect,
     #[error("the UDX stream could not open: {0}")]
@@ -122,6 +124,8 @@ pub(crate) struct Connected {
     /// The node whose relay carried the handshake.
     pub(crate) relay: SocketAddrV4,
     pub(crate) path: Taken,
+    /// The punched socket the stream runs on, if not the DHT socket.
+    _socket: Option<Rpc>,
 }
 
 impl std::fmt::Debug for Connected {
@@ -205,13 +209,38 @@ pub(crate) async fn connect(
         let Some(remote_udx) = done.remote.udx.as_ref().map(|u| u.id) else {
             return Err(HandshakeError::NoUdx.into());
         };
-        let to = match path(&done.remote, server_address, relay) {
-            Some(Path::Direct(to)) => to,
-            Some(Path::Punch) => return Err(ConnectError::NeedsHolepunch),
-            None => return Err(ConnectError::CannotConnect),
-        };
         let remote_udx = u32::try_from(remote_udx)
             .map_err(|_| ConnectError::Stream("the peer's stream id is too large".into()))?;
+        let (half, to, taken, socket) = match path(&done.remote, server_address, relay) {
+            Some(Path::Direct(to)) => (half, to, Taken::Direct, None),
+            Some(Path::Punch) => {
+                let server_relay = done
+                    .remote
+                    .holepunch
+                    .as_ref()
+                    .and_then(|h| Some((h.id, pick_server_relay(&h.relays, relay)?)))
+                    .ok_or(ConnectError::CannotConnect)?;
+                let plan = Plan {
+                    target,
+                    id: server_relay.0,
+                    server_relay: server_relay.1,
+                    handshake_relay: relay,
+                    server_address,
+                    remote_firewall: Firewall::from_u64(done.remote.firewall),
+                    holepunch_secret: done.holepunch_secret,
+                };
+                let punched = punch(node, plan, rpc.local_addr().ip()).await?;
+                // The stream runs on the socket the probe reached.
+                let half = punched
+                    .socket
+                    .socket()
+                    .create_stream(local_id)
+                    .map_err(|e| ConnectError::Stream(e.to_string()))?;
+                let taken = Taken::Punched(punched.strategy);
+                (half, punched.remote, taken, Some(punched.socket))
+            }
+            None => return Err(ConnectError::CannotConnect),
+        };
         let stream = half
             .connect(SocketAddr::V4(to), remote_udx)
             .map_err(|e| ConnectError::Stream(e.to_string()))?;
@@ -224,7 +253,8 @@ pub(crate) async fn connect(
             remote_addr: to,
             remote_public_key: done.remote_public_key.unwrap_or(public_key),
             relay,
-            path: Taken::Direct,
+            path: taken,
+            _socket: socket,
         });
     }
     Err(ConnectError::NoAnswer(failures.join("; ")))
@@ -323,9 +353,35 @@ mod tests {
 
     /// A JS hyperdht server that echoes, found and reached through three of
     /// our nodes as its only DHT: our node stores its announcement, relays
-    /// the handshake, and the secret stream carries bytes both ways.
+    /// the handshake, and the secret stream carries bytes both ways. An
+    /// open server is dialed directly.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn reaches_a_js_server_through_our_nodes_and_talks_over_the_secret_stream() {
+    async fn reaches_an_open_js_server_through_our_nodes_and_talks_over_the_secret_stream() {
+        let (path, punches) = echo_through_a_js_server(false).await;
+        assert_eq!(path, Taken::Direct);
+        assert!(punches.contains("\"consistent\":0"), "{punches}");
+    }
+
+    /// The same with a server that believes it is firewalled: it answers
+    /// from a puncher socket and waits to be punched, so the connection
+    /// only opens if our rounds, NAT sampling and probes work with JS's.
+    /// On one machine both sides are "consistent": the server's fast-mode
+    /// probe answers our first round (JS counts no punch for that), or the
+    /// consistent strategy does; the lab covers the random ones.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn punches_through_to_a_firewalled_js_server() {
+        let (path, punches) = echo_through_a_js_server(true).await;
+        assert!(
+            matches!(path, Taken::Punched("fast" | "consistent")),
+            "{path}"
+        );
+        assert!(punches.contains("\"open\":0"), "{punches}");
+        assert!(punches.contains("\"random\":0"), "{punches}");
+    }
+
+    /// Runs the echo exchange; returns how we connected and the JS
+    /// server's punch statistics.
+    async fn echo_through_a_js_server(firewalled: bool) -> (Taken, String) {
         use crate::net::dht::service::NodeConfig;
         use futures::{SinkExt, StreamExt};
         use hypercore_handshake::CipherEvent;
@@ -360,7 +416,9 @@ mod tests {
         let mut server = Command::new("node")
             .arg("tests/js/dht-echo.js")
             .arg(bootstrap.join(","))
+            .arg(if firewalled { "firewalled" } else { "open" })
             .current_dir(root)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -373,6 +431,7 @@ mod tests {
             }
         }
         let stdout = server.stdout.take().unwrap();
+        let stdin = server.stdin.take();
         let _server = Kill(server);
         let (lines_tx, lines_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -391,7 +450,7 @@ mod tests {
         let key: [u8; 32] = hex::decode(key_hex).unwrap().try_into().unwrap();
 
         let client = start(list.clone(), false);
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(30);
         let mut connected = loop {
             match connect(&client, key).await {
                 Ok(connected) => break connected,
@@ -399,7 +458,7 @@ mod tests {
                     eprintln!("not yet: {e}");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
-                Err(e) => panic!("no connection to the JS server within 20 s: {e}"),
+                Err(e) => panic!("no connection to the JS server within 30 s: {e}"),
             }
         };
         assert_eq!(connected.remote_public_key, key);
@@ -430,5 +489,12 @@ mod tests {
             seen.starts_with("CONNECTION "),
             "the JS server saw us: {seen:?}"
         );
+        drop(stdin);
+        let punches = lines_rx
+            .recv_timeout(Duration::from_secs(5))
+            .ok()
+            .and_then(|l| l.strip_prefix("PUNCHES ").map(str::to_string))
+            .expect("the JS server reports its punch statistics");
+        (connected.path, punches)
     }
 }

@@ -100,8 +100,11 @@ pub async fn dial(
             };
             let connect_ms = attempt.elapsed().as_millis();
             say(format!(
-                "connected to {} through {} ({}) in {connect_ms} ms",
-                connected.remote_addr, connected.relay, connected.path
+                "connected to {} (key {}) through {} ({}) in {connect_ms} ms",
+                connected.remote_addr,
+                hex::encode(connected.remote_public_key),
+                connected.relay,
+                connected.path
             ));
             // Anything sent proves the stream; JS peers answer with their
             // protocol's first message anyway.

@@ -31,6 +31,7 @@ pub(crate) mod messages;
 pub(crate) mod nat;
 pub(crate) mod node;
 pub(crate) mod probe;
+pub(crate) mod punch;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod query;
 pub(crate) mod router;
@@ -39,7 +40,7 @@ pub(crate) mod rpc;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod sampler;
 pub(crate) mod service;
-#[allow(dead_code)] // the puncher (next) uses it
+#[allow(dead_code)] // parts serve the server role still to come
 pub(crate) mod sockets;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod store;

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use super::node::{Effect, NodeState, Role, K};
 use super::query::{Query, QueryOpts};
 use super::rpc::{Answer, Inbound, Rpc, ATTEMPTS};
+use super::strategy::RandomThrottle;
 use super::table::{Contact, NodeId};
 use super::wire::{self, Request, FIND_NODE};
 
@@ -43,6 +44,8 @@ pub(crate) struct DhtNode {
     rpc: Rpc,
     state: Shared,
     bootstrap: Vec<SocketAddrV4>,
+    /// Random punches of this node, one at a time and 20 s apart.
+    throttle: Mutex<RandomThrottle>,
     task: JoinHandle<()>,
 }
 
@@ -80,6 +83,7 @@ impl DhtNode {
             rpc,
             state,
             bootstrap: config.bootstrap,
+            throttle: Mutex::new(RandomThrottle::new()),
             task,
         })
     }
@@ -91,6 +95,38 @@ impl DhtNode {
     /// Contacts in the routing table.
     pub(crate) fn table_len(&self) -> usize {
         lock(&self.state).table().len()
+    }
+
+    /// Contacts heard from most recently first (NAT sampling asks these).
+    pub(crate) fn newest_nodes(&self, n: usize) -> Vec<SocketAddrV4> {
+        let mut nodes: Vec<SocketAddrV4> = lock(&self.state)
+            .table()
+            .newest(n)
+            .into_iter()
+            .map(|c| c.addr)
+            .collect();
+        for seed in &self.bootstrap {
+            if nodes.len() < n && !nodes.contains(seed) {
+                nodes.push(*seed);
+            }
+        }
+        nodes
+    }
+
+    /// Commits to a random punch if the throttle allows one now; pair with
+    /// `end_random_punch`.
+    pub(crate) fn start_random_punch(&self, now: Instant) -> bool {
+        self.throttle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .try_start(now)
+    }
+
+    pub(crate) fn end_random_punch(&self, now: Instant) {
+        self.throttle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ended(now);
     }
 
     /// The node's socket, for the connection roles.

@@ -38,7 +38,7 @@ pub(crate) struct PunchSockets {
     bind_ip: std::net::IpAddr,
     held: Vec<Option<Held>>,
     arrived_tx: mpsc::Sender<Arrived>,
-    arrived: mpsc::Receiver<Arrived>,
+    arrived: Option<mpsc::Receiver<Arrived>>,
     echo: bool,
 }
 
@@ -59,7 +59,7 @@ impl PunchSockets {
             bind_ip,
             held: Vec::new(),
             arrived_tx,
-            arrived,
+            arrived: Some(arrived),
             echo,
         };
         sockets.add()?;
@@ -107,14 +107,21 @@ impl PunchSockets {
         }
     }
 
-    /// The next probe that arrives on any socket still held.
+    /// The next probe that arrives on any socket still held (unless the
+    /// arrivals were taken with `arrivals`).
     pub(crate) async fn arrived(&mut self) -> Option<Arrived> {
         loop {
-            let arrived = self.arrived.recv().await?;
+            let arrived = self.arrived.as_mut()?.recv().await?;
             if self.rpc(arrived.socket).is_some() {
                 return Some(arrived);
             }
         }
+    }
+
+    /// The stream of arrivals, to wait on while the sockets are in use
+    /// elsewhere. Once only.
+    pub(crate) fn arrivals(&mut self) -> Option<mpsc::Receiver<Arrived>> {
+        self.arrived.take()
     }
 
     /// Keeps socket `index` (the winner) and closes every other.

@@ -1,0 +1,490 @@
+//! The client's holepunch, as JS hyperdht's `connect.js` runs it after a
+//! handshake whose server waits to be punched:
+//!
+//! 1. A puncher socket of its own samples our NAT (pings to DHT nodes, each
+//!    reply says where it saw us: `sampler`).
+//! 2. Round one (JS `probeRound`): a probe towards the server's puncher
+//!    (which opens our NAT), then a PEER_HOLEPUNCH through the server's
+//!    announce relay to its DHT socket, carrying our verdict and addresses.
+//!    The answer brings the server's verdict, addresses and a token; a
+//!    round is asked again once if the server's verdict is still unknown.
+//!    Both verdicts unknown, or both random, ends it (the latter cleanly:
+//!    random↔random is refused, as JS refuses it).
+//! 3. Round two (`roundPunch`): our verdict is frozen, random punches are
+//!    throttled per node, and we commit to punching through the relay that
+//!    carried the handshake, to the server's puncher.
+//! 4. The probes of the strategy both verdicts call for (`strategy`), until
+//!    a probe arrives on one of our sockets: that socket and the probe's
+//!    source are the path, and the UDX stream opens there.
+//!
+//! A probe can arrive at any point (the server's "fast mode" answers round
+//! one with a probe), so every wait races the arrival of a probe. Every
+//! socket but the winner is closed when the attempt ends. Pure decisions
+//! live in `sampler` and `strategy`; this is their driver.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use tokio::sync::mpsc;
+
+use super::crypto::SecurePayload;
+use super::messages::{
+    Holepunch, HolepunchPayload, Mode, RelayInfo, ERROR_ABORTED, ERROR_NONE, PEER_HOLEPUNCH,
+};
+use super::rpc::{Rpc, ATTEMPTS};
+use super::sampler::{Firewall, NatSampler};
+use super::service::DhtNode;
+use super::sockets::{Arrived, PunchSockets};
+use super::strategy::{self, remote_addresses, ProbeSchedule, RemoteAddress, Strategy};
+use super::wire::{self, Request};
+
+/// A round's wait when the server does not know its verdict yet (JS: 1 s).
+const UNKNOWN_PAUSE: Duration = Duration::from_secs(1);
+/// How long our NAT sampling may take before we act on what we have.
+const SAMPLING: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PunchError {
+    #[error("holepunch sockets: {0}")]
+    Sockets(String),
+    #[error("the relay did not pass our holepunch message on ({0})")]
+    NoAnswer(String),
+    #[error("the peer's holepunch answer does not decode")]
+    Invalid,
+    #[error("the peer aborted the holepunch (error {0})")]
+    RemoteAborted(u64),
+    #[error("neither side could tell its NAT kind in time")]
+    ProbeTimeout,
+    #[error("both peers are behind NATs that pick a new port per destination; they cannot punch")]
+    DoubleRandomized,
+    #[error("another holepunch through a random NAT ran less than 20 s ago")]
+    Throttled,
+    #[error("the peer is not punching")]
+    RemoteNotPunching,
+    #[error("no way to punch: the peer gave no address it could be reached at")]
+    NotPunchable,
+    #[error("no probe got through")]
+    Aborted,
+}
+
+/// What the handshake told us about the server's side of the punch.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    /// The server's public key hashed: the DHT target.
+    pub(crate) target: [u8; 32],
+    /// The server's handshake entry (`holepunch.id`).
+    pub(crate) id: u64,
+    /// The server's announce relay that the rounds go through first.
+    pub(crate) server_relay: RelayInfo,
+    /// The relay that carried the handshake.
+    pub(crate) handshake_relay: SocketAddrV4,
+    /// The server's puncher, as the handshake relay saw it.
+    pub(crate) server_address: SocketAddrV4,
+    pub(crate) remote_firewall: Firewall,
+    pub(crate) holepunch_secret: [u8; 32],
+}
+
+/// The way through: the socket a probe reached, and the probe's source.
+pub(crate) struct Punched {
+    pub(crate) socket: Rpc,
+    pub(crate) remote: SocketAddrV4,
+    pub(crate) strategy: &'static str,
+}
+
+/// Picks the server relay JS would: the one that carried the handshake if
+/// the server listed it, else its first.
+pub(crate) fn pick_server_relay(
+    relays: &[RelayInfo],
+    handshake_relay: SocketAddrV4,
+) -> Option<RelayInfo> {
+    relays
+        .iter()
+        .find(|r| r.relay_address == handshake_relay)
+        .or_else(|| relays.first())
+        .copied()
+}
+
+/// What a round learned from the server's answer.
+struct RoundReply {
+    payload: HolepunchPayload,
+    /// Where the answer says the server's puncher is.
+    peer_address: SocketAddrV4,
+    /// Where the relay saw our puncher socket, and the relay: a NAT sample.
+    seen_as: SocketAddrV4,
+    relay: SocketAddrV4,
+}
+
+enum Step<T> {
+    Done(T),
+    Probe(Arrived),
+}
+
+/// Waits for `work` unless a probe arrives first.
+async fn or_probe<T>(
+    arrivals: &mut mpsc::Receiver<Arrived>,
+    work: impl Future<Output = T>,
+) -> Step<T> {
+    tokio::select! {
+        biased;
+        Some(arrived) = arrivals.recv() => Step::Probe(arrived),
+        done = work => Step::Done(done),
+    }
+}
+
+struct Attempt<'a> {
+    node: &'a DhtNode,
+    plan: Plan,
+    secure: SecurePayload,
+    sockets: PunchSockets,
+    nat: NatSampler,
+    remote_firewall: Firewall,
+    remote: Vec<RemoteAddress>,
+    remote_punching: bool,
+    round: u64,
+    strategy: &'static str,
+}
+
+/// Punches a way to the server `plan` describes; `bind_ip` is our DHT
+/// socket's IP.
+pub(crate) async fn punch(
+    node: &DhtNode,
+    plan: Plan,
+    bind_ip: IpAddr,
+) -> Result<Punched, PunchError> {
+    let mut sockets =
+        PunchSockets::open(bind_ip, false).map_err(|e| PunchError::Sockets(e.to_string()))?;
+    let mut arrivals = sockets.arrivals().ok_or(PunchError::Aborted)?;
+    let mut attempt = Attempt {
+        node,
+        secure: SecurePayload::new(&plan.holepunch_secret),
+        remote_firewall: plan.remote_firewall,
+        plan,
+        sockets,
+        // Our node is ephemeral and never claims to be unfirewalled.
+        nat: NatSampler::new(true),
+        remote: Vec::new(),
+        remote_punching: false,
+        round: 0,
+        strategy: "",
+    };
+    let outcome = attempt.run(&mut arrivals).await;
+    match outcome {
+        Ok(arrived) => attempt.finish(arrived),
+        Err(e) => {
+            attempt.abort().await;
+            Err(e)
+        }
+    }
+}
+
+impl Attempt<'_> {
+    async fn run(&mut self, arrivals: &mut mpsc::Receiver<Arrived>) -> Result<Arrived, PunchError> {
+        // Sampling and round one go out together, as in JS.
+        let nodes = self.nat.nodes_to_sample(&self.node.newest_nodes(16));
+        self.open_session(self.plan.server_address);
+        let relay = self.plan.server_relay;
+        let payload = self.payload(false, Some(self.plan.server_address), None, None);
+        let both = futures::future::join(
+            self.sample(nodes),
+            self.update(relay.peer_address, relay.relay_address, payload),
+        );
+        let (samples, first) = match or_probe(arrivals, both).await {
+            Step::Probe(arrived) => return Ok(arrived),
+            Step::Done(both) => both,
+        };
+        for (seen_as, node) in samples {
+            self.nat.add(seen_as, node);
+        }
+        let mut reply = first?;
+        self.learn(&reply, None)?;
+        // Too few samples: one more pass, then act on what there is.
+        if !self.nat.is_settled() {
+            let more = self.nat.nodes_to_sample(&self.node.newest_nodes(32));
+            match or_probe(arrivals, self.sample(more)).await {
+                Step::Probe(arrived) => return Ok(arrived),
+                Step::Done(samples) => {
+                    for (seen_as, node) in samples {
+                        self.nat.add(seen_as, node);
+                    }
+                }
+            }
+            self.nat.settle();
+        }
+        let mut retried = false;
+        loop {
+            if self.remote_firewall == Firewall::Unknown {
+                if let Step::Probe(arrived) =
+                    or_probe(arrivals, tokio::time::sleep(UNKNOWN_PAUSE)).await
+                {
+                    return Ok(arrived);
+                }
+            }
+            let unsure = self.remote_firewall == Firewall::Unknown || reply.payload.token.is_none();
+            if !unsure || retried {
+                break;
+            }
+            retried = true;
+            let relay = self.plan.server_relay;
+            let payload = self.payload(false, Some(self.plan.server_address), None, None);
+            reply = match or_probe(
+                arrivals,
+                self.update(relay.peer_address, relay.relay_address, payload),
+            )
+            .await
+            {
+                Step::Probe(arrived) => return Ok(arrived),
+                Step::Done(reply) => reply?,
+            };
+            self.learn(&reply, None)?;
+        }
+        let local = self.nat.verdict();
+        if self.remote_firewall == Firewall::Unknown || local == Firewall::Unknown {
+            return Err(PunchError::ProbeTimeout);
+        }
+        if self.remote_firewall.coerce() == Firewall::Random && local.coerce() == Firewall::Random {
+            return Err(PunchError::DoubleRandomized);
+        }
+        // The server may have moved to another puncher socket.
+        let mut server_address = self.plan.server_address;
+        if self.plan.server_relay.relay_address == self.plan.handshake_relay
+            && reply.peer_address != server_address
+        {
+            server_address = reply.peer_address;
+            self.open_session(server_address);
+        }
+        let remote_token = reply.payload.token;
+
+        // Round two: commit.
+        self.nat.freeze();
+        let random = strategy::is_random_punch(self.nat.verdict(), self.remote_firewall);
+        if random && !self.node.start_random_punch(Instant::now()) {
+            return Err(PunchError::Throttled);
+        }
+        let result = self.round_two(arrivals, server_address, remote_token).await;
+        if random {
+            self.node.end_random_punch(Instant::now());
+        }
+        result
+    }
+
+    async fn round_two(
+        &mut self,
+        arrivals: &mut mpsc::Receiver<Arrived>,
+        server_address: SocketAddrV4,
+        remote_token: Option<[u8; 32]>,
+    ) -> Result<Arrived, PunchError> {
+        let token = self.secure.token(*server_address.ip());
+        let payload = self.payload(true, None, Some(token), remote_token);
+        let reply = match or_probe(
+            arrivals,
+            self.update(server_address, self.plan.handshake_relay, payload),
+        )
+        .await
+        {
+            Step::Probe(arrived) => return Ok(arrived),
+            Step::Done(reply) => reply?,
+        };
+        let echoed = reply.payload.remote_token == Some(token);
+        self.learn(&reply, echoed.then_some(*server_address.ip()))?;
+        if !self.remote_punching {
+            return Err(PunchError::RemoteNotPunching);
+        }
+        let chosen = strategy::choose(self.nat.verdict(), self.remote_firewall, &self.remote);
+        let name = strategy_name(&chosen);
+        let Some(mut schedule) =
+            ProbeSchedule::start(Instant::now(), chosen, true, &self.remote, rand::random())
+        else {
+            return Err(match chosen {
+                Strategy::Refused(strategy::Refusal::DoubleRandom) => PunchError::DoubleRandomized,
+                Strategy::Refused(_) => PunchError::ProbeTimeout,
+                _ => PunchError::NotPunchable,
+            });
+        };
+        tracing::debug!(strategy = name, local = ?self.nat.verdict(), remote = ?self.remote_firewall, "punching");
+        self.strategy = name;
+        loop {
+            for probe in schedule.next(Instant::now()) {
+                let mut socket = probe.socket;
+                if probe.open || self.sockets.rpc(socket).is_none() {
+                    match self.sockets.add() {
+                        Ok(index) => socket = index,
+                        Err(_) => continue,
+                    }
+                }
+                self.sockets.probe(socket, probe.to);
+            }
+            let Some(wake) = schedule.next_wake() else {
+                // Give the last probes' echoes a moment.
+                return match or_probe(arrivals, tokio::time::sleep(Duration::from_secs(1))).await {
+                    Step::Probe(arrived) => Ok(arrived),
+                    Step::Done(()) => Err(PunchError::Aborted),
+                };
+            };
+            let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(wake));
+            if let Step::Probe(arrived) = or_probe(arrivals, sleep).await {
+                return Ok(arrived);
+            }
+        }
+    }
+}
+
+impl Attempt<'_> {
+    /// Pings `nodes` from the puncher socket: each answer is one sample of
+    /// where our NAT maps it (one try each, as JS samples).
+    async fn sample(&self, nodes: Vec<SocketAddrV4>) -> Vec<(SocketAddrV4, SocketAddrV4)> {
+        let Some(rpc) = self.sockets.rpc(0) else {
+            return Vec::new();
+        };
+        let pings = nodes.into_iter().map(|node| async move {
+            let answer = tokio::time::timeout(SAMPLING, rpc.request(wire::ping(0, node), node, 1));
+            match answer.await {
+                Ok(Ok(answer)) => Some((answer.reply.to, answer.from)),
+                _ => None,
+            }
+        });
+        join_all(pings).await.into_iter().flatten().collect()
+    }
+
+    /// One probe from the main puncher socket: it opens our NAT towards
+    /// `to` (JS sends it with a low TTL, which udx 0.2 cannot set).
+    fn open_session(&self, to: SocketAddrV4) {
+        self.sockets.probe(0, to);
+    }
+
+    fn payload(
+        &mut self,
+        punching: bool,
+        remote_address: Option<SocketAddrV4>,
+        token: Option<[u8; 32]>,
+        remote_token: Option<[u8; 32]>,
+    ) -> HolepunchPayload {
+        let round = self.round;
+        self.round += 1;
+        HolepunchPayload {
+            error: ERROR_NONE,
+            firewall: self.nat.verdict().as_u64(),
+            round,
+            connected: false,
+            punching,
+            addresses: Some(self.nat.addresses()),
+            remote_address,
+            token,
+            remote_token,
+        }
+    }
+
+    /// Sends a holepunch round to `peer` through `relay` from the main
+    /// puncher socket and reads the server's answer.
+    async fn update(
+        &self,
+        peer: SocketAddrV4,
+        relay: SocketAddrV4,
+        payload: HolepunchPayload,
+    ) -> Result<RoundReply, PunchError> {
+        let rpc = self.sockets.rpc(0).ok_or(PunchError::Aborted)?;
+        let request = Request {
+            target: Some(self.plan.target),
+            value: Some(
+                Holepunch {
+                    mode: Mode::FromClient,
+                    id: self.plan.id,
+                    payload: self.secure.encrypt(&payload),
+                    peer_address: Some(peer),
+                }
+                .encode(),
+            ),
+            ..Request::new(0, relay, false, PEER_HOLEPUNCH)
+        };
+        let answer = rpc
+            .request(request, relay, ATTEMPTS)
+            .await
+            .map_err(|e| PunchError::NoAnswer(e.to_string()))?;
+        let holepunch = answer
+            .reply
+            .value
+            .as_deref()
+            .and_then(|v| Holepunch::decode(v).ok())
+            .filter(|h| h.mode == Mode::Reply)
+            .ok_or(PunchError::Invalid)?;
+        let payload = self
+            .secure
+            .decrypt(&holepunch.payload)
+            .ok_or(PunchError::Invalid)?;
+        Ok(RoundReply {
+            payload,
+            peer_address: holepunch.peer_address.unwrap_or(relay),
+            seen_as: answer.reply.to,
+            relay: answer.from,
+        })
+    }
+
+    /// Takes in the server's answer: a NAT sample, its verdict, addresses
+    /// and whether it punches. `verified`: the host whose token came back.
+    fn learn(
+        &mut self,
+        reply: &RoundReply,
+        verified: Option<std::net::Ipv4Addr>,
+    ) -> Result<(), PunchError> {
+        if !self.nat.is_frozen() {
+            self.nat.add(reply.seen_as, reply.relay);
+        }
+        let payload = &reply.payload;
+        if payload.error != ERROR_NONE {
+            return Err(PunchError::RemoteAborted(payload.error));
+        }
+        self.remote_firewall = Firewall::from_u64(payload.firewall);
+        let addresses = payload.addresses.clone().unwrap_or_default();
+        self.remote = remote_addresses(&addresses, verified, &self.remote);
+        self.remote_punching = payload.punching;
+        Ok(())
+    }
+
+    /// Tells the server we give up (JS `abort`), briefly and once.
+    async fn abort(&mut self) {
+        let relay = self.plan.server_relay;
+        let round = self.round;
+        self.round += 1;
+        let payload = HolepunchPayload {
+            error: ERROR_ABORTED,
+            firewall: Firewall::Unknown.as_u64(),
+            round,
+            connected: false,
+            punching: false,
+            addresses: None,
+            remote_address: None,
+            token: None,
+            remote_token: None,
+        };
+        let update = self.update(relay.peer_address, relay.relay_address, payload);
+        let _ = tokio::time::timeout(Duration::from_secs(1), update).await;
+    }
+
+    /// Keeps the socket the probe reached and closes the others.
+    fn finish(self, arrived: Arrived) -> Result<Punched, PunchError> {
+        let strategy = if self.strategy.is_empty() {
+            "fast"
+        } else {
+            self.strategy
+        };
+        let socket = self
+            .sockets
+            .take(arrived.socket)
+            .ok_or(PunchError::Aborted)?;
+        Ok(Punched {
+            socket,
+            remote: arrived.from,
+            strategy,
+        })
+    }
+}
+
+fn strategy_name(strategy: &Strategy) -> &'static str {
+    match strategy {
+        Strategy::Consistent => "consistent",
+        Strategy::RandomProbes { .. } => "random probes",
+        Strategy::Birthday { .. } => "birthday sockets",
+        Strategy::Refused(_) | Strategy::NotPunchable => "none",
+    }
+}
