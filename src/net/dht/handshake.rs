@@ -92,15 +92,24 @@ impl ClientHandshake {
     }
 }
 
+/// The server's half of one handshake: the answer to send back, and the
+/// finished handshake unless the client's payload was refused (the answer
+/// then carries the refusal).
+pub(crate) struct Responded {
+    pub(crate) answer: Vec<u8>,
+    pub(crate) accepted: Result<Handshaken, HandshakeError>,
+}
+
 /// The server's half: reads the client's first message and answers it with
 /// the payload `reply` builds from the client's (whatever the client said,
-/// the payload is made: a refusal carries its error code).
+/// the payload is made: a refusal carries its error code). Fails only when
+/// the first message itself is not a Noise message for our key.
 pub(crate) fn respond(
     keypair_secret: [u8; 32],
     keypair_public: [u8; 32],
     first: &[u8],
     reply: impl FnOnce(Result<&NoisePayload, &HandshakeError>) -> NoisePayload,
-) -> Result<(Handshaken, Vec<u8>), HandshakeError> {
+) -> Result<Responded, HandshakeError> {
     let keypair =
         hypercore_handshake::snow_keypair_from_secret_and_public(keypair_secret, keypair_public);
     let responder = || {
@@ -124,18 +133,17 @@ pub(crate) fn respond(
         .get_next_sendable_message()
         .map_err(|e| HandshakeError::Noise(e.to_string()))?
         .ok_or(HandshakeError::NoPayload)?;
-    verdict?;
-    let remote_public_key = cipher.get_remote_static();
-    let secret = secret_of(&cipher)?;
-    Ok((
-        Handshaken {
+    let accepted = verdict.and_then(|()| {
+        let remote_public_key = cipher.get_remote_static();
+        let secret = secret_of(&cipher)?;
+        Ok(Handshaken {
             cipher,
             remote,
             holepunch_secret: secret,
             remote_public_key,
-        },
-        answer,
-    ))
+        })
+    });
+    Ok(Responded { answer, accepted })
 }
 
 fn read_payload(cipher: &mut Cipher) -> Result<NoisePayload, HandshakeError> {
@@ -194,7 +202,7 @@ mod tests {
     fn both_halves_agree_on_the_payloads_and_the_holepunch_secret() {
         let (secret, public) = server_keys();
         let client = ClientHandshake::start(&public, &payload(11)).unwrap();
-        let (server, answer) = respond(secret, public, client.first_message(), |theirs| {
+        let responded = respond(secret, public, client.first_message(), |theirs| {
             assert_eq!(theirs.unwrap().udx.as_ref().unwrap().id, 11);
             NoisePayload {
                 firewall: FIREWALL_OPEN,
@@ -202,7 +210,8 @@ mod tests {
             }
         })
         .unwrap();
-        let client = client.finish(&answer).unwrap();
+        let server = responded.accepted.unwrap();
+        let client = client.finish(&responded.answer).unwrap();
         assert_eq!(client.remote.udx.as_ref().unwrap().id, 22);
         assert_eq!(client.remote.firewall, FIREWALL_OPEN);
         assert_eq!(client.holepunch_secret, server.holepunch_secret);
@@ -213,13 +222,13 @@ mod tests {
     fn a_refusal_reaches_the_client_as_an_error() {
         let (secret, public) = server_keys();
         let client = ClientHandshake::start(&public, &payload(1)).unwrap();
-        let (_, answer) = respond(secret, public, client.first_message(), |_| NoisePayload {
+        let responded = respond(secret, public, client.first_message(), |_| NoisePayload {
             error: ERROR_ABORTED,
             ..payload(2)
         })
         .unwrap();
         assert!(matches!(
-            client.finish(&answer),
+            client.finish(&responded.answer),
             Err(HandshakeError::Refused(ERROR_ABORTED))
         ));
     }
@@ -234,5 +243,20 @@ mod tests {
         let other = SigningKey::from_bytes(&[8; 32]).verifying_key().to_bytes();
         let wrong = ClientHandshake::start(&other, &payload(1)).unwrap();
         assert!(respond(secret, public, wrong.first_message(), |_| payload(2)).is_err());
+        // A client without a UDX stream is answered, with a refusal.
+        let no_udx = ClientHandshake::start(&public, &NoisePayload::default()).unwrap();
+        let responded = respond(secret, public, no_udx.first_message(), |theirs| {
+            assert!(matches!(theirs, Err(HandshakeError::NoUdx)));
+            NoisePayload {
+                error: ERROR_ABORTED,
+                ..payload(2)
+            }
+        })
+        .unwrap();
+        assert!(responded.accepted.is_err());
+        assert!(matches!(
+            no_udx.finish(&responded.answer),
+            Err(HandshakeError::Refused(ERROR_ABORTED))
+        ));
     }
 }

@@ -18,6 +18,8 @@
 //! (see `compat/`) until the client and server roles move here.
 
 #[allow(dead_code)] // parts serve the client and server roles still to come
+pub(crate) mod announcer;
+#[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod codec;
 pub(crate) mod connect;
 #[allow(dead_code)] // parts serve the client and server roles still to come

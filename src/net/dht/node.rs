@@ -62,6 +62,12 @@ pub(crate) enum Effect {
     Check {
         contact: Contact,
     },
+    /// A connection message for a server of ours: hand it to the server.
+    Serve {
+        target: [u8; 32],
+        request: Request,
+        from: SocketAddrV4,
+    },
 }
 
 /// How the node takes part in the DHT.
@@ -80,6 +86,8 @@ pub(crate) struct NodeState {
     tokens: Tokens,
     store: Option<Store>,
     delayed: usize,
+    /// The targets our own servers listen on.
+    serving: Vec<[u8; 32]>,
     /// Contacts being checked, each with the node that replaces it if it
     /// does not answer (a newcomer to its full bucket).
     checking: Vec<(NodeId, Option<Contact>)>,
@@ -109,6 +117,7 @@ impl NodeState {
             tokens: Tokens::new(secrets[0], secrets[1], now),
             store,
             delayed: 0,
+            serving: Vec::new(),
             checking: Vec::new(),
         }
     }
@@ -214,6 +223,19 @@ impl NodeState {
                 .zip(target.as_ref())
                 .and_then(|(store, target)| store.route(target, now))
         };
+        let served = request
+            .target
+            .filter(|t| self.serving.contains(t));
+        if let (Some(target), messages::PEER_HANDSHAKE | messages::PEER_HOLEPUNCH) =
+            (served, request.command)
+        {
+            effects.push(Effect::Serve {
+                target,
+                request,
+                from,
+            });
+            return;
+        }
         match request.command {
             messages::PEER_HANDSHAKE => {
                 let Some(handshake) = request
@@ -388,6 +410,14 @@ impl NodeState {
             self.table.replace(&id, newcomer, now);
         } else {
             self.table.remove(&id);
+        }
+    }
+
+    /// A server of ours listens on `target` (or stops).
+    pub(crate) fn serve(&mut self, target: [u8; 32], on: bool) {
+        self.serving.retain(|t| *t != target);
+        if on {
+            self.serving.push(target);
         }
     }
 

@@ -4,6 +4,7 @@
 //! with a FIND_NODE query for its own id, and refreshes its table every few
 //! minutes. Dropping the `DhtNode` stops it and frees the socket.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
@@ -39,6 +40,16 @@ pub(crate) struct NodeConfig {
 
 type Shared = Arc<Mutex<NodeState>>;
 
+/// A connection message for one of our servers, as it reached the DHT socket.
+#[derive(Debug)]
+pub(crate) struct Served {
+    pub(crate) request: Request,
+    pub(crate) from: SocketAddrV4,
+}
+
+/// Our servers' inboxes by target.
+type Servers = Arc<Mutex<HashMap<[u8; 32], mpsc::Sender<Served>>>>;
+
 /// A running node. Stops when dropped.
 pub(crate) struct DhtNode {
     rpc: Rpc,
@@ -46,6 +57,7 @@ pub(crate) struct DhtNode {
     bootstrap: Vec<SocketAddrV4>,
     /// Random punches of this node, one at a time and 20 s apart.
     throttle: Mutex<RandomThrottle>,
+    servers: Servers,
     task: JoinHandle<()>,
 }
 
@@ -73,9 +85,11 @@ impl DhtNode {
             now,
             unix_ms(),
         )));
+        let servers: Servers = Arc::default();
         let task = tokio::spawn(run(
             rpc.clone(),
             Arc::clone(&state),
+            Arc::clone(&servers),
             inbound,
             config.bootstrap.clone(),
         ));
@@ -84,6 +98,7 @@ impl DhtNode {
             state,
             bootstrap: config.bootstrap,
             throttle: Mutex::new(RandomThrottle::new()),
+            servers,
             task,
         })
     }
@@ -95,6 +110,18 @@ impl DhtNode {
     /// Contacts in the routing table.
     pub(crate) fn table_len(&self) -> usize {
         lock(&self.state).table().len()
+    }
+
+    /// Routes the connection messages for `target` to `inbox` (a server of
+    /// ours listens there) until `stop_serving`.
+    pub(crate) fn serve(&self, target: [u8; 32], inbox: mpsc::Sender<Served>) {
+        lock_servers(&self.servers).insert(target, inbox);
+        lock(&self.state).serve(target, true);
+    }
+
+    pub(crate) fn stop_serving(&self, target: [u8; 32]) {
+        lock_servers(&self.servers).remove(&target);
+        lock(&self.state).serve(target, false);
     }
 
     /// Contacts heard from most recently first (NAT sampling asks these).
@@ -177,6 +204,10 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+fn lock_servers(servers: &Servers) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], mpsc::Sender<Served>>> {
+    servers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn lock(state: &Shared) -> std::sync::MutexGuard<'_, NodeState> {
     state
         .lock()
@@ -197,6 +228,7 @@ enum Done {
 async fn run(
     rpc: Rpc,
     state: Shared,
+    servers: Servers,
     mut inbound: mpsc::Receiver<Inbound>,
     bootstrap: Vec<SocketAddrV4>,
 ) {
@@ -215,7 +247,7 @@ async fn run(
                     continue;
                 };
                 let effects = lock(&state).on_request(request, from, Instant::now());
-                perform(&rpc, effects, &done_tx);
+                perform(&rpc, &servers, effects, &done_tx);
             }
             done = done_rx.recv() => {
                 let Some(done) = done else { return };
@@ -234,12 +266,12 @@ async fn run(
                         }
                     }
                 }
-                perform(&rpc, effects, &done_tx);
+                perform(&rpc, &servers, effects, &done_tx);
             }
             _ = tick.tick() => {
                 let now = Instant::now();
                 let effects = lock(&state).tick(now, rand::random());
-                perform(&rpc, effects, &done_tx);
+                perform(&rpc, &servers, effects, &done_tx);
                 let empty = lock(&state).table().is_empty();
                 let due = match last_refresh {
                     None => true,
@@ -265,9 +297,26 @@ async fn run(
     }
 }
 
-fn perform(rpc: &Rpc, effects: Vec<Effect>, done: &mpsc::UnboundedSender<Done>) {
+fn perform(
+    rpc: &Rpc,
+    servers: &Servers,
+    effects: Vec<Effect>,
+    done: &mpsc::UnboundedSender<Done>,
+) {
     for effect in effects {
         match effect {
+            Effect::Serve {
+                target,
+                request,
+                from,
+            } => {
+                let inbox = lock_servers(servers).get(&target).cloned();
+                // A server that is behind drops the message, as a busy
+                // socket would; the client asks again.
+                if let Some(inbox) = inbox {
+                    let _ = inbox.try_send(Served { request, from });
+                }
+            }
             Effect::Reply { reply, to } => rpc.reply(&reply, to),
             Effect::Forward { request, to } => rpc.forward(&request, to),
             Effect::DelayedReply { reply, to, after } => {

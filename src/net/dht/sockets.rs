@@ -29,6 +29,34 @@ pub(crate) struct Arrived {
     pub(crate) from: SocketAddrV4,
 }
 
+/// What else reaches a serving side's sockets: requests (a holepunch round
+/// relayed to our puncher) and the first UDX packet of a stream we have
+/// not opened yet (its id, and where it came from: the path to connect).
+#[derive(Debug)]
+pub(crate) enum Extra {
+    Request {
+        socket: usize,
+        request: super::wire::Request,
+        from: SocketAddrV4,
+    },
+    Udx {
+        socket: usize,
+        stream_id: u32,
+        from: SocketAddrV4,
+    },
+}
+
+/// The stream id of a UDX packet (magic 0xff, version 1, id at 4..8), if
+/// `bytes` is one.
+pub(crate) fn udx_stream_id(bytes: &[u8]) -> Option<u32> {
+    match bytes {
+        [0xff, 0x01, _, _, a, b, c, d, ..] if bytes.len() >= 20 => {
+            Some(u32::from_le_bytes([*a, *b, *c, *d]))
+        }
+        _ => None,
+    }
+}
+
 struct Held {
     rpc: Rpc,
     listener: JoinHandle<()>,
@@ -40,6 +68,7 @@ pub(crate) struct PunchSockets {
     arrived_tx: mpsc::Sender<Arrived>,
     arrived: Option<mpsc::Receiver<Arrived>>,
     echo: bool,
+    extra: Option<mpsc::Sender<Extra>>,
 }
 
 impl Drop for PunchSockets {
@@ -61,9 +90,29 @@ impl PunchSockets {
             arrived_tx,
             arrived: Some(arrived),
             echo,
+            extra: None,
         };
         sockets.add()?;
         Ok(sockets)
+    }
+
+    /// The serving side's sockets: probes are echoed, and requests and
+    /// first UDX packets come out of the returned receiver.
+    pub(crate) fn open_serving(
+        bind_ip: std::net::IpAddr,
+    ) -> io::Result<(Self, mpsc::Receiver<Extra>)> {
+        let (arrived_tx, arrived) = mpsc::channel(MAX_SOCKETS * 4);
+        let (extra_tx, extra) = mpsc::channel(64);
+        let mut sockets = PunchSockets {
+            bind_ip,
+            held: Vec::new(),
+            arrived_tx,
+            arrived: Some(arrived),
+            echo: true,
+            extra: Some(extra_tx),
+        };
+        sockets.add()?;
+        Ok((sockets, extra))
     }
 
     /// One more socket; returns its index. Refused past `MAX_SOCKETS`.
@@ -79,6 +128,7 @@ impl PunchSockets {
             inbound,
             self.arrived_tx.clone(),
             self.echo,
+            self.extra.clone(),
         ));
         self.held.push(Some(Held { rpc, listener }));
         Ok(index)
@@ -143,14 +193,33 @@ async fn listen(
     mut inbound: mpsc::Receiver<Inbound>,
     arrived: mpsc::Sender<Arrived>,
     echo: bool,
+    extra: Option<mpsc::Sender<Extra>>,
 ) {
     while let Some(event) = inbound.recv().await {
-        // Requests on a puncher socket are not ours to answer; UDX packets
-        // for streams not opened yet are resent by their sender.
-        let Inbound::Other { bytes, from } = event else {
-            continue;
+        let (bytes, from) = match event {
+            Inbound::Request { request, from } => {
+                // Only a serving side answers requests on its punch sockets.
+                if let Some(extra) = &extra {
+                    let _ = extra.try_send(Extra::Request {
+                        socket: index,
+                        request,
+                        from,
+                    });
+                }
+                continue;
+            }
+            Inbound::Other { bytes, from } => (bytes, from),
         };
         if bytes.len() > 1 {
+            // The first packets of a stream not opened yet: its sender
+            // resends them once the stream is there.
+            if let (Some(extra), Some(stream_id)) = (&extra, udx_stream_id(&bytes)) {
+                let _ = extra.try_send(Extra::Udx {
+                    socket: index,
+                    stream_id,
+                    from,
+                });
+            }
             continue;
         }
         if echo {
