@@ -135,6 +135,9 @@ mod tests {
         }
         relays.update(vec![relay(5)]);
         assert!(!relays.is_relay(relay(1).relay_address));
-        assert!(!relays.is_relay(relay(2).relay_address), "four generations back");
+        assert!(
+            !relays.is_relay(relay(2).relay_address),
+            "four generations back"
+        );
     }
 }

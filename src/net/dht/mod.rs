@@ -11,8 +11,12 @@
 //! - `sampler`, `strategy`: a puncher socket's NAT classifier, and how a
 //!   punch is chosen, paced and throttled (pure).
 //!
-//! - `handshake`, `connect`: the Noise handshake, and the client role
-//!   (direct paths today; holepunching next).
+//! - `handshake`, `connect`, `punch`, `sockets`, `sampler`, `strategy`: the
+//!   Noise handshake and the client role with its holepunch (NAT sampling,
+//!   the rounds, the probes of each strategy);
+//! - `announcer`, `server`: the server role (announce, answer handshakes,
+//!   punch as the side that did not start, accept on the real path);
+//! - `dial`: `hychat dial`, the client role as a diagnostic.
 //!
 //! The bootstrap node runs on this; peers' own nodes are still hyperdht's
 //! (see `compat/`) until the client and server roles move here.
@@ -41,6 +45,8 @@ pub(crate) mod router;
 pub(crate) mod rpc;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod sampler;
+#[allow(dead_code)] // the swarm switch (next stage) accepts with it
+pub(crate) mod server;
 pub(crate) mod service;
 #[allow(dead_code)] // parts serve the server role still to come
 pub(crate) mod sockets;

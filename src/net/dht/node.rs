@@ -223,9 +223,7 @@ impl NodeState {
                 .zip(target.as_ref())
                 .and_then(|(store, target)| store.route(target, now))
         };
-        let served = request
-            .target
-            .filter(|t| self.serving.contains(t));
+        let served = request.target.filter(|t| self.serving.contains(t));
         if let (Some(target), messages::PEER_HANDSHAKE | messages::PEER_HOLEPUNCH) =
             (served, request.command)
         {

@@ -480,7 +480,7 @@ impl Attempt<'_> {
     }
 }
 
-fn strategy_name(strategy: &Strategy) -> &'static str {
+pub(crate) fn strategy_name(strategy: &Strategy) -> &'static str {
     match strategy {
         Strategy::Consistent => "consistent",
         Strategy::RandomProbes { .. } => "random probes",

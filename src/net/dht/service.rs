@@ -204,8 +204,12 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn lock_servers(servers: &Servers) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], mpsc::Sender<Served>>> {
-    servers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock_servers(
+    servers: &Servers,
+) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], mpsc::Sender<Served>>> {
+    servers
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn lock(state: &Shared) -> std::sync::MutexGuard<'_, NodeState> {
@@ -297,12 +301,7 @@ async fn run(
     }
 }
 
-fn perform(
-    rpc: &Rpc,
-    servers: &Servers,
-    effects: Vec<Effect>,
-    done: &mpsc::UnboundedSender<Done>,
-) {
+fn perform(rpc: &Rpc, servers: &Servers, effects: Vec<Effect>, done: &mpsc::UnboundedSender<Done>) {
     for effect in effects {
         match effect {
             Effect::Serve {

@@ -1,0 +1,925 @@
+//! The server role of a DHT connection, as JS hyperdht's `server.js` plays
+//! it: announce ourselves to the nodes closest to our key, answer each
+//! client's handshake, and open the UDX stream on the path the client can
+//! use.
+//!
+//! - A handshake is answered once per first Noise message (a client sends
+//!   it through several relays); its entry's index is the `holepunch.id`
+//!   the client's rounds name.
+//! - A client that came straight to us, or says it is OPEN, is connected at
+//!   once from the DHT socket to where its packets come from.
+//! - Otherwise we punch: a puncher socket answers the handshake (so the
+//!   relay tells the client where our puncher is), samples our NAT, and
+//!   handles the client's PEER_HOLEPUNCH rounds (`_onpeerholepunch`):
+//!   verdicts and addresses both ways, a token for hosts whose rounds came
+//!   through our own relays, the "fast mode" probe, the throttle on random
+//!   punches, and the strategy's probes as the side that did not start.
+//! - The stream opens on the socket and at the address where the client's
+//!   first UDX packet really comes from (what JS's firewall hook does), so
+//!   a NAT that changes ports does not matter.
+//! - We never claim to be OPEN (design rule 4 of the holepunch notes):
+//!   public servers are punched too, which costs one fast round.
+//!
+//! One task per server routes messages; one task per handshake entry runs
+//! its punch. Every entry ends within `PREPUNCH` unless a punch started,
+//! and every punch ends when its probes run out.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_compat::Compat;
+use ed25519_dalek::SigningKey;
+use hypercore_handshake::Cipher;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uint24le_framing::Uint24LELengthPrefixedFraming;
+
+use super::announcer::{announce, Relays};
+use super::connect::Taken;
+use super::crypto::{hash, SecurePayload};
+use super::handshake::{respond, HandshakeError, Handshaken};
+use super::messages::{
+    Handshake, Holepunch, HolepunchInfo, HolepunchPayload, Mode, NoisePayload, SecretStreamInfo,
+    UdxInfo, ERROR_ABORTED, ERROR_NONE, ERROR_TRY_LATER, ERROR_VERSION_MISMATCH, FIREWALL_OPEN,
+    PEER_HANDSHAKE, PEER_HOLEPUNCH,
+};
+use super::punch::strategy_name;
+use super::rpc::Rpc;
+use super::sampler::{Firewall, NatSampler};
+use super::service::{DhtNode, Served};
+use super::sockets::{Extra, PunchSockets};
+use super::strategy::{self, remote_addresses, ProbeSchedule, RemoteAddress};
+use super::wire::{self, Reply, Request};
+
+/// A handshake that starts no punch is dropped after this (JS
+/// `HANDSHAKE_INITIAL_TIMEOUT`).
+pub(crate) const PREPUNCH: Duration = Duration::from_secs(10);
+/// Announcements are renewed this often (records live 20 minutes).
+const REANNOUNCE: Duration = Duration::from_secs(120);
+/// When no relay took the last announcement, the next try comes sooner.
+const REANNOUNCE_SOON: Duration = Duration::from_secs(5);
+/// Handshake entries at once; more clients wait for a free one.
+const MAX_ENTRIES: usize = 256;
+/// How long a NAT sampling ping waits.
+const SAMPLE_WAIT: Duration = Duration::from_secs(2);
+
+/// A connection a client opened to us.
+pub(crate) struct Accepted {
+    pub(crate) cipher: Cipher,
+    pub(crate) remote_addr: SocketAddrV4,
+    pub(crate) remote_public_key: Option<[u8; 32]>,
+    pub(crate) path: Taken,
+    /// The punched socket the stream runs on, if not the DHT socket.
+    _socket: Option<Rpc>,
+}
+
+impl std::fmt::Debug for Accepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accepted")
+            .field("remote_addr", &self.remote_addr)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A server listening on the DHT. Dropping it stops it.
+pub(crate) struct Listener {
+    pub(crate) connections: mpsc::Receiver<Accepted>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a server for `key` on `node`: it announces itself and accepts.
+pub(crate) fn listen(node: Arc<DhtNode>, key: SigningKey) -> Listener {
+    let (accepted_tx, connections) = mpsc::channel(16);
+    let task = tokio::spawn(serve(node, key, accepted_tx));
+    Listener { connections, task }
+}
+
+/// What a handshake entry's task is told.
+enum ToEntry {
+    /// A holepunch round; `on_puncher` when it reached our puncher socket.
+    Round {
+        request: Request,
+        from: SocketAddrV4,
+        on_puncher: bool,
+    },
+    /// The same first message again (another relay): answer it again.
+    Again {
+        request: Request,
+        from: SocketAddrV4,
+    },
+}
+
+struct Server {
+    node: Arc<DhtNode>,
+    key: SigningKey,
+    target: [u8; 32],
+    relays: Relays,
+    /// Entry index → its task's inbox; `None` for a free slot.
+    entries: Vec<Option<mpsc::Sender<ToEntry>>>,
+    /// First Noise message → entry index.
+    by_noise: HashMap<Vec<u8>, usize>,
+    accepted: mpsc::Sender<Accepted>,
+}
+
+async fn serve(node: Arc<DhtNode>, key: SigningKey, accepted: mpsc::Sender<Accepted>) {
+    let target = hash(&[&key.verifying_key().to_bytes()]);
+    let (inbox_tx, mut inbox) = mpsc::channel::<Served>(256);
+    node.serve(target, inbox_tx);
+    let (ended_tx, mut ended) = mpsc::unbounded_channel::<(usize, Vec<u8>)>();
+    let mut server = Server {
+        node: Arc::clone(&node),
+        key,
+        target,
+        relays: Relays::default(),
+        entries: Vec::new(),
+        by_noise: HashMap::new(),
+        accepted,
+    };
+    let mut next_announce = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            served = inbox.recv() => {
+                let Some(Served { request, from }) = served else { break };
+                server.on_request(request, from, &ended_tx);
+            }
+            Some((index, noise)) = ended.recv() => {
+                if let Some(slot) = server.entries.get_mut(index) {
+                    *slot = None;
+                }
+                server.by_noise.remove(&noise);
+            }
+            _ = tokio::time::sleep_until(next_announce) => {
+                let relays = announce(&server.node, &server.key, server.target, Vec::new()).await;
+                let soon = relays.is_empty();
+                tracing::debug!(relays = relays.len(), "announced our server");
+                server.relays.update(relays);
+                next_announce = tokio::time::Instant::now() + if soon { REANNOUNCE_SOON } else { REANNOUNCE };
+            }
+        }
+    }
+    node.stop_serving(target);
+}
+
+impl Server {
+    fn on_request(
+        &mut self,
+        request: Request,
+        from: SocketAddrV4,
+        ended: &mpsc::UnboundedSender<(usize, Vec<u8>)>,
+    ) {
+        match request.command {
+            PEER_HANDSHAKE => self.on_handshake(request, from, ended),
+            PEER_HOLEPUNCH => {
+                let Some(holepunch) = request
+                    .value
+                    .as_deref()
+                    .and_then(|v| Holepunch::decode(v).ok())
+                else {
+                    return;
+                };
+                let inbox = usize::try_from(holepunch.id)
+                    .ok()
+                    .and_then(|i| self.entries.get(i))
+                    .and_then(Option::as_ref);
+                match inbox {
+                    Some(inbox) => {
+                        let _ = inbox.try_send(ToEntry::Round {
+                            request,
+                            from,
+                            on_puncher: false,
+                        });
+                    }
+                    // No such handshake: JS answers an abort from the DHT
+                    // socket, but without its box it could not be read.
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_handshake(
+        &mut self,
+        request: Request,
+        from: SocketAddrV4,
+        ended: &mpsc::UnboundedSender<(usize, Vec<u8>)>,
+    ) {
+        let Some(handshake) = request
+            .value
+            .as_deref()
+            .and_then(|v| Handshake::decode(v).ok())
+        else {
+            return;
+        };
+        if handshake.noise.is_empty() {
+            return;
+        }
+        if let Some(inbox) = self
+            .by_noise
+            .get(&handshake.noise)
+            .and_then(|i| self.entries.get(*i))
+            .and_then(Option::as_ref)
+        {
+            let _ = inbox.try_send(ToEntry::Again { request, from });
+            return;
+        }
+        let Some(reply_to) = reply_route(&handshake, from) else {
+            return;
+        };
+        let index = match self.entries.iter().position(Option::is_none) {
+            Some(free) => free,
+            None if self.entries.len() < MAX_ENTRIES => {
+                self.entries.push(None);
+                self.entries.len() - 1
+            }
+            None => return,
+        };
+        let (tx, rx) = mpsc::channel(32);
+        self.entries[index] = Some(tx);
+        self.by_noise.insert(handshake.noise.clone(), index);
+        let entry = EntryStart {
+            node: Arc::clone(&self.node),
+            seed: self.key.to_bytes(),
+            public: self.key.verifying_key().to_bytes(),
+            target: self.target,
+            id: index,
+            relays: self.relays.clone(),
+            handshake,
+            request,
+            reply_to,
+            accepted: self.accepted.clone(),
+        };
+        let ended = ended.clone();
+        tokio::spawn(async move {
+            let noise = entry.handshake.noise.clone();
+            run_entry(entry, rx).await;
+            // Keep the entry a while so repeats through other relays are
+            // answered the same (JS `handshakeClearWait`).
+            tokio::time::sleep(PREPUNCH).await;
+            let _ = ended.send((index, noise));
+        });
+    }
+}
+
+/// Where the answer to a handshake goes, by the mode it came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplyTo {
+    /// It came straight from the client: a reply to its request.
+    Client(SocketAddrV4),
+    /// It came through a relay (first or second): a FROM_SERVER request to
+    /// that relay, naming the client.
+    Relay {
+        relay: SocketAddrV4,
+        client: SocketAddrV4,
+    },
+}
+
+impl ReplyTo {
+    fn client(self) -> SocketAddrV4 {
+        match self {
+            ReplyTo::Client(client) | ReplyTo::Relay { client, .. } => client,
+        }
+    }
+}
+
+fn reply_route(handshake: &Handshake, from: SocketAddrV4) -> Option<ReplyTo> {
+    match handshake.mode {
+        Mode::FromClient => Some(ReplyTo::Client(from)),
+        Mode::FromRelay => Some(ReplyTo::Relay {
+            relay: from,
+            client: handshake.peer_address?,
+        }),
+        Mode::FromSecondRelay => Some(ReplyTo::Relay {
+            relay: handshake.relay_address?,
+            client: handshake.peer_address?,
+        }),
+        Mode::FromServer | Mode::Reply | Mode::Other(_) => None,
+    }
+}
+
+struct EntryStart {
+    node: Arc<DhtNode>,
+    seed: [u8; 32],
+    public: [u8; 32],
+    target: [u8; 32],
+    id: usize,
+    relays: Relays,
+    handshake: Handshake,
+    request: Request,
+    reply_to: ReplyTo,
+    accepted: mpsc::Sender<Accepted>,
+}
+
+/// Sends the handshake answer `noise` back the way the handshake came,
+/// from `rpc`'s socket.
+fn send_answer(rpc: &Rpc, target: [u8; 32], request: &Request, reply_to: ReplyTo, noise: &[u8]) {
+    match reply_to {
+        ReplyTo::Client(client) => {
+            let reply = Reply {
+                value: Some(
+                    Handshake {
+                        mode: Mode::Reply,
+                        noise: noise.to_vec(),
+                        peer_address: None,
+                        relay_address: None,
+                    }
+                    .encode(),
+                ),
+                ..Reply::to_request(request, client)
+            };
+            rpc.reply(&reply, client);
+        }
+        ReplyTo::Relay { relay, client } => {
+            let forwarded = Request {
+                tid: request.tid,
+                to: relay,
+                id: None,
+                token: None,
+                internal: false,
+                command: PEER_HANDSHAKE,
+                target: Some(target),
+                value: Some(
+                    Handshake {
+                        mode: Mode::FromServer,
+                        noise: noise.to_vec(),
+                        peer_address: Some(client),
+                        relay_address: None,
+                    }
+                    .encode(),
+                ),
+            };
+            rpc.forward(&forwarded, relay);
+        }
+    }
+}
+
+/// One client's handshake, from the answer to the connection.
+async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
+    let local_udx: u32 = rand::random();
+    let relays = start.relays.current().to_vec();
+    let relay_addresses: Vec<SocketAddrV4> = relays.iter().map(|r| r.relay_address).collect();
+    let responded = respond(start.seed, start.public, &start.handshake.noise, |client| {
+        let error = match client {
+            Ok(_) => ERROR_NONE,
+            Err(HandshakeError::VersionMismatch) => ERROR_VERSION_MISMATCH,
+            Err(_) => ERROR_ABORTED,
+        };
+        NoisePayload {
+            error,
+            holepunch: Some(HolepunchInfo {
+                id: start.id as u64,
+                relays: relays.clone(),
+            }),
+            udx: Some(UdxInfo::new(local_udx, false)),
+            secret_stream: Some(SecretStreamInfo::default()),
+            relay_addresses: (!relay_addresses.is_empty()).then(|| relay_addresses.clone()),
+            ..NoisePayload::default()
+        }
+    });
+    let Ok(responded) = responded else {
+        return;
+    };
+    let dht = start.node.rpc();
+    let direct = matches!(start.reply_to, ReplyTo::Client(_));
+    let done = match responded.accepted {
+        Ok(done) => done,
+        Err(_) => {
+            send_answer(
+                dht,
+                start.target,
+                &start.request,
+                start.reply_to,
+                &responded.answer,
+            );
+            return;
+        }
+    };
+    let Some(remote_udx) = done
+        .remote
+        .udx
+        .as_ref()
+        .and_then(|u| u32::try_from(u.id).ok())
+    else {
+        return;
+    };
+    // A client that came straight here, or is open, is dialed at once.
+    if direct || done.remote.firewall == FIREWALL_OPEN {
+        let client = start.reply_to.client();
+        let half = dht.socket().create_stream(local_udx);
+        send_answer(
+            dht,
+            start.target,
+            &start.request,
+            start.reply_to,
+            &responded.answer,
+        );
+        if let Ok(half) = half {
+            if let Ok(stream) = half.connect(SocketAddr::V4(client), remote_udx) {
+                deliver(&start.accepted, done, stream, client, Taken::Direct, None).await;
+            }
+        }
+        return;
+    }
+    let bind_ip = dht.local_addr().ip();
+    let Ok((sockets, extra)) = PunchSockets::open_serving(bind_ip) else {
+        return;
+    };
+    let Some(puncher) = sockets.rpc(0).cloned() else {
+        return;
+    };
+    // Answered from the puncher: the relay tells the client where it is.
+    send_answer(
+        &puncher,
+        start.target,
+        &start.request,
+        start.reply_to,
+        &responded.answer,
+    );
+    let punch = ServerPunch {
+        node: Arc::clone(&start.node),
+        target: start.target,
+        secure: SecurePayload::new(&done.holepunch_secret),
+        relays: start.relays,
+        nat: NatSampler::new(true),
+        sockets,
+        remote_firewall: Firewall::from_u64(done.remote.firewall),
+        remote: Vec::new(),
+        remote_punching: false,
+        round: 0,
+        schedule: None,
+        strategy: "fast",
+        random: false,
+        answer: responded.answer.clone(),
+    };
+    if let Some((socket, remote, how)) = punch.run(&mut inbox, extra, local_udx).await {
+        let half = socket.socket().create_stream(local_udx);
+        if let Ok(half) = half {
+            if let Ok(stream) = half.connect(SocketAddr::V4(remote), remote_udx) {
+                deliver(
+                    &start.accepted,
+                    done,
+                    stream,
+                    remote,
+                    Taken::Punched(how),
+                    Some(socket),
+                )
+                .await;
+            }
+        }
+    }
+}
+
+async fn deliver(
+    accepted: &mpsc::Sender<Accepted>,
+    done: Handshaken,
+    stream: udx::UdxStream,
+    remote_addr: SocketAddrV4,
+    path: Taken,
+    socket: Option<Rpc>,
+) {
+    let mut cipher = done.cipher;
+    cipher.set_io(Box::new(Uint24LELengthPrefixedFraming::new(Compat::new(
+        stream,
+    ))));
+    tracing::debug!(%remote_addr, %path, "accepted a connection");
+    let _ = accepted
+        .send(Accepted {
+            cipher,
+            remote_addr,
+            remote_public_key: done.remote_public_key,
+            path,
+            _socket: socket,
+        })
+        .await;
+}
+
+/// The punch of one handshake entry, on the serving side.
+struct ServerPunch {
+    node: Arc<DhtNode>,
+    target: [u8; 32],
+    secure: SecurePayload,
+    relays: Relays,
+    nat: NatSampler,
+    sockets: PunchSockets,
+    remote_firewall: Firewall,
+    remote: Vec<RemoteAddress>,
+    remote_punching: bool,
+    round: u64,
+    schedule: Option<ProbeSchedule>,
+    strategy: &'static str,
+    random: bool,
+    /// Our handshake answer, for repeats of the first message.
+    answer: Vec<u8>,
+}
+
+impl ServerPunch {
+    /// Runs until the client's first UDX packet arrives on one of our punch
+    /// sockets (returns that socket, the packet's source and the strategy),
+    /// or the punch gives up.
+    async fn run(
+        mut self,
+        inbox: &mut mpsc::Receiver<ToEntry>,
+        mut extra: mpsc::Receiver<Extra>,
+        local_udx: u32,
+    ) -> Option<(Rpc, SocketAddrV4, &'static str)> {
+        self.sample().await;
+        let prepunch = tokio::time::Instant::now() + PREPUNCH;
+        let outcome = loop {
+            let wake = self
+                .schedule
+                .as_ref()
+                .and_then(ProbeSchedule::next_wake)
+                .map(tokio::time::Instant::from_std);
+            let deadline = match (&self.schedule, wake) {
+                (Some(_), Some(wake)) => wake,
+                // Punching, probes spent: a last moment for the stream.
+                (Some(_), None) => tokio::time::Instant::now() + Duration::from_secs(2),
+                (None, _) => prepunch,
+            };
+            tokio::select! {
+                message = inbox.recv() => match message {
+                    Some(ToEntry::Round { request, from, on_puncher }) => {
+                        self.on_round(request, from, on_puncher).await;
+                    }
+                    Some(ToEntry::Again { request, from }) => {
+                        if let Some(route) = Handshake::decode(request.value.as_deref().unwrap_or_default())
+                            .ok()
+                            .and_then(|h| reply_route(&h, from))
+                        {
+                            if let Some(rpc) = self.sockets.rpc(0) {
+                                send_answer(rpc, self.target, &request, route, &self.answer);
+                            }
+                        }
+                    }
+                    None => break None,
+                },
+                Some(extra) = extra.recv() => match extra {
+                    Extra::Request { request, from, .. } if request.command == PEER_HOLEPUNCH => {
+                        self.on_round(request, from, true).await;
+                    }
+                    Extra::Request { .. } => {}
+                    Extra::Udx { socket, stream_id, from } if stream_id == local_udx => {
+                        break Some((socket, from));
+                    }
+                    Extra::Udx { .. } => {}
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    match &mut self.schedule {
+                        None => break None,
+                        Some(schedule) => {
+                            if schedule.next_wake().is_none() {
+                                break None;
+                            }
+                            for probe in schedule.next(Instant::now()) {
+                                let mut socket = probe.socket;
+                                if probe.open || self.sockets.rpc(socket).is_none() {
+                                    match self.sockets.add() {
+                                        Ok(index) => socket = index,
+                                        Err(_) => continue,
+                                    }
+                                }
+                                self.sockets.probe(socket, probe.to);
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        if self.random {
+            self.node.end_random_punch(Instant::now());
+        }
+        let (socket, from) = outcome?;
+        let strategy = self.strategy;
+        let rpc = self.sockets.take(socket)?;
+        Some((rpc, from, strategy))
+    }
+
+    /// Samples our NAT from the puncher socket (as the client does).
+    async fn sample(&mut self) {
+        for _ in 0..2 {
+            if self.nat.is_settled() {
+                break;
+            }
+            let nodes = self.nat.nodes_to_sample(&self.node.newest_nodes(16));
+            let Some(rpc) = self.sockets.rpc(0) else {
+                return;
+            };
+            let pings = nodes.into_iter().map(|node| async move {
+                let ping = rpc.request(wire::ping(0, node), node, 1);
+                match tokio::time::timeout(SAMPLE_WAIT, ping).await {
+                    Ok(Ok(answer)) => Some((answer.reply.to, answer.from)),
+                    _ => None,
+                }
+            });
+            for (seen_as, node) in futures::future::join_all(pings).await.into_iter().flatten() {
+                self.nat.add(seen_as, node);
+            }
+        }
+        self.nat.settle();
+    }
+
+    /// A client's holepunch round (JS `_onpeerholepunch`).
+    async fn on_round(&mut self, request: Request, from: SocketAddrV4, on_puncher: bool) {
+        let Some(holepunch) = request
+            .value
+            .as_deref()
+            .and_then(|v| Holepunch::decode(v).ok())
+            .filter(|h| h.mode == Mode::FromRelay)
+        else {
+            return;
+        };
+        let Some(client) = holepunch.peer_address else {
+            return;
+        };
+        let Some(payload) = self.secure.decrypt(&holepunch.payload) else {
+            return;
+        };
+        let from_our_relay = self.relays.is_relay(from);
+        if payload.error != ERROR_NONE {
+            self.round = self.round.max(payload.round);
+            self.schedule = None;
+            self.answer_round(&request, from, client, ERROR_ABORTED, None, &payload);
+            return;
+        }
+        let token = self.secure.token(*client.ip());
+        let echoed = from_our_relay && payload.remote_token == Some(token);
+        if on_puncher && !self.nat.is_frozen() {
+            self.nat.add(request.to, from);
+        }
+        if payload.round >= self.round {
+            self.round = payload.round;
+            self.remote_firewall = Firewall::from_u64(payload.firewall);
+            let addresses = payload.addresses.clone().unwrap_or_default();
+            let verified = echoed.then_some(*client.ip());
+            self.remote = remote_addresses(&addresses, verified, &self.remote);
+            self.remote_punching = payload.punching;
+            if let Some(schedule) = &mut self.schedule {
+                schedule.set_remote_addresses(&self.remote);
+            }
+        }
+        // Fast mode: the client opened its NAT towards one of our
+        // addresses; a probe back now usually connects it in round one.
+        let local = self.nat.verdict();
+        if local.coerce() == Firewall::Consistent
+            && payload
+                .remote_address
+                .is_some_and(|a| self.nat.addresses().contains(&a))
+        {
+            self.sockets.probe(0, client);
+        }
+        if self.remote_punching && self.schedule.is_none() {
+            let random = strategy::is_random_punch(local, self.remote_firewall);
+            if random {
+                if !self.node.start_random_punch(Instant::now()) {
+                    self.answer_round(
+                        &request,
+                        from,
+                        client,
+                        ERROR_TRY_LATER,
+                        Some(token),
+                        &payload,
+                    );
+                    return;
+                }
+                self.random = true;
+            }
+            let chosen = strategy::choose(local, self.remote_firewall, &self.remote);
+            match ProbeSchedule::start(Instant::now(), chosen, false, &self.remote, rand::random())
+            {
+                Some(schedule) => {
+                    self.strategy = strategy_name(&chosen);
+                    self.schedule = Some(schedule);
+                }
+                None => {
+                    self.answer_round(&request, from, client, ERROR_ABORTED, None, &payload);
+                    return;
+                }
+            }
+        }
+        if self.nat.verdict() != Firewall::Unknown {
+            self.nat.freeze();
+        }
+        let token = from_our_relay.then_some(token);
+        self.answer_round(&request, from, client, ERROR_NONE, token, &payload);
+    }
+
+    /// Our answer to a round, through the relay it came from, sent from the
+    /// puncher socket (an abort goes from the DHT socket, as in JS).
+    fn answer_round(
+        &self,
+        request: &Request,
+        relay: SocketAddrV4,
+        client: SocketAddrV4,
+        error: u64,
+        token: Option<[u8; 32]>,
+        theirs: &HolepunchPayload,
+    ) {
+        let aborting = error == ERROR_ABORTED;
+        let payload = HolepunchPayload {
+            error,
+            firewall: if aborting {
+                Firewall::Unknown.as_u64()
+            } else {
+                self.nat.verdict().as_u64()
+            },
+            round: self.round,
+            connected: false,
+            punching: !aborting && self.schedule.is_some(),
+            addresses: (!aborting).then(|| self.nat.addresses()),
+            remote_address: None,
+            token: if aborting { None } else { token },
+            remote_token: if aborting { None } else { theirs.token },
+        };
+        let forwarded = Request {
+            tid: request.tid,
+            to: relay,
+            id: None,
+            token: None,
+            internal: false,
+            command: PEER_HOLEPUNCH,
+            target: Some(self.target),
+            value: Some(
+                Holepunch {
+                    mode: Mode::FromServer,
+                    id: 0,
+                    payload: self.secure.encrypt(&payload),
+                    peer_address: Some(client),
+                }
+                .encode(),
+            ),
+        };
+        let rpc = if aborting {
+            Some(self.node.rpc())
+        } else {
+            self.sockets.rpc(0)
+        };
+        if let Some(rpc) = rpc {
+            rpc.forward(&forwarded, relay);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::dht::connect::connect;
+    use crate::net::dht::service::NodeConfig;
+    use futures::{SinkExt, StreamExt};
+    use hypercore_handshake::CipherEvent;
+    use std::net::Ipv4Addr;
+
+    fn start(bootstrap: Vec<SocketAddrV4>, persistent: bool) -> DhtNode {
+        DhtNode::start(NodeConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            bootstrap,
+            persistent_ip: persistent.then_some(Ipv4Addr::LOCALHOST),
+        })
+        .unwrap()
+    }
+
+    fn v4(node: &DhtNode) -> SocketAddrV4 {
+        match node.local_addr() {
+            SocketAddr::V4(v4) => v4,
+            SocketAddr::V6(_) => unreachable!("bound to IPv4"),
+        }
+    }
+
+    /// Three of our nodes joined into one DHT.
+    fn three_nodes() -> (Vec<DhtNode>, Vec<SocketAddrV4>) {
+        let first = start(Vec::new(), true);
+        let seed = vec![v4(&first)];
+        let nodes = vec![first, start(seed.clone(), true), start(seed, true)];
+        let list = nodes.iter().map(v4).collect();
+        (nodes, list)
+    }
+
+    /// Echoes every message on every connection the listener accepts, and
+    /// reports each connection's path.
+    fn echo(mut listener: Listener) -> mpsc::UnboundedReceiver<Taken> {
+        let (paths_tx, paths) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(mut accepted) = listener.connections.recv().await {
+                let _ = paths_tx.send(accepted.path);
+                tokio::spawn(async move {
+                    while let Some(event) = accepted.cipher.next().await {
+                        if let CipherEvent::Message(bytes) = event {
+                            if accepted.cipher.send(bytes).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        paths
+    }
+
+    /// Our client reaches our server through our nodes: the server answers
+    /// from a puncher and the two punch (on one machine, the fast or the
+    /// consistent way), and bytes go both ways.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn our_client_punches_through_to_our_server_and_they_talk() {
+        let (_nodes, list) = three_nodes();
+        let server_node = Arc::new(start(list.clone(), false));
+        let key = SigningKey::from_bytes(&rand::random());
+        let public = key.verifying_key().to_bytes();
+        let mut paths = echo(listen(Arc::clone(&server_node), key));
+        let client = start(list.clone(), false);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut connected = loop {
+            match connect(&client, public).await {
+                Ok(connected) => break connected,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("not yet: {e}");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                Err(e) => panic!("no connection to our server within 20 s: {e}"),
+            }
+        };
+        assert!(
+            matches!(connected.path, Taken::Punched(_)),
+            "{}",
+            connected.path
+        );
+        connected.cipher.send(b"ping".to_vec()).await.unwrap();
+        let echoed = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(event) = connected.cipher.next().await {
+                if let CipherEvent::Message(bytes) = event {
+                    return Some(bytes);
+                }
+            }
+            None
+        })
+        .await
+        .expect("the echo arrives");
+        assert_eq!(echoed.as_deref(), Some(&b"ping"[..]));
+        let served = paths.recv().await.expect("the server accepted");
+        assert!(matches!(served, Taken::Punched(_)), "{served}");
+    }
+
+    /// A JS hyperdht client (believing itself firewalled, so nobody takes a
+    /// shortcut) finds our server on a DHT of our nodes, punches through to
+    /// it, and gets its bytes echoed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_js_client_punches_through_to_our_server() {
+        use std::process::{Command, Stdio};
+        const HOW: &str = "this test runs a JS client: run `npm ci --prefix tests/js`";
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            root.join("tests/js/node_modules/hyperdht").exists(),
+            "{HOW}"
+        );
+        let (_nodes, list) = three_nodes();
+        let server_node = Arc::new(start(list.clone(), false));
+        let key = SigningKey::from_bytes(&rand::random());
+        let public = hex::encode(key.verifying_key().to_bytes());
+        let mut paths = echo(listen(Arc::clone(&server_node), key));
+        // Let the first announcement land.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let bootstrap: Vec<String> = list.iter().map(ToString::to_string).collect();
+        let mut last = String::new();
+        for _ in 0..3 {
+            let output = tokio::task::spawn_blocking({
+                let bootstrap = bootstrap.join(",");
+                let public = public.clone();
+                let root = root.to_path_buf();
+                move || {
+                    Command::new("timeout")
+                        .args([
+                            "30",
+                            "node",
+                            "tests/js/dht-dial.js",
+                            &bootstrap,
+                            &public,
+                            "firewalled",
+                        ])
+                        .current_dir(root)
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped())
+                        .output()
+                }
+            })
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{HOW} ({e})"));
+            last = String::from_utf8_lossy(&output.stdout).to_string()
+                + &String::from_utf8_lossy(&output.stderr);
+            if last.contains("ECHO hello from js") {
+                let served = paths.recv().await.expect("the server accepted");
+                assert!(matches!(served, Taken::Punched(_)), "{served}");
+                return;
+            }
+            eprintln!("not yet: {last}");
+        }
+        panic!("the JS client never got its echo: {last}");
+    }
+}
