@@ -190,17 +190,14 @@ impl Server {
                     .ok()
                     .and_then(|i| self.entries.get(i))
                     .and_then(Option::as_ref);
-                match inbox {
-                    Some(inbox) => {
-                        let _ = inbox.try_send(ToEntry::Round {
-                            request,
-                            from,
-                            on_puncher: false,
-                        });
-                    }
-                    // No such handshake: JS answers an abort from the DHT
-                    // socket, but without its box it could not be read.
-                    None => {}
+                // No such handshake: JS answers an abort from the DHT
+                // socket, but without its box it could not be read.
+                if let Some(inbox) = inbox {
+                    let _ = inbox.try_send(ToEntry::Round {
+                        request,
+                        from,
+                        on_puncher: false,
+                    });
                 }
             }
             _ => {}
