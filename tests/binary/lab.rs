@@ -95,6 +95,43 @@ fn js_peers_behind_nats_holepunch_through_a_dht_of_five_hychat_nodes() {
     scenarios::js_on_a_hychat_only_dht(&lab);
 }
 
+/// `hychat dial` on a host behind each kind of NAT, and on a public host,
+/// reaches a JS writer (hyperswarm, the reference) behind another kind of
+/// NAT or on a public host, through a DHT of five hychat nodes: cone <-
+/// cone, cone <- random, random <- cone, public <- random and random <-
+/// public each exit 0 with `reached` within 60 s, on the path the two NAT
+/// verdicts call for (punched, with the strategy JS would pick; `direct`
+/// only to the writer on a public host, which may claim to be reachable).
+/// Then random <- random exits 1 within 20 s, saying the two NATs cannot
+/// punch. Each dial is a fresh process that leaves by itself, releases its
+/// sockets and never panics; no node panics. Proves hychat's client role
+/// holepunches JS servers: NAT sampling, both rounds through the relays,
+/// each probing strategy and the stream on the punched socket. On one
+/// machine nothing is behind a NAT and no strategy but the first ever runs.
+#[test]
+fn hychat_dials_js_writers_across_nats_on_the_path_the_nats_call_for() {
+    let lab = Lab::shared();
+    scenarios::hychat_dials_js_across_nats(&lab);
+}
+
+/// How a dial's result line is read (no lab needed).
+#[test]
+fn a_dial_result_line_gives_its_path_and_figures() {
+    let line = "reached 203.0.113.12:40312 (punched, consistent) through 198.51.100.21:49737: \
+                connected in 1204 ms, first message after 1260 ms";
+    assert_eq!(
+        scenarios::parse_reached(line),
+        Some(("punched, consistent".to_string(), 1204, 1260))
+    );
+    let direct = "reached 198.51.100.12:5000 (direct) through 198.51.100.2:49737: \
+                  connected in 80 ms, first message after 95 ms";
+    assert_eq!(
+        scenarios::parse_reached(direct),
+        Some(("direct".to_string(), 80, 95))
+    );
+    assert_eq!(scenarios::parse_reached("connected to x (direct)"), None);
+}
+
 /// The checks scenarios end with (no lab needed): a `panicked at` line in
 /// a hychat log must be followed by a `recovered from a panic` line, and a
 /// panic printed by `hychat bootstrap` (which keeps its stderr) needs a

@@ -54,10 +54,13 @@
 //! (`tests/binary/lab.rs`) and the bench (`benches/lab.rs`), so the bench
 //! measures exactly what the tests assert. Each scenario ends with one
 //! check on every hychat log it made (`uncaught_panics`): a panic must be
-//! followed by hychat's `recovered from a panic` line; the all-hychat DHT
-//! scenario also wants no panic at all from its bootstrap nodes
-//! (`Scene::check_nodes_never_panicked`). Every wait is bounded and every
-//! process is stopped by its pid (`Background`).
+//! followed by hychat's `recovered from a panic` line; the scenarios on
+//! the all-hychat DHT (JS pairs, and `hychat dial` of JS writers) also want
+//! no panic at all from its bootstrap nodes
+//! (`Scene::check_nodes_never_panicked`), and each `hychat dial` none at
+//! all either, and no UDP socket left on its host once it exited
+//! (`Lab::udp_sockets`). Every wait is bounded and every process is
+//! stopped by its pid (`Background`).
 //! `HYCHAT_LAB_KEEP=1` keeps the storage directories (and their
 //! `hychat.log`) after the run and prints where they are.
 
@@ -505,6 +508,23 @@ impl Lab {
             .args(args)
             .env("HYCHAT_JS_HOST", "0.0.0.0");
         Background::spawn(name, command, true)
+    }
+
+    /// The UDP sockets open in `host`'s namespace (the kernel's
+    /// `/proc/net/udp` and `udp6` lines, headers left out): every one
+    /// belongs to a process still running on that host.
+    pub fn udp_sockets(&self, host: &str) -> Vec<String> {
+        let mut command = self.command(host, "cat");
+        command.args(["/proc/net/udp", "/proc/net/udp6"]);
+        let output = command
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot list the UDP sockets of {host}: {e}"));
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("sl "))
+            .map(|l| l.trim().to_string())
+            .collect()
     }
 
     /// The home router `host` sits behind, if it is behind one.

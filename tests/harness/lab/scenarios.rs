@@ -12,9 +12,9 @@ use super::super::process::Background;
 use super::super::tmux::{ensure_tmux, Tmux};
 use super::hosts::{
     CONE1, CONE1_ROUTER, CONE2, CONE2_ROUTER, DHT, JS_DHT_HOSTS, LAN1, LAN2, LANDHT, PUB1, PUB2,
-    RAND1, RAND1_ROUTER,
+    RAND1, RAND1_ROUTER, RAND2,
 };
-use super::scene::{Scene, Timing, ARRIVAL};
+use super::scene::{panics, Scene, Timing, ARRIVAL};
 use super::Lab;
 
 /// Two hychats follow each other: each one's history reaches the other
@@ -376,6 +376,22 @@ pub fn js_on_a_mixed_dht(lab: &Lab) -> Vec<Timing> {
     scene.finish()
 }
 
+/// Five hychat bootstrap nodes on five public hosts, each joined to the
+/// others: the nodes (stopped on drop) and the bootstrap list naming all.
+pub fn hychat_only_dht(scene: &mut Scene) -> (Vec<Background>, String) {
+    let hosts = [DHT, JS_DHT_HOSTS[0], JS_DHT_HOSTS[1], JS_DHT_HOSTS[2], PUB2];
+    let all: Vec<String> = hosts.iter().map(|host| scene.lab.dht_addr(host)).collect();
+    let nodes = hosts
+        .iter()
+        .map(|host| {
+            let own = scene.lab.dht_addr(host);
+            let others: Vec<String> = all.iter().filter(|a| **a != own).cloned().collect();
+            scene.bootstrap_node_joining(host, &others).0
+        })
+        .collect();
+    (nodes, all.join(","))
+}
+
 /// Scenario 5, all hychat (H8): five hychat bootstrap nodes on five
 /// public hosts, each joined to the others, are the only DHT of JS peers
 /// behind NATs. Fresh JS pairs connect through them cone <-> cone,
@@ -385,17 +401,7 @@ pub fn js_on_a_mixed_dht(lab: &Lab) -> Vec<Timing> {
 /// may panic, not even one it recovers from.
 pub fn js_on_a_hychat_only_dht(lab: &Lab) -> Vec<Timing> {
     let mut scene = Scene::new(lab, "js-hychat-only-dht");
-    let hosts = [DHT, JS_DHT_HOSTS[0], JS_DHT_HOSTS[1], JS_DHT_HOSTS[2], PUB2];
-    let all: Vec<String> = hosts.iter().map(|host| lab.dht_addr(host)).collect();
-    let nodes: Vec<Background> = hosts
-        .iter()
-        .map(|host| {
-            let own = lab.dht_addr(host);
-            let others: Vec<String> = all.iter().filter(|a| **a != own).cloned().collect();
-            scene.bootstrap_node_joining(host, &others).0
-        })
-        .collect();
-    let list = all.join(",");
+    let (nodes, list) = hychat_only_dht(&mut scene);
     let pairs = [
         (CONE1, CONE2, "cone -> cone"),
         (CONE1, RAND1, "cone -> random"),
@@ -632,4 +638,374 @@ pub fn tui_behind_a_nat(lab: &Lab) -> Vec<Timing> {
     }
     drop((tail, seed, node, second_node));
     scene.finish()
+}
+
+/// One pair of the "hychat dials JS" matrix: `hychat dial` on `dialer`
+/// reaches the log that a fresh JS writer on `writer` serves.
+#[derive(Clone, Copy, Debug)]
+pub struct DialPair {
+    pub dialer: &'static str,
+    pub writer: &'static str,
+    /// Where each side is, the dialer first, and the way through.
+    pub what: &'static str,
+    /// The paths the dial may name, each the start of the path it prints.
+    pub paths: &'static [&'static str],
+}
+
+impl DialPair {
+    pub fn label(&self) -> String {
+        format!("{} <- {} ({})", self.dialer, self.writer, self.what)
+    }
+}
+
+/// The pairs hychat must reach, with the paths their NAT verdicts call for
+/// (JS `holepuncher.js`): cone <-> cone punches consistently (or the JS
+/// server's fast-mode probe gets in first); a consistent client sprays
+/// random probes at a random server; a random client opens birthday
+/// sockets towards a consistent server. A public client is consistent, and
+/// the random server's own birthday probes may reach it before its probes
+/// start (then it says "fast"). The JS server on a public host may find
+/// itself reachable and claim OPEN: then, and only then, "direct" is right.
+pub const DIAL_PAIRS: [DialPair; 5] = [
+    DialPair {
+        dialer: CONE1,
+        writer: CONE2,
+        what: "cone <- cone, consistent",
+        paths: &["punched, fast", "punched, consistent"],
+    },
+    DialPair {
+        dialer: CONE1,
+        writer: RAND2,
+        what: "cone <- random, random probes",
+        paths: &["punched, random probes"],
+    },
+    DialPair {
+        dialer: RAND1,
+        writer: CONE2,
+        what: "random <- cone, birthday sockets",
+        paths: &["punched, birthday sockets"],
+    },
+    DialPair {
+        dialer: PUB1,
+        writer: RAND2,
+        what: "public <- random, punched",
+        paths: &["punched, "],
+    },
+    DialPair {
+        dialer: RAND1,
+        writer: PUB2,
+        what: "random <- public, direct or punched",
+        paths: &["direct", "punched, "],
+    },
+];
+
+/// The pair that cannot punch: both behind NATs with a new port per
+/// destination.
+pub const DIAL_REFUSED: DialPair = DialPair {
+    dialer: RAND1,
+    writer: RAND2,
+    what: "random <- random, refused",
+    paths: &[],
+};
+
+/// What `hychat dial` says when both NATs are random.
+pub const CANNOT_PUNCH: &str =
+    "both peers are behind NATs that pick a new port per destination; they cannot punch";
+/// How long the refusal may take.
+pub const REFUSAL: Duration = Duration::from_secs(20);
+/// How long a dial may run on after printing its result.
+const DIAL_EXIT: Duration = Duration::from_secs(5);
+
+/// What one `hychat dial` did.
+#[derive(Clone, Debug)]
+pub struct Dialed {
+    /// From the start of the process to its result line (or its exit).
+    pub took: Duration,
+    /// The path it named ("punched, consistent", ...).
+    pub path: String,
+    /// Its own figures: connected, and first message, after (ms).
+    pub connect_ms: u64,
+    pub first_message_ms: u64,
+}
+
+/// The parts of `reached ADDR (PATH) through RELAY: connected in N ms,
+/// first message after M ms`: the path and both figures.
+pub fn parse_reached(line: &str) -> Option<(String, u64, u64)> {
+    let rest = line.strip_prefix("reached ")?;
+    let (_, rest) = rest.split_once(" (")?;
+    let (path, rest) = rest.split_once(") through ")?;
+    let (_, figures) = rest.split_once(": connected in ")?;
+    let (connect, rest) = figures.split_once(" ms, first message after ")?;
+    let first = rest.strip_suffix(" ms")?;
+    Some((path.to_string(), connect.parse().ok()?, first.parse().ok()?))
+}
+
+/// One finished `hychat dial`: what it printed and what it left behind.
+struct DialRun {
+    took: Duration,
+    reached: Option<String>,
+    /// `None`: it was still running `DIAL_EXIT` after its result, and killed.
+    status: Option<std::process::ExitStatus>,
+    output: String,
+    log: String,
+    /// UDP sockets still open on its host after it exited.
+    leftovers: Vec<String>,
+}
+
+impl DialRun {
+    /// The checks every dial must pass, whatever its result: it left by
+    /// itself, released its sockets and never panicked.
+    fn problems(&self, host: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.status.is_none() {
+            problems.push(format!(
+                "it was still running {DIAL_EXIT:?} after its result and had to be killed"
+            ));
+        }
+        if !self.leftovers.is_empty() {
+            problems.push(format!(
+                "after it exited, {host} still had UDP sockets open:\n{}",
+                self.leftovers.join("\n")
+            ));
+        }
+        if let Some(line) = panics(&self.log, std::slice::from_ref(&self.output)) {
+            problems.push(format!("it panicked: `{line}`"));
+        }
+        problems
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "exit status {:?} after {:.1} s\n{}\n--- its log (debug) ---\n{}",
+            self.status,
+            self.took.as_secs_f64(),
+            self.output,
+            log_excerpt(&self.log)
+        )
+    }
+}
+
+/// The hychat lines of a debug log, at most the last 80.
+fn log_excerpt(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("hychat")).collect();
+    lines[lines.len().saturating_sub(80)..].join("\n")
+}
+
+/// `hychat --log-level debug dial KEY --timeout 60` on `host` (a fresh
+/// process, its own storage), waited for until it printed its result or
+/// exited (at most `ARRIVAL` and some), then until it exited.
+fn dial(scene: &mut Scene, host: &'static str, key: &str, bootstrap: &str) -> DialRun {
+    let peer = scene.peer(host, "dialer", bootstrap);
+    let timeout = ARRIVAL.as_secs().to_string();
+    let args = peer.args(&["--log-level", "debug", "dial", key, "--timeout", &timeout]);
+    let started = Instant::now();
+    let mut process = scene.spawn(&peer, "dial", args);
+    let reached = process.wait_for_line(ARRIVAL + DIAL_EXIT, |l| l.starts_with("reached "));
+    let took = started.elapsed();
+    let status = process.wait_exit(DIAL_EXIT);
+    if status.is_none() {
+        process.terminate();
+    }
+    let output = process.describe();
+    let leftovers = scene.lab.udp_sockets(host);
+    let log = std::fs::read_to_string(peer.storage.join("hychat.log")).unwrap_or_default();
+    DialRun {
+        took,
+        reached,
+        status,
+        output,
+        log,
+        leftovers,
+    }
+}
+
+/// A fresh JS writer on the pair's writer host, and `hychat dial` of its
+/// log on the dialer host: the dial must exit 0 within `ARRIVAL`, having
+/// reached the writer on one of the pair's paths, left by itself, released
+/// its sockets and never panicked. `Err` says what went wrong, with both
+/// processes' output and the dial's log.
+pub fn dial_pair(scene: &mut Scene, pair: &DialPair, bootstrap: &str) -> Result<Dialed, String> {
+    let (mut writer, key) = js_writer(scene, pair.writer, bootstrap, ARRIVAL);
+    let key = key.map_err(|e| format!("{e}\n{}", writer.describe()))?;
+    let run = dial(scene, pair.dialer, &key, bootstrap);
+    writer.terminate();
+    let mut problems = run.problems(pair.dialer);
+    let mut dialed = None;
+    match run.reached.as_deref().map(|l| (l, parse_reached(l))) {
+        None => problems.push("it printed no `reached` line".to_string()),
+        Some((line, None)) => problems.push(format!("its result line does not parse: {line:?}")),
+        Some((_, Some((path, connect_ms, first_message_ms)))) => {
+            if !pair.paths.iter().any(|p| path.starts_with(p)) {
+                problems.push(format!(
+                    "it named the path {path:?}, not one of {:?}",
+                    pair.paths
+                ));
+            }
+            dialed = Some(Dialed {
+                took: run.took,
+                path,
+                connect_ms,
+                first_message_ms,
+            });
+        }
+    }
+    if !run.status.is_some_and(|s| s.success()) {
+        problems.push("it did not exit with 0".to_string());
+    }
+    if run.took > ARRIVAL {
+        problems.push(format!("it took {:.1} s", run.took.as_secs_f64()));
+    }
+    match dialed {
+        Some(dialed) if problems.is_empty() => Ok(dialed),
+        _ => Err(format!(
+            "`hychat dial` on {} of the JS writer on {}: {}\n{}\n{}",
+            pair.dialer,
+            pair.writer,
+            problems.join("; "),
+            run.describe(),
+            writer.describe()
+        )),
+    }
+}
+
+/// A fresh JS writer behind one random NAT and `hychat dial` of its log
+/// behind the other: the dial must refuse cleanly, exiting 1 with the
+/// "cannot punch" sentence within `REFUSAL`, without a panic, and release
+/// its sockets. Returns how long it took.
+pub fn dial_refused(scene: &mut Scene, bootstrap: &str) -> Result<Duration, String> {
+    let pair = DIAL_REFUSED;
+    let (mut writer, key) = js_writer(scene, pair.writer, bootstrap, ARRIVAL);
+    let key = key.map_err(|e| format!("{e}\n{}", writer.describe()))?;
+    let run = dial(scene, pair.dialer, &key, bootstrap);
+    writer.terminate();
+    let mut problems = run.problems(pair.dialer);
+    if run.reached.is_some() {
+        problems.push("it reached the writer, which no punch can do".to_string());
+    }
+    if run.status.and_then(|s| s.code()) != Some(1) {
+        problems.push("it did not exit with 1".to_string());
+    }
+    let sentence = "could not reach a peer of this log: ";
+    if !run.output.contains(sentence) || !run.output.contains(CANNOT_PUNCH) {
+        problems.push(format!("it did not say {sentence:?} with {CANNOT_PUNCH:?}"));
+    }
+    if run.took >= REFUSAL {
+        problems.push(format!(
+            "it took {:.1} s to give up, not under {REFUSAL:?}",
+            run.took.as_secs_f64()
+        ));
+    }
+    if problems.is_empty() {
+        Ok(run.took)
+    } else {
+        Err(format!(
+            "`hychat dial` on {} of the JS writer on {}: {}\n{}\n{}",
+            pair.dialer,
+            pair.writer,
+            problems.join("; "),
+            run.describe(),
+            writer.describe()
+        ))
+    }
+}
+
+/// Scenario 6 (H1-H6, hychat dials): on the five hychat nodes of
+/// `hychat_only_dht`, `hychat dial` reaches a fresh JS writer for each of
+/// `DIAL_PAIRS` (fresh processes on both sides each time, so no throttle of
+/// random punches applies), on the path the NATs call for, within 60 s;
+/// then refuses the random <-> random pair cleanly and quickly. No node
+/// may panic. Every pair runs; the failures are reported together.
+pub fn hychat_dials_js_across_nats(lab: &Lab) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, "hychat-dials-js");
+    let (nodes, list) = hychat_only_dht(&mut scene);
+    let mut failures = Vec::new();
+    for pair in DIAL_PAIRS {
+        match dial_pair(&mut scene, &pair, &list) {
+            Ok(dialed) => scene.record(
+                &format!(
+                    "hychat dial {}: {}, connected after {} ms, first message after {} ms",
+                    pair.label(),
+                    dialed.path,
+                    dialed.connect_ms,
+                    dialed.first_message_ms
+                ),
+                dialed.took,
+            ),
+            Err(e) => {
+                eprintln!("[hychat-dials-js] {} failed", pair.label());
+                failures.push(format!("{}: {e}", pair.label()));
+            }
+        }
+    }
+    match dial_refused(&mut scene, &list) {
+        Ok(took) => scene.record(&format!("hychat dial {}", DIAL_REFUSED.label()), took),
+        Err(e) => failures.push(format!("{}: {e}", DIAL_REFUSED.label())),
+    }
+    if !failures.is_empty() {
+        scene.fail(&format!(
+            "hychat did not dial JS writers as it should:\n{}",
+            failures.join("\n\n")
+        ));
+    }
+    drop(nodes);
+    scene.check_nodes_never_panicked();
+    scene.finish()
+}
+
+/// One pair's figures for the bench: `hychat dial` and a JS viewer on the
+/// same host reaching a JS writer on the same other host, on one DHT, once
+/// per run.
+pub struct PairFigures {
+    pub pair: DialPair,
+    pub dials: Vec<Result<Dialed, String>>,
+    /// Empty for the refused pair, which JS refuses too.
+    pub js: Vec<Result<Duration, String>>,
+}
+
+/// For the bench: on one DHT of five hychat nodes, each of `DIAL_PAIRS` is
+/// dialed by hychat (`dial_pair`) and then connected by a JS pair
+/// (`js_pair`, the viewer on the dialer's host: from starting the viewer
+/// to the writer's message on it), `runs` times, fresh processes each (the
+/// random strategies' times are luck: one run says little); then the
+/// refused pair, dialed by hychat alone, `runs` times. Asserts nothing.
+pub fn hychat_dial_and_js_figures(lab: &Lab, runs: usize) -> Vec<PairFigures> {
+    let mut scene = Scene::new(lab, "dial-vs-js");
+    let (nodes, list) = hychat_only_dht(&mut scene);
+    let mut rows = Vec::new();
+    for pair in DIAL_PAIRS {
+        let mut row = PairFigures {
+            pair,
+            dials: Vec::new(),
+            js: Vec::new(),
+        };
+        for _ in 0..runs {
+            row.dials.push(dial_pair(&mut scene, &pair, &list));
+            row.js.push(js_pair(
+                &mut scene,
+                pair.writer,
+                pair.dialer,
+                &list,
+                ARRIVAL,
+            ));
+        }
+        rows.push(row);
+    }
+    let mut refused = PairFigures {
+        pair: DIAL_REFUSED,
+        dials: Vec::new(),
+        js: Vec::new(),
+    };
+    for _ in 0..runs {
+        refused
+            .dials
+            .push(dial_refused(&mut scene, &list).map(|took| Dialed {
+                took,
+                path: "refused".to_string(),
+                connect_ms: 0,
+                first_message_ms: 0,
+            }));
+    }
+    rows.push(refused);
+    drop(nodes);
+    rows
 }
