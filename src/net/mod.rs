@@ -52,6 +52,8 @@ pub mod testing {
     use hypercore::Hypercore;
 
     pub use super::compat::observed::{tap_wire, WireSeen, WireTap};
+    /// A hand-made connection to a topic's peer, over hychat's DHT client.
+    pub use super::dht::dial::{dial_topic, TopicDial};
     /// The DHT's decoders, for the DHT fuzz bench.
     pub use super::dht::fuzz::{dht_decoders, DhtDecoder, DhtOutcome};
     /// Hostile peers against one log's replication, for the fuzz bench.

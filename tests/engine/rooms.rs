@@ -237,30 +237,23 @@ async fn a_peer_with_a_malformed_room_hello_is_disconnected() {
     use hypercore_handshake::CipherTrait;
     use hypercore_protocol::schema::Extension;
     use hypercore_protocol::{Event, Message, Protocol};
-    use hyperswarm::{DhtConfig, JoinOpts, Swarm, Topic};
 
     let bootstrap = bootstrap_node().await;
     let mut a = Node::start(bootstrap.local_addr()).await;
     join(&a).await;
 
-    // The hostile peer: a bare swarm on the room's topic.
-    let swarm = Swarm::new(DhtConfig::default().add_bootstrap_node(bootstrap.local_addr()))
+    // The hostile peer: a bare connection to the room's topic, made with
+    // hychat's own DHT client (it dials, so it is the client).
+    let dialed = hychat::net::testing::dial_topic(bootstrap.local_addr(), room().topic().0, WAIT)
         .await
-        .unwrap();
-    swarm.bootstrap().await.unwrap();
-    swarm.join(Topic(room().topic().0), JoinOpts::Both);
-    let mut connections = swarm.connections();
-    let event = tokio::time::timeout(WAIT, connections.next())
-        .await
-        .expect("the node connects")
-        .expect("a connection event")
-        .expect("a connection");
-    // How the node names this connection.
-    let hostile = ConnectionKey(event.connection.local_public_key());
-    let client = event.client;
+        .expect("the node can be dialed on the room's topic");
+    // How the node names this connection: the key we dialed with.
+    let hostile = ConnectionKey(dialed.cipher.local_public_key());
+    let client = true;
+    let (connection, _keep) = dialed.split();
     let (sent_tx, sent_rx) = tokio::sync::oneshot::channel();
     let peer = tokio::spawn(async move {
-        let mut protocol = Protocol::new(Box::new(event.connection));
+        let mut protocol = Protocol::new(Box::new(connection));
         let room_key = room().channel_key();
         let mut sent = Some(sent_tx);
         // Held, so that the node's messages on them never fail our side.

@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::dht_panics;
 use super::frames::{self, read_frame, Direction, Seen};
+use super::panics;
 use crate::domain::keys::{DiscoveryKey, LogKey};
 use crate::net::shared::lock;
 
@@ -284,12 +284,12 @@ impl<C: CipherTrait + 'static> Drop for ObservedConnection<C> {
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                // compat: hyperdht row. Closing a connection whose lock an
-                // earlier panic poisoned panics again (`poll_close` unwraps it).
+                // compat: hypercore_handshake row (panics). Closing a connection that an
+                // earlier panic left broken can panic again.
                 let close =
                     tokio::time::timeout(CLOSE_TIMEOUT, futures::SinkExt::close(&mut inner));
-                if let Err(panicked) = dht_panics::contain(close).await {
-                    dht_panics::log_contained("closing a connection", "it is dropped", &panicked);
+                if let Err(panicked) = panics::contain(close).await {
+                    panics::log_contained("closing a connection", "it is dropped", &panicked);
                 }
             });
         }

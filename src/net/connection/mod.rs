@@ -529,7 +529,7 @@ where
         Ok(ended) => ended,
         Err(e) => {
             if e.is_panic() {
-                let cause = compat::dht_panics::message(e.into_panic().as_ref());
+                let cause = compat::panics::message(e.into_panic().as_ref());
                 tracing::warn!(
                     ?peer,
                     %cause,

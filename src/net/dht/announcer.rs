@@ -13,7 +13,8 @@ use std::net::SocketAddrV4;
 use ed25519_dalek::SigningKey;
 
 use super::crypto::{sign_announce, AnnounceKind, AnnounceScope};
-use super::messages::{Announce, Peer, RelayInfo, ANNOUNCE, FIND_PEER};
+use super::messages::{Announce, Peer, RelayInfo, ANNOUNCE, LOOKUP, UNANNOUNCE};
+use super::rpc::Answer;
 use super::rpc::ATTEMPTS;
 use super::service::DhtNode;
 use super::table::distance;
@@ -55,15 +56,30 @@ impl Relays {
     }
 }
 
-/// One announce round for `key` under `target` (for a server, the hash of
-/// its public key). Returns the relays that acknowledged.
+/// One announce round for `key` under `target`: a server announces the
+/// hash of its public key after a FIND_PEER query; a topic is announced
+/// after a LOOKUP (`query` names which), listing the relays that reach the
+/// server. Returns the relays that acknowledged.
 pub(crate) async fn announce(
     node: &DhtNode,
     key: &SigningKey,
     target: [u8; 32],
+    query: u64,
     relay_addresses: Vec<SocketAddrV4>,
 ) -> Vec<RelayInfo> {
-    let mut answers = node.query(FIND_PEER, target, None).await;
+    let answers = node.query(query, target, None).await;
+    announce_to(node, key, target, answers, relay_addresses).await
+}
+
+/// Announces to the three closest of `answers` (replies of a query for
+/// `target` that carry a token and an id).
+pub(crate) async fn announce_to(
+    node: &DhtNode,
+    key: &SigningKey,
+    target: [u8; 32],
+    mut answers: Vec<Answer>,
+    relay_addresses: Vec<SocketAddrV4>,
+) -> Vec<RelayInfo> {
     answers.retain(|a| a.reply.token.is_some() && a.reply.id.is_some() && a.reply.error == 0);
     answers.sort_by_key(|a| a.reply.id.map(|id| distance(&id, &target)));
     answers.truncate(RELAYS);
@@ -108,6 +124,45 @@ pub(crate) async fn announce(
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// Withdraws `key`'s record under `target` from the nodes closest to it
+/// (a LOOKUP for fresh tokens, then a signed UNANNOUNCE to each).
+pub(crate) async fn unannounce(node: &DhtNode, key: &SigningKey, target: [u8; 32]) {
+    let answers = node.query(LOOKUP, target, None).await;
+    let peer = Peer {
+        public_key: key.verifying_key().to_bytes(),
+        relay_addresses: Vec::new(),
+    };
+    let rpc = node.rpc();
+    let rounds = answers.into_iter().filter_map(|answer| {
+        let token = answer.reply.token?;
+        let node_id = answer.reply.id?;
+        let scope = AnnounceScope {
+            target,
+            node_id,
+            token,
+        };
+        let signature = sign_announce(AnnounceKind::Unannounce, &scope, &peer, None, key);
+        let value = Announce {
+            peer: Some(peer.clone()),
+            refresh: None,
+            signature: Some(signature),
+            bump: 0,
+        }
+        .encode();
+        let request = Request {
+            token: Some(token),
+            target: Some(target),
+            value: Some(value),
+            ..Request::new(0, answer.from, false, UNANNOUNCE)
+        };
+        let to = answer.from;
+        Some(async move {
+            let _ = rpc.request(request, to, 2).await;
+        })
+    });
+    futures::future::join_all(rounds).await;
 }
 
 #[cfg(test)]

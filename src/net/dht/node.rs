@@ -321,9 +321,11 @@ impl NodeState {
                 });
             }
             Relay::Respond { value, to } => {
+                // As JS `reply(value, {to})`: the reply names and goes to the
+                // client (the server that sent it is named in the value).
                 let reply = Reply {
                     tid: request.tid,
-                    to: from,
+                    to,
                     id: self.id(),
                     token: None,
                     closer_nodes: Vec::new(),

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use async_compat::Compat;
 use ed25519_dalek::SigningKey;
 use hypercore_handshake::Cipher;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use uint24le_framing::Uint24LELengthPrefixedFraming;
 
@@ -42,8 +42,8 @@ use super::crypto::{hash, SecurePayload};
 use super::handshake::{respond, HandshakeError, Handshaken};
 use super::messages::{
     Handshake, Holepunch, HolepunchInfo, HolepunchPayload, Mode, NoisePayload, SecretStreamInfo,
-    UdxInfo, ERROR_ABORTED, ERROR_NONE, ERROR_TRY_LATER, ERROR_VERSION_MISMATCH, FIREWALL_OPEN,
-    PEER_HANDSHAKE, PEER_HOLEPUNCH,
+    UdxInfo, ERROR_ABORTED, ERROR_NONE, ERROR_TRY_LATER, ERROR_VERSION_MISMATCH, FIND_PEER,
+    FIREWALL_OPEN, PEER_HANDSHAKE, PEER_HOLEPUNCH,
 };
 use super::punch::strategy_name;
 use super::rpc::Rpc;
@@ -87,6 +87,9 @@ impl std::fmt::Debug for Accepted {
 /// A server listening on the DHT. Dropping it stops it.
 pub(crate) struct Listener {
     pub(crate) connections: mpsc::Receiver<Accepted>,
+    /// The relays our last announcement reached (topic records list them).
+    pub(crate) relays: watch::Receiver<Vec<SocketAddrV4>>,
+    pub(crate) public_key: [u8; 32],
     task: JoinHandle<()>,
 }
 
@@ -99,8 +102,15 @@ impl Drop for Listener {
 /// Starts a server for `key` on `node`: it announces itself and accepts.
 pub(crate) fn listen(node: Arc<DhtNode>, key: SigningKey) -> Listener {
     let (accepted_tx, connections) = mpsc::channel(16);
-    let task = tokio::spawn(serve(node, key, accepted_tx));
-    Listener { connections, task }
+    let (relays_tx, relays) = watch::channel(Vec::new());
+    let public_key = key.verifying_key().to_bytes();
+    let task = tokio::spawn(serve(node, key, accepted_tx, relays_tx));
+    Listener {
+        connections,
+        relays,
+        public_key,
+        task,
+    }
 }
 
 /// What a handshake entry's task is told.
@@ -130,7 +140,12 @@ struct Server {
     accepted: mpsc::Sender<Accepted>,
 }
 
-async fn serve(node: Arc<DhtNode>, key: SigningKey, accepted: mpsc::Sender<Accepted>) {
+async fn serve(
+    node: Arc<DhtNode>,
+    key: SigningKey,
+    accepted: mpsc::Sender<Accepted>,
+    relays_tx: watch::Sender<Vec<SocketAddrV4>>,
+) {
     let target = hash(&[&key.verifying_key().to_bytes()]);
     let (inbox_tx, mut inbox) = mpsc::channel::<Served>(256);
     node.serve(target, inbox_tx);
@@ -158,10 +173,13 @@ async fn serve(node: Arc<DhtNode>, key: SigningKey, accepted: mpsc::Sender<Accep
                 server.by_noise.remove(&noise);
             }
             _ = tokio::time::sleep_until(next_announce) => {
-                let relays = announce(&server.node, &server.key, server.target, Vec::new()).await;
+                let relays =
+                    announce(&server.node, &server.key, server.target, FIND_PEER, Vec::new()).await;
                 let soon = relays.is_empty();
                 tracing::debug!(relays = relays.len(), "announced our server");
                 server.relays.update(relays);
+                let current = server.relays.current().iter().map(|r| r.relay_address).collect();
+                relays_tx.send_replace(current);
                 next_announce = tokio::time::Instant::now() + if soon { REANNOUNCE_SOON } else { REANNOUNCE };
             }
         }

@@ -4,31 +4,42 @@
 //! task, and dials lost peers again when `redial` says so. It is the only
 //! reader of `swarm.connections()`.
 
+//! The swarm task, on hychat's own DHT node (`net/dht/`): joins the DHT
+//! (retrying with backoff while no node answers), listens as a server,
+//! joins every held log's topic (one LOOKUP finds who serves it and yields
+//! the tokens to announce ourselves there), dials the peers it finds,
+//! refreshes discovery quickly while a log has no peer, withdraws a topic's
+//! announcement when it leaves it, hands each new connection to its own
+//! replication task, and dials lost peers again when `redial` says so.
+
 pub mod bind;
 pub(crate) mod bootstrap;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ed25519_dalek::SigningKey;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
-use hyperswarm::{DhtConfig, JoinOpts, PublicKey, Swarm, Topic};
+use hypercore_handshake::Cipher;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::domain::keys::{ConnectionKey, DiscoveryKey};
-use crate::net::compat::dht_panics;
 use crate::net::compat::redial::{Lost, Redial, RedialPlan};
 use crate::net::connection::{self, ConnectionContext, Ended};
-use bootstrap::{BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
-
-use crate::net::compat::fresh_swarm::FreshSwarmPlan;
+use crate::net::dht::announcer::{announce_to, unannounce};
+use crate::net::dht::connect::{connect, Connected, Taken};
+use crate::net::dht::messages::{LookupRawReply, LOOKUP};
 use crate::net::dht::probe;
+use crate::net::dht::server::{listen, Listener};
+use crate::net::dht::service::{DhtNode, NodeConfig};
 use crate::net::{NetEvent, NetworkReport, NetworkStatus};
+use bootstrap::{BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
 
 const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(8);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -36,10 +47,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const SETTLED_REFRESH: Duration = Duration::from_secs(120);
 /// How often the DHT is checked to keep the status honest.
 const HEALTH_CHECK: Duration = Duration::from_secs(60);
-/// How soon a DHT node that panicked is built again.
-const PANIC_PAUSE: Duration = Duration::from_secs(1);
-/// A dial that has not connected by then has failed.
-const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Server keys whose sessions are remembered, before the gone are dropped.
+const MAX_REMEMBERED_SESSIONS: usize = 1024;
+/// A topic's announcement is renewed this often (records live 20 min).
+const REANNOUNCE: Duration = Duration::from_secs(300);
+/// A dial that has not connected by then has failed (a random punch takes
+/// up to about 35 s).
+const DIAL_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// Changes to the set of topics, from the engine.
 #[derive(Debug)]
@@ -70,7 +84,27 @@ struct LiveConnection {
     attempt: usize,
 }
 
-type Dialing = FuturesUnordered<BoxFuture<'static, (Redial, Option<hyperswarm::Connection>)>>;
+/// A connection made or taken, before its replication starts.
+struct NewConnection {
+    cipher: Cipher,
+    remote: [u8; 32],
+    client: bool,
+    topics: Vec<DiscoveryKey>,
+    path: Taken,
+    remote_addr: SocketAddrV4,
+}
+
+/// The DHT while it is reachable: our node, our server on it, its key.
+struct Online {
+    node: Arc<DhtNode>,
+    listener: Listener,
+    key: SigningKey,
+}
+
+type Dialing = FuturesUnordered<BoxFuture<'static, (Redial, Result<Connected, String>)>>;
+type Discovering = FuturesUnordered<BoxFuture<'static, (DiscoveryKey, Vec<[u8; 32]>)>>;
+type Dials =
+    FuturesUnordered<BoxFuture<'static, ([u8; 32], DiscoveryKey, Result<Connected, String>)>>;
 
 struct SwarmTask {
     settings: SwarmSettings,
@@ -79,18 +113,20 @@ struct SwarmTask {
     topics: HashMap<DiscoveryKey, Instant>,
     local_bootstrap: Option<BootstrapNode>,
     connections: HashMap<ConnectionKey, LiveConnection>,
-    /// The key our DHT dials with: an accepted connection from it is our own.
-    own_dial_key: Option<[u8; 32]>,
     /// Duplicate connections to a peer we already replicate with. Dropping
     /// them would reset the shared stream (docs/architecture.md §2), so they are kept
     /// unpolled until the first connection ends.
-    parked: Vec<(ConnectionKey, hyperswarm::Connection)>,
+    parked: Vec<(ConnectionKey, Cipher)>,
     /// Peers whose connection failed or dropped, to be dialed again.
     redials: RedialPlan,
-    /// When to forget every peer and make the swarm afresh.
-    fresh: FreshSwarmPlan,
-    /// Any swarm of this process made or took a connection.
-    ever_connected: bool,
+    /// Peers being dialed now, found by discovery.
+    dialing: HashSet<[u8; 32]>,
+    /// When each topic was last announced.
+    announced: HashMap<DiscoveryKey, Instant>,
+    /// The hello session behind each server key we dialed: a peer whose
+    /// session is connected (perhaps on a connection it dialed to us, which
+    /// carries another key) is not dialed again.
+    sessions_of: HashMap<[u8; 32], crate::domain::SessionId>,
     /// The bootstrap nodes of the last attempt, for the address probe.
     nodes: Vec<SocketAddr>,
     /// What we know of our place on the network, shared with connections
@@ -113,12 +149,12 @@ pub(crate) async fn run(
         topics: initial_topics.into_iter().map(|t| (t, now)).collect(),
         local_bootstrap: None,
         connections: HashMap::new(),
-        own_dial_key: None,
         parked: Vec::new(),
         redials: RedialPlan::default(),
+        dialing: HashSet::new(),
+        announced: HashMap::new(),
+        sessions_of: HashMap::new(),
         nodes: Vec::new(),
-        fresh: FreshSwarmPlan::default(),
-        ever_connected: false,
         report,
     };
     task.run().await;
@@ -137,25 +173,20 @@ impl SwarmTask {
                 return;
             }
             self.status(NetworkStatus::Bootstrapping).await;
-            // compat: hyperdht row. A peer's request can panic the DHT node
-            // inside any call that polls it: the node (and the swarm around
-            // it) is then dropped and built afresh after a short pause.
             let attempt = tokio::select! {
-                attempt = dht_panics::contain(self.connect()) => attempt,
+                attempt = self.connect() => attempt,
                 _ = shutdown.changed() => return,
             };
             let outcome = match attempt {
-                Ok(Ok((swarm, nodes))) => {
+                Ok((online, nodes)) => {
                     backoff = Duration::from_secs(1);
                     self.status(NetworkStatus::Online { nodes }).await;
-                    match dht_panics::contain(self.online(swarm)).await {
-                        Ok(ControlFlow::Break(())) => return,
-                        Ok(ControlFlow::Continue(())) => Ok(()),
-                        Err(panicked) => Err(self.after_panic(&panicked, &mut backoff)),
+                    match self.online(online).await {
+                        ControlFlow::Break(()) => return,
+                        ControlFlow::Continue(()) => Ok(()),
                     }
                 }
-                Ok(Err(reason)) => Err(reason),
-                Err(panicked) => Err(self.after_panic(&panicked, &mut backoff)),
+                Err(reason) => Err(reason),
             };
             match outcome {
                 Ok(()) => {}
@@ -182,13 +213,6 @@ impl SwarmTask {
                 }
             }
         }
-    }
-
-    /// Logs a contained DHT panic; the next attempt comes after a short pause.
-    fn after_panic(&self, panicked: &dht_panics::Panicked, backoff: &mut Duration) -> String {
-        dht_panics::log_recovery("the DHT node", panicked);
-        *backoff = PANIC_PAUSE;
-        "the DHT node failed on a peer's request; restarting it".to_string()
     }
 
     fn apply_offline(&mut self, command: SwarmControl) {
@@ -230,40 +254,106 @@ impl SwarmTask {
         bootstrap::resolve_async(list).await
     }
 
-    async fn connect(&mut self) -> Result<(Swarm, u32), String> {
+    /// Starts our node on the bind address and waits until a DHT node
+    /// answers; then listens as a server.
+    async fn connect(&mut self) -> Result<(Online, u32), String> {
         let addrs = self.bootstrap_addresses().await;
         self.nodes.clone_from(&addrs);
-        if addrs.is_empty() {
+        let bootstrap: Vec<SocketAddrV4> = addrs
+            .iter()
+            .filter_map(|a| match a {
+                SocketAddr::V4(v4) => Some(*v4),
+                SocketAddr::V6(_) => None,
+            })
+            .collect();
+        if bootstrap.is_empty() {
             return Err("no bootstrap node address resolves".into());
         }
-        let mut config = DhtConfig::default().bind(self.settings.bind).map_err(|e| {
+        let node = DhtNode::start(NodeConfig {
+            bind: self.settings.bind,
+            bootstrap,
+            persistent_ip: None,
+        })
+        .map_err(|e| {
             bind::check_bind(self.settings.bind)
                 .err()
                 .map_or(e.to_string(), |b| b.0)
         })?;
-        for addr in &addrs {
-            config = config.add_bootstrap_node(*addr);
-        }
-        let swarm = Swarm::new(config).await.map_err(|e| e.to_string())?;
-        match tokio::time::timeout(BOOTSTRAP_TIMEOUT, swarm.bootstrap()).await {
-            Ok(Ok(done)) if done.stats.num_successes() > 0 => {
-                Ok((swarm, done.stats.num_successes()))
+        let joined = tokio::time::timeout(BOOTSTRAP_TIMEOUT, async {
+            while node.table_len() == 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Ok(Ok(_)) => Err("no DHT node answered".into()),
-            Ok(Err(e)) => Err(format!("bootstrap failed: {e}")),
-            Err(_) => Err("no DHT node answered in time".into()),
+        })
+        .await;
+        if joined.is_err() {
+            return Err("no DHT node answered in time".into());
         }
+        let nodes = u32::try_from(node.table_len()).unwrap_or(u32::MAX);
+        let node = Arc::new(node);
+        let key = SigningKey::from_bytes(&rand::random());
+        let listener = listen(Arc::clone(&node), key.clone());
+        Ok((
+            Online {
+                node,
+                listener,
+                key,
+            },
+            nodes,
+        ))
+    }
+
+    /// Looks `topic` up: who announces it (their keys), and our own
+    /// announcement there, listing the relays that reach our server.
+    fn join(&mut self, online: &Online, topic: DiscoveryKey, discovering: &Discovering) {
+        let node = Arc::clone(&online.node);
+        let key = online.key.clone();
+        let relays = online.listener.relays.borrow().clone();
+        // Records live 20 minutes: lookups run often while a log is lonely,
+        // announcements only now and then.
+        let now = Instant::now();
+        let announce = self
+            .announced
+            .get(&topic)
+            .is_none_or(|at| now.duration_since(*at) >= REANNOUNCE);
+        if announce {
+            self.announced.insert(topic, now);
+        }
+        discovering.push(
+            async move {
+                let answers = node.query(LOOKUP, topic.0, None).await;
+                let mut peers: Vec<[u8; 32]> = answers
+                    .iter()
+                    .filter_map(|a| LookupRawReply::decode(a.reply.value.as_deref()?).ok())
+                    .flat_map(|reply| reply.peers)
+                    .map(|peer| peer.public_key)
+                    .collect();
+                peers.sort_unstable();
+                peers.dedup();
+                if announce {
+                    let announced = announce_to(&node, &key, topic.0, answers, relays).await;
+                    tracing::debug!(
+                        ?topic,
+                        peers = peers.len(),
+                        relays = announced.len(),
+                        "looked up and announced a topic"
+                    );
+                }
+                (topic, peers)
+            }
+            .boxed(),
+        );
     }
 
     /// Runs while the DHT is reachable. `Break` means shut down.
-    async fn online(&mut self, swarm: Swarm) -> ControlFlow<()> {
-        // Shared with dials of lost peers while they run.
-        let swarm = Arc::new(swarm);
-        let mut incoming = swarm.connections();
+    async fn online(&mut self, mut online: Online) -> ControlFlow<()> {
+        let discovering = Discovering::new();
+        let mut discovering = discovering;
+        let mut dials = Dials::new();
         let now = Instant::now();
-        for (topic, joined) in self.topics.iter_mut() {
-            swarm.join(Topic(topic.0), JoinOpts::Both);
-            *joined = now;
+        let topics: Vec<DiscoveryKey> = self.topics.keys().copied().collect();
+        for topic in topics {
+            self.join(&online, topic, &discovering);
+            self.topics.insert(topic, now);
         }
         let mut refresh = tokio::time::interval(self.settings.refresh_interval);
         let mut health =
@@ -275,41 +365,53 @@ impl SwarmTask {
         loop {
             tokio::select! {
                 Some(mut report) = probed.recv() => {
-                    report.bound = swarm.local_addr().ok();
+                    report.bound = Some(online.node.local_addr());
                     self.publish(report).await;
                 }
-                event = incoming.next() => match event {
-                    Some(Ok(event)) if event.client && event.remote_public_key == swarm.public_key() => {
-                        // Our own announcement found by our own lookup: close
-                        // both halves (the accepting half sees our dial key).
-                        // compat: hyperswarm row (our own announcements are dialed)
-                        tracing::debug!("closing a connection to ourselves");
-                        let mut connection = event.connection;
-                        let dial_key = hypercore_handshake::CipherTrait::local_public_key(&connection);
-                        self.own_dial_key = Some(dial_key);
-                        if let Some(accepted) = self.connections.get(&ConnectionKey(dial_key)) {
-                            accepted.close.send_replace(true);
+                accepted = online.listener.connections.recv() => {
+                    let Some(accepted) = accepted else { return ControlFlow::Continue(()) };
+                    let Some(remote) = accepted.remote_public_key else { continue };
+                    let new = NewConnection {
+                        cipher: accepted.cipher,
+                        remote,
+                        client: false,
+                        topics: Vec::new(),
+                        path: accepted.path,
+                        remote_addr: accepted.remote_addr,
+                    };
+                    self.on_connection(new, 0);
+                }
+                Some((topic, peers)) = discovering.next() => {
+                    self.dial_found(&online, topic, peers, &mut dials);
+                }
+                Some((remote, topic, result)) = dials.next() => {
+                    self.dialing.remove(&remote);
+                    match result {
+                        Ok(connected) => {
+                            let new = NewConnection {
+                                cipher: connected.cipher,
+                                remote,
+                                client: true,
+                                topics: vec![topic],
+                                path: connected.path,
+                                remote_addr: connected.remote_addr,
+                            };
+                            self.on_connection(new, 0);
                         }
-                        tokio::spawn(async move {
-                            let _ = tokio::time::timeout(
-                                Duration::from_secs(5),
-                                futures::SinkExt::close(&mut connection),
-                            )
-                            .await;
-                        });
+                        Err(e) => tracing::debug!(peer = %hex::encode(remote), error = %e, "dial failed"),
                     }
-                    Some(Ok(event)) => self.ever_connected |= self.on_connection(event, 0),
-                    Some(Err(e)) => tracing::debug!(error = %e, "swarm connection error"),
-                    None => return ControlFlow::Continue(()),
-                },
+                }
                 command = self.control.recv() => match command {
                     Some(SwarmControl::Join(topic)) => {
-                        swarm.join(Topic(topic.0), JoinOpts::Both);
+                        self.join(&online, topic, &discovering);
                         self.topics.insert(topic, Instant::now());
                     }
                     Some(SwarmControl::Leave(topic)) => {
-                        swarm.leave(&Topic(topic.0));
                         self.topics.remove(&topic);
+                        self.announced.remove(&topic);
+                        let node = Arc::clone(&online.node);
+                        let key = online.key.clone();
+                        tokio::spawn(async move { unannounce(&node, &key, topic.0).await });
                     }
                     None => return ControlFlow::Break(()),
                 },
@@ -317,28 +419,58 @@ impl SwarmTask {
                     self.on_redial(redial, connection);
                 }
                 _ = refresh.tick() => {
-                    self.refresh(&swarm);
+                    self.refresh(&online, &discovering);
                     self.release_parked();
-                    self.dial_due(&swarm, &mut dialing);
-                    let carried = self.topics.keys().any(|t| self.ctx.shared.sessions.has_peer(t));
-                    let lonely = !self.topics.is_empty() && !carried;
-                    if self.fresh.due(Instant::now(), lonely, self.ever_connected) {
-                        tracing::info!("no connection carries any log; starting a fresh swarm to dial peers again");
-                        return ControlFlow::Continue(());
-                    }
+                    self.dial_due(&online, &mut dialing);
                 }
                 _ = health.tick() => {
                     self.probe(&probed_tx);
-                    match tokio::time::timeout(BOOTSTRAP_TIMEOUT, swarm.bootstrap()).await {
-                        Ok(Ok(done)) if done.stats.num_successes() > 0 => {
-                            self.status(NetworkStatus::Online { nodes: done.stats.num_successes() }).await;
-                        }
-                        _ if self.connections.values().any(|c| !c.task.is_finished()) => {}
-                        _ => return ControlFlow::Continue(()),
+                    let nodes = online.node.table_len();
+                    if nodes > 0 {
+                        let nodes = u32::try_from(nodes).unwrap_or(u32::MAX);
+                        self.status(NetworkStatus::Online { nodes }).await;
+                    } else if !self.connections.values().any(|c| !c.task.is_finished()) {
+                        return ControlFlow::Continue(());
                     }
                 }
                 _ = shutdown.changed() => return ControlFlow::Break(()),
             }
+        }
+    }
+
+    /// Dials the peers a lookup found that we are not connected to.
+    fn dial_found(
+        &mut self,
+        online: &Online,
+        topic: DiscoveryKey,
+        peers: Vec<[u8; 32]>,
+        dials: &mut Dials,
+    ) {
+        for remote in peers {
+            let live = self
+                .connections
+                .get(&ConnectionKey(remote))
+                .is_some_and(|c| !c.task.is_finished());
+            let met = self
+                .sessions_of
+                .get(&remote)
+                .is_some_and(|session| self.ctx.shared.sessions.session_connected(session));
+            if remote == online.listener.public_key || live || met || !self.dialing.insert(remote) {
+                continue;
+            }
+            let node = Arc::clone(&online.node);
+            dials.push(
+                async move {
+                    let result =
+                        match tokio::time::timeout(DIAL_TIMEOUT, connect(&node, remote)).await {
+                            Ok(Ok(connected)) => Ok(connected),
+                            Ok(Err(e)) => Err(e.to_string()),
+                            Err(_) => Err("the dial timed out".to_string()),
+                        };
+                    (remote, topic, result)
+                }
+                .boxed(),
+            );
         }
     }
 
@@ -362,10 +494,11 @@ impl SwarmTask {
         let _ = self.ctx.events.send(NetEvent::NetworkReport(report)).await;
     }
 
-    /// Lookups refresh only every ~10 minutes on their own (docs/architecture.md §2): rejoin
-    /// often while a log has no peer, seldom once it has one.
-    fn refresh(&mut self, swarm: &Swarm) {
+    /// Looks each topic up again: often while a log has no peer, seldom
+    /// once it has one (announcements also need renewing within 20 min).
+    fn refresh(&mut self, online: &Online, discovering: &Discovering) {
         let now = Instant::now();
+        let mut due = Vec::new();
         for (topic, joined) in self.topics.iter_mut() {
             let every = if self.ctx.shared.sessions.has_peer(topic) {
                 SETTLED_REFRESH
@@ -373,28 +506,31 @@ impl SwarmTask {
                 self.settings.refresh_interval
             };
             if now.duration_since(*joined) >= every {
-                swarm.leave(&Topic(topic.0));
-                swarm.join(Topic(topic.0), JoinOpts::Both);
+                due.push(*topic);
                 *joined = now;
             }
+        }
+        for topic in due {
+            self.join(online, topic, discovering);
         }
     }
 
     /// Dials the peers whose pause is over.
-    fn dial_due(&mut self, swarm: &Arc<Swarm>, dialing: &mut Dialing) {
+    fn dial_due(&mut self, online: &Online, dialing: &mut Dialing) {
         for redial in self.redials.due(Instant::now()) {
             if self.connections.contains_key(&redial.peer) {
                 continue;
             }
             tracing::info!(peer = ?redial.peer, attempt = redial.attempt + 1, "dialing a lost peer again");
-            let swarm = Arc::clone(swarm);
+            let node = Arc::clone(&online.node);
             dialing.push(
                 async move {
-                    let connect = swarm.connect(PublicKey::from(redial.peer.0));
-                    let connection = tokio::time::timeout(DIAL_TIMEOUT, connect)
-                        .await
-                        .ok()
-                        .and_then(Result::ok);
+                    let dial = connect(&node, redial.peer.0);
+                    let connection = match tokio::time::timeout(DIAL_TIMEOUT, dial).await {
+                        Ok(Ok(connected)) => Ok(connected),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err("the dial timed out".to_string()),
+                    };
                     (redial, connection)
                 }
                 .boxed(),
@@ -402,48 +538,47 @@ impl SwarmTask {
         }
     }
 
-    fn on_redial(&mut self, redial: Redial, connection: Option<hyperswarm::Connection>) {
+    fn on_redial(&mut self, redial: Redial, connection: Result<Connected, String>) {
         match connection {
-            Some(connection) => {
-                let event = hyperswarm::ConnectionEvent {
-                    connection,
-                    remote_public_key: Topic(redial.peer.0),
+            Ok(connected) => {
+                let new = NewConnection {
+                    cipher: connected.cipher,
+                    remote: redial.peer.0,
                     client: true,
-                    topics: redial.topics.iter().map(|t| Topic(t.0)).collect(),
+                    topics: redial.topics.clone(),
+                    path: connected.path,
+                    remote_addr: connected.remote_addr,
                 };
-                self.on_connection(event, redial.attempt);
+                self.on_connection(new, redial.attempt);
             }
-            None => self.redials.dial_failed(redial, Instant::now()),
+            Err(_) => self.redials.dial_failed(redial, Instant::now()),
         }
     }
 
     /// Starts replication on a new connection; false when it was not kept.
-    fn on_connection(&mut self, event: hyperswarm::ConnectionEvent, attempt: usize) -> bool {
-        let peer = ConnectionKey(event.remote_public_key.0);
-        if event.client {
-            self.own_dial_key = Some(hypercore_handshake::CipherTrait::local_public_key(
-                &event.connection,
-            ));
-        } else if self.own_dial_key == Some(peer.0) {
-            tracing::debug!("closing an accepted connection from ourselves");
-            return false;
-        }
+    fn on_connection(&mut self, new: NewConnection, attempt: usize) -> bool {
+        let peer = ConnectionKey(new.remote);
         if let Some(existing) = self.connections.get(&peer) {
             if !existing.task.is_finished() {
-                // compat: hyperdht row (duplicate connections from relayed handshakes)
+                // A peer reached twice (both sides dialed, or two relays).
                 tracing::debug!(?peer, "parking a duplicate connection");
-                self.parked.push((peer, event.connection));
+                self.parked.push((peer, new.cipher));
                 return false;
             }
         }
-        let topics: Vec<DiscoveryKey> = event.topics.iter().map(|t| DiscoveryKey(t.0)).collect();
-        tracing::info!(?peer, client = event.client, "connection established");
+        tracing::info!(
+            ?peer,
+            client = new.client,
+            path = %new.path,
+            remote = %new.remote_addr,
+            "connection established"
+        );
         self.redials.connected(&peer);
         let (close, _) = watch::channel(false);
         let task = tokio::spawn(connection::supervise(
-            event.connection,
+            new.cipher,
             peer,
-            topics.clone(),
+            new.topics.clone(),
             self.ctx.clone(),
             close.clone(),
         ));
@@ -452,8 +587,8 @@ impl SwarmTask {
             LiveConnection {
                 task,
                 close,
-                client: event.client,
-                topics,
+                client: new.client,
+                topics: new.topics,
                 since: Instant::now(),
                 attempt,
             },
@@ -475,6 +610,9 @@ impl SwarmTask {
                 continue;
             };
             if let Some(Ok(ended)) = (&mut live.task).now_or_never() {
+                if let (true, Some(session)) = (live.client, ended.peer_session) {
+                    self.sessions_of.insert(peer.0, session);
+                }
                 let replaced = ended
                     .peer_session
                     .is_some_and(|session| self.ctx.shared.sessions.session_connected(&session));
@@ -492,6 +630,11 @@ impl SwarmTask {
         }
         let live: HashSet<ConnectionKey> = self.connections.keys().copied().collect();
         self.parked.retain(|(peer, _)| live.contains(peer));
+        if self.sessions_of.len() > MAX_REMEMBERED_SESSIONS {
+            let sessions = &self.ctx.shared.sessions;
+            self.sessions_of
+                .retain(|_, session| sessions.session_connected(session));
+        }
     }
 }
 

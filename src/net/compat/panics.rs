@@ -1,10 +1,9 @@
-//! Containing hyperdht 0.1.1's panics (see the table in `compat/mod.rs`).
-//! Its request handler panics on requests that JS peers send every day, and
-//! the panic poisons the locks that every later call unwraps, so a node that
-//! panicked once is dead. `contain` runs a future that drives a DHT node
-//! and turns such a panic into an error naming its cause; the caller drops
-//! the node and builds a new one. The log line says `recovered from a
-//! panic`, which the lab tests look for after every `panicked at`.
+//! Containing panics inside dependencies (see the table in `compat/mod.rs`):
+//! `contain` runs a future and turns a panic inside it into an error naming
+//! its cause; `message` reads a panic's text. A connection's cipher can
+//! panic on an IO error (`hypercore_handshake`), and closing it afterwards
+//! can panic again. The log line says `recovered from a panic`, which the
+//! lab tests look for after every `panicked at`.
 
 use std::any::Any;
 use std::future::Future;
@@ -40,11 +39,6 @@ pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
     } else {
         "a panic without a message".to_string()
     }
-}
-
-/// Logs a contained panic of a DHT node, which is then rebuilt.
-pub(crate) fn log_recovery(what: &str, panicked: &Panicked) {
-    log_contained(what, "rebuilding it", panicked);
 }
 
 /// Logs a contained panic in the words the lab tests look for: every
