@@ -10,6 +10,16 @@
 //! seconds of the whole scenario, and every measured step. A scenario that
 //! fails is reported as such and the others still run; every wait inside
 //! a scenario is bounded.
+//!
+//! Then a second table, hychat against JS for each pair of the dial
+//! scenario, three runs each (on one DHT of five hychat nodes, fresh
+//! processes each time; the median and every run, since the random
+//! strategies' times are luck):
+//! the seconds from starting `hychat dial` on the dialer's host to its
+//! `reached` line (the peer's first message on the secret stream), the
+//! path it took, and the seconds from starting a JS viewer on the same
+//! host to the JS writer's message on it (discovery, connection and one
+//! block), so "hychat <= JS" can be read off per pair.
 
 // This bench uses only `harness::lab` (and what it builds on).
 #[allow(dead_code)]
@@ -17,10 +27,11 @@
 mod harness;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use harness::lab::scenarios::{self, PairFigures};
 use harness::lab::scene::Timing;
-use harness::lab::{scenarios, Lab};
+use harness::lab::Lab;
 
 type Scenario = fn(&Lab) -> Vec<Timing>;
 
@@ -32,7 +43,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let runs: [(&str, Scenario); 9] = [
+    let runs: [(&str, Scenario); 10] = [
         ("1 LAN pair", scenarios::lan),
         ("2 public <-> cone NAT", scenarios::public_and_cone),
         ("2 cone NAT <-> cone NAT", scenarios::cone_and_cone),
@@ -48,6 +59,10 @@ fn main() {
         (
             "5 JS peers, hychat-only DHT",
             scenarios::js_on_a_hychat_only_dht,
+        ),
+        (
+            "6 hychat dials JS across NATs",
+            scenarios::hychat_dials_js_across_nats,
         ),
         ("network report per host", scenarios::network_report),
         ("TUI behind a cone NAT", scenarios::tui_behind_a_nat),
@@ -81,5 +96,78 @@ fn main() {
                 "FAILED"
             ),
         }
+    }
+    let figures = catch_unwind(AssertUnwindSafe(|| {
+        scenarios::hychat_dial_and_js_figures(&lab, FIGURE_RUNS)
+    }));
+    match figures {
+        Ok(rows) => print_figures(&rows),
+        Err(_) => println!("\nhychat dial vs JS: FAILED (see the failure above)"),
+    }
+}
+
+/// Runs of each pair for the hychat-against-JS table.
+const FIGURE_RUNS: usize = 3;
+
+/// Seconds: the median, then every run in order; a failed run is `F`.
+fn seconds(runs: &[Option<Duration>]) -> String {
+    let mut ok: Vec<f64> = runs.iter().flatten().map(Duration::as_secs_f64).collect();
+    if ok.is_empty() {
+        return if runs.is_empty() {
+            "-".into()
+        } else {
+            "FAILED".into()
+        };
+    }
+    ok.sort_by(f64::total_cmp);
+    let each: Vec<String> = runs
+        .iter()
+        .map(|r| r.map_or("F".to_string(), |d| format!("{:.2}", d.as_secs_f64())))
+        .collect();
+    format!("{:.2} ({})", ok[ok.len() / 2], each.join(" "))
+}
+
+/// The hychat-against-JS table; every failed run shows its reason's
+/// first line below it.
+fn print_figures(rows: &[PairFigures]) {
+    let first_line = |e: &str| e.lines().next().unwrap_or_default().to_string();
+    println!();
+    println!(
+        "hychat dial vs JS pair, {FIGURE_RUNS} runs each: median (each run), seconds from \
+         starting the process on the dialer's host"
+    );
+    println!(
+        "{:<56} {:<28} {:<28} paths",
+        "pair (dialer <- JS writer)", "hychat dial", "JS pair"
+    );
+    let mut notes = Vec::new();
+    for row in rows {
+        let label = row.pair.label();
+        let dials: Vec<Option<Duration>> = row
+            .dials
+            .iter()
+            .map(|d| d.as_ref().ok().map(|d| d.took))
+            .collect();
+        let js: Vec<Option<Duration>> = row.js.iter().map(|r| r.as_ref().ok().copied()).collect();
+        let paths: Vec<String> = row
+            .dials
+            .iter()
+            .map(|d| d.as_ref().map_or("-".to_string(), |d| d.path.clone()))
+            .collect();
+        for e in row.dials.iter().filter_map(|d| d.as_ref().err()) {
+            notes.push(format!("{label}: hychat: {}", first_line(e)));
+        }
+        for e in row.js.iter().filter_map(|r| r.as_ref().err()) {
+            notes.push(format!("{label}: JS: {}", first_line(e)));
+        }
+        println!(
+            "{label:<56} {:<28} {:<28} {}",
+            seconds(&dials),
+            seconds(&js),
+            paths.join("; ")
+        );
+    }
+    for note in notes {
+        println!("  {note}");
     }
 }
