@@ -259,6 +259,7 @@ fn peer_panel_with_two_peers() {
 fn own_messages_show_who_holds_them() {
     let mut app = chat_app(100, 24);
     let ann_route = hychat::net::PeerRoute {
+        link: Default::default(),
         own_log: Some(ann()),
         ..Default::default()
     };
@@ -582,6 +583,11 @@ fn network_app(width: u16, height: u16) -> App {
             public_ip: Some("203.0.113.5".parse().unwrap()),
             nat: Nat::Consistent,
             reachable: Reachability::Unreachable,
+            punches: hychat::net::PunchStats {
+                direct: 1,
+                punched: 2,
+                failed: 1,
+            },
         }),
     );
     let connect = |app: &mut App, byte: u8, logs: Vec<LogKey>, route: PeerRoute| {
@@ -600,6 +606,7 @@ fn network_app(width: u16, height: u16) -> App {
         0xa1,
         vec![ann(), own()],
         PeerRoute {
+            link: hychat::net::Link::Direct,
             address: Some("192.168.1.30:49737".parse().unwrap()),
             path: PeerPath::Lan,
             own_log: Some(ann()),
@@ -611,6 +618,7 @@ fn network_app(width: u16, height: u16) -> App {
         0x5e,
         vec![bob()],
         PeerRoute {
+            link: hychat::net::Link::Punched("consistent"),
             address: Some("198.51.100.7:49737".parse().unwrap()),
             path: PeerPath::Internet,
             own_log: Some(key(
@@ -624,6 +632,7 @@ fn network_app(width: u16, height: u16) -> App {
         0xc0,
         vec![],
         PeerRoute {
+            link: Default::default(),
             address: Some("127.0.0.1:40001".parse().unwrap()),
             path: PeerPath::ThisMachine,
             own_log: None,

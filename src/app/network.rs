@@ -143,6 +143,17 @@ pub fn lines(app: &App, width: usize) -> Vec<PaneLine> {
         ),
     };
     entry(&mut out, "reachable from outside", reachable, tone, width);
+    let punches = report.punches;
+    let tally = format!(
+        "{} punched, {} direct, {} failed",
+        punches.punched, punches.direct, punches.failed
+    );
+    let tone = if punches.failed > 0 && punches.punched == 0 {
+        PaneTone::Warning
+    } else {
+        PaneTone::Plain
+    };
+    entry(&mut out, "connections made", &tally, tone, width);
 
     out.push(Vec::new());
     let peers = app.peers().peers();
@@ -193,15 +204,18 @@ fn connection(out: &mut Vec<PaneLine>, app: &App, peer: &Peer, width: usize) {
         Some(address) => (show_address(address), PaneTone::Plain),
         None => ("address not reported".to_string(), PaneTone::Dim),
     };
-    let items = vec![
+    let mut items = vec![
         who,
         vec![(peer.route.path.label().to_string(), path_tone)],
         vec![address],
-        vec![(
-            format!("for {}", short_duration(peer.since, app.now())),
-            PaneTone::Dim,
-        )],
     ];
+    if let Some(link) = peer.route.link.label() {
+        items.push(vec![(link, PaneTone::Plain)]);
+    }
+    items.push(vec![(
+        format!("for {}", short_duration(peer.since, app.now())),
+        PaneTone::Dim,
+    )]);
     out.extend(flow(items, 2, CONNECTION_INDENT, width));
     let rooms: Vec<String> = peer.room_tags();
     if !rooms.is_empty() {

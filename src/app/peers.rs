@@ -368,6 +368,7 @@ mod tests {
         let mut peers = Peers::default();
         let (ann, bob) = (LogKey([1; 32]), LogKey([2; 32]));
         let said = |own| PeerRoute {
+            link: Default::default(),
             own_log: Some(own),
             ..PeerRoute::default()
         };

@@ -270,6 +270,40 @@ pub struct NetworkReport {
     pub public_ip: Option<IpAddr>,
     pub nat: Nat,
     pub reachable: Reachability,
+    /// How this node's connections were made so far.
+    pub punches: PunchStats,
+}
+
+/// Tallies of the connections this node made or took, by how their packets
+/// got through, and the dials whose holepunch failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PunchStats {
+    pub direct: u32,
+    pub punched: u32,
+    pub failed: u32,
+}
+
+/// How a connection's packets get through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Link {
+    /// Not known (a connection made before this was recorded).
+    #[default]
+    Unknown,
+    /// Straight to the peer's address: no NAT had to be opened.
+    Direct,
+    /// Through holes punched in the NATs, with this strategy ("fast",
+    /// "consistent", "random probes", "birthday sockets").
+    Punched(&'static str),
+}
+
+impl Link {
+    pub fn label(&self) -> Option<String> {
+        match self {
+            Link::Unknown => None,
+            Link::Direct => Some("direct".into()),
+            Link::Punched(how) => Some(format!("punched ({how})")),
+        }
+    }
 }
 
 /// What stands between this host and the DHT nodes.
@@ -306,6 +340,8 @@ pub struct PeerRoute {
     /// (with its port when no NAT rewrites it), else its local address.
     pub address: Option<SocketAddr>,
     pub path: PeerPath,
+    /// How its packets get through.
+    pub link: Link,
     /// The log the peer writes, when it said so. Any other log the connection
     /// carries, the peer relays (it is a seed or a room member holding it).
     pub own_log: Option<LogKey>,

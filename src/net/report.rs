@@ -119,6 +119,7 @@ mod tests {
             public_ip: Some("203.0.113.2".parse().unwrap()),
             nat: Nat::Consistent,
             reachable: Reachability::Unreachable,
+            punches: Default::default(),
         };
         assert_eq!(
             report.summary(),
@@ -129,6 +130,7 @@ mod tests {
     #[test]
     fn a_route_shows_an_unknown_port_as_the_ip_alone() {
         let route = PeerRoute {
+            link: Default::default(),
             address: Some("203.0.113.2:0".parse().unwrap()),
             path: PeerPath::Internet,
             own_log: None,

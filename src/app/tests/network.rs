@@ -31,11 +31,13 @@ fn report() -> NetworkReport {
         public_ip: Some("203.0.113.5".parse().unwrap()),
         nat: Nat::Consistent,
         reachable: Reachability::Unreachable,
+        punches: Default::default(),
     }
 }
 
 fn route(address: Option<&str>, path: PeerPath, own_log: Option<LogKey>) -> PeerRoute {
     PeerRoute {
+        link: Default::default(),
         address: address.map(|a| a.parse().unwrap()),
         path,
         own_log,

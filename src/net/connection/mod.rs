@@ -34,7 +34,7 @@ use crate::net::shared::Shared;
 use crate::net::wire::hello::Hello;
 use crate::net::wire::keepalive::ping_message;
 use crate::net::NetEvent;
-use crate::net::{NetworkReport, PeerRoute};
+use crate::net::{Link, NetworkReport, PeerRoute};
 
 /// What every connection task shares with the engine.
 #[derive(Clone)]
@@ -215,6 +215,7 @@ impl Replication {
         let route = PeerRoute {
             address: self.peer_place.as_ref().map(Place::address),
             path: route::path(ours.as_ref(), self.peer_place.as_ref()),
+            link: self.route.link,
             own_log: self
                 .peer_own
                 .and_then(|own| self.ctx.shared.registry.get(&own))
@@ -358,6 +359,7 @@ async fn run<C>(
     connection: C,
     peer: ConnectionKey,
     topics: Vec<DiscoveryKey>,
+    link: Link,
     ctx: ConnectionContext,
     close_tx: watch::Sender<bool>,
 ) -> Ended
@@ -390,7 +392,10 @@ where
         channels: FuturesUnordered::new(),
         hello_sent: false,
         announce_pending: false,
-        route: PeerRoute::default(),
+        route: PeerRoute {
+            link,
+            ..PeerRoute::default()
+        },
         peer_place: None,
         peer_own: None,
         log_channels: BTreeMap::new(),
@@ -516,6 +521,7 @@ pub(crate) async fn supervise<C>(
     connection: C,
     peer: ConnectionKey,
     topics: Vec<DiscoveryKey>,
+    link: Link,
     ctx: ConnectionContext,
     close: watch::Sender<bool>,
 ) -> Ended
@@ -524,7 +530,7 @@ where
 {
     let shared = ctx.shared.clone();
     let events = ctx.events.clone();
-    let replication = Paced::new(run(connection, peer, topics, ctx, close));
+    let replication = Paced::new(run(connection, peer, topics, link, ctx, close));
     let ended = match tokio::spawn(replication).await {
         Ok(ended) => ended,
         Err(e) => {

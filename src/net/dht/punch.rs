@@ -212,6 +212,7 @@ impl Attempt<'_> {
             }
             self.nat.settle();
         }
+        self.nat.guess_from_few_nodes();
         let mut retried = false;
         loop {
             if self.remote_firewall == Firewall::Unknown {

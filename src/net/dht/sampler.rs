@@ -295,6 +295,31 @@ impl NatSampler {
         self.settled
     }
 
+    /// A guess for a DHT of one or two nodes, where JS's rules never reach
+    /// a verdict (they need three samples) and every punch would end
+    /// unknown: every sample naming the same host and port reads as a
+    /// consistent NAT at that address, two ports of one host as a random
+    /// one. A wrong guess only costs a punch that fails, as it would have
+    /// anyway. Deliberately unlike JS; does nothing once a verdict is known,
+    /// frozen, or without a sample.
+    pub(crate) fn guess_from_few_nodes(&mut self) {
+        if self.frozen
+            || !self.firewalled
+            || self.verdict != Firewall::Unknown
+            || self.samples == 0
+            || self.samples >= VERDICT_SAMPLES
+        {
+            return;
+        }
+        if let [only] = self.full.as_slice() {
+            self.verdict = Firewall::Consistent;
+            self.addresses = vec![only.addr];
+        } else if self.hosts.len() == 1 {
+            self.verdict = Firewall::Random;
+            self.addresses = self.hosts.iter().map(|t| t.addr).collect();
+        }
+    }
+
     /// Sampling is over (both rounds done) without settling: act on the
     /// verdict as it is.
     pub(crate) fn settle(&mut self) {
@@ -685,5 +710,39 @@ mod tests {
                 prop_assert_eq!(s.addresses(), addresses.clone());
             }
         }
+    }
+
+    #[test]
+    fn one_or_two_nodes_give_a_guess_three_give_the_rules() {
+        let mut one = NatSampler::new(true);
+        one.add(at(1, 4000), node(1));
+        one.guess_from_few_nodes();
+        assert_eq!(one.verdict(), Firewall::Consistent);
+        assert_eq!(one.addresses(), vec![at(1, 4000)]);
+
+        let mut two_ports = NatSampler::new(true);
+        two_ports.add(at(1, 4000), node(1));
+        two_ports.add(at(1, 4001), node(2));
+        two_ports.guess_from_few_nodes();
+        assert_eq!(two_ports.verdict(), Firewall::Random);
+        assert_eq!(two_ports.addresses(), vec![at(1, 0)]);
+
+        let mut none = NatSampler::new(true);
+        none.guess_from_few_nodes();
+        assert_eq!(none.verdict(), Firewall::Unknown);
+
+        let mut three = NatSampler::new(true);
+        for n in 1..=3 {
+            three.add(at(1, 4000 + n as u16), node(n));
+        }
+        let ruled = three.verdict();
+        three.guess_from_few_nodes();
+        assert_eq!(three.verdict(), ruled, "three samples: JS's rules stand");
+
+        let mut frozen = NatSampler::new(true);
+        frozen.add(at(1, 4000), node(1));
+        frozen.freeze();
+        frozen.guess_from_few_nodes();
+        assert_eq!(frozen.verdict(), Firewall::Unknown);
     }
 }

@@ -640,6 +640,7 @@ impl ServerPunch {
             }
         }
         self.nat.settle();
+        self.nat.guess_from_few_nodes();
     }
 
     /// A client's holepunch round (JS `_onpeerholepunch`).

@@ -38,7 +38,7 @@ use crate::net::dht::messages::{LookupRawReply, LOOKUP};
 use crate::net::dht::probe;
 use crate::net::dht::server::{listen, Listener};
 use crate::net::dht::service::{DhtNode, NodeConfig};
-use crate::net::{NetEvent, NetworkReport, NetworkStatus};
+use crate::net::{Link, NetEvent, NetworkReport, NetworkStatus, PunchStats};
 use bootstrap::{BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
 
 const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(8);
@@ -366,6 +366,7 @@ impl SwarmTask {
             tokio::select! {
                 Some(mut report) = probed.recv() => {
                     report.bound = Some(online.node.local_addr());
+                    report.punches = self.report.borrow().punches;
                     self.publish(report).await;
                 }
                 accepted = online.listener.connections.recv() => {
@@ -398,7 +399,12 @@ impl SwarmTask {
                             };
                             self.on_connection(new, 0);
                         }
-                        Err(e) => tracing::debug!(peer = %hex::encode(remote), error = %e, "dial failed"),
+                        Err(e) => {
+                            if e.contains("holepunch") {
+                                self.count(|punches| punches.failed += 1);
+                            }
+                            tracing::debug!(peer = %hex::encode(remote), error = %e, "dial failed");
+                        }
                     }
                 }
                 command = self.control.recv() => match command {
@@ -482,6 +488,14 @@ impl SwarmTask {
         tokio::spawn(async move {
             let _ = done.send(probe::probe(bind, &nodes).await).await;
         });
+    }
+
+    /// Updates the punch tallies in the report and tells the UI.
+    fn count(&mut self, change: impl FnOnce(&mut PunchStats)) {
+        self.report
+            .send_modify(|report| change(&mut report.punches));
+        let report = self.report.borrow().clone();
+        let _ = self.ctx.events.try_send(NetEvent::NetworkReport(report));
     }
 
     /// Tells the UI and the connections what changed in the report.
@@ -575,10 +589,19 @@ impl SwarmTask {
         );
         self.redials.connected(&peer);
         let (close, _) = watch::channel(false);
+        let link = match new.path {
+            Taken::Direct => Link::Direct,
+            Taken::Punched(how) => Link::Punched(how),
+        };
+        self.count(|punches| match link {
+            Link::Punched(_) => punches.punched += 1,
+            _ => punches.direct += 1,
+        });
         let task = tokio::spawn(connection::supervise(
             new.cipher,
             peer,
             new.topics.clone(),
+            link,
             self.ctx.clone(),
             close.clone(),
         ));
