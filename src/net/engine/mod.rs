@@ -19,7 +19,6 @@ use crate::domain::message::MAX_NICK_CHARS;
 use crate::domain::room::{Member, RoomName};
 use crate::domain::text::sanitize_line;
 use crate::domain::OwnLogRefusal;
-use crate::net::compat::pacing::Paced;
 use crate::net::connection::ConnectionContext;
 use crate::net::engine::batch::Draft;
 use crate::net::engine::membership::Membership;
@@ -164,9 +163,11 @@ impl Engine {
                 bind: config.bind,
             };
             let topics = self.initial_topics();
-            Some(tokio::spawn(Paced::new(swarm::run(
+            // The swarm runs on our own DHT node, which sleeps until a
+            // datagram or a timer: it needs no pacing.
+            Some(tokio::spawn(swarm::run(
                 settings, ctx, control_rx, topics, report_tx,
-            ))))
+            )))
         } else {
             let _ = self
                 .events

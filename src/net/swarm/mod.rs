@@ -47,6 +47,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const SETTLED_REFRESH: Duration = Duration::from_secs(120);
 /// How often the DHT is checked to keep the status honest.
 const HEALTH_CHECK: Duration = Duration::from_secs(60);
+/// A lonely topic's lookups slow down to the refresh interval times 2^this.
+const LONELY_DOUBLINGS: u32 = 3;
 /// Server keys whose sessions are remembered, before the gone are dropped.
 const MAX_REMEMBERED_SESSIONS: usize = 1024;
 /// A topic's announcement is renewed this often (records live 20 min).
@@ -123,6 +125,8 @@ struct SwarmTask {
     dialing: HashSet<[u8; 32]>,
     /// When each topic was last announced.
     announced: HashMap<DiscoveryKey, Instant>,
+    /// Lookups of each topic in a row that found it without a peer.
+    lonely: HashMap<DiscoveryKey, u32>,
     /// The hello session behind each server key we dialed: a peer whose
     /// session is connected (perhaps on a connection it dialed to us, which
     /// carries another key) is not dialed again.
@@ -153,6 +157,7 @@ pub(crate) async fn run(
         redials: RedialPlan::default(),
         dialing: HashSet::new(),
         announced: HashMap::new(),
+        lonely: HashMap::new(),
         sessions_of: HashMap::new(),
         nodes: Vec::new(),
         report,
@@ -411,10 +416,12 @@ impl SwarmTask {
                     Some(SwarmControl::Join(topic)) => {
                         self.join(&online, topic, &discovering);
                         self.topics.insert(topic, Instant::now());
+                        self.lonely.remove(&topic);
                     }
                     Some(SwarmControl::Leave(topic)) => {
                         self.topics.remove(&topic);
                         self.announced.remove(&topic);
+                        self.lonely.remove(&topic);
                         let node = Arc::clone(&online.node);
                         let key = online.key.clone();
                         tokio::spawn(async move { unannounce(&node, &key, topic.0).await });
@@ -514,14 +521,19 @@ impl SwarmTask {
         let now = Instant::now();
         let mut due = Vec::new();
         for (topic, joined) in self.topics.iter_mut() {
+            let lonely = self.lonely.entry(*topic).or_default();
             let every = if self.ctx.shared.sessions.has_peer(topic) {
+                *lonely = 0;
                 SETTLED_REFRESH
             } else {
-                self.settings.refresh_interval
+                // Alone, look again soon, then less and less often: whoever
+                // comes online looks us up anyway, since we are announced.
+                self.settings.refresh_interval * (1 << (*lonely).min(LONELY_DOUBLINGS))
             };
             if now.duration_since(*joined) >= every {
                 due.push(*topic);
                 *joined = now;
+                *lonely = lonely.saturating_add(1);
             }
         }
         for topic in due {
