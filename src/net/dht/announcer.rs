@@ -89,27 +89,7 @@ pub(crate) async fn announce_to(
     };
     let rpc = node.rpc();
     let rounds = answers.into_iter().filter_map(|answer| {
-        let token = answer.reply.token?;
-        let node_id = answer.reply.id?;
-        let scope = AnnounceScope {
-            target,
-            node_id,
-            token,
-        };
-        let signature = sign_announce(AnnounceKind::Announce, &scope, &peer, None, key);
-        let value = Announce {
-            peer: Some(peer.clone()),
-            refresh: None,
-            signature: Some(signature),
-            bump: 0,
-        }
-        .encode();
-        let request = Request {
-            token: Some(token),
-            target: Some(target),
-            value: Some(value),
-            ..Request::new(0, answer.from, false, ANNOUNCE)
-        };
+        let request = signed(AnnounceKind::Announce, &answer, target, &peer, key)?;
         let relay = answer.from;
         Some(async move {
             let acked = rpc.request(request, relay, ATTEMPTS).await.ok()?;
@@ -136,33 +116,47 @@ pub(crate) async fn unannounce(node: &DhtNode, key: &SigningKey, target: [u8; 32
     };
     let rpc = node.rpc();
     let rounds = answers.into_iter().filter_map(|answer| {
-        let token = answer.reply.token?;
-        let node_id = answer.reply.id?;
-        let scope = AnnounceScope {
-            target,
-            node_id,
-            token,
-        };
-        let signature = sign_announce(AnnounceKind::Unannounce, &scope, &peer, None, key);
-        let value = Announce {
-            peer: Some(peer.clone()),
-            refresh: None,
-            signature: Some(signature),
-            bump: 0,
-        }
-        .encode();
-        let request = Request {
-            token: Some(token),
-            target: Some(target),
-            value: Some(value),
-            ..Request::new(0, answer.from, false, UNANNOUNCE)
-        };
+        let request = signed(AnnounceKind::Unannounce, &answer, target, &peer, key)?;
         let to = answer.from;
         Some(async move {
             let _ = rpc.request(request, to, 2).await;
         })
     });
     futures::future::join_all(rounds).await;
+}
+
+/// The signed ANNOUNCE or UNANNOUNCE of `peer` under `target` for the node
+/// that gave `answer` (its token and id are what the signature binds).
+fn signed(
+    kind: AnnounceKind,
+    answer: &Answer,
+    target: [u8; 32],
+    peer: &Peer,
+    key: &SigningKey,
+) -> Option<Request> {
+    let token = answer.reply.token?;
+    let scope = AnnounceScope {
+        target,
+        node_id: answer.reply.id?,
+        token,
+    };
+    let value = Announce {
+        peer: Some(peer.clone()),
+        refresh: None,
+        signature: Some(sign_announce(kind, &scope, peer, None, key)),
+        bump: 0,
+    }
+    .encode();
+    let command = match kind {
+        AnnounceKind::Announce => ANNOUNCE,
+        AnnounceKind::Unannounce => UNANNOUNCE,
+    };
+    Some(Request {
+        token: Some(token),
+        target: Some(target),
+        value: Some(value),
+        ..Request::new(0, answer.from, false, command)
+    })
 }
 
 #[cfg(test)]

@@ -134,6 +134,13 @@ pub(crate) struct Handshake {
 }
 
 impl Handshake {
+    /// The handshake a request carries, if its value is one.
+    pub(crate) fn of(request: &super::wire::Request) -> Option<Self> {
+        Self::decode(request.value.as_deref()?).ok()
+    }
+}
+
+impl Handshake {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 + self.noise.len());
         let flags =
@@ -175,6 +182,13 @@ pub(crate) struct Holepunch {
     pub(crate) id: u64,
     pub(crate) payload: Vec<u8>,
     pub(crate) peer_address: Option<SocketAddrV4>,
+}
+
+impl Holepunch {
+    /// The holepunch message a request carries, if its value is one.
+    pub(crate) fn of(request: &super::wire::Request) -> Option<Self> {
+        Self::decode(request.value.as_deref()?).ok()
+    }
 }
 
 impl Holepunch {

@@ -236,11 +236,7 @@ impl NodeState {
         }
         match request.command {
             messages::PEER_HANDSHAKE => {
-                let Some(handshake) = request
-                    .value
-                    .as_deref()
-                    .and_then(|v| Handshake::decode(v).ok())
-                else {
+                let Some(handshake) = Handshake::of(&request) else {
                     return;
                 };
                 let relay =
@@ -248,11 +244,7 @@ impl NodeState {
                 self.relay(request, from, relay, effects);
             }
             messages::PEER_HOLEPUNCH => {
-                let Some(holepunch) = request
-                    .value
-                    .as_deref()
-                    .and_then(|v| Holepunch::decode(v).ok())
-                else {
+                let Some(holepunch) = Holepunch::of(&request) else {
                     return;
                 };
                 let relay =

@@ -26,7 +26,6 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-use futures::future::join_all;
 use tokio::sync::mpsc;
 
 use super::crypto::SecurePayload;
@@ -36,14 +35,12 @@ use super::messages::{
 use super::rpc::{Rpc, ATTEMPTS};
 use super::sampler::{Firewall, NatSampler};
 use super::service::DhtNode;
-use super::sockets::{Arrived, PunchSockets};
+use super::sockets::{sample_nat, Arrived, PunchSockets};
 use super::strategy::{self, remote_addresses, ProbeSchedule, RemoteAddress, Strategy};
-use super::wire::{self, Request};
+use super::wire::Request;
 
 /// A round's wait when the server does not know its verdict yet (JS: 1 s).
 const UNKNOWN_PAUSE: Duration = Duration::from_secs(1);
-/// How long our NAT sampling may take before we act on what we have.
-const SAMPLING: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum PunchError {
@@ -335,17 +332,10 @@ impl Attempt<'_> {
     /// Pings `nodes` from the puncher socket: each answer is one sample of
     /// where our NAT maps it (one try each, as JS samples).
     async fn sample(&self, nodes: Vec<SocketAddrV4>) -> Vec<(SocketAddrV4, SocketAddrV4)> {
-        let Some(rpc) = self.sockets.rpc(0) else {
-            return Vec::new();
-        };
-        let pings = nodes.into_iter().map(|node| async move {
-            let answer = tokio::time::timeout(SAMPLING, rpc.request(wire::ping(0, node), node, 1));
-            match answer.await {
-                Ok(Ok(answer)) => Some((answer.reply.to, answer.from)),
-                _ => None,
-            }
-        });
-        join_all(pings).await.into_iter().flatten().collect()
+        match self.sockets.rpc(0) {
+            Some(rpc) => sample_nat(rpc, nodes).await,
+            None => Vec::new(),
+        }
     }
 
     /// One probe from the main puncher socket: it opens our NAT towards

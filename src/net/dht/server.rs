@@ -49,9 +49,9 @@ use super::punch::strategy_name;
 use super::rpc::Rpc;
 use super::sampler::{Firewall, NatSampler};
 use super::service::{DhtNode, Served};
-use super::sockets::{Extra, PunchSockets};
+use super::sockets::{sample_nat, Extra, PunchSockets};
 use super::strategy::{self, remote_addresses, ProbeSchedule, RemoteAddress};
-use super::wire::{self, Reply, Request};
+use super::wire::{Reply, Request};
 
 /// A handshake that starts no punch is dropped after this (JS
 /// `HANDSHAKE_INITIAL_TIMEOUT`).
@@ -62,8 +62,6 @@ const REANNOUNCE: Duration = Duration::from_secs(120);
 const REANNOUNCE_SOON: Duration = Duration::from_secs(5);
 /// Handshake entries at once; more clients wait for a free one.
 const MAX_ENTRIES: usize = 256;
-/// How long a NAT sampling ping waits.
-const SAMPLE_WAIT: Duration = Duration::from_secs(2);
 
 /// A connection a client opened to us.
 pub(crate) struct Accepted {
@@ -197,11 +195,7 @@ impl Server {
         match request.command {
             PEER_HANDSHAKE => self.on_handshake(request, from, ended),
             PEER_HOLEPUNCH => {
-                let Some(holepunch) = request
-                    .value
-                    .as_deref()
-                    .and_then(|v| Holepunch::decode(v).ok())
-                else {
+                let Some(holepunch) = Holepunch::of(&request) else {
                     return;
                 };
                 let inbox = usize::try_from(holepunch.id)
@@ -228,11 +222,7 @@ impl Server {
         from: SocketAddrV4,
         ended: &mpsc::UnboundedSender<(usize, Vec<u8>)>,
     ) {
-        let Some(handshake) = request
-            .value
-            .as_deref()
-            .and_then(|v| Handshake::decode(v).ok())
-        else {
+        let Some(handshake) = Handshake::of(&request) else {
             return;
         };
         if handshake.noise.is_empty() {
@@ -628,14 +618,7 @@ impl ServerPunch {
             let Some(rpc) = self.sockets.rpc(0) else {
                 return;
             };
-            let pings = nodes.into_iter().map(|node| async move {
-                let ping = rpc.request(wire::ping(0, node), node, 1);
-                match tokio::time::timeout(SAMPLE_WAIT, ping).await {
-                    Ok(Ok(answer)) => Some((answer.reply.to, answer.from)),
-                    _ => None,
-                }
-            });
-            for (seen_as, node) in futures::future::join_all(pings).await.into_iter().flatten() {
+            for (seen_as, node) in sample_nat(rpc, nodes).await {
                 self.nat.add(seen_as, node);
             }
         }
@@ -645,12 +628,7 @@ impl ServerPunch {
 
     /// A client's holepunch round (JS `_onpeerholepunch`).
     async fn on_round(&mut self, request: Request, from: SocketAddrV4, on_puncher: bool) {
-        let Some(holepunch) = request
-            .value
-            .as_deref()
-            .and_then(|v| Holepunch::decode(v).ok())
-            .filter(|h| h.mode == Mode::FromRelay)
-        else {
+        let Some(holepunch) = Holepunch::of(&request).filter(|h| h.mode == Mode::FromRelay) else {
             return;
         };
         let Some(client) = holepunch.peer_address else {

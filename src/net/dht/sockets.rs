@@ -187,6 +187,29 @@ impl PunchSockets {
     }
 }
 
+/// How long a NAT sampling ping waits (one try, as JS samples).
+const SAMPLE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Pings `nodes` from `rpc`'s socket: each answer is one sample of where
+/// the NAT maps that socket (where the node saw it, and the node).
+pub(crate) async fn sample_nat(
+    rpc: &Rpc,
+    nodes: Vec<SocketAddrV4>,
+) -> Vec<(SocketAddrV4, SocketAddrV4)> {
+    let pings = nodes.into_iter().map(|node| async move {
+        let ping = rpc.request(super::wire::ping(0, node), node, 1);
+        match tokio::time::timeout(SAMPLE_WAIT, ping).await {
+            Ok(Ok(answer)) => Some((answer.reply.to, answer.from)),
+            _ => None,
+        }
+    });
+    futures::future::join_all(pings)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 async fn listen(
     index: usize,
     rpc: Rpc,
