@@ -303,16 +303,7 @@ impl Attempt<'_> {
         tracing::debug!(strategy = name, local = ?self.nat.verdict(), remote = ?self.remote_firewall, "punching");
         self.strategy = name;
         loop {
-            for probe in schedule.next(Instant::now()) {
-                let mut socket = probe.socket;
-                if probe.open || self.sockets.rpc(socket).is_none() {
-                    match self.sockets.add() {
-                        Ok(index) => socket = index,
-                        Err(_) => continue,
-                    }
-                }
-                self.sockets.probe(socket, probe.to);
-            }
+            self.sockets.send(schedule.next(Instant::now()));
             let Some(wake) = schedule.next_wake() else {
                 // Give the last probes' echoes a moment.
                 return match or_probe(arrivals, tokio::time::sleep(Duration::from_secs(1))).await {

@@ -584,16 +584,7 @@ impl ServerPunch {
                             if schedule.next_wake().is_none() {
                                 break None;
                             }
-                            for probe in schedule.next(Instant::now()) {
-                                let mut socket = probe.socket;
-                                if probe.open || self.sockets.rpc(socket).is_none() {
-                                    match self.sockets.add() {
-                                        Ok(index) => socket = index,
-                                        Err(_) => continue,
-                                    }
-                                }
-                                self.sockets.probe(socket, probe.to);
-                            }
+                            self.sockets.send(schedule.next(Instant::now()));
                         }
                     }
                 }

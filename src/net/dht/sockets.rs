@@ -150,6 +150,21 @@ impl PunchSockets {
         }
     }
 
+    /// Sends a strategy's probes, opening the sockets they ask for (a
+    /// birthday socket, or one that was closed meanwhile).
+    pub(crate) fn send(&mut self, probes: Vec<super::strategy::Probe>) {
+        for probe in probes {
+            let mut socket = probe.socket;
+            if probe.open || self.rpc(socket).is_none() {
+                match self.add() {
+                    Ok(index) => socket = index,
+                    Err(_) => continue,
+                }
+            }
+            self.probe(socket, probe.to);
+        }
+    }
+
     /// Closes socket `index` (a reopened NAT sample, or a loser).
     pub(crate) fn release(&mut self, index: usize) {
         if let Some(held) = self.held.get_mut(index).and_then(Option::take) {
