@@ -7,7 +7,7 @@
 //! without them.
 
 use crate::harness::lab::scene::{panics, uncaught_panics};
-use crate::harness::lab::{scenarios, Lab};
+use crate::harness::lab::{nat_pairs, scenarios, Lab};
 
 /// Two hosts on one LAN meet through a hychat bootstrap node on a third,
 /// follow each other, and get each other's history and live messages.
@@ -112,6 +112,72 @@ fn js_peers_behind_nats_holepunch_through_a_dht_of_five_hychat_nodes() {
 fn hychat_dials_js_writers_across_nats_on_the_path_the_nats_call_for() {
     let lab = Lab::shared();
     scenarios::hychat_dials_js_across_nats(&lab);
+}
+
+/// Two hychats (`send` + `seed` the writer, `tail` the reader, each a
+/// fresh process with a debug log) on a DHT of five hychat nodes, for the
+/// pairs cone1 <-> rand2, rand1 <-> cone2, pub1 <-> rand2, rand1 <-> pub2
+/// and cone1 <-> cone2, each once with the reader dialing (it starts after
+/// the writer announced) and once with the writer dialing (it starts after
+/// the reader announced): the message reaches the tail within 60 s, the
+/// dialing side logs `connection established client=true` and the dialed
+/// side `client=false`, each naming the other's public address and a path
+/// the two NATs call for (punched whenever both are behind NATs, with the
+/// strategy JS would pick on the dialing side). Then rand2 <-> rand1: both
+/// log the "cannot punch" refusal within 20 s, neither connects nor
+/// panics; a public `hychat seed` that follows the writer then carries the
+/// message to rand2's tail, whose only connections are to the seed. Every
+/// process leaves on SIGTERM with 0; no node panics. Proves the chat's own
+/// swarm holepunches in both roles, each strategy from either side; on one
+/// machine nothing is behind a NAT and no punch ever runs.
+#[test]
+fn hychats_behind_each_pair_of_nats_chat_with_either_side_dialing() {
+    let lab = Lab::shared();
+    nat_pairs::hychats_across_nats(&lab);
+}
+
+/// hychat and the JS reference peers on a DHT of five hychat nodes, for
+/// hychat <-> JS cone <-> cone, cone <-> random, random <-> cone, public
+/// <-> random and random <-> public: `hychat tail` dials a JS writer that
+/// only announces (JS -> hychat), and a JS viewer that only looks up
+/// dials a hychat writer (`send` + `seed`: hychat -> JS). The message
+/// arrives within 60 s and the hychat logs the connection in its role,
+/// with the JS host's public address and the path the NATs call for. Then
+/// random <-> random is refused both ways: `hychat tail` logs "cannot
+/// punch" within 20 s, a JS client gets HOLEPUNCH_DOUBLE_RANDOMIZED_NATS
+/// from the hychat writer's answer; nobody connects or panics and every
+/// process leaves on SIGTERM with 0. Proves hychat's client and server
+/// roles holepunch with JS's on real NATs, each strategy from both sides.
+#[test]
+fn hychat_and_js_behind_each_pair_of_nats_chat_with_either_side_dialing() {
+    let lab = Lab::shared();
+    nat_pairs::hychat_and_js_across_nats(&lab);
+}
+
+/// How a `connection established` log line is read (no lab needed).
+#[test]
+fn a_connection_line_gives_its_role_path_and_remote() {
+    let line = "2025-01-01T00:00:00.000000Z  INFO hychat::net::swarm: connection established \
+                peer=ConnectionKey(ab12) client=true path=punched, random probes \
+                remote=203.0.113.22:40312";
+    assert_eq!(
+        nat_pairs::parse_established(line),
+        Some(nat_pairs::Established {
+            client: true,
+            path: "punched, random probes".to_string(),
+            remote: "203.0.113.22:40312".to_string(),
+        })
+    );
+    let accepted = "INFO hychat::net::swarm: connection established peer=ConnectionKey(cd) \
+                    client=false path=direct remote=198.51.100.11:5000";
+    let parsed = nat_pairs::parse_established(accepted).expect("a connection line");
+    assert!(!parsed.client);
+    assert_eq!(parsed.path, "direct");
+    assert_eq!(parsed.remote_ip(), "198.51.100.11");
+    assert_eq!(
+        nat_pairs::parse_established("DEBUG dial failed peer=ab error=x"),
+        None
+    );
 }
 
 /// How a dial's result line is read (no lab needed).

@@ -20,11 +20,10 @@
 //!   root namespace's interfaces, routes and sysctls are never touched and
 //!   nothing is routed out of the lab.
 //! - All public traffic crosses the `inet` router's FORWARD chain, so one
-//!   `iptables` rule there can cut two homes apart (`Lab::block`). The
-//!   pinned crates cannot holepunch a NAT that gives a new port per
-//!   destination, and a host behind `MASQUERADE --random` cannot even reach
-//!   public hosts with them, so "two NAT'd peers that cannot reach each
-//!   other" is emulated by two cone homes with a drop rule between them.
+//!   `iptables` rule there can cut two homes apart (`Lab::block`): the
+//!   seed and room scenarios make "two NAT'd peers that cannot reach each
+//!   other" of two cone homes that way. The two random homes are the other
+//!   such pair, which no holepunch can join (`nat_pairs`).
 //! - Home routers accept only ESTABLISHED,RELATED traffic from their WAN
 //!   (FORWARD and INPUT); the rest from the WAN is dropped.
 //!
@@ -50,21 +49,24 @@
 //! (`Lab`, `Block`); `hosts` names the hosts and their addresses; `scene`
 //! runs hychat and JS processes on the hosts for one scenario and writes
 //! its failure report (`Scene`, `Peer`, `uncaught_panics`); `scenarios`
-//! holds the scenarios themselves, shared by the tests
+//! holds the scenarios themselves, and `nat_pairs` the chat across each
+//! pair of NATs with either side dialing, both shared by the tests
 //! (`tests/binary/lab.rs`) and the bench (`benches/lab.rs`), so the bench
 //! measures exactly what the tests assert. Each scenario ends with one
 //! check on every hychat log it made (`uncaught_panics`): a panic must be
 //! followed by hychat's `recovered from a panic` line; the scenarios on
-//! the all-hychat DHT (JS pairs, and `hychat dial` of JS writers) also want
-//! no panic at all from its bootstrap nodes
-//! (`Scene::check_nodes_never_panicked`), and each `hychat dial` none at
-//! all either, and no UDP socket left on its host once it exited
-//! (`Lab::udp_sockets`). Every wait is bounded and every process is
+//! the all-hychat DHT (JS pairs, `hychat dial` of JS writers, the NAT
+//! pairs) also want no panic at all from its bootstrap nodes
+//! (`Scene::check_nodes_never_panicked`), each `hychat dial` none at all
+//! either, and no UDP socket left on its host once it exited
+//! (`Lab::udp_sockets`), and each hychat of the NAT pairs none at all and
+//! a clean exit on SIGTERM. Every wait is bounded and every process is
 //! stopped by its pid (`Background`).
 //! `HYCHAT_LAB_KEEP=1` keeps the storage directories (and their
 //! `hychat.log`) after the run and prints where they are.
 
 pub mod hosts;
+pub mod nat_pairs;
 pub mod scenarios;
 pub mod scene;
 

@@ -256,12 +256,26 @@ pub fn js_writer(
     bootstrap: &str,
     bound: Duration,
 ) -> (Background, Result<String, String>) {
+    js_writer_in_mode(scene, host, bootstrap, bound, "both")
+}
+
+/// The same, joined to its topic as `mode` says: `both`, `server` (it
+/// only announces, so it never dials) or `client` (it only looks up).
+pub fn js_writer_in_mode(
+    scene: &mut Scene,
+    host: &'static str,
+    bootstrap: &str,
+    bound: Duration,
+    mode: &str,
+) -> (Background, Result<String, String>) {
     let storage = scene.js_storage("writer");
     let args = [
         "--storage".to_string(),
         storage.to_str().expect("a UTF-8 temp path").to_string(),
         "--bootstrap".to_string(),
         bootstrap.to_string(),
+        "--mode".to_string(),
+        mode.to_string(),
     ];
     let name = format!("js writer (on {host})");
     let mut writer = scene.js(host, &name, "writer.js", &args);

@@ -1,0 +1,1000 @@
+//! The chat across each pair of NATs with either side dialing (the test
+//! plan's H1-H7), on the five hychat nodes of `hychat_only_dht`: the real
+//! chat swarm of `hychat seed` and `hychat tail` (not `hychat dial`), and
+//! the JS writer and viewer of `tests/js`.
+//!
+//! One `Attempt` is one connection: a client on one host dials a server on
+//! another, and the message the writer holds must reach the reader within
+//! `ARRIVAL`. Who dials is set by who comes second. The server side starts
+//! first and is announced (a hychat's debug log says it looked its topic
+//! up and announced it; a JS writer in `server` mode says `JOINED` once its
+//! announcement is flushed), then the client starts, and its first lookup
+//! finds the server. A JS peer only announces (`--mode server`) or only
+//! looks up (`--mode client`), so it never dials the other way; a hychat
+//! server looks its topics up again now and then while it has no peer and
+//! may dial back while the client's punch runs, which is allowed and
+//! counted, but the intended connection must be in both logs: `connection
+//! established client=true` in the client's, `client=false` in the
+//! server's, each on a path the two NATs call for and with the other
+//! side's public address as the remote.
+//!
+//! The pair that cannot punch (random <-> random) must be refused: a
+//! hychat client logs the "cannot punch" sentence (`dial failed` at
+//! debug), a JS client (`topic-dial.js`) refuses for
+//! `HOLEPUNCH_DOUBLE_RANDOMIZED_NATS`, no side connects, nobody panics,
+//! and every process leaves on SIGTERM (a hychat with 0). Two hychats
+//! there still chat through a public `hychat seed` that follows the
+//! writer.
+//!
+//! Every process is fresh, so no throttle of random punches carries over.
+//! The tests (`hychats_across_nats`, `hychat_and_js_across_nats`) run every
+//! attempt and report the failures together; the bench times the same
+//! attempts with JS <-> JS beside them (`figures`).
+
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::super::bin::QUICK;
+use super::super::js::viewer_args;
+use super::super::process::Background;
+use super::hosts::{CONE1, CONE2, PUB1, PUB2, RAND1, RAND2};
+use super::scenarios::{hychat_only_dht, js_writer_in_mode, viewer_shows, CANNOT_PUNCH, REFUSAL};
+use super::scene::{panics, Peer, Scene, Timing, ARRIVAL};
+use super::Lab;
+
+/// Where a lab host is: public, behind a port-preserving NAT, or behind a
+/// NAT that picks a new port per destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    Public,
+    Cone,
+    Random,
+}
+
+impl Place {
+    pub fn of(host: &str) -> Place {
+        match host {
+            CONE1 | CONE2 => Place::Cone,
+            RAND1 | RAND2 => Place::Random,
+            _ => Place::Public,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Place::Public => "public",
+            Place::Cone => "cone",
+            Place::Random => "random",
+        }
+    }
+}
+
+/// The paths a client at `client` may name for a server at `server`, each
+/// the start of the path: JS `holepuncher.js`'s choice, as `DIAL_PAIRS`
+/// has it. Both behind cone NATs punch consistently (or the server's fast
+/// probe gets in first); a consistent client sprays random probes at a
+/// random server; a random client opens birthday sockets at a consistent
+/// one; a public client is consistent and punches a random server (whose
+/// own probes may get in first: "fast"); a public server may claim to be
+/// reachable, and then a random client goes straight to it.
+pub fn client_paths(client: Place, server: Place) -> &'static [&'static str] {
+    match (client, server) {
+        (Place::Cone, Place::Cone) => &["punched, fast", "punched, consistent"],
+        (Place::Cone, Place::Random) => &["punched, random probes"],
+        (Place::Random, Place::Cone) => &["punched, birthday sockets"],
+        (Place::Public, Place::Random | Place::Cone) => &["punched, "],
+        (_, Place::Public) => &["direct", "punched, "],
+        (Place::Random, Place::Random) => &[],
+    }
+}
+
+/// The paths the server may name: a punched one when both are behind NATs;
+/// with a public client or on a public host it may also be `direct` (the
+/// client claimed to be reachable, or came straight to it).
+pub fn server_paths(client: Place, server: Place) -> &'static [&'static str] {
+    if client == Place::Public || server == Place::Public {
+        &["direct", "punched, "]
+    } else {
+        &["punched, "]
+    }
+}
+
+/// Which implementation runs a side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Hychat,
+    Js,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Hychat => "hychat",
+            Side::Js => "JS",
+        }
+    }
+}
+
+/// One connection to make: who dials from where, who is dialed where, and
+/// which of the two writes the message (a JS side only ever writes as the
+/// server: a JS writer that only looks up would have to be started before
+/// its reader knows its key).
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt {
+    pub client: &'static str,
+    pub client_side: Side,
+    pub server: &'static str,
+    pub server_side: Side,
+    pub server_writes: bool,
+}
+
+impl Attempt {
+    pub const fn new(
+        client_side: Side,
+        client: &'static str,
+        server_side: Side,
+        server: &'static str,
+        server_writes: bool,
+    ) -> Self {
+        Attempt {
+            client,
+            client_side,
+            server,
+            server_side,
+            server_writes,
+        }
+    }
+
+    /// Where the client and the server are.
+    pub fn places(&self) -> (Place, Place) {
+        (Place::of(self.client), Place::of(self.server))
+    }
+
+    /// "cone -> random", the client first.
+    pub fn nats(&self) -> String {
+        let (client, server) = self.places();
+        format!("{} -> {}", client.name(), server.name())
+    }
+
+    /// "hychat on cone1-pc dials hychat on rand2-pc (cone -> random), the
+    /// dialed side writes".
+    pub fn label(&self) -> String {
+        format!(
+            "{} on {} dials {} on {} ({}), the {} side writes",
+            self.client_side.name(),
+            self.client,
+            self.server_side.name(),
+            self.server,
+            self.nats(),
+            if self.server_writes {
+                "dialed"
+            } else {
+                "dialing"
+            }
+        )
+    }
+}
+
+/// The hychat pairs of the issue, writer first: each runs once with the
+/// reader dialing and once with the writer dialing, which covers cone ->
+/// random, random -> cone, public -> random, random -> public and cone ->
+/// cone twice each, on different hosts.
+pub const HYCHAT_PAIRS: [(&str, &str); 5] = [
+    (CONE1, RAND2),
+    (RAND1, CONE2),
+    (PUB1, RAND2),
+    (RAND1, PUB2),
+    (CONE1, CONE2),
+];
+
+/// hychat <-> hychat: every pair of `HYCHAT_PAIRS`, the reader dialing,
+/// then the writer dialing.
+pub fn hychat_attempts() -> Vec<Attempt> {
+    HYCHAT_PAIRS
+        .iter()
+        .flat_map(|&(writer, reader)| {
+            [
+                Attempt::new(Side::Hychat, reader, Side::Hychat, writer, true),
+                Attempt::new(Side::Hychat, writer, Side::Hychat, reader, false),
+            ]
+        })
+        .collect()
+}
+
+/// The hychat <-> JS pairs, the hychat's host first: cone <-> cone,
+/// cone <-> random, random <-> cone, public <-> random, random <-> public.
+pub const JS_PAIRS: [(&str, &str); 5] = [
+    (CONE1, CONE2),
+    (CONE1, RAND2),
+    (RAND1, CONE2),
+    (PUB1, RAND2),
+    (RAND1, PUB2),
+];
+
+/// hychat <-> JS: for every pair of `JS_PAIRS`, `hychat tail` dials a JS
+/// writer (JS -> hychat), then a JS viewer dials a hychat writer (`send`,
+/// then `seed`: hychat -> JS).
+pub fn js_attempts() -> Vec<Attempt> {
+    JS_PAIRS
+        .iter()
+        .flat_map(|&(hychat, js)| {
+            [
+                Attempt::new(Side::Hychat, hychat, Side::Js, js, true),
+                Attempt::new(Side::Js, js, Side::Hychat, hychat, true),
+            ]
+        })
+        .collect()
+}
+
+/// JS <-> JS, the reference: the client and server hosts of every
+/// hychat <-> JS attempt, a JS viewer dialing a JS writer.
+pub fn js_reference_attempts() -> Vec<Attempt> {
+    js_attempts()
+        .iter()
+        .map(|a| Attempt::new(Side::Js, a.client, Side::Js, a.server, true))
+        .collect()
+}
+
+/// What a line `connection established peer=.. client=B path=P remote=A`
+/// of a hychat log says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Established {
+    pub client: bool,
+    pub path: String,
+    pub remote: String,
+}
+
+impl Established {
+    /// The IP of the remote address.
+    pub fn remote_ip(&self) -> &str {
+        self.remote
+            .rsplit_once(':')
+            .map_or(self.remote.as_str(), |(ip, _)| ip)
+    }
+}
+
+/// The connection line in `line`, if it is one.
+pub fn parse_established(line: &str) -> Option<Established> {
+    let (_, fields) = line.split_once("connection established ")?;
+    let (_, client) = fields.split_once("client=")?;
+    let client = match client.split_whitespace().next()? {
+        "true" => true,
+        "false" => false,
+        _ => return None,
+    };
+    let (_, path) = fields.split_once(" path=")?;
+    let (path, remote) = path.split_once(" remote=")?;
+    let remote = remote.split_whitespace().next()?;
+    Some(Established {
+        client,
+        path: path.to_string(),
+        remote: remote.to_string(),
+    })
+}
+
+/// Every connection line of a hychat log.
+pub fn established(log: &str) -> Vec<Established> {
+    log.lines().filter_map(parse_established).collect()
+}
+
+/// What one attempt that connected did.
+#[derive(Clone, Debug)]
+pub struct Connected {
+    /// From starting the client's process to the message at the reader.
+    pub took: Duration,
+    /// The paths in the hychat logs ("-" for a JS side).
+    pub client_path: String,
+    pub server_path: String,
+    /// Connections a hychat server dialed back while the client's punch
+    /// ran (hychat <-> hychat only).
+    pub dialed_back: usize,
+}
+
+/// The debug log of a hychat's storage, empty while it has none.
+fn read_log(storage: &Path) -> String {
+    std::fs::read_to_string(storage.join("hychat.log")).unwrap_or_default()
+}
+
+/// Polls a hychat's log until a line satisfies `accept`, for at most
+/// `bound`.
+fn wait_in_log(storage: &Path, bound: Duration, accept: impl Fn(&str) -> bool) -> Option<String> {
+    let deadline = Instant::now() + bound;
+    loop {
+        if let Some(line) = read_log(storage).lines().find(|l| accept(l)) {
+            return Some(line.to_string());
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// What a hychat logs once a topic's record is on the DHT.
+const ANNOUNCED: &str = "looked up and announced a topic";
+
+/// How many topics a hychat log says were announced (each `topic=` once).
+fn announced_topics(log: &str) -> usize {
+    let mut topics: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(ANNOUNCED))
+        .filter_map(|l| l.split_once(" topic=")?.1.split_whitespace().next())
+        .collect();
+    topics.sort_unstable();
+    topics.dedup();
+    topics.len()
+}
+
+/// Polls a hychat's log until it announced `topics` topics (its own log's,
+/// and the followed one for a tail), for at most `bound`.
+fn wait_announced(storage: &Path, topics: usize, bound: Duration) -> bool {
+    let deadline = Instant::now() + bound;
+    loop {
+        if announced_topics(&read_log(storage)) >= topics {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The hychat lines of a debug log, at most the last 60.
+fn excerpt(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("hychat")).collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+/// The public address of a lab host: its router's WAN address if it is
+/// behind one.
+pub fn public_ip(lab: &Lab, host: &str) -> String {
+    lab.addr(lab.router_of(host).unwrap_or(host)).to_string()
+}
+
+/// One side of an attempt while it runs: a hychat (its peer and process)
+/// or a JS process.
+struct Running {
+    name: String,
+    process: Background,
+    /// The hychat's storage; `None` for a JS side.
+    peer: Option<Peer>,
+}
+
+impl Running {
+    fn log(&self) -> String {
+        self.peer
+            .as_ref()
+            .map_or_else(String::new, |p| read_log(&p.storage))
+    }
+
+    fn describe(&self) -> String {
+        match &self.peer {
+            Some(peer) => format!(
+                "{}\n--- {} ({}) debug log, hychat lines ---\n{}",
+                self.process.describe(),
+                self.name,
+                peer.storage.display(),
+                excerpt(&self.log())
+            ),
+            None => self.process.describe(),
+        }
+    }
+
+    /// SIGTERM; a problem unless a hychat left with 0, or a JS process
+    /// (which has no handler for it) with 0 or by that signal, within the
+    /// grace `terminate` gives.
+    fn stop(&mut self) -> Option<String> {
+        use std::os::unix::process::ExitStatusExt;
+        let status = self.process.terminate();
+        let clean = status.is_some_and(|s| {
+            s.success() || (self.peer.is_none() && s.signal() == Some(libc::SIGTERM))
+        });
+        (!clean).then(|| format!("{} did not leave cleanly on SIGTERM: {status:?}", self.name))
+    }
+}
+
+/// `hychat --log-level debug seed` of `peer`, once it says it runs.
+fn hychat_seed(scene: &mut Scene, peer: &Peer) -> Result<Background, String> {
+    let args = peer.args(&["--log-level", "debug", "seed"]);
+    let mut seed = scene.spawn(peer, "seed", args);
+    match seed.wait_for_line(QUICK, |l| l.starts_with("seeding every log")) {
+        Some(_) => Ok(seed),
+        None => Err(format!(
+            "hychat seed on {} did not start\n{}",
+            peer.host,
+            seed.describe()
+        )),
+    }
+}
+
+/// `hychat --log-level debug tail KEY --json` of `peer`.
+fn hychat_tail(scene: &mut Scene, peer: &Peer, key: &str) -> Background {
+    let args = peer.args(&["--log-level", "debug", "tail", key, "--json"]);
+    scene.spawn(peer, &format!("tail {}", &key[..8]), args)
+}
+
+/// Whether a `tail --json` line is the message `text`.
+fn tail_shows(line: &str, text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line).is_ok_and(|value| value["text"] == text)
+}
+
+/// A JS viewer of `key` on `host` that only looks the topic up.
+fn js_client_viewer(scene: &mut Scene, host: &'static str, key: &str, bootstrap: &str) -> Running {
+    let storage = scene.js_storage("viewer");
+    let mut args = viewer_args(key, &storage, bootstrap).to_vec();
+    args.extend(["--mode".to_string(), "client".to_string()]);
+    let name = format!("js viewer (client, on {host})");
+    let process = scene.js(host, &name, "viewer.js", &args);
+    Running {
+        name,
+        process,
+        peer: None,
+    }
+}
+
+/// The server side of an attempt, started and announced.
+struct Served {
+    running: Running,
+    /// The log's key and the message in it.
+    key: String,
+    text: String,
+    /// The hychat writer on the client's host, prepared (key, message) but
+    /// not started, when the client writes.
+    client_writer: Option<Peer>,
+}
+
+/// The server side, started and announced, with the writer's message in
+/// the log (the server's, or the client's prepared one).
+fn start_server(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Served, String> {
+    let text = scene.text(&format!("from {} on {}", a.server_side.name(), a.server));
+    match a.server_side {
+        Side::Js => {
+            let (mut writer, key) = js_writer_in_mode(scene, a.server, bootstrap, QUICK, "server");
+            let name = format!("js writer (server, on {})", a.server);
+            let key = key.map_err(|e| format!("{e}\n{}", writer.describe()))?;
+            writer.write_line(&text);
+            if writer
+                .wait_for_line(QUICK, |l| l.starts_with("APPENDED 0 "))
+                .is_none()
+            {
+                return Err(format!("the {name} did not append\n{}", writer.describe()));
+            }
+            let running = Running {
+                name,
+                process: writer,
+                peer: None,
+            };
+            Ok(Served {
+                running,
+                key,
+                text,
+                client_writer: None,
+            })
+        }
+        Side::Hychat => {
+            let peer = scene.peer(a.server, "server", bootstrap);
+            // The writer's own peer, whichever side it is; a hychat client
+            // writer is prepared here too, so its key is known.
+            let writer = if a.server_writes {
+                peer.clone()
+            } else {
+                scene.peer(a.client, "client", bootstrap)
+            };
+            let key = scene.key(&writer);
+            let text = if a.server_writes {
+                text
+            } else {
+                scene.text(&format!("from hychat on {}", a.client))
+            };
+            scene.send(&writer, None, &text);
+            let (process, name) = if a.server_writes {
+                (
+                    hychat_seed(scene, &peer)?,
+                    format!("hychat seed (server, on {})", a.server),
+                )
+            } else {
+                (
+                    hychat_tail(scene, &peer, &key),
+                    format!("hychat tail (server, on {})", a.server),
+                )
+            };
+            let running = Running {
+                name,
+                process,
+                peer: Some(peer.clone()),
+            };
+            // A seed has its own log's topic; a tail the followed one too.
+            let topics = if a.server_writes { 1 } else { 2 };
+            if !wait_announced(&peer.storage, topics, QUICK) {
+                return Err(format!(
+                    "the {} never announced its topic\n{}",
+                    running.name,
+                    running.describe()
+                ));
+            }
+            Ok(Served {
+                running,
+                key,
+                text,
+                client_writer: (!a.server_writes).then_some(writer),
+            })
+        }
+    }
+}
+
+/// Runs one attempt: the server side, then the client, then the message
+/// at the reader and the connection lines in the hychat logs. `Err` says
+/// what went wrong, with every process's output and each hychat's log.
+pub fn connect(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Connected, String> {
+    let lab = scene.lab;
+    let Served {
+        running: mut server,
+        key,
+        text,
+        client_writer,
+    } = start_server(scene, a, bootstrap)?;
+    let started = Instant::now();
+    let mut client = match (a.client_side, client_writer) {
+        (Side::Js, _) => js_client_viewer(scene, a.client, &key, bootstrap),
+        (Side::Hychat, Some(writer)) => match hychat_seed(scene, &writer) {
+            Ok(process) => Running {
+                name: format!("hychat seed (client, on {})", a.client),
+                process,
+                peer: Some(writer),
+            },
+            Err(e) => return Err(format!("{e}\n{}", server.describe())),
+        },
+        (Side::Hychat, None) => {
+            let peer = scene.peer(a.client, "client", bootstrap);
+            Running {
+                name: format!("hychat tail (client, on {})", a.client),
+                process: hychat_tail(scene, &peer, &key),
+                peer: Some(peer),
+            }
+        }
+    };
+    // The reader: the server when the client writes.
+    let reader = if a.server_writes {
+        &mut client
+    } else {
+        &mut server
+    };
+    let shows = |line: &str| tail_shows(line, &text) || viewer_shows(line, &text);
+    let arrived = reader.process.wait_for_line(ARRIVAL, shows).is_some();
+    let took = started.elapsed();
+    let mut problems = Vec::new();
+    if !arrived {
+        problems.push(format!(
+            "the {} did not get the message within {ARRIVAL:?}",
+            reader.name
+        ));
+    }
+    let (client_place, server_place) = a.places();
+    let mut paths = ["-".to_string(), "-".to_string()];
+    let mut dialed_back = 0;
+    for (i, (side, running, dials, expected, other)) in [
+        (
+            a.client_side,
+            &client,
+            true,
+            client_paths(client_place, server_place),
+            a.server,
+        ),
+        (
+            a.server_side,
+            &server,
+            false,
+            server_paths(client_place, server_place),
+            a.client,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let Some(peer) = running.peer.as_ref().filter(|_| side == Side::Hychat) else {
+            continue;
+        };
+        let other_ip = public_ip(lab, other);
+        // The line is logged before replication starts: by the time the
+        // message arrived it is there (a moment's grace for the file).
+        let intended = |e: &Established| e.client == dials && e.remote_ip() == other_ip;
+        let bound = if arrived {
+            Duration::from_secs(3)
+        } else {
+            Duration::ZERO
+        };
+        let line = wait_in_log(&peer.storage, bound, |l| {
+            parse_established(l).is_some_and(|e| intended(&e))
+        });
+        let lines = established(&read_log(&peer.storage));
+        if !dials {
+            dialed_back = lines.iter().filter(|e| e.client).count();
+        }
+        let role = if dials { "client" } else { "server" };
+        match line.and_then(|l| parse_established(&l)) {
+            None => problems.push(format!(
+                "the {} logged no `connection established client={dials}` with remote {other_ip} \
+                 (its connection lines: {lines:?})",
+                running.name
+            )),
+            Some(e) => {
+                if !expected.iter().any(|p| e.path.starts_with(p)) {
+                    problems.push(format!(
+                        "the {} ({role}) named the path {:?}, not one of {expected:?}",
+                        running.name, e.path
+                    ));
+                }
+                paths[i].clone_from(&e.path);
+            }
+        }
+        if let Some(line) = panics(&running.log(), &[running.process.describe()]) {
+            problems.push(format!("the {} panicked: `{line}`", running.name));
+        }
+    }
+    problems.extend(client.stop());
+    problems.extend(server.stop());
+    let [client_path, server_path] = paths;
+    if problems.is_empty() {
+        Ok(Connected {
+            took,
+            client_path,
+            server_path,
+            dialed_back,
+        })
+    } else {
+        Err(format!(
+            "{}: {}\n{}\n{}",
+            a.label(),
+            problems.join("; "),
+            client.describe(),
+            server.describe()
+        ))
+    }
+}
+
+/// The pair that cannot punch, hychat or JS on either side: `RAND2` dials
+/// `RAND1`, which writes.
+pub fn refused_attempt(client_side: Side, server_side: Side) -> Attempt {
+    Attempt::new(client_side, RAND2, server_side, RAND1, true)
+}
+
+/// Why a JS client refuses when both NATs are random.
+pub const JS_CANNOT_PUNCH: &str = "HOLEPUNCH_DOUBLE_RANDOMIZED_NATS";
+
+/// Whether a `topic-dial.js` line is a refusal for `JS_CANNOT_PUNCH`:
+/// `REFUSED CODE because REASONS`. hyperdht 6.34 fails that refusal with
+/// `HOLEPUNCH_ABORTED` (see the script), so either may carry it.
+pub fn js_refused_double_random(line: &str) -> bool {
+    line.strip_prefix("REFUSED ")
+        .is_some_and(|rest| rest.split([' ', ',']).any(|word| word == JS_CANNOT_PUNCH))
+}
+
+/// Runs an attempt that must be refused (random <-> random): a hychat
+/// client logs `CANNOT_PUNCH` and a JS client (`topic-dial.js`) refuses
+/// for `HOLEPUNCH_DOUBLE_RANDOMIZED_NATS`, each within `REFUSAL` of
+/// its start; a hychat server, which dials back, logs `CANNOT_PUNCH` too.
+/// No side logs a connection or panics, and each leaves on SIGTERM with
+/// 0. Returns how long the client took to give up, and the sides still
+/// running (for `relay_after_refusal`) when `keep` is set.
+fn refuse(
+    scene: &mut Scene,
+    a: &Attempt,
+    bootstrap: &str,
+    keep: bool,
+) -> Result<(Duration, Vec<Running>, String, String), String> {
+    let Served {
+        running: server,
+        key,
+        text,
+        ..
+    } = start_server(scene, a, bootstrap)?;
+    let started = Instant::now();
+    let client = match a.client_side {
+        Side::Js => {
+            let args = [
+                key.clone(),
+                "--bootstrap".to_string(),
+                bootstrap.to_string(),
+            ];
+            let name = format!("js topic-dial (on {})", a.client);
+            Running {
+                process: scene.js(a.client, &name, "topic-dial.js", &args),
+                name,
+                peer: None,
+            }
+        }
+        Side::Hychat => {
+            let peer = scene.peer(a.client, "client", bootstrap);
+            Running {
+                name: format!("hychat tail (client, on {})", a.client),
+                process: hychat_tail(scene, &peer, &key),
+                peer: Some(peer),
+            }
+        }
+    };
+    let mut problems = Vec::new();
+    let mut took = REFUSAL;
+    let says_refused = |l: &str| l.contains(CANNOT_PUNCH) && l.contains("dial failed");
+    let mut sides = [client, server];
+    for (i, running) in sides.iter_mut().enumerate() {
+        let dials = i == 0;
+        let left = REFUSAL.saturating_sub(started.elapsed());
+        match (&running.peer, dials) {
+            (None, true) => {
+                let line = running.process.wait_for_line(left, |l| {
+                    l.starts_with("REFUSED ") || l.starts_with("OPEN") || l.starts_with("FATAL")
+                });
+                took = started.elapsed();
+                if !line.as_deref().is_some_and(js_refused_double_random) {
+                    problems.push(format!(
+                        "the {} did not refuse for {JS_CANNOT_PUNCH} within {REFUSAL:?} \
+                         (it said {line:?})",
+                        running.name
+                    ));
+                }
+            }
+            // Only a hychat client announces: a hychat server finds it and
+            // dials back, and must be refused too.
+            (_, false) if a.client_side == Side::Js => {}
+            (None, false) => {}
+            (Some(peer), _) => {
+                let found = wait_in_log(&peer.storage, left, says_refused);
+                if dials {
+                    took = started.elapsed();
+                }
+                if found.is_none() {
+                    problems.push(format!(
+                        "the {} logged no `dial failed` with {CANNOT_PUNCH:?} within {REFUSAL:?}",
+                        running.name
+                    ));
+                }
+            }
+        }
+    }
+    let [mut client, mut server] = sides;
+    let shows = |line: &str| tail_shows(line, &text) || viewer_shows(line, &text);
+    for running in [&client, &server] {
+        if running.process.describe().lines().any(shows) {
+            problems.push(format!("the {} got the message", running.name));
+        }
+        let lines = established(&running.log());
+        if !lines.is_empty() {
+            problems.push(format!(
+                "the {} connected, which no punch can do: {lines:?}",
+                running.name
+            ));
+        }
+        if let Some(line) = panics(&running.log(), &[running.process.describe()]) {
+            problems.push(format!("the {} panicked: `{line}`", running.name));
+        }
+    }
+    if !problems.is_empty() || !keep {
+        problems.extend(client.stop());
+        problems.extend(server.stop());
+    }
+    if problems.is_empty() {
+        let kept = if keep {
+            vec![client, server]
+        } else {
+            Vec::new()
+        };
+        Ok((took, kept, key, text))
+    } else {
+        Err(format!(
+            "{}: {}\n{}\n{}",
+            a.label(),
+            problems.join("; "),
+            client.describe(),
+            server.describe()
+        ))
+    }
+}
+
+/// The refused pair, its processes stopped: how long the client took.
+pub fn refused(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Duration, String> {
+    refuse(scene, a, bootstrap, false).map(|(took, ..)| took)
+}
+
+/// Two hychats behind the two random NATs, refused as `refused` says,
+/// then a public `hychat seed` on `PUB1` that follows the writer: the
+/// writer's message reaches the reader's tail within `ARRIVAL` of the
+/// seed's start, every connection the reader makes is to the seed, and
+/// the writer never connects to the reader. Returns how long the refusal
+/// and the relay took.
+pub fn relay_after_refusal(
+    scene: &mut Scene,
+    bootstrap: &str,
+) -> Result<(Duration, Duration), String> {
+    let a = refused_attempt(Side::Hychat, Side::Hychat);
+    let (refusal, mut sides, key, text) = refuse(scene, &a, bootstrap, true)?;
+    let seeder = scene.peer(PUB1, "relay", bootstrap);
+    scene.follow(&seeder, &key);
+    let started = Instant::now();
+    let mut seed = hychat_seed(scene, &seeder)?;
+    let mut problems = Vec::new();
+    let reader = &mut sides[0];
+    if reader
+        .process
+        .wait_for_line(ARRIVAL, |l| tail_shows(l, &text))
+        .is_none()
+    {
+        problems.push(format!(
+            "the {} did not get the message through the seed on {PUB1} within {ARRIVAL:?}",
+            reader.name
+        ));
+    }
+    let took = started.elapsed();
+    let seed_ip = public_ip(scene.lab, PUB1);
+    let writer_ip = public_ip(scene.lab, a.server);
+    let reader_ip = public_ip(scene.lab, a.client);
+    let reader_lines = established(&sides[0].log());
+    if reader_lines.is_empty() || reader_lines.iter().any(|e| e.remote_ip() != seed_ip) {
+        problems.push(format!(
+            "the reader's connections are not all to the seed at {seed_ip}: {reader_lines:?}"
+        ));
+    }
+    let writer_lines = established(&sides[1].log());
+    if writer_lines.iter().any(|e| e.remote_ip() == reader_ip) {
+        problems.push(format!(
+            "the writer connected to the reader at {reader_ip}: {writer_lines:?}"
+        ));
+    }
+    let seed_log = read_log(&seeder.storage);
+    if !established(&seed_log)
+        .iter()
+        .any(|e| e.remote_ip() == writer_ip)
+    {
+        problems.push(format!(
+            "the seed logged no connection with the writer at {writer_ip}"
+        ));
+    }
+    for running in &sides {
+        if let Some(line) = panics(&running.log(), &[running.process.describe()]) {
+            problems.push(format!("the {} panicked: `{line}`", running.name));
+        }
+    }
+    if let Some(line) = panics(&seed_log, &[seed.describe()]) {
+        problems.push(format!("the seed panicked: `{line}`"));
+    }
+    for running in &mut sides {
+        problems.extend(running.stop());
+    }
+    if !seed.terminate().is_some_and(|s| s.success()) {
+        problems.push("the seed did not leave with 0 on SIGTERM".to_string());
+    }
+    if problems.is_empty() {
+        Ok((refusal, took))
+    } else {
+        let described: Vec<String> = sides.iter().map(Running::describe).collect();
+        Err(format!(
+            "random <-> random through a public seed: {}\n{}\n{}\n--- the seed's log ---\n{}",
+            problems.join("; "),
+            described.join("\n"),
+            seed.describe(),
+            excerpt(&seed_log)
+        ))
+    }
+}
+
+/// Runs `attempts` one after the other, recording each success on the
+/// scene and collecting the failures.
+fn run_all(
+    scene: &mut Scene,
+    attempts: &[Attempt],
+    bootstrap: &str,
+    failures: &mut Vec<String>,
+) -> Vec<(Attempt, Result<Connected, String>)> {
+    let mut results = Vec::new();
+    for a in attempts {
+        let result = connect(scene, a, bootstrap);
+        match &result {
+            Ok(c) => scene.record(
+                &format!(
+                    "{}: client {}, server {}{}",
+                    a.label(),
+                    c.client_path,
+                    c.server_path,
+                    if c.dialed_back > 0 {
+                        format!(", {} dialed back", c.dialed_back)
+                    } else {
+                        String::new()
+                    }
+                ),
+                c.took,
+            ),
+            Err(e) => {
+                eprintln!("[{}] FAILED: {}", a.nats(), a.label());
+                failures.push(e.clone());
+            }
+        }
+        results.push((*a, result));
+    }
+    results
+}
+
+/// H7 with the chat itself: on the five hychat nodes, every attempt of
+/// `hychat_attempts` connects on the path its NATs call for and carries
+/// the message within `ARRIVAL`; then random <-> random is refused on both
+/// sides and the message goes through a public seed instead. No node
+/// panics.
+pub fn hychats_across_nats(lab: &Lab) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, "hychats-across-nats");
+    let (nodes, list) = hychat_only_dht(&mut scene);
+    let mut failures = Vec::new();
+    run_all(&mut scene, &hychat_attempts(), &list, &mut failures);
+    match relay_after_refusal(&mut scene, &list) {
+        Ok((refusal, relay)) => {
+            scene.record("hychat rand1-pc -> hychat rand2-pc refused", refusal);
+            scene.record("then through a public seed on pub1", relay);
+        }
+        Err(e) => failures.push(e),
+    }
+    if !failures.is_empty() {
+        scene.fail(&format!(
+            "hychats did not chat across NATs as they should:\n{}",
+            failures.join("\n\n")
+        ));
+    }
+    drop(nodes);
+    scene.check_nodes_never_panicked();
+    scene.finish()
+}
+
+/// H1-H6 with the chat itself: on the five hychat nodes, every attempt of
+/// `js_attempts` connects and carries the message within `ARRIVAL`; then
+/// random <-> random is refused with either side dialing. No node panics.
+pub fn hychat_and_js_across_nats(lab: &Lab) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, "hychat-js-across-nats");
+    let (nodes, list) = hychat_only_dht(&mut scene);
+    let mut failures = Vec::new();
+    run_all(&mut scene, &js_attempts(), &list, &mut failures);
+    for (client, server) in [(Side::Hychat, Side::Js), (Side::Js, Side::Hychat)] {
+        let a = refused_attempt(client, server);
+        match refused(&mut scene, &a, &list) {
+            Ok(took) => scene.record(&format!("{}: refused", a.label()), took),
+            Err(e) => failures.push(e),
+        }
+    }
+    if !failures.is_empty() {
+        scene.fail(&format!(
+            "hychat and JS did not chat across NATs as they should:\n{}",
+            failures.join("\n\n")
+        ));
+    }
+    drop(nodes);
+    scene.check_nodes_never_panicked();
+    scene.finish()
+}
+
+/// For the bench: one DHT of five hychat nodes, and on it every attempt
+/// of `hychat_attempts`, `js_attempts` and `js_reference_attempts`, then
+/// the refused pair with each kind of client and server (JS <-> JS too).
+/// Asserts nothing: every result is returned.
+pub fn figures(lab: &Lab) -> Vec<(Attempt, Result<Connected, String>)> {
+    let mut scene = Scene::new(lab, "nat-pairs");
+    let (nodes, list) = hychat_only_dht(&mut scene);
+    let mut failures = Vec::new();
+    let mut rows = Vec::new();
+    for attempts in [hychat_attempts(), js_attempts(), js_reference_attempts()] {
+        rows.extend(run_all(&mut scene, &attempts, &list, &mut failures));
+    }
+    for (client, server) in [
+        (Side::Hychat, Side::Hychat),
+        (Side::Hychat, Side::Js),
+        (Side::Js, Side::Hychat),
+        (Side::Js, Side::Js),
+    ] {
+        let a = refused_attempt(client, server);
+        let result = refused(&mut scene, &a, &list).map(|took| Connected {
+            took,
+            client_path: "refused".to_string(),
+            server_path: "-".to_string(),
+            dialed_back: 0,
+        });
+        rows.push((a, result));
+    }
+    drop(nodes);
+    rows
+}
