@@ -20,6 +20,19 @@
 //! path it took, and the seconds from starting a JS viewer on the same
 //! host to the JS writer's message on it (discovery, connection and one
 //! block), so "hychat <= JS" can be read off per pair.
+//!
+//! Then a third table, the chat across each pair of NATs with either side
+//! dialing (`nat_pairs`), all on one more DHT of five hychat nodes, one
+//! run each: for each place of the dialing side and of the dialed side
+//! (cone -> cone, cone -> random, random -> cone, public -> random, random
+//! -> public, and random -> random, which is refused), the seconds from
+//! starting the dialing side's process to the message at the reader, for
+//! hychat dialing hychat (`seed` and `tail`, two runs on different hosts),
+//! hychat dialing a JS writer, a JS viewer dialing a hychat writer, and a
+//! JS viewer dialing a JS writer (the reference, on the hosts of the two
+//! JS columns); each hychat cell names the path its hychat took (the
+//! dialing one's, or the dialed one's when JS dials), "refused" the time
+//! to the refusal.
 
 // This bench uses only `harness::lab` (and what it builds on).
 #[allow(dead_code)]
@@ -29,6 +42,7 @@ mod harness;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
+use harness::lab::nat_pairs::{self, Attempt, Connected, Side};
 use harness::lab::scenarios::{self, PairFigures};
 use harness::lab::scene::Timing;
 use harness::lab::Lab;
@@ -43,7 +57,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let runs: [(&str, Scenario); 10] = [
+    let runs: [(&str, Scenario); 12] = [
         ("1 LAN pair", scenarios::lan),
         ("2 public <-> cone NAT", scenarios::public_and_cone),
         ("2 cone NAT <-> cone NAT", scenarios::cone_and_cone),
@@ -63,6 +77,11 @@ fn main() {
         (
             "6 hychat dials JS across NATs",
             scenarios::hychat_dials_js_across_nats,
+        ),
+        ("7 hychats across NATs", nat_pairs::hychats_across_nats),
+        (
+            "7 hychat <-> JS across NATs",
+            nat_pairs::hychat_and_js_across_nats,
         ),
         ("network report per host", scenarios::network_report),
         ("TUI behind a cone NAT", scenarios::tui_behind_a_nat),
@@ -103,6 +122,102 @@ fn main() {
     match figures {
         Ok(rows) => print_figures(&rows),
         Err(_) => println!("\nhychat dial vs JS: FAILED (see the failure above)"),
+    }
+    let pairs = catch_unwind(AssertUnwindSafe(|| nat_pairs::figures(&lab)));
+    match pairs {
+        Ok(rows) => print_nat_pairs(&rows),
+        Err(_) => println!("\nthe chat across NATs: FAILED (see the failure above)"),
+    }
+}
+
+/// The columns of the NAT-pairs table: who dials, who is dialed.
+const COLUMNS: [(Side, Side, &str); 4] = [
+    (Side::Hychat, Side::Hychat, "hychat -> hychat"),
+    (Side::Hychat, Side::Js, "hychat -> JS"),
+    (Side::Js, Side::Hychat, "JS -> hychat"),
+    (Side::Js, Side::Js, "JS -> JS (reference)"),
+];
+
+/// The rows of the NAT-pairs table, the dialing side's place first.
+const NATS: [&str; 6] = [
+    "cone -> cone",
+    "cone -> random",
+    "random -> cone",
+    "public -> random",
+    "random -> public",
+    "random -> random",
+];
+
+/// One run in a cell: seconds, and the path of its hychat ("fast" for
+/// "punched, fast", "probes" for random probes, "birthday" for birthday
+/// sockets), or `F`.
+fn cell_run(attempt: &Attempt, result: &Result<Connected, String>) -> String {
+    match result {
+        Err(_) => "F".to_string(),
+        Ok(c) => {
+            let path = if attempt.client_side == Side::Hychat {
+                &c.client_path
+            } else {
+                &c.server_path
+            };
+            let path = path.strip_prefix("punched, ").unwrap_or(path);
+            let path = match path {
+                "random probes" => "probes",
+                "birthday sockets" => "birthday",
+                other => other,
+            };
+            let secs = c.took.as_secs_f64();
+            if path == "-" {
+                format!("{secs:.2}")
+            } else {
+                format!("{secs:.2} {path}")
+            }
+        }
+    }
+}
+
+/// The NAT-pairs table; every failed run shows its reason's first line
+/// below it.
+fn print_nat_pairs(rows: &[(Attempt, Result<Connected, String>)]) {
+    println!();
+    println!(
+        "the chat across NATs, either side dialing, one DHT of five hychat nodes: seconds from \
+         starting the dialing side to the message at the reader, and the path its hychat \
+         took (the dialing one's; the dialed one's when JS dials): fast, consistent, probes \
+         (random probes), birthday (birthday sockets), direct"
+    );
+    print!("{:<18}", "dialing -> dialed");
+    for (_, _, name) in COLUMNS {
+        print!(" {name:<36}");
+    }
+    println!();
+    let mut notes = Vec::new();
+    for nats in NATS {
+        print!("{nats:<18}");
+        for (client, server, _) in COLUMNS {
+            let runs: Vec<String> = rows
+                .iter()
+                .filter(|(a, _)| a.client_side == client && a.server_side == server)
+                .filter(|(a, _)| a.nats() == nats)
+                .map(|(a, result)| {
+                    if let Err(e) = result {
+                        let first = e.lines().next().unwrap_or_default();
+                        notes.push(format!("{}: {first}", a.label()));
+                    }
+                    cell_run(a, result)
+                })
+                .collect();
+            let cell = if runs.is_empty() {
+                "-".to_string()
+            } else {
+                runs.join("; ")
+            };
+            print!(" {cell:<36}");
+        }
+        println!();
+    }
+    for note in notes {
+        println!("  {note}");
     }
 }
 
