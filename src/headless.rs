@@ -246,29 +246,37 @@ pub async fn tail(
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
     };
+    // Stopping (Ctrl+C, SIGTERM) is heard from the start, also while the
+    // history is still being gathered: the engine then shuts down properly.
+    let mut stop = Box::pin(shutdown_signal());
     // History: gather until the log is caught up, then print its tail in order.
     let mut history: Vec<(Seq, ChatMessage)> = Vec::new();
-    let caught_up = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(event) = events.recv().await {
-            match event {
-                NetEvent::Appended { log, seq, message } if log == key => {
-                    history.push((seq, message))
+    let gathered = tokio::select! {
+        caught_up = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(event) = events.recv().await {
+                match event {
+                    NetEvent::Appended { log, seq, message } if log == key => {
+                        history.push((seq, message))
+                    }
+                    NetEvent::LogProgress {
+                        log,
+                        downloaded,
+                        length,
+                    } if log == key && length > 0 && downloaded >= length => {
+                        return true;
+                    }
+                    NetEvent::Error(message) => say(&message),
+                    _ => {}
                 }
-                NetEvent::LogProgress {
-                    log,
-                    downloaded,
-                    length,
-                } if log == key && length > 0 && downloaded >= length => {
-                    return true;
-                }
-                NetEvent::Error(message) => say(&message),
-                _ => {}
             }
-        }
-        false
-    })
-    .await
-    .unwrap_or(false);
+            false
+        }) => Some(caught_up.unwrap_or(false)),
+        _ = &mut stop => None,
+    };
+    let Some(caught_up) = gathered else {
+        shutdown(handle, events).await;
+        return Ok(());
+    };
     if !caught_up {
         tracing::info!("no full history within 30s; printing what arrived and going live");
     }
@@ -277,7 +285,6 @@ pub async fn tail(
     for (seq, message) in history.iter().skip(skip) {
         print(*seq, message);
     }
-    let mut stop = Box::pin(shutdown_signal());
     loop {
         tokio::select! {
             event = events.recv() => match event {

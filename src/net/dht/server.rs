@@ -465,10 +465,13 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
         random: false,
         answer: responded.answer.clone(),
     };
-    if let Some((socket, remote, how)) = punch.run(&mut inbox, extra, local_udx).await {
+    if let Some((socket, remote, how, early)) = punch.run(&mut inbox, extra, local_udx).await {
         let half = socket.socket().create_stream(local_udx);
         if let Ok(half) = half {
             if let Ok(stream) = half.connect(SocketAddr::V4(remote), remote_udx) {
+                // The client's first packets taught us its address; the
+                // stream gets them too, without waiting for a resend.
+                PunchSockets::replay(&socket, &early);
                 deliver(
                     &start.accepted,
                     done,
@@ -533,9 +536,9 @@ impl ServerPunch {
     async fn run(
         mut self,
         inbox: &mut mpsc::Receiver<ToEntry>,
-        mut extra: mpsc::Receiver<Extra>,
+        mut extras: mpsc::Receiver<Extra>,
         local_udx: u32,
-    ) -> Option<(Rpc, SocketAddrV4, &'static str)> {
+    ) -> Option<(Rpc, SocketAddrV4, &'static str, Vec<Vec<u8>>)> {
         self.sample().await;
         let prepunch = tokio::time::Instant::now() + PREPUNCH;
         let outcome = loop {
@@ -567,13 +570,20 @@ impl ServerPunch {
                     }
                     None => break None,
                 },
-                Some(extra) = extra.recv() => match extra {
+                Some(extra) = extras.recv() => match extra {
                     Extra::Request { request, from, .. } if request.command == PEER_HOLEPUNCH => {
                         self.on_round(request, from, true).await;
                     }
                     Extra::Request { .. } => {}
-                    Extra::Udx { socket, stream_id, from } if stream_id == local_udx => {
-                        break Some((socket, from));
+                    Extra::Udx { socket, stream_id, from, bytes } if stream_id == local_udx => {
+                        // Its next packets may already wait behind it.
+                        let mut early = vec![bytes];
+                        while let Ok(Extra::Udx { socket: s, stream_id: id, bytes, .. }) = extras.try_recv() {
+                            if s == socket && id == local_udx {
+                                early.push(bytes);
+                            }
+                        }
+                        break Some((socket, from, early));
                     }
                     Extra::Udx { .. } => {}
                 },
@@ -593,10 +603,10 @@ impl ServerPunch {
         if self.random {
             self.node.end_random_punch(Instant::now());
         }
-        let (socket, from) = outcome?;
+        let (socket, from, early) = outcome?;
         let strategy = self.strategy;
         let rpc = self.sockets.take(socket)?;
-        Some((rpc, from, strategy))
+        Some((rpc, from, strategy, early))
     }
 
     /// Samples our NAT from the puncher socket (as the client does).

@@ -43,6 +43,8 @@ pub(crate) enum Extra {
         socket: usize,
         stream_id: u32,
         from: SocketAddrV4,
+        /// The packet itself, to hand to the stream once it is open.
+        bytes: Vec<u8>,
     },
 }
 
@@ -165,6 +167,17 @@ impl PunchSockets {
         }
     }
 
+    /// Hands packets that arrived before their stream was open to that
+    /// stream: sent to the socket itself (a connected udx stream takes its
+    /// packets from any source), so the peer need not resend them.
+    pub(crate) fn replay(rpc: &Rpc, packets: &[Vec<u8>]) {
+        let port = rpc.local_addr().port();
+        let own = SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port);
+        for packet in packets {
+            rpc.send(packet, own);
+        }
+    }
+
     /// Closes socket `index` (a reopened NAT sample, or a loser).
     pub(crate) fn release(&mut self, index: usize) {
         if let Some(held) = self.held.get_mut(index).and_then(Option::take) {
@@ -256,6 +269,7 @@ async fn listen(
                     socket: index,
                     stream_id,
                     from,
+                    bytes,
                 });
             }
             continue;
