@@ -7,7 +7,7 @@
 //! without them.
 
 use crate::harness::lab::scene::{panics, uncaught_panics};
-use crate::harness::lab::{nat_pairs, scenarios, Lab};
+use crate::harness::lab::{nat_pairs, robustness, scenarios, Lab};
 
 /// Two hosts on one LAN meet through a hychat bootstrap node on a third,
 /// follow each other, and get each other's history and live messages.
@@ -152,6 +152,37 @@ fn hychats_behind_each_pair_of_nats_chat_with_either_side_dialing() {
 fn hychat_and_js_behind_each_pair_of_nats_chat_with_either_side_dialing() {
     let lab = Lab::shared();
     nat_pairs::hychat_and_js_across_nats(&lab);
+}
+
+/// The server dies mid-punch: `hychat dial --timeout 60` on cone1 is
+/// holepunching (random probes) to a JS writer behind rand2 when the
+/// writer is killed, right after the dial's debug log says it started
+/// punching. The dial exits 1 with "could not reach a peer of this log"
+/// within 40 s of the kill, never panics, and cone1 is left with no more
+/// UDP sockets than before the dial (its punch and birthday sockets all
+/// closed). Proves a punch whose other side vanished is bounded and
+/// cleans up. On one machine nothing is behind a NAT: the dial connects
+/// directly in milliseconds, so no punch is ever in flight to interrupt.
+#[test]
+fn a_dial_gives_up_and_closes_its_sockets_when_the_server_dies_mid_punch() {
+    let lab = Lab::shared();
+    robustness::server_dies_mid_punch(&lab);
+}
+
+/// A killed and restarted relay node is routed around: on the DHT of five
+/// hychat nodes a hychat writer behind cone2 announces, then the first
+/// node (every peer's first bootstrap entry) is killed; a `hychat tail`
+/// behind rand1, whose list still names the dead node, gets the message
+/// within 60 s through the other four (the handshake relayed and the
+/// punch coordinated by a live node). The node comes back on the same
+/// address, port and storage, and a `hychat tail` behind cone1 gets the
+/// message within 60 s too. No node panics. On one machine no handshake
+/// needs a relay (every peer reaches every other directly), so a dead
+/// relay would never be in anyone's way.
+#[test]
+fn a_killed_and_restarted_dht_node_is_routed_around() {
+    let lab = Lab::shared();
+    robustness::relay_node_restarted(&lab);
 }
 
 /// How a `connection established` log line is read (no lab needed).

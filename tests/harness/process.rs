@@ -181,6 +181,14 @@ impl Background {
         }
     }
 
+    /// SIGKILL (no chance to say goodbye: as if its host lost power), then
+    /// reaped. Returns the exit status.
+    pub fn kill(&mut self) -> Option<ExitStatus> {
+        self.stdin = None;
+        let _ = self.child.kill();
+        self.child.wait().ok()
+    }
+
     /// What the process printed so far, for failure messages.
     pub fn describe(&self) -> String {
         self.transcript.describe()

@@ -52,7 +52,9 @@
 //! holds the scenarios themselves, and `nat_pairs` the chat across each
 //! pair of NATs with either side dialing, both shared by the tests
 //! (`tests/binary/lab.rs`) and the bench (`benches/lab.rs`), so the bench
-//! measures exactly what the tests assert. Each scenario ends with one
+//! measures exactly what the tests assert; `robustness` the runs where a
+//! peer or a DHT node dies under hychat (a server killed mid-punch, a
+//! relay node killed and restarted). Each scenario ends with one
 //! check on every hychat log it made (`uncaught_panics`): a panic must be
 //! followed by hychat's `recovered from a panic` line; the scenarios on
 //! the all-hychat DHT (JS pairs, `hychat dial` of JS writers, the NAT
@@ -67,6 +69,7 @@
 
 pub mod hosts;
 pub mod nat_pairs;
+pub mod robustness;
 pub mod scenarios;
 pub mod scene;
 

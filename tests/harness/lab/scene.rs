@@ -267,6 +267,38 @@ impl<'lab> Scene<'lab> {
     ) -> (Background, String) {
         let storage = self.storage(&format!("{host}-bootstrap"));
         self.nodes.push(storage.clone());
+        self.node_in(host, &storage, bootstrap)
+    }
+
+    /// A bootstrap node of this scene started again on `host` (same
+    /// address, port and storage) after it stopped, joined to `bootstrap`.
+    pub fn restart_bootstrap_node(
+        &mut self,
+        host: &'static str,
+        bootstrap: &[String],
+    ) -> (Background, String) {
+        let prefix = format!("hychat-lab-{host}-bootstrap-");
+        let Some(storage) = self
+            .nodes
+            .iter()
+            .find(|dir| {
+                dir.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with(&prefix))
+            })
+            .cloned()
+        else {
+            self.fail(&format!("no bootstrap node ran on {host} to restart"));
+        };
+        self.node_in(host, &storage, bootstrap)
+    }
+
+    fn node_in(
+        &mut self,
+        host: &'static str,
+        storage: &Path,
+        bootstrap: &[String],
+    ) -> (Background, String) {
         let ip = self.lab.addr(host).to_string();
         let mut args: Vec<String> = vec![
             "--storage".into(),
@@ -280,7 +312,7 @@ impl<'lab> Scene<'lab> {
         );
         let name = format!("hychat bootstrap (on {host})");
         let mut node = self.lab.spawn(host, &name, &args);
-        self.watch(&storage, &node);
+        self.watch(storage, &node);
         let address = self.lab.dht_addr(host);
         let expected = format!("bootstrap node listening on {address}");
         if node.wait_for_line(QUICK, |l| l == expected).is_none() {
