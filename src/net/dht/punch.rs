@@ -39,6 +39,8 @@ use super::sockets::{sample_nat, Arrived, PunchSockets};
 use super::strategy::{self, remote_addresses, ProbeSchedule, RemoteAddress, Strategy};
 use super::wire::Request;
 
+/// How long the last probes' echoes get once the strategy's probes are spent.
+const LAST_ECHO: Duration = Duration::from_millis(500);
 /// A round's wait when the server does not know its verdict yet (JS: 1 s).
 const UNKNOWN_PAUSE: Duration = Duration::from_secs(1);
 
@@ -170,7 +172,7 @@ pub(crate) async fn punch(
     match outcome {
         Ok(arrived) => attempt.finish(arrived),
         Err(e) => {
-            attempt.abort().await;
+            attempt.abort();
             Err(e)
         }
     }
@@ -306,7 +308,7 @@ impl Attempt<'_> {
             self.sockets.send(schedule.next(Instant::now()));
             let Some(wake) = schedule.next_wake() else {
                 // Give the last probes' echoes a moment.
-                return match or_probe(arrivals, tokio::time::sleep(Duration::from_secs(1))).await {
+                return match or_probe(arrivals, tokio::time::sleep(LAST_ECHO)).await {
                     Step::Probe(arrived) => Ok(arrived),
                     Step::Done(()) => Err(PunchError::Aborted),
                 };
@@ -366,19 +368,7 @@ impl Attempt<'_> {
         payload: HolepunchPayload,
     ) -> Result<RoundReply, PunchError> {
         let rpc = self.sockets.rpc(0).ok_or(PunchError::Aborted)?;
-        let request = Request {
-            target: Some(self.plan.target),
-            value: Some(
-                Holepunch {
-                    mode: Mode::FromClient,
-                    id: self.plan.id,
-                    payload: self.secure.encrypt(&payload),
-                    peer_address: Some(peer),
-                }
-                .encode(),
-            ),
-            ..Request::new(0, relay, false, PEER_HOLEPUNCH)
-        };
+        let request = self.round_request(peer, relay, &payload);
         let answer = rpc
             .request(request, relay, ATTEMPTS)
             .await
@@ -402,6 +392,28 @@ impl Attempt<'_> {
         })
     }
 
+    /// A holepunch round for `peer` through `relay`, its payload sealed.
+    fn round_request(
+        &self,
+        peer: SocketAddrV4,
+        relay: SocketAddrV4,
+        payload: &HolepunchPayload,
+    ) -> Request {
+        Request {
+            target: Some(self.plan.target),
+            value: Some(
+                Holepunch {
+                    mode: Mode::FromClient,
+                    id: self.plan.id,
+                    payload: self.secure.encrypt(payload),
+                    peer_address: Some(peer),
+                }
+                .encode(),
+            ),
+            ..Request::new(0, relay, false, PEER_HOLEPUNCH)
+        }
+    }
+
     /// Takes in the server's answer: a NAT sample, its verdict, addresses
     /// and whether it punches. `verified`: the host whose token came back.
     fn learn(
@@ -423,8 +435,9 @@ impl Attempt<'_> {
         Ok(())
     }
 
-    /// Tells the server we give up (JS `abort`), briefly and once.
-    async fn abort(&mut self) {
+    /// Tells the server we give up (JS `abort`): sent once, not waited on,
+    /// so a dead server costs nothing more.
+    fn abort(&mut self) {
         let relay = self.plan.server_relay;
         let round = self.round;
         self.round += 1;
@@ -439,8 +452,13 @@ impl Attempt<'_> {
             token: None,
             remote_token: None,
         };
-        let update = self.update(relay.peer_address, relay.relay_address, payload);
-        let _ = tokio::time::timeout(Duration::from_secs(1), update).await;
+        let Some(rpc) = self.sockets.rpc(0) else {
+            return;
+        };
+        rpc.forward(
+            &self.round_request(relay.peer_address, relay.relay_address, &payload),
+            relay.relay_address,
+        );
     }
 
     /// Keeps the socket the probe reached and closes the others.
