@@ -345,12 +345,6 @@ fn send_answer(rpc: &Rpc, target: [u8; 32], request: &Request, reply_to: ReplyTo
         }
         ReplyTo::Relay { relay, client } => {
             let forwarded = Request {
-                tid: request.tid,
-                to: relay,
-                id: None,
-                token: None,
-                internal: false,
-                command: PEER_HANDSHAKE,
                 target: Some(target),
                 value: Some(
                     Handshake {
@@ -361,6 +355,7 @@ fn send_answer(rpc: &Rpc, target: [u8; 32], request: &Request, reply_to: ReplyTo
                     }
                     .encode(),
                 ),
+                ..Request::new(request.tid, relay, false, PEER_HANDSHAKE)
             };
             rpc.forward(&forwarded, relay);
         }
@@ -735,12 +730,6 @@ impl ServerPunch {
             remote_token: if aborting { None } else { theirs.token },
         };
         let forwarded = Request {
-            tid: request.tid,
-            to: relay,
-            id: None,
-            token: None,
-            internal: false,
-            command: PEER_HOLEPUNCH,
             target: Some(self.target),
             value: Some(
                 Holepunch {
@@ -751,6 +740,7 @@ impl ServerPunch {
                 }
                 .encode(),
             ),
+            ..Request::new(request.tid, relay, false, PEER_HOLEPUNCH)
         };
         let rpc = if aborting {
             Some(self.node.rpc())
