@@ -88,6 +88,7 @@ fn ready(app: &mut App, first_run: bool, follows: Vec<FollowEntry>) {
             follows,
             rooms: vec![],
             muted: vec![],
+            read_marks: vec![],
         },
     );
 }

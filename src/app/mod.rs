@@ -553,6 +553,7 @@ impl App {
                 follows,
                 rooms,
                 muted,
+                read_marks: _,
             } => {
                 self.own = Some(own);
                 self.nickname = nickname;
@@ -636,6 +637,7 @@ impl App {
             NetEvent::Unmuted { log } => self.unmuted(log),
             NetEvent::Error(message) => self.error(message),
             NetEvent::History(page) => self.on_history(page),
+            NetEvent::SearchResults(_) => {}
         }
     }
 

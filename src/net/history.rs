@@ -3,7 +3,9 @@
 //! `NetEvent::History`. The engine reads pages from the logs' message
 //! indexes off its own task (`log/history.rs`), so the chat holds only a
 //! window of its history however long the logs grow (docs/architecture.md
-//! §4, "History").
+//! §4, "History"). A search of a channel's history
+//! (`NetCommand::Search`, answered by `NetEvent::SearchResults`) crosses
+//! the same boundary.
 
 pub use crate::domain::Position;
 use crate::domain::{ChatMessage, LogKey, RoomName};
@@ -48,4 +50,34 @@ pub struct HistoryPage {
     /// The last position looked at (matching or not): the next page in the
     /// same direction starts there. `None` when nothing was looked at.
     pub reached: Option<Position>,
+}
+
+/// Most matches one search returns: past it, the newest are kept and the
+/// answer says it was capped.
+pub const MAX_MATCHES: usize = 10_000;
+
+/// A search of one channel's whole history, on disk: every message whose
+/// text contains `query`, ignoring case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    /// Echoed in the answer, so the chat can drop answers it no longer wants.
+    pub generation: u64,
+    /// The channel: messages written in this room, or in none (home).
+    pub room: Option<RoomName>,
+    /// The logs the channel shows.
+    pub logs: Vec<LogKey>,
+    pub query: String,
+}
+
+/// The answer to a `SearchRequest`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResults {
+    pub generation: u64,
+    pub room: Option<RoomName>,
+    pub query: String,
+    /// Where each match sorts in the channel, oldest first (at most
+    /// `MAX_MATCHES`, the newest ones).
+    pub matches: Vec<Position>,
+    /// More matched than `matches` holds.
+    pub capped: bool,
 }

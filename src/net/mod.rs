@@ -109,7 +109,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::domain::{ChatMessage, ConnectionKey, LogKey, Member, RoomEntry, RoomName, Seq};
+use crate::domain::{
+    ChatMessage, ConnectionKey, LogKey, Member, ReadMark, RoomEntry, RoomName, Seq,
+};
 
 pub use dht::dial::{dial, DialReport};
 pub use report::show_address;
@@ -187,6 +189,8 @@ pub enum NetEvent {
         rooms: Vec<RoomEntry>,
         /// Logs whose messages the user hid with `/mute`.
         muted: Vec<LogKey>,
+        /// What was read of each channel when hychat last stopped.
+        read_marks: Vec<ReadMark>,
     },
     /// A block of some log, decoded and sanitized. History and live alike.
     Appended {
@@ -249,6 +253,8 @@ pub enum NetEvent {
     Error(String),
     /// A page of history, answering `NetCommand::LoadHistory`.
     History(history::HistoryPage),
+    /// Where a search found its text, answering `NetCommand::Search`.
+    SearchResults(history::SearchResults),
 }
 
 /// A room a connected peer introduced itself in.
@@ -411,6 +417,10 @@ pub enum NetCommand {
     },
     /// Read a page of a channel's history; answered by `NetEvent::History`.
     LoadHistory(history::HistoryRequest),
+    /// Search a channel's whole history; answered by `NetEvent::SearchResults`.
+    Search(history::SearchRequest),
+    /// Remember what was read of each channel (`read.json`), for the next start.
+    SaveReadMarks(Vec<ReadMark>),
     /// Flush and close every log, then end the event stream.
     Shutdown,
 }

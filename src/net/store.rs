@@ -8,9 +8,12 @@ use std::path::{Path, PathBuf};
 
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
-use crate::domain::keys::LogKey;
+use crate::domain::keys::{LogKey, Seq};
+use crate::domain::read::{ReadMark, MAX_REMEMBERED_UNREAD};
 use crate::domain::room::{Member, RoomEntry, RoomName};
+use crate::domain::Position;
 use crate::net::engine::membership::StoredRoom;
 
 const LOCK_FILE: &str = "hychat.lock";
@@ -18,6 +21,7 @@ const FOLLOWS_FILE: &str = "follows.json";
 const PROFILE_FILE: &str = "profile.json";
 const ROOMS_FILE: &str = "rooms.json";
 const MUTED_FILE: &str = "muted.json";
+const READ_FILE: &str = "read.json";
 
 /// One followed log and the local name the user gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +63,28 @@ struct MemberRecord {
     /// Introduced by itself (not only named in someone's list).
     #[serde(default)]
     met: bool,
+}
+
+/// One channel's read state on disk. Times are Unix milliseconds; a
+/// message is `"KEYHEX:SEQ"`.
+#[derive(Serialize, Deserialize)]
+struct ReadRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    room: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    read_up_to: Option<PositionRecord>,
+    last_viewed: i64,
+    #[serde(default)]
+    unread: Vec<String>,
+    #[serde(default)]
+    mentions: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PositionRecord {
+    at: i64,
+    log: String,
+    seq: u64,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -234,6 +260,21 @@ impl Store {
         self.write_json(MUTED_FILE, &keys)
     }
 
+    /// What was read of each channel. Entries that do not parse are left
+    /// out (a read marker is not worth refusing to start over).
+    pub fn load_read_marks(&self) -> Result<Vec<ReadMark>, StoreError> {
+        let path = self.root.join(READ_FILE);
+        let Some(records) = read_json::<Vec<ReadRecord>>(&path)? else {
+            return Ok(Vec::new());
+        };
+        Ok(records.iter().filter_map(read_mark_of).collect())
+    }
+
+    pub fn save_read_marks(&self, marks: &[ReadMark]) -> Result<(), StoreError> {
+        let records: Vec<ReadRecord> = marks.iter().map(read_record_of).collect();
+        self.write_json(READ_FILE, &records)
+    }
+
     pub fn load_nickname(&self) -> Result<Option<String>, StoreError> {
         Ok(read_json::<Profile>(&self.root.join(PROFILE_FILE))?.and_then(|p| p.nickname))
     }
@@ -259,6 +300,66 @@ impl Store {
         file.sync_all().map_err(unwritable)?;
         fs::rename(&tmp, &path).map_err(unwritable)
     }
+}
+
+fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+fn time_of(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+fn message_id(&(log, seq): &(LogKey, Seq)) -> String {
+    format!("{}:{}", log.to_hex(), seq.0)
+}
+
+fn parse_message_id(text: &str) -> Option<(LogKey, Seq)> {
+    let (log, seq) = text.split_once(':')?;
+    Some((log.parse().ok()?, Seq(seq.parse().ok()?)))
+}
+
+fn read_record_of(mark: &ReadMark) -> ReadRecord {
+    let ids = |list: &[(LogKey, Seq)]| list.iter().map(message_id).collect();
+    ReadRecord {
+        room: mark.room.as_ref().map(|r| r.to_string()),
+        read_up_to: mark.read_up_to.map(|p| PositionRecord {
+            at: millis(p.at),
+            log: p.log.to_hex(),
+            seq: p.seq.0,
+        }),
+        last_viewed: millis(mark.last_viewed),
+        unread: ids(&mark.unread),
+        mentions: ids(&mark.mentions),
+    }
+}
+
+fn read_mark_of(record: &ReadRecord) -> Option<ReadMark> {
+    let room = match &record.room {
+        Some(name) => Some(RoomName::parse(name).ok()?),
+        None => None,
+    };
+    let read_up_to = match &record.read_up_to {
+        Some(p) => Some(Position {
+            at: time_of(p.at)?,
+            log: p.log.parse().ok()?,
+            seq: Seq(p.seq),
+        }),
+        None => None,
+    };
+    let ids = |list: &[String]| -> Vec<(LogKey, Seq)> {
+        list.iter()
+            .filter_map(|id| parse_message_id(id))
+            .take(MAX_REMEMBERED_UNREAD)
+            .collect()
+    };
+    Some(ReadMark {
+        room,
+        read_up_to,
+        last_viewed: time_of(record.last_viewed)?,
+        unread: ids(&record.unread),
+        mentions: ids(&record.mentions),
+    })
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, StoreError> {
@@ -335,6 +436,46 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.load_rooms().unwrap(), rooms);
         assert_eq!(store.load_muted().unwrap(), vec![LogKey([4; 32])]);
+    }
+
+    #[test]
+    fn read_marks_persist_and_bad_entries_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.load_read_marks().unwrap().is_empty());
+        let at = time::macros::datetime!(2026-11-28 10:00:00.123 UTC);
+        let log = LogKey([7; 32]);
+        let marks = vec![
+            ReadMark {
+                room: None,
+                read_up_to: Some(Position {
+                    at,
+                    log,
+                    seq: Seq(41),
+                }),
+                last_viewed: at,
+                unread: vec![(log, Seq(42)), (log, Seq(43))],
+                mentions: vec![(log, Seq(43))],
+            },
+            ReadMark {
+                room: Some(RoomName::parse("rust").unwrap()),
+                read_up_to: None,
+                last_viewed: at,
+                unread: Vec::new(),
+                mentions: Vec::new(),
+            },
+        ];
+        store.save_read_marks(&marks).unwrap();
+        assert_eq!(store.load_read_marks().unwrap(), marks);
+        let path = dir.path().join(READ_FILE);
+        fs::write(
+            &path,
+            r#"[{"room":"  ","last_viewed":0},{"last_viewed":5,"unread":["zz:1"]}]"#,
+        )
+        .unwrap();
+        let loaded = store.load_read_marks().unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert!(loaded[0].unread.is_empty());
     }
 
     #[test]

@@ -105,6 +105,7 @@ fn ready(disk: &Disk) -> App {
             follows: friends(),
             rooms: vec![],
             muted: vec![],
+            read_marks: Vec::new(),
         }),
     );
     assert_eq!(asked[0].from, PageFrom::Newest, "the newest page first");

@@ -32,6 +32,7 @@ fn first_run_shows_the_share_key() {
         follows: vec![],
         rooms: vec![],
         muted: vec![],
+        read_marks: Vec::new(),
     }));
     let text: Vec<_> = app.timeline_rows(200).iter().map(|r| r.text()).collect();
     assert!(text.iter().any(|r| r.contains(&OWN.to_hex())), "{text:?}");

@@ -40,6 +40,7 @@ fn ready_app(follows: Vec<FollowEntry>) -> App {
         follows,
         rooms: vec![],
         muted: vec![],
+        read_marks: Vec::new(),
     }));
     app
 }
@@ -131,6 +132,7 @@ fn room_app() -> App {
             members: vec![member(BOB, Some("bob"))],
         }],
         muted: vec![],
+        read_marks: Vec::new(),
     }));
     app
 }

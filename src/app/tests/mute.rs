@@ -99,6 +99,7 @@ fn logs_muted_before_start_stay_hidden() {
             follows: friends(),
             rooms: vec![],
             muted: vec![BOB],
+            read_marks: Vec::new(),
         },
     );
     app.update(appended(BOB, 0, "bob", "shh", 1));

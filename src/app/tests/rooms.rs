@@ -64,6 +64,7 @@ fn join_before_ready_enters_the_room_when_the_engine_has_joined_it() {
                 members: vec![],
             }],
             muted: vec![],
+            read_marks: Vec::new(),
         },
     );
     assert_eq!(app.active_channel(), &ChannelId::Home);

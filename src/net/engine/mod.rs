@@ -22,7 +22,7 @@ use crate::domain::OwnLogRefusal;
 use crate::net::connection::ConnectionContext;
 use crate::net::engine::batch::Draft;
 use crate::net::engine::membership::Membership;
-use crate::net::history::HistoryRequest;
+use crate::net::history::{HistoryRequest, SearchRequest};
 use crate::net::log::{self, LogTask};
 use crate::net::replication;
 use crate::net::shared::rooms::Introduction;
@@ -70,6 +70,10 @@ pub(crate) async fn spawn(
     let follows = store.load_follows()?;
     let rooms = store.load_rooms()?;
     let muted = store.load_muted()?;
+    let read_marks = store.load_read_marks().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "what was read could not be loaded; every channel starts read");
+        Vec::new()
+    });
     let nickname = match &config.nickname {
         Some(nick) => {
             let nick = clean_nickname(nick);
@@ -113,6 +117,7 @@ pub(crate) async fn spawn(
             follows: follows.clone(),
             rooms: engine.membership.entries(),
             muted,
+            read_marks,
         })
         .await;
     engine.start_log(own_key, own_core, false, &own_dir);
@@ -225,6 +230,12 @@ impl Engine {
             NetCommand::Mute { key } => self.set_muted(key, true).await,
             NetCommand::Unmute { key } => self.set_muted(key, false).await,
             NetCommand::LoadHistory(request) => self.load_history(request),
+            NetCommand::Search(request) => self.search(request),
+            NetCommand::SaveReadMarks(marks) => {
+                if let Err(e) = self.store.save_read_marks(&marks) {
+                    tracing::warn!(error = %e, "could not save what was read");
+                }
+            }
             NetCommand::Shutdown => {}
         }
     }
@@ -546,10 +557,9 @@ impl Engine {
 
     /// Reads a page of history off the engine's task and sends it back as
     /// `NetEvent::History`.
-    fn load_history(&self, request: HistoryRequest) {
-        let dirs: Vec<(LogKey, std::path::PathBuf)> = request
-            .logs
-            .iter()
+    /// Where each of these logs lives on disk.
+    fn dirs_of(&self, logs: &[LogKey]) -> Vec<(LogKey, std::path::PathBuf)> {
+        logs.iter()
             .map(|key| {
                 let dir = if *key == self.own_key {
                     self.store.own_dir()
@@ -558,7 +568,24 @@ impl Engine {
                 };
                 (*key, dir)
             })
-            .collect();
+            .collect()
+    }
+
+    /// Searches a channel's history off the engine's task (the scan reads
+    /// every index file of the channel's logs).
+    fn search(&self, request: SearchRequest) {
+        let dirs = self.dirs_of(&request.logs);
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let found = tokio::task::spawn_blocking(move || log::search::search(&dirs, &request));
+            if let Ok(results) = found.await {
+                let _ = events.send(NetEvent::SearchResults(results)).await;
+            }
+        });
+    }
+
+    fn load_history(&self, request: HistoryRequest) {
+        let dirs = self.dirs_of(&request.logs);
         let events = self.events.clone();
         tokio::spawn(async move {
             let read =

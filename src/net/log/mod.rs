@@ -14,6 +14,7 @@ pub(crate) mod legacy;
 pub(crate) mod open;
 pub(crate) mod oplog;
 pub(crate) mod own;
+pub(crate) mod search;
 pub(crate) mod seqset;
 pub(crate) mod storage;
 pub(crate) mod task;
