@@ -139,6 +139,7 @@ pub async fn run(
                 match command {
                     Command::Net(command) => send(&handle, command),
                     Command::Quit => quit = true,
+                    Command::Notify(_) | Command::Title(_) => {}
                 }
             }
         }

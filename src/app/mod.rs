@@ -66,6 +66,26 @@ pub enum Command {
     /// Leave: the runner sends `NetCommand::Shutdown`, waits for the engine
     /// to close, and restores the terminal.
     Quit,
+    /// Something needs the user: the runner rings the bell and shows a
+    /// desktop notification, as the `[notify]` settings allow.
+    Notify(Notice),
+    /// The terminal's title, which carries the unread count. The runner
+    /// sets it (OSC 0) and gives the previous title back on exit.
+    Title(String),
+}
+
+/// A message worth telling the user about: it names them, or it came into
+/// a channel they are not looking at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Where it came in: "home" or "#room".
+    pub channel: String,
+    /// Who wrote it, as the timeline names them.
+    pub from: String,
+    /// The message, as written.
+    pub text: String,
+    /// It names the user.
+    pub mention: bool,
 }
 
 /// A popup drawn over everything; Esc closes it.
