@@ -57,6 +57,10 @@ pub enum Action {
     PreviousChannel,
     /// Channel N of the list, 1 being home (Alt+1 … Alt+9).
     Channel(u8),
+    /// The next channel with unread messages, mentions first (Alt+A).
+    NextUnread,
+    /// Search this channel's history (Ctrl+F).
+    Search,
 }
 
 impl Action {
@@ -106,7 +110,8 @@ fn control_key(c: char) -> Option<Action> {
         'a' => Action::LineStart,
         'e' => Action::LineEnd,
         'b' => Action::Left,
-        'f' => Action::Right,
+        // Find, as in most applications (Right moves the cursor).
+        'f' => Action::Search,
         'u' => Action::KillToStart,
         'k' => Action::KillToEnd,
         'w' => Action::DeleteWordBefore,
@@ -126,6 +131,7 @@ fn alt_key(c: char) -> Option<Action> {
     match c {
         'b' => Some(Action::WordLeft),
         'f' => Some(Action::WordRight),
+        'a' => Some(Action::NextUnread),
         '1'..='9' => c
             .to_digit(10)
             .and_then(|d| u8::try_from(d).ok())
@@ -210,6 +216,14 @@ mod tests {
             Some(Action::Channel(9))
         );
         assert_eq!(Action::from_key(key(KeyCode::Char('0'), alt)), None);
+        assert_eq!(
+            Action::from_key(key(KeyCode::Char('a'), alt)),
+            Some(Action::NextUnread)
+        );
+        assert_eq!(
+            Action::from_key(key(KeyCode::Char('f'), KeyModifiers::CONTROL)),
+            Some(Action::Search)
+        );
         assert_eq!(
             Action::from_key(key(KeyCode::Char('n'), KeyModifiers::CONTROL)),
             Some(Action::NextChannel)

@@ -1,6 +1,8 @@
 //! The channels: home plus one per joined room, in order, each with its own
 //! timeline (and so its own scroll state), its unread count and mention
-//! marker; which one is active; and switching between them. Owns this
+//! marker, and what was read of it (the "new since you were here" line,
+//! kept across restarts as `ReadMark`s); which one is active; switching
+//! between them, and to the next one with unread messages. Owns this
 //! bookkeeping only: what goes into which channel is `routing`'s decision,
 //! and drawing the list is `ui::side`'s.
 
@@ -8,7 +10,8 @@ use std::collections::HashSet;
 
 use time::OffsetDateTime;
 
-use crate::domain::{LogKey, RoomName, Seq};
+use crate::domain::read::MAX_REMEMBERED_UNREAD;
+use crate::domain::{LogKey, Position, ReadMark, RoomName, Seq};
 
 use super::routing::ChannelId;
 use super::timeline::Timeline;
@@ -24,6 +27,8 @@ pub struct Channel {
     mentions: HashSet<(LogKey, Seq)>,
     /// When it was last looked at: only newer messages count as unread.
     last_viewed: OffsetDateTime,
+    /// The newest message read, when it was last left.
+    read_up_to: Option<Position>,
 }
 
 impl Channel {
@@ -34,6 +39,39 @@ impl Channel {
             unread: HashSet::new(),
             mentions: HashSet::new(),
             last_viewed: now,
+            read_up_to: None,
+        }
+    }
+
+    /// What is read of it when it is left (or hychat stops) now: up to the
+    /// newest message shown, when the window reaches the newest end.
+    fn read_when_left(&self) -> Option<Position> {
+        let newest = self
+            .timeline
+            .window
+            .live
+            .then(|| self.timeline.newest_position())
+            .flatten();
+        self.read_up_to.max(newest)
+    }
+
+    /// Its read state, for keeping across restarts. `active`: it is being
+    /// looked at now.
+    fn read_mark(&self, active: bool, now: OffsetDateTime) -> ReadMark {
+        let mut unread: Vec<(LogKey, Seq)> = self.unread.iter().copied().collect();
+        unread.sort_unstable();
+        let mut mentions: Vec<(LogKey, Seq)> = self.mentions.iter().copied().collect();
+        mentions.sort_unstable();
+        ReadMark {
+            room: self.id.room().cloned(),
+            read_up_to: if active {
+                self.read_when_left()
+            } else {
+                self.read_up_to
+            },
+            last_viewed: if active { now } else { self.last_viewed },
+            unread,
+            mentions,
         }
     }
 
@@ -57,6 +95,18 @@ impl Channel {
         self.unread.clear();
         self.mentions.clear();
         self.last_viewed = now;
+    }
+
+    /// Left for another channel at `now`.
+    fn leave(&mut self, now: OffsetDateTime) {
+        self.last_viewed = now;
+        self.read_up_to = self.read_when_left();
+    }
+
+    /// Entered: the line stands after what was read, and nothing is unread.
+    fn enter(&mut self, now: OffsetDateTime) {
+        self.timeline.set_read_marker(self.read_up_to);
+        self.mark_read(now);
     }
 }
 
@@ -141,10 +191,52 @@ impl Channels {
         if index >= self.list.len() {
             return false;
         }
-        self.list[self.active].last_viewed = now;
-        self.active = index;
-        self.list[index].mark_read(now);
+        if index != self.active {
+            self.list[self.active].leave(now);
+            self.active = index;
+            self.list[index].enter(now);
+        }
         true
+    }
+
+    /// The next channel after the active one (wrapping) with a message that
+    /// names the user, else with any unread message; `None` when all are read.
+    pub fn next_unread(&self) -> Option<usize> {
+        let count = self.list.len();
+        let after = (1..count).map(|step| (self.active + step) % count);
+        after
+            .clone()
+            .find(|i| self.list[*i].mention())
+            .or_else(|| after.clone().find(|i| self.list[*i].unread() > 0))
+    }
+
+    /// Takes the read state kept from the last run: each channel's line,
+    /// last look and unread messages. The active channel is being looked
+    /// at, so nothing in it is unread, but its line stands where it was.
+    pub fn restore(&mut self, marks: &[ReadMark], now: OffsetDateTime) {
+        for mark in marks {
+            let index = match &mark.room {
+                Some(room) => self.room_index(room),
+                None => Some(0),
+            };
+            let Some(channel) = index.and_then(|i| self.list.get_mut(i)) else {
+                continue;
+            };
+            channel.read_up_to = mark.read_up_to;
+            channel.last_viewed = mark.last_viewed;
+            channel.unread = mark.unread.iter().copied().collect();
+            channel.mentions = mark.mentions.iter().copied().collect();
+        }
+        self.list[self.active].enter(now);
+    }
+
+    /// What was read of every channel, to keep for the next run.
+    pub fn read_marks(&self, now: OffsetDateTime) -> Vec<ReadMark> {
+        self.list
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.read_mark(i == self.active, now))
+            .collect()
     }
 
     /// The next channel, wrapping from the last to home.
@@ -161,7 +253,8 @@ impl Channels {
     }
 
     /// Counts a message from someone else that landed in channel `index`,
-    /// written at `at`, when that channel is not being looked at. It arrived
+    /// written at `at`, when that channel is not being looked at; true when
+    /// it is newly unread. It arrived
     /// after the last look, so it was not seen; only history written well
     /// before that look (a catch-up) is not counted. The slack keeps a
     /// writer whose clock runs a little slow from being missed.
@@ -171,18 +264,23 @@ impl Channels {
         (log, seq): (LogKey, Seq),
         at: OffsetDateTime,
         mentions_us: bool,
-    ) {
+    ) -> bool {
         if index == self.active {
-            return;
+            return false;
         }
-        if let Some(channel) = self.list.get_mut(index) {
-            if at + UNREAD_CLOCK_SLACK > channel.last_viewed {
-                channel.unread.insert((log, seq));
-                if mentions_us {
-                    channel.mentions.insert((log, seq));
-                }
-            }
+        let Some(channel) = self.list.get_mut(index) else {
+            return false;
+        };
+        if at + UNREAD_CLOCK_SLACK <= channel.last_viewed
+            || channel.unread.len() >= MAX_REMEMBERED_UNREAD
+        {
+            return false;
         }
+        let new = channel.unread.insert((log, seq));
+        if mentions_us {
+            channel.mentions.insert((log, seq));
+        }
+        new
     }
 }
 

@@ -35,6 +35,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "",
         "show the network: addresses, NAT, each connection",
     ),
+    (
+        "/search",
+        "TEXT",
+        "find TEXT in this channel's history (Ctrl+F)",
+    ),
     ("/clear", "", "clear the screen (messages are kept)"),
     ("/help", "", "show commands and keys"),
     ("/quit", "", "leave hychat"),
@@ -58,6 +63,7 @@ pub enum SlashCommand {
     Key,
     Peers,
     Net,
+    Search(String),
     Clear,
     Help,
     Quit,
@@ -143,6 +149,12 @@ pub fn parse(line: &str) -> Result<SlashCommand, CommandError> {
         "/key" => no_argument(SlashCommand::Key, "/key", rest)?,
         "/peers" => no_argument(SlashCommand::Peers, "/peers", rest)?,
         "/net" | "/network" => no_argument(SlashCommand::Net, "/net", rest)?,
+        "/search" | "/find" => {
+            if rest.is_empty() {
+                return Err(usage("/search"));
+            }
+            SlashCommand::Search(rest.to_string())
+        }
         "/clear" => no_argument(SlashCommand::Clear, "/clear", rest)?,
         "/help" | "/?" => SlashCommand::Help,
         "/quit" | "/exit" => SlashCommand::Quit,
@@ -326,6 +338,11 @@ mod tests {
         assert_eq!(parse("/network"), Ok(SlashCommand::Net));
         assert_eq!(parse("/net x"), Err(CommandError::Usage("/net".into())));
         assert_eq!(parse("/clear"), Ok(SlashCommand::Clear));
+        assert_eq!(
+            parse("/search  fast  clocks "),
+            Ok(SlashCommand::Search("fast  clocks".into()))
+        );
+        assert!(matches!(parse("/search"), Err(CommandError::Usage(_))));
         assert_eq!(parse("/help"), Ok(SlashCommand::Help));
         assert_eq!(parse("/quit"), Ok(SlashCommand::Quit));
         assert!(matches!(parse("/key extra"), Err(CommandError::Usage(_))));

@@ -14,6 +14,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Up / Down", "earlier / later lines you sent"),
     ("Alt+1 … Alt+9", "switch to channel 1 … 9 (1 is home)"),
     ("Ctrl+N / Ctrl+P", "next / previous channel"),
+    (
+        "Alt+A",
+        "next channel with unread messages (mentions first)",
+    ),
+    ("Ctrl+F", "search this channel; n / N: older / newer match"),
     ("Tab", "complete a command or a name"),
     ("F1 / F2", "this help / the network pane (/net)"),
     ("PgUp / PgDn", "scroll the timeline"),
@@ -24,6 +29,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "delete a word / to the start of the line",
     ),
     ("//text", "send a line that begins with /"),
+    (
+        "HH:MM~",
+        "the writer's clock is ahead: shown at its arrival",
+    ),
     ("Ctrl+C", "quit (also Ctrl+D on an empty line)"),
 ];
 
@@ -126,6 +135,7 @@ mod tests {
         let help = lines(76);
         assert_eq!(help.len(), 1 + COMMANDS.len() + 2 + KEYS.len());
         assert!(plain(&help[1]).starts_with("  /follow KEY [NAME]   follow"));
+        assert!(help.iter().any(|l| plain(l).contains("Alt+A")));
         assert!(help.iter().all(|l| text::width(&plain(l)) <= 76));
     }
 

@@ -49,7 +49,7 @@ impl App {
     }
 
     /// Asks for a page of channel `channel`, marking it asked.
-    fn ask_page(&mut self, channel: usize, from: PageFrom, count: usize) {
+    pub(super) fn ask_page(&mut self, channel: usize, from: PageFrom, count: usize) {
         let Some(target) = self.channels.list().get(channel) else {
             return;
         };
@@ -173,6 +173,7 @@ impl App {
                 target.timeline.scroll_up(max, max);
             }
         }
+        self.search_page_arrived(channel);
     }
 
     /// Applies `change` to a channel's timeline so that the row at the

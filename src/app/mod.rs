@@ -8,9 +8,11 @@
 //! belongs in in `routing`, the room and mute commands and events in
 //! `rooms`, peers and follows in `peers`, screen geometry and timeline rows
 //! in `view`, the help in `help`, the network in words (status facts and
-//! the network pane) in `network`.
+//! the network pane) in `network`, search in `search`, notices and the
+//! title in `alerts`.
 
 pub mod action;
+pub mod alerts;
 pub mod channels;
 pub mod commands;
 pub mod delivery;
@@ -22,6 +24,7 @@ pub mod network;
 pub mod peers;
 mod rooms;
 pub mod routing;
+pub mod search;
 pub mod text;
 pub mod timeline;
 pub mod view;
@@ -33,16 +36,18 @@ use ratatui::layout::Rect;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::domain::message::MAX_TEXT_CHARS;
-use crate::domain::{ChatMessage, LogKey, OwnLogRefusal, RoomName, Seq};
+use crate::domain::{ChatMessage, LogKey, OwnLogRefusal, ReadMark, RoomName, Seq};
 use crate::net::{FollowEntry, NetCommand, NetEvent, NetworkReport, NetworkStatus};
 
 pub use action::Action;
+use alerts::Alerts;
 use channels::Channels;
 use commands::{SlashCommand, Target};
 use input::{Completion, Input};
 use names::Among;
 use peers::{Peer, Peers};
 use routing::{Archive, Audience, ChannelId};
+use search::{Search, Step};
 use timeline::Timeline;
 use view::{Areas, Row};
 
@@ -132,6 +137,32 @@ pub struct App {
     quitting: bool,
     /// Commands decided while handling an event, returned by `update`.
     outbox: Vec<Command>,
+    /// The search under way, and the number of the last one asked for.
+    search: Option<Search>,
+    search_generation: u64,
+    /// A long paste waiting for Enter (send) or Esc (take it back).
+    paste: Option<PendingPaste>,
+    /// Notices given and the title shown.
+    alerts: Alerts,
+    /// Unread messages changed since what was read was last saved, and when
+    /// it was.
+    read_dirty: bool,
+    read_saved_at: OffsetDateTime,
+}
+
+/// Pastes of more lines than this ask before they go out.
+pub const PASTE_GUARD_LINES: usize = 5;
+/// How often changed unread counts are saved while nothing else saves them.
+const READ_SAVE_EVERY: time::Duration = time::Duration::seconds(30);
+
+/// A paste of more than `PASTE_GUARD_LINES` lines, in the input box until
+/// Enter sends it or Esc takes it back out.
+#[derive(Debug, Clone)]
+struct PendingPaste {
+    /// Lines of the input with the paste in it.
+    lines: usize,
+    /// The input as it was before the paste.
+    before: Input,
 }
 
 impl App {
@@ -161,6 +192,12 @@ impl App {
             hint: None,
             quitting: false,
             outbox: Vec::new(),
+            search: None,
+            search_generation: 0,
+            paste: None,
+            alerts: Alerts::default(),
+            read_dirty: false,
+            read_saved_at: now,
         }
     }
 
@@ -177,12 +214,48 @@ impl App {
             event,
             Event::Tick(_) | Event::Net(NetEvent::Appended { .. } | NetEvent::LogProgress { .. })
         );
+        let tick = matches!(event, Event::Tick(_));
+        let active = self.channels.active().id.clone();
         let mut commands = self.transition(event);
         if view_may_move && self.own.is_some() {
             self.want_pages();
         }
+        self.after_event(&active, tick);
         commands.append(&mut self.outbox);
         commands
+    }
+
+    /// What follows any event: leaving a channel ends its search and saves
+    /// what was read (as does a clock tick once unread counts changed), and
+    /// the title follows the unread count.
+    fn after_event(&mut self, active_before: &ChannelId, tick: bool) {
+        let switched = self.channels.active().id != *active_before;
+        if switched {
+            self.end_search();
+        }
+        let due = tick && self.read_dirty && self.now - self.read_saved_at >= READ_SAVE_EVERY;
+        if (switched || due) && self.own.is_some() {
+            self.save_read_marks();
+        }
+        let list = self.channels.list();
+        let unread = list.iter().map(|c| c.unread()).sum();
+        let mention = list.iter().any(|c| c.mention());
+        if let Some(title) = self.alerts.title(unread, mention) {
+            self.outbox.push(Command::Title(title));
+        }
+    }
+
+    /// Has the engine keep what was read of every channel.
+    fn save_read_marks(&mut self) {
+        self.read_dirty = false;
+        self.read_saved_at = self.now;
+        self.outbox
+            .push(Command::Net(NetCommand::SaveReadMarks(self.read_marks())));
+    }
+
+    /// What was read of every channel, as it would be kept now.
+    pub fn read_marks(&self) -> Vec<ReadMark> {
+        self.channels.read_marks(self.now)
     }
 
     fn transition(&mut self, event: Event) -> Vec<Command> {
@@ -196,7 +269,7 @@ impl App {
             }
             Event::Paste(text) => {
                 if self.overlay.is_none() {
-                    self.input.insert_str(&text);
+                    self.paste_in(&text);
                 }
                 Vec::new()
             }
@@ -286,6 +359,11 @@ impl App {
         self.overlay_scroll
     }
 
+    /// How many lines a long paste waiting for Enter or Esc has.
+    pub fn paste_pending(&self) -> Option<usize> {
+        self.paste.as_ref().map(|p| p.lines)
+    }
+
     /// A short-lived note for the status bar (completion candidates).
     pub fn hint(&self) -> Option<&str> {
         self.hint.as_deref()
@@ -347,6 +425,20 @@ impl App {
         if self.overlay.is_some() {
             return self.on_overlay_action(action);
         }
+        if self.paste.is_some() {
+            return self.on_paste_action(action);
+        }
+        if self.search.is_some() && self.input.is_empty() {
+            let step = match action {
+                Action::Submit | Action::Insert('n') => Some(Step::Older),
+                Action::Newline | Action::Insert('N') => Some(Step::Newer),
+                _ => None,
+            };
+            if let Some(step) = step {
+                self.step_search(step);
+                return Vec::new();
+            }
+        }
         match action {
             Action::Insert(c) => self.input.insert_char(c),
             Action::Newline => self.input.newline(),
@@ -375,7 +467,10 @@ impl App {
                 self.active_timeline().scroll_down(page(height));
             }
             Action::ScrollTop => self.jump_to_top(),
-            Action::ScrollBottom | Action::Dismiss => self.jump_to_bottom(),
+            Action::ScrollBottom | Action::Dismiss => {
+                self.end_search();
+                self.jump_to_bottom();
+            }
             Action::Quit => return self.quit(),
             Action::EndOfInput if self.input.is_empty() => return self.quit(),
             Action::EndOfInput => self.input.delete(),
@@ -389,8 +484,57 @@ impl App {
                     self.hint = Some(format!("no channel {number}"));
                 }
             }
+            Action::NextUnread => match self.channels.next_unread() {
+                Some(index) => {
+                    self.channels.switch_to(index, self.now);
+                }
+                None => self.hint = Some("nothing unread".into()),
+            },
+            Action::Search => {
+                let again = self.search.as_ref().map(|s| format!("/search {}", s.query));
+                if self.input.is_empty() || self.input.text().starts_with("/search") {
+                    self.input
+                        .set_text(&again.unwrap_or_else(|| "/search ".to_string()));
+                } else {
+                    self.hint = Some("send or clear the line first, then Ctrl+F".into());
+                }
+            }
         }
         Vec::new()
+    }
+
+    /// A paste goes into the input; one of more than `PASTE_GUARD_LINES`
+    /// lines waits there for Enter or Esc.
+    fn paste_in(&mut self, text: &str) {
+        let before = self.input.clone();
+        self.input.insert_str(text);
+        let lines = self.input.text().trim_end_matches('\n').lines().count();
+        if lines > PASTE_GUARD_LINES {
+            let before = self.paste.take().map_or(before, |p| p.before);
+            self.paste = Some(PendingPaste { lines, before });
+        }
+    }
+
+    /// Keys while a long paste waits: Enter sends it, Esc takes it back out.
+    fn on_paste_action(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::Submit => {
+                self.paste = None;
+                self.submit()
+            }
+            Action::Dismiss => {
+                if let Some(paste) = self.paste.take() {
+                    self.input = paste.before;
+                }
+                Vec::new()
+            }
+            Action::Quit => self.quit(),
+            _ => {
+                let lines = self.paste.as_ref().map_or(0, |p| p.lines);
+                self.hint = Some(format!("send {lines} lines? Enter sends, Esc cancels"));
+                Vec::new()
+            }
+        }
     }
 
     fn on_overlay_action(&mut self, action: Action) -> Vec<Command> {
@@ -433,7 +577,13 @@ impl App {
 
     fn quit(&mut self) -> Vec<Command> {
         self.quitting = true;
-        vec![Command::Quit]
+        let mut commands = Vec::new();
+        if self.own.is_some() {
+            self.read_dirty = false;
+            commands.push(Command::Net(NetCommand::SaveReadMarks(self.read_marks())));
+        }
+        commands.push(Command::Quit);
+        commands
     }
 
     fn submit(&mut self) -> Vec<Command> {
@@ -442,6 +592,7 @@ impl App {
             return Vec::new();
         }
         let line = self.input.submit();
+        self.end_search();
         self.jump_to_bottom();
         if let Some(literal) = line.strip_prefix("//") {
             return self.send_text(&format!("/{literal}"));
@@ -505,6 +656,7 @@ impl App {
                 self.info(text);
             }
             SlashCommand::Net => self.open(Overlay::Network),
+            SlashCommand::Search(query) => return self.start_search(query),
             SlashCommand::Clear => self.active_timeline().clear(),
             SlashCommand::Help => self.open(Overlay::Help),
             SlashCommand::Quit => return self.quit(),
@@ -573,7 +725,7 @@ impl App {
                 follows,
                 rooms,
                 muted,
-                read_marks: _,
+                read_marks,
             } => {
                 self.own = Some(own);
                 self.nickname = nickname;
@@ -585,8 +737,10 @@ impl App {
                     self.audience.join(&entry.name, entry.members);
                     self.channels.add_room(&entry.name, self.now);
                 }
-                // What arrives from now on with an older timestamp is history.
+                // What arrives from now on with an older timestamp is history,
+                // unless it came after the last look of the last run.
                 self.channels.viewed_all(self.now);
+                self.channels.restore(&read_marks, self.now);
                 self.reroute(None);
                 if first_run {
                     let text = welcome(&own, &self.nickname);
@@ -657,7 +811,7 @@ impl App {
             NetEvent::Unmuted { log } => self.unmuted(log),
             NetEvent::Error(message) => self.error(message),
             NetEvent::History(page) => self.on_history(page),
-            NetEvent::SearchResults(_) => {}
+            NetEvent::SearchResults(results) => self.on_search_results(results),
         }
     }
 
@@ -698,10 +852,21 @@ impl App {
         let Some(index) = timeline.insert_at(position, message) else {
             return;
         };
-        let at = timeline.entries()[index].at;
+        let entry = &timeline.entries()[index];
+        let at = entry.at;
+        let text = match &entry.body {
+            timeline::Body::Message { message, .. } => message.text.clone(),
+            timeline::Body::System { .. } => String::new(),
+        };
         if Some(log) != self.own {
-            self.channels
+            let unread = self
+                .channels
                 .note_message(channel, (log, seq), at, mentions_us);
+            self.read_dirty |= unread;
+            let fresh = at + channels::UNREAD_CLOCK_SLACK > self.now;
+            if unread || (mentions_us && fresh) {
+                self.notify(channel, log, text, mentions_us);
+            }
         }
         self.after_insert(channel, index);
         let over = self
@@ -715,6 +880,22 @@ impl App {
             self.anchored(channel, |t| {
                 t.trim(!t.is_at_bottom());
             });
+        }
+    }
+
+    /// Tells the user of a message (throttled; see `alerts`).
+    fn notify(&mut self, channel: usize, log: LogKey, text: String, mention: bool) {
+        let Some(id) = self.channels.list().get(channel).map(|c| c.id.to_string()) else {
+            return;
+        };
+        let notice = Notice {
+            channel: id,
+            from: self.who(&log),
+            text,
+            mention,
+        };
+        if let Some(notice) = self.alerts.notice(notice, self.now) {
+            self.outbox.push(Command::Notify(notice));
         }
     }
 

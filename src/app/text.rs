@@ -12,6 +12,45 @@ const ZERO_WIDTH_JOINER: char = '\u{200D}';
 /// renderer applies it again so no path reaches the terminal with an escape).
 pub use crate::domain::text::{is_safe_char as is_printable, printable_line};
 
+/// Where `needle` occurs in `haystack`, ignoring case, as byte ranges of
+/// `haystack` that do not overlap. Empty for an empty needle.
+pub fn find_ignoring_case(haystack: &str, needle: &str) -> Vec<std::ops::Range<usize>> {
+    let needle: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
+    let mut found = Vec::new();
+    if needle.is_empty() {
+        return found;
+    }
+    let mut from = 0;
+    for (start, _) in haystack.char_indices() {
+        if start < from {
+            continue;
+        }
+        let mut wanted = needle.iter();
+        let mut want = wanted.next();
+        for (offset, c) in haystack[start..].char_indices() {
+            for lower in c.to_lowercase() {
+                match want {
+                    Some(w) if *w == lower => want = wanted.next(),
+                    _ => {
+                        want = Some(&'\0');
+                        break;
+                    }
+                }
+            }
+            if want == Some(&'\0') {
+                break;
+            }
+            if want.is_none() {
+                let end = start + offset + c.len_utf8();
+                found.push(start..end);
+                from = end;
+                break;
+            }
+        }
+    }
+    found
+}
+
 /// Splits text into its lines (on `\n`, `\r\n` or `\r`), each made printable.
 pub fn printable_lines(s: &str) -> Vec<String> {
     let normalized = s.replace("\r\n", "\n").replace('\r', "\n");
@@ -153,6 +192,26 @@ pub fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_text_ignoring_case() {
+        fn found<'a>(h: &'a str, n: &str) -> Vec<&'a str> {
+            find_ignoring_case(h, n)
+                .into_iter()
+                .map(|r| &h[r])
+                .collect()
+        }
+        assert_eq!(found("Fast clocks, FAST trains", "fast"), ["Fast", "FAST"]);
+        assert_eq!(found("née ZOË zoë", "Zoë"), ["ZOË", "zoë"]);
+        assert_eq!(found("aaaa", "aa"), ["aa", "aa"]);
+        assert!(found("abc", "").is_empty());
+        assert!(found("ab", "abc").is_empty());
+        assert_eq!(
+            found("İx", "i̇x").len(),
+            1,
+            "a capital that lowercases to two chars"
+        );
+    }
 
     #[test]
     fn measures_wide_and_combining_characters() {

@@ -22,7 +22,7 @@ pub const WINDOW: usize = 1_500;
 
 /// How far in the future a writer's timestamp may be before it is not
 /// believed: a message cannot pin itself to the bottom with year 9999.
-const FUTURE_SLACK: Duration = Duration::minutes(5);
+pub const FUTURE_SLACK: Duration = Duration::minutes(5);
 
 /// One line of the timeline before layout.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +64,18 @@ impl Entry {
                 seq: *seq,
             }),
             Body::System { .. } => None,
+        }
+    }
+
+    /// Whether its writer dated it more than `FUTURE_SLACK` after the time
+    /// it is shown at: the writer's clock is ahead, so it was placed at its
+    /// arrival instead.
+    pub fn dated_ahead(&self) -> bool {
+        match &self.body {
+            Body::Message { message, .. } => message
+                .timestamp
+                .is_some_and(|t| t > self.at + FUTURE_SLACK),
+            Body::System { .. } => false,
         }
     }
 
@@ -164,6 +176,10 @@ pub struct Timeline {
     new_below: usize,
     /// Which logs use each nickname, to tell same-named people apart.
     nick_keys: HashMap<String, BTreeSet<LogKey>>,
+    /// The newest message read when the channel was entered: the "new since
+    /// you were here" line stands before the first message from others
+    /// after it.
+    read_marker: Option<Position>,
 }
 
 impl Timeline {
@@ -267,6 +283,39 @@ impl Timeline {
     /// Changes whenever what the rows show changes (for `LayoutCache`).
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// Where the "new since you were here" line is measured from.
+    pub fn read_marker(&self) -> Option<Position> {
+        self.read_marker
+    }
+
+    /// Moves the "new since you were here" line (after `marker`; none for `None`).
+    pub fn set_read_marker(&mut self, marker: Option<Position>) {
+        if self.read_marker != marker {
+            self.read_marker = marker;
+            self.version += 1;
+        }
+    }
+
+    /// The entry the "new since you were here" line stands before: the
+    /// first visible message after the read marker that is not `own`.
+    pub fn first_unread(&self, own: Option<LogKey>) -> Option<usize> {
+        let marker = self.read_marker?;
+        let after = (marker.at, Some(marker.log), marker.seq.0, u64::MAX);
+        let start = self.entries.partition_point(|e| e.sort_key() <= after);
+        (start..self.entries.len()).find(|i| {
+            let entry = &self.entries[*i];
+            self.is_visible(entry) && entry.log().is_some_and(|log| Some(*log) != own)
+        })
+    }
+
+    /// The entry holding the message at `position`, if the window holds it.
+    pub fn index_of(&self, position: Position) -> Option<usize> {
+        let key = (position.at, Some(position.log), position.seq.0, 0);
+        let index = self.entries.partition_point(|e| e.sort_key() < key);
+        let entry = self.entries.get(index)?;
+        (entry.position() == Some(position)).then_some(index)
     }
 
     /// The oldest message's place, if any.

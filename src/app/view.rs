@@ -18,6 +18,12 @@ pub const SIDE_PANEL_MIN_TERMINAL_WIDTH: u16 = 60;
 pub const INPUT_MAX_ROWS: usize = 6;
 /// Width of `HH:MM `, and the indent of continuation rows.
 pub const TIME_WIDTH: usize = 6;
+/// Stands after the time of a message whose writer's clock is ahead: it is
+/// shown at its arrival time instead of the time it claims.
+pub const AHEAD_MARK: char = '~';
+/// The line before the first message that came in since the channel was
+/// last read.
+pub const UNREAD_LINE: &str = "new since you were here";
 /// How many nickname colours there are; `ui::theme` maps slots to colours.
 pub const NICK_COLOR_SLOTS: usize = 16;
 
@@ -84,6 +90,8 @@ pub enum Tone {
     Info,
     Error,
     Separator,
+    /// The "new since you were here" line.
+    Unread,
 }
 
 /// A run of text in one tone.
@@ -137,10 +145,15 @@ pub fn timeline_rows(
     };
     let mut rows = Vec::new();
     let mut previous: Option<Date> = None;
+    let unread = timeline.first_unread(own);
     for (index, entry) in timeline.entries().iter().enumerate() {
         if timeline.is_visible(entry) {
             let date = entry.at.to_offset(offset).date();
-            entry_rows(timeline, index, previous != Some(date), style, &mut rows);
+            let lines = Lines {
+                new_day: previous != Some(date),
+                unread: unread == Some(index),
+            };
+            entry_rows(timeline, index, lines, style, &mut rows);
             previous = Some(date);
         }
     }
@@ -181,6 +194,7 @@ pub fn last_timeline_rows(
         .rev()
         .filter(|i| timeline.is_visible(&entries[*i]))
         .collect();
+    let unread = timeline.first_unread(own);
     let mut chunks: Vec<Vec<Row>> = Vec::new();
     let mut collected = 0;
     for (position, index) in visible.iter().enumerate() {
@@ -192,7 +206,11 @@ pub fn last_timeline_rows(
             .get(position + 1)
             .map(|i| entries[*i].at.to_offset(offset).date());
         let mut rows = Vec::new();
-        entry_rows(timeline, *index, older != Some(date), style, &mut rows);
+        let lines = Lines {
+            new_day: older != Some(date),
+            unread: unread == Some(*index),
+        };
+        entry_rows(timeline, *index, lines, style, &mut rows);
         collected += rows.len();
         chunks.push(rows);
     }
@@ -202,20 +220,36 @@ pub fn last_timeline_rows(
     rows
 }
 
-/// Appends the rows of entry `index`, after a day separator when `new_day`.
-fn entry_rows(timeline: &Timeline, index: usize, new_day: bool, style: Style, rows: &mut Vec<Row>) {
+/// The lines an entry may get above it.
+#[derive(Debug, Clone, Copy)]
+struct Lines {
+    /// A day separator: the entry starts a new day.
+    new_day: bool,
+    /// The "new since you were here" line.
+    unread: bool,
+}
+
+/// Appends the rows of entry `index`, after the lines above it.
+fn entry_rows(timeline: &Timeline, index: usize, lines: Lines, style: Style, rows: &mut Vec<Row>) {
     let Some(entry) = timeline.entries().get(index) else {
         return;
     };
     let width = style.width;
     let local = entry.at.to_offset(style.offset);
-    if new_day {
+    if lines.new_day {
         rows.push(Row {
             segments: vec![segment(day_separator(local, width), Tone::Separator)],
             entry: index,
         });
     }
-    let time = format!("{:02}:{:02} ", local.hour(), local.minute());
+    if lines.unread {
+        rows.push(Row {
+            segments: vec![segment(centred(UNREAD_LINE, width), Tone::Unread)],
+            entry: index,
+        });
+    }
+    let gap = if entry.dated_ahead() { AHEAD_MARK } else { ' ' };
+    let time = format!("{:02}:{:02}{gap}", local.hour(), local.minute());
     let mut add = |segments: Vec<Segment>| {
         rows.push(Row {
             segments,
@@ -366,7 +400,12 @@ fn day_separator(at: OffsetDateTime, width: usize) -> String {
     const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
         time::macros::format_description!("[weekday repr:short] [day] [month repr:short] [year]");
     let day = at.format(DAY).unwrap_or_else(|_| at.date().to_string());
-    let label = format!("──── {day} ────");
+    centred(&day, width)
+}
+
+/// `──── label ────`, centred in `width`.
+fn centred(label: &str, width: usize) -> String {
+    let label = format!("──── {label} ────");
     let label_width = text::width(&label);
     if label_width >= width {
         return text::truncate(&label, width);

@@ -87,6 +87,7 @@ pub fn tone(tone: Tone) -> Style {
         Tone::Other => dim().add_modifier(Modifier::ITALIC),
         Tone::Info => Style::new().fg(palette().info),
         Tone::Error => Style::new().fg(palette().error),
+        Tone::Unread => warning(),
     }
 }
 
@@ -132,6 +133,19 @@ pub fn unread() -> Style {
 pub fn mention() -> Style {
     Style::new()
         .fg(palette().error)
+        .add_modifier(Modifier::BOLD)
+}
+
+/// Text a search found.
+pub fn found() -> Style {
+    Style::new().add_modifier(Modifier::REVERSED)
+}
+
+/// Text a search found, in the match being shown.
+pub fn found_current() -> Style {
+    Style::new()
+        .fg(Color::Black)
+        .bg(Color::Yellow)
         .add_modifier(Modifier::BOLD)
 }
 

@@ -53,12 +53,19 @@ fn friends() -> Vec<FollowEntry> {
         .collect()
 }
 
-/// The commands of an update, without the history pages it asks for (the
-/// paging tests in `history` look at those).
+/// The commands of an update, without the history pages it asks for, the
+/// read state it saves and the title it sets (the tests in `history`,
+/// `reading` and `alerts` look at those).
 fn without_pages(commands: Vec<Command>) -> Vec<Command> {
     commands
         .into_iter()
-        .filter(|c| !matches!(c, Command::Net(NetCommand::LoadHistory(_))))
+        .filter(|c| {
+            !matches!(
+                c,
+                Command::Net(NetCommand::LoadHistory(_) | NetCommand::SaveReadMarks(_))
+                    | Command::Title(_)
+            )
+        })
         .collect()
 }
 
