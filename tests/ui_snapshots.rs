@@ -707,3 +707,207 @@ fn network_pane_in_a_narrow_terminal() {
     app.update(Event::Key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)));
     insta::assert_snapshot!("network_pane_narrow", render(&app, 50, 24).backend());
 }
+
+/// The rows of the screen holding `text`, with their y.
+fn rows_with(terminal: &Terminal<TestBackend>, text: &str) -> Vec<(u16, String)> {
+    let height = terminal.backend().buffer().area.height;
+    (0..height)
+        .map(|y| (y, row_text(terminal, y)))
+        .filter(|(_, row)| row.contains(text))
+        .collect()
+}
+
+/// The style of the cells where `word` starts in row `y`.
+fn style_at(
+    terminal: &Terminal<TestBackend>,
+    y: u16,
+    row: &str,
+    word: &str,
+) -> ratatui::style::Style {
+    let buffer = terminal.backend().buffer();
+    let column = row
+        .split(word)
+        .next()
+        .map(|before| before.chars().count())
+        .unwrap_or(0);
+    buffer[(u16::try_from(column).unwrap(), y)].style()
+}
+
+#[test]
+fn search_highlight_and_counter() {
+    let mut app = chat_app(100, 24);
+    let commands = type_line(&mut app, "/search BOB");
+    let request = commands
+        .iter()
+        .find_map(|c| match c {
+            Command::Net(NetCommand::Search(request)) => Some(request.clone()),
+            _ => None,
+        })
+        .expect("the search is asked of the engine");
+    let position = |log, seq, at| hychat::domain::Position {
+        at,
+        log,
+        seq: Seq(seq),
+    };
+    net(
+        &mut app,
+        NetEvent::SearchResults(hychat::net::history::SearchResults {
+            generation: request.generation,
+            room: None,
+            query: request.query.clone(),
+            matches: vec![
+                position(other_bob(), 0, NOW - Duration::minutes(5)),
+                position(own(), 1, NOW - Duration::minutes(1)),
+            ],
+            capped: false,
+        }),
+    );
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('n'),
+        KeyModifiers::NONE,
+    )));
+    let terminal = render(&app, 100, 24);
+    insta::assert_snapshot!("search_highlight_and_counter", terminal.backend());
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("search “BOB”: 2 of 2"), "{screen}");
+    // The match shown is highlighted most; the other one too.
+    let (y, row) = rows_with(&terminal, "different bob here")[0].clone();
+    let current = style_at(&terminal, y, &row, "bob here");
+    assert_eq!(current.bg, Some(ratatui::style::Color::Yellow), "{row}");
+    let (y, row) = rows_with(&terminal, "two bobs!")[0].clone();
+    let other = style_at(&terminal, y, &row, "bobs!");
+    assert!(other.add_modifier.contains(Modifier::REVERSED), "{row}");
+    let plain = style_at(&terminal, y, &row, "two");
+    assert!(!plain.add_modifier.contains(Modifier::REVERSED), "{row}");
+}
+
+#[test]
+fn read_marker_line_after_a_restart() {
+    let mut app = app_sized(100, 24);
+    net(
+        &mut app,
+        NetEvent::Ready {
+            own: own(),
+            nickname: "cat-lover".into(),
+            first_run: false,
+            follows: vec![FollowEntry {
+                key: ann(),
+                name: Some("ann".into()),
+            }],
+            rooms: vec![],
+            muted: vec![],
+            read_marks: vec![hychat::domain::ReadMark {
+                room: None,
+                read_up_to: Some(hychat::domain::Position {
+                    at: NOW - Duration::minutes(20),
+                    log: ann(),
+                    seq: Seq(0),
+                }),
+                last_viewed: NOW - Duration::minutes(20),
+                unread: vec![],
+                mentions: vec![],
+            }],
+        },
+    );
+    say(
+        &mut app,
+        ann(),
+        0,
+        "ann",
+        "see you tomorrow",
+        NOW - Duration::minutes(20),
+    );
+    say(
+        &mut app,
+        ann(),
+        1,
+        "ann",
+        "good morning!",
+        NOW - Duration::minutes(3),
+    );
+    say(
+        &mut app,
+        ann(),
+        2,
+        "ann",
+        "anyone up?",
+        NOW - Duration::minutes(2),
+    );
+    let terminal = render(&app, 100, 24);
+    insta::assert_snapshot!("read_marker_line", terminal.backend());
+    let screen = terminal.backend().to_string();
+    let lines: Vec<&str> = screen.lines().collect();
+    let line = lines
+        .iter()
+        .position(|l| l.contains("new since you were here"))
+        .expect("the line is drawn");
+    assert!(lines[line - 1].contains("see you tomorrow"), "{screen}");
+    assert!(lines[line + 1].contains("good morning!"), "{screen}");
+}
+
+#[test]
+fn alt_a_jumps_to_the_unread_channel_with_a_mention() {
+    let mut app = rooms_app(100, 24);
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('a'),
+        KeyModifiers::ALT,
+    )));
+    let terminal = render(&app, 100, 24);
+    insta::assert_snapshot!("unread_jump", terminal.backend());
+    let side: Vec<String> = (0..24)
+        .map(|y| row_text(&terminal, y).chars().skip(75).collect::<String>())
+        .collect();
+    assert_eq!(side[2].trim_end(), "│▸2 #streams-day");
+    assert_eq!(side[3].trim_end(), format!("│ 3 #rust{} 1", " ".repeat(14)));
+}
+
+#[test]
+fn paste_guard() {
+    let mut app = chat_app(100, 24);
+    let pasted: String = (1..=12).map(|n| format!("log line {n}\n")).collect();
+    app.update(Event::Paste(pasted));
+    let terminal = render(&app, 100, 24);
+    insta::assert_snapshot!("paste_guard", terminal.backend());
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("send 12 lines? Enter sends · Esc cancels"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_message_dated_in_the_future_is_placed_at_its_arrival() {
+    let mut app = chat_app(100, 24);
+    say(
+        &mut app,
+        ann(),
+        2,
+        "ann",
+        "I am from tomorrow",
+        NOW + Duration::days(1),
+    );
+    // A minute later, a message written then sorts below it: the one from
+    // "tomorrow" is not pinned to the bottom.
+    app.update(Event::Tick(NOW + Duration::minutes(1)));
+    say(
+        &mut app,
+        own(),
+        2,
+        "cat-lover",
+        "and this is now",
+        NOW + Duration::minutes(1),
+    );
+    let terminal = render(&app, 100, 24);
+    insta::assert_snapshot!("future_dated_message", terminal.backend());
+    let screen = terminal.backend().to_string();
+    let lines: Vec<&str> = screen.lines().collect();
+    let future = lines
+        .iter()
+        .position(|l| l.contains("I am from tomorrow"))
+        .expect("shown");
+    assert!(lines[future].contains("14:30~ann"), "{screen}");
+    assert!(
+        lines[future + 1].contains("and this is now"),
+        "pinned no lower than now: {screen}"
+    );
+}

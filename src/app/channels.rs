@@ -103,9 +103,22 @@ impl Channel {
         self.read_up_to = self.read_when_left();
     }
 
-    /// Entered: the line stands after what was read, and nothing is unread.
+    /// Entered: the line stands after what was read (or, in a channel
+    /// never read, before its first unread message), and nothing is unread.
     fn enter(&mut self, now: OffsetDateTime) {
-        self.timeline.set_read_marker(self.read_up_to);
+        let first_unread = || {
+            self.timeline
+                .entries()
+                .iter()
+                .filter_map(|e| e.position())
+                .find(|p| self.unread.contains(&(p.log, p.seq)))
+                .map(|p| Position {
+                    at: p.at - time::Duration::nanoseconds(1),
+                    ..p
+                })
+        };
+        let marker = self.read_up_to.or_else(first_unread);
+        self.timeline.set_read_marker(marker);
         self.mark_read(now);
     }
 }

@@ -27,7 +27,10 @@ impl App {
         let timeline = &self.channels.active().timeline;
         let window = timeline.window.clone();
         let scroll = timeline.scroll();
-        if !window.complete_below && !window.asked_older {
+        // A window started afresh at a place (a search's match) waits for
+        // its first page before it grows older.
+        let placing = !window.paged && window.asked_newer;
+        if !window.complete_below && !window.asked_older && !placing {
             let need = scroll + 2 * height.max(1);
             let rows = self.rows_of(channel, width).len();
             if rows < need {

@@ -890,7 +890,7 @@ impl App {
         };
         let notice = Notice {
             channel: id,
-            from: self.who(&log),
+            from: self.name_of(&log).unwrap_or_else(|| log.short()),
             text,
             mention,
         };

@@ -593,6 +593,83 @@ mod tests {
     }
 
     #[test]
+    fn a_message_dated_ahead_is_shown_at_its_arrival_with_a_mark() {
+        let mut timeline = Timeline::default();
+        say(&mut timeline, 2, 0, "ann", "on time", NOW);
+        // Four minutes ahead is a clock a little fast: believed.
+        say(
+            &mut timeline,
+            2,
+            1,
+            "ann",
+            "a bit fast",
+            NOW + time::Duration::minutes(4),
+        );
+        // A day ahead: placed at its arrival (NOW), before the one above.
+        say(
+            &mut timeline,
+            3,
+            0,
+            "bob",
+            "from tomorrow",
+            NOW + time::Duration::days(1),
+        );
+        assert_eq!(
+            rows_text(&timeline, 40)[1..],
+            [
+                "15:00 ann: on time",
+                "15:00~bob: from tomorrow",
+                "15:04 ann: a bit fast"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_unread_line_stands_before_the_first_message_from_others_after_the_marker() {
+        let mut timeline = Timeline::default();
+        say(&mut timeline, 2, 0, "ann", "read", NOW);
+        say(
+            &mut timeline,
+            1,
+            0,
+            "me",
+            "mine",
+            NOW + time::Duration::minutes(1),
+        );
+        say(
+            &mut timeline,
+            2,
+            1,
+            "ann",
+            "new",
+            NOW + time::Duration::minutes(2),
+        );
+        let marker = timeline.entries()[0].position();
+        timeline.set_read_marker(marker);
+        let all = rows_text(&timeline, 40);
+        assert_eq!(
+            all[1..],
+            [
+                "15:00 ann: read",
+                "15:01 me: mine",
+                "   ──── new since you were here ────",
+                "15:02 ann: new"
+            ]
+        );
+        let own = Some(LogKey([1; 32]));
+        for count in 0..all.len() + 1 {
+            let tail = last_timeline_rows(&timeline, own, UtcOffset::UTC, 40, count);
+            let tail: Vec<String> = tail.iter().map(Row::text).collect();
+            assert_eq!(tail[..], all[all.len().saturating_sub(count)..]);
+        }
+        // Read up to the newest: no line.
+        timeline.set_read_marker(timeline.entries()[2].position());
+        assert!(rows_text(&timeline, 40)
+            .iter()
+            .all(|r| !r.contains("new since")));
+    }
+
+    #[test]
     fn areas_hide_the_side_panel_when_narrow() {
         let input = Input::default();
         let wide = Areas::compute(Rect::new(0, 0, 100, 30), &input);

@@ -8,11 +8,11 @@ use crate::app::timeline::WINDOW;
 use crate::net::history::{HistoryPage, HistoryRequest, PageFrom, Position};
 
 /// The channel's whole history, in channel order, as the engine would read it.
-struct Disk(Vec<(Position, ChatMessage)>);
+pub(super) struct Disk(pub(super) Vec<(Position, ChatMessage)>);
 
 impl Disk {
     /// `count` messages of Ann, one a second from an hour before `NOW`.
-    fn of_ann(count: u64) -> Self {
+    pub(super) fn of_ann(count: u64) -> Self {
         let start = NOW - time::Duration::hours(3);
         Disk(
             (0..count)
@@ -32,7 +32,7 @@ impl Disk {
         )
     }
 
-    fn answer(&self, request: &HistoryRequest) -> HistoryPage {
+    pub(super) fn answer(&self, request: &HistoryRequest) -> HistoryPage {
         let all = &self.0;
         let (slice, exhausted) = match request.from {
             PageFrom::Newest => {
@@ -70,7 +70,7 @@ impl Disk {
 
     /// Runs an update, answering every page it asks for (and the pages
     /// those answers ask for) until none is left. Returns the requests.
-    fn update(&self, app: &mut App, event: Event) -> Vec<HistoryRequest> {
+    pub(super) fn update(&self, app: &mut App, event: Event) -> Vec<HistoryRequest> {
         let mut asked = Vec::new();
         let mut pending = pages_in(app.update(event));
         while let Some(request) = pending.pop() {
@@ -83,7 +83,7 @@ impl Disk {
     }
 }
 
-fn pages_in(commands: Vec<Command>) -> Vec<HistoryRequest> {
+pub(super) fn pages_in(commands: Vec<Command>) -> Vec<HistoryRequest> {
     commands
         .into_iter()
         .filter_map(|c| match c {
@@ -93,7 +93,7 @@ fn pages_in(commands: Vec<Command>) -> Vec<HistoryRequest> {
         .collect()
 }
 
-fn ready(disk: &Disk) -> App {
+pub(super) fn ready(disk: &Disk) -> App {
     let mut app = App::new(NOW);
     app.update(Event::Resize(100, 30));
     let asked = disk.update(
@@ -114,7 +114,7 @@ fn ready(disk: &Disk) -> App {
     app
 }
 
-fn key(code: KeyCode) -> Event {
+pub(super) fn key(code: KeyCode) -> Event {
     Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
@@ -231,7 +231,7 @@ fn max_scroll(app: &App) -> usize {
 }
 
 /// The rows on screen (the timeline is 26 rows high at 100×30).
-fn visible(app: &App) -> Vec<String> {
+pub(super) fn visible(app: &App) -> Vec<String> {
     let all = rows(app);
     let end = all.len() - app.timeline().scroll().min(all.len());
     all[end.saturating_sub(26)..end].to_vec()

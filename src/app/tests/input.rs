@@ -148,3 +148,41 @@ fn tab_completes_room_commands_rooms_and_member_names() {
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.input().text(), "/mute bob ");
 }
+
+#[test]
+fn a_paste_of_more_than_five_lines_waits_for_enter_or_esc() {
+    let mut app = ready_app(vec![]);
+    // Five lines go in as any paste does.
+    app.update(Event::Paste("1\n2\n3\n4\n5\n".into()));
+    assert_eq!(app.paste_pending(), None);
+    assert_eq!(
+        press(&mut app, KeyCode::Enter).len(),
+        1,
+        "sent without asking"
+    );
+    assert!(app.input().is_empty());
+
+    type_str(&mut app, "draft ");
+    let twelve: String = (1..=12).map(|n| format!("line {n}\n")).collect();
+    app.update(Event::Paste(twelve.clone()));
+    assert_eq!(app.paste_pending(), Some(12));
+    // Other keys do nothing but ask again.
+    assert!(press(&mut app, KeyCode::Char('x')).is_empty());
+    assert_eq!(app.hint(), Some("send 12 lines? Enter sends, Esc cancels"));
+    // Esc takes the paste back out; the draft stays.
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.paste_pending(), None);
+    assert_eq!(app.input().text(), "draft ");
+    // Enter sends it.
+    app.update(Event::Paste(twelve.clone()));
+    let commands = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        commands,
+        vec![Command::Net(NetCommand::Append {
+            text: format!("draft {}", twelve.trim_end()),
+            room: None,
+        })]
+    );
+    assert_eq!(app.paste_pending(), None);
+    assert!(app.input().is_empty());
+}

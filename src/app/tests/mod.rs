@@ -4,6 +4,7 @@
 // Several topic modules share their names with modules of `app` and shadow
 // the ones `use super::*` brings in: here write `super::timeline`, and in a
 // topic file import the app's module by path (`use crate::app::timeline;`).
+mod alerts;
 mod channels;
 mod commands;
 mod history;
@@ -13,7 +14,9 @@ mod mute;
 mod network;
 mod overlays;
 mod peers;
+mod reading;
 mod rooms;
+mod search;
 mod timeline;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
