@@ -852,12 +852,7 @@ impl App {
         let Some(index) = timeline.insert_at(position, message) else {
             return;
         };
-        let entry = &timeline.entries()[index];
-        let at = entry.at;
-        let text = match &entry.body {
-            timeline::Body::Message { message, .. } => message.text.clone(),
-            timeline::Body::System { .. } => String::new(),
-        };
+        let at = timeline.entries()[index].at;
         if Some(log) != self.own {
             let unread = self
                 .channels
@@ -865,7 +860,7 @@ impl App {
             self.read_dirty |= unread;
             let fresh = at + channels::UNREAD_CLOCK_SLACK > self.now;
             if unread || (mentions_us && fresh) {
-                self.notify(channel, log, text, mentions_us);
+                self.notify(channel, index, log, mentions_us);
             }
         }
         self.after_insert(channel, index);
@@ -883,13 +878,17 @@ impl App {
         }
     }
 
-    /// Tells the user of a message (throttled; see `alerts`).
-    fn notify(&mut self, channel: usize, log: LogKey, text: String, mention: bool) {
-        let Some(id) = self.channels.list().get(channel).map(|c| c.id.to_string()) else {
+    /// Tells the user of message `entry` of a channel (throttled; see `alerts`).
+    fn notify(&mut self, channel: usize, entry: usize, log: LogKey, mention: bool) {
+        let Some(target) = self.channels.list().get(channel) else {
             return;
         };
+        let text = match target.timeline.entries().get(entry).map(|e| &e.body) {
+            Some(timeline::Body::Message { message, .. }) => message.text.clone(),
+            _ => return,
+        };
         let notice = Notice {
-            channel: id,
+            channel: target.id.to_string(),
             from: self.name_of(&log).unwrap_or_else(|| log.short()),
             text,
             mention,
