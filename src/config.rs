@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::notify;
 use crate::ui::theme::{parse_colour, Palette};
 
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub struct Config {
     pub bind: Option<String>,
     /// UI colours; each is a name ("cyan"), a 256-colour index ("33") or "#rrggbb".
     pub colours: Option<Colours>,
+    /// How a message worth telling reaches the user.
+    pub notify: Option<Notify>,
 }
 
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]
@@ -34,6 +37,17 @@ pub struct Colours {
     pub error: Option<String>,
     /// Times, separators, borders.
     pub dim: Option<String>,
+}
+
+/// The `[notify]` table: what happens when a message mentions the user or
+/// comes into a channel they are not looking at.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// Ring the terminal bell (default true).
+    pub bell: Option<bool>,
+    /// Show a desktop notification (default false).
+    pub desktop: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +79,16 @@ impl Config {
 
     pub fn parse(text: &str) -> Result<Self, String> {
         toml::from_str(text).map_err(|e| e.message().to_string())
+    }
+
+    /// The `[notify]` settings, with the defaults for keys not set.
+    pub fn notify(&self) -> notify::Settings {
+        let defaults = notify::Settings::default();
+        let table = self.notify.as_ref();
+        notify::Settings {
+            bell: table.and_then(|t| t.bell).unwrap_or(defaults.bell),
+            desktop: table.and_then(|t| t.desktop).unwrap_or(defaults.desktop),
+        }
     }
 
     /// The UI palette: the defaults with the configured colours over them.
@@ -125,6 +149,46 @@ mod tests {
     fn unknown_keys_are_reported() {
         let err = Config::parse("nik = \"typo\"").unwrap_err();
         assert!(err.contains("nik"), "{err}");
+    }
+
+    #[test]
+    fn notify_rings_the_bell_and_keeps_the_desktop_quiet_by_default() {
+        let settings = Config::default().notify();
+        assert!(settings.bell && !settings.desktop);
+        assert_eq!(settings, notify::Settings::default());
+        let empty = Config::parse("[notify]").unwrap().notify();
+        assert_eq!(empty, notify::Settings::default());
+    }
+
+    #[test]
+    fn notify_keys_override_the_defaults() {
+        let config = Config::parse("[notify]\nbell = false\ndesktop = true").unwrap();
+        assert_eq!(
+            config.notify(),
+            notify::Settings {
+                bell: false,
+                desktop: true
+            }
+        );
+        let desktop_only = Config::parse("[notify]\ndesktop = true").unwrap().notify();
+        assert!(desktop_only.bell && desktop_only.desktop);
+    }
+
+    #[test]
+    fn bad_notify_keys_are_reported() {
+        let err = Config::parse("[notify]\nbel = true").unwrap_err();
+        assert!(err.contains("bel"), "{err}");
+        let err = Config::parse("[notify]\ndesktop = \"yes\"").unwrap_err();
+        assert!(err.contains("bool"), "{err}");
+        // The sentence the user sees names the file.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[notify]\nbell = 1").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with("the config file ") && err.contains("is not valid: "),
+            "{err}"
+        );
     }
 
     #[test]

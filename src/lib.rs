@@ -14,6 +14,8 @@
 //! - `ui`: drawing only, from `&App`.
 //! - `tui`: the one task that owns the terminal and runs the event loop;
 //!   `frames`: how fast it draws, logged at exit.
+//! - `notify`: what the runner does with the app's notices and titles: the
+//!   bell, the window title, desktop notifications.
 //! - `headless`: the subcommands without a terminal UI, over the same boundary.
 //! - `cli`, `config`, `paths`, `logging`: the command line, the config file,
 //!   the XDG locations, and where log lines and user messages go.
@@ -27,6 +29,7 @@ pub mod frames;
 pub mod headless;
 pub mod logging;
 pub mod net;
+pub mod notify;
 pub mod paths;
 pub mod tui;
 pub mod ui;

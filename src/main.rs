@@ -47,6 +47,7 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         .map_err(|e| Failure(e.to_string()))?;
     hychat::ui::theme::set_palette(palette);
     let net_config = net_config(&cli.global, &config, &paths)?;
+    let notify = config.notify();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -71,7 +72,7 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
 
     runtime.block_on(async move {
         match cli.command {
-            None => run_tui(paged(net_config), offset, &paths, cli.global.room).await,
+            None => run_tui(paged(net_config), offset, &paths, cli.global.room, notify).await,
             Some(CliCommand::Key) => headless::key(paged(local_only(net_config))).await,
             Some(CliCommand::Send {
                 text,
@@ -109,6 +110,7 @@ async fn run_tui(
     offset: UtcOffset,
     paths: &Paths,
     room: Option<RoomName>,
+    notify: hychat::notify::Settings,
 ) -> Result<(), Failure> {
     let (handle, events) = hychat::net::spawn(config)
         .await
@@ -117,7 +119,7 @@ async fn run_tui(
     app.set_utc_offset(offset);
     // `--room`: joined like `/join`, and entered once the engine has it.
     let start = room.map(|room| app.join(room)).unwrap_or_default();
-    hychat::tui::run(handle, events, app, start)
+    hychat::tui::run(handle, events, app, start, notify)
         .await
         .map_err(|e| {
             Failure(format!(

@@ -4,13 +4,17 @@
 //! SIGTERM/SIGHUP; it drains what is pending, logs it to `App::update`,
 //! hands the returned commands to the engine with `try_send`, and draws once
 //! per batch. It never blocks the runtime: no blocking reads, no sleeps.
+//! The app's notices and titles (`notify`) are written between frames: the
+//! bell and the OSC title go out just before the next draw, and desktop
+//! notifications go to their own thread. The window title is pushed on the
+//! terminal's title stack when the TUI starts and popped when it leaves.
 //! The terminal is restored by `TerminalGuard`'s `Drop` and, on a panic,
 //! by a chained panic hook. Every `REPORT_EVERY` it logs, at debug level,
 //! the runtime's live tasks and the frames drawn since its last report
 //! (`frames.rs`), so a leak or a stall shows while it happens
 //! (`benches/churn.rs` reads them).
 
-use std::io::{self, Stdout};
+use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 use std::task::Poll;
@@ -19,6 +23,7 @@ use std::time::Duration;
 use crossterm::event::{
     DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent, EventStream,
 };
+use crossterm::style::Print;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
@@ -34,6 +39,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::app::{App, Command, Event};
 use crate::frames::FrameStats;
 use crate::net::{NetCommand, NetEvent, NetHandle};
+use crate::notify::desktop::Desktop;
+use crate::notify::terminal::{BetweenFrames, POP_TITLE, PUSH_TITLE};
+use crate::notify::Settings;
 use crate::ui;
 
 /// How long to wait for the engine to flush and close after `Shutdown`.
@@ -55,7 +63,9 @@ static PANIC_HOOK: Once = Once::new();
 /// `handle` and `events` are the two ends from `net::spawn`; `app` is
 /// usually `App::new(OffsetDateTime::now_utc())`, and `start` the commands
 /// it returned before the loop (`App::join` for `--room`), carried out
-/// after the first frame. The first frame is drawn before any network event. On quit it sends `NetCommand::Shutdown`, waits
+/// after the first frame. The first frame is drawn before any network event.
+/// `notify` says whether a notice rings the bell and shows a desktop
+/// notification. On quit it sends `NetCommand::Shutdown`, waits
 /// up to `SHUTDOWN_GRACE` for `events` to close, and restores the terminal.
 /// Errors are terminal IO errors (entering raw mode, drawing).
 pub async fn run(
@@ -63,19 +73,24 @@ pub async fn run(
     mut events: mpsc::Receiver<NetEvent>,
     mut app: App,
     start: Vec<Command>,
+    notify: Settings,
 ) -> io::Result<()> {
     let started = Instant::now();
     let mut stats = FrameStats::default();
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
-    app.update(Event::Resize(size.width, size.height));
-    app.update(Event::Tick(OffsetDateTime::now_utc()));
+    let mut outbox = Outbox::new(handle, notify);
+    for command in app.update(Event::Resize(size.width, size.height)) {
+        outbox.carry_out(command);
+    }
+    for command in app.update(Event::Tick(OffsetDateTime::now_utc())) {
+        outbox.carry_out(command);
+    }
+    outbox.write_between_frames(&mut guard)?;
     guard.terminal.draw(|frame| ui::draw(frame, &app))?;
     stats.record(started.elapsed(), started.elapsed(), false);
     for command in start {
-        if let Command::Net(command) = command {
-            send(&handle, command);
-        }
+        outbox.carry_out(command);
     }
 
     let mut terminal_events = EventStream::new();
@@ -136,19 +151,19 @@ pub async fn run(
         let frame_start = Instant::now();
         for event in batch {
             for command in app.update(event) {
-                match command {
-                    Command::Net(command) => send(&handle, command),
-                    Command::Quit => quit = true,
-                    Command::Notify(_) | Command::Title(_) => {}
-                }
+                outbox.carry_out(command);
             }
         }
+        quit |= std::mem::take(&mut outbox.quit);
         if PANICKED.load(Ordering::SeqCst) {
             // The hook gave the terminal back already: draw nothing more.
             outcome = Err(io::Error::other("a task panicked; see the log"));
             break;
         }
-        if let Err(error) = guard.terminal.draw(|frame| ui::draw(frame, &app)) {
+        let written = outbox.write_between_frames(&mut guard);
+        if let Err(error) =
+            written.and_then(|()| guard.terminal.draw(|frame| ui::draw(frame, &app)))
+        {
             outcome = outcome.and(Err(error));
             quit = true;
         }
@@ -163,11 +178,59 @@ pub async fn run(
     }
 
     if net_open {
-        shutdown(&handle, &mut events).await;
+        shutdown(&outbox.handle, &mut events).await;
     }
     drop(guard);
     tracing::info!("{}", stats.summary());
     outcome
+}
+
+/// Where the app's commands go: the engine (at once), the terminal (the
+/// bell and the title, held until the next frame), and the desktop
+/// notification thread (never waited on).
+struct Outbox {
+    handle: NetHandle,
+    bell: bool,
+    desktop: Desktop,
+    between_frames: BetweenFrames,
+    /// `Command::Quit` came; the loop leaves after this batch's frame.
+    quit: bool,
+}
+
+impl Outbox {
+    fn new(handle: NetHandle, notify: Settings) -> Self {
+        Self {
+            handle,
+            bell: notify.bell,
+            desktop: Desktop::new(notify.desktop),
+            between_frames: BetweenFrames::default(),
+            quit: false,
+        }
+    }
+
+    fn carry_out(&mut self, command: Command) {
+        match command {
+            Command::Net(command) => send(&self.handle, command),
+            Command::Quit => self.quit = true,
+            Command::Notify(notice) => {
+                self.between_frames.bell |= self.bell;
+                self.desktop.notify(&notice);
+            }
+            Command::Title(text) => self.between_frames.title = Some(text),
+        }
+    }
+
+    /// Writes the bell and the title, if any, through the backend's stdout
+    /// (whole frames are drawn and flushed by then).
+    fn write_between_frames(&mut self, guard: &mut TerminalGuard) -> io::Result<()> {
+        let bytes = self.between_frames.take();
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let backend = guard.terminal.backend_mut();
+        backend.write_all(bytes.as_bytes())?;
+        backend.flush()
+    }
 }
 
 /// Logs the runtime's live tasks and the frames since the last report.
@@ -233,20 +296,27 @@ async fn wait_for(signal: &mut Option<Signal>) {
     }
 }
 
-/// The terminal in raw mode, on the alternate screen, with bracketed paste.
-/// Dropping it puts everything back.
+/// The terminal in raw mode, on the alternate screen, with bracketed paste,
+/// and its window title saved on its title stack. Dropping it puts
+/// everything back.
 pub struct TerminalGuard {
     pub terminal: Terminal<CrosstermBackend<Stdout>>,
 }
 
 impl TerminalGuard {
-    /// Enters raw mode and the alternate screen, and installs the panic hook.
+    /// Enters raw mode and the alternate screen, pushes the window title,
+    /// and installs the panic hook.
     pub fn enter() -> io::Result<Self> {
         install_panic_hook();
         enable_raw_mode()?;
         TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
         let mut stdout = io::stdout();
-        if let Err(error) = execute!(stdout, EnterAlternateScreen, EnableBracketedPaste) {
+        if let Err(error) = execute!(
+            stdout,
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            Print(PUSH_TITLE)
+        ) {
             restore_terminal();
             return Err(error);
         }
@@ -266,9 +336,11 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Leaves raw mode, the alternate screen and bracketed paste, and shows
-/// the cursor. Does nothing when the terminal was not taken over. Errors are
-/// ignored: this runs on the way out, when nothing better can be done.
+/// Leaves raw mode, the alternate screen and bracketed paste, shows the
+/// cursor, and pops the window title from before. Does nothing when the
+/// terminal was not taken over. Errors are ignored: this runs on the way
+/// out (normal exit, SIGTERM/SIGHUP, a panic), when nothing better can be
+/// done.
 pub fn restore_terminal() {
     if TERMINAL_ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = disable_raw_mode();
@@ -276,7 +348,8 @@ pub fn restore_terminal() {
             io::stdout(),
             DisableBracketedPaste,
             LeaveAlternateScreen,
-            cursor::Show
+            cursor::Show,
+            Print(POP_TITLE)
         );
     }
 }

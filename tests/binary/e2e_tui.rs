@@ -5,7 +5,9 @@
 //! terminal clean with exit status 0. The other has them meet in a room
 //! with no keys exchanged: both `/join streams-day`, each message shows in
 //! the other's room view (and not in home), and `/members` lists the other
-//! as online. The tests run one at a time.
+//! as online. A third checks the window title: whatever it becomes while
+//! the TUI runs, the title from before comes back when it quits (Ctrl+C)
+//! or is sent SIGTERM. The tests run one at a time.
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +46,121 @@ fn start_alice_and_bob() -> AliceAndBob {
         _bootstrap: bootstrap,
         _dirs: dirs,
     }
+}
+
+/// The pane's title before hychat starts (set by the shell, as a prompt would).
+const TITLE_BEFORE: &str = "title from before";
+
+/// The process whose parent is `parent`, from `/proc` (the TUI under the
+/// pane's shell).
+fn child_of(parent: u32) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            let after_comm = &stat[stat.rfind(')')? + 1..];
+            let ppid: u32 = after_comm.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent).then_some(pid)
+        })
+}
+
+/// How a TUI is made to leave.
+#[derive(Clone, Copy, Debug)]
+enum Leave {
+    CtrlC,
+    Sigterm,
+}
+
+/// Waits for the TUI's first frame, checks its title, has tmux change the
+/// title, makes the TUI leave, and checks the title from before is back.
+fn check_the_title_comes_back(fixture: &Tuis, chat: usize, leave: Leave) {
+    let session = fixture.session(chat);
+    let title = || fixture.tmux.format(session, "#{pane_title}");
+    fixture.wait_for(chat, QUICK, "the first frame", |pane| {
+        side_panel(pane)
+            .iter()
+            .any(|row| row.trim() == "Following (0)")
+    });
+    // While it runs, the title is hychat's (with the unread count, none here).
+    let deadline = Instant::now() + QUICK;
+    let mut running = title();
+    while running != "hychat" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        running = title();
+    }
+    if running != "hychat" {
+        fixture.fail(&format!(
+            "while hychat runs the pane title is {running:?}, not \"hychat\""
+        ));
+    }
+    // Whatever the title becomes meanwhile (here: set by tmux itself)...
+    fixture
+        .tmux
+        .run(&["select-pane", "-t", session, "-T", "set while running"]);
+    if title() != "set while running" {
+        fixture.fail("tmux did not set the pane title");
+    }
+    match leave {
+        Leave::CtrlC => {
+            fixture.tmux.run(&["send-keys", "-t", session, "C-c"]);
+        }
+        Leave::Sigterm => {
+            let shell: u32 = fixture
+                .tmux
+                .format(session, "#{pane_pid}")
+                .parse()
+                .expect("a pane pid");
+            let Some(tui) = child_of(shell) else {
+                fixture.fail("cannot find the TUI's process under the pane's shell");
+            };
+            let status = std::process::Command::new("kill")
+                .args(["-TERM", &tui.to_string()])
+                .status()
+                .expect("run kill");
+            assert!(status.success(), "kill -TERM {tui}: {status:?}");
+        }
+    }
+    fixture.wait_for(chat, QUICK, "the TUI exiting with status 0", |pane| {
+        pane.lines().any(|line| line.trim() == "EXITED:0")
+    });
+    // ...the one from before is back.
+    let after = title();
+    if after != TITLE_BEFORE {
+        fixture.fail(&format!(
+            "after {leave:?} the pane title is {after:?}, not {TITLE_BEFORE:?}"
+        ));
+    }
+}
+
+#[test]
+fn the_window_title_from_before_comes_back_on_exit() {
+    let _one_at_a_time = one_at_a_time();
+    ensure_tmux();
+    let dirs = [(); 2].map(|_| TempDir::new().unwrap());
+    let (bootstrap, port) = start_bootstrap(dirs[0].path());
+    let storage = dirs[1].path();
+    let key = own_key(storage, port);
+    let mut fixture = Tuis::new();
+    fixture.attach(bootstrap.transcript());
+    let set_title = format!("printf '\\033]0;{TITLE_BEFORE}\\007'");
+
+    let first = fixture.launch_after(
+        &set_title,
+        "title-ctrl-c",
+        storage,
+        key.clone(),
+        "ann",
+        port,
+    );
+    check_the_title_comes_back(&fixture, first, Leave::CtrlC);
+    // The same storage, once the first has let go of it.
+    let second = fixture.launch_after(&set_title, "title-sigterm", storage, key, "ann", port);
+    check_the_title_comes_back(&fixture, second, Leave::Sigterm);
+    drop(fixture);
+    drop(bootstrap);
 }
 
 /// Upper bound for a message to travel between the two TUIs.

@@ -104,10 +104,29 @@ impl Tuis {
         nick: &str,
         bootstrap_port: u16,
     ) -> usize {
+        self.launch_after("", session, storage, key, nick, bootstrap_port)
+    }
+
+    /// Like `launch`, with the shell running `prelude` (a shell command
+    /// list, e.g. a `printf` that sets the pane's title) before hychat.
+    pub fn launch_after(
+        &mut self,
+        prelude: &str,
+        session: &'static str,
+        storage: &Path,
+        key: String,
+        nick: &str,
+        bootstrap_port: u16,
+    ) -> usize {
         let storage_text = storage.to_str().expect("a UTF-8 temp path");
         assert!(!storage_text.contains('\'') && !BIN.contains('\''));
+        let prelude = if prelude.is_empty() {
+            String::new()
+        } else {
+            format!("{prelude}; ")
+        };
         let script = format!(
-            "unset {}; '{BIN}' --storage '{storage_text}' --bootstrap {} \
+            "{prelude}unset {}; '{BIN}' --storage '{storage_text}' --bootstrap {} \
              --nick {nick}; echo EXITED:$?; sleep 600",
             HYCHAT_ENV.join(" "),
             loopback(bootstrap_port)
