@@ -1,5 +1,6 @@
 //! The real `hychat` binary, as a user runs it: the command line (`cli`),
-//! the full-screen chat in tmux (`e2e_tui`), interop with the reference JS
+//! the full-screen chat in tmux (`e2e_tui`), its search and read marker
+//! across a restart (`e2e_chat`), interop with the reference JS
 //! peers (`interop`), every block of a 10,000-message JS log reaching
 //! `hychat tail` (`completeness`), the network lab of namespaces, routers
 //! and NAT (`lab`), and kill -9 during appends (`crash`), during the
@@ -7,7 +8,7 @@
 //! (`kill_startup`). Every process is stopped by its guard and every wait
 //! is bounded.
 //!
-//! The tests that start several processes (`e2e_tui`, `interop`,
+//! The tests that start several processes (`e2e_tui`, `e2e_chat`, `interop`,
 //! `completeness`, `lab`) run one at a time
 //! (`harness::process::one_at_a_time`; `Lab::shared` holds it too); the
 //! `cli` tests run in parallel beside them. The lab needs root, iproute2
@@ -28,6 +29,8 @@ mod cli;
 mod completeness;
 #[path = "binary/crash.rs"]
 mod crash;
+#[path = "binary/e2e_chat.rs"]
+mod e2e_chat;
 #[path = "binary/e2e_tui.rs"]
 mod e2e_tui;
 #[path = "binary/interop.rs"]
