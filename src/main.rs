@@ -18,6 +18,16 @@ use time::{OffsetDateTime, UtcOffset};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Needs no storage, config or network.
+    if let Some(CliCommand::Completions { shell }) = cli.command {
+        return match hychat::cli::print_completions(shell) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                logging::say(&format!("hychat: cannot print the completions: {e}"));
+                ExitCode::from(1)
+            }
+        };
+    }
     // Must be read before any other thread exists.
     let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
     match run(cli, offset) {
@@ -34,9 +44,12 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         Some(dir) => Paths::under(dir),
         None => Paths::standard().map_err(|e| Failure(e.to_string()))?,
     };
+    // `completions` returned above.
     let needs_storage = !matches!(
         cli.command,
-        Some(CliCommand::Bootstrap { .. } | CliCommand::Dial { .. })
+        Some(
+            CliCommand::Bootstrap { .. } | CliCommand::Dial { .. } | CliCommand::Completions { .. }
+        )
     );
     if needs_storage {
         ensure_writable(&paths.data)?;
@@ -99,7 +112,11 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
             }
             Some(CliCommand::Following) => headless::following(paged(local_only(net_config))).await,
             Some(CliCommand::Seed) => headless::seed(paged(net_config), cli.global.room).await,
-            Some(CliCommand::Bootstrap { .. } | CliCommand::Dial { .. }) => Ok(()),
+            Some(
+                CliCommand::Bootstrap { .. }
+                | CliCommand::Dial { .. }
+                | CliCommand::Completions { .. },
+            ) => Ok(()),
         }
     })
 }

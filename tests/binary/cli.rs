@@ -1,9 +1,9 @@
 //! The command line on the real binary: `key`, `send` + `tail` between two
 //! storage directories over a loopback bootstrap node, `follow`/`unfollow`/
-//! `following`, and the one-sentence failures (bad key, bad flag, storage in
-//! use, unwritable storage). Every command gets `--storage <tempdir>` and a
-//! loopback `--bootstrap`, so nothing touches the user's directories or the
-//! public DHT; every wait is bounded.
+//! `following`, `completions`, and the one-sentence failures (bad key, bad
+//! flag, storage in use, unwritable storage). Every command gets `--storage
+//! <tempdir>` and a loopback `--bootstrap`, so nothing touches the user's
+//! directories or the public DHT; every wait is bounded.
 
 use std::path::Path;
 use std::thread;
@@ -143,6 +143,39 @@ fn a_bad_key_is_one_sentence_and_exit_code_1() {
     assert_eq!(stdout_of(&output), "", "nothing on stdout");
 }
 
+/// `completions SHELL` prints a script naming the binary and its
+/// subcommands, and needs no storage (here an unwritable one).
+#[test]
+fn completions_print_a_script_for_each_shell_without_storage() {
+    let nowhere = Path::new("/proc/hychat-test");
+    for shell in ["bash", "zsh", "fish"] {
+        let output = hychat(nowhere, free_udp_port())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{shell}: {:?}\n{}",
+            output.status,
+            stderr_of(&output)
+        );
+        let script = stdout_of(&output);
+        assert!(script.contains("hychat"), "{shell}: {script}");
+        for command in ["tail", "following", "send"] {
+            assert!(
+                script.contains(command),
+                "{shell} lacks {command}: {script}"
+            );
+        }
+        assert_eq!(stderr_of(&output), "", "{shell}");
+    }
+    let output = hychat(nowhere, free_udp_port())
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+}
+
 #[test]
 fn a_bad_flag_is_a_usage_error_with_exit_code_2() {
     let dir = TempDir::new().unwrap();
@@ -241,6 +274,7 @@ fn help_lists_every_subcommand() {
         "following",
         "seed",
         "bootstrap",
+        "completions",
     ] {
         assert!(
             listed.contains(&command),
