@@ -1,10 +1,11 @@
 //! The command line, clap derive style. Parsing only: what each subcommand
 //! does lives in `headless` and `main`.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::domain::RoomName;
 
@@ -104,6 +105,11 @@ pub enum CliCommand {
         #[arg(long, value_name = "SECS", default_value_t = 60)]
         timeout: u64,
     },
+    /// Print the completion script for a shell (see the README for where it goes).
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
     /// Run a DHT bootstrap node for a LAN, a server or an offline network.
     Bootstrap {
         #[arg(long, default_value_t = 49737)]
@@ -118,14 +124,55 @@ fn parse_bind(text: &str) -> Result<SocketAddr, String> {
     crate::net::bind::parse_bind(text)
 }
 
+/// The shells `hychat completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// The completion script of the whole command line for `shell`.
+pub fn completions(shell: CompletionShell) -> Vec<u8> {
+    let generator = match shell {
+        CompletionShell::Bash => clap_complete::Shell::Bash,
+        CompletionShell::Zsh => clap_complete::Shell::Zsh,
+        CompletionShell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(generator, &mut command, "hychat", &mut script);
+    script
+}
+
+/// Writes the completion script for `shell` to stdout.
+pub fn print_completions(shell: CompletionShell) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(&completions(shell))?;
+    out.flush()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn completions_cover_every_subcommand_in_each_shell() {
+        for shell in [
+            CompletionShell::Bash,
+            CompletionShell::Zsh,
+            CompletionShell::Fish,
+        ] {
+            let script = String::from_utf8(completions(shell)).unwrap();
+            for word in ["hychat", "tail", "following", "completions", "storage"] {
+                assert!(script.contains(word), "{shell:?} lacks {word}");
+            }
+        }
     }
 
     #[test]

@@ -18,6 +18,16 @@ use time::{OffsetDateTime, UtcOffset};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Needs no storage, config or network.
+    if let Some(CliCommand::Completions { shell }) = cli.command {
+        return match hychat::cli::print_completions(shell) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                logging::say(&format!("hychat: cannot print the completions: {e}"));
+                ExitCode::from(1)
+            }
+        };
+    }
     // Must be read before any other thread exists.
     let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
     match run(cli, offset) {
@@ -34,9 +44,15 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         Some(dir) => Paths::under(dir),
         None => Paths::standard().map_err(|e| Failure(e.to_string()))?,
     };
+    // `following` only reads (`net::read_only`), and `completions` returned above.
     let needs_storage = !matches!(
         cli.command,
-        Some(CliCommand::Bootstrap { .. } | CliCommand::Dial { .. })
+        Some(
+            CliCommand::Bootstrap { .. }
+                | CliCommand::Dial { .. }
+                | CliCommand::Following
+                | CliCommand::Completions { .. }
+        )
     );
     if needs_storage {
         ensure_writable(&paths.data)?;
@@ -88,7 +104,7 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
             }
             Some(CliCommand::Tail { key, json, lines }) => {
                 let key = headless::parse_key(&key)?;
-                headless::tail(net_config, key, json, lines, offset).await
+                headless::tail(paged(net_config), key, json, lines, offset).await
             }
             Some(CliCommand::Follow { key, name }) => {
                 let key = headless::parse_key(&key)?;
@@ -98,9 +114,13 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
                 let key = headless::parse_key(&key)?;
                 headless::unfollow(paged(local_only(net_config)), key).await
             }
-            Some(CliCommand::Following) => headless::following(paged(local_only(net_config))).await,
+            Some(CliCommand::Following) => headless::following(&paths.data),
             Some(CliCommand::Seed) => headless::seed(paged(net_config), cli.global.room).await,
-            Some(CliCommand::Bootstrap { .. } | CliCommand::Dial { .. }) => Ok(()),
+            Some(
+                CliCommand::Bootstrap { .. }
+                | CliCommand::Dial { .. }
+                | CliCommand::Completions { .. },
+            ) => Ok(()),
         }
     })
 }
@@ -159,8 +179,8 @@ fn net_config(global: &GlobalArgs, config: &Config, paths: &Paths) -> Result<Net
     Ok(net)
 }
 
-/// For the chat and the commands that print no history (all but `tail`):
-/// history is read a page at a time, not sent whole at start.
+/// For the chat and every headless command: history is read a page at a
+/// time (or, by `tail`, from the index itself), not sent whole at start.
 fn paged(mut config: NetConfig) -> NetConfig {
     config.replay_history = false;
     config

@@ -20,7 +20,9 @@
 //! - `compat/`: everything that exists only because a pinned crate is
 //!   defective, with the inventory in `compat/mod.rs`;
 //! - `report.rs`, `route.rs`: the words and the path decision behind the
-//!   boundary's `NetworkReport` and `PeerRoute`; `store.rs`: small JSON files.
+//!   boundary's `NetworkReport` and `PeerRoute`; `store.rs`: small JSON files;
+//!   `read_only.rs`: reading a storage without its lock, beside the hychat
+//!   that holds it (the own key, the follow list, a log's messages).
 
 mod compat;
 mod connection;
@@ -28,6 +30,7 @@ mod dht;
 mod engine;
 pub mod history;
 mod log;
+pub mod read_only;
 mod replication;
 mod report;
 pub mod route;

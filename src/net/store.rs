@@ -1,6 +1,8 @@
 //! The storage directory: its layout, the lock that keeps a second process
 //! out, the persisted follow list and profile. Owns small JSON files only;
 //! hypercores live in the directories it names but are opened elsewhere.
+//! The layout and the follow list can also be read without the lock
+//! (`own_dir_in`, `log_dir_in`, `read_follows`, for `net::read_only`).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -133,18 +135,18 @@ impl Store {
 
     /// Where our own writable log lives. Holds the secret key.
     pub fn own_dir(&self) -> PathBuf {
-        self.root.join("own")
+        own_dir_in(&self.root)
     }
 
     /// Where followed logs live. The directory keeps the name of hychat's
     /// first storage layout (`feeds/`), so existing storage opens as it is.
     fn logs_dir(&self) -> PathBuf {
-        self.root.join("feeds")
+        logs_dir_in(&self.root)
     }
 
     /// Where a followed log is cloned to.
     pub fn log_dir(&self, key: &LogKey) -> PathBuf {
-        self.logs_dir().join(key.to_hex())
+        log_dir_in(&self.root, key)
     }
 
     pub fn is_first_run(&self) -> bool {
@@ -152,22 +154,7 @@ impl Store {
     }
 
     pub fn load_follows(&self) -> Result<Vec<FollowEntry>, StoreError> {
-        let path = self.root.join(FOLLOWS_FILE);
-        let Some(records) = read_json::<Vec<FollowRecord>>(&path)? else {
-            return Ok(Vec::new());
-        };
-        records
-            .into_iter()
-            .map(|r| {
-                let key = r.key.parse().map_err(|e: crate::domain::KeyParseError| {
-                    StoreError::Corrupt {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    }
-                })?;
-                Ok(FollowEntry { key, name: r.name })
-            })
-            .collect()
+        read_follows(&self.root)
     }
 
     pub fn save_follows(&self, follows: &[FollowEntry]) -> Result<(), StoreError> {
@@ -300,6 +287,45 @@ impl Store {
         file.sync_all().map_err(unwritable)?;
         fs::rename(&tmp, &path).map_err(unwritable)
     }
+}
+
+// The layout and the reads below need no lock: `net::read_only` uses
+// them beside a running hychat. Each file is replaced whole by a rename
+// (`write_json`), so a read sees the old file or the new one.
+
+/// The own log's folder of the storage at `root`. Holds the secret key.
+pub(crate) fn own_dir_in(root: &Path) -> PathBuf {
+    root.join("own")
+}
+
+fn logs_dir_in(root: &Path) -> PathBuf {
+    root.join("feeds")
+}
+
+/// Where the storage at `root` keeps its copy of another's log `key`.
+pub(crate) fn log_dir_in(root: &Path, key: &LogKey) -> PathBuf {
+    logs_dir_in(root).join(key.to_hex())
+}
+
+/// The follow list of the storage at `root`; empty when it has none.
+pub(crate) fn read_follows(root: &Path) -> Result<Vec<FollowEntry>, StoreError> {
+    let path = root.join(FOLLOWS_FILE);
+    let Some(records) = read_json::<Vec<FollowRecord>>(&path)? else {
+        return Ok(Vec::new());
+    };
+    records
+        .into_iter()
+        .map(|r| {
+            let key =
+                r.key
+                    .parse()
+                    .map_err(|e: crate::domain::KeyParseError| StoreError::Corrupt {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })?;
+            Ok(FollowEntry { key, name: r.name })
+        })
+        .collect()
 }
 
 fn millis(at: OffsetDateTime) -> i64 {

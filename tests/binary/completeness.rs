@@ -19,8 +19,7 @@ use crate::harness::process::one_at_a_time;
 
 /// Messages in the JS writer's log.
 const TOTAL: u64 = 10_000;
-/// Longest wait for the next line of `tail` (discovery included, and
-/// `tail` holds its history back until the log is caught up, 30 s at most).
+/// Longest wait for the next line of `tail` (discovery included).
 const STALL: Duration = Duration::from_secs(60);
 /// Bound on one run's whole catch-up.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
@@ -104,10 +103,7 @@ fn completeness_of_a_10000_message_catch_up_js_to_hychat() {
             count += 1;
         }
         let took = started.elapsed();
-        // Not `stop_cleanly`: `tail` only handles SIGTERM once it has
-        // printed its history and gone live, and it is stopped here right
-        // after its last history line, so SIGTERM may still end it
-        // uncleanly. How it exits is not what this test is about.
+        // Not `stop_cleanly`: how it exits is not what this test is about.
         tail.terminate();
         eprintln!(
             "completeness run {run}/{runs}: {TOTAL} of {TOTAL} blocks (0 missing) in {:.2} s",

@@ -7,13 +7,17 @@
 //! the other's room view (and not in home), and `/members` lists the other
 //! as online. A third checks the window title: whatever it becomes while
 //! the TUI runs, the title from before comes back when it quits (Ctrl+C)
-//! or is sent SIGTERM. The tests run one at a time.
+//! or is sent SIGTERM. A fourth runs the headless reads beside one running
+//! TUI: `hychat key` prints the TUI's key, and `hychat tail OWN_KEY` prints
+//! the message just typed into it. The tests run one at a time.
 
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::harness::bin::{own_key, start_bootstrap, QUICK};
+use crate::harness::bin::{
+    free_udp_port, hychat, hychat_command, own_key, start_bootstrap, stderr_of, stdout_of, QUICK,
+};
 use crate::harness::process::{one_at_a_time, Background};
 use crate::harness::tmux::ensure_tmux;
 use crate::harness::tui::{self, panel_shows_peer, side_panel, Tuis};
@@ -359,4 +363,66 @@ fn two_tuis_meet_in_a_room_without_exchanging_keys() {
         started.elapsed()
     );
     drop(setup);
+}
+
+/// The reads need no lock: beside a running TUI, `hychat key` prints its
+/// key and `hychat tail OWN_KEY` the message typed into it, at once.
+#[test]
+fn key_and_tail_of_the_own_key_work_beside_a_running_tui() {
+    let _one_at_a_time = one_at_a_time();
+    ensure_tmux();
+    let dir = TempDir::new().unwrap();
+    // Nothing listens on this port: the TUI stays offline.
+    let closed = free_udp_port();
+    let key = own_key(dir.path(), closed);
+    let mut fixture = Tuis::new();
+    let me = fixture.launch("alice", dir.path(), key.clone(), "alice", closed);
+    let short = fixture.chats[me].short().to_string();
+    fixture.wait_for(me, QUICK, "the first frame", |pane| {
+        pane.contains(&format!(" alice {short} "))
+    });
+    let text = format!("a note to myself {}", std::process::id());
+    fixture.tmux.type_line(fixture.session(me), &text);
+    fixture.wait_for(me, QUICK, "the message on screen", |pane| {
+        pane.contains(&format!("alice: {text}"))
+    });
+
+    let output = hychat(dir.path(), closed).arg("key").output().unwrap();
+    if !output.status.success() || stdout_of(&output).trim_end() != key {
+        fixture.fail(&format!(
+            "`hychat key` beside the TUI printed {:?} (status {:?}), not {key}\nstderr: {}",
+            stdout_of(&output),
+            output.status,
+            stderr_of(&output)
+        ));
+    }
+
+    let mut tail = Background::spawn(
+        "tail of the own key",
+        hychat_command(dir.path(), closed, &["tail", &key]),
+        false,
+    );
+    fixture.attach(tail.transcript());
+    let wanted = format!("alice: {text}");
+    if tail
+        .wait_for_line(QUICK, |l| l.ends_with(&wanted))
+        .is_none()
+    {
+        fixture.fail(&format!("`hychat tail {key}` did not print {wanted:?}"));
+    }
+    // Stopped by pid (SIGTERM), it leaves cleanly; the TUI goes on.
+    if !tail.terminate().is_some_and(|s| s.success()) {
+        fixture.fail("`hychat tail` did not exit with status 0 on SIGTERM");
+    }
+    if fixture
+        .tmux
+        .capture(fixture.session(me))
+        .contains("EXITED:")
+    {
+        fixture.fail("the TUI exited beside the reads");
+    }
+    fixture.tmux.type_line(fixture.session(me), "/quit");
+    fixture.wait_for(me, QUICK, "the TUI exiting with status 0", |pane| {
+        pane.lines().any(|line| line.trim() == "EXITED:0")
+    });
 }

@@ -377,6 +377,69 @@ impl IndexReader {
     }
 }
 
+/// A log's index read from beginning to end, and then again as it grows,
+/// by a process that does not write it (the writer may be another process):
+/// only whole lines are taken, so a line being written is read next time.
+/// A seq can come more than once (a redelivery writes its line again).
+#[derive(Debug)]
+pub(crate) struct IndexFollower {
+    path: std::path::PathBuf,
+    /// Where the next unread line starts.
+    offset: u64,
+}
+
+impl IndexFollower {
+    /// At the start of the index in `dir`, which need not exist yet.
+    pub(crate) fn new(dir: &Path) -> Self {
+        Self {
+            path: dir.join(INDEX_FILE),
+            offset: 0,
+        }
+    }
+
+    /// Hands `each` every entry of the whole lines written since the last
+    /// call (all of them at the first), in the order written. Lines that
+    /// do not parse (torn by a crash) are skipped. A missing index holds
+    /// nothing yet; an index that shrank (made afresh) is read again from
+    /// its start.
+    pub(crate) fn read_new(&mut self, mut each: impl FnMut(IndexEntry)) -> io::Result<()> {
+        let file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let size = file.metadata()?.len();
+        if size < self.offset {
+            self.offset = 0;
+        }
+        if size == self.offset {
+            return Ok(());
+        }
+        let mut reader = BufReader::with_capacity(1 << 16, file);
+        reader.seek(SeekFrom::Start(self.offset))?;
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = (&mut reader)
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut line)?;
+            if read == 0 || line.last() != Some(&b'\n') {
+                // The end, or a line still being written; or more bytes
+                // without a newline than any block makes, which are skipped.
+                if read > MAX_LINE {
+                    self.offset += read as u64;
+                    continue;
+                }
+                return Ok(());
+            }
+            self.offset += read as u64;
+            if let Ok(parsed) = serde_json::from_slice::<LineIn>(&line) {
+                each(parsed.entry());
+            }
+        }
+    }
+}
+
 fn ends_without_newline(file: &mut File) -> io::Result<bool> {
     let len = file.metadata()?.len();
     if len == 0 {
@@ -484,6 +547,38 @@ mod tests {
         std::fs::write(&path, &text[..cut]).unwrap();
         let (_, held) = LogIndex::open(dir.path()).unwrap();
         assert_eq!((held.len(), held.contains(2)), (2, false));
+    }
+
+    #[test]
+    fn a_follower_reads_whole_lines_as_they_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut follower = IndexFollower::new(dir.path());
+        let mut seen = Vec::new();
+        follower.read_new(|e| seen.push(e.seq)).unwrap();
+        assert!(seen.is_empty(), "no index yet");
+        let (mut index, _) = LogIndex::open(dir.path()).unwrap();
+        let message = ChatMessage::new_chat("ann", "hi", NOW);
+        for seq in [3, 1] {
+            index.record(seq, Some(&message), NOW).unwrap();
+        }
+        index.flush().unwrap();
+        follower.read_new(|e| seen.push(e.seq)).unwrap();
+        assert_eq!(seen, vec![3, 1], "in the order written");
+        // Half a line: taken once it is whole.
+        let mut raw = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(INDEX_FILE))
+            .unwrap();
+        raw.write_all(b"{\"seq\":7").unwrap();
+        follower.read_new(|e| seen.push(e.seq)).unwrap();
+        assert_eq!(seen, vec![3, 1]);
+        raw.write_all(b"}\nnot json\n{\"seq\":8}\n").unwrap();
+        follower.read_new(|e| seen.push(e.seq)).unwrap();
+        assert_eq!(seen, vec![3, 1, 7, 8], "a torn line is skipped");
+        // Made afresh: read again from its start.
+        std::fs::write(dir.path().join(INDEX_FILE), "{\"seq\":0}\n").unwrap();
+        follower.read_new(|e| seen.push(e.seq)).unwrap();
+        assert_eq!(seen, vec![3, 1, 7, 8, 0]);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use hypercore::SigningKey;
 
 /// The oplog's two header slots.
-const HEADER_SLOTS: usize = 2 * 4096;
+pub(crate) const HEADER_SLOTS: usize = 2 * 4096;
 
 /// The signing key whose seed and public key lie side by side in the
 /// oplog's header slots, if there is one.

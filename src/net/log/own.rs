@@ -14,13 +14,14 @@
 //! key and every block (see `legacy`).
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use hypercore::{Hypercore, HypercoreBuilder, PartialKeypair, SigningKey, Storage};
 
+use crate::domain::keys::LogKey;
 use crate::net::log::journal::{sync_parent, Journal, JournalError};
 use crate::net::log::legacy;
 use crate::net::log::open::{
@@ -107,6 +108,32 @@ pub(crate) async fn open_own(dir: &Path) -> Result<(Hypercore, OwnJournal), LogE
         }
     };
     Ok((core, OwnJournal(Arc::new(Mutex::new(journal)))))
+}
+
+/// The own log's public key as its files hold it, read without opening,
+/// creating or changing anything (so it can be read beside the hychat that
+/// has the log open): from the key pair file, or, for an own log an earlier
+/// hychat kept in hypercore's files and not yet moved, from the oplog's
+/// header. `None` when the directory holds no own log yet.
+pub(crate) fn read_own_key(dir: &Path) -> Result<Option<LogKey>, LogError> {
+    let keypair_path = dir.join(KEYPAIR_FILE);
+    match read_keypair(&keypair_path) {
+        Ok(key) => return Ok(Some(LogKey(key.verifying_key().to_bytes()))),
+        Err(LogError::Index(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut header = Vec::new();
+    match File::open(dir.join("oplog")) {
+        Ok(file) => {
+            file.take(legacy::HEADER_SLOTS as u64)
+                .read_to_end(&mut header)?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    // A header without a key pair is left to the engine's start, which
+    // moves the log or says why it cannot.
+    Ok(legacy::signing_key_in_oplog(&header).map(|key| LogKey(key.verifying_key().to_bytes())))
 }
 
 /// Syncs the copy's files and marks it clean with its length. Called by the
@@ -488,10 +515,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_key_is_read_from_the_files_without_changing_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join("own");
+        assert!(read_own_key(&own).unwrap().is_none(), "no own log yet");
+        assert!(!own.exists(), "reading creates nothing");
+        let (core, _journal) = open_own(&own).await.unwrap();
+        let key = core_key(&core);
+        let listing = |dir: &Path| {
+            let mut names: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            names.sort();
+            names
+        };
+        let before = listing(&own);
+        assert_eq!(read_own_key(&own).unwrap(), Some(key), "while it is open");
+        assert_eq!(listing(&own), before);
+    }
+
+    #[tokio::test]
+    async fn the_key_of_an_own_log_not_yet_moved_is_read_from_its_oplog() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = open_core(dir.path(), None).await.unwrap();
+        let key = core_key(&disk);
+        disk.append(&block(0)).await.unwrap();
+        drop(disk);
+        assert_eq!(read_own_key(dir.path()).unwrap(), Some(key));
+        assert!(
+            !dir.path().join(KEYPAIR_FILE).exists(),
+            "nothing is moved by a read"
+        );
+    }
+
+    #[tokio::test]
     async fn a_damaged_key_pair_file_is_one_sentence_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(KEYPAIR_FILE), b"short").unwrap();
         let err = open_own(dir.path()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("is not a hychat key pair file"),
+            "{err}"
+        );
+        let err = read_own_key(dir.path()).unwrap_err();
         assert!(
             err.to_string().contains("is not a hychat key pair file"),
             "{err}"

@@ -1,16 +1,27 @@
-//! The headless subcommands: `key`, `send`, `tail`, `follow`, `unfollow`,
-//! `following`, `seed` and `bootstrap`. Each drives the engine through the
-//! same `NetCommand`/`NetEvent` boundary as the TUI and prints plain lines.
+//! The headless subcommands: `key`, `send`, `tail` (in `tail.rs`), `follow`,
+//! `unfollow`, `following`, `seed`, `bootstrap` and `dial`. Each that writes
+//! drives the engine through the same `NetCommand`/`NetEvent` boundary as
+//! the TUI, which takes the storage's lock; the reads (`key`, `following`,
+//! and `tail` where it can) read the storage without it
+//! (`net::read_only`), so they work beside a running hychat. Each prints
+//! plain lines.
+
+mod tail;
+
+pub use tail::{format_json, format_line, tail};
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use time::OffsetDateTime;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::domain::{ChatMessage, LogKey, RoomName, Seq};
+use crate::domain::{LogKey, RoomName};
 use crate::logging::say;
+use crate::net::read_only::StorageReader;
 use crate::net::{self, NetCommand, NetConfig, NetEvent, NetHandle, NetworkStatus};
 
 /// An error for the user: one sentence, exit code 1.
@@ -61,7 +72,17 @@ async fn shutdown(handle: NetHandle, mut events: Events) {
     .await;
 }
 
+/// Prints the own key as the storage's files hold it. A storage without an
+/// own log yet gets one, as the chat's first start would make it: a user
+/// asks for the key to share it before anything else.
 pub async fn key(config: NetConfig) -> Result<(), Failure> {
+    let held = StorageReader::new(&config.storage)
+        .own_key()
+        .map_err(|e| Failure(e.to_string()))?;
+    if let Some(own) = held {
+        println!("{own}");
+        return Ok(());
+    }
     let (handle, events) = start(config).await?;
     println!("{}", handle.own_key());
     shutdown(handle, events).await;
@@ -189,116 +210,6 @@ pub async fn send(
     Ok(())
 }
 
-/// Formats one message the way the workshop viewer printed it.
-pub fn format_line(message: &ChatMessage, offset: time::UtcOffset) -> String {
-    let time = message
-        .timestamp
-        .map(|t| {
-            let t = t.to_offset(offset);
-            format!("{:02}:{:02}", t.hour(), t.minute())
-        })
-        .unwrap_or_else(|| "--:--".into());
-    let nick = if message.nickname.is_empty() {
-        "?"
-    } else {
-        &message.nickname
-    };
-    let text = message.text.replace('\n', "\n      ");
-    let room = message
-        .room
-        .as_ref()
-        .map(|room| format!("#{room} "))
-        .unwrap_or_default();
-    if message.is_chat() {
-        format!("{time} {room}{nick}: {text}")
-    } else {
-        format!("{time} {room}{nick} [{}]: {text}", message.kind)
-    }
-}
-
-pub fn format_json(log: LogKey, seq: Seq, message: &ChatMessage) -> String {
-    let mut value: serde_json::Value =
-        serde_json::from_slice(&message.encode()).unwrap_or(serde_json::Value::Null);
-    if let Some(object) = value.as_object_mut() {
-        // The field keeps its first name: scripts read `feed` already.
-        object.insert("feed".into(), log.to_hex().into());
-        object.insert("seq".into(), seq.0.into());
-    }
-    value.to_string()
-}
-
-pub async fn tail(
-    config: NetConfig,
-    key: LogKey,
-    json: bool,
-    lines: Option<usize>,
-    offset: time::UtcOffset,
-) -> Result<(), Failure> {
-    let (handle, mut events) = start(config).await?;
-    handle.send(NetCommand::Follow { key, name: None }).await;
-    let print = |seq: Seq, message: &ChatMessage| {
-        let line = if json {
-            format_json(key, seq, message)
-        } else {
-            format_line(message, offset)
-        };
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
-    };
-    // Stopping (Ctrl+C, SIGTERM) is heard from the start, also while the
-    // history is still being gathered: the engine then shuts down properly.
-    let mut stop = Box::pin(shutdown_signal());
-    // History: gather until the log is caught up, then print its tail in order.
-    let mut history: Vec<(Seq, ChatMessage)> = Vec::new();
-    let gathered = tokio::select! {
-        caught_up = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(event) = events.recv().await {
-                match event {
-                    NetEvent::Appended { log, seq, message } if log == key => {
-                        history.push((seq, message))
-                    }
-                    NetEvent::LogProgress {
-                        log,
-                        downloaded,
-                        length,
-                    } if log == key && length > 0 && downloaded >= length => {
-                        return true;
-                    }
-                    NetEvent::Error(message) => say(&message),
-                    _ => {}
-                }
-            }
-            false
-        }) => Some(caught_up.unwrap_or(false)),
-        _ = &mut stop => None,
-    };
-    let Some(caught_up) = gathered else {
-        shutdown(handle, events).await;
-        return Ok(());
-    };
-    if !caught_up {
-        tracing::info!("no full history within 30s; printing what arrived and going live");
-    }
-    history.sort_by_key(|(seq, _)| *seq);
-    let skip = lines.map_or(0, |n| history.len().saturating_sub(n));
-    for (seq, message) in history.iter().skip(skip) {
-        print(*seq, message);
-    }
-    loop {
-        tokio::select! {
-            event = events.recv() => match event {
-                Some(NetEvent::Appended { log, seq, message }) if log == key => print(seq, &message),
-                Some(_) => {}
-                None => break,
-            },
-            _ = &mut stop => break,
-        }
-    }
-    shutdown(handle, events).await;
-    Ok(())
-}
-
 pub async fn follow(config: NetConfig, key: LogKey, name: Option<String>) -> Result<(), Failure> {
     let (handle, mut events) = start(config).await?;
     handle.send(NetCommand::Follow { key, name }).await;
@@ -329,21 +240,21 @@ pub async fn unfollow(config: NetConfig, key: LogKey) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn following(config: NetConfig) -> Result<(), Failure> {
-    let (handle, mut events) = start(config).await?;
-    let follows = wait_for(&mut events, |e| match e {
-        NetEvent::Ready { follows, .. } => Some(follows.clone()),
-        _ => None,
-    })
-    .await
-    .unwrap_or_default();
+/// Lists the follow list as the storage's file holds it.
+pub fn following(storage: &Path) -> Result<(), Failure> {
+    let follows = StorageReader::new(storage)
+        .follows()
+        .map_err(|e| Failure(e.to_string()))?;
+    let mut out = std::io::stdout().lock();
     for entry in follows {
-        match entry.name {
-            Some(name) => println!("{} {name}", entry.key),
-            None => println!("{}", entry.key),
+        let line = match entry.name {
+            Some(name) => format!("{} {name}", entry.key),
+            None => entry.key.to_string(),
+        };
+        if writeln!(out, "{line}").is_err() {
+            break;
         }
     }
-    shutdown(handle, events).await;
     Ok(())
 }
 
@@ -486,44 +397,35 @@ pub async fn dial(config: NetConfig, key: &str, timeout: u64) -> Result<(), Fail
 
 /// Ctrl+C, SIGTERM or SIGHUP.
 pub async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut hup = signal(SignalKind::hangup()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
-        _ = async { match hup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
-    }
+    StopSignal::listen().wait().await;
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
+/// Ctrl+C, SIGTERM and SIGHUP, listened for from the moment this is made
+/// (inside the runtime): a signal that comes before anyone waits is kept,
+/// and ends the command cleanly instead of killing it.
+pub(crate) struct StopSignal {
+    signals: Vec<Signal>,
+}
 
-    #[test]
-    fn lines_look_like_the_workshop_viewer() {
-        let message = ChatMessage::new_chat("ann", "hi", datetime!(2026-11-24 14:26 UTC));
-        assert_eq!(format_line(&message, time::UtcOffset::UTC), "14:26 ann: hi");
+impl StopSignal {
+    pub(crate) fn listen() -> Self {
+        let signals = [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+        ]
+        .into_iter()
+        .filter_map(|kind| signal(kind).ok())
+        .collect();
+        Self { signals }
     }
 
-    #[test]
-    fn room_messages_name_their_room() {
-        let mut message = ChatMessage::new_chat("ann", "hi", datetime!(2026-11-24 14:26 UTC));
-        message.room = Some("streams-day".into());
-        assert_eq!(
-            format_line(&message, time::UtcOffset::UTC),
-            "14:26 #streams-day ann: hi"
-        );
-    }
-
-    #[test]
-    fn json_lines_carry_log_and_seq() {
-        let message = ChatMessage::new_chat("ann", "hi", datetime!(2026-11-24 14:26 UTC));
-        let line = format_json(LogKey([1; 32]), Seq(4), &message);
-        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(value["seq"], 4);
-        assert_eq!(value["text"], "hi");
-        assert_eq!(value["feed"], LogKey([1; 32]).to_hex());
+    /// Waits for one of the signals (forever when none could be listened for).
+    pub(crate) async fn wait(&mut self) {
+        if self.signals.is_empty() {
+            return std::future::pending().await;
+        }
+        let heard = self.signals.iter_mut().map(|s| Box::pin(s.recv()));
+        futures::future::select_all(heard).await;
     }
 }
