@@ -26,9 +26,10 @@
 //!    `HYCHAT_BENCH_MAX_MESSAGES`, default 1,000,000, are skipped); each
 //!    burst's rate is printed, from process start to exit, so it includes
 //!    the start-up on the log grown so far (a burst of 1 is all start-up).
-//!    At each size, `hychat key` stands for a start-up: it opens the
-//!    engine, which rebuilds the own log from its journal, prints the key
-//!    and shuts down. It runs 3 times; printed are its median wall time
+//!    At each size, `hychat send` with nothing on stdin stands for a
+//!    start-up: it opens the engine, which rebuilds the own log from its
+//!    journal, appends nothing and shuts down (`hychat key` only reads the
+//!    key file, so it then prints the key to check). It runs 3 times; printed are its median wall time
 //!    (spawn to exit), its peak resident memory (`ru_maxrss` of the child,
 //!    read with `wait4`, so no `/usr/bin/time` is needed) and the size of
 //!    the `own/blocks` journal (and, beside it, of `own/index.jsonl`).
@@ -40,7 +41,7 @@
 //!    the followed log's reopen: the open alone
 //!    (`net::testing::open_followed_log`, the engine's path for a followed
 //!    log, checked to hold every block), median of 3 in-process, and a
-//!    start-up of the follower's `hychat key` (the engine opens its own log
+//!    start-up of the follower's `hychat send` (the engine opens its own log
 //!    and the followed one), median wall time and peak RSS of 3 runs.
 //! 5. Kills survived: `HYCHAT_BENCH_KILLS` runs (default 500) of `hychat
 //!    send --progress` killed with kill -9 at random moments
@@ -77,7 +78,7 @@ const RUN_LIMIT: Duration = Duration::from_secs(600);
 const JS_BATCH: u64 = 1000;
 /// The log sizes of the start-up figures, in messages.
 const SIZES: [u64; 5] = [32_767, 32_768, 32_769, 100_000, 1_000_000];
-/// `hychat key` runs at each size.
+/// Start-ups (`hychat send` with nothing to send) at each size.
 const STARTS: usize = 3;
 
 /// One `hychat send` of `lines` lines in a new storage; its wall time.
@@ -108,11 +109,11 @@ fn send(storage: &Path, what: &str, numbers: std::ops::Range<u64>) -> Duration {
     elapsed
 }
 
-/// One run of `hychat key` on `storage` (a start-up): its wall time from
-/// spawn to exit, its peak resident memory in KiB (`ru_maxrss` from
-/// `wait4`) and the key it printed.
+/// One start-up on `storage` (`hychat send` with nothing to send): its
+/// wall time from spawn to exit, its peak resident memory in KiB
+/// (`ru_maxrss` from `wait4`), and the key `hychat key` prints after it.
 fn start_up(storage: &Path) -> (Duration, u64, String) {
-    let mut command = hychat_command(storage, free_udp_port(), &["key"]);
+    let mut command = hychat_command(storage, free_udp_port(), &["send"]);
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -120,7 +121,7 @@ fn start_up(storage: &Path) -> (Duration, u64, String) {
     let started = Instant::now();
     // Reaped below by `wait4`, which also gives its resource usage.
     #[allow(clippy::zombie_processes)]
-    let mut child = command.spawn().expect("start hychat key");
+    let mut child = command.spawn().expect("start hychat send");
     let pid = child.id() as libc::pid_t;
     // Kills the child if it outlives RUN_LIMIT, so a hang ends the bench.
     let (exited, watch) = mpsc::channel::<()>();
@@ -145,7 +146,7 @@ fn start_up(storage: &Path) -> (Duration, u64, String) {
         let error = std::io::Error::last_os_error();
         assert!(
             error.kind() == std::io::ErrorKind::Interrupted,
-            "wait4 on hychat key: {error}"
+            "wait4 on hychat send: {error}"
         );
     }
     let elapsed = started.elapsed();
@@ -168,12 +169,17 @@ fn start_up(storage: &Path) -> (Duration, u64, String) {
         .unwrap();
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "hychat key failed (wait status {status:#x}) after {elapsed:?}\nstdout: {stdout}\nstderr: {stderr}"
+        "hychat send failed (wait status {status:#x}) after {elapsed:?}\nstdout: {stdout}\nstderr: {stderr}"
     );
+    let key = hychat_command(storage, free_udp_port(), &["key"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run hychat key");
+    assert!(key.status.success(), "hychat key failed: {key:?}");
     (
         elapsed,
         usage.ru_maxrss as u64,
-        stdout.trim_end().to_string(),
+        String::from_utf8_lossy(&key.stdout).trim_end().to_string(),
     )
 }
 
@@ -259,7 +265,7 @@ fn follower_at(size: u64, writer: &Path, follower: &mut Follower) {
     println!(
         "followed log reopen at {size} blocks: the open alone {:.1} ms the first time, median \
          {:.1} ms of {STARTS} (every block held); start-up of the follower: median {:.3} s of \
-         {STARTS} runs of hychat key, max RSS {:.1} MiB",
+         {STARTS} start-ups (hychat send), max RSS {:.1} MiB",
         first_open.as_secs_f64() * 1e3,
         percentile(&opens, 0.5).as_secs_f64() * 1e3,
         percentile(&times, 0.5).as_secs_f64(),
@@ -335,7 +341,7 @@ fn start_ups(max: u64) {
         let blocks = own_file_size(storage, "blocks");
         let index = own_file_size(storage, "index.jsonl");
         println!(
-            "start-up at {size} messages: median {:.3} s of {STARTS} runs of hychat key, \
+            "start-up at {size} messages: median {:.3} s of {STARTS} start-ups (hychat send), \
              max RSS {:.1} MiB (highest of the {STARTS}), own/blocks {:.1} MiB ({:.0} bytes/message), \
              own/index.jsonl {:.1} MiB",
             percentile(&times, 0.5).as_secs_f64(),
