@@ -48,6 +48,10 @@ struct Sizes {
     read: usize,
 }
 
+/// When the lines holding the query's bytes come at least this close
+/// (bytes per line, about four lines), a piece looks at every line.
+const EVERY_LINE_BYTES: usize = 600;
+
 const SIZES: Sizes = Sizes {
     piece: 8 << 20,
     read: 1 << 20,
@@ -74,7 +78,9 @@ fn search_with(dirs: &[(LogKey, PathBuf)], request: &SearchRequest, sizes: Sizes
     }
 }
 
-/// The query, compiled twice.
+/// The query, compiled twice. Each thread searches with its own clone,
+/// which has its own caches.
+#[derive(Clone)]
 struct Matcher {
     /// The query as JSON writes it, any case: finds the candidate lines.
     raw: BytesRegex,
@@ -125,14 +131,68 @@ impl Matcher {
 /// quote, or the end of the line).
 fn string_end(line: &[u8], from: usize) -> usize {
     let mut at = from;
-    while at < line.len() {
-        match line[at] {
-            b'\\' => at += 2,
-            b'"' => return at,
-            _ => at += 1,
+    while let Some(found) = line
+        .get(at..)
+        .and_then(|rest| find_either(rest, b'"', b'\\'))
+    {
+        at += found;
+        if line[at] == b'"' {
+            return at;
         }
+        at += 2;
     }
     line.len()
+}
+
+/// Eight bytes, as one word.
+type Word = u64;
+const LOW_SEVEN: Word = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The high bit of every zero byte of `word`, and no other bit.
+fn zero_bytes(word: Word) -> Word {
+    !(((word & LOW_SEVEN).wrapping_add(LOW_SEVEN)) | word | LOW_SEVEN)
+}
+
+fn word(bytes: &[u8]) -> Word {
+    Word::from_le_bytes(bytes.try_into().unwrap_or_default())
+}
+
+/// The first `a` or `b` in `haystack`, looked for a word at a time.
+fn find_either(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
+    let (a_word, b_word) = (Word::from_ne_bytes([a; 8]), Word::from_ne_bytes([b; 8]));
+    let mut chunks = haystack.chunks_exact(8);
+    for (index, chunk) in chunks.by_ref().enumerate() {
+        let w = word(chunk);
+        let found = zero_bytes(w ^ a_word) | zero_bytes(w ^ b_word);
+        if found != 0 {
+            return Some(index * 8 + (found.trailing_zeros() / 8) as usize);
+        }
+    }
+    let done = haystack.len() - chunks.remainder().len();
+    chunks
+        .remainder()
+        .iter()
+        .position(|c| *c == a || *c == b)
+        .map(|at| done + at)
+}
+
+/// The first `byte` in `haystack`.
+fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
+    find_either(haystack, byte, byte)
+}
+
+/// The last `byte` in `haystack`, looked for a word at a time.
+fn rfind_byte(haystack: &[u8], byte: u8) -> Option<usize> {
+    let pattern = Word::from_ne_bytes([byte; 8]);
+    let mut chunks = haystack.rchunks_exact(8);
+    for (index, chunk) in chunks.by_ref().enumerate() {
+        let found = zero_bytes(word(chunk) ^ pattern);
+        if found != 0 {
+            let end = haystack.len() - index * 8;
+            return Some(end - 1 - (found.leading_zeros() / 8) as usize);
+        }
+    }
+    chunks.remainder().iter().rposition(|c| *c == byte)
 }
 
 /// One log's index, open for the scan.
@@ -209,6 +269,7 @@ fn scan(dirs: &[(LogKey, PathBuf)], matcher: &Matcher, room: Option<&str>, sizes
     }
     let next = AtomicUsize::new(0);
     let work = || {
+        let matcher = &matcher.clone();
         let mut found = Found::default();
         let mut buffer = Vec::new();
         let mut window = Window::default();
@@ -221,6 +282,7 @@ fn scan(dirs: &[(LogKey, PathBuf)], matcher: &Matcher, room: Option<&str>, sizes
                 end,
                 window: &mut window,
                 found: &mut found,
+                every_line: false,
             };
             piece.scan(start, sizes.read, &mut buffer);
         }
@@ -287,6 +349,8 @@ struct Piece<'a> {
     end: u64,
     window: &'a mut Window,
     found: &'a mut Found,
+    /// Most lines hold the query's bytes: every line is looked at.
+    every_line: bool,
 }
 
 impl Piece<'_> {
@@ -294,7 +358,9 @@ impl Piece<'_> {
     fn scan(&mut self, start: u64, read: usize, buffer: &mut Vec<u8>) {
         let read = read.max(1);
         let len = self.source.len;
-        buffer.clear();
+        // `buffer[..filled]` holds the file from byte `base`; the buffer
+        // keeps its size between reads, so it is not cleared each time.
+        let mut filled = 0;
         // Read from the byte before `start`: a line starting at `start`
         // follows a newline there.
         let mut base = start.saturating_sub(1);
@@ -309,15 +375,20 @@ impl Piece<'_> {
                 (read as u64).min(4096)
             }
             .min(len.saturating_sub(next)) as usize;
-            let old = buffer.len();
-            buffer.resize(old + want, 0);
-            let got = self.source.reader.read_index_at(&mut buffer[old..], next);
-            buffer.truncate(old + got);
+            if buffer.len() < filled + want {
+                buffer.resize(filled + want, 0);
+            }
+            let got = self
+                .source
+                .reader
+                .read_index_at(&mut buffer[filled..filled + want], next);
+            let old = filled;
+            filled += got;
             next += got as u64;
             let at_end = got < want || want == 0 || next >= len;
             let mut from = 0;
             if skipping {
-                match buffer.iter().position(|b| *b == b'\n') {
+                match find_byte(&buffer[..filled], b'\n') {
                     Some(newline) => {
                         from = newline + 1;
                         skipping = false;
@@ -325,8 +396,8 @@ impl Piece<'_> {
                     // A line starting after this newline starts past the piece.
                     None if at_end || next >= self.end => return,
                     None => {
-                        base += buffer.len() as u64;
-                        buffer.clear();
+                        base += filled as u64;
+                        filled = 0;
                         continue;
                     }
                 }
@@ -336,56 +407,61 @@ impl Piece<'_> {
             // one, as the index's own reading takes it.
             let fresh = from.max(old);
             let whole = if at_end {
-                buffer.len()
+                filled
             } else {
-                buffer[fresh..]
-                    .iter()
-                    .rposition(|b| *b == b'\n')
+                rfind_byte(&buffer[fresh..filled], b'\n')
                     .map_or(from, |newline| fresh + newline + 1)
             };
             if self.lines(&buffer[from..whole], base + from as u64) || at_end {
                 return;
             }
-            buffer.drain(..whole);
+            buffer.copy_within(whole..filled, 0);
+            filled -= whole;
             base += whole as u64;
-            if buffer.len() > index::MAX_LINE {
+            if filled > index::MAX_LINE {
                 // Longer than any line the index writes: skipped.
-                base += buffer.len() as u64;
-                buffer.clear();
+                base += filled as u64;
+                filled = 0;
                 skipping = true;
             }
         }
     }
 
     /// Looks at the lines in `region` (whole lines, starting at byte
-    /// `base`), those that hold the query's bytes only. True once a line
-    /// starts at or past the piece's end.
+    /// `base`) that hold the query's bytes, or at every line once most
+    /// do. True once a line starts at or past the piece's end.
     fn lines(&mut self, region: &[u8], base: u64) -> bool {
         let mut at = 0;
+        let mut looked = 0usize;
         while at < region.len() {
             if base + at as u64 >= self.end {
                 return true;
             }
-            let Some(hit) = self.matcher.raw.find_at(region, at) else {
-                return false;
+            let (start, inside) = if self.every_line {
+                (at, at)
+            } else {
+                let Some(hit) = self.matcher.raw.find_at(region, at) else {
+                    break;
+                };
+                let start = rfind_byte(&region[at..hit.start()], b'\n')
+                    .map_or(at, |newline| at + newline + 1);
+                (start, hit.start())
             };
-            let start = region[at..hit.start()]
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map_or(at, |newline| at + newline + 1);
             if base + start as u64 >= self.end {
                 return true;
             }
-            let stop = region[hit.start()..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(region.len(), |newline| hit.start() + newline);
+            let stop = find_byte(&region[inside..], b'\n')
+                .map_or(region.len(), |newline| inside + newline);
             let line = &region[start..stop];
             if line.len() <= index::MAX_LINE && self.matcher.in_a_text(line) {
                 self.confirm(line, base + start as u64);
             }
+            looked += 1;
             at = stop + 1;
         }
+        // A query that a key, a date or a nickname holds is in nearly
+        // every line: looking at each then costs less than finding each.
+        self.every_line |= looked.saturating_mul(EVERY_LINE_BYTES) > region.len();
         false
     }
 
@@ -1176,6 +1252,20 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn bytes_are_found_a_word_at_a_time_as_one_at_a_time(
+            haystack in proptest::collection::vec(prop::sample::select(vec![b'a', b'"', b'\\', b'\n', 0, 0x80, 0xff]), 0..40),
+        ) {
+            for byte in [b'a', b'"', b'\n', 0, 0x80, 0xff, b'z'] {
+                prop_assert_eq!(find_byte(&haystack, byte), haystack.iter().position(|c| *c == byte));
+                prop_assert_eq!(rfind_byte(&haystack, byte), haystack.iter().rposition(|c| *c == byte));
+            }
+            prop_assert_eq!(
+                find_either(&haystack, b'"', b'\\'),
+                haystack.iter().position(|c| *c == b'"' || *c == b'\\')
+            );
+        }
 
         #[test]
         fn the_search_finds_what_a_plain_scan_finds(
