@@ -12,7 +12,9 @@
 //! text holds the query holds those bytes inside its `"text":"…"` value.
 //! Only such lines are read, and each is confirmed on its decoded text,
 //! room and position (`read_fast`, a borrowed reading that gives up on
-//! anything unusual and leaves it to the index's own `parse_line`). A
+//! anything unusual and leaves it to the index's own `parse_line`). Where
+//! most lines hold those bytes (in a key, a date, a nickname), a piece
+//! looks at each line's text value instead of finding each line. A
 //! line longer than any the index writes is skipped, as reading it back
 //! is. Past `MAX_MATCHES`, the newest are kept and the rest only counted.
 
@@ -52,6 +54,7 @@ struct Sizes {
 /// (bytes per line, about four lines), a piece looks at every line.
 const EVERY_LINE_BYTES: usize = 600;
 
+/// The sizes every search uses (the tests also try tiny ones).
 const SIZES: Sizes = Sizes {
     piece: 8 << 20,
     read: 1 << 20,
