@@ -47,10 +47,11 @@ pub use swarm::bind;
 /// disk, for building a follower's storage without a network
 /// (`tests/harness/followed.rs`). Each opener holds the storage's lock while
 /// it opens, so it fails while an engine runs there; no engine may start on
-/// that storage while a log it opened is still open.
+/// that storage while a log it opened is still open. For the search bench:
+/// writing a log's message index and searching indexes (`benches/search.rs`).
 #[doc(hidden)]
 pub mod testing {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     use hypercore::Hypercore;
 
@@ -59,10 +60,11 @@ pub mod testing {
     pub use super::dht::dial::{dial_topic, TopicDial};
     /// The DHT's decoders, for the DHT fuzz bench.
     pub use super::dht::fuzz::{dht_decoders, DhtDecoder, DhtOutcome};
+    use super::history::{SearchRequest, SearchResults};
     /// Hostile peers against one log's replication, for the fuzz bench.
     pub use super::replication::hostile::{fuzz, FuzzReport, OUTCOMES};
     use super::{log, NetError, Store, StoreError};
-    use crate::domain::LogKey;
+    use crate::domain::{ChatMessage, LogKey};
 
     /// The own log in `storage`, opened as the engine opens it at start (its
     /// copy after a clean close, otherwise rebuilt from the journal). Never
@@ -90,6 +92,33 @@ pub mod testing {
                 source,
             })
         })
+    }
+
+    /// Writes `messages` as the message index of one log in `dir`, seqs
+    /// from 0 in order, through the index a log's task writes (for the
+    /// search bench). Returns how many were written.
+    pub fn write_index(
+        dir: &Path,
+        messages: impl IntoIterator<Item = ChatMessage>,
+    ) -> std::io::Result<u64> {
+        let (mut index, _) = log::index::LogIndex::open(dir)?;
+        let now = time::OffsetDateTime::now_utc();
+        let mut seq = 0;
+        for message in messages {
+            index.record(seq, Some(&message), now)?;
+            seq += 1;
+            if seq % 1024 == 0 {
+                index.flush()?;
+            }
+        }
+        index.flush()?;
+        Ok(seq)
+    }
+
+    /// Searches the message indexes in `dirs` (each with its log's key) as
+    /// the engine answers `NetCommand::Search`.
+    pub fn search(dirs: &[(LogKey, PathBuf)], request: &SearchRequest) -> SearchResults {
+        log::search::search(dirs, request)
     }
 
     /// The copy of the followed log `key` in `storage`, opened (created when

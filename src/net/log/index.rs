@@ -32,7 +32,7 @@ const CHECKED_TAIL: u64 = 64 * 1024;
 /// Positions read at once when scanning.
 const CHUNK: u64 = 512;
 /// Longest line read back: a block is at most `MAX_BLOCK_BYTES`, escaped.
-const MAX_LINE: usize = 8 * MAX_BLOCK_BYTES + 1024;
+pub(crate) const MAX_LINE: usize = 8 * MAX_BLOCK_BYTES + 1024;
 
 /// One indexed block: its message, or `None` when the block was undecodable.
 #[derive(Debug, Clone, PartialEq)]
@@ -260,10 +260,7 @@ fn read_line(index: &File, offset: u64) -> Option<IndexEntry> {
         let start = filled;
         filled += read;
         if let Some(newline) = buffer[start..filled].iter().position(|b| *b == b'\n') {
-            let line = &buffer[..start + newline];
-            return serde_json::from_slice::<LineIn>(line)
-                .ok()
-                .map(|l| l.entry());
+            return parse_line(&buffer[..start + newline]);
         }
         if filled == buffer.len() {
             if buffer.len() >= MAX_LINE {
@@ -272,6 +269,21 @@ fn read_line(index: &File, offset: u64) -> Option<IndexEntry> {
             buffer.resize(buffer.len() * 2, 0);
         }
     }
+}
+
+/// The entry one line of `index.jsonl` holds (its newline left off), or
+/// `None` when the line does not parse.
+pub(crate) fn parse_line(line: &[u8]) -> Option<IndexEntry> {
+    serde_json::from_slice::<LineIn>(line)
+        .ok()
+        .map(|l| l.entry())
+}
+
+/// Whether a stored position (as `IndexReader::positions_from` gives
+/// them) names the line starting at byte `offset` of `index.jsonl`: of a
+/// redelivered seq's several lines, only that one counts.
+pub(crate) fn names_line(stored: u64, offset: u64) -> bool {
+    offset.checked_add(1) == Some(stored)
 }
 
 /// Read access to a log's index from anywhere, while its task writes it:
@@ -333,6 +345,30 @@ impl IndexReader {
             .chunks_exact(POSITION_BYTES as usize)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
             .collect()
+    }
+
+    /// Length of `index.jsonl` now.
+    pub(crate) fn index_len(&self) -> u64 {
+        self.index.metadata().map_or(0, |m| m.len())
+    }
+
+    /// Reads `index.jsonl` from byte `offset` into `buffer`, as much as it
+    /// holds or the file has; how many bytes were read (fewer only at the
+    /// end or on an error).
+    pub(crate) fn read_index_at(&self, buffer: &mut [u8], offset: u64) -> usize {
+        let mut filled = 0;
+        while filled < buffer.len() {
+            match self
+                .index
+                .read_at(&mut buffer[filled..], offset + filled as u64)
+            {
+                Ok(0) => break,
+                Ok(read) => filled += read,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        filled
     }
 
     /// The entry of `seq`, when it is indexed.
