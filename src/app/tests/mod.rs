@@ -127,6 +127,11 @@ fn member(key: LogKey, nick: Option<&str>) -> Member {
 
 /// Following Ann; in room `rust` with Bob as a member.
 fn room_app() -> App {
+    room_app_read(Vec::new())
+}
+
+/// `room_app`, with what the last run had read.
+fn room_app_read(read_marks: Vec<crate::domain::ReadMark>) -> App {
     let mut app = App::new(NOW);
     app.update(Event::Resize(100, 30));
     app.update(Event::Net(NetEvent::Ready {
@@ -142,7 +147,7 @@ fn room_app() -> App {
             members: vec![member(BOB, Some("bob"))],
         }],
         muted: vec![],
-        read_marks: Vec::new(),
+        read_marks,
     }));
     app
 }

@@ -21,39 +21,22 @@ fn position(log: LogKey, seq: u64, minute: u8) -> Position {
 /// Following Ann, in #rust with Bob; home read up to Ann's message 1, and
 /// #rust left an hour ago with Bob's message 0 unread (it named us).
 fn restored() -> App {
-    let mut app = App::new(NOW);
-    app.update(Event::Resize(100, 30));
-    app.update(Event::Net(NetEvent::Ready {
-        own: OWN,
-        nickname: "me".into(),
-        first_run: false,
-        follows: vec![FollowEntry {
-            key: ANN,
-            name: Some("ann".into()),
-        }],
-        rooms: vec![RoomEntry {
-            name: room("rust"),
-            members: vec![member(BOB, Some("bob"))],
-        }],
-        muted: vec![],
-        read_marks: vec![
-            ReadMark {
-                room: None,
-                read_up_to: Some(position(ANN, 1, 1)),
-                last_viewed: NOW,
-                unread: vec![],
-                mentions: vec![],
-            },
-            ReadMark {
-                room: Some(room("rust")),
-                read_up_to: None,
-                last_viewed: NOW - time::Duration::hours(1),
-                unread: vec![(BOB, Seq(0))],
-                mentions: vec![(BOB, Seq(0))],
-            },
-        ],
-    }));
-    app
+    room_app_read(vec![
+        ReadMark {
+            room: None,
+            read_up_to: Some(position(ANN, 1, 1)),
+            last_viewed: NOW,
+            unread: vec![],
+            mentions: vec![],
+        },
+        ReadMark {
+            room: Some(room("rust")),
+            read_up_to: None,
+            last_viewed: NOW - time::Duration::hours(1),
+            unread: vec![(BOB, Seq(0))],
+            mentions: vec![(BOB, Seq(0))],
+        },
+    ])
 }
 
 fn saved(commands: &[Command]) -> Option<Vec<ReadMark>> {
