@@ -349,41 +349,38 @@ mod tests {
         assert!(!desktop.is_on());
     }
 
-    /// Shows one real notification, for a person at a desktop to see:
-    /// `cargo test --lib -- --ignored shows_a_real_desktop_notification`.
+    /// The real service, as the chat uses it. With no session bus (CI,
+    /// servers) it fails at once and says why in one sentence; where a
+    /// desktop runs one, a notification is shown. Either way it answers
+    /// within its time limit and never panics.
     #[test]
-    #[ignore = "shows a real notification; needs a notification service"]
-    fn shows_a_real_desktop_notification() {
-        let mut service = Service::default();
-        let message = Message::from_notice(&notice("a <test> from hychat's suite", true));
-        service.show(&message).unwrap();
-        // The second goes over the same runtime.
-        service
-            .show(&Message::from_notice(&notice("again", false)))
-            .unwrap();
-    }
-
-    /// With no session bus at all (CI, servers) the service fails at
-    /// once, and says why in one sentence. Skipped where a bus exists, so
-    /// that no test shows a real notification on a desktop.
-    #[test]
-    fn without_a_session_bus_the_service_fails_fast() {
+    fn the_service_answers_in_time_and_says_why_it_cannot() {
         use std::os::unix::fs::MetadataExt;
-        // The bus zbus falls back to: $XDG_RUNTIME_DIR/bus, else /run/user/EUID/bus.
+        // Where zbus looks for the session bus: the variable, else
+        // $XDG_RUNTIME_DIR/bus, else /run/user/EUID/bus.
         let euid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
         let runtime_dir =
             std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| format!("/run/user/{euid}"));
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
-            || std::path::Path::new(&runtime_dir).join("bus").exists()
-        {
-            eprintln!("a session bus exists here; not showing a real notification");
-            return;
-        }
+        let bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+            || std::path::Path::new(&runtime_dir).join("bus").exists();
         let started = Instant::now();
-        let error = Service::default()
-            .show(&Message::from_notice(&notice("x", false)))
-            .unwrap_err();
-        assert!(error.starts_with("no notification service"), "{error}");
-        assert!(started.elapsed() < SHOW_TIMEOUT, "{:?}", started.elapsed());
+        let shown = Service::default().show(&Message::from_notice(&notice(
+            "a test of hychat's suite",
+            false,
+        )));
+        let took = started.elapsed();
+        match shown {
+            Ok(()) => assert!(bus, "shown with no session bus to show it on"),
+            Err(error) if bus => assert!(
+                error.starts_with("no notification service")
+                    || error.starts_with("the notification service did not answer"),
+                "{error}"
+            ),
+            Err(error) => {
+                assert!(error.starts_with("no notification service"), "{error}");
+                assert!(took < SHOW_TIMEOUT, "no bus, yet it took {took:?}");
+            }
+        }
+        assert!(took < SHOW_TIMEOUT + Duration::from_secs(2), "{took:?}");
     }
 }
