@@ -5,7 +5,9 @@
 //! terminal clean with exit status 0. The other has them meet in a room
 //! with no keys exchanged: both `/join streams-day`, each message shows in
 //! the other's room view (and not in home), and `/members` lists the other
-//! as online. A third checks the window title: whatever it becomes while
+//! as online, and then, with one of them in home, the other's room
+//! message rings the bell and counts in the window title, a mention marks
+//! it, and Alt+A goes to the room. A third checks the window title: whatever it becomes while
 //! the TUI runs, the title from before comes back when it quits (Ctrl+C)
 //! or is sent SIGTERM. A fourth runs the headless reads beside one running
 //! TUI: `hychat key` prints the TUI's key, and `hychat tail OWN_KEY` prints
@@ -351,6 +353,47 @@ fn two_tuis_meet_in_a_room_without_exchanging_keys() {
             }
         }
     }
+
+    // Told when it matters: with alice in home, bob's room message rings
+    // her terminal's bell and counts in her title; one that names her
+    // marks the title; Alt+A takes her to the room and clears it.
+    let title = |i: usize| tmux.format(session(i), "#{pane_title}");
+    let wait_title = |i: usize, wanted: &str, what: &str| {
+        let deadline = Instant::now() + DELIVERY;
+        while title(i) != wanted {
+            if Instant::now() >= deadline {
+                fixture.fail(&format!(
+                    "pane {}: {what}: the title is {:?}, not {wanted:?}",
+                    session(i),
+                    title(i)
+                ));
+            }
+            std::thread::sleep(tui::POLL);
+        }
+    };
+    tmux.run(&["send-keys", "-t", session(a), "M-1"]);
+    fixture.wait_for(a, QUICK, "Alt+1 switching to home", |pane| {
+        pane.contains(" message to home ")
+    });
+    wait_title(a, "hychat", "in home with nothing unread");
+    if tmux.format(session(a), "#{window_bell_flag}") != "0" {
+        fixture.fail("alice's bell rang before anything was unread");
+    }
+    tmux.type_line(
+        session(b),
+        &format!("news in the room {}", std::process::id()),
+    );
+    wait_title(a, "(1) hychat", "bob's room message unread");
+    if tmux.format(session(a), "#{window_bell_flag}") != "1" {
+        fixture.fail("bob's room message did not ring alice's bell");
+    }
+    tmux.type_line(session(b), "alice, look at this");
+    wait_title(a, "(2@) hychat", "a message naming alice unread");
+    tmux.run(&["send-keys", "-t", session(a), "M-a"]);
+    fixture.wait_for(a, QUICK, "Alt+A going to the unread room", |pane| {
+        pane.contains(&format!(" message to #{ROOM} ")) && pane.contains("alice, look at this")
+    });
+    wait_title(a, "hychat", "the room read");
 
     for i in [a, b] {
         tmux.type_line(session(i), "/quit");
