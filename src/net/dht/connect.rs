@@ -11,10 +11,6 @@
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use async_compat::Compat;
-use hypercore_handshake::Cipher;
-use uint24le_framing::Uint24LELengthPrefixedFraming;
-
 use super::crypto::hash;
 use super::handshake::{ClientHandshake, HandshakeError};
 use super::messages::{
@@ -22,9 +18,10 @@ use super::messages::{
     PEER_HANDSHAKE,
 };
 use super::punch::{pick_server_relay, punch, Plan, PunchError};
-use super::rpc::{Rpc, RpcError, ATTEMPTS};
+use super::rpc::{RpcError, ATTEMPTS};
 use super::sampler::Firewall;
 use super::service::DhtNode;
+use super::stream::DhtStream;
 use super::wire::Request;
 
 /// Relays tried for one handshake, in turn (JS tries 2 or 3 at a time).
@@ -116,25 +113,13 @@ impl std::fmt::Display for Taken {
     }
 }
 
-/// A connection: the secret stream over its UDX stream, and where it goes.
+/// A connection we dialed, and whose relay carried its handshake.
+#[derive(Debug)]
 pub(crate) struct Connected {
-    pub(crate) cipher: Cipher,
-    pub(crate) remote_addr: SocketAddrV4,
+    pub(crate) stream: DhtStream,
     pub(crate) remote_public_key: [u8; 32],
     /// The node whose relay carried the handshake.
     pub(crate) relay: SocketAddrV4,
-    pub(crate) path: Taken,
-    /// The punched socket the stream runs on, if not the DHT socket.
-    _socket: Option<Rpc>,
-}
-
-impl std::fmt::Debug for Connected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connected")
-            .field("remote_addr", &self.remote_addr)
-            .field("relay", &self.relay)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Connects to the server with `public_key` through the DHT `node` is in.
@@ -244,17 +229,10 @@ pub(crate) async fn connect(
         let stream = half
             .connect(SocketAddr::V4(to), remote_udx)
             .map_err(|e| ConnectError::Stream(e.to_string()))?;
-        let mut cipher = done.cipher;
-        cipher.set_io(Box::new(Uint24LELengthPrefixedFraming::new(Compat::new(
-            stream,
-        ))));
         return Ok(Connected {
-            cipher,
-            remote_addr: to,
             remote_public_key: done.remote_public_key.unwrap_or(public_key),
+            stream: DhtStream::open(done.cipher, stream, to, taken, socket),
             relay,
-            path: taken,
-            _socket: socket,
         });
     }
     Err(ConnectError::NoAnswer(failures.join("; ")))
@@ -467,12 +445,13 @@ mod tests {
             "the handshake went through our node"
         );
         connected
+            .stream
             .cipher
             .send(b"hello from hychat".to_vec())
             .await
             .unwrap();
         let echoed = tokio::time::timeout(Duration::from_secs(10), async {
-            while let Some(event) = connected.cipher.next().await {
+            while let Some(event) = connected.stream.cipher.next().await {
                 if let CipherEvent::Message(bytes) = event {
                     return Some(bytes);
                 }
@@ -495,6 +474,6 @@ mod tests {
             .ok()
             .and_then(|l| l.strip_prefix("PUNCHES ").map(str::to_string))
             .expect("the JS server reports its punch statistics");
-        (connected.path, punches)
+        (connected.stream.path, punches)
     }
 }

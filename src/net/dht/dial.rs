@@ -101,16 +101,16 @@ pub async fn dial(
             let connect_ms = attempt.elapsed().as_millis();
             say(format!(
                 "connected to {} (key {}) through {} ({}) in {connect_ms} ms",
-                connected.remote_addr,
+                connected.stream.remote_addr,
                 hex::encode(connected.remote_public_key),
                 connected.relay,
-                connected.path
+                connected.stream.path
             ));
             // Anything sent proves the stream; JS peers answer with their
             // protocol's first message anyway.
-            let _ = connected.cipher.send(b"hychat dial".to_vec()).await;
+            let _ = connected.stream.cipher.send(b"hychat dial".to_vec()).await;
             let first = tokio::time::timeout(FIRST_MESSAGE, async {
-                while let Some(event) = connected.cipher.next().await {
+                while let Some(event) = connected.stream.cipher.next().await {
                     if matches!(event, CipherEvent::Message(_)) {
                         return true;
                     }
@@ -124,9 +124,9 @@ pub async fn dial(
                 continue;
             }
             return Ok(DialReport {
-                remote: SocketAddr::V4(connected.remote_addr),
+                remote: SocketAddr::V4(connected.stream.remote_addr),
                 relay: SocketAddr::V4(connected.relay),
-                path: connected.path.to_string(),
+                path: connected.stream.path.to_string(),
                 connect_ms,
                 first_message_ms: attempt.elapsed().as_millis(),
             });
@@ -187,7 +187,7 @@ pub async fn dial_topic(
         for key in peers {
             if let Ok(connected) = connect(&node, key).await {
                 return Some(TopicDial {
-                    cipher: connected.cipher,
+                    cipher: connected.stream.cipher,
                     _node: node,
                 });
             }

@@ -54,6 +54,7 @@ pub(crate) mod sockets;
 pub(crate) mod store;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod strategy;
+pub(crate) mod stream;
 #[allow(dead_code)] // parts serve the client and server roles still to come
 pub(crate) mod table;
 pub(crate) mod tokens;

@@ -29,12 +29,9 @@ use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_compat::Compat;
 use ed25519_dalek::SigningKey;
-use hypercore_handshake::Cipher;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use uint24le_framing::Uint24LELengthPrefixedFraming;
 
 use super::announcer::{announce, Relays};
 use super::connect::Taken;
@@ -51,6 +48,7 @@ use super::sampler::{Firewall, NatSampler};
 use super::service::{DhtNode, Served};
 use super::sockets::{sample_nat, Extra, PunchSockets};
 use super::strategy::{self, remote_addresses, ProbeSchedule, RemoteAddress};
+use super::stream::DhtStream;
 use super::wire::{Reply, Request};
 
 /// A handshake that starts no punch is dropped after this (JS
@@ -64,22 +62,11 @@ const REANNOUNCE_SOON: Duration = Duration::from_secs(5);
 const MAX_ENTRIES: usize = 256;
 
 /// A connection a client opened to us.
+#[derive(Debug)]
 pub(crate) struct Accepted {
-    pub(crate) cipher: Cipher,
-    pub(crate) remote_addr: SocketAddrV4,
+    pub(crate) stream: DhtStream,
+    /// The client's key, when its handshake gave one.
     pub(crate) remote_public_key: Option<[u8; 32]>,
-    pub(crate) path: Taken,
-    /// The punched socket the stream runs on, if not the DHT socket.
-    _socket: Option<Rpc>,
-}
-
-impl std::fmt::Debug for Accepted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Accepted")
-            .field("remote_addr", &self.remote_addr)
-            .field("path", &self.path)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A server listening on the DHT. Dropping it stops it.
@@ -489,18 +476,11 @@ async fn deliver(
     path: Taken,
     socket: Option<Rpc>,
 ) {
-    let mut cipher = done.cipher;
-    cipher.set_io(Box::new(Uint24LELengthPrefixedFraming::new(Compat::new(
-        stream,
-    ))));
     tracing::debug!(%remote_addr, %path, "accepted a connection");
     let _ = accepted
         .send(Accepted {
-            cipher,
-            remote_addr,
             remote_public_key: done.remote_public_key,
-            path,
-            _socket: socket,
+            stream: DhtStream::open(done.cipher, stream, remote_addr, path, socket),
         })
         .await;
 }
@@ -793,11 +773,11 @@ mod tests {
         let (paths_tx, paths) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(mut accepted) = listener.connections.recv().await {
-                let _ = paths_tx.send(accepted.path);
+                let _ = paths_tx.send(accepted.stream.path);
                 tokio::spawn(async move {
-                    while let Some(event) = accepted.cipher.next().await {
+                    while let Some(event) = accepted.stream.cipher.next().await {
                         if let CipherEvent::Message(bytes) = event {
-                            if accepted.cipher.send(bytes).await.is_err() {
+                            if accepted.stream.cipher.send(bytes).await.is_err() {
                                 return;
                             }
                         }
@@ -831,13 +811,18 @@ mod tests {
             }
         };
         assert!(
-            matches!(connected.path, Taken::Punched(_)),
+            matches!(connected.stream.path, Taken::Punched(_)),
             "{}",
-            connected.path
+            connected.stream.path
         );
-        connected.cipher.send(b"ping".to_vec()).await.unwrap();
+        connected
+            .stream
+            .cipher
+            .send(b"ping".to_vec())
+            .await
+            .unwrap();
         let echoed = tokio::time::timeout(Duration::from_secs(10), async {
-            while let Some(event) = connected.cipher.next().await {
+            while let Some(event) = connected.stream.cipher.next().await {
                 if let CipherEvent::Message(bytes) = event {
                     return Some(bytes);
                 }

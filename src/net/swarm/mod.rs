@@ -38,6 +38,7 @@ use crate::net::dht::messages::{LookupRawReply, LOOKUP};
 use crate::net::dht::probe;
 use crate::net::dht::server::{listen, Listener};
 use crate::net::dht::service::{DhtNode, NodeConfig};
+use crate::net::dht::stream::DhtStream;
 use crate::net::{Link, NetEvent, NetworkReport, NetworkStatus, PunchStats};
 use bootstrap::{BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
 
@@ -88,12 +89,10 @@ struct LiveConnection {
 
 /// A connection made or taken, before its replication starts.
 struct NewConnection {
-    cipher: Cipher,
+    stream: DhtStream,
     remote: [u8; 32],
     client: bool,
     topics: Vec<DiscoveryKey>,
-    path: Taken,
-    remote_addr: SocketAddrV4,
 }
 
 /// The DHT while it is reachable: our node, our server on it, its key.
@@ -378,12 +377,10 @@ impl SwarmTask {
                     let Some(accepted) = accepted else { return ControlFlow::Continue(()) };
                     let Some(remote) = accepted.remote_public_key else { continue };
                     let new = NewConnection {
-                        cipher: accepted.cipher,
+                        stream: accepted.stream,
                         remote,
                         client: false,
                         topics: Vec::new(),
-                        path: accepted.path,
-                        remote_addr: accepted.remote_addr,
                     };
                     self.on_connection(new, 0);
                 }
@@ -395,12 +392,10 @@ impl SwarmTask {
                     match result {
                         Ok(connected) => {
                             let new = NewConnection {
-                                cipher: connected.cipher,
+                                stream: connected.stream,
                                 remote,
                                 client: true,
                                 topics: vec![topic],
-                                path: connected.path,
-                                remote_addr: connected.remote_addr,
                             };
                             self.on_connection(new, 0);
                         }
@@ -568,12 +563,10 @@ impl SwarmTask {
         match connection {
             Ok(connected) => {
                 let new = NewConnection {
-                    cipher: connected.cipher,
+                    stream: connected.stream,
                     remote: redial.peer.0,
                     client: true,
                     topics: redial.topics.clone(),
-                    path: connected.path,
-                    remote_addr: connected.remote_addr,
                 };
                 self.on_connection(new, redial.attempt);
             }
@@ -588,20 +581,20 @@ impl SwarmTask {
             if !existing.task.is_finished() {
                 // A peer reached twice (both sides dialed, or two relays).
                 tracing::debug!(?peer, "parking a duplicate connection");
-                self.parked.push((peer, new.cipher));
+                self.parked.push((peer, new.stream.cipher));
                 return false;
             }
         }
         tracing::info!(
             ?peer,
             client = new.client,
-            path = %new.path,
-            remote = %new.remote_addr,
+            path = %new.stream.path,
+            remote = %new.stream.remote_addr,
             "connection established"
         );
         self.redials.connected(&peer);
         let (close, _) = watch::channel(false);
-        let link = match new.path {
+        let link = match new.stream.path {
             Taken::Direct => Link::Direct,
             Taken::Punched(how) => Link::Punched(how),
         };
@@ -610,7 +603,7 @@ impl SwarmTask {
             _ => punches.direct += 1,
         });
         let task = tokio::spawn(connection::supervise(
-            new.cipher,
+            new.stream.cipher,
             peer,
             new.topics.clone(),
             link,

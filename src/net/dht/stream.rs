@@ -1,0 +1,53 @@
+//! A stream the DHT opened, dialed (`connect.rs`) or accepted
+//! (`server.rs`) alike: the secret stream framed over its UDX stream, the
+//! peer's address, how its packets got through, and the punched socket it
+//! runs on, kept open as long as the stream.
+
+use std::net::SocketAddrV4;
+
+use async_compat::Compat;
+use hypercore_handshake::Cipher;
+use uint24le_framing::Uint24LELengthPrefixedFraming;
+
+use super::connect::Taken;
+use super::rpc::Rpc;
+
+/// An open connection over the DHT.
+pub(crate) struct DhtStream {
+    pub(crate) cipher: Cipher,
+    pub(crate) remote_addr: SocketAddrV4,
+    pub(crate) path: Taken,
+    /// The punched socket the stream runs on, if not the DHT socket.
+    _socket: Option<Rpc>,
+}
+
+impl DhtStream {
+    /// Puts the handshake's `cipher` on `stream`, framed as the peers'
+    /// protocol expects (24-bit little-endian lengths).
+    pub(crate) fn open(
+        mut cipher: Cipher,
+        stream: udx::UdxStream,
+        remote_addr: SocketAddrV4,
+        path: Taken,
+        socket: Option<Rpc>,
+    ) -> Self {
+        cipher.set_io(Box::new(Uint24LELengthPrefixedFraming::new(Compat::new(
+            stream,
+        ))));
+        Self {
+            cipher,
+            remote_addr,
+            path,
+            _socket: socket,
+        }
+    }
+}
+
+impl std::fmt::Debug for DhtStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DhtStream")
+            .field("remote_addr", &self.remote_addr)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
