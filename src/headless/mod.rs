@@ -259,12 +259,13 @@ pub fn following(storage: &Path) -> Result<(), Failure> {
 }
 
 pub async fn seed(config: NetConfig, room: Option<RoomName>) -> Result<(), Failure> {
+    // Heard from the start, so a signal during start-up still ends it cleanly.
+    let mut stop = Box::pin(shutdown_signal());
     let (handle, mut events) = start(config).await?;
     if let Some(room) = room {
         join_room(&handle, &mut events, room).await;
     }
     println!("seeding every log in this storage; Ctrl+C stops");
-    let mut stop = Box::pin(shutdown_signal());
     loop {
         tokio::select! {
             event = events.recv() => match event {
@@ -346,6 +347,9 @@ fn clock() -> String {
 }
 
 pub async fn bootstrap(addr: SocketAddr, others: Vec<String>) -> Result<(), Failure> {
+    // Heard before the node says where it listens, which is when tests and
+    // scripts may send it on its way.
+    let stop = shutdown_signal();
     let joining = net::resolve_bootstrap(others.clone()).await;
     if joining.len() < others.len() {
         eprintln!("note: some --bootstrap entries do not resolve; joining the others");
@@ -368,7 +372,7 @@ pub async fn bootstrap(addr: SocketAddr, others: Vec<String>) -> Result<(), Fail
     } else {
         println!("give peers: --bootstrap {addr}");
     }
-    shutdown_signal().await;
+    stop.await;
     Ok(())
 }
 
@@ -395,9 +399,12 @@ pub async fn dial(config: NetConfig, key: &str, timeout: u64) -> Result<(), Fail
     Ok(())
 }
 
-/// Ctrl+C, SIGTERM or SIGHUP.
-pub async fn shutdown_signal() {
-    StopSignal::listen().wait().await;
+/// Ctrl+C, SIGTERM or SIGHUP. The signals are listened for from this
+/// call on, not from the first poll: a command that prints before it
+/// first waits is not killed by a signal that comes in between.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let mut stop = StopSignal::listen();
+    async move { stop.wait().await }
 }
 
 /// Ctrl+C, SIGTERM and SIGHUP, listened for from the moment this is made
