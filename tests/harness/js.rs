@@ -364,3 +364,52 @@ pub fn viewer_args(key: &str, storage: &Path, bootstrap: &str) -> [String; 5] {
         bootstrap.to_string(),
     ]
 }
+
+/// `dial-targets.js`: a JS testnet of three DHT nodes on loopback and, on
+/// demand, one fresh JS server after another (fresh keys, a one-message
+/// log, server only), each stopped when the next starts.
+pub struct JsDialTargets {
+    pub process: Background,
+    /// The testnet's nodes, `host:port,...`.
+    pub bootstrap: String,
+}
+
+impl JsDialTargets {
+    /// Starts the testnet, its first node on `port`, the logs under `storage`.
+    pub fn start(port: u16, storage: &Path) -> Result<Self, String> {
+        let args = [
+            port.to_string(),
+            storage.to_str().expect("a UTF-8 temp path").to_string(),
+        ];
+        let mut process = node("js dial targets", "dial-targets.js", &args, true);
+        let Some(bootstrap) = process
+            .wait_for_line(JS_STARTUP, |l| {
+                l.starts_with("BOOTSTRAP ") || l.starts_with("FATAL")
+            })
+            .and_then(|l| l.strip_prefix("BOOTSTRAP ").map(str::to_string))
+        else {
+            return Err(format!(
+                "the JS testnet did not start within {JS_STARTUP:?}\n{}",
+                process.describe()
+            ));
+        };
+        Ok(Self { process, bootstrap })
+    }
+
+    /// Stops the last server and starts server `n`; returns its log's key
+    /// once its announcement is flushed. Its one message says `first dial n`.
+    pub fn next(&mut self, n: usize) -> Result<String, String> {
+        self.process.write_line("next");
+        let suffix = format!(" {n}");
+        let line = self.process.wait_for_line(JS_STARTUP, |l| {
+            (l.starts_with("KEY ") && l.ends_with(&suffix)) || l.starts_with("FATAL")
+        });
+        match line.as_deref().and_then(|l| l.split(' ').nth(1)) {
+            Some(key) if is_key(key) => Ok(key.to_string()),
+            _ => Err(format!(
+                "JS server {n} did not announce within {JS_STARTUP:?}\n{}",
+                self.process.describe()
+            )),
+        }
+    }
+}

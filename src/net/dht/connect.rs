@@ -172,6 +172,7 @@ pub(crate) async fn connect(
             ),
             ..Request::new(0, relay, false, PEER_HANDSHAKE)
         };
+        let asked = std::time::Instant::now();
         let answer = match rpc.request(request, relay, ATTEMPTS).await {
             Ok(answer) => answer,
             Err(e @ (RpcError::Timeout(_) | RpcError::Busy | RpcError::Closed)) => {
@@ -179,6 +180,7 @@ pub(crate) async fn connect(
                 continue;
             }
         };
+        let handshake_rtt = asked.elapsed();
         let Some(reply) = answer
             .reply
             .value
@@ -213,6 +215,7 @@ pub(crate) async fn connect(
                     server_address,
                     remote_firewall: Firewall::from_u64(done.remote.firewall),
                     holepunch_secret: done.holepunch_secret,
+                    handshake_rtt,
                 };
                 let punched = punch(node, plan, rpc.local_addr().ip()).await?;
                 // The stream runs on the socket the probe reached.

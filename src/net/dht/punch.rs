@@ -43,6 +43,26 @@ use super::wire::Request;
 const LAST_ECHO: Duration = Duration::from_millis(500);
 /// A round's wait when the server does not know its verdict yet (JS: 1 s).
 const UNKNOWN_PAUSE: Duration = Duration::from_secs(1);
+/// The shortest and longest the first round waits for the echo of our
+/// opening probe (`fast_window`).
+const FAST_WINDOW_MIN: Duration = Duration::from_millis(25);
+const FAST_WINDOW_MAX: Duration = Duration::from_millis(500);
+
+/// How long round one waits, after our opening probe, before it goes out:
+/// as long as the handshake's round trip took (at least 25 ms, at most
+/// 500 ms). A server's puncher echoes every probe it gets, so where
+/// nothing filters between the two (one machine, one LAN, an open NAT) the
+/// echo is back within about one round trip, the stream opens on it, and
+/// our first UDX packet reaches the server before any round does. A round
+/// that gets there first can end the attempt: a JS server whose puncher
+/// cannot tell its NAT (too few DHT nodes to sample) reopens it, closing
+/// the socket the echo came from, and aborts, so the stream we opened
+/// there hears nothing (issue 30: half the dials to a JS server on one
+/// host failed so). Where the probe cannot get in, the window is the price
+/// of one round trip.
+pub(crate) fn fast_window(handshake_rtt: Duration) -> Duration {
+    handshake_rtt.clamp(FAST_WINDOW_MIN, FAST_WINDOW_MAX)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum PunchError {
@@ -83,6 +103,8 @@ pub(crate) struct Plan {
     pub(crate) server_address: SocketAddrV4,
     pub(crate) remote_firewall: Firewall,
     pub(crate) holepunch_secret: [u8; 32],
+    /// How long the handshake's request took to be answered.
+    pub(crate) handshake_rtt: Duration,
 }
 
 /// The way through: the socket a probe reached, and the probe's source.
@@ -180,15 +202,19 @@ pub(crate) async fn punch(
 
 impl Attempt<'_> {
     async fn run(&mut self, arrivals: &mut mpsc::Receiver<Arrived>) -> Result<Arrived, PunchError> {
-        // Sampling and round one go out together, as in JS.
+        // Sampling starts with our opening probe, as in JS; round one
+        // waits for the probe's echo first (`fast_window`).
         let nodes = self.nat.nodes_to_sample(&self.node.newest_nodes(16));
         self.open_session(self.plan.server_address);
         let relay = self.plan.server_relay;
         let payload = self.payload(false, Some(self.plan.server_address), None, None);
-        let both = futures::future::join(
-            self.sample(nodes),
-            self.update(relay.peer_address, relay.relay_address, payload),
-        );
+        let window = fast_window(self.plan.handshake_rtt);
+        let round_one = async {
+            tokio::time::sleep(window).await;
+            self.update(relay.peer_address, relay.relay_address, payload)
+                .await
+        };
+        let both = futures::future::join(self.sample(nodes), round_one);
         let (samples, first) = match or_probe(arrivals, both).await {
             Step::Probe(arrived) => return Ok(arrived),
             Step::Done(both) => both,
@@ -486,5 +512,25 @@ pub(crate) fn strategy_name(strategy: &Strategy) -> &'static str {
         Strategy::RandomProbes { .. } => "random probes",
         Strategy::Birthday { .. } => "birthday sockets",
         Strategy::Refused(_) | Strategy::NotPunchable => "none",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_one_waits_a_handshake_round_trip_for_the_echo_within_bounds() {
+        let ms = Duration::from_millis;
+        for (rtt, window) in [
+            (0, 25),
+            (2, 25),
+            (25, 25),
+            (80, 80),
+            (499, 499),
+            (3_000, 500),
+        ] {
+            assert_eq!(fast_window(ms(rtt)), ms(window), "rtt {rtt} ms");
+        }
     }
 }
