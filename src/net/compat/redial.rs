@@ -64,12 +64,14 @@ impl RedialPlan {
         } else {
             lost.attempt + 1
         };
-        self.schedule(lost.peer, lost.topics, attempt, now);
+        // A path that never answered: the next dial punches afresh, at once.
+        let at_once = lost.ended.how == Ending::Unanswered;
+        self.schedule(lost.peer, lost.topics, attempt, at_once, now);
     }
 
     /// A dial found nobody: plan the next, or give up.
     pub(crate) fn dial_failed(&mut self, redial: Redial, now: Instant) {
-        self.schedule(redial.peer, redial.topics, redial.attempt + 1, now);
+        self.schedule(redial.peer, redial.topics, redial.attempt + 1, false, now);
     }
 
     /// A connection to the peer exists again: no dial is needed.
@@ -91,12 +93,14 @@ impl RedialPlan {
         peer: ConnectionKey,
         topics: Vec<DiscoveryKey>,
         attempt: usize,
+        at_once: bool,
         now: Instant,
     ) {
         let Some(pause) = REDIAL_AFTER.get(attempt) else {
             tracing::info!(?peer, "giving up on a lost peer");
             return;
         };
+        let pause = if at_once { Duration::ZERO } else { *pause };
         if self.waiting.iter().any(|r| r.peer == peer) {
             return;
         }
@@ -104,7 +108,7 @@ impl RedialPlan {
             peer,
             topics,
             attempt,
-            due: now + *pause,
+            due: now + pause,
         });
     }
 }
@@ -140,6 +144,30 @@ mod tests {
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].topics, vec![DiscoveryKey([1; 32])]);
         assert!(plan.due(now + REDIAL_AFTER[0]).is_empty(), "taken once");
+    }
+
+    #[test]
+    fn an_unanswered_dial_is_dialed_again_at_once_and_still_counts() {
+        let now = Instant::now();
+        let mut plan = RedialPlan::default();
+        plan.lost(
+            lost(Ending::Unanswered, true, Duration::from_secs(2), 0),
+            now,
+        );
+        let due = plan.due(now);
+        assert_eq!(due.len(), 1, "due at once");
+        assert_eq!(due[0].attempt, 1, "it counts as a failed attempt");
+        // The last attempt gives up, at once or not.
+        plan.lost(
+            lost(
+                Ending::Unanswered,
+                true,
+                Duration::from_secs(2),
+                REDIAL_AFTER.len() - 1,
+            ),
+            now,
+        );
+        assert!(plan.due(now + Duration::from_secs(60)).is_empty());
     }
 
     #[test]

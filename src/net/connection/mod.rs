@@ -27,6 +27,7 @@ use crate::net::compat;
 use crate::net::compat::observed::{ObservedConnection, PeerSaid};
 use crate::net::compat::pacing::Paced;
 use crate::net::connection::rooms::{RoomChannels, RoomEvent};
+use crate::net::dht::stream::PacketsIn;
 use crate::net::replication::Detached;
 use crate::net::route::{self, Place};
 use crate::net::shared::sessions::SessionVerdict;
@@ -340,6 +341,10 @@ pub(crate) enum Ending {
     /// It failed under us: a protocol or replication error, a stuck
     /// download, a panic in a dependency. Worth dialing again.
     Failed,
+    /// We dialed it and the peer never answered a packet
+    /// (`policy::never_answered`): the path leads nowhere, and a new dial
+    /// punches afresh. Worth dialing again at once.
+    Unanswered,
     /// The peer or the network closed it; the peer may have left.
     Closed,
     /// We closed it on purpose: a duplicate, ourselves, unused, a hostile
@@ -355,6 +360,8 @@ pub(crate) struct Ended {
 }
 
 /// Runs replication on one connection until it closes or the engine stops.
+/// `dialed`: the packets that come in on a connection we dialed, looked at
+/// once, `policy::NEVER_ANSWERED` after it opened.
 async fn run<C>(
     connection: C,
     peer: ConnectionKey,
@@ -362,6 +369,7 @@ async fn run<C>(
     link: Link,
     ctx: ConnectionContext,
     close_tx: watch::Sender<bool>,
+    mut dialed: Option<PacketsIn>,
 ) -> Ended
 where
     C: hypercore_handshake::CipherTrait + 'static,
@@ -382,6 +390,8 @@ where
     let mut shutdown = ctx.shutdown.clone();
     let unused = tokio::time::sleep(UNUSED_CONNECTION_TIMEOUT);
     tokio::pin!(unused);
+    let answer_due = tokio::time::sleep(policy::NEVER_ANSWERED);
+    tokio::pin!(answer_due);
     let mut health = tokio::time::interval(HEALTH_CHECK);
     let mut state = Replication {
         peer,
@@ -493,6 +503,13 @@ where
                 }
                 state.ping().await;
             }
+            _ = &mut answer_due, if dialed.is_some() => {
+                let packets = dialed.take().map_or(0, |packets| packets.count());
+                if policy::never_answered(opened, packets, Instant::now()) == Some(true) {
+                    tracing::info!(?peer, "the peer never answered a packet on the path the dial opened; dialing again");
+                    break Ending::Unanswered;
+                }
+            }
             _ = health.tick() => {
                 let now = Instant::now();
                 if policy::never_heard(opened, *heard.borrow(), now) {
@@ -524,13 +541,14 @@ pub(crate) async fn supervise<C>(
     link: Link,
     ctx: ConnectionContext,
     close: watch::Sender<bool>,
+    dialed: Option<PacketsIn>,
 ) -> Ended
 where
     C: hypercore_handshake::CipherTrait + 'static,
 {
     let shared = ctx.shared.clone();
     let events = ctx.events.clone();
-    let replication = Paced::new(run(connection, peer, topics, link, ctx, close));
+    let replication = Paced::new(run(connection, peer, topics, link, ctx, close, dialed));
     let ended = match tokio::spawn(replication).await {
         Ok(ended) => ended,
         Err(e) => {

@@ -1,7 +1,8 @@
 //! A stream the DHT opened, dialed (`connect.rs`) or accepted
 //! (`server.rs`) alike: the secret stream framed over its UDX stream, the
-//! peer's address, how its packets got through, and the punched socket it
-//! runs on, kept open as long as the stream.
+//! peer's address, how its packets got through, the punched socket it
+//! runs on (kept open as long as the stream), and a count of the UDX
+//! packets the peer got through to us (`PacketsIn`).
 
 use std::net::SocketAddrV4;
 
@@ -17,8 +18,30 @@ pub(crate) struct DhtStream {
     pub(crate) cipher: Cipher,
     pub(crate) remote_addr: SocketAddrV4,
     pub(crate) path: Taken,
+    /// The UDX packets that came in on the stream so far.
+    pub(crate) packets_in: PacketsIn,
     /// The punched socket the stream runs on, if not the DHT socket.
     _socket: Option<Rpc>,
+}
+
+/// Counts the UDX packets a stream's peer got through to us: data and
+/// acknowledgements alike, so a peer that accepted the stream shows within
+/// a round trip of our first packet, before any frame of the secret stream
+/// is read. The count is udx's own (`UdxStream::stats`); a handle keeps the
+/// stream's state alive, so a connection drops it once it has looked.
+#[derive(Clone)]
+pub(crate) struct PacketsIn(udx::UdxStream);
+
+impl PacketsIn {
+    pub(crate) fn count(&self) -> usize {
+        self.0.stats().rx_packets
+    }
+}
+
+impl std::fmt::Debug for PacketsIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PacketsIn({})", self.count())
+    }
 }
 
 impl DhtStream {
@@ -31,6 +54,7 @@ impl DhtStream {
         path: Taken,
         socket: Option<Rpc>,
     ) -> Self {
+        let packets_in = PacketsIn(stream.clone());
         cipher.set_io(Box::new(Uint24LELengthPrefixedFraming::new(Compat::new(
             stream,
         ))));
@@ -38,6 +62,7 @@ impl DhtStream {
             cipher,
             remote_addr,
             path,
+            packets_in,
             _socket: socket,
         }
     }

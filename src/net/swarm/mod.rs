@@ -85,6 +85,8 @@ struct LiveConnection {
     since: Instant,
     /// Which dial of a lost peer made it (0: found by discovery).
     attempt: usize,
+    /// Tells this connection from a later one to the same peer.
+    serial: u64,
 }
 
 /// A connection made or taken, before its replication starts.
@@ -135,6 +137,13 @@ struct SwarmTask {
     /// What we know of our place on the network, shared with connections
     /// (their hello carries it).
     report: watch::Sender<NetworkReport>,
+    /// Each connection task says here that it ended, so its redial (at
+    /// once, for a path that never answered) and the duplicates parked
+    /// behind it need not wait for the next refresh.
+    ended_tx: mpsc::UnboundedSender<(ConnectionKey, u64, Ended)>,
+    ended: mpsc::UnboundedReceiver<(ConnectionKey, u64, Ended)>,
+    /// The serial of the last connection started.
+    serial: u64,
 }
 
 pub(crate) async fn run(
@@ -145,6 +154,7 @@ pub(crate) async fn run(
     report: watch::Sender<NetworkReport>,
 ) {
     let now = Instant::now();
+    let (ended_tx, ended) = mpsc::unbounded_channel();
     let mut task = SwarmTask {
         settings,
         ctx,
@@ -160,6 +170,9 @@ pub(crate) async fn run(
         sessions_of: HashMap::new(),
         nodes: Vec::new(),
         report,
+        ended_tx,
+        ended,
+        serial: 0,
     };
     task.run().await;
 }
@@ -431,6 +444,15 @@ impl SwarmTask {
                     self.release_parked();
                     self.dial_due(&online, &mut dialing);
                 }
+                Some((peer, serial, ended)) = self.ended.recv() => {
+                    if self.connections.get(&peer).is_some_and(|live| live.serial == serial) {
+                        if let Some(live) = self.connections.remove(&peer) {
+                            self.lost(peer, live, ended);
+                        }
+                    }
+                    self.release_parked();
+                    self.dial_due(&online, &mut dialing);
+                }
                 _ = health.tick() => {
                     self.probe(&probed_tx);
                     let nodes = online.node.table_len();
@@ -602,14 +624,24 @@ impl SwarmTask {
             Link::Punched(_) => punches.punched += 1,
             _ => punches.direct += 1,
         });
-        let task = tokio::spawn(connection::supervise(
+        let dialed = new.client.then(|| new.stream.packets_in.clone());
+        let supervised = connection::supervise(
             new.stream.cipher,
             peer,
             new.topics.clone(),
             link,
             self.ctx.clone(),
             close.clone(),
-        ));
+            dialed,
+        );
+        let ended_tx = self.ended_tx.clone();
+        self.serial += 1;
+        let serial = self.serial;
+        let task = tokio::spawn(async move {
+            let ended = supervised.await;
+            let _ = ended_tx.send((peer, serial, ended));
+            ended
+        });
         self.connections.insert(
             peer,
             LiveConnection {
@@ -619,6 +651,7 @@ impl SwarmTask {
                 topics: new.topics,
                 since: Instant::now(),
                 attempt,
+                serial,
             },
         );
         true
@@ -626,6 +659,27 @@ impl SwarmTask {
 
     /// Forgets finished connections (dialing again the ones worth it) and
     /// the duplicates parked behind them.
+    /// Plans what follows a connection that ended: its peer's session is
+    /// remembered, and the redial plan hears of it.
+    fn lost(&mut self, peer: ConnectionKey, live: LiveConnection, ended: Ended) {
+        if let (true, Some(session)) = (live.client, ended.peer_session) {
+            self.sessions_of.insert(peer.0, session);
+        }
+        let replaced = ended
+            .peer_session
+            .is_some_and(|session| self.ctx.shared.sessions.session_connected(&session));
+        let lost = Lost {
+            peer,
+            client: live.client,
+            topics: live.topics,
+            ended,
+            replaced,
+            lasted: live.since.elapsed(),
+            attempt: live.attempt,
+        };
+        self.redials.lost(lost, Instant::now());
+    }
+
     fn release_parked(&mut self) {
         let finished: Vec<ConnectionKey> = self
             .connections
@@ -638,22 +692,7 @@ impl SwarmTask {
                 continue;
             };
             if let Some(Ok(ended)) = (&mut live.task).now_or_never() {
-                if let (true, Some(session)) = (live.client, ended.peer_session) {
-                    self.sessions_of.insert(peer.0, session);
-                }
-                let replaced = ended
-                    .peer_session
-                    .is_some_and(|session| self.ctx.shared.sessions.session_connected(&session));
-                let lost = Lost {
-                    peer,
-                    client: live.client,
-                    topics: live.topics,
-                    ended,
-                    replaced,
-                    lasted: live.since.elapsed(),
-                    attempt: live.attempt,
-                };
-                self.redials.lost(lost, Instant::now());
+                self.lost(peer, live, ended);
             }
         }
         let live: HashSet<ConnectionKey> = self.connections.keys().copied().collect();
