@@ -120,7 +120,7 @@ pub enum CliCommand {
     },
 }
 
-fn parse_bind(text: &str) -> Result<SocketAddr, String> {
+fn parse_bind(text: &str) -> Result<SocketAddr, crate::net::bind::BindParseError> {
     crate::net::bind::parse_bind(text)
 }
 

@@ -71,14 +71,14 @@ impl Config {
                 })
             }
         };
-        Self::parse(&text).map_err(|reason| ConfigError::Invalid {
+        Self::parse(&text).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
-            reason,
+            reason: e.message().to_string(),
         })
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.message().to_string())
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
     }
 
     /// The `[notify]` settings, with the defaults for keys not set.
@@ -147,7 +147,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_reported() {
-        let err = Config::parse("nik = \"typo\"").unwrap_err();
+        let err = Config::parse("nik = \"typo\"")
+            .unwrap_err()
+            .message()
+            .to_string();
         assert!(err.contains("nik"), "{err}");
     }
 
@@ -176,9 +179,15 @@ mod tests {
 
     #[test]
     fn bad_notify_keys_are_reported() {
-        let err = Config::parse("[notify]\nbel = true").unwrap_err();
+        let err = Config::parse("[notify]\nbel = true")
+            .unwrap_err()
+            .message()
+            .to_string();
         assert!(err.contains("bel"), "{err}");
-        let err = Config::parse("[notify]\ndesktop = \"yes\"").unwrap_err();
+        let err = Config::parse("[notify]\ndesktop = \"yes\"")
+            .unwrap_err()
+            .message()
+            .to_string();
         assert!(err.contains("bool"), "{err}");
         // The sentence the user sees names the file.
         let dir = tempfile::tempdir().unwrap();

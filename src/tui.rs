@@ -38,7 +38,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::app::{App, Command, Event};
 use crate::frames::FrameStats;
-use crate::net::{NetCommand, NetEvent, NetHandle};
+use crate::net::{EngineError, NetCommand, NetEvent, NetHandle};
 use crate::notify::desktop::Desktop;
 use crate::notify::terminal::{BetweenFrames, POP_TITLE, PUSH_TITLE};
 use crate::notify::Settings;
@@ -119,9 +119,7 @@ pub async fn run(
                 Some(event) => batch.push(Event::Net(event)),
                 None => {
                     net_open = false;
-                    batch.push(Event::Net(NetEvent::Error(
-                        "the network engine stopped; press Ctrl+C to quit".into(),
-                    )));
+                    batch.push(Event::Net(NetEvent::Error(EngineError::Stopped)));
                 }
             },
             _ = tick.tick() => {

@@ -37,7 +37,7 @@ use time::{OffsetDateTime, UtcOffset};
 
 use crate::domain::message::MAX_TEXT_CHARS;
 use crate::domain::{ChatMessage, LogKey, OwnLogRefusal, ReadMark, RoomName, Seq};
-use crate::net::{FollowEntry, NetCommand, NetEvent, NetworkReport, NetworkStatus};
+use crate::net::{EngineError, FollowEntry, NetCommand, NetEvent, NetworkReport, NetworkStatus};
 
 pub use action::Action;
 use alerts::Alerts;
@@ -638,7 +638,7 @@ impl App {
             SlashCommand::Unfollow(Target::Name(name)) => {
                 match self.resolve(Target::Name(name), "/unfollow", Among::Follows) {
                     Ok(key) => return net(NetCommand::Unfollow { key }),
-                    Err(sentence) => self.error(sentence),
+                    Err(sentence) => self.error(sentence.to_string()),
                 }
             }
             SlashCommand::Join(room) => return self.join(room),
@@ -809,7 +809,10 @@ impl App {
             NetEvent::RoomMember { room, member } => self.room_member(room, member),
             NetEvent::Muted { log } => self.muted(log),
             NetEvent::Unmuted { log } => self.unmuted(log),
-            NetEvent::Error(message) => self.error(message),
+            NetEvent::Error(EngineError::Stopped) => {
+                self.error("the network engine stopped; press Ctrl+C to quit")
+            }
+            NetEvent::Error(error) => self.error(error.to_string()),
             NetEvent::History(page) => self.on_history(page),
             NetEvent::SearchResults(results) => self.on_search_results(results),
         }

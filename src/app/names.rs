@@ -79,7 +79,7 @@ impl App {
         target: Target,
         command: &str,
         among: Among,
-    ) -> Result<LogKey, String> {
+    ) -> Result<LogKey, NameError> {
         let name = match target {
             Target::Key(key) => return Ok(key),
             Target::Name(name) => name,
@@ -123,18 +123,39 @@ impl App {
         let shown = text::truncate(&text::printable_line(&name), 40);
         match keys.as_slice() {
             [key] => Ok(*key),
-            [] if among == Among::Follows => Err(format!("you follow nobody called {shown}")),
-            [] => Err(format!(
-                "nobody called {shown} here; {command} takes a name you have seen or a key"
-            )),
-            many => {
-                let shorts: Vec<String> = many.iter().map(LogKey::short).collect();
-                Err(format!(
-                    "{shown} is {} logs ({}); {command} one by key",
-                    many.len(),
-                    shorts.join(", ")
-                ))
-            }
+            [] if among == Among::Follows => Err(NameError::NotFollowed { name: shown }),
+            [] => Err(NameError::Unknown {
+                name: shown,
+                command: command.to_string(),
+            }),
+            many => Err(NameError::Ambiguous {
+                name: shown,
+                command: command.to_string(),
+                keys: many.to_vec(),
+            }),
         }
     }
+}
+
+/// Why a name does not mean one log; `name` is as the user typed it,
+/// cleaned and cut to 40 characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NameError {
+    #[error("you follow nobody called {name}")]
+    NotFollowed { name: String },
+    #[error("nobody called {name} here; {command} takes a name you have seen or a key")]
+    Unknown { name: String, command: String },
+    #[error("{name} is {} logs ({}); {command} one by key", .keys.len(), shorts(.keys))]
+    Ambiguous {
+        name: String,
+        command: String,
+        keys: Vec<LogKey>,
+    },
+}
+
+fn shorts(keys: &[LogKey]) -> String {
+    keys.iter()
+        .map(LogKey::short)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -88,7 +88,7 @@ impl App {
         let key = match self.resolve(target, "/mute", Among::Everyone) {
             Ok(key) => key,
             Err(sentence) => {
-                self.error(sentence);
+                self.error(sentence.to_string());
                 return Vec::new();
             }
         };
@@ -109,7 +109,7 @@ impl App {
         let key = match self.resolve(target, "/unmute", Among::MutedFirst) {
             Ok(key) => key,
             Err(sentence) => {
-                self.error(sentence);
+                self.error(sentence.to_string());
                 return Vec::new();
             }
         };

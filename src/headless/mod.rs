@@ -147,7 +147,7 @@ pub async fn send(
             {
                 Some(Ok(*seq))
             }
-            NetEvent::Error(message) => Some(Err(Failure(message.clone()))),
+            NetEvent::Error(message) => Some(Err(Failure(message.to_string()))),
             _ => None,
         })
         .await;
@@ -215,7 +215,7 @@ pub async fn follow(config: NetConfig, key: LogKey, name: Option<String>) -> Res
     handle.send(NetCommand::Follow { key, name }).await;
     let outcome = wait_for(&mut events, |e| match e {
         NetEvent::Followed(entry) if entry.key == key => Some(Ok(())),
-        NetEvent::Error(message) => Some(Err(Failure(message.clone()))),
+        NetEvent::Error(message) => Some(Err(Failure(message.to_string()))),
         _ => None,
     })
     .await;
@@ -230,7 +230,7 @@ pub async fn unfollow(config: NetConfig, key: LogKey) -> Result<(), Failure> {
     handle.send(NetCommand::Unfollow { key }).await;
     let outcome = wait_for(&mut events, |e| match e {
         NetEvent::Unfollowed { log } if *log == key => Some(Ok(())),
-        NetEvent::Error(message) => Some(Err(Failure(message.clone()))),
+        NetEvent::Error(message) => Some(Err(Failure(message.to_string()))),
         _ => None,
     })
     .await;
@@ -325,7 +325,7 @@ fn seed_line(event: &NetEvent, ours: LogKey) -> Option<String> {
             format!("met {} in #{room}", member.key.short())
         }
         NetEvent::NetworkStatus(status) => format!("network {}", describe(status)),
-        NetEvent::Error(message) => format!("error {message}"),
+        NetEvent::Error(error) => format!("error {error}"),
         _ => return None,
     })
 }

@@ -26,7 +26,9 @@ use super::{shutdown, Failure, StopSignal};
 use crate::domain::{ChatMessage, LogKey, Seq};
 use crate::logging::say;
 use crate::net::read_only::{LogMessages, StorageReader};
-use crate::net::{self, NetCommand, NetConfig, NetError, NetEvent, NetHandle, StoreError};
+use crate::net::{
+    self, EngineError, NetCommand, NetConfig, NetError, NetEvent, NetHandle, StoreError,
+};
 
 /// How often a log followed on disk is read again.
 const POLL: Duration = Duration::from_millis(250);
@@ -223,12 +225,12 @@ impl Engine {
                         }
                     }
                     Some(NetEvent::Followed(entry)) if entry.key == key => followed = true,
-                    // Before the follow took, an error naming the log is
+                    // Before the follow took, a failure to open the log is
                     // its refusal (it cannot be opened on disk, say).
-                    Some(NetEvent::Error(message)) if !followed && message.contains(&key.short()) => {
-                        return Err(Failure(message));
+                    Some(NetEvent::Error(error @ EngineError::OpenLog { key: failed, .. })) if !followed && failed == key => {
+                        return Err(Failure(error.to_string()));
                     }
-                    Some(NetEvent::Error(message)) => say(&message),
+                    Some(NetEvent::Error(error)) => say(&error.to_string()),
                     Some(_) => {}
                     None => return Ok(()),
                 },

@@ -146,6 +146,7 @@ use crate::domain::{
 };
 
 pub use dht::dial::{dial, DialReport};
+pub use engine::error::EngineError;
 pub use report::show_address;
 pub use store::{FollowEntry, Store, StoreError};
 pub use swarm::bootstrap::{
@@ -281,8 +282,8 @@ pub enum NetEvent {
     Unmuted {
         log: LogKey,
     },
-    /// A command failed; the sentence is for the user.
-    Error(String),
+    /// A command failed; its `Display` is the sentence for the user.
+    Error(EngineError),
     /// A page of history, answering `NetCommand::LoadHistory`.
     History(history::HistoryPage),
     /// Where a search found its text, answering `NetCommand::Search`.

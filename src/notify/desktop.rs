@@ -75,11 +75,22 @@ fn escape_markup(text: &str) -> String {
     out
 }
 
+/// Why a notification could not be shown; any of them ends the thread.
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    #[error("cannot start their runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("no notification service: {0}")]
+    NoService(String),
+    #[error("the notification service did not answer within {0:?}")]
+    NoAnswer(Duration),
+}
+
 /// Something that shows notifications: the session bus's service, or a
 /// test's stand-in. Runs on the notification thread, and may block there.
 pub trait Show: Send + 'static {
-    /// Shows one; an error is a sentence for the log, and ends the thread.
-    fn show(&mut self, message: &Message) -> Result<(), String>;
+    /// Shows one; an error goes to the log, and ends the thread.
+    fn show(&mut self, message: &Message) -> Result<(), ShowError>;
 }
 
 /// The runner's handle: a queue to the notification thread, or nothing.
@@ -157,13 +168,13 @@ struct Service {
 }
 
 impl Show for Service {
-    fn show(&mut self, message: &Message) -> Result<(), String> {
+    fn show(&mut self, message: &Message) -> Result<(), ShowError> {
         let runtime = match self.runtime.take() {
             Some(runtime) => runtime,
             None => tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| format!("cannot start their runtime: {e}"))?,
+                .map_err(ShowError::Runtime)?,
         };
         let mut notification = Notification::new();
         notification
@@ -179,10 +190,8 @@ impl Show for Service {
             match tokio::time::timeout(SHOW_TIMEOUT, notification.show_async()).await {
                 // The handle holds the bus connection; it closes here.
                 Ok(Ok(_handle)) => Ok(()),
-                Ok(Err(error)) => Err(format!("no notification service: {error}")),
-                Err(_) => Err(format!(
-                    "the notification service did not answer within {SHOW_TIMEOUT:?}"
-                )),
+                Ok(Err(error)) => Err(ShowError::NoService(error.to_string())),
+                Err(_) => Err(ShowError::NoAnswer(SHOW_TIMEOUT)),
             }
         });
         self.runtime = Some(runtime);
@@ -241,11 +250,11 @@ mod tests {
     }
 
     impl Show for Recorder {
-        fn show(&mut self, message: &Message) -> Result<(), String> {
+        fn show(&mut self, message: &Message) -> Result<(), ShowError> {
             let mut shown = self.shown.lock().unwrap();
             shown.push(message.clone());
             if shown.len() >= self.fail_at {
-                Err("no service".into())
+                Err(ShowError::NoService("none in this test".into()))
             } else {
                 Ok(())
             }
@@ -307,7 +316,7 @@ mod tests {
     }
 
     impl Show for Stuck {
-        fn show(&mut self, _: &Message) -> Result<(), String> {
+        fn show(&mut self, _: &Message) -> Result<(), ShowError> {
             drop(self.release.lock().unwrap());
             *self.shown.lock().unwrap() += 1;
             Ok(())
@@ -372,12 +381,11 @@ mod tests {
         match shown {
             Ok(()) => assert!(bus, "shown with no session bus to show it on"),
             Err(error) if bus => assert!(
-                error.starts_with("no notification service")
-                    || error.starts_with("the notification service did not answer"),
+                matches!(error, ShowError::NoService(_) | ShowError::NoAnswer(_)),
                 "{error}"
             ),
             Err(error) => {
-                assert!(error.starts_with("no notification service"), "{error}");
+                assert!(matches!(error, ShowError::NoService(_)), "{error}");
                 assert!(took < SHOW_TIMEOUT, "no bus, yet it took {took:?}");
             }
         }

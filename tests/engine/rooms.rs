@@ -5,7 +5,7 @@
 use hychat::app::timeline::Body;
 use hychat::app::{App, Event};
 use hychat::domain::{LogKey, RoomName};
-use hychat::net::{NetCommand, NetEvent};
+use hychat::net::{EngineError, NetCommand, NetEvent};
 
 use crate::harness::node::{bootstrap_node, Node, WAIT};
 
@@ -156,7 +156,8 @@ async fn leaving_a_room_stops_holding_its_members_logs() {
             _ => None,
         })
         .await;
-    assert!(error.contains(ROOM), "{error}");
+    assert_eq!(error, EngineError::NotInRoom(room()));
+    assert!(error.to_string().contains(ROOM), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 use super::*;
 use crate::app::network;
 use crate::domain::ConnectionKey;
-use crate::net::{Nat, PeerPath, PeerRoute, Reachability};
+use crate::net::{EngineError, Nat, PeerPath, PeerRoute, Reachability};
 
 #[test]
 fn network_status_and_errors() {
@@ -18,9 +18,9 @@ fn network_status_and_errors() {
     )));
     app.update(Event::Tick(NOW + time::Duration::seconds(4)));
     assert_eq!(app.retry_in(), Some(Duration::from_secs(6)));
-    app.update(Event::Net(NetEvent::Error(
-        "could not follow: disk full".into(),
-    )));
+    app.update(Event::Net(NetEvent::Error(EngineError::Save {
+        reason: "could not follow: disk full".into(),
+    })));
     assert_eq!(last_row(&app), "15:00 ! could not follow: disk full");
 }
 

@@ -5,6 +5,7 @@
 //! followed or a member of a joined room.
 
 pub(crate) mod batch;
+pub(crate) mod error;
 pub(crate) mod membership;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use crate::domain::text::sanitize_line;
 use crate::domain::OwnLogRefusal;
 use crate::net::connection::ConnectionContext;
 use crate::net::engine::batch::Draft;
+use crate::net::engine::error::EngineError;
 use crate::net::engine::membership::Membership;
 use crate::net::history::{HistoryRequest, SearchRequest};
 use crate::net::log::{self, LogTask};
@@ -146,8 +148,8 @@ fn clean_nickname(nick: &str) -> String {
 impl Engine {
     async fn run(mut self, config: NetConfig, mut commands: mpsc::Receiver<NetCommand>) {
         for key in self.held_keys() {
-            if let Err(message) = self.open_held(key).await {
-                self.error(message).await;
+            if let Err(e) = self.open_held(key).await {
+                self.error(e).await;
             }
         }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -240,9 +242,10 @@ impl Engine {
         }
     }
 
-    async fn error(&self, message: String) {
-        tracing::warn!(%message, "command failed");
-        let _ = self.events.send(NetEvent::Error(message)).await;
+    async fn error(&self, error: impl Into<EngineError>) {
+        let error = error.into();
+        tracing::warn!(%error, "command failed");
+        let _ = self.events.send(NetEvent::Error(error)).await;
     }
 
     /// Writes a batch of our appends (see `batch`): one journal write and
@@ -261,24 +264,23 @@ impl Engine {
         let Some(core) = self.logs.get(&self.own_key).map(|own| own.core.clone()) else {
             return;
         };
-        let what = match blocks.len() {
-            1 => "the message".to_string(),
-            n => format!("{n} messages"),
+        let count = blocks.len();
+        let write = |e: &dyn std::fmt::Display| EngineError::Write {
+            count,
+            reason: e.to_string(),
         };
         if let Err(e) = self.own_journal.append(blocks.clone()).await {
-            self.error(format!("could not write {what} to your log: {e}"))
-                .await;
+            self.error(write(&e)).await;
             return;
         }
         if let Err(e) = core.append_batch(&blocks).await {
-            self.error(format!("could not write {what} to your log: {e}"))
-                .await;
+            self.error(write(&e)).await;
         }
     }
 
     async fn follow(&mut self, key: LogKey, name: Option<String>) {
         if let Err(refusal) = OwnLogRefusal::Follow.check(&key, Some(self.own_key)) {
-            self.error(refusal.to_string()).await;
+            self.error(refusal).await;
             return;
         }
         let name = name.map(|n| clean_nickname(&n)).filter(|n| !n.is_empty());
@@ -288,13 +290,13 @@ impl Engine {
             None => self.follows.push(entry.clone()),
         }
         if let Err(e) = self.store.save_follows(&self.follows) {
-            self.error(e.to_string()).await;
+            self.error(e).await;
         }
         if self.logs.contains_key(&key) {
             // Held for a room until now: a followed log is looked for too.
             self.set_topic(key, true).await;
-        } else if let Err(message) = self.open_held(key).await {
-            self.error(message).await;
+        } else if let Err(e) = self.open_held(key).await {
+            self.error(e).await;
             return;
         }
         let _ = self.events.send(NetEvent::Followed(entry)).await;
@@ -304,12 +306,11 @@ impl Engine {
         let before = self.follows.len();
         self.follows.retain(|f| f.key != key);
         if self.follows.len() == before {
-            self.error(format!("you do not follow {}", key.short()))
-                .await;
+            self.error(EngineError::NotFollowed(key)).await;
             return;
         }
         if let Err(e) = self.store.save_follows(&self.follows) {
-            self.error(e.to_string()).await;
+            self.error(e).await;
         }
         self.release_unheld().await;
         if self.logs.contains_key(&key) {
@@ -322,12 +323,11 @@ impl Engine {
     async fn set_nick(&mut self, nickname: &str) {
         let nickname = clean_nickname(nickname);
         if nickname.is_empty() {
-            self.error("a nickname needs at least one visible character".into())
-                .await;
+            self.error(EngineError::EmptyNickname).await;
             return;
         }
         if let Err(e) = self.store.save_nickname(&nickname) {
-            self.error(e.to_string()).await;
+            self.error(e).await;
             return;
         }
         self.nickname = nickname.clone();
@@ -381,7 +381,7 @@ impl Engine {
 
     async fn save_rooms(&self) {
         if let Err(e) = self.store.save_rooms(self.membership.stored()) {
-            self.error(e.to_string()).await;
+            self.error(e).await;
         }
     }
 
@@ -401,7 +401,7 @@ impl Engine {
 
     async fn leave_room(&mut self, room: &RoomName) {
         if !self.membership.leave(room) {
-            self.error(format!("you are not in the room {room}")).await;
+            self.error(EngineError::NotInRoom(room.clone())).await;
             return;
         }
         self.save_rooms().await;
@@ -440,8 +440,8 @@ impl Engine {
                 .send(NetEvent::RoomMember { room, member })
                 .await;
             if !self.logs.contains_key(&key) {
-                if let Err(message) = self.open_held(key).await {
-                    self.error(message).await;
+                if let Err(e) = self.open_held(key).await {
+                    self.error(e).await;
                 }
             }
         }
@@ -449,13 +449,17 @@ impl Engine {
 
     async fn set_muted(&mut self, key: LogKey, muted: bool) {
         if let Err(refusal) = OwnLogRefusal::Mute.check(&key, Some(self.own_key)) {
-            self.error(refusal.to_string()).await;
+            self.error(refusal).await;
             return;
         }
         let was = self.muted.contains(&key);
         if muted == was {
-            let state = if muted { "already muted" } else { "not muted" };
-            self.error(format!("{} is {state}", key.short())).await;
+            let error = if muted {
+                EngineError::AlreadyMuted(key)
+            } else {
+                EngineError::NotMuted(key)
+            };
+            self.error(error).await;
             return;
         }
         if muted {
@@ -464,7 +468,7 @@ impl Engine {
             self.muted.retain(|k| *k != key);
         }
         if let Err(e) = self.store.save_muted(&self.muted) {
-            self.error(e.to_string()).await;
+            self.error(e).await;
             return;
         }
         // A muted member is no longer passed on to others.
@@ -481,11 +485,14 @@ impl Engine {
     /// swarm topic of their own: room members are met on the room's topic,
     /// and the logs they hold travel over that connection (the hello lists
     /// them), so a room of many members costs one topic, not one each.
-    async fn open_held(&mut self, key: LogKey) -> Result<(), String> {
+    async fn open_held(&mut self, key: LogKey) -> Result<(), EngineError> {
         let dir = self.store.log_dir(&key);
         let core = log::open_clone(&dir, key)
             .await
-            .map_err(|e| format!("cannot open the log {}: {e}", key.short()))?;
+            .map_err(|e| EngineError::OpenLog {
+                key,
+                reason: e.to_string(),
+            })?;
         self.start_log(key, core, true, &dir);
         if self.follows.iter().any(|f| f.key == key) {
             self.set_topic(key, true).await;

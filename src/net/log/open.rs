@@ -15,6 +15,8 @@ use crate::domain::keys::LogKey;
 pub(crate) enum LogError {
     #[error("{0}")]
     Hypercore(String),
+    #[error(transparent)]
+    Storage(#[from] super::storage::StorageError),
     #[error("opening the log panicked inside hypercore")]
     Panicked,
     #[error("index: {0}")]
@@ -30,9 +32,7 @@ pub(crate) async fn open_core(dir: &Path, key: Option<LogKey>) -> Result<Hyperco
     // Build in its own task so a panic inside hypercore is contained here.
     let opened = tokio::spawn(async move {
         let created = std::fs::metadata(dir_owned.join("oplog")).is_ok_and(|m| m.len() > 0);
-        let storage = open_storage(&dir_owned, key.is_some() || !created)
-            .await
-            .map_err(LogError::Hypercore)?;
+        let storage = open_storage(&dir_owned, key.is_some() || !created).await?;
         // The backend empties an oplog without a header: only a created log has one.
         let exists = std::fs::metadata(dir_owned.join("oplog")).is_ok_and(|m| m.len() > 0);
         let builder = HypercoreBuilder::new(storage);
@@ -70,7 +70,7 @@ pub(crate) async fn open_core(dir: &Path, key: Option<LogKey>) -> Result<Hyperco
 // compat: hypercore row (reopening a log)
 pub(crate) async fn open_clone(dir: &Path, key: LogKey) -> Result<Hypercore, LogError> {
     match open_core(dir, Some(key)).await {
-        Err(e @ (LogError::Hypercore(_) | LogError::Panicked))
+        Err(e @ (LogError::Hypercore(_) | LogError::Storage(_) | LogError::Panicked))
             if dir.join("oplog").metadata().is_ok_and(|m| m.len() > 0) =>
         {
             tracing::warn!(?key, error = %e, "cannot reopen a cloned log; cloning it afresh");

@@ -197,7 +197,7 @@ async fn fresh_storage(copy: &Path) -> Result<Storage, LogError> {
     }
     std::fs::create_dir_all(copy)?;
     restrict_permissions(copy);
-    open_storage(copy, true).await.map_err(LogError::Hypercore)
+    Ok(open_storage(copy, true).await?)
 }
 
 /// A writable hypercore on `storage` holding `blocks`, signed with `key`.

@@ -42,12 +42,29 @@ use crate::net::shared::lock;
 
 use super::oplog::{self, ENTRIES};
 
+/// Why the backend could not open a log's files.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StorageError {
+    #[error("{what} in {}: {source}", dir.display())]
+    Io {
+        what: &'static str,
+        dir: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no log in {} (its oplog has no header)", .0.display())]
+    NoLog(std::path::PathBuf),
+    /// The crate's `Storage::open` refused.
+    #[error(transparent)]
+    Crate(#[from] hypercore::HypercoreError),
+}
+
 /// Opens the four files of the log in `dir`, creating what is missing, and
 /// prepares what the crate reads at open. With `may_create` (a log whose key
 /// the caller knows), a log whose creation was cut short is emptied and its
 /// oplog's torn tail is cut; without it, nothing on disk is changed before
 /// the crate reads it.
-pub(crate) async fn open_storage(dir: &Path, may_create: bool) -> Result<Storage, String> {
+pub(crate) async fn open_storage(dir: &Path, may_create: bool) -> Result<Storage, StorageError> {
     open_storage_until(dir, may_create, None).await
 }
 
@@ -57,10 +74,16 @@ async fn open_storage_until(
     dir: &Path,
     may_create: bool,
     writes: Option<Arc<AtomicI64>>,
-) -> Result<Storage, String> {
-    let io = |what: &str, e: std::io::Error| format!("{what} in {}: {e}", dir.display());
-    std::fs::create_dir_all(dir).map_err(|e| io("cannot create the log's folder", e))?;
-    let open = |name: &str| {
+) -> Result<Storage, StorageError> {
+    let io = |what: &'static str| {
+        move |source: std::io::Error| StorageError::Io {
+            what,
+            dir: dir.to_path_buf(),
+            source,
+        }
+    };
+    std::fs::create_dir_all(dir).map_err(io("cannot create the log's folder"))?;
+    let open = |name: &'static str, what: &'static str| {
         let path = dir.join(name);
         OpenOptions::new()
             .read(true)
@@ -70,31 +93,27 @@ async fn open_storage_until(
             // Owner-only from the start: an own log's oplog holds its secret key.
             .mode(0o600)
             .open(&path)
-            .map_err(|e| io(&format!("cannot open {name}"), e))
+            .map_err(io(what))
     };
     let (tree, data, bitfield, oplog) = (
-        open("tree")?,
-        open("data")?,
-        open("bitfield")?,
-        open("oplog")?,
+        open("tree", "cannot open tree")?,
+        open("data", "cannot open data")?,
+        open("bitfield", "cannot open bitfield")?,
+        open("oplog", "cannot open oplog")?,
     );
-    let read = |file: &File, name: &str| -> Result<Vec<u8>, String> {
-        let length = file
-            .metadata()
-            .map_err(|e| io(&format!("cannot read {name}"), e))?
-            .len();
+    let read = |file: &File, what: &'static str| -> Result<Vec<u8>, StorageError> {
+        let length = file.metadata().map_err(io(what))?.len();
         let mut bytes = vec![0; length as usize];
-        file.read_exact_at(&mut bytes, 0)
-            .map_err(|e| io(&format!("cannot read {name}"), e))?;
+        file.read_exact_at(&mut bytes, 0).map_err(io(what))?;
         Ok(bytes)
     };
-    let oplog_bytes = read(&oplog, "oplog")?;
+    let oplog_bytes = read(&oplog, "cannot read oplog")?;
     let shown = if has_header(&oplog_bytes) {
-        let shown = present_oplog(&oplog_bytes, &read(&bitfield, "bitfield")?);
+        let shown = present_oplog(&oplog_bytes, &read(&bitfield, "cannot read bitfield")?);
         if may_create {
             oplog
                 .set_len(shown.stored_len)
-                .map_err(|e| io("cannot cut the oplog's torn tail", e))?;
+                .map_err(io("cannot cut the oplog's torn tail"))?;
         }
         shown
     } else if may_create {
@@ -102,20 +121,20 @@ async fn open_storage_until(
         // short. Whatever the other files hold belongs to no log.
         for file in [&tree, &data, &bitfield, &oplog] {
             file.set_len(0)
-                .map_err(|e| io("cannot reset an unfinished log", e))?;
+                .map_err(io("cannot reset an unfinished log"))?;
         }
         Presented::default()
     } else {
-        return Err(format!(
-            "no log in {} (its oplog has no header)",
-            dir.display()
-        ));
+        return Err(StorageError::NoLog(dir.to_path_buf()));
     };
 
     let stores: [Arc<dyn StorageTraits>; 4] = [
-        Arc::new(FileStore::new(Disk::new(tree, &writes), false)?),
-        Arc::new(FileStore::new(Disk::new(data, &writes), false)?),
-        Arc::new(FileStore::new(Disk::new(bitfield, &writes), true)?),
+        Arc::new(FileStore::new(Disk::new(tree, &writes), false).map_err(io("cannot read tree"))?),
+        Arc::new(FileStore::new(Disk::new(data, &writes), false).map_err(io("cannot read data"))?),
+        Arc::new(
+            FileStore::new(Disk::new(bitfield, &writes), true)
+                .map_err(io("cannot read bitfield"))?,
+        ),
         Arc::new(OplogStore::new(Disk::new(oplog, &writes), shown)),
     ];
     let create = move |store: Store| {
@@ -129,7 +148,7 @@ async fn open_storage_until(
     };
     Storage::open(create, false)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(StorageError::Crate)
 }
 
 /// What the crate reads as its oplog, and where its entries go on disk.
@@ -308,8 +327,8 @@ struct FileStore {
 }
 
 impl FileStore {
-    fn new(file: Arc<Disk>, hidden: bool) -> Result<Self, String> {
-        let length = file.file.metadata().map_err(|e| e.to_string())?.len();
+    fn new(file: Arc<Disk>, hidden: bool) -> std::io::Result<Self> {
+        let length = file.file.metadata()?.len();
         Ok(Self {
             file,
             length: Arc::new(AtomicU64::new(length)),

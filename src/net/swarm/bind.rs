@@ -9,23 +9,26 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 /// Parses `--bind`: `0.0.0.0`, `192.168.1.10`, `192.168.1.10:49738`. A bare
 /// IP gets port 0 (any free port). IPv6 is refused: the DHT protocol
 /// carries IPv4 addresses only (dht-rpc's `ipv4Address`).
-pub fn parse_bind(text: &str) -> Result<SocketAddr, String> {
+pub fn parse_bind(text: &str) -> Result<SocketAddr, BindParseError> {
     let text = text.trim();
     let addr = text
         .parse::<SocketAddr>()
         .ok()
         .or_else(|| text.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 0)))
-        .ok_or_else(|| {
-            format!(
-                "'{text}' is not an address to bind to; give an IP such as 0.0.0.0 or 192.168.1.10, optionally with :PORT"
-            )
-        })?;
+        .ok_or_else(|| BindParseError::NotAnAddress(text.to_string()))?;
     if addr.is_ipv6() {
-        return Err(format!(
-            "'{text}' is an IPv6 address; the DHT speaks IPv4 only, so give an IPv4 address such as 0.0.0.0"
-        ));
+        return Err(BindParseError::Ipv6(text.to_string()));
     }
     Ok(addr)
+}
+
+/// Why `--bind` (or the config's `bind`) is not an address hychat can use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BindParseError {
+    #[error("'{0}' is not an address to bind to; give an IP such as 0.0.0.0 or 192.168.1.10, optionally with :PORT")]
+    NotAnAddress(String),
+    #[error("'{0}' is an IPv6 address; the DHT speaks IPv4 only, so give an IPv4 address such as 0.0.0.0")]
+    Ipv6(String),
 }
 
 /// Why an address cannot be bound, as one sentence for the user.
@@ -92,12 +95,13 @@ mod tests {
             Ok("192.168.1.10:49738".parse().unwrap())
         );
         let v6 = parse_bind("::").unwrap_err();
-        assert!(v6.contains("IPv4 only"), "{v6}");
+        assert_eq!(v6, BindParseError::Ipv6("::".into()));
+        assert!(v6.to_string().contains("IPv4 only"), "{v6}");
     }
 
     #[test]
     fn a_bad_bind_is_one_sentence() {
-        let error = parse_bind("localhost:x").unwrap_err();
+        let error = parse_bind("localhost:x").unwrap_err().to_string();
         assert!(error.contains("not an address to bind to"), "{error}");
         assert!(!error.contains('\n'));
     }
