@@ -57,9 +57,9 @@ pub mod testing {
 
     pub use super::compat::observed::{tap_wire, WireSeen, WireTap};
     /// A hand-made connection to a topic's peer, over hychat's DHT client.
-    pub use super::dht::dial::{dial_topic, TopicDial};
+    pub use super::dht::diagnostics::dial::{dial_topic, TopicDial};
     /// The DHT's decoders, for the DHT fuzz bench.
-    pub use super::dht::fuzz::{dht_decoders, DhtDecoder, DhtOutcome};
+    pub use super::dht::encoding::fuzz::{dht_decoders, DhtDecoder, DhtOutcome};
     use super::history::{SearchRequest, SearchResults};
     /// Hostile peers against one log's replication, for the fuzz bench.
     pub use super::replication::hostile::{fuzz, FuzzReport, OUTCOMES};
@@ -145,7 +145,7 @@ use crate::domain::{
     ChatMessage, ConnectionKey, LogKey, Member, ReadMark, RoomEntry, RoomName, Seq,
 };
 
-pub use dht::dial::{dial, DialReport};
+pub use dht::diagnostics::dial::{dial, DialReport};
 pub use engine::error::EngineError;
 pub use report::show_address;
 pub use store::{FollowEntry, Store, StoreError};

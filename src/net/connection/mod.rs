@@ -27,7 +27,7 @@ use crate::net::compat;
 use crate::net::compat::observed::{ObservedConnection, PeerSaid};
 use crate::net::compat::pacing::Paced;
 use crate::net::connection::rooms::{RoomChannels, RoomEvent};
-use crate::net::dht::stream::PacketsIn;
+use crate::net::dht::connection::stream::PacketsIn;
 use crate::net::replication::Detached;
 use crate::net::route::{self, Place};
 use crate::net::shared::sessions::SessionVerdict;

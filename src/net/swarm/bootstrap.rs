@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use std::net::SocketAddrV4;
 
-use crate::net::dht::service::{DhtNode, NodeConfig};
+use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
 
 /// The public Hyperswarm bootstrap nodes.
 pub const PUBLIC_BOOTSTRAP: [&str; 3] = [

@@ -4,25 +4,25 @@
 //! answer, then open the UDX stream on the path the answer allows and hand
 //! back the secret stream.
 //!
-//! Paths today: the server is OPEN, or was reached without a relay, or
-//! offers no holepunch: connect straight to its address (JS's first case).
-//! A server that asks to be holepunched is refused with a clear error until
-//! the puncher lands (`Path::Punch`). `path` is the pure decision.
+//! Paths: a server that is OPEN, or that answered through a relay but offers
+//! no holepunch, is connected to straight (JS's first case); one that
+//! offers a holepunch is punched (`punch`), and the stream opens on the
+//! socket the probe reached. `path` is the pure decision.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use super::crypto::hash;
-use super::handshake::{ClientHandshake, HandshakeError};
-use super::messages::{
+use super::punch::{pick_server_relay, punch, Plan, PunchError};
+use crate::net::dht::connection::handshake::{ClientHandshake, HandshakeError};
+use crate::net::dht::connection::sampler::Firewall;
+use crate::net::dht::connection::stream::{DhtStream, Taken};
+use crate::net::dht::encoding::crypto::hash;
+use crate::net::dht::encoding::messages::{
     Handshake, Mode, NoisePayload, Peer, SecretStreamInfo, UdxInfo, FIND_PEER, FIREWALL_OPEN,
     PEER_HANDSHAKE,
 };
-use super::punch::{pick_server_relay, punch, Plan, PunchError};
-use super::rpc::{RpcError, ATTEMPTS};
-use super::sampler::Firewall;
-use super::service::DhtNode;
-use super::stream::DhtStream;
-use super::wire::Request;
+use crate::net::dht::encoding::wire::Request;
+use crate::net::dht::kademlia::rpc::{RpcError, ATTEMPTS};
+use crate::net::dht::kademlia::service::DhtNode;
 
 /// Relays tried for one handshake, in turn (JS tries 2 or 3 at a time).
 const MAX_RELAYS: usize = 3;
@@ -93,24 +93,6 @@ pub(crate) fn is_bogon(ip: Ipv4Addr) -> bool {
         || (a == 198 && b == 51 && c == 100)
         || (a == 203 && b == 0 && c == 113)
         || a >= 224
-}
-
-/// How a connection was made, for the network pane and `dial`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Taken {
-    /// UDX straight to the server's address.
-    Direct,
-    /// Through holes punched in the NATs, with this strategy.
-    Punched(&'static str),
-}
-
-impl std::fmt::Display for Taken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Taken::Direct => f.write_str("direct"),
-            Taken::Punched(how) => write!(f, "punched, {how}"),
-        }
-    }
 }
 
 /// A connection we dialed, and whose relay carried its handshake.
@@ -244,7 +226,7 @@ pub(crate) async fn connect(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::dht::messages::{HolepunchInfo, RelayInfo, FIREWALL_CONSISTENT};
+    use crate::net::dht::encoding::messages::{HolepunchInfo, RelayInfo, FIREWALL_CONSISTENT};
 
     fn addr(text: &str) -> SocketAddrV4 {
         text.parse().unwrap()
@@ -363,7 +345,7 @@ mod tests {
     /// Runs the echo exchange; returns how we connected and the JS
     /// server's punch statistics.
     async fn echo_through_a_js_server(firewalled: bool) -> (Taken, String) {
-        use crate::net::dht::service::NodeConfig;
+        use crate::net::dht::kademlia::service::NodeConfig;
         use futures::{SinkExt, StreamExt};
         use hypercore_handshake::CipherEvent;
         use std::io::{BufRead, BufReader};

@@ -28,16 +28,18 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::crypto::SecurePayload;
-use super::messages::{
+use crate::net::dht::connection::sampler::{Firewall, NatSampler};
+use crate::net::dht::connection::sockets::{sample_nat, Arrived, PunchSockets};
+use crate::net::dht::connection::strategy::{
+    self, remote_addresses, strategy_name, ProbeSchedule, RemoteAddress, Strategy,
+};
+use crate::net::dht::encoding::crypto::SecurePayload;
+use crate::net::dht::encoding::messages::{
     Holepunch, HolepunchPayload, Mode, RelayInfo, ERROR_ABORTED, ERROR_NONE, PEER_HOLEPUNCH,
 };
-use super::rpc::{Rpc, ATTEMPTS};
-use super::sampler::{Firewall, NatSampler};
-use super::service::DhtNode;
-use super::sockets::{sample_nat, Arrived, PunchSockets};
-use super::strategy::{self, remote_addresses, ProbeSchedule, RemoteAddress, Strategy};
-use super::wire::Request;
+use crate::net::dht::encoding::wire::Request;
+use crate::net::dht::kademlia::rpc::{Rpc, ATTEMPTS};
+use crate::net::dht::kademlia::service::DhtNode;
 
 /// How long the last probes' echoes get once the strategy's probes are spent.
 const LAST_ECHO: Duration = Duration::from_millis(500);
@@ -503,15 +505,6 @@ impl Attempt<'_> {
             remote: arrived.from,
             strategy,
         })
-    }
-}
-
-pub(crate) fn strategy_name(strategy: &Strategy) -> &'static str {
-    match strategy {
-        Strategy::Consistent => "consistent",
-        Strategy::RandomProbes { .. } => "random probes",
-        Strategy::Birthday { .. } => "birthday sockets",
-        Strategy::Refused(_) | Strategy::NotPunchable => "none",
     }
 }
 

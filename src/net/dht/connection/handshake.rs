@@ -10,8 +10,8 @@
 
 use hypercore_handshake::{Cipher, CipherEvent};
 
-use super::crypto::{holepunch_secret, NS_PEER_HANDSHAKE};
-use super::messages::{NoisePayload, ERROR_NONE};
+use crate::net::dht::encoding::crypto::{holepunch_secret, NS_PEER_HANDSHAKE};
+use crate::net::dht::encoding::messages::{NoisePayload, ERROR_NONE};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum HandshakeError {
@@ -181,7 +181,9 @@ fn secret_of(cipher: &Cipher) -> Result<[u8; 32], HandshakeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::dht::messages::{SecretStreamInfo, UdxInfo, ERROR_ABORTED, FIREWALL_OPEN};
+    use crate::net::dht::encoding::messages::{
+        SecretStreamInfo, UdxInfo, ERROR_ABORTED, FIREWALL_OPEN,
+    };
     use ed25519_dalek::SigningKey;
 
     fn server_keys() -> ([u8; 32], [u8; 32]) {

@@ -22,9 +22,11 @@
 //! cannot grow the tallies without bound (a real punch sees at most a dozen).
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 
-use super::messages::{FIREWALL_CONSISTENT, FIREWALL_OPEN, FIREWALL_RANDOM, FIREWALL_UNKNOWN};
+use crate::net::dht::encoding::messages::{
+    FIREWALL_CONSISTENT, FIREWALL_OPEN, FIREWALL_RANDOM, FIREWALL_UNKNOWN,
+};
 
 /// Nodes pinged per sampling round, and the samples after which the
 /// verdict counts as settled whatever it is.
@@ -279,12 +281,14 @@ impl NatSampler {
     }
 
     /// How many nodes have given a sample.
+    #[cfg(test)]
     pub(crate) fn samples(&self) -> usize {
         self.samples
     }
 
     /// The host most samples named, if any.
-    pub(crate) fn top_host(&self) -> Option<Ipv4Addr> {
+    #[cfg(test)]
+    pub(crate) fn top_host(&self) -> Option<std::net::Ipv4Addr> {
         self.hosts.first().map(|t| *t.addr.ip())
     }
 
@@ -331,6 +335,7 @@ impl NatSampler {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::net::Ipv4Addr;
 
     fn at(host: u8, port: u16) -> SocketAddrV4 {
         SocketAddrV4::new(Ipv4Addr::new(203, 0, 113, host), port)

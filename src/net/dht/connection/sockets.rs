@@ -15,7 +15,7 @@ use std::net::{SocketAddr, SocketAddrV4};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::rpc::{Inbound, Rpc};
+use crate::net::dht::kademlia::rpc::{Inbound, Rpc};
 
 /// A holepunch probe: one byte, zero (JS sends `[0]`).
 pub(crate) const PROBE: [u8; 1] = [0];
@@ -35,8 +35,7 @@ pub(crate) struct Arrived {
 #[derive(Debug)]
 pub(crate) enum Extra {
     Request {
-        socket: usize,
-        request: super::wire::Request,
+        request: crate::net::dht::encoding::wire::Request,
         from: SocketAddrV4,
     },
     Udx {
@@ -136,10 +135,6 @@ impl PunchSockets {
         Ok(index)
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.held.len()
-    }
-
     /// The socket at `index`, unless released or taken.
     pub(crate) fn rpc(&self, index: usize) -> Option<&Rpc> {
         self.held.get(index)?.as_ref().map(|h| &h.rpc)
@@ -179,6 +174,7 @@ impl PunchSockets {
     }
 
     /// Closes socket `index` (a reopened NAT sample, or a loser).
+    #[cfg(test)]
     pub(crate) fn release(&mut self, index: usize) {
         if let Some(held) = self.held.get_mut(index).and_then(Option::take) {
             held.listener.abort();
@@ -187,6 +183,7 @@ impl PunchSockets {
 
     /// The next probe that arrives on any socket still held (unless the
     /// arrivals were taken with `arrivals`).
+    #[cfg(test)]
     pub(crate) async fn arrived(&mut self) -> Option<Arrived> {
         loop {
             let arrived = self.arrived.as_mut()?.recv().await?;
@@ -210,6 +207,7 @@ impl PunchSockets {
     }
 
     /// Sockets still open.
+    #[cfg(test)]
     pub(crate) fn open_count(&self) -> usize {
         self.held.iter().filter(|h| h.is_some()).count()
     }
@@ -225,7 +223,7 @@ pub(crate) async fn sample_nat(
     nodes: Vec<SocketAddrV4>,
 ) -> Vec<(SocketAddrV4, SocketAddrV4)> {
     let pings = nodes.into_iter().map(|node| async move {
-        let ping = rpc.request(super::wire::ping(0, node), node, 1);
+        let ping = rpc.request(crate::net::dht::encoding::wire::ping(0, node), node, 1);
         match tokio::time::timeout(SAMPLE_WAIT, ping).await {
             Ok(Ok(answer)) => Some((answer.reply.to, answer.from)),
             _ => None,
@@ -251,11 +249,7 @@ async fn listen(
             Inbound::Request { request, from } => {
                 // Only a serving side answers requests on its punch sockets.
                 if let Some(extra) = &extra {
-                    let _ = extra.try_send(Extra::Request {
-                        socket: index,
-                        request,
-                        from,
-                    });
+                    let _ = extra.try_send(Extra::Request { request, from });
                 }
                 continue;
             }

@@ -1,11 +1,11 @@
 //! How a puncher punches, as hyperdht's holepuncher decides it: which
 //! strategy a pair of firewall verdicts calls for, the exact probes each
-//! strategy sends and when (`ProbeSchedule`), which of the remote's
-//! addresses count as verified, and the per-DHT throttle on random punches
-//! (`RandomThrottle`). Pure: no IO, no clock; every call that needs the time
-//! takes `now`.
+//! strategy sends and when (`ProbeSchedule`), and which of the remote's
+//! addresses count as verified. Whether a random punch may start now is the
+//! node's (`kademlia/throttle.rs`). Pure: no IO, no clock; every call that
+//! needs the time takes `now`.
 //!
-//! A probe is the one-byte datagram `PROBE`. The caller sends what
+//! A probe is the one-byte datagram `sockets::PROBE`. The caller sends what
 //! `ProbeSchedule::next` returns, sleeps until `next_wake`, and aborts the
 //! punch when the schedule is exhausted (`next_wake` is `None`). A probe
 //! arriving on any puncher socket ends the punch (the caller drops the
@@ -26,14 +26,6 @@ use rand::{Rng, SeedableRng};
 
 use super::sampler::Firewall;
 
-/// The datagram every probe carries.
-pub(crate) const PROBE: [u8; 1] = [0];
-/// The TTL of a "low TTL" probe: far enough to open our own NAT, not far
-/// enough to reach (and upset) the remote's.
-pub(crate) const LOW_TTL: u32 = 5;
-/// The TTL of every other probe.
-pub(crate) const DEFAULT_TTL: u32 = 64;
-
 /// Consistent strategy: ticks, and the gap after each.
 pub(crate) const CONSISTENT_TICKS: u32 = 10;
 pub(crate) const CONSISTENT_GAP: Duration = Duration::from_secs(1);
@@ -46,11 +38,6 @@ pub(crate) const MIN_RANDOM_PORT: u16 = 1000;
 /// and the pause between opening them and the round-robin probes.
 pub(crate) const BIRTHDAY_SOCKETS: usize = 256;
 pub(crate) const BIRTHDAY_PAUSE: Duration = Duration::from_millis(100);
-
-/// Random punches running at once, per DHT instance.
-pub(crate) const RANDOM_PUNCH_LIMIT: u32 = 1;
-/// The least time from the end of one random punch to the start of the next.
-pub(crate) const RANDOM_PUNCH_INTERVAL: Duration = Duration::from_secs(20);
 
 /// One of the remote puncher's addresses, and whether its host is verified:
 /// a token made for that host came back through a relay we trust. Random
@@ -146,14 +133,26 @@ pub(crate) fn choose(
     }
 }
 
+/// A strategy's name, as the network pane and `dial` show how a stream was
+/// punched (`Taken::Punched`).
+pub(crate) fn strategy_name(strategy: &Strategy) -> &'static str {
+    match strategy {
+        Strategy::Consistent => "consistent",
+        Strategy::RandomProbes { .. } => "random probes",
+        Strategy::Birthday { .. } => "birthday sockets",
+        Strategy::Refused(_) | Strategy::NotPunchable => "none",
+    }
+}
+
 /// Whether our side is unstable: our verdict is unknown, or both sides are
 /// random. An unstable puncher reopens on a new socket (up to 3 times).
+#[cfg(test)]
 pub(crate) fn is_unstable(local: Firewall, remote: Firewall) -> bool {
     local == Firewall::Unknown || (local == Firewall::Random && remote == Firewall::Random)
 }
 
 /// Whether a punch between these verdicts is a random punch, subject to
-/// `RandomThrottle`.
+/// the node's `RandomThrottle`.
 pub(crate) fn is_random_punch(local: Firewall, remote: Firewall) -> bool {
     local == Firewall::Random || remote == Firewall::Random
 }
@@ -167,7 +166,8 @@ pub(crate) struct Probe {
     /// Open this socket (a new pool socket) before sending.
     pub(crate) open: bool,
     pub(crate) to: SocketAddrV4,
-    /// Send with `LOW_TTL` rather than `DEFAULT_TTL`.
+    /// Send with a low TTL (JS: 5, far enough to open our own NAT, not far
+    /// enough to reach and upset the remote's) rather than the default 64.
     pub(crate) low_ttl: bool,
 }
 
@@ -280,6 +280,7 @@ impl ProbeSchedule {
         self.due
     }
 
+    #[cfg(test)]
     pub(crate) fn is_exhausted(&self) -> bool {
         self.due.is_none()
     }
@@ -366,54 +367,6 @@ impl ProbeSchedule {
                 }]
             }
         }
-    }
-}
-
-/// The per-DHT throttle on random punches: at most `RANDOM_PUNCH_LIMIT` at
-/// a time, and none within `RANDOM_PUNCH_INTERVAL` of the end of the last
-/// one, whether it connected or gave up.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RandomThrottle {
-    active: u32,
-    last_ended: Option<Instant>,
-}
-
-impl RandomThrottle {
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// Whether a random punch would have to wait now.
-    pub(crate) fn is_throttled(&self, now: Instant) -> bool {
-        self.active >= RANDOM_PUNCH_LIMIT
-            || self
-                .last_ended
-                .is_some_and(|t| now.saturating_duration_since(t) < RANDOM_PUNCH_INTERVAL)
-    }
-
-    /// Commits to a random punch if the throttle allows one now. A `true`
-    /// must be followed by `ended` (the punch ran) or `cancelled` (it never
-    /// started).
-    pub(crate) fn try_start(&mut self, now: Instant) -> bool {
-        if self.is_throttled(now) {
-            return false;
-        }
-        self.active += 1;
-        true
-    }
-
-    /// A random punch ended at `now`, connected or not: the interval starts.
-    pub(crate) fn ended(&mut self, now: Instant) {
-        if self.active > 0 {
-            self.active -= 1;
-            self.last_ended = Some(now);
-        }
-    }
-
-    /// A committed random punch never started probing (the round failed):
-    /// frees its slot without starting the interval.
-    pub(crate) fn cancelled(&mut self) {
-        self.active = self.active.saturating_sub(1);
     }
 }
 
@@ -766,42 +719,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.next(now).len(), BIRTHDAY_SOCKETS - 1);
-    }
-
-    #[test]
-    fn throttle_one_at_a_time() {
-        let t0 = Instant::now();
-        let mut th = RandomThrottle::new();
-        assert!(!th.is_throttled(t0));
-        assert!(th.try_start(t0));
-        assert!(th.is_throttled(t0));
-        assert!(!th.try_start(t0));
-        assert!(!th.try_start(t0 + Duration::from_secs(60)));
-        th.ended(t0 + Duration::from_secs(5));
-        // 20 s after the end, not after the start.
-        assert!(!th.try_start(t0 + Duration::from_secs(24)));
-        assert!(th.is_throttled(t0 + Duration::from_millis(24_999)));
-        assert!(th.try_start(t0 + Duration::from_secs(25)));
-    }
-
-    #[test]
-    fn throttle_cancel_and_stray_calls() {
-        let t0 = Instant::now();
-        let mut th = RandomThrottle::new();
-        // A commitment that never punched: free again at once.
-        assert!(th.try_start(t0));
-        th.cancelled();
-        assert!(th.try_start(t0));
-        th.ended(t0);
-        // An `ended` with nothing running changes nothing.
-        let later = t0 + RANDOM_PUNCH_INTERVAL;
-        th.ended(later);
-        assert!(!th.is_throttled(later));
-        th.cancelled();
-        assert!(th.try_start(later));
-        // A clock reading before the last end counts as throttled.
-        th.ended(later);
-        assert!(th.is_throttled(t0));
     }
 
     proptest! {

@@ -1,8 +1,8 @@
-//! A stream the DHT opened, dialed (`connect.rs`) or accepted
-//! (`server.rs`) alike: the secret stream framed over its UDX stream, the
-//! peer's address, how its packets got through, the punched socket it
-//! runs on (kept open as long as the stream), and a count of the UDX
-//! packets the peer got through to us (`PacketsIn`).
+//! A stream the DHT opened, dialed (`client/connect.rs`) or accepted
+//! (`server/listener.rs`) alike: the secret stream framed over its UDX
+//! stream, the peer's address, how its packets got through (`Taken`), the
+//! punched socket it runs on (kept open as long as the stream), and a count
+//! of the UDX packets the peer got through to us (`PacketsIn`).
 
 use std::net::SocketAddrV4;
 
@@ -10,8 +10,25 @@ use async_compat::Compat;
 use hypercore_handshake::Cipher;
 use uint24le_framing::Uint24LELengthPrefixedFraming;
 
-use super::connect::Taken;
-use super::rpc::Rpc;
+use crate::net::dht::kademlia::rpc::Rpc;
+
+/// How a connection was made, for the network pane and `dial`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// UDX straight to the server's address.
+    Direct,
+    /// Through holes punched in the NATs, with this strategy.
+    Punched(&'static str),
+}
+
+impl std::fmt::Display for Taken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Taken::Direct => f.write_str("direct"),
+            Taken::Punched(how) => write!(f, "punched, {how}"),
+        }
+    }
+}
 
 /// An open connection over the DHT.
 pub(crate) struct DhtStream {

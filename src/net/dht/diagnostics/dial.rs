@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use hypercore_handshake::CipherEvent;
 
-use super::connect::connect;
-use super::messages::{LookupRawReply, LOOKUP};
-use super::service::{DhtNode, NodeConfig};
+use crate::net::dht::client::connect;
+use crate::net::dht::encoding::messages::{LookupRawReply, LOOKUP};
+use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
 
 /// How long the node may take to meet its first DHT node.
 const JOIN_WAIT: Duration = Duration::from_secs(5);

@@ -4,9 +4,9 @@
 //! `nat` for the verdict. A thin driver, bounded in time; every datagram it
 //! reads is untrusted and goes through `wire::decode_reply`.
 //!
-//! It uses sockets of its own because hyperdht keeps its socket private
-//! (see `compat/`). Behind a NAT the public port it sees is the probe's,
-//! not the DHT socket's, so it reports the public IP and the NAT kind only.
+//! It uses sockets of its own, not the DHT node's. Behind a NAT the public
+//! port it sees is the probe's, not the DHT socket's, so it reports the
+//! public IP and the NAT kind only.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 
 use super::nat::{self, Sample};
-use super::wire;
+use crate::net::dht::encoding::wire;
 use crate::net::NetworkReport;
 
 /// How long the probe listens for answers in all.

@@ -15,8 +15,6 @@ pub(crate) enum CodecError {
     Truncated,
     #[error("a list of {0} entries is longer than allowed")]
     TooMany(u64),
-    #[error("{0}")]
-    Invalid(&'static str),
 }
 
 pub(crate) fn put_uint(out: &mut Vec<u8>, n: u64) {

@@ -1,7 +1,8 @@
 //! The cryptography of hyperdht's messages, as JS hyperdht computes it: the
 //! command namespaces, the holepunch secret a Noise handshake yields, the
 //! `SecurePayload` box around holepunch payloads (XSalsa20-Poly1305, with
-//! per-handshake host tokens), DHT node ids, and the Ed25519 signatures of
+//! per-handshake host tokens), the host token itself (`token`, which a
+//! node's `Tokens` issue too), DHT node ids, and the Ed25519 signatures of
 //! announce and unannounce records.
 //!
 //! Pure apart from the random secrets and nonces it draws. Decryption and
@@ -21,6 +22,7 @@ use super::codec::put_ipv4;
 use super::messages::{Announce, HolepunchPayload, Peer};
 
 /// The name hyperdht derives its namespaces from.
+#[cfg(test)]
 pub(crate) const NAMESPACE_NAME: &[u8] = b"hyperswarm/dht";
 
 /// `namespace("hyperswarm/dht", [ANNOUNCE])`: prefixes announce signables.
@@ -70,8 +72,15 @@ pub(crate) fn keyed_hash<const N: usize>(key: &[u8; N], message: &[u8]) -> [u8; 
     mac.finalize().into_bytes().into()
 }
 
+/// A host's token: `BLAKE2b-256(message = host as text, key = secret)`, as
+/// dht-rpc's tokens and hyperdht's `SecurePayload` compute it.
+pub(crate) fn token(secret: &[u8; 32], host: Ipv4Addr) -> [u8; 32] {
+    keyed_hash(secret, host.to_string().as_bytes())
+}
+
 /// hypercore-crypto's `namespace(name, [id])`: BLAKE2b-256 of
 /// `BLAKE2b-256(name) ‖ id`.
+#[cfg(test)]
 pub(crate) fn namespace(name: &[u8], id: u8) -> [u8; 32] {
     hash(&[&hash(&[name]), &[id]])
 }
@@ -183,7 +192,7 @@ impl SecurePayload {
     /// This side's token for `host`: BLAKE2b-256 of the host as dotted
     /// text, keyed with the local secret. Bound to the host, not the port.
     pub(crate) fn token(&self, host: Ipv4Addr) -> [u8; 32] {
-        super::tokens::token(&self.local_secret, host)
+        token(&self.local_secret, host)
     }
 }
 
@@ -265,11 +274,13 @@ pub(crate) fn verify_announce(kind: AnnounceKind, scope: &AnnounceScope, ann: &A
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::dht::messages::tests::{
+    use crate::net::dht::encoding::messages::tests::{
         addr, any_holepunch_payload, js_addr, js_announce, js_hex, js_holepunch_payload,
         run_js_vectors,
     };
-    use crate::net::dht::messages::{ANNOUNCE, PEER_HANDSHAKE, PEER_HOLEPUNCH, UNANNOUNCE};
+    use crate::net::dht::encoding::messages::{
+        ANNOUNCE, PEER_HANDSHAKE, PEER_HOLEPUNCH, UNANNOUNCE,
+    };
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -282,6 +293,16 @@ mod tests {
             addresses: Some(vec![addr("198.51.100.10:40000")]),
             ..HolepunchPayload::default()
         }
+    }
+
+    #[test]
+    fn the_token_matches_js() {
+        // hyperdht's SecurePayload.token and dht-rpc's io.token hash the
+        // host string with a key; this vector comes from the JS modules.
+        assert_eq!(
+            hex::encode(token(&[0x22; 32], Ipv4Addr::new(198, 51, 100, 10))),
+            "a4e0e6078bd4d2c0765c29ddeeb41d238d7b5db44ed5299d3e28bd25847ce2bf"
+        );
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl From<CodecError> for WireError {
     fn from(e: CodecError) -> Self {
         match e {
             CodecError::TooMany(n) => WireError::TooManyNodes(n),
-            CodecError::Truncated | CodecError::Invalid(_) => WireError::Truncated,
+            CodecError::Truncated => WireError::Truncated,
         }
     }
 }

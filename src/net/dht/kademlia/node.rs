@@ -17,12 +17,12 @@
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
-use super::messages::{self, Handshake, Holepunch};
 use super::router::{self, Relay};
 use super::store::{Answer as StoreAnswer, Limits, Store};
 use super::table::{node_id, Added, Contact, NodeId, Table};
 use super::tokens::Tokens;
-use super::wire::{
+use crate::net::dht::encoding::messages::{self, Handshake, Holepunch};
+use crate::net::dht::encoding::wire::{
     Reply, Request, DELAYED_PING, DOWN_HINT, FIND_NODE, INVALID_TOKEN, PING, PING_NAT,
     UNKNOWN_COMMAND,
 };

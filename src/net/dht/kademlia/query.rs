@@ -81,7 +81,6 @@ struct Flight {
 pub(crate) struct Query {
     target: NodeId,
     opts: QueryOpts,
-    started: Instant,
     /// Every address the query knows: candidates, asked, excluded.
     nodes: HashMap<SocketAddrV4, Node>,
     /// Candidates by distance to the target, closest first; all of them
@@ -99,12 +98,7 @@ pub(crate) struct Query {
 impl Query {
     /// A lookup of `target`, starting from `seeds` (their ids are derived
     /// from their addresses).
-    pub(crate) fn new(
-        target: NodeId,
-        seeds: Vec<SocketAddrV4>,
-        opts: QueryOpts,
-        now: Instant,
-    ) -> Self {
+    pub(crate) fn new(target: NodeId, seeds: Vec<SocketAddrV4>, opts: QueryOpts) -> Self {
         let opts = QueryOpts {
             k: opts.k.max(1),
             concurrency: opts.concurrency.max(1),
@@ -114,7 +108,6 @@ impl Query {
         let mut query = Query {
             target,
             opts,
-            started: now,
             nodes: HashMap::new(),
             candidates: BTreeSet::new(),
             in_flight: HashMap::new(),
@@ -128,12 +121,9 @@ impl Query {
         query
     }
 
+    #[cfg(test)]
     pub(crate) fn target(&self) -> &NodeId {
         &self.target
-    }
-
-    pub(crate) fn started(&self) -> Instant {
-        self.started
     }
 
     /// More nodes to start from (dht-rpc falls back to its routing table
@@ -276,26 +266,31 @@ impl Query {
     /// The up to k closest nodes that replied with a valid id, closest
     /// first. The caller keeps each reply's token and value by address (an
     /// announce commits to these nodes).
+    #[cfg(test)]
     pub(crate) fn closest_replies(&self) -> Vec<SocketAddrV4> {
         self.closest.iter().map(|(_, a)| *a).collect()
     }
 
     /// Requests sent so far.
+    #[cfg(test)]
     pub(crate) fn asked(&self) -> usize {
         self.asked
     }
 
     /// Requests awaiting an outcome.
+    #[cfg(test)]
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight.len()
     }
 
     /// Replies received (with or without an id).
+    #[cfg(test)]
     pub(crate) fn replies(&self) -> usize {
         self.replies
     }
 
     /// Requests that failed.
+    #[cfg(test)]
     pub(crate) fn failures(&self) -> usize {
         self.failures
     }
@@ -424,7 +419,7 @@ impl Query {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::dht::table::{Contact, Table};
+    use crate::net::dht::kademlia::table::{Contact, Table};
     use proptest::prelude::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
@@ -451,7 +446,7 @@ mod tests {
         let now = Instant::now();
         let target = [0u8; 32];
         let seeds: Vec<SocketAddrV4> = (1..=30).map(addr).collect();
-        let mut q = Query::new(target, seeds.clone(), QueryOpts::default(), now);
+        let mut q = Query::new(target, seeds.clone(), QueryOpts::default());
         let first = q.poll_requests(now);
         assert_eq!(first, by_distance(&target, seeds.clone())[..10].to_vec());
         assert!(q.poll_requests(now).is_empty());
@@ -470,7 +465,7 @@ mod tests {
             ..QueryOpts::default()
         };
         let seed = addr(1);
-        let mut q = Query::new(target, vec![seed], opts, now);
+        let mut q = Query::new(target, vec![seed], opts);
         assert_eq!(q.poll_requests(now), vec![seed]);
         assert!(!q.is_done());
         let learned: Vec<SocketAddrV4> = (2..8).map(addr).collect();
@@ -492,7 +487,7 @@ mod tests {
     #[test]
     fn ignores_replies_from_nodes_not_asked() {
         let now = Instant::now();
-        let mut q = Query::new([0; 32], vec![addr(1)], QueryOpts::default(), now);
+        let mut q = Query::new([0; 32], vec![addr(1)], QueryOpts::default());
         assert!(q
             .on_reply(addr(1), Some(node_id(addr(1))), &[addr(2)], now)
             .is_empty());
@@ -511,7 +506,7 @@ mod tests {
     fn replies_without_a_valid_id_do_not_count_as_closest() {
         let now = Instant::now();
         let seeds = vec![addr(1), addr(2), addr(3)];
-        let mut q = Query::new([0; 32], seeds, QueryOpts::default(), now);
+        let mut q = Query::new([0; 32], seeds, QueryOpts::default());
         q.poll_requests(now);
         q.on_reply(addr(1), None, &[], now);
         q.on_reply(addr(2), Some(node_id(addr(1))), &[], now);
@@ -524,7 +519,7 @@ mod tests {
     fn never_asks_twice_nor_bogus_nor_excluded() {
         let now = Instant::now();
         let me = addr(5);
-        let mut q = Query::new([0; 32], vec![addr(1), me], QueryOpts::default(), now);
+        let mut q = Query::new([0; 32], vec![addr(1), me], QueryOpts::default());
         q.exclude(me);
         q.exclude(me);
         assert_eq!(q.poll_requests(now), vec![addr(1)]);
@@ -550,7 +545,7 @@ mod tests {
             max_closer_per_reply: 5,
             ..QueryOpts::default()
         };
-        let mut q = Query::new([0; 32], vec![addr(1)], opts, now);
+        let mut q = Query::new([0; 32], vec![addr(1)], opts);
         q.poll_requests(now);
         let listed: Vec<SocketAddrV4> = (2..100).map(addr).collect();
         q.on_reply(addr(1), None, &listed, now);
@@ -570,7 +565,7 @@ mod tests {
         };
         let target = [0x55; 32];
         let seeds: Vec<SocketAddrV4> = (1..50).map(addr).collect();
-        let mut q = Query::new(target, seeds.clone(), opts, now);
+        let mut q = Query::new(target, seeds.clone(), opts);
         q.check_invariants();
         let mut asked = Vec::new();
         loop {
@@ -587,7 +582,7 @@ mod tests {
     fn failures_name_the_referrers_and_later_mentions_are_down_hints() {
         let now = Instant::now();
         let target = [0; 32];
-        let mut q = Query::new(target, vec![addr(1), addr(2)], QueryOpts::default(), now);
+        let mut q = Query::new(target, vec![addr(1), addr(2)], QueryOpts::default());
         q.poll_requests(now);
         q.on_reply(addr(1), Some(node_id(addr(1))), &[addr(3)], now);
         q.on_reply(addr(2), Some(node_id(addr(2))), &[addr(3)], now);
@@ -596,7 +591,7 @@ mod tests {
         referrers.sort();
         assert_eq!(referrers, vec![addr(1), addr(2)]);
         // The seeds are done; a late mention needs a node still in flight.
-        let mut q = Query::new(target, vec![addr(1), addr(2)], QueryOpts::default(), now);
+        let mut q = Query::new(target, vec![addr(1), addr(2)], QueryOpts::default());
         q.poll_requests(now);
         q.on_reply(addr(1), None, &[addr(3)], now);
         assert_eq!(q.poll_requests(now), vec![addr(3)]);
@@ -615,7 +610,7 @@ mod tests {
             concurrency: 2,
             ..QueryOpts::default()
         };
-        let mut q = Query::new([0; 32], (1..=5).map(addr).collect(), opts, t0);
+        let mut q = Query::new([0; 32], (1..=5).map(addr).collect(), opts);
         let first = q.poll_requests(t0);
         assert_eq!(first.len(), 2);
         let t1 = t0 + opts.slow_after;
@@ -643,7 +638,7 @@ mod tests {
     #[test]
     fn without_k_replies_slow_requests_are_awaited() {
         let t0 = Instant::now();
-        let mut q = Query::new([0; 32], vec![addr(1)], QueryOpts::default(), t0);
+        let mut q = Query::new([0; 32], vec![addr(1)], QueryOpts::default());
         q.poll_requests(t0);
         q.poll_requests(t0 + Duration::from_secs(5));
         assert!(!q.is_done());
@@ -655,7 +650,7 @@ mod tests {
     #[test]
     fn no_seeds_is_done_at_once() {
         let now = Instant::now();
-        let mut q = Query::new([0; 32], vec![], QueryOpts::default(), now);
+        let mut q = Query::new([0; 32], vec![], QueryOpts::default());
         assert!(q.poll_requests(now).is_empty());
         assert!(q.is_done());
         q.add_seeds(&[addr(1)]);
@@ -748,7 +743,7 @@ mod tests {
         for _ in 0..20 {
             let target: NodeId = rng.gen();
             let seed = net.nodes[rng.gen_range(0..net.nodes.len())];
-            let mut q = Query::new(target, vec![seed], QueryOpts::default(), Instant::now());
+            let mut q = Query::new(target, vec![seed], QueryOpts::default());
             let sent = net.run(&mut rng, &mut q);
             assert_eq!(
                 q.closest_replies(),
@@ -776,7 +771,7 @@ mod tests {
             let target: NodeId = rng.gen();
             let seeds: Vec<SocketAddrV4> =
                 (0..3).map(|_| live[rng.gen_range(0..live.len())]).collect();
-            let mut q = Query::new(target, seeds, QueryOpts::default(), Instant::now());
+            let mut q = Query::new(target, seeds, QueryOpts::default());
             let sent = net.run(&mut rng, &mut q);
             assert!(sent.len() <= 100, "a lookup took {} requests", sent.len());
             // A live node that no live node lists among its k closest
@@ -814,7 +809,7 @@ mod tests {
         let mut pool: Vec<SocketAddrV4> = (1..=pool_size as u32).map(addr).collect();
         pool = by_distance(&target, pool);
         let now = Instant::now();
-        let mut q = Query::new(target, vec![pool.pop().unwrap()], opts, now);
+        let mut q = Query::new(target, vec![pool.pop().unwrap()], opts);
         let mut pending = Vec::new();
         loop {
             pending.extend(q.poll_requests(now));
@@ -876,7 +871,7 @@ mod tests {
             let t0 = Instant::now();
             let at = |ms: u64| t0 + Duration::from_millis(ms);
             let opts = QueryOpts { k, concurrency, max_requests, max_candidates, max_closer_per_reply, ..QueryOpts::default() };
-            let mut q = Query::new(target, seeds.into_iter().map(paddr).collect(), opts, t0);
+            let mut q = Query::new(target, seeds.into_iter().map(paddr).collect(), opts);
             let mut ever_asked = HashSet::new();
             let mut excluded = HashSet::new();
             for op in ops {

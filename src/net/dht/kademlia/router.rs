@@ -21,7 +21,7 @@
 
 use std::net::SocketAddrV4;
 
-use super::messages::{Handshake, Holepunch, Mode};
+use crate::net::dht::encoding::messages::{Handshake, Holepunch, Mode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Relay {

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use udx::UdxSocket;
 
-use super::wire::{self, Message, Reply, Request};
+use crate::net::dht::encoding::wire::{self, Message, Reply, Request};
 
 /// How long one attempt waits for its reply (JS starts at about 1 s).
 pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -106,6 +106,7 @@ impl<T> Pending<T> {
         self.waiting.remove(&tid);
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.waiting.len()
     }
@@ -205,6 +206,7 @@ impl Rpc {
     }
 
     /// Requests of ours waiting for a reply.
+    #[cfg(test)]
     pub(crate) fn in_flight(&self) -> usize {
         self.lock().len()
     }

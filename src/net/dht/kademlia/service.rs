@@ -17,9 +17,9 @@ use tokio::task::JoinHandle;
 use super::node::{Effect, NodeState, Role, K};
 use super::query::{Query, QueryOpts};
 use super::rpc::{Answer, Inbound, Rpc, ATTEMPTS};
-use super::strategy::RandomThrottle;
 use super::table::{Contact, NodeId};
-use super::wire::{self, Request, FIND_NODE};
+use super::throttle::RandomThrottle;
+use crate::net::dht::encoding::wire::{self, Request, FIND_NODE};
 
 /// The node's heartbeat (JS ticks every 5 s).
 const TICK: Duration = Duration::from_secs(5);
@@ -395,7 +395,7 @@ pub(crate) async fn run_query(
     own: Option<SocketAddrV4>,
     request_to: impl Fn(SocketAddrV4) -> Request,
 ) -> Vec<Answer> {
-    let mut query = Query::new(target, seeds, QueryOpts::default(), Instant::now());
+    let mut query = Query::new(target, seeds, QueryOpts::default());
     if let Some(own) = own {
         query.exclude(own);
     }
@@ -432,8 +432,8 @@ pub(crate) async fn run_query(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::dht::messages::{self, Handshake, Holepunch, Mode};
-    use crate::net::dht::wire::{decode_reply, encode_request, Reply, UNKNOWN_COMMAND};
+    use crate::net::dht::encoding::messages::{self, Handshake, Holepunch, Mode};
+    use crate::net::dht::encoding::wire::{decode_reply, encode_request, Reply, UNKNOWN_COMMAND};
     use tokio::net::UdpSocket;
 
     fn v4(addr: SocketAddr) -> SocketAddrV4 {
@@ -625,7 +625,10 @@ mod tests {
             .unwrap();
         let reply = decode_reply(&buf[..n]).unwrap();
         assert_eq!(reply.tid, 9);
-        assert_eq!(reply.id, Some(crate::net::dht::table::node_id(addr)));
+        assert_eq!(
+            reply.id,
+            Some(crate::net::dht::kademlia::table::node_id(addr))
+        );
     }
 
     /// Five nodes that know only the first one find each other.

@@ -17,9 +17,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
-use super::crypto::{hash, verify_announce, AnnounceKind, AnnounceScope};
-use super::messages::{Announce, LookupRawReply, Peer, ANNOUNCE, FIND_PEER, LOOKUP, UNANNOUNCE};
-use super::wire::{Request, INVALID_TOKEN};
+use crate::net::dht::encoding::crypto::{hash, verify_announce, AnnounceKind, AnnounceScope};
+use crate::net::dht::encoding::messages::{
+    Announce, LookupRawReply, Peer, ANNOUNCE, FIND_PEER, LOOKUP, UNANNOUNCE,
+};
+use crate::net::dht::encoding::wire::{Request, INVALID_TOKEN};
 
 /// The most records a LOOKUP reply carries (as JS).
 pub(crate) const MAX_LOOKUP_PEERS: usize = 20;
@@ -139,16 +141,19 @@ impl Store {
     }
 
     /// Records kept (routes not counted).
+    #[cfg(test)]
     pub(crate) fn records(&self) -> usize {
         self.record_order.len()
     }
 
     /// Targets with at least one record.
+    #[cfg(test)]
     pub(crate) fn targets(&self) -> usize {
         self.targets.len()
     }
 
     /// Self-announced servers we relay to.
+    #[cfg(test)]
     pub(crate) fn routes(&self) -> usize {
         self.route_order.len()
     }
@@ -419,9 +424,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::dht::crypto::{node_id, sign_announce};
-    use crate::net::dht::messages::tests::addr;
-    use crate::net::dht::messages::{MUTABLE_PUT, PEER_HANDSHAKE};
+    use crate::net::dht::encoding::crypto::{node_id, sign_announce};
+    use crate::net::dht::encoding::messages::tests::addr;
+    use crate::net::dht::encoding::messages::{MUTABLE_PUT, PEER_HANDSHAKE};
     use ed25519_dalek::SigningKey;
     use proptest::prelude::*;
 

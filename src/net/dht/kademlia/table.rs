@@ -20,6 +20,7 @@ pub(crate) const K: usize = 20;
 /// One bucket per possible shared-prefix length with our own id.
 pub(crate) const BUCKETS: usize = 256;
 /// The most contacts a table ever holds.
+#[cfg(test)]
 pub(crate) const MAX_CONTACTS: usize = K * BUCKETS;
 
 /// A contact pinged this recently is not pinged again for a full bucket
@@ -30,7 +31,7 @@ const RECENT: Duration = Duration::from_secs(60);
 /// ...and known for this long: a contact is kept without a ping.
 const OLD: Duration = Duration::from_secs(30 * 60);
 
-pub(crate) use super::crypto::node_id;
+pub(crate) use crate::net::dht::encoding::crypto::node_id;
 
 /// Whether `id` is the id a node at `addr` must have. dht-rpc adds a node to
 /// its table only when this holds for the address its message came from.
@@ -74,6 +75,7 @@ pub(crate) struct Contact {
 
 impl Contact {
     /// The contact for the node at `addr`, its id derived from the address.
+    #[cfg(test)]
     pub(crate) fn from_addr(addr: SocketAddrV4) -> Self {
         Contact {
             id: node_id(addr),
@@ -196,6 +198,7 @@ impl Table {
         self.buckets[b].get(i)
     }
 
+    #[cfg(test)]
     pub(crate) fn contains(&self, id: &NodeId) -> bool {
         self.position(id).is_some()
     }
@@ -338,11 +341,13 @@ impl Table {
     }
 
     /// Every entry, in no particular order.
+    #[cfg(test)]
     pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.buckets.iter().flatten()
     }
 
     /// Every contact, in no particular order.
+    #[cfg(test)]
     pub(crate) fn contacts(&self) -> Vec<Contact> {
         self.entries().map(|e| e.contact).collect()
     }
@@ -370,6 +375,7 @@ impl Table {
     /// around `new_id`, most recently heard from first, keeping their
     /// bookkeeping. Returns those that no longer fit (and the one whose id
     /// is now ours).
+    #[cfg(test)]
     pub(crate) fn rebuild(&mut self, new_id: NodeId) -> Vec<Contact> {
         let mut entries: Vec<Entry> = self.buckets.iter_mut().flat_map(std::mem::take).collect();
         entries.sort_unstable_by_key(|e| std::cmp::Reverse(e.order));
@@ -443,7 +449,8 @@ mod tests {
     #[test]
     fn node_id_is_blake2b_of_ip_and_le_port() {
         let a = SocketAddrV4::new(Ipv4Addr::new(1, 2, 3, 4), 0x0102);
-        let expected: NodeId = crate::net::dht::crypto::hash(&[&[1, 2, 3, 4, 0x02, 0x01]]);
+        let expected: NodeId =
+            crate::net::dht::encoding::crypto::hash(&[&[1, 2, 3, 4, 0x02, 0x01]]);
         assert_eq!(node_id(a), expected);
         assert!(valid_id(&expected, a));
         assert!(!valid_id(&expected, SocketAddrV4::new(*a.ip(), 0x0201)));

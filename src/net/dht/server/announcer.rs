@@ -12,13 +12,15 @@ use std::net::SocketAddrV4;
 
 use ed25519_dalek::SigningKey;
 
-use super::crypto::{sign_announce, AnnounceKind, AnnounceScope};
-use super::messages::{Announce, Peer, RelayInfo, ANNOUNCE, LOOKUP, UNANNOUNCE};
-use super::rpc::Answer;
-use super::rpc::ATTEMPTS;
-use super::service::DhtNode;
-use super::table::distance;
-use super::wire::Request;
+use crate::net::dht::encoding::crypto::{sign_announce, AnnounceKind, AnnounceScope};
+use crate::net::dht::encoding::messages::{
+    Announce, Peer, RelayInfo, ANNOUNCE, LOOKUP, UNANNOUNCE,
+};
+use crate::net::dht::encoding::wire::Request;
+use crate::net::dht::kademlia::rpc::Answer;
+use crate::net::dht::kademlia::rpc::ATTEMPTS;
+use crate::net::dht::kademlia::service::DhtNode;
+use crate::net::dht::kademlia::table::distance;
 
 /// Relays announced to per round (JS `pickBest`: 3).
 pub(crate) const RELAYS: usize = 3;

@@ -34,22 +34,22 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::announcer::{announce, Relays};
-use super::connect::Taken;
-use super::crypto::{hash, SecurePayload};
-use super::handshake::{respond, HandshakeError, Handshaken};
-use super::messages::{
+use crate::net::dht::connection::handshake::{respond, HandshakeError, Handshaken};
+use crate::net::dht::connection::sampler::{Firewall, NatSampler};
+use crate::net::dht::connection::sockets::{sample_nat, Extra, PunchSockets};
+use crate::net::dht::connection::strategy::{
+    self, remote_addresses, strategy_name, ProbeSchedule, RemoteAddress,
+};
+use crate::net::dht::connection::stream::{DhtStream, Taken};
+use crate::net::dht::encoding::crypto::{hash, SecurePayload};
+use crate::net::dht::encoding::messages::{
     Handshake, Holepunch, HolepunchInfo, HolepunchPayload, Mode, NoisePayload, SecretStreamInfo,
     UdxInfo, ERROR_ABORTED, ERROR_NONE, ERROR_TRY_LATER, ERROR_VERSION_MISMATCH, FIND_PEER,
     FIREWALL_OPEN, PEER_HANDSHAKE, PEER_HOLEPUNCH,
 };
-use super::punch::strategy_name;
-use super::rpc::Rpc;
-use super::sampler::{Firewall, NatSampler};
-use super::service::{DhtNode, Served};
-use super::sockets::{sample_nat, Extra, PunchSockets};
-use super::strategy::{self, remote_addresses, ProbeSchedule, RemoteAddress};
-use super::stream::DhtStream;
-use super::wire::{Reply, Request};
+use crate::net::dht::encoding::wire::{Reply, Request};
+use crate::net::dht::kademlia::rpc::Rpc;
+use crate::net::dht::kademlia::service::{DhtNode, Served};
 
 /// A handshake that starts no punch is dropped after this (JS
 /// `HANDSHAKE_INITIAL_TIMEOUT`).
@@ -546,7 +546,7 @@ impl ServerPunch {
                     None => break None,
                 },
                 Some(extra) = extras.recv() => match extra {
-                    Extra::Request { request, from, .. } if request.command == PEER_HOLEPUNCH => {
+                    Extra::Request { request, from } if request.command == PEER_HOLEPUNCH => {
                         self.on_round(request, from, true).await;
                     }
                     Extra::Request { .. } => {}
@@ -736,8 +736,8 @@ impl ServerPunch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::dht::connect::connect;
-    use crate::net::dht::service::NodeConfig;
+    use crate::net::dht::client::connect;
+    use crate::net::dht::kademlia::service::NodeConfig;
     use futures::{SinkExt, StreamExt};
     use hypercore_handshake::CipherEvent;
     use std::net::Ipv4Addr;

@@ -1,0 +1,14 @@
+//! What a DHT connection is made of, whichever side started it: the Noise
+//! handshake (`handshake`), the holepunch's shared pieces (a puncher
+//! socket's NAT sampler, `sampler`; the strategy and its probes, pure,
+//! `strategy`; the puncher's sockets, `sockets`) and the stream a
+//! connection ends in (`stream`: `DhtStream`, and how it was `Taken`).
+//!
+//! Uses `encoding` and `kademlia`; `client` and `server` use it, and it
+//! uses neither.
+
+pub(super) mod handshake;
+pub(super) mod sampler;
+pub(super) mod sockets;
+pub(super) mod strategy;
+pub(crate) mod stream;

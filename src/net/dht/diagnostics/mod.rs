@@ -1,0 +1,11 @@
+//! What hychat tells about where it is and whom it can reach: the verdict on
+//! our address and NAT (`nat`, pure) and the probe that gathers it from the
+//! bootstrap nodes (`probe`), both for the network pane; and `hychat dial`
+//! (`dial`), the client role as a diagnostic, reached through `net::dial`
+//! and `net::testing`.
+//!
+//! Uses `encoding`, `kademlia` and `client`; no dht folder uses it.
+
+pub(crate) mod dial;
+mod nat;
+pub(crate) mod probe;

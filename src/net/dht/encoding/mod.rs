@@ -1,0 +1,17 @@
+//! The bytes and the cryptography that dht-rpc and hyperdht agree on, laid
+//! out as the JS modules lay them out and checked against them byte for
+//! byte: the compact-encoding primitives (`codec`), the dht-rpc envelope
+//! (`wire`), hyperdht's messages (`messages`), and the crypto over them
+//! (`crypto`: namespaces, the holepunch secret, the `SecurePayload` box,
+//! host tokens, node ids, announce signatures). Pure.
+//!
+//! `fuzz` hands the decoders to the fuzz bench; it owns no protocol logic.
+//!
+//! The bottom of the DHT: it uses no other dht folder; every other folder
+//! may use it.
+
+mod codec;
+pub(super) mod crypto;
+pub(crate) mod fuzz;
+pub(crate) mod messages;
+pub(super) mod wire;
