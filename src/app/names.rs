@@ -1,7 +1,9 @@
 //! How logs are named and found by name: the best name known for a log, the
 //! one label sentences and lists use (`bob (b0b0b0b0)`), the names Tab
 //! completes to, and resolving a typed name or key to one log, with the one
-//! wording for "nobody" and "more than one".
+//! wording for "nobody" and "more than one". `impl App`: names are read
+//! from several concerns (our own nickname, the follows, the archive's
+//! nicknames, room members), so this sits beside them all.
 
 use std::collections::BTreeSet;
 
@@ -12,7 +14,7 @@ use super::{text, App};
 
 /// Where a typed name is looked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Among {
+pub(in crate::app) enum Among {
     /// The names of followed logs only (for `/unfollow`).
     Follows,
     /// Follow names, room members' nicknames and nicknames seen on messages.
@@ -26,23 +28,24 @@ impl App {
     /// newest nickname on its messages, else the nickname it gave as a
     /// room member; `None` when nothing is known. Our own log is "you".
     pub fn name_of(&self, key: &LogKey) -> Option<String> {
-        if self.own == Some(*key) {
+        if self.me.own == Some(*key) {
             return Some("you".to_string());
         }
-        if let Some(followed) = self.peers.follow(key) {
+        if let Some(followed) = self.network.peers.follow(key) {
             if followed.nickname.is_some() || followed.local_name.is_some() {
                 return Some(followed.display_name());
             }
         }
-        self.archive
+        self.routing
+            .archive
             .latest_nickname(*key)
-            .or_else(|| self.audience.member_nickname(key))
+            .or_else(|| self.routing.audience.member_nickname(key))
             .map(str::to_string)
     }
 
     /// `bob (b0b0b0b0)`, or the short key alone when no name is known:
     /// the one way a log is named in sentences and lists.
-    pub(super) fn who(&self, key: &LogKey) -> String {
+    pub(in crate::app) fn who(&self, key: &LogKey) -> String {
         match self.name_of(key).map(|n| text::printable_line(&n)) {
             Some(name) if !name.is_empty() && name != key.short() => {
                 format!("{name} ({})", key.short())
@@ -52,16 +55,18 @@ impl App {
     }
 
     /// Names Tab completes to: follows, room members, nicknames seen.
-    pub(super) fn known_names(&self) -> Vec<String> {
-        let mut names = self.peers.names();
+    pub(in crate::app) fn known_names(&self) -> Vec<String> {
+        let mut names = self.network.peers.names();
         names.extend(
-            self.audience
+            self.routing
+                .audience
                 .all_members()
                 .into_iter()
                 .filter_map(|m| m.nickname.clone()),
         );
         names.extend(
-            self.archive
+            self.routing
+                .archive
                 .nicknames()
                 .into_iter()
                 .map(|(_, n)| n.to_string()),
@@ -74,7 +79,7 @@ impl App {
 
     /// The one log a name or key means, or a sentence saying why not.
     /// Names are matched ignoring case, among the logs `among` says.
-    pub(super) fn resolve(
+    pub(in crate::app) fn resolve(
         &self,
         target: Target,
         command: &str,
@@ -87,6 +92,7 @@ impl App {
         let wanted = name.to_lowercase();
         let matches = |n: &str| n.to_lowercase() == wanted;
         let mut keys: BTreeSet<LogKey> = self
+            .network
             .peers
             .find_by_name(&name)
             .iter()
@@ -94,21 +100,23 @@ impl App {
             .collect();
         if among != Among::Follows {
             keys.extend(
-                self.audience
+                self.routing
+                    .audience
                     .all_members()
                     .into_iter()
                     .filter(|m| m.nickname.as_deref().is_some_and(matches))
                     .map(|m| m.key),
             );
             keys.extend(
-                self.archive
+                self.routing
+                    .archive
                     .nicknames()
                     .into_iter()
                     .filter(|(_, n)| matches(n))
                     .map(|(k, _)| k),
             );
-            if let Some(own) = self.own {
-                if matches(&self.nickname) {
+            if let Some(own) = self.me.own {
+                if matches(&self.me.nickname) {
                     keys.insert(own);
                 }
                 if keys.len() > 1 {
@@ -116,8 +124,8 @@ impl App {
                 }
             }
         }
-        if among == Among::MutedFirst && keys.iter().any(|k| self.audience.is_muted(k)) {
-            keys.retain(|k| self.audience.is_muted(k));
+        if among == Among::MutedFirst && keys.iter().any(|k| self.routing.audience.is_muted(k)) {
+            keys.retain(|k| self.routing.audience.is_muted(k));
         }
         let keys: Vec<LogKey> = keys.into_iter().collect();
         let shown = text::truncate(&text::printable_line(&name), 40);

@@ -1,7 +1,7 @@
 //! What the user has read of one channel, kept across restarts: where the
 //! "new since you were here" line stands, when the channel was last looked
 //! at, and which messages are still unread or mention the user. The chat
-//! decides these (`app/channels.rs`); the engine stores them
+//! decides these (`app/channels/`); the engine stores them
 //! (`net/store.rs`, `read.json`). Pure data.
 
 use time::OffsetDateTime;

@@ -1,6 +1,7 @@
 //! Rendering: `draw(frame, &App)` paints the whole screen from the app's
-//! state and never changes it. Geometry and timeline rows come from
-//! `app::view`; this module only picks widgets and styles. Parts:
+//! state and never changes it. Geometry comes from `app::screen` and
+//! timeline rows from `app::timeline::layout`; this module only picks
+//! widgets and styles. It reads the app and `domain`, never `net`. Parts:
 //! `timeline`, `side` (channels, following and peers), `input`, `status`,
 //! `popup` (help, key and the network pane), `theme` (colours).
 
@@ -13,7 +14,7 @@ mod timeline;
 
 use ratatui::Frame;
 
-use crate::app::view::Areas;
+use crate::app::screen::Areas;
 use crate::app::App;
 
 /// Draws one frame of the app.

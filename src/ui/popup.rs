@@ -1,5 +1,6 @@
-//! Draws the popups over the screen: the help (laid out by `app::help`)
-//! and the network pane (laid out by `app::network`), both scrolled by the
+//! Draws the popups over the screen: the help (laid out by
+//! `app::overlay::help`) and the network pane (laid out by
+//! `app::network::pane`), both placed by `app::overlay` and scrolled by the
 //! app, and the share key, with the key alone on its line so it is easy to
 //! copy.
 
@@ -8,10 +9,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::help::{self, HelpTone};
-use crate::app::network::{self, PaneTone};
-use crate::app::view::Tone;
-use crate::app::{App, Overlay};
+use crate::app::network::pane::{self, PaneTone};
+use crate::app::overlay::help::{self, HelpTone};
+use crate::app::overlay::{popup_area, text_width, Overlay};
+use crate::app::timeline::Tone;
+use crate::app::App;
 
 use super::theme;
 
@@ -24,7 +26,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, overlay: Overlay) {
 }
 
 fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
-    let lines: Vec<Line> = help::lines(help::text_width(area.width))
+    let lines: Vec<Line> = help::lines(text_width(area.width))
         .into_iter()
         .map(|line| {
             Line::from(
@@ -38,7 +40,7 @@ fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 fn draw_network(frame: &mut Frame, area: Rect, app: &App) {
-    let lines: Vec<Line> = network::lines(app, help::text_width(area.width))
+    let lines: Vec<Line> = pane::lines(app, text_width(area.width))
         .into_iter()
         .map(|line| {
             Line::from(
@@ -51,10 +53,10 @@ fn draw_network(frame: &mut Frame, area: Rect, app: &App) {
     draw_scrolled(frame, area, app, " network ", lines);
 }
 
-/// A popup of lines laid out for `help::text_width`, scrolled as the app
+/// A popup of lines laid out for `text_width`, scrolled as the app
 /// says, with where it is in the footer when it does not fit.
 fn draw_scrolled(frame: &mut Frame, area: Rect, app: &App, title: &str, lines: Vec<Line>) {
-    let popup = help::popup_area(area, lines.len());
+    let popup = popup_area(area, lines.len());
     let visible = usize::from(popup.height.saturating_sub(2));
     let scroll = app
         .overlay_scroll()

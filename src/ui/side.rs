@@ -14,7 +14,7 @@ use ratatui::Frame;
 
 use crate::app::channels::Channel;
 use crate::app::network::peer_tag;
-use crate::app::peers::{short_duration, Followed};
+use crate::app::network::peers::{short_duration, Followed};
 use crate::app::{text, App};
 
 use super::theme;

@@ -11,10 +11,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::app::network;
-use crate::app::view::SIDE_PANEL_MIN_TERMINAL_WIDTH;
+use crate::app::network::DhtState;
+use crate::app::screen::SIDE_PANEL_MIN_TERMINAL_WIDTH;
 use crate::app::{text, App};
-use crate::net::NetworkStatus;
 
 use super::theme;
 
@@ -72,26 +71,23 @@ fn left_spans(app: &App, width: u16) -> Vec<Span<'static>> {
 }
 
 fn network_text(app: &App) -> (String, ratatui::style::Style) {
-    let style = match app.network() {
-        None | Some(NetworkStatus::Disabled) => theme::dim(),
-        Some(NetworkStatus::Online { .. }) => theme::online(),
-        Some(NetworkStatus::Bootstrapping | NetworkStatus::Offline { .. }) => theme::warning(),
+    let style = match app.dht_state() {
+        DhtState::Connecting | DhtState::Disabled => theme::dim(),
+        DhtState::Online => theme::online(),
+        DhtState::Bootstrapping | DhtState::Offline => theme::warning(),
     };
-    (network::dht_state(app.network(), app.retry_in()), style)
+    (app.dht_words(), style)
 }
 
 /// Appends ` · public 203.0.113.5 · port-preserving NAT · not reachable
 /// from outside`, or as many of its last facts as fit whole in `budget`.
 /// While offline (or with networking off) the state alone is the truth.
 fn add_facts(spans: &mut Vec<Span<'static>>, app: &App, budget: usize) {
-    if !matches!(
-        app.network(),
-        Some(NetworkStatus::Online { .. } | NetworkStatus::Bootstrapping)
-    ) {
+    if !matches!(app.dht_state(), DhtState::Online | DhtState::Bootstrapping) {
         return;
     }
     let used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
-    let facts = network::status_facts(app.network_report());
+    let facts = app.status_facts();
     let shown = (0..facts.len())
         .map(|first| format!(" · {}", facts[first..].join(" · ")))
         .find(|shown| used + text::width(shown) <= budget);

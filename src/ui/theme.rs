@@ -1,6 +1,6 @@
-//! Colours and styles, in one place: the tones of `app::view` mapped to
+//! Colours and styles, in one place: the tones of `app::timeline` mapped to
 //! ratatui styles, and the nickname colours (slots picked from the log's key
-//! by `app::view`, so the same nickname on two keys gets two colours). The
+//! by `app::timeline::layout`, so the same nickname on two keys gets two colours). The
 //! palette can be set once at start-up from the config file's `[colours]`.
 
 use std::str::FromStr;
@@ -8,11 +8,12 @@ use std::sync::OnceLock;
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::app::view::{nick_slot, Tone, NICK_COLOR_SLOTS};
+use crate::app::timeline::layout::{nick_slot, NICK_COLOR_SLOTS};
+use crate::app::timeline::Tone;
 use crate::domain::LogKey;
 
 /// Mid-brightness 256-colour entries that read on dark and light backgrounds,
-/// one per nickname colour slot of `app::view`.
+/// one per nickname colour slot of `app::timeline::layout`.
 const NICK_COLORS: [u8; NICK_COLOR_SLOTS] = [
     33, 37, 40, 70, 106, 136, 166, 160, 125, 127, 91, 61, 31, 172, 99, 169,
 ];

@@ -1,5 +1,6 @@
 //! Draws the timeline: the window of rows selected by the scroll state,
-//! styled by tone. Rows are already wrapped to the width by `app::view`.
+//! styled by tone. Rows are already wrapped to the width by
+//! `app::timeline::layout`.
 //! The last row of each of our own messages gets its delivery mark ("✓
 //! held by 2") where it fits; the mark is drawn here, not laid out, so the
 //! cached layout does not change as peers download. While a search runs,
@@ -13,10 +14,9 @@ use ratatui::Frame;
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::app::delivery;
+use crate::app::network::delivery;
 use crate::app::text;
-use crate::app::timeline::Body;
-use crate::app::view::{Row, Tone};
+use crate::app::timeline::{Body, Row, Tone};
 use crate::app::App;
 
 use super::theme;

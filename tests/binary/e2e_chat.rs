@@ -25,7 +25,7 @@ const BACK: usize = 500;
 /// The word only that message holds.
 const WORD: &str = "zanzibar";
 
-/// The read-marker line's text (`app::view::UNREAD_LINE`).
+/// The read-marker line's text (`app::timeline::layout::UNREAD_LINE`).
 const UNREAD_LINE: &str = "new since you were here";
 
 /// Upper bound for a message to travel between two TUIs, reconnecting

@@ -14,7 +14,7 @@ use super::tmux::Tmux;
 
 pub const WIDTH: usize = 120;
 pub const HEIGHT: usize = 40;
-/// First column of the side panel at WIDTH (see `app::view::Areas`): the
+/// First column of the side panel at WIDTH (see `app::screen::Areas`): the
 /// panel is a quarter of the width clamped to 24..=32, drawn with a left border.
 pub const SIDE_COLUMN: usize = WIDTH
     - if WIDTH / 4 < 24 {

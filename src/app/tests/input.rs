@@ -2,6 +2,7 @@
 //! paste, history, editing keys, tab completion and the length limit.
 
 use super::*;
+use crate::domain::message::MAX_TEXT_CHARS;
 
 #[test]
 fn enter_sends_an_append_and_clears_the_input() {

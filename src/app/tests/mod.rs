@@ -1,5 +1,9 @@
 //! Tests of `App::update` as a whole: events in, state and commands out, no terminal
-//! and no network (hand-made net events). Shared fixtures here, a file per topic.
+//! and no network (hand-made net events). Shared fixtures here, a file per
+//! topic, along the app's concerns: `channels` (and what was read),
+//! `rooms` (and muting), `network` (and peers and follows), `timeline` and
+//! `history`, `search`, `input`, `commands`, `overlays`, `alerts`, and
+//! `lifecycle` (start and quit).
 
 // Several topic modules share their names with modules of `app` and shadow
 // the ones `use super::*` brings in: here write `super::timeline`, and in a
@@ -10,11 +14,8 @@ mod commands;
 mod history;
 mod input;
 mod lifecycle;
-mod mute;
 mod network;
 mod overlays;
-mod peers;
-mod reading;
 mod rooms;
 mod search;
 mod timeline;
@@ -195,7 +196,7 @@ fn last_entry(app: &App) -> String {
 /// The text rows of one channel (0 = home) without switching to it.
 fn rows_in(app: &App, channel: usize) -> Vec<String> {
     let timeline = &app.channels().list()[channel].timeline;
-    view::timeline_rows(timeline, app.own(), UtcOffset::UTC, 70)
+    super::timeline::layout::timeline_rows(timeline, app.own(), UtcOffset::UTC, 70)
         .iter()
         .map(|r| r.text())
         .collect()

@@ -1,10 +1,17 @@
-//! The network in words: DHT status and engine errors, the stored network
-//! report, the status facts and the network pane with its connections.
+//! The network view: DHT status and engine errors, the stored network
+//! report, the status facts and the network pane with its connections;
+//! peers and follows: connection and follow events in the peer state,
+//! /peers, and dropping blocks of a log no longer followed.
+
+use std::time::Duration;
 
 use super::*;
-use crate::app::network;
+use crate::app::network::{self, pane};
+use crate::app::overlay::help;
 use crate::domain::ConnectionKey;
-use crate::net::{EngineError, Nat, PeerPath, PeerRoute, Reachability};
+use crate::net::{
+    EngineError, Nat, NetworkReport, NetworkStatus, PeerPath, PeerRoom, PeerRoute, Reachability,
+};
 
 #[test]
 fn network_status_and_errors() {
@@ -58,7 +65,7 @@ fn connect(app: &mut App, byte: u8, logs: Vec<LogKey>, route: PeerRoute) {
 
 /// The network pane as plain text at a wide popup's width.
 fn pane(app: &App) -> Vec<String> {
-    network::lines(app, 76)
+    pane::lines(app, 76)
         .iter()
         .map(|line| line.iter().map(|(t, _)| t.as_str()).collect())
         .collect()
@@ -215,7 +222,7 @@ fn the_network_pane_scrolls_when_there_are_many_connections() {
         connect(&mut app, byte, vec![ANN, BOB], PeerRoute::default());
     }
     press(&mut app, KeyCode::F(2));
-    let max = network::max_scroll(&app, ratatui::layout::Rect::new(0, 0, 80, 16));
+    let max = pane::max_scroll(&app, ratatui::layout::Rect::new(0, 0, 80, 16));
     assert!(max > 0);
     for _ in 0..100 {
         press(&mut app, KeyCode::Down);
@@ -297,4 +304,110 @@ fn logs_a_peer_does_not_write_are_marked_relayed() {
         .map(|p| network::peer_tag(p, app.own()))
         .collect();
     assert_eq!(tags, [Some("lan"), Some("relay"), None]);
+}
+
+// ---- peers and follows ----
+
+#[test]
+fn peers_command_lists_connected_peers() {
+    let mut app = ready_app(vec![FollowEntry {
+        key: ANN,
+        name: Some("ann".into()),
+    }]);
+    submit(&mut app, "/peers");
+    assert_eq!(last_row(&app), "15:00 * no peers connected");
+    app.update(Event::Net(NetEvent::PeerConnected {
+        peer: ConnectionKey([0xee; 32]),
+        logs: vec![OWN, ANN],
+        rooms: vec![],
+        route: Default::default(),
+    }));
+    app.update(Event::Tick(NOW + time::Duration::minutes(3)));
+    submit(&mut app, "/peers");
+    let text = rows(&app);
+    let tail = &text[text.len() - 2..];
+    assert_eq!(tail[0], "15:03 * 1 peer connected:");
+    assert_eq!(
+        tail[1],
+        "        eeeeeeee for 3m: you (11111111), ann (a1a1a1a1)"
+    );
+}
+
+#[test]
+fn peers_and_follows_follow_the_events() {
+    let mut app = ready_app(vec![FollowEntry {
+        key: ANN,
+        name: Some("ann".into()),
+    }]);
+    let peer = ConnectionKey([7; 32]);
+    app.update(Event::Net(NetEvent::PeerConnected {
+        peer,
+        logs: vec![ANN],
+        rooms: vec![],
+        route: Default::default(),
+    }));
+    assert!(app.peers().is_online(&ANN));
+    app.update(Event::Net(NetEvent::LogProgress {
+        log: ANN,
+        downloaded: 2,
+        length: 9,
+    }));
+    let followed = app.peers().follow(&ANN).unwrap();
+    assert_eq!((followed.downloaded, followed.length), (2, 9));
+    app.update(appended(ANN, 3, "annie", "hi", 1));
+    assert_eq!(app.peers().follow(&ANN).unwrap().display_name(), "annie");
+    app.update(Event::Net(NetEvent::PeerDisconnected { peer }));
+    assert!(!app.peers().is_online(&ANN));
+
+    app.update(Event::Tick(NOW + time::Duration::minutes(5)));
+    app.update(Event::Net(NetEvent::Followed(FollowEntry {
+        key: BOB,
+        name: None,
+    })));
+    assert!(app.peers().is_following(&BOB));
+    assert!(rows(&app).join(" ").contains("following b0b0b0b0;"));
+    app.update(Event::Net(NetEvent::Unfollowed { log: ANN }));
+    assert!(!app.peers().is_following(&ANN));
+    assert!(rows(&app).iter().all(|r| !r.contains("annie:")));
+    assert!(last_row(&app).contains("stopped following annie"));
+}
+
+#[test]
+fn blocks_in_flight_for_an_unfollowed_log_are_dropped_until_followed_again() {
+    let mut app = ready_app(vec![FollowEntry {
+        key: ANN,
+        name: None,
+    }]);
+    app.update(appended(ANN, 0, "ann", "one", 1));
+    app.update(Event::Net(NetEvent::Unfollowed { log: ANN }));
+    app.update(appended(ANN, 1, "ann", "late", 2));
+    assert!(rows(&app).iter().all(|r| !r.contains("ann:")));
+    app.update(Event::Net(NetEvent::Followed(FollowEntry {
+        key: ANN,
+        name: None,
+    })));
+    app.update(appended(ANN, 0, "ann", "one", 1));
+    assert!(rows(&app).iter().any(|r| r.contains("ann: one")));
+}
+
+#[test]
+fn peers_show_the_rooms_they_were_met_in() {
+    let mut app = room_app();
+    net(
+        &mut app,
+        NetEvent::PeerConnected {
+            peer: ConnectionKey([0xee; 32]),
+            logs: vec![BOB],
+            rooms: vec![PeerRoom {
+                room: room("rust"),
+                member: BOB,
+            }],
+            route: Default::default(),
+        },
+    );
+    submit(&mut app, "/peers");
+    assert_eq!(
+        last_row(&app),
+        "        eeeeeeee for 0s in #rust: bob (b0b0b0b0)"
+    );
 }

@@ -2,6 +2,7 @@
 //! is open, and scrolling the help on a short screen.
 
 use super::*;
+use crate::app::overlay::help;
 
 #[test]
 fn help_and_key_overlays_open_and_close() {

@@ -67,7 +67,7 @@ impl Peer {
     pub fn room_tags(&self) -> Vec<String> {
         self.room_names()
             .iter()
-            .map(|r| format!("#{}", super::text::printable_line(r.as_str())))
+            .map(|r| format!("#{}", crate::app::text::printable_line(r.as_str())))
             .collect()
     }
 }

@@ -1,11 +1,14 @@
-//! The help screen's content and geometry: which lines it has at a width
-//! and where its popup sits, so `update` can bound its scrolling and `ui`
-//! can draw it. Pure text layout; no styling beyond a tone per piece.
+//! The help screen's content: which lines it has at a width (the commands,
+//! then the keys), and how far it scrolls on a screen, so `update` can
+//! bound its scrolling and `ui` can draw it. Pure text layout; no styling
+//! beyond a tone per piece. Where the popup sits is `overlay`'s.
 
 use ratatui::layout::Rect;
 
-use super::commands::COMMANDS;
-use super::text;
+use crate::app::commands::COMMANDS;
+use crate::app::text;
+
+use super::{popup_area, text_width};
 
 /// Keys and what they do.
 pub const KEYS: &[(&str, &str)] = &[
@@ -36,8 +39,6 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Ctrl+C", "quit (also Ctrl+D on an empty line)"),
 ];
 
-/// Widest the help popup gets, borders included.
-const POPUP_MAX_WIDTH: u16 = 80;
 /// Width of the name column when names and descriptions sit side by side.
 const NAME_COLUMN: usize = 20;
 /// Narrowest description column worth keeping beside the names.
@@ -54,26 +55,6 @@ pub enum HelpTone {
 
 /// One line of the help: pieces of text with their tones.
 pub type HelpLine = Vec<(String, HelpTone)>;
-
-/// Where the help popup goes on a screen, and the width of its text
-/// (inside the borders and a one-cell margin on each side).
-pub fn popup_area(screen: Rect, line_count: usize) -> Rect {
-    let width = screen.width.min(POPUP_MAX_WIDTH);
-    let height = u16::try_from(line_count + 2)
-        .unwrap_or(u16::MAX)
-        .min(screen.height);
-    Rect::new(
-        screen.x + (screen.width - width) / 2,
-        screen.y + (screen.height - height) / 2,
-        width,
-        height,
-    )
-}
-
-/// Text width of the help on a screen this wide.
-pub fn text_width(screen_width: u16) -> usize {
-    usize::from(screen_width.min(POPUP_MAX_WIDTH).saturating_sub(4)).max(1)
-}
 
 /// The help at a text width: names and descriptions side by side when
 /// there is room, else each description stacked under its name.

@@ -5,10 +5,26 @@
 //! carries the unread count ("(3) hychat", "(3@) hychat" with a mention)
 //! and is sent only when it changes. Pure: time comes in as `now`; the
 //! runner rings the bell, shows desktop notifications and sets the title.
+//! `update.rs` (`impl App`) is the app's side: a notice for a message
+//! placed, the title after every event.
+
+mod update;
 
 use time::{Duration, OffsetDateTime};
 
-use super::Notice;
+/// A message worth telling the user about: it names them, or it came into
+/// a channel they are not looking at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Where it came in: "home" or "#room".
+    pub channel: String,
+    /// Who wrote it, as the timeline names them.
+    pub from: String,
+    /// The message, as written.
+    pub text: String,
+    /// It names the user.
+    pub mention: bool,
+}
 
 /// Least time between two notices; a mention is held back only by another
 /// mention.

@@ -1,13 +1,15 @@
-//! Slash commands: the list of them, their help text, and parsing a typed
-//! line into a `SlashCommand` or a `CommandError` the user can read. Parsing
-//! only; what a command does to the app is decided in `app/mod.rs`.
+//! Slash commands. This file: the list of them, their help text, and
+//! parsing a typed line into a `SlashCommand` or a `CommandError` the user
+//! can read; parsing only. What a submitted line does to the app (a
+//! message sent, a command run) is `run.rs`'s (`impl App`).
+
+mod run;
 
 use std::str::FromStr;
 
+use crate::app::text;
 use crate::domain::message::MAX_NICK_CHARS;
 use crate::domain::{LogKey, RoomName};
-
-use super::text;
 
 /// Every command with its argument synopsis and what it does, for `/help`
 /// and for Tab completion.

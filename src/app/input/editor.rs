@@ -3,7 +3,7 @@
 //! does not know what a command is or where a line goes once submitted.
 //! The buffer only ever holds printable characters and `\n`.
 
-use super::text;
+use crate::app::text;
 
 /// Most submitted lines remembered for Up/Down.
 const HISTORY_LIMIT: usize = 200;

@@ -1,20 +1,54 @@
-//! The channels: home plus one per joined room, in order, each with its own
-//! timeline (and so its own scroll state), its unread count and mention
-//! marker, and what was read of it (the "new since you were here" line,
-//! kept across restarts as `ReadMark`s); which one is active; switching
-//! between them, and to the next one with unread messages. Owns this
+//! The channels: home plus one per joined room, in order (`ChannelId`
+//! names one), each with its own timeline (and so its own scroll state),
+//! its unread count and mention marker, and what was read of it (the "new
+//! since you were here" line, kept across restarts as `ReadMark`s); which
+//! one is active; switching between them, and to the next one with unread
+//! messages; when what was read is due to be saved again. Owns this
 //! bookkeeping only: what goes into which channel is `routing`'s decision,
-//! and drawing the list is `ui::side`'s.
+//! and drawing the list is `ui::side`'s. `update.rs` (`impl App`) is the
+//! app's side of it: the accessors, the channel keys and saving.
+
+mod update;
 
 use std::collections::HashSet;
+use std::fmt;
 
 use time::OffsetDateTime;
 
 use crate::domain::read::MAX_REMEMBERED_UNREAD;
 use crate::domain::{LogKey, Position, ReadMark, RoomName, Seq};
 
-use super::routing::ChannelId;
 use super::timeline::Timeline;
+
+/// A view of the chat: the home view, or one joined room.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ChannelId {
+    Home,
+    Room(RoomName),
+}
+
+impl ChannelId {
+    /// The room, for the room views.
+    pub fn room(&self) -> Option<&RoomName> {
+        match self {
+            ChannelId::Home => None,
+            ChannelId::Room(room) => Some(room),
+        }
+    }
+}
+
+impl fmt::Display for ChannelId {
+    /// `home`, or `#name` for a room.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChannelId::Home => f.write_str("home"),
+            ChannelId::Room(room) => write!(f, "#{room}"),
+        }
+    }
+}
+
+/// How often changed unread counts are saved while nothing else saves them.
+const READ_SAVE_EVERY: time::Duration = time::Duration::seconds(30);
 
 /// One view of the chat.
 #[derive(Debug, Clone)]
@@ -128,14 +162,20 @@ impl Channel {
 pub struct Channels {
     list: Vec<Channel>,
     active: usize,
+    /// Unread messages changed since what was read was last saved.
+    unsaved: bool,
+    /// When what was read was last saved.
+    saved_at: OffsetDateTime,
 }
 
 impl Channels {
-    /// Only home, active.
+    /// Only home, active; nothing to save before `now`.
     pub fn new(now: OffsetDateTime) -> Self {
         Self {
             list: vec![Channel::new(ChannelId::Home, now)],
             active: 0,
+            unsaved: false,
+            saved_at: now,
         }
     }
 
@@ -252,6 +292,25 @@ impl Channels {
             .collect()
     }
 
+    /// Whether unread messages changed and the last save is
+    /// `READ_SAVE_EVERY` old: a clock tick saves then.
+    pub fn save_due(&self, now: OffsetDateTime) -> bool {
+        self.unsaved && now - self.saved_at >= READ_SAVE_EVERY
+    }
+
+    /// What was read of every channel, to save now; the next tick's save
+    /// is due `READ_SAVE_EVERY` from here.
+    pub fn save(&mut self, now: OffsetDateTime) -> Vec<ReadMark> {
+        self.saved_at = now;
+        self.final_save(now)
+    }
+
+    /// What was read of every channel, to save as hychat stops.
+    pub fn final_save(&mut self, now: OffsetDateTime) -> Vec<ReadMark> {
+        self.unsaved = false;
+        self.read_marks(now)
+    }
+
     /// The next channel, wrapping from the last to home.
     pub fn next(&mut self, now: OffsetDateTime) {
         let index = (self.active + 1) % self.list.len();
@@ -267,7 +326,7 @@ impl Channels {
 
     /// Counts a message from someone else that landed in channel `index`,
     /// written at `at`, when that channel is not being looked at; true when
-    /// it is newly unread. It arrived
+    /// it is newly unread (what was read is then due to be saved). It arrived
     /// after the last look, so it was not seen; only history written well
     /// before that look (a catch-up) is not counted. The slack keeps a
     /// writer whose clock runs a little slow from being missed.
@@ -293,6 +352,7 @@ impl Channels {
         if mentions_us {
             channel.mentions.insert((log, seq));
         }
+        self.unsaved |= new;
         new
     }
 }

@@ -1,24 +1,32 @@
-//! The timeline model of one channel: a window of its messages merged in
-//! channel order (time, log, seq), system lines in between, deduplication
-//! by (log, seq), the `/clear` mark, the scroll state, and what the window
-//! holds of the channel's history (`Window`): at most `WINDOW` messages,
-//! the rest stays on disk and comes back a page at a time
-//! (docs/architecture.md §4, "History"). Owns ordering, scrolling and
-//! trimming; how entries look on screen is `app/view.rs`'s business.
+//! The timeline of one channel, and everything about it. This file is the
+//! model: a window of the channel's messages merged in channel order (time,
+//! log, seq), system lines in between, deduplication by (log, seq), the
+//! `/clear` mark, the scroll state and the "new since you were here"
+//! marker. Owns ordering, scrolling and trimming. Beside it:
+//! - `window.rs`: what the window holds of the history (`Window`), and its
+//!   bounds: at most `WINDOW` messages, the rest on disk, paged back `PAGE`
+//!   at a time (docs/architecture.md §4, "History");
+//! - `rows.rs`: the rows a timeline is laid out into, and its layout cache;
+//! - `layout.rs`: how entries look on screen, as rows at a width;
+//! - `history.rs` (`impl App`): asking for pages and merging them in;
+//! - `update.rs` (`impl App`): the active timeline for `ui`, lines from
+//!   hychat, keeping the view still and in bounds, scrolling.
 
-use std::cell::RefCell;
+pub mod layout;
+pub mod rows;
+mod window;
+
+mod history;
+mod update;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::{ChatMessage, LogKey, Position, Seq};
 
-use super::view::Row;
-
-/// Most messages a timeline holds; past it, the end away from the view is
-/// dropped (it stays on disk).
-pub const WINDOW: usize = 1_500;
+pub use rows::{LayoutCache, Row, Segment, Tone};
+pub use window::{Window, PAGE, WINDOW};
 
 /// How far in the future a writer's timestamp may be before it is not
 /// believed: a message cannot pin itself to the bottom with year 9999.
@@ -84,75 +92,6 @@ impl Entry {
             Body::Message { log, .. } => Some(log),
             Body::System { .. } => None,
         }
-    }
-}
-
-/// What a timeline's messages are of its channel's history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
-    /// It reaches the newest end: live messages are added.
-    pub live: bool,
-    /// Nothing older than its oldest message is left on disk.
-    pub complete_below: bool,
-    /// Pages asked for and not answered yet, towards older / newer.
-    pub asked_older: bool,
-    pub asked_newer: bool,
-    /// Where the next page towards older / newer starts, when a page
-    /// stopped short of a message (a long scan).
-    pub older_from: Option<Position>,
-    pub newer_from: Option<Position>,
-    /// Pages of other generations are stale and dropped.
-    pub generation: u64,
-    /// The view goes to the top when the page asked for arrives (`Home`).
-    pub to_top: bool,
-    /// A page has come in: until then nothing is known of what lies
-    /// outside, and every message is taken.
-    pub paged: bool,
-}
-
-impl Default for Window {
-    fn default() -> Self {
-        Self {
-            live: true,
-            complete_below: false,
-            asked_older: false,
-            asked_newer: false,
-            older_from: None,
-            newer_from: None,
-            generation: 0,
-            to_top: false,
-            paged: false,
-        }
-    }
-}
-
-/// The rows of the last layout, and what they were laid out for: the
-/// timeline's version and the width, own key and UTC offset of the view.
-/// Layout is the costly part of a frame; it is redone only when one of
-/// those changed. A clone starts empty.
-#[derive(Debug, Default)]
-pub struct LayoutCache(RefCell<Option<(LayoutKey, Arc<Vec<Row>>)>>);
-
-/// What a layout depends on besides the entries.
-pub type LayoutKey = (u64, usize, Option<LogKey>, time::UtcOffset);
-
-impl Clone for LayoutCache {
-    fn clone(&self) -> Self {
-        Self::default()
-    }
-}
-
-impl LayoutCache {
-    /// The cached rows for `key`, or the ones `layout` makes (then kept).
-    pub fn get_or(&self, key: LayoutKey, layout: impl FnOnce() -> Vec<Row>) -> Arc<Vec<Row>> {
-        if let Some((cached, rows)) = &*self.0.borrow() {
-            if *cached == key {
-                return rows.clone();
-            }
-        }
-        let rows = Arc::new(layout());
-        *self.0.borrow_mut() = Some((key, rows.clone()));
-        rows
     }
 }
 

@@ -1,19 +1,18 @@
-//! The network in words: what the DHT state, the network report and each
-//! connection's route are called on screen (the status bar's compact facts,
-//! the side panel's path tags) and the network pane's content and geometry
-//! (which lines it has at a width, how far it scrolls). Pure text layout;
-//! `ui` only styles the tones. A fact that is not known is said to be not
-//! known (pane) or left out (status bar), never guessed.
-
-use std::time::Duration;
+//! The network pane (F2, `/net`): its content at a width (this node's
+//! facts, then each connection with its address, path, rooms and the logs
+//! it carries) and how far it scrolls on a screen. Pure text layout over
+//! the app's state; `ui` only styles the tones. A fact that is not known is
+//! said to be not known, never guessed.
 
 use ratatui::layout::Rect;
 
+use crate::app::overlay::{popup_area, text_width};
+use crate::app::{text, App};
 use crate::domain::LogKey;
-use crate::net::{show_address, Nat, NetworkReport, NetworkStatus, PeerPath, Reachability};
+use crate::net::{show_address, Nat, PeerPath, Reachability};
 
 use super::peers::{short_duration, Peer};
-use super::{help, text, App};
+use super::DhtState;
 
 /// How a piece of the network pane should look; `ui` maps these to styles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,59 +48,17 @@ const CONNECTION_INDENT: usize = 4;
 /// Between the facts of one line.
 const SEPARATOR: &str = " · ";
 
-/// The DHT state in the words of the status bar.
-pub fn dht_state(status: Option<&NetworkStatus>, retry_in: Option<Duration>) -> String {
-    match status {
-        None => "connecting…".into(),
-        Some(NetworkStatus::Disabled) => "Disabled".into(),
-        Some(NetworkStatus::Bootstrapping) => "Bootstrapping…".into(),
-        Some(NetworkStatus::Online { nodes }) => format!(
-            "Online ({nodes} {})",
-            if *nodes == 1 { "node" } else { "nodes" }
-        ),
-        Some(NetworkStatus::Offline { reason, .. }) => {
-            let seconds = retry_in.map_or(0, |d| d.as_secs());
-            format!(
-                "Offline: {}, retrying in {seconds}s",
-                text::printable_line(reason)
-            )
-        }
-    }
-}
-
-/// The known facts of the report for the status bar, in display order and
-/// least useful first, so a narrow bar drops them from the front: public
-/// address, NAT, reachability. Unknown facts are left out. The words are
-/// the network layer's, as `hychat seed` prints them.
-pub fn status_facts(report: &NetworkReport) -> Vec<String> {
-    report.facts()
-}
-
-/// One word for a listed peer in the side panel: `relay` when every log
-/// it carries is someone else's, else its path; `None` when unknown.
-pub fn peer_tag(peer: &Peer, ours: Option<LogKey>) -> Option<&'static str> {
-    if peer.relays_only(ours) {
-        return Some("relay");
-    }
-    match peer.route.path {
-        PeerPath::Unknown => None,
-        PeerPath::ThisMachine => Some("local"),
-        PeerPath::Lan => Some("lan"),
-        PeerPath::Internet => Some("internet"),
-    }
-}
-
 /// The network pane at a text width: this node's facts, then each
 /// connection with its address, path and the logs it carries.
 pub fn lines(app: &App, width: usize) -> Vec<PaneLine> {
     let report = app.network_report();
     let mut out = vec![vec![("This node".to_string(), PaneTone::Heading)]];
-    let state_tone = match app.network() {
-        Some(NetworkStatus::Online { .. }) => PaneTone::Good,
-        Some(NetworkStatus::Offline { .. } | NetworkStatus::Bootstrapping) => PaneTone::Warning,
-        _ => PaneTone::Dim,
+    let state_tone = match app.dht_state() {
+        DhtState::Online => PaneTone::Good,
+        DhtState::Offline | DhtState::Bootstrapping => PaneTone::Warning,
+        DhtState::Connecting | DhtState::Disabled => PaneTone::Dim,
     };
-    let state = dht_state(app.network(), app.retry_in());
+    let state = app.dht_words();
     entry(&mut out, "DHT", &state, state_tone, width);
     let since = app.network_since();
     let local = since.to_offset(app.utc_offset());
@@ -172,8 +129,8 @@ pub fn lines(app: &App, width: usize) -> Vec<PaneLine> {
 
 /// Rows the pane can scroll on a screen of this size.
 pub fn max_scroll(app: &App, screen: Rect) -> usize {
-    let count = lines(app, help::text_width(screen.width)).len();
-    let visible = usize::from(help::popup_area(screen, count).height.saturating_sub(2));
+    let count = lines(app, text_width(screen.width)).len();
+    let visible = usize::from(popup_area(screen, count).height.saturating_sub(2));
     count.saturating_sub(visible)
 }
 
@@ -318,30 +275,6 @@ mod tests {
 
     fn plain(line: &PaneLine) -> String {
         line.iter().map(|(t, _)| t.as_str()).collect()
-    }
-
-    #[test]
-    fn status_facts_leave_out_what_is_unknown() {
-        assert!(status_facts(&NetworkReport::default()).is_empty());
-        let report = NetworkReport {
-            public_ip: Some("203.0.113.5".parse().unwrap()),
-            nat: Nat::Consistent,
-            reachable: Reachability::Unreachable,
-            ..NetworkReport::default()
-        };
-        assert_eq!(
-            status_facts(&report),
-            [
-                "public 203.0.113.5",
-                "port-preserving NAT",
-                "not reachable from outside"
-            ]
-        );
-        let report = NetworkReport {
-            reachable: Reachability::Reachable,
-            ..NetworkReport::default()
-        };
-        assert_eq!(status_facts(&report), ["reachable from outside"]);
     }
 
     #[test]

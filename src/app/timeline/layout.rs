@@ -1,21 +1,17 @@
-//! The view model: where each part of the screen goes for a terminal size,
-//! and which rows the timeline shows at a width (day separators, nick
-//! labels, wrapping). Pure and unstyled: `update` uses it for paging and
-//! scroll bounds, `ui` turns its tones into colours. It must not draw.
+//! A timeline's layout: which rows it shows at a width (day separators,
+//! the "new since you were here" line, nick labels and colour slots,
+//! wrapping), whole, from its layout cache, or only the newest rows. Pure
+//! and unstyled: `update` uses it for paging and scroll bounds, `ui` turns
+//! its tones into colours. It must not draw.
 
-use ratatui::layout::{Constraint, Layout, Rect};
 use time::{Date, OffsetDateTime, UtcOffset};
 
+use crate::app::text;
 use crate::domain::LogKey;
 
-use super::input::Input;
-use super::text;
-use super::timeline::{Body, Timeline};
+use super::rows::{Row, Segment, Tone};
+use super::{Body, Timeline};
 
-/// Narrower terminals get no side panel.
-pub const SIDE_PANEL_MIN_TERMINAL_WIDTH: u16 = 60;
-/// Most rows the input box grows to before it scrolls.
-pub const INPUT_MAX_ROWS: usize = 6;
 /// Width of `HH:MM `, and the indent of continuation rows.
 pub const TIME_WIDTH: usize = 6;
 /// Stands after the time of a message whose writer's clock is ahead: it is
@@ -26,95 +22,6 @@ pub const AHEAD_MARK: char = '~';
 pub const UNREAD_LINE: &str = "new since you were here";
 /// How many nickname colours there are; `ui::theme` maps slots to colours.
 pub const NICK_COLOR_SLOTS: usize = 16;
-
-/// The screen split into its parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Areas {
-    pub timeline: Rect,
-    pub side: Option<Rect>,
-    /// The input box, borders included.
-    pub input: Rect,
-    pub status: Rect,
-}
-
-impl Areas {
-    /// Splits `area`: timeline (and side panel when wide enough) on top,
-    /// then the input box sized to its content, then the status bar.
-    pub fn compute(area: Rect, input: &Input) -> Self {
-        let inner_width = usize::from(area.width.saturating_sub(2));
-        let rows = input
-            .layout(inner_width)
-            .rows
-            .len()
-            .clamp(1, INPUT_MAX_ROWS);
-        let input_height = u16::try_from(rows + 2).unwrap_or(3);
-        let [main, input, status] = Layout::vertical([
-            Constraint::Min(1),
-            Constraint::Length(input_height),
-            Constraint::Length(1),
-        ])
-        .areas(area);
-        let (timeline, side) = if area.width >= SIDE_PANEL_MIN_TERMINAL_WIDTH {
-            let side_width = (area.width / 4).clamp(24, 32);
-            let [timeline, side] =
-                Layout::horizontal([Constraint::Min(1), Constraint::Length(side_width)])
-                    .areas(main);
-            (timeline, Some(side))
-        } else {
-            (main, None)
-        };
-        Self {
-            timeline,
-            side,
-            input,
-            status,
-        }
-    }
-}
-
-/// How a piece of a timeline row should look; `ui` maps these to styles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
-    Time,
-    /// `slot` is the nickname colour, below `NICK_COLOR_SLOTS`.
-    Nick {
-        log: LogKey,
-        own: bool,
-        slot: usize,
-    },
-    Text {
-        own: bool,
-    },
-    /// A block of a type other than chat-message.
-    Other,
-    Info,
-    Error,
-    Separator,
-    /// The "new since you were here" line.
-    Unread,
-}
-
-/// A run of text in one tone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
-    pub text: String,
-    pub tone: Tone,
-}
-
-/// One screen row of the timeline, and the index of the entry it belongs
-/// to (a day separator belongs to the entry under it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    pub segments: Vec<Segment>,
-    pub entry: usize,
-}
-
-impl Row {
-    /// The row as plain text, for tests and measuring.
-    pub fn text(&self) -> String {
-        self.segments.iter().map(|s| s.text.as_str()).collect()
-    }
-}
 
 fn segment(text: impl Into<String>, tone: Tone) -> Segment {
     Segment {
@@ -667,18 +574,5 @@ mod tests {
         assert!(rows_text(&timeline, 40)
             .iter()
             .all(|r| !r.contains("new since")));
-    }
-
-    #[test]
-    fn areas_hide_the_side_panel_when_narrow() {
-        let input = Input::default();
-        let wide = Areas::compute(Rect::new(0, 0, 100, 30), &input);
-        assert!(wide.side.is_some());
-        assert_eq!(wide.input.height, 3);
-        assert_eq!(wide.status.y, 29);
-        assert_eq!(wide.timeline.height, 26);
-        let narrow = Areas::compute(Rect::new(0, 0, 59, 30), &input);
-        assert!(narrow.side.is_none());
-        assert_eq!(narrow.timeline.width, 59);
     }
 }

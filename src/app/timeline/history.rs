@@ -4,24 +4,24 @@
 //! pages that come back are merged in with the view kept still, and the
 //! window is trimmed at the end away from the view. Jumping to the top or
 //! the bottom starts the window afresh there. Pure decisions over the
-//! app's state (docs/architecture.md §4, "History").
+//! app's state (`impl App`; docs/architecture.md §4, "History"). A page
+//! merged in names its channel back to `update`, which tells the search
+//! (a page may bring the match it waits for): paging knows nothing of it.
 
+use crate::app::channels::ChannelId;
+use crate::app::{App, Command};
+use crate::domain::LogKey;
 use crate::net::history::{HistoryPage, HistoryRequest, PageFrom};
 use crate::net::NetCommand;
 
-use super::routing::ChannelId;
-use super::timeline::{Timeline, WINDOW};
-use super::{App, Command};
-
-/// Messages one page asks for.
-pub(super) const PAGE: usize = 250;
+use super::{Timeline, PAGE, WINDOW};
 
 impl App {
     /// Asks for the pages the active channel's view needs: older ones when
     /// less than a screen of rows is left above it, newer ones when the
     /// window does not reach the newest end and less than a screen is left
     /// below it.
-    pub(super) fn want_pages(&mut self) {
+    pub(in crate::app) fn want_pages(&mut self) {
         let channel = self.channels.active_index();
         let (width, height) = self.timeline_size();
         let timeline = &self.channels.active().timeline;
@@ -52,14 +52,14 @@ impl App {
     }
 
     /// Asks for a page of channel `channel`, marking it asked.
-    pub(super) fn ask_page(&mut self, channel: usize, from: PageFrom, count: usize) {
+    pub(in crate::app) fn ask_page(&mut self, channel: usize, from: PageFrom, count: usize) {
         let Some(target) = self.channels.list().get(channel) else {
             return;
         };
         let request = HistoryRequest {
             generation: target.timeline.window.generation,
             room: target.id.room().cloned(),
-            logs: self.audience.sources(&target.id),
+            logs: self.routing.audience.sources(&target.id),
             from,
             count,
         };
@@ -76,10 +76,10 @@ impl App {
     /// After the audience changed: reads the window's stretch of history
     /// again for the channels `log` shows in (all when `None`), so messages
     /// that now belong there fill in where they sort.
-    pub(super) fn refill(&mut self, log: Option<crate::domain::LogKey>) {
+    pub(in crate::app) fn refill(&mut self, log: Option<LogKey>) {
         for channel in 0..self.channels.list().len() {
             let target = &self.channels.list()[channel];
-            if log.is_some_and(|key| !self.audience.sources(&target.id).contains(&key)) {
+            if log.is_some_and(|key| !self.routing.audience.sources(&target.id).contains(&key)) {
                 continue;
             }
             match target.timeline.oldest_position() {
@@ -98,7 +98,7 @@ impl App {
 
     /// `Esc`, `End`, sending: back to the newest end, afresh when the
     /// window has left it.
-    pub(super) fn jump_to_bottom(&mut self) {
+    pub(in crate::app) fn jump_to_bottom(&mut self) {
         let timeline = &mut self.channels.active_mut().timeline;
         if !timeline.window.live {
             timeline.reset(true);
@@ -108,7 +108,7 @@ impl App {
 
     /// `Home`: to the oldest message, afresh when the window does not
     /// reach it.
-    pub(super) fn jump_to_top(&mut self) {
+    pub(in crate::app) fn jump_to_top(&mut self) {
         let channel = self.channels.active_index();
         let window = &self.channels.active().timeline.window;
         // Before any page, the window is what arrived live: scroll in it.
@@ -125,25 +125,27 @@ impl App {
     }
 
     /// Merges a page in, keeping the view still, and trims the window at
-    /// the end away from the view.
-    pub(super) fn on_history(&mut self, page: HistoryPage) {
+    /// the end away from the view. Returns the channel that took it, `None`
+    /// when the page was for no channel or stale.
+    pub(in crate::app) fn on_history(&mut self, page: HistoryPage) -> Option<usize> {
         let id = match &page.room {
             Some(room) => ChannelId::Room(room.clone()),
             None => ChannelId::Home,
         };
-        let Some(channel) = self.channels.index_of(&id) else {
-            return;
-        };
+        let channel = self.channels.index_of(&id)?;
         if self.channels.list()[channel].timeline.window.generation != page.generation {
-            return;
+            return None;
         }
         let towards_older = matches!(page.from, PageFrom::Newest | PageFrom::Before(_));
         for (position, message) in &page.messages {
-            self.peers
+            self.network
+                .peers
                 .saw_nickname(&position.log, position.seq, &message.nickname);
-            self.archive.insert(position.log, position.seq, message);
+            self.routing
+                .archive
+                .insert(position.log, position.seq, message);
         }
-        let audience = &self.audience;
+        let audience = &self.routing.audience;
         let messages: Vec<_> = page
             .messages
             .into_iter()
@@ -176,13 +178,13 @@ impl App {
                 target.timeline.scroll_up(max, max);
             }
         }
-        self.search_page_arrived(channel);
+        Some(channel)
     }
 
     /// Applies `change` to a channel's timeline so that the row at the
     /// bottom of the view stays where it is (when the view follows the
     /// newest end, it keeps following it).
-    pub(super) fn anchored(&mut self, channel: usize, change: impl FnOnce(&mut Timeline)) {
+    pub(in crate::app) fn anchored(&mut self, channel: usize, change: impl FnOnce(&mut Timeline)) {
         let Some(target) = self.channels.list().get(channel) else {
             return;
         };
