@@ -16,7 +16,9 @@
 //! - `shared/`: state shared between tasks, one handle per concern;
 //! - `wire/`: hychat's own protocol extensions (hello, keepalive, room
 //!   hello), pure encoders and decoders;
-//! - `dht/`: hychat's own DHT code (the envelope, NAT classification, probe);
+//! - `dht/`: hychat's own DHT node, in rooms by role: encodings, the
+//!   Kademlia node, what both connection roles share, the client and
+//!   server roles, and the diagnostics (`hychat dial`, the probe);
 //! - `compat/`: everything that exists only because a pinned crate is
 //!   defective, with the inventory in `compat/mod.rs`;
 //! - `report.rs`, `route.rs`: the words and the path decision behind the
