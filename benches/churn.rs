@@ -40,9 +40,9 @@ use hychat::domain::RoomName;
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use harness::bench::env_count;
 use harness::bin::{BIN, HYCHAT_ENV};
 use harness::churn::{said, Crowd, Leaving, OwnRuntime, PEERS};
+use harness::env;
 use harness::node::bootstrap_node;
 use harness::tmux::{ensure_tmux, Tmux};
 use harness::tui::{peer_count, side_panel, WIDTH};
@@ -254,7 +254,7 @@ fn ms(value: f64) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let rounds = env_count("HYCHAT_BENCH_ROUNDS", 5) as usize;
+    let rounds = env::count("HYCHAT_BENCH_ROUNDS", 5) as usize;
     println!("churn bench: cargo bench --bench churn ({rounds} rounds of {PEERS} peers)");
     ensure_tmux();
     // The bootstrap node answers the whole crowd: on a runtime of its own,

@@ -15,18 +15,14 @@
 //! unset), bounded by `HYCHAT_FUZZ_BOUND_SECS` (default 600) per decoder.
 
 use std::panic::AssertUnwindSafe;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hychat::net::testing::{dht_decoders, DhtDecoder, DhtOutcome};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace(['_', ','], "").parse().ok())
-        .unwrap_or(default)
-}
+#[path = "../tests/harness/env.rs"]
+mod env;
 
 #[derive(Debug, Default)]
 struct Report {
@@ -152,12 +148,9 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn main() {
-    let inputs = env_number("HYCHAT_FUZZ_INPUTS", 1_000_000);
-    let clock = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let seed = env_number("HYCHAT_FUZZ_SEED", clock);
-    let bound = Duration::from_secs(env_number("HYCHAT_FUZZ_BOUND_SECS", 600));
+    let inputs = env::count("HYCHAT_FUZZ_INPUTS", 1_000_000);
+    let seed = env::seed("HYCHAT_FUZZ_SEED");
+    let bound = Duration::from_secs(env::count("HYCHAT_FUZZ_BOUND_SECS", 600));
     println!(
         "fuzz_dht: seed {seed} (HYCHAT_FUZZ_SEED), {inputs} inputs per decoder, bound {bound:?}"
     );

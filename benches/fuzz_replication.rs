@@ -17,7 +17,7 @@
 //! unset), bounded by `HYCHAT_FUZZ_BOUND_SECS` (default 1,200) per part.
 
 use std::panic::AssertUnwindSafe;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hychat::domain::message::{MAX_BLOCK_BYTES, MAX_NICK_CHARS, MAX_TEXT_CHARS};
 use hychat::domain::text::is_safe_char;
@@ -33,20 +33,13 @@ const PER_CASE: u64 = 100;
 /// Blocks in the writer's log.
 const LENGTH: u64 = 64;
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace(['_', ','], "").parse().ok())
-        .unwrap_or(default)
-}
+#[path = "../tests/harness/env.rs"]
+mod env;
 
 fn main() {
-    let inputs = env_number("HYCHAT_FUZZ_INPUTS", 1_000_000);
-    let clock = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let seed = env_number("HYCHAT_FUZZ_SEED", clock);
-    let bound = Duration::from_secs(env_number("HYCHAT_FUZZ_BOUND_SECS", 1_200));
+    let inputs = env::count("HYCHAT_FUZZ_INPUTS", 1_000_000);
+    let seed = env::seed("HYCHAT_FUZZ_SEED");
+    let bound = Duration::from_secs(env::count("HYCHAT_FUZZ_BOUND_SECS", 1_200));
     println!("fuzz: seed {seed} (HYCHAT_FUZZ_SEED), {inputs} inputs per part, bound {bound:?}");
     // Panics are caught and counted; their messages would drown the figures.
     std::panic::set_hook(Box::new(|_| {}));

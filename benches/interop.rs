@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use harness::bench::env_count;
+use harness::env;
 use harness::js::{JsViewer, JsWriter, Mode};
 use harness::node::{bootstrap_node, Node};
 
@@ -97,7 +97,7 @@ fn received_ms(viewer: &mut JsViewer, text: &str) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let live = env_count("HYCHAT_BENCH_LIVE", 100);
+    let live = env::count("HYCHAT_BENCH_LIVE", 100);
     let bootstrap = bootstrap_node().await;
     let addr = bootstrap.local_addr();
     let address = addr.to_string();

@@ -4,8 +4,9 @@
 //! lab::`), and `node` with `npm ci --prefix tests/js` for the JS
 //! scenarios. Run with `cargo bench --bench lab`.
 //!
-//! Runs every scenario of `tests/binary/lab.rs` once on one lab of its own
-//! (the same code, `harness::lab::scenarios`) with the release binary, and
+//! Runs every scenario of `tests/binary/lab.rs` but the first dials (the
+//! fourth table's) once on one lab of its own (the same code,
+//! `harness::lab::scenarios`) with the release binary, and
 //! prints a table: each scenario's seconds to its first message, the
 //! seconds of the whole scenario, and every measured step. A scenario that
 //! fails is reported as such and the others still run; every wait inside
@@ -33,6 +34,18 @@
 //! JS columns); each hychat cell names the path its hychat took (the
 //! dialing one's, or the dialed one's when JS dials), "refused" the time
 //! to the refusal.
+//!
+//! Then a fourth table, first dials of fresh JS servers (`first_dials`,
+//! issue 30): for each pair where a hychat client can reach a JS server,
+//! `HYCHAT_LAB_FIRST_DIALS` (default 50; 0 or not a number fails at once)
+//! fresh JS servers on a DHT of five JS nodes, each dialed once by a fresh
+//! `hychat tail` with no retry: how many delivered on the first try, the
+//! seconds to the message, the paths, and each failure in full below.
+//!
+//! Each table is a section, and names after `--` run only those:
+//! `cargo bench --bench lab -- first-dials` (sections: `scenarios`,
+//! `dial-vs-js`, `nat-pairs`, `first-dials`; none named: all). A name that
+//! is no section is refused.
 
 // This bench uses only `harness::lab` (and what it builds on).
 #[allow(dead_code)]
@@ -42,6 +55,8 @@ mod harness;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
+use harness::env;
+use harness::lab::first_dials::{self, PairDials};
 use harness::lab::nat_pairs::{self, Attempt, Connected, Side};
 use harness::lab::scenarios::{self, PairFigures};
 use harness::lab::scene::Timing;
@@ -49,7 +64,42 @@ use harness::lab::Lab;
 
 type Scenario = fn(&Lab) -> Vec<Timing>;
 
+/// The bench's sections, in the order they run.
+const SECTIONS: [&str; 4] = ["scenarios", "dial-vs-js", "nat-pairs", "first-dials"];
+
+/// The environment variable with the first dials per pair, and its default.
+const FIRST_DIALS_VAR: &str = "HYCHAT_LAB_FIRST_DIALS";
+const FIRST_DIALS_DEFAULT: u64 = 50;
+
+/// The sections named on the command line (all when none is), or why not.
+/// Arguments starting with `--` are cargo's (`--bench`) and skipped.
+fn sections() -> Result<Vec<&'static str>, String> {
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    if named.is_empty() {
+        return Ok(SECTIONS.to_vec());
+    }
+    if let Some(unknown) = named.iter().find(|n| !SECTIONS.contains(&n.as_str())) {
+        return Err(format!(
+            "the lab bench has no section {unknown:?}; its sections are {}",
+            SECTIONS.join(", ")
+        ));
+    }
+    Ok(SECTIONS
+        .into_iter()
+        .filter(|s| named.iter().any(|n| n == s))
+        .collect())
+}
+
 fn main() {
+    let sections = sections().unwrap_or_else(|reason| {
+        eprintln!("{reason}");
+        std::process::exit(2);
+    });
+    // Read before the lab is built: 0 or a typo fails at once (`env::count`).
+    let first_dials_runs = env::count(FIRST_DIALS_VAR, FIRST_DIALS_DEFAULT) as usize;
     let lab = match Lab::build() {
         Ok(lab) => lab,
         Err(reason) => {
@@ -57,6 +107,39 @@ fn main() {
             std::process::exit(1);
         }
     };
+    if sections.contains(&"scenarios") {
+        run_scenarios(&lab);
+    }
+    if sections.contains(&"dial-vs-js") {
+        let figures = catch_unwind(AssertUnwindSafe(|| {
+            scenarios::hychat_dial_and_js_figures(&lab, FIGURE_RUNS)
+        }));
+        match figures {
+            Ok(rows) => print_figures(&rows),
+            Err(_) => println!("\nhychat dial vs JS: FAILED (see the failure above)"),
+        }
+    }
+    if sections.contains(&"nat-pairs") {
+        let pairs = catch_unwind(AssertUnwindSafe(|| nat_pairs::figures(&lab)));
+        match pairs {
+            Ok(rows) => print_nat_pairs(&rows),
+            Err(_) => println!("\nthe chat across NATs: FAILED (see the failure above)"),
+        }
+    }
+    if sections.contains(&"first-dials") {
+        let started = Instant::now();
+        let dials = catch_unwind(AssertUnwindSafe(|| {
+            first_dials::first_dial_figures(&lab, first_dials_runs)
+        }));
+        match dials {
+            Ok(rows) => print_first_dials(&rows, first_dials_runs, started.elapsed()),
+            Err(_) => println!("\nfirst dials of fresh JS servers: FAILED (see the failure above)"),
+        }
+    }
+}
+
+/// Every scenario of the tests once, and the table of their timings.
+fn run_scenarios(lab: &Lab) {
     let runs: [(&str, Scenario); 12] = [
         ("1 LAN pair", scenarios::lan),
         ("2 public <-> cone NAT", scenarios::public_and_cone),
@@ -89,7 +172,7 @@ fn main() {
     let mut rows = Vec::new();
     for (name, run) in runs {
         let started = Instant::now();
-        let outcome = catch_unwind(AssertUnwindSafe(|| run(&lab)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| run(lab)));
         rows.push((name, outcome.ok(), started.elapsed()));
     }
     println!();
@@ -115,18 +198,6 @@ fn main() {
                 "FAILED"
             ),
         }
-    }
-    let figures = catch_unwind(AssertUnwindSafe(|| {
-        scenarios::hychat_dial_and_js_figures(&lab, FIGURE_RUNS)
-    }));
-    match figures {
-        Ok(rows) => print_figures(&rows),
-        Err(_) => println!("\nhychat dial vs JS: FAILED (see the failure above)"),
-    }
-    let pairs = catch_unwind(AssertUnwindSafe(|| nat_pairs::figures(&lab)));
-    match pairs {
-        Ok(rows) => print_nat_pairs(&rows),
-        Err(_) => println!("\nthe chat across NATs: FAILED (see the failure above)"),
     }
 }
 
@@ -284,5 +355,42 @@ fn print_figures(rows: &[PairFigures]) {
     }
     for note in notes {
         println!("  {note}");
+    }
+}
+
+/// The first-dials table: per pair, the first-try successes of `runs`, the
+/// seconds to the message, the paths; then every failure in full.
+fn print_first_dials(rows: &[PairDials], runs: usize, took: Duration) {
+    println!();
+    println!(
+        "first dials of fresh JS servers, {runs} per pair, no retries, on a DHT of five JS \
+         nodes ({:.0} s in all): first tries, seconds from starting `hychat tail` to the \
+         server's message, the paths the tails took",
+        took.as_secs_f64()
+    );
+    println!(
+        "{:<38} {:>12} {:>8} {:>8} {:>8} {:>8}  paths",
+        "pair (tail <- JS server)", "first tries", "min", "median", "max", "pair s"
+    );
+    for row in rows {
+        let mut times: Vec<Duration> = row.dials.iter().filter_map(|d| d.took).collect();
+        times.sort();
+        let secs =
+            |t: Option<&Duration>| t.map_or("-".to_string(), |t| format!("{:.2}", t.as_secs_f64()));
+        println!(
+            "{:<38} {:>12} {:>8} {:>8} {:>8} {:>8.1}  {}",
+            row.pair.label(),
+            format!("{} of {}", row.first_tries(), row.runs),
+            secs(times.first()),
+            secs(times.get(times.len() / 2)),
+            secs(times.last()),
+            row.took.as_secs_f64(),
+            row.paths()
+        );
+    }
+    let failures: Vec<String> = rows.iter().flat_map(PairDials::failures).collect();
+    if !failures.is_empty() {
+        println!("\nthe first dials that did not deliver on the first try:\n");
+        println!("{}", failures.join("\n\n"));
     }
 }

@@ -25,7 +25,8 @@ use tokio::sync::mpsc;
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use harness::bench::{env_count, percentile};
+use harness::bench::percentile;
+use harness::env;
 use harness::js::{ensure_js_peers, JsViewer, JsWriter, Mode};
 use harness::node::{bootstrap_node, Node};
 
@@ -178,8 +179,8 @@ async fn main() {
         .with_writer(std::io::stderr)
         .try_init();
     ensure_js_peers();
-    let messages = env_count("HYCHAT_BENCH_MESSAGES", 1000);
-    let log_length = env_count("HYCHAT_BENCH_LOG", 10_000).max(1);
+    let messages = env::count("HYCHAT_BENCH_MESSAGES", 1000);
+    let log_length = env::count("HYCHAT_BENCH_LOG", 10_000);
     let bootstrap = bootstrap_node().await;
     let addr = bootstrap.local_addr();
     let address = addr.to_string();

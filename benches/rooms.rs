@@ -20,7 +20,8 @@ use hychat::net::{NetCommand, NetEvent};
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use harness::bench::{env_count, percentile};
+use harness::bench::percentile;
+use harness::env;
 use harness::node::{bootstrap_node, Node};
 
 const BOUND: Duration = Duration::from_secs(120);
@@ -71,9 +72,9 @@ fn report(name: &str, mut samples: Vec<Duration>) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let rounds = env_count("HYCHAT_BENCH_ROUNDS", 5);
-    let messages = env_count("HYCHAT_BENCH_MESSAGES", 200);
-    let history = env_count("HYCHAT_BENCH_LOG", 500);
+    let rounds = env::count("HYCHAT_BENCH_ROUNDS", 5);
+    let messages = env::count("HYCHAT_BENCH_MESSAGES", 200);
+    let history = env::count("HYCHAT_BENCH_LOG", 500);
     let bootstrap = bootstrap_node().await;
     let addr = bootstrap.local_addr();
 

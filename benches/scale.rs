@@ -36,8 +36,8 @@ use hychat::net::{NetConfig, NetEvent};
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use harness::bench::env_count;
 use harness::bin::{free_udp_port, hychat_command, BIN};
+use harness::env;
 use harness::followed::follow_offline;
 use harness::tmux::{ensure_tmux, Tmux};
 
@@ -184,8 +184,8 @@ fn frames_line(storage: &Path) -> String {
 
 #[tokio::main]
 async fn main() {
-    let total = env_count("HYCHAT_BENCH_SCALE_MESSAGES", 1_000_000);
-    let logs = env_count("HYCHAT_BENCH_SCALE_LOGS", 20).max(1);
+    let total = env::count("HYCHAT_BENCH_SCALE_MESSAGES", 1_000_000);
+    let logs = env::count("HYCHAT_BENCH_SCALE_LOGS", 20);
     println!("scale bench: {total} messages across {logs} logs");
     let (chat, oldest) = storage(total, logs).await;
     let newest = text(logs - 1, total / logs);

@@ -34,6 +34,11 @@ use hychat::domain::{ChatMessage, LogKey, RoomName};
 use hychat::net::history::SearchRequest;
 use hychat::net::testing;
 
+// It uses counts, not seeds.
+#[allow(dead_code)]
+#[path = "../tests/harness/env.rs"]
+mod env;
+
 const LOGS: u64 = 4;
 const ROOM: &str = "general";
 
@@ -197,15 +202,8 @@ fn drop_from_cache(dir: &Path) {
 }
 
 fn main() {
-    let total: u64 = std::env::var("HYCHAT_BENCH_MESSAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let runs: usize = std::env::var("HYCHAT_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5)
-        .max(1);
+    let total = env::count("HYCHAT_BENCH_MESSAGES", 1_000_000);
+    let runs = env::count("HYCHAT_BENCH_RUNS", 5) as usize;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "search bench: {total} messages in {LOGS} logs, {cores} cores, {} build",

@@ -66,9 +66,10 @@ use hychat::net::{testing, NetEvent};
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use harness::bench::{env_count, percentile};
+use harness::bench::percentile;
 use harness::bin::{free_udp_port, hychat, hychat_command, stderr_of};
-use harness::crash::{kill_runs, seed_from_env, BURST};
+use harness::crash::{kill_runs, BURST};
+use harness::env;
 use harness::followed::follow_offline;
 use harness::node::{bootstrap_node, Node};
 
@@ -446,9 +447,9 @@ fn js_reference(blocks: u64) -> (u64, u64, f64, f64) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let lines = env_count("HYCHAT_BENCH_BURST", 10_000);
-    let runs = env_count("HYCHAT_BENCH_RUNS", 3).max(1);
-    let appends = env_count("HYCHAT_BENCH_APPENDS", 1000).max(1);
+    let lines = env::count("HYCHAT_BENCH_BURST", 10_000);
+    let runs = env::count("HYCHAT_BENCH_RUNS", 3);
+    let appends = env::count("HYCHAT_BENCH_APPENDS", 1000);
 
     // 1. Burst through the binary.
     let mut times: Vec<Duration> = (0..runs)
@@ -507,12 +508,12 @@ async fn main() {
     );
 
     // 4. Start-up at each size of one growing log.
-    let max = env_count("HYCHAT_BENCH_MAX_MESSAGES", 1_000_000);
+    let max = env::count("HYCHAT_BENCH_MAX_MESSAGES", 1_000_000);
     tokio::task::block_in_place(|| start_ups(max));
 
     // 5. Kills survived.
-    let kills = env_count("HYCHAT_BENCH_KILLS", 500);
-    let seed = seed_from_env("HYCHAT_CRASH_SEED");
+    let kills = env::count("HYCHAT_BENCH_KILLS", 500);
+    let seed = env::seed("HYCHAT_CRASH_SEED");
     let report = tokio::task::block_in_place(|| kill_runs(kills, seed, false));
     println!(
         "kills survived: {} of {kills} ({} acknowledged messages, {})",

@@ -7,19 +7,13 @@
 //! (`harness::crash::kill_runs`, where the moments are described), which
 //! the storage bench runs too; this test asserts on its report.
 
-use crate::harness::crash::{kill_runs, seed_from_env};
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use crate::harness::crash::kill_runs;
+use crate::harness::env;
 
 #[test]
 fn kill_9_during_appends_loses_no_acknowledged_message() {
-    let runs = env_number("HYCHAT_CRASH_RUNS", 50);
-    let seed = seed_from_env("HYCHAT_CRASH_SEED");
+    let runs = env::count("HYCHAT_CRASH_RUNS", 50);
+    let seed = env::seed("HYCHAT_CRASH_SEED");
     println!("crash test: {runs} runs, seed {seed}");
     let report = kill_runs(runs, seed, true);
     if let Some(failure) = &report.first_failure {

@@ -37,10 +37,11 @@ use crate::harness::tui::{panel_shows_peer, side_panel, Tuis};
 /// Upper bound for messages to travel between a JS peer and hychat,
 /// discovery included.
 const ARRIVAL: Duration = Duration::from_secs(60);
-/// How long a JS client that started after hychat gets to connect to it,
-/// and how many times it is started at most (see `writer_to_tail`).
+/// How long a JS client that started after hychat announced gets to
+/// connect to it (see `writer_to_tail`).
 const LOOKUP: Duration = Duration::from_secs(10);
-const LOOKUPS: usize = 3;
+/// How long hychat may take to look a topic up and announce it.
+const ANNOUNCE: Duration = Duration::from_secs(30);
 /// How long `hychat send --wait` stays online for a peer.
 const SEND_WAIT_SECS: u64 = 20;
 /// Bound on one `hychat send` of a whole history from stdin.
@@ -101,6 +102,29 @@ struct WriterToTail {
 
 /// Reads the next `tail --json` line and checks it is `text` at `seq` in
 /// the JS writer's log.
+/// Waits until the debug log of the hychat on `storage` says it looked up
+/// and announced the topic of the log `key`.
+fn wait_for_announce(storage: &Path, key: &str, report: &Report) {
+    let log: hychat::domain::LogKey = key
+        .parse()
+        .unwrap_or_else(|e| report.fail(&format!("{key} is not a log key: {e}")));
+    let topic = format!("{:?}", log.discovery_key());
+    let deadline = Instant::now() + ANNOUNCE;
+    while Instant::now() < deadline {
+        let text = std::fs::read_to_string(storage.join("hychat.log")).unwrap_or_default();
+        if text
+            .lines()
+            .any(|l| l.contains("looked up and announced a topic") && l.contains(&topic))
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    report.fail(&format!(
+        "hychat's log did not say it announced {topic} within {ANNOUNCE:?}"
+    ));
+}
+
 fn expect_tail_line(tail: &mut Background, report: &Report, key: &str, seq: u64, text: &str) {
     let Some(line) = tail.next_line(ARRIVAL) else {
         report.fail(&format!(
@@ -165,41 +189,30 @@ fn writer_to_tail(run: WriterToTail) {
         }
         let key = first.key.clone();
         first.process.terminate();
-        let args = tail_args(&key);
+        let mut args = vec!["--log-level".to_string(), "debug".to_string()];
+        args.extend(tail_args(&key));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let tail = spawn_hychat("hychat tail", tail_dir.path(), port, &args);
         report.watch(&tail);
         // A JS client looks a topic up once (hyperswarm refreshes every
-        // 10 minutes), and hychat announces it a moment after it starts,
-        // which the test cannot observe. So a writer whose lookup found
-        // nobody is replaced by a new one, a bounded number of times.
-        let mut missed = Vec::new();
-        let writer = loop {
-            let mut writer = start_writer(&report);
-            report.watch(&writer.process);
-            if writer.key != key {
-                report.fail("the JS writer's key changed across a restart on the same storage");
-            }
-            if writer
-                .process
-                .wait_for_line(LOOKUP, |l| l.starts_with("PEER "))
-                .is_some()
-            {
-                break writer;
-            }
-            writer.process.terminate();
-            missed.push(writer);
-            if missed.len() == LOOKUPS {
-                report.fail(&format!(
-                    "a JS client found no hychat peer in {LOOKUPS} lookups, {LOOKUP:?} each"
-                ));
-            }
-        };
-        if !missed.is_empty() {
-            eprintln!(
-                "{run:?}: {} JS client lookup(s) ran before hychat announced",
-                missed.len()
-            );
+        // 10 minutes), so it starts once hychat's debug log says the
+        // followed log's topic is looked up and announced: its one lookup
+        // then finds hychat.
+        wait_for_announce(tail_dir.path(), &key, &report);
+        let mut writer = start_writer(&report);
+        report.watch(&writer.process);
+        if writer.key != key {
+            report.fail("the JS writer's key changed across a restart on the same storage");
+        }
+        if writer
+            .process
+            .wait_for_line(LOOKUP, |l| l.starts_with("PEER "))
+            .is_none()
+        {
+            report.fail(&format!(
+                "the JS client did not connect to hychat within {LOOKUP:?} of its lookup, \
+                 which started after hychat announced"
+            ));
         }
         (writer, tail)
     } else {

@@ -14,18 +14,18 @@
 //! (`HYCHAT_KILL_CATCHUP_PER_STORAGE`); the seed of the moments is printed
 //! and replays them (`HYCHAT_KILL_CATCHUP_SEED`).
 
-use crate::harness::crash::seed_from_env;
-use crate::harness::kills::{catchup_kills, env_number, CatchupPlan};
+use crate::harness::env;
+use crate::harness::kills::{catchup_kills, CatchupPlan};
 use crate::harness::process::one_at_a_time;
 
 #[test]
 fn kill_9_during_a_catch_up_loses_no_block_and_the_log_always_opens() {
     let _one = one_at_a_time();
     let plan = CatchupPlan {
-        kills: env_number("HYCHAT_KILL_CATCHUP_KILLS", 50),
-        messages: env_number("HYCHAT_KILL_CATCHUP_MESSAGES", 300) as usize,
-        per_storage: env_number("HYCHAT_KILL_CATCHUP_PER_STORAGE", 12),
-        seed: seed_from_env("HYCHAT_KILL_CATCHUP_SEED"),
+        kills: env::count("HYCHAT_KILL_CATCHUP_KILLS", 50),
+        messages: env::count("HYCHAT_KILL_CATCHUP_MESSAGES", 300) as usize,
+        per_storage: env::count("HYCHAT_KILL_CATCHUP_PER_STORAGE", 12),
+        seed: env::seed("HYCHAT_KILL_CATCHUP_SEED"),
         print_runs: true,
     };
     println!(

@@ -14,19 +14,19 @@
 
 use std::time::Duration;
 
-use crate::harness::crash::seed_from_env;
-use crate::harness::kills::{env_number, startup_kills, StartupPlan};
+use crate::harness::env;
+use crate::harness::kills::{startup_kills, StartupPlan};
 use crate::harness::process::one_at_a_time;
 
 #[test]
 fn kill_9_during_start_up_loses_nothing_and_the_logs_always_open() {
     let _one = one_at_a_time();
     let plan = StartupPlan {
-        kills: env_number("HYCHAT_KILL_STARTUP_KILLS", 50),
-        own_messages: env_number("HYCHAT_KILL_STARTUP_OWN", 5_000) as usize,
-        followed_messages: env_number("HYCHAT_KILL_STARTUP_FOLLOWED", 300) as usize,
-        window: Duration::from_millis(env_number("HYCHAT_KILL_STARTUP_MS", 300)),
-        seed: seed_from_env("HYCHAT_KILL_STARTUP_SEED"),
+        kills: env::count("HYCHAT_KILL_STARTUP_KILLS", 50),
+        own_messages: env::count("HYCHAT_KILL_STARTUP_OWN", 5_000) as usize,
+        followed_messages: env::count("HYCHAT_KILL_STARTUP_FOLLOWED", 300) as usize,
+        window: Duration::from_millis(env::count("HYCHAT_KILL_STARTUP_MS", 300)),
+        seed: env::seed("HYCHAT_KILL_STARTUP_SEED"),
         print_runs: true,
     };
     println!(

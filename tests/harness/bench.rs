@@ -1,5 +1,5 @@
-//! What only the benches use: percentiles of measured durations, and run
-//! sizes read from the environment (`HYCHAT_BENCH_*`).
+//! What only the benches use: percentiles of measured durations. Run sizes
+//! come from the environment through `env::count`.
 
 use std::time::Duration;
 
@@ -7,12 +7,4 @@ use std::time::Duration;
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index]
-}
-
-/// The number in the environment variable `name`, or `default`.
-pub fn env_count(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

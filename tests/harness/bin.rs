@@ -137,9 +137,15 @@ pub fn log_tail(storage: &Path) -> String {
     }
 }
 
-/// A bootstrap node on 127.0.0.1, started with the binary itself. The port
-/// is picked free and then bound by the child, so a lost race is retried.
-/// Returns the process (stopped on drop) and its port.
+/// How many times a loopback node is started on a port picked free. The
+/// one legitimate reason to start it again: the port was free a moment
+/// ago, and another process of the parallel suite may bind it before the
+/// child does. Each failed try is printed with what the child said.
+pub const PORT_RACE_TRIES: usize = 3;
+
+/// A bootstrap node on 127.0.0.1, started with the binary itself, on a
+/// port picked free (see `PORT_RACE_TRIES`). Returns the process (stopped
+/// on drop) and its port.
 pub fn start_bootstrap(storage: &Path) -> (Background, u16) {
     start_bootstrap_joining(storage, &[])
 }
@@ -148,7 +154,7 @@ pub fn start_bootstrap(storage: &Path) -> (Background, u16) {
 /// several nodes make one DHT; with none, its list names itself.
 pub fn start_bootstrap_joining(storage: &Path, others: &[u16]) -> (Background, u16) {
     let mut failures = Vec::new();
-    for _ in 0..5 {
+    for attempt in 1..=PORT_RACE_TRIES {
         let port = free_udp_port();
         let port_text = port.to_string();
         let list: Vec<String> = if others.is_empty() {
@@ -170,10 +176,14 @@ pub fn start_bootstrap_joining(storage: &Path, others: &[u16]) -> (Background, u
             return (node, port);
         }
         node.terminate();
+        eprintln!(
+            "try {attempt} of {PORT_RACE_TRIES}: no bootstrap node came up on port {port}:\n{}",
+            node.describe()
+        );
         failures.push(node.describe());
     }
     panic!(
-        "no bootstrap node came up on loopback in 5 tries:\n{}",
+        "no bootstrap node came up on loopback in {PORT_RACE_TRIES} tries:\n{}",
         failures.join("\n")
     );
 }

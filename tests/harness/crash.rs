@@ -16,7 +16,7 @@
 //! (inside the write and sync of the next batch, or between batches); one
 //! run in five is killed at a random moment of its first 50 ms (start-up,
 //! opening and repairing the journal). The moments come from a seed
-//! (`seed_from_env`), so a failure can be replayed.
+//! (`env::seed`), so a failure can be replayed.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -54,21 +54,6 @@ pub struct KillReport {
     pub elapsed: Duration,
     /// The first thing found wrong, naming its run and the seed.
     pub first_failure: Option<String>,
-}
-
-/// The seed in the environment variable `name`, or one from the clock.
-/// Never 0, from which the generator would not move.
-pub fn seed_from_env(name: &str) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
 }
 
 /// A small deterministic generator, so a seed replays the same kill times.

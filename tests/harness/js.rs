@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::bin::{free_udp_port, is_key, loopback};
+use super::bin::{free_udp_port, is_key, loopback, PORT_RACE_TRIES};
 use super::process::Background;
 
 /// Upper bound for a JS peer to start (print its key, join the swarm).
@@ -333,12 +333,12 @@ pub struct ViewerBlock {
     pub received_ms: u64,
 }
 
-/// `bootstrap.js PORT`: a JS `DHT.bootstrapper` on 127.0.0.1. The port is
-/// picked free and then bound by the child, so a lost race is retried.
-/// Returns the process (stopped on drop) and its port.
+/// `bootstrap.js PORT`: a JS `DHT.bootstrapper` on 127.0.0.1, on a port
+/// picked free (see `PORT_RACE_TRIES`). Returns the process (stopped on
+/// drop) and its port.
 pub fn start_js_bootstrap() -> (Background, u16) {
     let mut failures = Vec::new();
-    for _ in 0..5 {
+    for attempt in 1..=PORT_RACE_TRIES {
         let port = free_udp_port();
         let mut node = node("js bootstrap", "bootstrap.js", &[port.to_string()], false);
         let expected = format!("BOOTSTRAP {}", loopback(port));
@@ -346,10 +346,14 @@ pub fn start_js_bootstrap() -> (Background, u16) {
             return (node, port);
         }
         node.terminate();
+        eprintln!(
+            "try {attempt} of {PORT_RACE_TRIES}: no JS bootstrap node came up on port {port}:\n{}",
+            node.describe()
+        );
         failures.push(node.describe());
     }
     panic!(
-        "no JS bootstrap node came up on loopback in 5 tries:\n{}",
+        "no JS bootstrap node came up on loopback in {PORT_RACE_TRIES} tries:\n{}",
         failures.join("\n")
     );
 }
@@ -411,5 +415,37 @@ impl JsDialTargets {
                 self.process.describe()
             )),
         }
+    }
+}
+
+/// The arguments of `dial-targets.js` serving its fresh JS servers on an
+/// existing DHT: the DHT's nodes (`host:port,...`) and the logs' storage.
+pub fn dial_targets_args(bootstrap: &str, storage: &Path) -> [String; 3] {
+    [
+        "--bootstrap".to_string(),
+        bootstrap.to_string(),
+        storage.to_str().expect("a UTF-8 temp path").to_string(),
+    ]
+}
+
+impl JsDialTargets {
+    /// A `dial-targets.js` started elsewhere with `dial_targets_args` (the
+    /// network lab starts it on one of its hosts), once it said it serves
+    /// on `bootstrap`. The error carries its output.
+    pub fn serving_on(mut process: Background, bootstrap: &str) -> Result<Self, String> {
+        let expected = format!("BOOTSTRAP {bootstrap}");
+        let line = process.wait_for_line(JS_STARTUP, |l| {
+            l.starts_with("BOOTSTRAP ") || l.starts_with("FATAL")
+        });
+        if line.as_deref() != Some(expected.as_str()) {
+            return Err(format!(
+                "the JS dial targets did not say {expected:?} within {JS_STARTUP:?}\n{}",
+                process.describe()
+            ));
+        }
+        Ok(Self {
+            process,
+            bootstrap: bootstrap.to_string(),
+        })
     }
 }

@@ -18,7 +18,7 @@
 //! delivers every block the log holds (`read_logs`, `held_blocks`): every
 //! indexed block must be among them.
 //!
-//! Kill moments come from a seed (`crash::seed_from_env`) through a small
+//! Kill moments come from a seed (`env::seed`) through a small
 //! generator (`Rng`), so a seed replays the same moments. The moments of
 //! the catch-up follow what the follower prints (`hychat seed` prints one
 //! `log KEY delivered/length` line per delivered batch), not the clock.
@@ -96,14 +96,6 @@ impl Rng {
     pub fn up_to(&mut self, max: Duration) -> Duration {
         Duration::from_micros(self.below(max.as_micros() as u64))
     }
-}
-
-/// The number in the environment variable `name`, or `default`.
-pub fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 // ---------------------------------------------------------------------------

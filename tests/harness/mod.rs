@@ -28,7 +28,9 @@
 //! - `completeness`: the number of runs of the completeness tests and how
 //!   they report missing blocks, for `tests/engine/replication.rs` and
 //!   `tests/binary/completeness.rs`;
-//! - `bench`: percentiles and run sizes, for the benches only.
+//! - `bench`: percentiles, for the benches only;
+//! - `env`: counts and seeds from the environment, a positive number or a
+//!   failure with a sentence, for the tests and benches that take them.
 //!
 //! No binary uses all of it, so each declares the module with
 //! `#[allow(dead_code)]`; nothing in here turns the lint off.
@@ -38,6 +40,7 @@ pub mod bin;
 pub mod churn;
 pub mod completeness;
 pub mod crash;
+pub mod env;
 pub mod followed;
 pub mod js;
 pub mod kills;

@@ -54,7 +54,9 @@
 //! (`tests/binary/lab.rs`) and the bench (`benches/lab.rs`), so the bench
 //! measures exactly what the tests assert; `robustness` the runs where a
 //! peer or a DHT node dies under hychat (a server killed mid-punch, a
-//! relay node killed and restarted). Each scenario ends with one
+//! relay node killed and restarted); `first_dials` the first dials of
+//! fresh JS servers across each pair of NATs, on a DHT of JS nodes, with
+//! no retries (issue 30). Each scenario ends with one
 //! check on every hychat log it made (`uncaught_panics`): a panic must be
 //! followed by hychat's `recovered from a panic` line; the scenarios on
 //! the all-hychat DHT (JS pairs, `hychat dial` of JS writers, the NAT
@@ -67,6 +69,7 @@
 //! `HYCHAT_LAB_KEEP=1` keeps the storage directories (and their
 //! `hychat.log`) after the run and prints where they are.
 
+pub mod first_dials;
 pub mod hosts;
 pub mod nat_pairs;
 pub mod robustness;

@@ -157,10 +157,11 @@ pub fn seed_between_blocked_nats(lab: &Lab) -> Vec<Timing> {
     scene.record("writer offline: seed -> cone2-pc", took);
     tail.terminate();
     drop(seed);
-    eprintln!(
-        "[seed-relay] the drop rule between cone1 and cone2 dropped {} packets",
-        block.dropped()
-    );
+    let dropped = block.dropped();
+    eprintln!("[seed-relay] the drop rule between cone1 and cone2 dropped {dropped} packets");
+    if dropped == 0 {
+        scene.fail("the drop rule between cone1 and cone2 dropped nothing: the two homes never tried to reach each other, so the scenario did not test what it says");
+    }
     drop(block);
     drop(node);
     scene.finish()
@@ -238,10 +239,11 @@ pub fn room_between_blocked_nats(lab: &Lab) -> Vec<Timing> {
     scene.record("room live: cone1-pc -> cone2-pc", started.elapsed());
     drop(max_seed);
     drop(host_seed);
-    eprintln!(
-        "[room] the drop rule between cone1 and cone2 dropped {} packets",
-        block.dropped()
-    );
+    let dropped = block.dropped();
+    eprintln!("[room] the drop rule between cone1 and cone2 dropped {dropped} packets");
+    if dropped == 0 {
+        scene.fail("the drop rule between cone1 and cone2 dropped nothing: the two homes never tried to reach each other, so the scenario did not test what it says");
+    }
     drop(block);
     drop(node);
     scene.finish()

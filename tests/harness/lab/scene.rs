@@ -325,14 +325,21 @@ impl<'lab> Scene<'lab> {
 
     /// A JS DHT node (`bootstrap.js`) on `host`, joined to `bootstrap`.
     pub fn js_dht_node(&mut self, host: &'static str, bootstrap: &str) -> Background {
+        self.js_dht_node_at(host, DHT_PORT, bootstrap)
+    }
+
+    /// A JS DHT node on `host` and `port` (several can share a host, each
+    /// on its own port), joined to `bootstrap` (none when it is empty).
+    pub fn js_dht_node_at(&mut self, host: &'static str, port: u16, bootstrap: &str) -> Background {
         let ip = self.lab.addr(host).to_string();
-        let args = [DHT_PORT.to_string(), ip, bootstrap.to_string()];
-        let name = format!("js DHT node (on {host})");
+        let address = format!("{ip}:{port}");
+        let args = [port.to_string(), ip, bootstrap.to_string()];
+        let name = format!("js DHT node (on {host}, {address})");
         let mut node = self.lab.spawn_js(host, &name, "bootstrap.js", &args);
         self.transcripts.push((PathBuf::new(), node.transcript()));
-        let expected = format!("BOOTSTRAP {}", self.lab.dht_addr(host));
+        let expected = format!("BOOTSTRAP {address}");
         if node.wait_for_line(JS_STARTUP, |l| l == expected).is_none() {
-            self.fail(&format!("the JS DHT node on {host} did not start"));
+            self.fail(&format!("the JS DHT node on {address} did not start"));
         }
         node
     }
@@ -515,27 +522,46 @@ impl<'lab> Scene<'lab> {
 /// The phrase hychat logs when it caught a panic and went on.
 pub const RECOVERED: &str = "recovered from a panic";
 
-/// Whether a hychat panicked without recovering: in its log file (where
-/// the stderr of every command but `bootstrap` goes), every line with
-/// `panicked at` must be followed by a line with `recovered from a panic`.
-/// `hychat bootstrap` keeps its stderr, so a panic printed there (any of
-/// `outputs`) must be answered by a recovery line in the log file.
+/// Whether a hychat panicked without recovering. In its log file (where
+/// the stderr of every command but `bootstrap` goes), each line with
+/// `panicked at` must be answered by a recovery line of its own: the next
+/// `panicked at` or `recovered from a panic` line after it must be a
+/// recovery, so one recovery never excuses two panics, nor a later one an
+/// earlier. `hychat bootstrap` keeps its stderr: each panic printed there
+/// (in any of `outputs`) needs a recovery line in the log that no other
+/// panic took.
 pub fn uncaught_panics(log: &str, outputs: &[String]) -> Option<String> {
-    let lines: Vec<&str> = log.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        if line.contains("panicked at") && !lines[i + 1..].iter().any(|l| l.contains(RECOVERED)) {
-            return Some(format!("`{}` is followed by no recovery line", line.trim()));
-        }
-    }
-    for output in outputs {
-        if let Some(line) = output.lines().find(|l| l.contains("panicked at")) {
-            if !log.contains(RECOVERED) {
+    let mut pending: Option<&str> = None;
+    let mut spare_recoveries = 0usize;
+    for line in log.lines() {
+        if line.contains("panicked at") {
+            if let Some(earlier) = pending {
                 return Some(format!(
-                    "the process printed `{}` and the log has no recovery line",
-                    line.trim()
+                    "`{}` is followed by another panic before any recovery line",
+                    earlier.trim()
                 ));
             }
+            pending = Some(line);
+        } else if line.contains(RECOVERED) {
+            if pending.take().is_none() {
+                spare_recoveries += 1;
+            }
         }
+    }
+    if let Some(line) = pending {
+        return Some(format!("`{}` is followed by no recovery line", line.trim()));
+    }
+    let printed: Vec<&str> = outputs
+        .iter()
+        .flat_map(|output| output.lines())
+        .filter(|line| line.contains("panicked at"))
+        .collect();
+    if printed.len() > spare_recoveries {
+        return Some(format!(
+            "the process printed {} panics (`{}`) and the log has {spare_recoveries} recovery lines for them",
+            printed.len(),
+            printed[0].trim()
+        ));
     }
     None
 }
