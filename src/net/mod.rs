@@ -10,9 +10,11 @@
 //!   delivery plan, and the task that delivers its blocks;
 //! - `replication/`: hychat's replicator: one task per log that serves and
 //!   downloads over every channel carrying it, and its pure state machine;
-//! - `connection/`: one connection: its `select!`, handing log channels to
-//!   their replicators, its room channels, and the pure health policy;
-//! - `swarm/`: discovery and dialing: the bind, the bootstrap nodes, topics;
+//! - `connection/`: one connection: its pure state machine (what to open, our
+//!   hello, why it ends), the driver that does its IO (the `select!`, handing
+//!   log channels to their replicators), its room channels, the health policy;
+//! - `swarm/`: discovery and dialing: the bind, the bootstrap nodes, when to
+//!   look topics up and to dial lost peers again (pure), one dial's typed error;
 //! - `shared/`: state shared between tasks, one handle per concern;
 //! - `wire/`: hychat's own protocol extensions (hello, keepalive, room
 //!   hello), pure encoders and decoders;
@@ -20,7 +22,9 @@
 //!   Kademlia node, what both connection roles share, the client and
 //!   server roles, and the diagnostics (`hychat dial`, the probe);
 //! - `compat/`: everything that exists only because a pinned crate is
-//!   defective, with the inventory in `compat/mod.rs`;
+//!   defective, with the inventory in `compat/mod.rs` (and the test tap,
+//!   `compat/tap.rs`, built only with the `testing` feature);
+//! - `lock.rs`: the one way a std mutex is taken, poisoned or not;
 //! - `report.rs`, `route.rs`: the words and the path decision behind the
 //!   boundary's `NetworkReport` and `PeerRoute`; `store.rs`: small JSON files;
 //!   `read_only.rs`: reading a storage without its lock, beside the hychat
@@ -31,6 +35,7 @@ mod connection;
 mod dht;
 mod engine;
 pub mod history;
+mod lock;
 mod log;
 pub mod read_only;
 mod replication;
@@ -51,15 +56,16 @@ pub use swarm::bind;
 /// it opens, so it fails while an engine runs there; no engine may start on
 /// that storage while a log it opened is still open. For the search bench:
 /// writing a log's message index and searching indexes (`benches/search.rs`).
+#[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing {
     use std::path::{Path, PathBuf};
 
     use hypercore::Hypercore;
 
-    pub use super::compat::observed::{tap_wire, WireSeen, WireTap};
+    pub use super::compat::tap::{tap_wire, WireSeen, WireTap};
     /// A hand-made connection to a topic's peer, over hychat's DHT client.
-    pub use super::dht::diagnostics::dial::{dial_topic, TopicDial};
+    pub use super::dht::diagnostics::topic_dial::{dial_topic, TopicDial};
     /// The DHT's decoders, for the DHT fuzz bench.
     pub use super::dht::encoding::fuzz::{dht_decoders, DhtDecoder, DhtOutcome};
     use super::history::{SearchRequest, SearchResults};

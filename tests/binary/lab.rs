@@ -313,7 +313,10 @@ fn the_panic_check_wants_a_recovery_after_each_panic() {
     assert!(uncaught_panics(&format!("{panic}\n{panic}\n{recovery}"), &[]).is_some());
     assert!(uncaught_panics(recovery, &[format!("{panic}\n{panic}")]).is_some());
     assert_eq!(
-        uncaught_panics(&format!("{recovery}\n{recovery}"), &[format!("{panic}\n{panic}")]),
+        uncaught_panics(
+            &format!("{recovery}\n{recovery}"),
+            &[format!("{panic}\n{panic}")]
+        ),
         None
     );
     assert!(

@@ -6,10 +6,11 @@
 //! connection properly: dropping a hyperswarm connection does not tell the
 //! peer, which then keeps a dead connection (and its session) for good.
 //!
-//! Tests and benches can tap a log (`tap_wire`): every connection of the
-//! process then hands the requests and the blocks it reads for that log to
-//! the tap. Without a tap, a request costs its decoding (a few integers)
-//! and one atomic load, and a block sent one atomic load more.
+//! Tests and benches can tap a log (`tap::tap_wire`, built only with the
+//! `testing` feature): every connection of the process then hands the
+//! requests and the blocks it reads for that log to the tap. Without a
+//! tap, a request costs its decoding (a few integers) and one atomic load,
+//! and a block sent one atomic load more; the release binary has neither.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -19,13 +20,12 @@ use hypercore_handshake::{CipherEvent, CipherTrait};
 use tokio::sync::{mpsc, watch};
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use super::frames::{self, read_frame, Direction, Seen};
 use super::panics;
+#[cfg(any(test, feature = "testing"))]
+use super::tap::{tap, WireSeen};
 use crate::domain::keys::{DiscoveryKey, LogKey};
-use crate::net::shared::lock;
 
 /// Reports a connection may queue before further ones are dropped.
 const REPORT_QUEUE: usize = 64;
@@ -53,6 +53,7 @@ pub(crate) struct ObservedConnection<C: CipherTrait + 'static> {
     inner: Option<C>,
     local_key: [u8; 32],
     /// The own log of the node this connection belongs to, for taps.
+    #[cfg(any(test, feature = "testing"))]
     own_log: Option<LogKey>,
     closed: watch::Sender<bool>,
     reports: mpsc::Sender<PeerSaid>,
@@ -77,6 +78,8 @@ pub(crate) struct Observations {
 impl<C: CipherTrait + 'static> ObservedConnection<C> {
     /// `own_log` names, in what taps see, the node the connection belongs to.
     pub(crate) fn new(inner: C, own_log: Option<LogKey>) -> (Self, Observations) {
+        #[cfg(not(any(test, feature = "testing")))]
+        let _ = own_log;
         let (closed, closed_rx) = watch::channel(false);
         let (reports, reports_rx) = mpsc::channel(REPORT_QUEUE);
         let (heard, heard_rx) = watch::channel(std::time::Instant::now());
@@ -87,6 +90,7 @@ impl<C: CipherTrait + 'static> ObservedConnection<C> {
         };
         let connection = Self {
             local_key: inner.local_public_key(),
+            #[cfg(any(test, feature = "testing"))]
             own_log,
             inner: Some(inner),
             closed,
@@ -116,6 +120,7 @@ impl<C: CipherTrait + 'static> ObservedConnection<C> {
                 }
                 Seen::Sent { channel, index } => match self.own_channels.get(&channel) {
                     Some(discovery_key) => {
+                        #[cfg(any(test, feature = "testing"))]
                         tap(discovery_key, || WireSeen::Sent {
                             at: self.own_log,
                             block: index,
@@ -127,6 +132,9 @@ impl<C: CipherTrait + 'static> ObservedConnection<C> {
                     }
                     None => continue,
                 },
+                #[cfg(not(any(test, feature = "testing")))]
+                Seen::Requested { .. } => continue,
+                #[cfg(any(test, feature = "testing"))]
                 Seen::Requested {
                     channel,
                     block,
@@ -161,119 +169,6 @@ impl<C: CipherTrait + 'static> ObservedConnection<C> {
             .as_mut()
             .map(Pin::new)
             .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotConnected))
-    }
-}
-
-/// One replication message of a tapped log, as a connection of this
-/// process read it pass. `at` is the own log of the node whose connection
-/// read it (`None` before that node has one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WireSeen {
-    /// The peer asked the node `at` for block `block` and/or for an upgrade
-    /// of `upgrade` = (start, length) blocks.
-    Asked {
-        at: Option<LogKey>,
-        block: Option<u64>,
-        upgrade: Option<(u64, u64)>,
-    },
-    /// The node `at` asked its peer for block `block` and/or an upgrade.
-    Asking {
-        at: Option<LogKey>,
-        block: Option<u64>,
-        upgrade: Option<(u64, u64)>,
-    },
-    /// The node `at` sent its peer block `block`.
-    Sent { at: Option<LogKey>, block: u64 },
-}
-
-/// Messages a tap keeps until they are taken; later ones are only counted.
-const TAP_CAPACITY: usize = 100_000;
-
-/// What a tap has read and not yet handed out.
-#[derive(Default)]
-struct TapBuffer {
-    seen: Vec<WireSeen>,
-    missed: u64,
-}
-
-struct TapSlot {
-    id: u64,
-    discovery_key: DiscoveryKey,
-    buffer: Arc<Mutex<TapBuffer>>,
-}
-
-/// Every open tap of the process, and how many there are (read first, so
-/// an untapped process never takes the lock).
-static TAPS: Mutex<Vec<TapSlot>> = Mutex::new(Vec::new());
-static TAPPED: AtomicUsize = AtomicUsize::new(0);
-static NEXT_TAP: AtomicU64 = AtomicU64::new(0);
-
-/// Hands `seen()` to every tap on the log of `discovery_key`.
-fn tap(discovery_key: &DiscoveryKey, seen: impl FnOnce() -> WireSeen) {
-    if TAPPED.load(Ordering::Acquire) == 0 {
-        return;
-    }
-    let taps = lock(&TAPS);
-    let mut matching = taps
-        .iter()
-        .filter(|slot| slot.discovery_key == *discovery_key)
-        .peekable();
-    if matching.peek().is_none() {
-        return;
-    }
-    let message = seen();
-    for slot in matching {
-        let mut buffer = lock(&slot.buffer);
-        if buffer.seen.len() < TAP_CAPACITY {
-            buffer.seen.push(message.clone());
-        } else {
-            buffer.missed = buffer.missed.saturating_add(1);
-        }
-    }
-}
-
-/// Starts reading what every connection of this process sends and receives
-/// for `log`: requests both ways and the blocks sent (see `WireSeen`). For
-/// tests and benches; the tap ends when dropped.
-pub fn tap_wire(log: LogKey) -> WireTap {
-    let buffer = Arc::new(Mutex::new(TapBuffer::default()));
-    let id = NEXT_TAP.fetch_add(1, Ordering::Relaxed);
-    lock(&TAPS).push(TapSlot {
-        id,
-        discovery_key: log.discovery_key(),
-        buffer: Arc::clone(&buffer),
-    });
-    TAPPED.fetch_add(1, Ordering::AcqRel);
-    WireTap { id, buffer }
-}
-
-/// An open tap on one log (`tap_wire`).
-pub struct WireTap {
-    id: u64,
-    buffer: Arc<Mutex<TapBuffer>>,
-}
-
-impl WireTap {
-    /// What was read since the last `take`, in order.
-    pub fn take(&self) -> Vec<WireSeen> {
-        std::mem::take(&mut lock(&self.buffer).seen)
-    }
-
-    /// Messages read while the tap held `TAP_CAPACITY` untaken ones, and
-    /// so not kept.
-    pub fn missed(&self) -> u64 {
-        lock(&self.buffer).missed
-    }
-}
-
-impl Drop for WireTap {
-    fn drop(&mut self) {
-        let mut taps = lock(&TAPS);
-        let before = taps.len();
-        taps.retain(|slot| slot.id != self.id);
-        if taps.len() < before {
-            TAPPED.fetch_sub(1, Ordering::AcqRel);
-        }
     }
 }
 
@@ -392,45 +287,5 @@ impl<C: CipherTrait + 'static> CipherTrait for ObservedConnection<C> {
         self.inner
             .as_ref()
             .is_some_and(|inner| inner.is_initiator())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn log(byte: u8) -> LogKey {
-        LogKey([byte; 32])
-    }
-
-    fn sent(block: u64) -> WireSeen {
-        WireSeen::Sent { at: None, block }
-    }
-
-    #[test]
-    fn a_tap_reads_its_own_log_in_order_until_dropped() {
-        let (mine, other) = (log(0xa1), log(0xa2));
-        let tap_on_mine = tap_wire(mine);
-        tap(&mine.discovery_key(), || sent(1));
-        tap(&other.discovery_key(), || sent(2));
-        tap(&mine.discovery_key(), || sent(3));
-        assert_eq!(tap_on_mine.take(), vec![sent(1), sent(3)]);
-        assert!(tap_on_mine.take().is_empty(), "taken once");
-        let id = tap_on_mine.id;
-        drop(tap_on_mine);
-        assert!(lock(&TAPS).iter().all(|slot| slot.id != id));
-    }
-
-    #[test]
-    fn a_full_tap_counts_what_it_cannot_keep() {
-        let key = log(0xa3);
-        let full = tap_wire(key);
-        for block in 0..TAP_CAPACITY as u64 + 5 {
-            tap(&key.discovery_key(), || sent(block));
-        }
-        assert_eq!(full.missed(), 5);
-        let kept = full.take();
-        assert_eq!(kept.len(), TAP_CAPACITY);
-        assert_eq!(kept.last(), Some(&sent(TAP_CAPACITY as u64 - 1)));
     }
 }

@@ -1,18 +1,24 @@
-//! Replication over one swarm connection: one `Protocol`, one channel per log
-//! both sides share, each handed to its log's replicator
-//! (`ReplicatorHandle::attach`) until the connection ends. Follows the
-//! rules of docs/architecture.md §2: open a log only when the peer wants it (the topic the
-//! connection was found on, a channel the peer opened first, or a log the
-//! peer's hychat hello says it holds), never use
+//! One swarm connection: the driver around its state machine (`state`).
+//! It owns the IO: one `Protocol` over the observed connection, one channel
+//! per log both sides share, each handed to its log's replicator
+//! (`ReplicatorHandle::attach`) until the connection ends, the room channels
+//! (`rooms`), the timers, and the one `select!` over them; it turns what
+//! happens into `ConnectionEvent`s and carries out the `ConnectionEffect`s
+//! that `ConnectionState` returns. Follows the rules of
+//! docs/architecture.md §2: open a log only when the peer wants it (the
+//! topic the connection was found on, a channel the peer opened first, or a
+//! log the peer's hychat hello says it holds), never use
 //! `Replicator::with_connection*`, and re-poll channel futures so a local
-//! append goes out at once. Room channels (no log attached) are handed to
-//! `room_channels`.
+//! append goes out at once. `supervise` runs each connection in its own
+//! task and tells the swarm how it ended.
 
 pub(crate) mod policy;
 pub(crate) mod rooms;
+pub(crate) mod state;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::time::Instant;
 
@@ -26,16 +32,20 @@ use crate::domain::SessionId;
 use crate::net::compat;
 use crate::net::compat::observed::{ObservedConnection, PeerSaid};
 use crate::net::compat::pacing::Paced;
-use crate::net::connection::rooms::{RoomChannels, RoomEvent};
+use crate::net::connection::rooms::RoomChannels;
+use crate::net::connection::state::{
+    CloseReason, ConnectionEffect, ConnectionEvent, ConnectionState, Holding, Ours, Tick,
+};
 use crate::net::dht::connection::stream::PacketsIn;
 use crate::net::replication::Detached;
-use crate::net::route::{self, Place};
-use crate::net::shared::sessions::SessionVerdict;
+use crate::net::route::Place;
 use crate::net::shared::Shared;
 use crate::net::wire::hello::Hello;
 use crate::net::wire::keepalive::ping_message;
 use crate::net::NetEvent;
-use crate::net::{Link, NetworkReport, PeerRoute};
+use crate::net::{Link, NetworkReport};
+
+pub(crate) use state::Ending;
 
 /// What every connection task shares with the engine.
 #[derive(Clone)]
@@ -47,139 +57,187 @@ pub(crate) struct ConnectionContext {
     pub network: watch::Receiver<NetworkReport>,
 }
 
-/// How often a connection checks itself for stuck channels.
+impl Ours for ConnectionContext {
+    fn holding(&self, topic: &DiscoveryKey) -> Option<Holding> {
+        if let Some((log, _)) = self.shared.registry.get(topic) {
+            return Some(Holding::Log(log));
+        }
+        let room = self.shared.rooms.get(topic)?;
+        Some(Holding::Room {
+            channel_key: room.channel_key(),
+        })
+    }
+
+    fn place(&self) -> Option<Place> {
+        Place::of(&self.network.borrow())
+    }
+}
+
+/// How often a connection checks its health (`policy::never_heard`) and
+/// tells the UI again what it carries when its queue had no room.
 const HEALTH_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A hychat peer is pinged this often, so that it hears from us while the
 /// chat is quiet (`policy::SILENT_PEER` says when it has gone).
 const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// A connection on which no log has been opened by then is closed.
+/// A connection on which no channel opened by then is closed
+/// (`ConnectionState::unused`).
 const UNUSED_CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 type ChannelFuture = Pin<Box<dyn Future<Output = (DiscoveryKey, Detached)> + Send>>;
 type OpenFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// One connection's replication state.
-struct Replication {
+/// One connection's IO: what carries out its state machine's effects.
+struct ConnectionDriver {
     peer: ConnectionKey,
     ctx: ConnectionContext,
-    requested: HashSet<DiscoveryKey>,
-    /// Channels open on this connection, and the log each carries.
-    open_channels: BTreeMap<DiscoveryKey, LogKey>,
+    state: ConnectionState,
     opens: FuturesUnordered<OpenFuture>,
+    /// Each log channel's end, as its replicator lets go of it.
     channels: FuturesUnordered<ChannelFuture>,
-    hello_sent: bool,
-    /// The last `PeerConnected` did not fit in the event queue.
-    announce_pending: bool,
-    /// Where the peer is, from its hello.
-    route: PeerRoute,
-    /// The place and own log the peer's last hello gave.
-    peer_place: Option<Place>,
-    peer_own: Option<DiscoveryKey>,
     /// Every open log channel, to send a changed hello on.
     log_channels: BTreeMap<DiscoveryKey, Channel>,
     rooms: RoomChannels,
-    /// Logs and rooms the peer said (in its hello) that it holds.
-    peer_topics: HashSet<DiscoveryKey>,
-    /// The highest block end written to the peer, per log.
-    sent_ends: std::collections::HashMap<DiscoveryKey, u64>,
-    is_client: bool,
-    /// The peer's session, once its hello has claimed this connection.
-    peer_session: Option<SessionId>,
     /// True once the peer's hello came: the replicator then widens its
     /// request window (one request at a time for JS peers).
+    // compat: udx row (one request at a time until the hello came)
     hychat: watch::Sender<bool>,
     /// Set by `Sessions` when another connection to the same peer wins.
     close: watch::Sender<bool>,
 }
 
-impl Replication {
-    fn open(&mut self, protocol: &Protocol, discovery_key: DiscoveryKey) {
-        let key = match self.ctx.shared.registry.get(&discovery_key) {
-            Some((key, _)) => key.0,
-            None => match self.ctx.shared.rooms.get(&discovery_key) {
-                Some(room) => room.channel_key(),
-                None => return,
-            },
-        };
-        if !self.requested.insert(discovery_key) {
-            return;
-        }
-        let open = protocol.open(key);
-        let peer = self.peer;
-        self.opens.push(Box::pin(async move {
-            if let Err(e) = open.await {
-                tracing::debug!(?peer, error = %e, "could not open a channel");
-            }
-        }));
+impl ConnectionDriver {
+    /// Hands `event` to the state machine and carries out what it says;
+    /// `Break` with the reason when the connection is to close. `channel`:
+    /// the channel that just opened, with `ChannelOpened`.
+    async fn handle(
+        &mut self,
+        event: ConnectionEvent,
+        channel: Option<Channel>,
+        protocol: &Protocol,
+    ) -> ControlFlow<CloseReason> {
+        let effects = self.state.on(event, &self.ctx, Instant::now());
+        self.carry_out(effects, channel, protocol).await
     }
 
-    /// Opens every log we hold that the peer said it holds too.
-    fn open_shared(&mut self, protocol: &Protocol) {
-        let wanted: Vec<DiscoveryKey> = self.peer_topics.iter().copied().collect();
-        for discovery_key in wanted {
-            self.open(protocol, discovery_key);
-        }
-    }
-
-    fn on_hello(&mut self, protocol: &Protocol, payload: &[u8]) -> std::ops::ControlFlow<()> {
-        let Some(hello) = Hello::decode(payload) else {
-            tracing::info!(peer = ?self.peer, "disconnecting a peer that sent a malformed hello");
-            return std::ops::ControlFlow::Break(());
-        };
-        let own_session = self.ctx.shared.sessions.own();
-        if hello.session == own_session {
-            tracing::debug!(peer = ?self.peer, "closing a connection to ourselves");
-            return std::ops::ControlFlow::Break(());
-        }
-        if self.peer_session.is_none() {
-            let dialer = if self.is_client {
-                own_session
-            } else {
-                hello.session
+    /// Carries out `effects` in order. An effect whose outcome the state
+    /// machine hears (`Attach`, `Claim`) is followed at once by what it
+    /// says to that.
+    async fn carry_out(
+        &mut self,
+        effects: Vec<ConnectionEffect>,
+        mut channel: Option<Channel>,
+        protocol: &Protocol,
+    ) -> ControlFlow<CloseReason> {
+        let mut queue = VecDeque::from(effects);
+        while let Some(effect) = queue.pop_front() {
+            let outcome = match effect {
+                ConnectionEffect::Open { key, .. } => {
+                    let open = protocol.open(key);
+                    let peer = self.peer;
+                    self.opens.push(Box::pin(async move {
+                        if let Err(e) = open.await {
+                            tracing::debug!(?peer, error = %e, "could not open a channel");
+                        }
+                    }));
+                    None
+                }
+                ConnectionEffect::HelloFirst => {
+                    if let Some(channel) = &channel {
+                        self.send_hello(channel).await;
+                    }
+                    None
+                }
+                ConnectionEffect::HelloAgain => {
+                    if let Some(channel) = self.any_open_channel() {
+                        self.send_hello(&channel).await;
+                    }
+                    None
+                }
+                ConnectionEffect::Attach(topic, log) => channel
+                    .take()
+                    .and_then(|channel| self.attach(channel, topic, log))
+                    .map(|()| ConnectionEvent::Attached(topic, log)),
+                ConnectionEffect::AddRoom(topic) => {
+                    if let Some(channel) = channel.take() {
+                        self.rooms
+                            .add(channel, &self.ctx.shared.rooms, self.peer)
+                            .await;
+                        self.ctx.shared.sessions.channel_opened(self.peer, topic);
+                        tracing::debug!(peer = ?self.peer, discovery_key = ?topic, "room channel open");
+                    }
+                    None
+                }
+                ConnectionEffect::Unheld(topic) => {
+                    tracing::debug!(peer = ?self.peer, discovery_key = ?topic, "channel for a log we no longer hold");
+                    None
+                }
+                ConnectionEffect::Claim { hello, dialer } => {
+                    let verdict = self.ctx.shared.sessions.claim_session(
+                        hello.session,
+                        self.peer,
+                        dialer,
+                        self.close.clone(),
+                        Instant::now(),
+                    );
+                    Some(ConnectionEvent::Claimed { hello, verdict })
+                }
+                ConnectionEffect::HelloTaken { topics } => {
+                    tracing::debug!(peer = ?self.peer, topics, "hello");
+                    self.hychat.send_replace(true);
+                    None
+                }
+                ConnectionEffect::ChannelClosed(topic) => {
+                    self.ctx.shared.sessions.channel_closed(self.peer, topic);
+                    None
+                }
+                ConnectionEffect::PeerHas { log, length } => {
+                    // Best effort: replication never waits on a slow UI.
+                    let event = NetEvent::PeerHas {
+                        peer: self.peer,
+                        log,
+                        length,
+                    };
+                    let _ = self.ctx.events.try_send(event);
+                    None
+                }
+                ConnectionEffect::Announce => Some(ConnectionEvent::Announced {
+                    delivered: self.announce(),
+                }),
+                ConnectionEffect::Ping => {
+                    if let Some(channel) = self.any_open_channel() {
+                        let _ = channel.send(ping_message()).await;
+                    }
+                    None
+                }
+                ConnectionEffect::Close(reason) => return ControlFlow::Break(reason),
             };
-            let verdict = self.ctx.shared.sessions.claim_session(
-                hello.session,
-                self.peer,
-                dialer,
-                self.close.clone(),
-                Instant::now(),
-            );
-            if verdict == SessionVerdict::Duplicate {
-                tracing::debug!(peer = ?self.peer, "closing a second connection to the same peer");
-                return std::ops::ControlFlow::Break(());
+            if let Some(event) = outcome {
+                let next = self.state.on(event, &self.ctx, Instant::now());
+                for effect in next.into_iter().rev() {
+                    queue.push_front(effect);
+                }
             }
-            self.peer_session = Some(hello.session);
         }
-        tracing::debug!(peer = ?self.peer, topics = hello.topics.len(), "hello");
-        self.hychat.send_replace(true);
-        self.peer_place = hello.place;
-        self.peer_own = hello.own;
-        self.update_route();
-        self.peer_topics = hello.topics.into_iter().collect();
-        self.open_shared(protocol);
-        std::ops::ControlFlow::Continue(())
+        ControlFlow::Continue(())
     }
 
-    /// We wrote a block of a log to the peer: it holds the log at least that
-    /// far. Best effort: replication never waits on a slow UI.
-    fn on_sent(&mut self, discovery_key: DiscoveryKey, index: u64) {
-        let Some(key) = self.open_channels.get(&discovery_key).copied() else {
-            return;
+    /// Hands a log's channel to its replicator; `None` when it is gone or
+    /// does not take it.
+    fn attach(&mut self, channel: Channel, topic: DiscoveryKey, log: LogKey) -> Option<()> {
+        let replicator = self.ctx.shared.registry.replicator(&topic)?;
+        self.log_channels.insert(topic, channel.clone());
+        let Some(detached) = replicator.attach(channel, self.peer, self.hychat.subscribe()) else {
+            self.log_channels.remove(&topic);
+            return None;
         };
-        let end = index.saturating_add(1);
-        let known = self.sent_ends.entry(discovery_key).or_default();
-        if end <= *known {
-            return;
-        }
-        *known = end;
-        let event = NetEvent::PeerHas {
-            peer: self.peer,
-            log: key,
-            length: end,
-        };
-        let _ = self.ctx.events.try_send(event);
+        // Dropped with the connection: the replicator then lets go of the channel.
+        self.channels
+            .push(Box::pin(async move { (topic, detached.await) }));
+        tracing::debug!(peer = ?self.peer, key = ?log, "replication channel open");
+        self.ctx.shared.sessions.channel_opened(self.peer, topic);
+        Some(())
     }
 
     async fn send_hello(&mut self, channel: &Channel) {
@@ -197,7 +255,6 @@ impl Replication {
         if let Err(e) = channel.send(hello.to_message()).await {
             tracing::debug!(peer = ?self.peer, error = %e, "could not send the hello");
         }
-        self.hello_sent = true;
     }
 
     /// Any open channel, log or room, for the hychat extensions: the peer
@@ -210,146 +267,67 @@ impl Replication {
             .cloned()
     }
 
-    /// Where the peer is, from its place and ours; the UI hears of a change.
-    fn update_route(&mut self) {
-        let ours = Place::of(&self.ctx.network.borrow());
-        let route = PeerRoute {
-            address: self.peer_place.as_ref().map(Place::address),
-            path: route::path(ours.as_ref(), self.peer_place.as_ref()),
-            link: self.route.link,
-            own_log: self
-                .peer_own
-                .and_then(|own| self.ctx.shared.registry.get(&own))
-                .map(|(key, _)| key),
-        };
-        if route != self.route {
-            self.route = route;
-            self.announce();
-        }
-    }
-
-    /// Our report changed: the peer hears our new place, and our path to
-    /// it is decided again.
-    async fn on_network_changed(&mut self) {
-        if self.hello_sent {
-            if let Some(channel) = self.any_open_channel() {
-                self.send_hello(&channel).await;
-            }
-        }
-        self.update_route();
-    }
-
-    /// Sends the keepalive on any open channel.
-    async fn ping(&mut self) {
-        if let Some(channel) = self.any_open_channel() {
-            let _ = channel.send(ping_message()).await;
-        }
-    }
-
-    /// We hold a new log or joined a room: the peer hears of it, and we open
-    /// what it said it holds too.
-    async fn on_new_logs(&mut self, protocol: &Protocol) {
-        if self.hello_sent {
-            if let Some(channel) = self.any_open_channel() {
-                self.send_hello(&channel).await;
-            }
-        }
-        self.open_shared(protocol);
-    }
-
-    async fn on_channel(&mut self, channel: Channel) {
-        let discovery_key = DiscoveryKey(*channel.discovery_key());
-        if !self.hello_sent {
-            // Sent before the channel is handed over, so it precedes replication.
-            self.send_hello(&channel).await;
-        }
-        let Some((key, _)) = self.ctx.shared.registry.get(&discovery_key) else {
-            if self.ctx.shared.rooms.get(&discovery_key).is_some() {
-                self.rooms
-                    .add(channel, &self.ctx.shared.rooms, self.peer)
-                    .await;
-                self.ctx
-                    .shared
-                    .sessions
-                    .channel_opened(self.peer, discovery_key);
-                tracing::debug!(peer = ?self.peer, ?discovery_key, "room channel open");
-            } else {
-                tracing::debug!(peer = ?self.peer, ?discovery_key, "channel for a log we no longer hold");
-            }
-            return;
-        };
-        let Some(replicator) = self.ctx.shared.registry.replicator(&discovery_key) else {
-            return;
-        };
-        self.log_channels.insert(discovery_key, channel.clone());
-        let Some(detached) = replicator.attach(channel, self.peer, self.hychat.subscribe()) else {
-            self.log_channels.remove(&discovery_key);
-            return;
-        };
-        // Dropped with the connection: the replicator then lets go of the channel.
-        self.channels
-            .push(Box::pin(async move { (discovery_key, detached.await) }));
-        tracing::debug!(peer = ?self.peer, ?key, "replication channel open");
-        self.ctx
-            .shared
-            .sessions
-            .channel_opened(self.peer, discovery_key);
-        self.open_channels.insert(discovery_key, key);
-        self.announce();
-    }
-
-    /// A log's channel ended. `Break` when the replicator found the peer
-    /// hostile: the connection is closed and not dialed again.
-    fn on_channel_end(
-        &mut self,
-        discovery_key: DiscoveryKey,
-        detached: Detached,
-    ) -> std::ops::ControlFlow<()> {
-        tracing::debug!(peer = ?self.peer, ?discovery_key, ?detached, "replication channel ended");
-        self.requested.remove(&discovery_key);
-        self.log_channels.remove(&discovery_key);
-        if self.open_channels.remove(&discovery_key).is_some() {
-            self.ctx
-                .shared
-                .sessions
-                .channel_closed(self.peer, discovery_key);
-        }
-        self.announce();
-        match detached {
-            Detached::Closed => std::ops::ControlFlow::Continue(()),
-            Detached::Hostile(_) => std::ops::ControlFlow::Break(()),
-        }
-    }
-
-    /// Tells the UI what this connection carries. Never waits on a UI that
-    /// is slow to read its events: when the queue is full, the health check
-    /// tries again.
-    fn announce(&mut self) {
+    /// Tells the UI what this connection carries; false when its queue was
+    /// full. Never waits on a UI that is slow to read its events: the
+    /// health check tries again.
+    fn announce(&self) -> bool {
         let event = NetEvent::PeerConnected {
             peer: self.peer,
-            logs: self.open_channels.values().copied().collect(),
+            logs: self.state.logs(),
             rooms: self.rooms.peer_rooms(),
-            route: self.route.clone(),
+            route: self.state.route().clone(),
         };
-        self.announce_pending = self.ctx.events.try_send(event).is_err();
+        self.ctx.events.try_send(event).is_ok()
     }
 }
 
-/// How a connection ended, for the swarm to decide whether to dial again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ending {
-    /// It failed under us: a protocol or replication error, a stuck
-    /// download, a panic in a dependency. Worth dialing again.
-    Failed,
-    /// We dialed it and the peer never answered a packet
-    /// (`policy::never_answered`): the path leads nowhere, and a new dial
-    /// punches afresh. Worth dialing again at once.
-    Unanswered,
-    /// The peer or the network closed it; the peer may have left.
-    Closed,
-    /// We closed it on purpose: a duplicate, ourselves, unused, a hostile
-    /// peer, or shutting down. Never dialed again.
-    Deliberate,
+/// Says why a connection closes, where the reason is worth a line.
+fn log_close(peer: ConnectionKey, reason: &CloseReason) {
+    match reason {
+        CloseReason::ProtocolError(e) => {
+            tracing::info!(?peer, error = %e, "connection protocol error");
+        }
+        CloseReason::MalformedHello => {
+            tracing::info!(?peer, "disconnecting a peer that sent a malformed hello");
+        }
+        CloseReason::Ourselves => tracing::debug!(?peer, "closing a connection to ourselves"),
+        CloseReason::Duplicate => {
+            tracing::debug!(?peer, "closing a second connection to the same peer");
+        }
+        CloseReason::MalformedRoomHello(e) => {
+            tracing::info!(?peer, error = %e, "disconnecting a peer that sent a malformed room hello");
+        }
+        CloseReason::FloodingRoomHellos => {
+            tracing::info!(?peer, "disconnecting a peer that floods room hellos");
+        }
+        CloseReason::Superseded => {
+            tracing::debug!(
+                ?peer,
+                "told to close: another connection to this peer won, or it is our own"
+            );
+        }
+        CloseReason::Unused => tracing::debug!(?peer, "closing a connection that shares no log"),
+        CloseReason::FellSilent => {
+            tracing::info!(?peer, "a peer fell silent; closing its connection");
+        }
+        CloseReason::NeverAnswered => {
+            tracing::info!(
+                ?peer,
+                "the peer never answered a packet on the path the dial opened; dialing again"
+            );
+        }
+        CloseReason::NeverHeard => {
+            tracing::info!(
+                ?peer,
+                "the peer never got a packet through; closing the connection"
+            );
+        }
+        // The replicator said why; the others need no line.
+        CloseReason::Hostile
+        | CloseReason::ProtocolEnded
+        | CloseReason::StreamClosed
+        | CloseReason::Shutdown => {}
+    }
 }
 
 /// A finished connection: how it ended, and the peer's hello session.
@@ -376,6 +354,8 @@ where
 {
     let is_client = connection.is_initiator();
     let own_log = ctx.shared.rooms.identity().map(|me| me.key);
+    // compat: hypercore-protocol row (the stream's end and the peer's hellos
+    // come from the observed connection, not from `Protocol`)
     let (observed, observations) = ObservedConnection::new(connection, own_log);
     let mut closed = observations.closed;
     let mut reports = observations.reports;
@@ -393,147 +373,99 @@ where
     let answer_due = tokio::time::sleep(policy::NEVER_ANSWERED);
     tokio::pin!(answer_due);
     let mut health = tokio::time::interval(HEALTH_CHECK);
-    let mut state = Replication {
+    let state = ConnectionState::new(
+        ctx.shared.sessions.own(),
+        is_client,
+        topics,
+        link,
+        opened,
+        dialed.is_some(),
+    );
+    let mut driver = ConnectionDriver {
         peer,
         ctx,
-        requested: HashSet::new(),
-        open_channels: BTreeMap::new(),
+        state,
         opens: FuturesUnordered::new(),
         channels: FuturesUnordered::new(),
-        hello_sent: false,
-        announce_pending: false,
-        route: PeerRoute {
-            link,
-            ..PeerRoute::default()
-        },
-        peer_place: None,
-        peer_own: None,
         log_channels: BTreeMap::new(),
         rooms: RoomChannels::default(),
-        peer_topics: HashSet::new(),
-        sent_ends: Default::default(),
-        is_client,
-        peer_session: None,
         hychat: watch::channel(false).0,
         close: close_tx,
     };
-    state.announce();
-    let ending = loop {
-        tokio::select! {
-            event = protocol.next() => match event {
-                Some(Ok(Event::Handshake(_))) => {
-                    // Connections we accept carry no topics: there we only answer.
-                    if is_client {
-                        for topic in &topics {
-                            state.open(&protocol, *topic);
-                        }
-                    }
-                }
-                Some(Ok(Event::DiscoveryKey(discovery_key))) => {
-                    state.open(&protocol, DiscoveryKey(discovery_key));
-                }
-                Some(Ok(Event::Channel(channel))) => state.on_channel(channel).await,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
-                    tracing::info!(?peer, error = %e, "connection protocol error");
-                    break Ending::Failed;
-                }
-                None => break Ending::Closed,
-            },
-            Some(()) = state.opens.next() => {}
-            Some(report) = reports.recv() => match report {
-                PeerSaid::Hello(payload) => {
-                    if state.on_hello(&protocol, &payload).is_break() {
-                        break Ending::Deliberate;
-                    }
-                }
-                PeerSaid::Sent { discovery_key, index } => state.on_sent(discovery_key, index),
-            },
-            Ok(()) = new_logs.changed() => state.on_new_logs(&protocol).await,
-            Ok(()) = network.changed() => state.on_network_changed().await,
-            Ok(()) = room_changes.changed() => {
-                for topic in state.rooms.refresh(&state.ctx.shared.rooms, peer).await {
-                    state.requested.remove(&topic);
-                    state.ctx.shared.sessions.channel_closed(peer, topic);
-                }
-                state.announce();
-            }
-            message = state.rooms.next() => {
-                let topic = message.0;
-                match state.rooms.on_message(message, &state.ctx.shared.rooms) {
-                    RoomEvent::Nothing => {}
-                    RoomEvent::Changed => {
-                        if !state.rooms.is_open(&topic) {
-                            state.requested.remove(&topic);
-                            state.ctx.shared.sessions.channel_closed(peer, topic);
-                        }
-                        state.announce();
-                    }
-                    RoomEvent::Malformed(e) => {
-                        tracing::info!(?peer, error = %e, "disconnecting a peer that sent a malformed room hello");
-                        break Ending::Deliberate;
-                    }
-                    RoomEvent::Flooding => {
-                        tracing::info!(?peer, "disconnecting a peer that floods room hellos");
-                        break Ending::Deliberate;
-                    }
-                }
-            }
-            Some((discovery_key, detached)) = state.channels.next() => {
-                if state.on_channel_end(discovery_key, detached).is_break() {
-                    break Ending::Deliberate;
-                }
-            }
-            _ = closed.changed() => break Ending::Closed,
-            _ = superseded.changed() => {
-                tracing::debug!(?peer, "told to close: another connection to this peer won, or it is our own");
-                break Ending::Deliberate;
-            }
-            _ = &mut unused, if state.open_channels.is_empty() && state.rooms.is_empty() && !state.hello_sent => {
-                // Nothing shared: often the accepting half of a dial to
-                // ourselves whose other half never reached us.
-                tracing::debug!(?peer, "closing a connection that shares no log");
-                break Ending::Deliberate;
-            }
-            _ = pings.tick(), if state.peer_session.is_some() => {
-                // JS peers ignore it; only hychat peers (with a hello) are pinged.
-                if policy::fell_silent(*heard.borrow(), Instant::now()) {
-                    tracing::info!(?peer, "a peer fell silent; closing its connection");
-                    break Ending::Failed;
-                }
-                state.ping().await;
-            }
-            _ = &mut answer_due, if dialed.is_some() => {
-                let packets = dialed.take().map_or(0, |packets| packets.count());
-                if policy::never_answered(opened, packets, Instant::now()) == Some(true) {
-                    tracing::info!(?peer, "the peer never answered a packet on the path the dial opened; dialing again");
-                    break Ending::Unanswered;
-                }
-            }
-            _ = health.tick() => {
-                let now = Instant::now();
-                if policy::never_heard(opened, *heard.borrow(), now) {
-                    tracing::info!(?peer, "the peer never got a packet through; closing the connection");
-                    break Ending::Failed;
-                }
-                if state.announce_pending {
-                    state.announce();
-                }
-            }
-            _ = shutdown.changed() => break Ending::Deliberate,
+    let start = driver.state.start();
+    let mut outcome = driver.carry_out(start, None, &protocol).await;
+    let reason = loop {
+        if let ControlFlow::Break(reason) = outcome {
+            break reason;
         }
+        let (event, channel) = tokio::select! {
+            event = protocol.next() => match event {
+                Some(Ok(Event::Handshake(_))) => (ConnectionEvent::Handshake, None),
+                Some(Ok(Event::DiscoveryKey(discovery_key))) => {
+                    (ConnectionEvent::PeerOpened(DiscoveryKey(discovery_key)), None)
+                }
+                Some(Ok(Event::Channel(channel))) => {
+                    let discovery_key = DiscoveryKey(*channel.discovery_key());
+                    (ConnectionEvent::ChannelOpened(discovery_key), Some(channel))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => (ConnectionEvent::ProtocolFailed(e.to_string()), None),
+                None => (ConnectionEvent::ProtocolEnded, None),
+            },
+            Some(()) = driver.opens.next() => continue,
+            Some(report) = reports.recv() => match report {
+                PeerSaid::Hello(payload) => (ConnectionEvent::Hello(payload), None),
+                PeerSaid::Sent { discovery_key, index } => {
+                    (ConnectionEvent::Sent { topic: discovery_key, index }, None)
+                }
+            },
+            Ok(()) = new_logs.changed() => (ConnectionEvent::LogsChanged, None),
+            Ok(()) = network.changed() => (ConnectionEvent::NetworkChanged, None),
+            Ok(()) = room_changes.changed() => {
+                let closed = driver.rooms.refresh(&driver.ctx.shared.rooms, peer).await;
+                (ConnectionEvent::RoomsRefreshed { closed }, None)
+            }
+            message = driver.rooms.next() => {
+                let topic = message.0;
+                let event = driver.rooms.on_message(message, &driver.ctx.shared.rooms);
+                let open = driver.rooms.is_open(&topic);
+                (ConnectionEvent::Room { topic, event, open }, None)
+            }
+            Some((discovery_key, detached)) = driver.channels.next() => {
+                tracing::debug!(?peer, ?discovery_key, ?detached, "replication channel ended");
+                driver.log_channels.remove(&discovery_key);
+                (ConnectionEvent::ChannelEnded(discovery_key, detached), None)
+            }
+            _ = closed.changed() => (ConnectionEvent::StreamClosed, None),
+            _ = superseded.changed() => (ConnectionEvent::Superseded, None),
+            _ = &mut unused, if driver.state.unused() => {
+                (ConnectionEvent::Tick(Tick::Unused), None)
+            }
+            _ = pings.tick(), if driver.state.pings() => {
+                (ConnectionEvent::Tick(Tick::Ping { heard: *heard.borrow() }), None)
+            }
+            _ = &mut answer_due, if driver.state.awaits_answer() => {
+                let packets_in = dialed.take().map_or(0, |packets| packets.count());
+                (ConnectionEvent::Tick(Tick::Answer { packets_in }), None)
+            }
+            _ = health.tick() => (ConnectionEvent::Tick(Tick::Health { heard: *heard.borrow() }), None),
+            _ = shutdown.changed() => (ConnectionEvent::Shutdown, None),
+        };
+        outcome = driver.handle(event, channel, &protocol).await;
     };
+    log_close(peer, &reason);
     Ended {
-        how: ending,
-        peer_session: state.peer_session,
+        how: reason.ending(),
+        peer_session: driver.state.peer_session(),
     }
 }
 
-/// Runs `run` in its own task, and cleans up after it however it ends
-/// (compat: hypercore_handshake row):
+/// Runs `run` in its own task, and cleans up after it however it ends:
 /// hypercore_handshake 0.6.0 has `todo!()`s on some IO errors (a timed-out
 /// connection panics), and that must cost one connection, not the process.
 /// Sending `true` on `close` ends the connection.
+// compat: hypercore_handshake rows (`todo!()` on IO errors; a panic inside a
+// connection's cipher)
 pub(crate) async fn supervise<C>(
     connection: C,
     peer: ConnectionKey,
@@ -548,6 +480,7 @@ where
 {
     let shared = ctx.shared.clone();
     let events = ctx.events.clone();
+    // compat: hypercore_handshake row (the cipher's futures wake themselves)
     let replication = Paced::new(run(connection, peer, topics, link, ctx, close, dialed));
     let ended = match tokio::spawn(replication).await {
         Ok(ended) => ended,

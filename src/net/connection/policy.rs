@@ -1,7 +1,7 @@
 //! The decisions one connection makes about its own health: a peer that
-//! fell silent, and a connection that never carried a packet. Pure: every
-//! call takes `now`, and the connection's `select!` in `connection` acts on
-//! the verdicts (closes).
+//! fell silent, a connection that never carried a packet, and a dialed
+//! path that never answered. Pure: every call takes `now`;
+//! `ConnectionState` (`state.rs`) turns the verdicts into closes.
 
 use std::time::{Duration, Instant};
 

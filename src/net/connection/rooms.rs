@@ -83,10 +83,6 @@ impl RoomChannels {
         self.open.contains_key(topic)
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.open.is_empty()
-    }
-
     /// Any open channel, for messages that are not about one room.
     pub(crate) fn any_channel(&self) -> Option<&Channel> {
         self.open.values().find(|c| !c.closed())

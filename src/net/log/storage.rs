@@ -38,7 +38,7 @@ use futures::FutureExt;
 use hypercore::{Storage, StorageTraits, Store};
 use random_access_storage::{BoxFuture, RandomAccess, RandomAccessError};
 
-use crate::net::shared::lock;
+use crate::net::lock::lock;
 
 use super::oplog::{self, ENTRIES};
 

@@ -13,6 +13,7 @@
 
 pub(crate) mod checks;
 mod driver;
+#[cfg(any(test, feature = "testing"))]
 pub(crate) mod hostile;
 pub(crate) mod ranges;
 pub(crate) mod state;

@@ -8,13 +8,13 @@
 //! The locking rule is the same for each: one std mutex per handle, held for a
 //! few map operations and never across an `.await` (so a std mutex, not an
 //! async one), and never two at once. A panic elsewhere must not take
-//! replication down with it, so a poisoned lock is taken as it is (`lock`).
+//! replication down with it, so a poisoned lock is taken as it is (`net::lock`).
 
 pub(crate) mod registry;
 pub(crate) mod rooms;
 pub(crate) mod sessions;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
@@ -48,12 +48,7 @@ impl Shared {
     }
 }
 
-/// Locks a shared handle's state, poisoned or not (see the module header).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+pub(crate) use crate::net::lock::lock;
 
 /// A counter that wakes its watchers each time it is bumped.
 pub(crate) fn signal() -> Arc<watch::Sender<u64>> {
@@ -69,20 +64,6 @@ pub(crate) fn bump(signal: &watch::Sender<u64>) {
 mod tests {
     use super::*;
     use crate::domain::LogKey;
-
-    #[test]
-    fn a_poisoned_lock_still_opens() {
-        let mutex = Arc::new(Mutex::new(1));
-        let poisoner = Arc::clone(&mutex);
-        let _ = std::thread::spawn(move || {
-            let _guard = poisoner.lock().unwrap();
-            panic!("poison it");
-        })
-        .join();
-        assert!(mutex.is_poisoned());
-        *lock(&mutex) += 1;
-        assert_eq!(*lock(&mutex), 2);
-    }
 
     #[test]
     fn topics_are_the_logs_and_the_rooms() {

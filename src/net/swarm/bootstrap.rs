@@ -1,11 +1,10 @@
 //! DHT bootstrap: resolving the bootstrap list (unresolvable names are skipped)
 //! and hosting a bootstrap node, either the machine-local one that lets two
-//! hychats meet with no internet, or a LAN one for `hychat bootstrap`.
+//! hychats meet with no internet, or a LAN one for `hychat bootstrap`
+//! (`BootstrapError` says why one cannot run).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
-
-use std::net::SocketAddrV4;
 
 use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
 
@@ -80,10 +79,22 @@ impl BootstrapNode {
     }
 }
 
+/// Why a bootstrap node cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// The address reaches no IPv4 interface: the DHT speaks IPv4 only.
+    #[error("a DHT node needs an IPv4 address")]
+    NotIpv4,
+    /// Its socket cannot bind (for the local default: another hychat
+    /// hosts it already).
+    #[error(transparent)]
+    Bind(#[from] std::io::Error),
+}
+
 /// Binds a bootstrap node to `addr` (port 0 picks a free port) that knows
 /// no other node. Fails when the address is taken, which for the local
 /// default means another hychat already hosts it.
-pub async fn run_bootstrap_node(addr: SocketAddr) -> Result<BootstrapNode, String> {
+pub async fn run_bootstrap_node(addr: SocketAddr) -> Result<BootstrapNode, BootstrapError> {
     run_bootstrap_node_joining(addr, &[]).await
 }
 
@@ -93,7 +104,7 @@ pub async fn run_bootstrap_node(addr: SocketAddr) -> Result<BootstrapNode, Strin
 pub async fn run_bootstrap_node_joining(
     addr: SocketAddr,
     others: &[SocketAddr],
-) -> Result<BootstrapNode, String> {
+) -> Result<BootstrapNode, BootstrapError> {
     // Bound to every interface, it is reached here at loopback: that is
     // where its id comes from, unless a public IP was given.
     let reachable = crate::net::swarm::bind::reachable_here(addr);
@@ -105,14 +116,14 @@ pub async fn run_bootstrap_node_joining(
         })
         .collect();
     let IpAddr::V4(public_ip) = reachable.ip() else {
-        return Err("a DHT node needs an IPv4 address".into());
+        return Err(BootstrapError::NotIpv4);
     };
     let config = NodeConfig {
         bind: addr,
         bootstrap,
         persistent_ip: Some(public_ip),
     };
-    let node = DhtNode::start(config).map_err(|e| e.to_string())?;
+    let node = DhtNode::start(config)?;
     tracing::info!(addr = %node.local_addr(), "hosting a DHT bootstrap node");
     Ok(BootstrapNode { node })
 }
@@ -136,6 +147,7 @@ mod tests {
         let first = run_bootstrap_node("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
-        assert!(run_bootstrap_node(first.local_addr()).await.is_err());
+        let taken = run_bootstrap_node(first.local_addr()).await;
+        assert!(matches!(taken, Err(BootstrapError::Bind(_))), "{taken:?}");
     }
 }

@@ -1,19 +1,21 @@
-//! The swarm task: bootstraps the DHT (retrying with backoff while no node
-//! answers), joins every held log's topic, refreshes discovery quickly while
-//! a log has no peer, hands each new connection to its own replication
-//! task, and dials lost peers again when `redial` says so. It is the only
-//! reader of `swarm.connections()`.
-
 //! The swarm task, on hychat's own DHT node (`net/dht/`): joins the DHT
-//! (retrying with backoff while no node answers), listens as a server,
-//! joins every held log's topic (one LOOKUP finds who serves it and yields
-//! the tokens to announce ourselves there), dials the peers it finds,
-//! refreshes discovery quickly while a log has no peer, withdraws a topic's
-//! announcement when it leaves it, hands each new connection to its own
-//! replication task, and dials lost peers again when `redial` says so.
+//! (retrying with backoff while no node answers: `Unreachable` says why),
+//! listens as a server, joins every held log's topic (one LOOKUP finds who
+//! serves it and yields the tokens to announce ourselves there), dials the
+//! peers it finds, withdraws a topic's announcement when it leaves it,
+//! hands each new connection to its own connection task, parks duplicates
+//! until the first ends, and hears each connection's end as it happens.
+//! It is the IO around pure plans: `topics` (when to look each topic up
+//! and announce it), `dial` (which found peers to dial; a dial's typed
+//! failure), `redial` (when to dial a lost peer again) and `dht_check`.
+//! `bind` and `bootstrap` are where the DHT socket binds and the bootstrap
+//! nodes.
 
 pub mod bind;
 pub(crate) mod bootstrap;
+pub(crate) mod dial;
+pub(crate) mod redial;
+pub(crate) mod topics;
 
 use std::collections::{HashMap, HashSet};
 use std::net::{SocketAddr, SocketAddrV4};
@@ -30,9 +32,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::domain::keys::{ConnectionKey, DiscoveryKey};
-use crate::net::compat::redial::{Lost, Redial, RedialPlan};
+use crate::domain::SessionId;
 use crate::net::connection::{self, ConnectionContext, Ended};
-use crate::net::dht::client::{connect, Connected};
+use crate::net::dht::client::Connected;
 use crate::net::dht::connection::stream::{DhtStream, Taken};
 use crate::net::dht::diagnostics::probe;
 use crate::net::dht::encoding::messages::{LookupRawReply, LOOKUP};
@@ -40,23 +42,18 @@ use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
 use crate::net::dht::server::announcer::{announce_to, unannounce};
 use crate::net::dht::server::{listen, Listener};
 use crate::net::{Link, NetEvent, NetworkReport, NetworkStatus, PunchStats};
+use bind::BindError;
 use bootstrap::{BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
+use dial::{dial, worth_dialing, DialError, Found};
+use redial::{Lost, Redial, RedialPlan};
+use topics::TopicPlan;
 
 const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(8);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// Once a log has a peer, discovery is refreshed this seldom.
-const SETTLED_REFRESH: Duration = Duration::from_secs(120);
 /// How often the DHT is checked to keep the status honest.
 const HEALTH_CHECK: Duration = Duration::from_secs(60);
-/// A lonely topic's lookups slow down to the refresh interval times 2^this.
-const LONELY_DOUBLINGS: u32 = 3;
 /// Server keys whose sessions are remembered, before the gone are dropped.
 const MAX_REMEMBERED_SESSIONS: usize = 1024;
-/// A topic's announcement is renewed this often (records live 20 min).
-const REANNOUNCE: Duration = Duration::from_secs(300);
-/// A dial that has not connected by then has failed (a random punch takes
-/// up to about 35 s).
-const DIAL_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// Changes to the set of topics, from the engine.
 #[derive(Debug)]
@@ -104,16 +101,55 @@ struct Online {
     key: SigningKey,
 }
 
-type Dialing = FuturesUnordered<BoxFuture<'static, (Redial, Result<Connected, String>)>>;
+/// Why the DHT cannot be reached now; the swarm tries again after a pause.
+#[derive(Debug, thiserror::Error)]
+enum Unreachable {
+    #[error("no bootstrap node address resolves")]
+    NoBootstrapAddress,
+    /// The bind address cannot be bound, in one sentence.
+    #[error(transparent)]
+    Bind(BindError),
+    /// Our node did not start on a bind address that can be bound.
+    #[error(transparent)]
+    Start(std::io::Error),
+    #[error("no DHT node answered in time")]
+    NoAnswer,
+}
+
+/// What the minute's check of the DHT says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DhtCheck {
+    /// Online, with this many nodes in the routing table.
+    Online(u32),
+    /// No node left and no live connection: bootstrap again.
+    Rejoin,
+    /// No node left, but connections still run: wait for them.
+    Wait,
+}
+
+/// The check of the DHT: `nodes` in our routing table, and whether any
+/// connection task still runs.
+fn dht_check(nodes: usize, live_connections: bool) -> DhtCheck {
+    if nodes > 0 {
+        DhtCheck::Online(u32::try_from(nodes).unwrap_or(u32::MAX))
+    } else if live_connections {
+        DhtCheck::Wait
+    } else {
+        DhtCheck::Rejoin
+    }
+}
+
+type Dialing = FuturesUnordered<BoxFuture<'static, (Redial, Result<Connected, DialError>)>>;
 type Discovering = FuturesUnordered<BoxFuture<'static, (DiscoveryKey, Vec<[u8; 32]>)>>;
 type Dials =
-    FuturesUnordered<BoxFuture<'static, ([u8; 32], DiscoveryKey, Result<Connected, String>)>>;
+    FuturesUnordered<BoxFuture<'static, ([u8; 32], DiscoveryKey, Result<Connected, DialError>)>>;
 
 struct SwarmTask {
     settings: SwarmSettings,
     ctx: ConnectionContext,
     control: mpsc::Receiver<SwarmControl>,
-    topics: HashMap<DiscoveryKey, Instant>,
+    /// The topics held: when to look each up and announce it.
+    topics: TopicPlan,
     local_bootstrap: Option<BootstrapNode>,
     connections: HashMap<ConnectionKey, LiveConnection>,
     /// Duplicate connections to a peer we already replicate with. Dropping
@@ -124,14 +160,11 @@ struct SwarmTask {
     redials: RedialPlan,
     /// Peers being dialed now, found by discovery.
     dialing: HashSet<[u8; 32]>,
-    /// When each topic was last announced.
-    announced: HashMap<DiscoveryKey, Instant>,
-    /// Lookups of each topic in a row that found it without a peer.
-    lonely: HashMap<DiscoveryKey, u32>,
     /// The hello session behind each server key we dialed: a peer whose
     /// session is connected (perhaps on a connection it dialed to us, which
     /// carries another key) is not dialed again.
-    sessions_of: HashMap<[u8; 32], crate::domain::SessionId>,
+    // compat: hypercore_handshake row (a client cannot present its server key)
+    sessions_of: HashMap<[u8; 32], SessionId>,
     /// The bootstrap nodes of the last attempt, for the address probe.
     nodes: Vec<SocketAddr>,
     /// What we know of our place on the network, shared with connections
@@ -153,20 +186,18 @@ pub(crate) async fn run(
     initial_topics: Vec<DiscoveryKey>,
     report: watch::Sender<NetworkReport>,
 ) {
-    let now = Instant::now();
     let (ended_tx, ended) = mpsc::unbounded_channel();
+    let topics = TopicPlan::new(initial_topics, settings.refresh_interval, Instant::now());
     let mut task = SwarmTask {
         settings,
         ctx,
         control,
-        topics: initial_topics.into_iter().map(|t| (t, now)).collect(),
+        topics,
         local_bootstrap: None,
         connections: HashMap::new(),
         parked: Vec::new(),
         redials: RedialPlan::default(),
         dialing: HashSet::new(),
-        announced: HashMap::new(),
-        lonely: HashMap::new(),
         sessions_of: HashMap::new(),
         nodes: Vec::new(),
         report,
@@ -194,52 +225,44 @@ impl SwarmTask {
                 attempt = self.connect() => attempt,
                 _ = shutdown.changed() => return,
             };
-            let outcome = match attempt {
+            let reason = match attempt {
                 Ok((online, nodes)) => {
                     backoff = Duration::from_secs(1);
                     self.status(NetworkStatus::Online { nodes }).await;
                     match self.online(online).await {
                         ControlFlow::Break(()) => return,
-                        ControlFlow::Continue(()) => Ok(()),
+                        // The DHT was lost: bootstrap again at once.
+                        ControlFlow::Continue(()) => continue,
                     }
                 }
-                Err(reason) => Err(reason),
+                Err(reason) => reason,
             };
-            match outcome {
-                Ok(()) => {}
-                Err(reason) => {
-                    tracing::info!(%reason, retry_in = ?backoff, "DHT unreachable");
-                    self.status(NetworkStatus::Offline {
-                        reason,
-                        retry_in: backoff,
-                    })
-                    .await;
-                    let deadline = tokio::time::sleep(backoff);
-                    tokio::pin!(deadline);
-                    loop {
-                        tokio::select! {
-                            _ = &mut deadline => break,
-                            _ = shutdown.changed() => return,
-                            command = self.control.recv() => match command {
-                                Some(command) => self.apply_offline(command),
-                                None => return,
-                            },
-                        }
-                    }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+            tracing::info!(%reason, retry_in = ?backoff, "DHT unreachable");
+            self.status(NetworkStatus::Offline {
+                reason: reason.to_string(),
+                retry_in: backoff,
+            })
+            .await;
+            let deadline = tokio::time::sleep(backoff);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    _ = &mut deadline => break,
+                    _ = shutdown.changed() => return,
+                    command = self.control.recv() => match command {
+                        Some(command) => self.apply_offline(command),
+                        None => return,
+                    },
                 }
             }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
     fn apply_offline(&mut self, command: SwarmControl) {
         match command {
-            SwarmControl::Join(topic) => {
-                self.topics.insert(topic, Instant::now());
-            }
-            SwarmControl::Leave(topic) => {
-                self.topics.remove(&topic);
-            }
+            SwarmControl::Join(topic) => self.topics.hold(topic, Instant::now()),
+            SwarmControl::Leave(topic) => self.topics.leave(&topic),
         }
     }
 
@@ -273,7 +296,7 @@ impl SwarmTask {
 
     /// Starts our node on the bind address and waits until a DHT node
     /// answers; then listens as a server.
-    async fn connect(&mut self) -> Result<(Online, u32), String> {
+    async fn connect(&mut self) -> Result<(Online, u32), Unreachable> {
         let addrs = self.bootstrap_addresses().await;
         self.nodes.clone_from(&addrs);
         let bootstrap: Vec<SocketAddrV4> = addrs
@@ -284,17 +307,16 @@ impl SwarmTask {
             })
             .collect();
         if bootstrap.is_empty() {
-            return Err("no bootstrap node address resolves".into());
+            return Err(Unreachable::NoBootstrapAddress);
         }
         let node = DhtNode::start(NodeConfig {
             bind: self.settings.bind,
             bootstrap,
             persistent_ip: None,
         })
-        .map_err(|e| {
-            bind::check_bind(self.settings.bind)
-                .err()
-                .map_or(e.to_string(), |b| b.0)
+        .map_err(|e| match bind::check_bind(self.settings.bind) {
+            Err(unbindable) => Unreachable::Bind(unbindable),
+            Ok(()) => Unreachable::Start(e),
         })?;
         let joined = tokio::time::timeout(BOOTSTRAP_TIMEOUT, async {
             while node.table_len() == 0 {
@@ -303,7 +325,7 @@ impl SwarmTask {
         })
         .await;
         if joined.is_err() {
-            return Err("no DHT node answered in time".into());
+            return Err(Unreachable::NoAnswer);
         }
         let nodes = u32::try_from(node.table_len()).unwrap_or(u32::MAX);
         let node = Arc::new(node);
@@ -321,20 +343,13 @@ impl SwarmTask {
 
     /// Looks `topic` up: who announces it (their keys), and our own
     /// announcement there, listing the relays that reach our server.
-    fn join(&mut self, online: &Online, topic: DiscoveryKey, discovering: &Discovering) {
+    fn look_up(&mut self, online: &Online, topic: DiscoveryKey, discovering: &Discovering) {
         let node = Arc::clone(&online.node);
         let key = online.key.clone();
         let relays = online.listener.relays.borrow().clone();
         // Records live 20 minutes: lookups run often while a log is lonely,
         // announcements only now and then.
-        let now = Instant::now();
-        let announce = self
-            .announced
-            .get(&topic)
-            .is_none_or(|at| now.duration_since(*at) >= REANNOUNCE);
-        if announce {
-            self.announced.insert(topic, now);
-        }
+        let announce = self.topics.announce_due(topic, Instant::now());
         discovering.push(
             async move {
                 let answers = node.query(LOOKUP, topic.0, None).await;
@@ -367,10 +382,9 @@ impl SwarmTask {
         let mut discovering = discovering;
         let mut dials = Dials::new();
         let now = Instant::now();
-        let topics: Vec<DiscoveryKey> = self.topics.keys().copied().collect();
-        for topic in topics {
-            self.join(&online, topic, &discovering);
-            self.topics.insert(topic, now);
+        for topic in self.topics.topics() {
+            self.look_up(&online, topic, &discovering);
+            self.topics.hold(topic, now);
         }
         let mut refresh = tokio::time::interval(self.settings.refresh_interval);
         let mut health =
@@ -401,39 +415,10 @@ impl SwarmTask {
                     self.dial_found(&online, topic, peers, &mut dials);
                 }
                 Some((remote, topic, result)) = dials.next() => {
-                    self.dialing.remove(&remote);
-                    match result {
-                        Ok(connected) => {
-                            let new = NewConnection {
-                                stream: connected.stream,
-                                remote,
-                                client: true,
-                                topics: vec![topic],
-                            };
-                            self.on_connection(new, 0);
-                        }
-                        Err(e) => {
-                            if e.contains("holepunch") {
-                                self.count(|punches| punches.failed += 1);
-                            }
-                            tracing::debug!(peer = %hex::encode(remote), error = %e, "dial failed");
-                        }
-                    }
+                    self.on_dialed(remote, topic, result);
                 }
                 command = self.control.recv() => match command {
-                    Some(SwarmControl::Join(topic)) => {
-                        self.join(&online, topic, &discovering);
-                        self.topics.insert(topic, Instant::now());
-                        self.lonely.remove(&topic);
-                    }
-                    Some(SwarmControl::Leave(topic)) => {
-                        self.topics.remove(&topic);
-                        self.announced.remove(&topic);
-                        self.lonely.remove(&topic);
-                        let node = Arc::clone(&online.node);
-                        let key = online.key.clone();
-                        tokio::spawn(async move { unannounce(&node, &key, topic.0).await });
-                    }
+                    Some(command) => self.apply_online(&online, command, &discovering),
                     None => return ControlFlow::Break(()),
                 },
                 Some((redial, connection)) = dialing.next() => {
@@ -455,15 +440,59 @@ impl SwarmTask {
                 }
                 _ = health.tick() => {
                     self.probe(&probed_tx);
-                    let nodes = online.node.table_len();
-                    if nodes > 0 {
-                        let nodes = u32::try_from(nodes).unwrap_or(u32::MAX);
-                        self.status(NetworkStatus::Online { nodes }).await;
-                    } else if !self.connections.values().any(|c| !c.task.is_finished()) {
-                        return ControlFlow::Continue(());
+                    let live = self.connections.values().any(|c| !c.task.is_finished());
+                    match dht_check(online.node.table_len(), live) {
+                        DhtCheck::Online(nodes) => self.status(NetworkStatus::Online { nodes }).await,
+                        DhtCheck::Rejoin => return ControlFlow::Continue(()),
+                        DhtCheck::Wait => {}
                     }
                 }
                 _ = shutdown.changed() => return ControlFlow::Break(()),
+            }
+        }
+    }
+
+    /// Joins or leaves a topic while the DHT is reachable: a join looks it
+    /// up (and announces us) at once, a leave withdraws our announcement.
+    fn apply_online(&mut self, online: &Online, command: SwarmControl, discovering: &Discovering) {
+        match command {
+            SwarmControl::Join(topic) => {
+                self.look_up(online, topic, discovering);
+                self.topics.join(topic, Instant::now());
+            }
+            SwarmControl::Leave(topic) => {
+                self.topics.withdraw(&topic);
+                let node = Arc::clone(&online.node);
+                let key = online.key.clone();
+                tokio::spawn(async move { unannounce(&node, &key, topic.0).await });
+            }
+        }
+    }
+
+    /// A dial of a peer a lookup found is over: a connection, or a failure
+    /// (a failed holepunch is counted in the report).
+    fn on_dialed(
+        &mut self,
+        remote: [u8; 32],
+        topic: DiscoveryKey,
+        result: Result<Connected, DialError>,
+    ) {
+        self.dialing.remove(&remote);
+        match result {
+            Ok(connected) => {
+                let new = NewConnection {
+                    stream: connected.stream,
+                    remote,
+                    client: true,
+                    topics: vec![topic],
+                };
+                self.on_connection(new, 0);
+            }
+            Err(e) => {
+                if e.is_failed_punch() {
+                    self.count(|punches| punches.failed += 1);
+                }
+                tracing::debug!(peer = %hex::encode(remote), error = %e, "dial failed");
             }
         }
     }
@@ -477,30 +506,24 @@ impl SwarmTask {
         dials: &mut Dials,
     ) {
         for remote in peers {
-            let live = self
-                .connections
-                .get(&ConnectionKey(remote))
-                .is_some_and(|c| !c.task.is_finished());
-            let met = self
-                .sessions_of
-                .get(&remote)
-                .is_some_and(|session| self.ctx.shared.sessions.session_connected(session));
-            if remote == online.listener.public_key || live || met || !self.dialing.insert(remote) {
+            let found = Found {
+                ours: remote == online.listener.public_key,
+                connected: self
+                    .connections
+                    .get(&ConnectionKey(remote))
+                    .is_some_and(|c| !c.task.is_finished()),
+                met: self
+                    .sessions_of
+                    .get(&remote)
+                    .is_some_and(|session| self.ctx.shared.sessions.session_connected(session)),
+                dialing: self.dialing.contains(&remote),
+            };
+            if !worth_dialing(found) {
                 continue;
             }
+            self.dialing.insert(remote);
             let node = Arc::clone(&online.node);
-            dials.push(
-                async move {
-                    let result =
-                        match tokio::time::timeout(DIAL_TIMEOUT, connect(&node, remote)).await {
-                            Ok(Ok(connected)) => Ok(connected),
-                            Ok(Err(e)) => Err(e.to_string()),
-                            Err(_) => Err("the dial timed out".to_string()),
-                        };
-                    (remote, topic, result)
-                }
-                .boxed(),
-            );
+            dials.push(async move { (remote, topic, dial(&node, remote).await) }.boxed());
         }
     }
 
@@ -535,26 +558,12 @@ impl SwarmTask {
     /// Looks each topic up again: often while a log has no peer, seldom
     /// once it has one (announcements also need renewing within 20 min).
     fn refresh(&mut self, online: &Online, discovering: &Discovering) {
-        let now = Instant::now();
-        let mut due = Vec::new();
-        for (topic, joined) in self.topics.iter_mut() {
-            let lonely = self.lonely.entry(*topic).or_default();
-            let every = if self.ctx.shared.sessions.has_peer(topic) {
-                *lonely = 0;
-                SETTLED_REFRESH
-            } else {
-                // Alone, look again soon, then less and less often: whoever
-                // comes online looks us up anyway, since we are announced.
-                self.settings.refresh_interval * (1 << (*lonely).min(LONELY_DOUBLINGS))
-            };
-            if now.duration_since(*joined) >= every {
-                due.push(*topic);
-                *joined = now;
-                *lonely = lonely.saturating_add(1);
-            }
-        }
+        let sessions = &self.ctx.shared.sessions;
+        let due = self
+            .topics
+            .due(Instant::now(), |topic| sessions.has_peer(topic));
         for topic in due {
-            self.join(online, topic, discovering);
+            self.look_up(online, topic, discovering);
         }
     }
 
@@ -568,12 +577,7 @@ impl SwarmTask {
             let node = Arc::clone(&online.node);
             dialing.push(
                 async move {
-                    let dial = connect(&node, redial.peer.0);
-                    let connection = match tokio::time::timeout(DIAL_TIMEOUT, dial).await {
-                        Ok(Ok(connected)) => Ok(connected),
-                        Ok(Err(e)) => Err(e.to_string()),
-                        Err(_) => Err("the dial timed out".to_string()),
-                    };
+                    let connection = dial(&node, redial.peer.0).await;
                     (redial, connection)
                 }
                 .boxed(),
@@ -581,7 +585,9 @@ impl SwarmTask {
         }
     }
 
-    fn on_redial(&mut self, redial: Redial, connection: Result<Connected, String>) {
+    /// A dial of a lost peer is over: a connection, or the next dial
+    /// planned (or none: given up).
+    fn on_redial(&mut self, redial: Redial, connection: Result<Connected, DialError>) {
         match connection {
             Ok(connected) => {
                 let new = NewConnection {
@@ -657,8 +663,6 @@ impl SwarmTask {
         true
     }
 
-    /// Forgets finished connections (dialing again the ones worth it) and
-    /// the duplicates parked behind them.
     /// Plans what follows a connection that ended: its peer's session is
     /// remembered, and the redial plan hears of it.
     fn lost(&mut self, peer: ConnectionKey, live: LiveConnection, ended: Ended) {
@@ -680,6 +684,8 @@ impl SwarmTask {
         self.redials.lost(lost, Instant::now());
     }
 
+    /// Forgets finished connections (dialing again the ones worth it) and
+    /// the duplicates parked behind them.
     fn release_parked(&mut self) {
         let finished: Vec<ConnectionKey> = self
             .connections
@@ -709,6 +715,48 @@ impl Drop for SwarmTask {
     fn drop(&mut self) {
         for live in self.connections.values() {
             live.close.send_replace(true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dht_check_rejoins_only_with_no_node_and_no_connection() {
+        // (nodes, a connection still runs, verdict)
+        let table = [
+            (3, false, DhtCheck::Online(3)),
+            (3, true, DhtCheck::Online(3)),
+            (0, true, DhtCheck::Wait),
+            (0, false, DhtCheck::Rejoin),
+            (usize::MAX, false, DhtCheck::Online(u32::MAX)),
+        ];
+        for (nodes, live, verdict) in table {
+            assert_eq!(
+                dht_check(nodes, live),
+                verdict,
+                "{nodes} nodes, live {live}"
+            );
+        }
+    }
+
+    #[test]
+    fn why_the_dht_is_unreachable_reads_as_before() {
+        let table = [
+            (
+                Unreachable::NoBootstrapAddress,
+                "no bootstrap node address resolves",
+            ),
+            (Unreachable::NoAnswer, "no DHT node answered in time"),
+            (
+                Unreachable::Bind(BindError("the address is taken".into())),
+                "the address is taken",
+            ),
+        ];
+        for (reason, sentence) in table {
+            assert_eq!(reason.to_string(), sentence);
         }
     }
 }

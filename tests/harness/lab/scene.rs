@@ -542,10 +542,8 @@ pub fn uncaught_panics(log: &str, outputs: &[String]) -> Option<String> {
                 ));
             }
             pending = Some(line);
-        } else if line.contains(RECOVERED) {
-            if pending.take().is_none() {
-                spare_recoveries += 1;
-            }
+        } else if line.contains(RECOVERED) && pending.take().is_none() {
+            spare_recoveries += 1;
         }
     }
     if let Some(line) = pending {

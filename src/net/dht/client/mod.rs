@@ -9,4 +9,4 @@
 mod connect;
 mod punch;
 
-pub(crate) use connect::{connect, Connected};
+pub(crate) use connect::{connect, ConnectError, Connected};

@@ -12,6 +12,7 @@
 
 mod codec;
 pub(super) mod crypto;
+#[cfg(any(test, feature = "testing"))]
 pub(crate) mod fuzz;
 pub(crate) mod messages;
 pub(super) mod wire;

@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use udx::UdxSocket;
 
 use crate::net::dht::encoding::wire::{self, Message, Reply, Request};
+use crate::net::lock::lock;
 
 /// How long one attempt waits for its reply (JS starts at about 1 s).
 pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -212,11 +213,7 @@ impl Rpc {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending<Waiter>> {
-        // A poisoned lock only means a panic elsewhere; the table is intact.
-        self.shared
-            .pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.shared.pending)
     }
 }
 
@@ -255,11 +252,7 @@ async fn receive_loop(shared: Arc<Shared>, inbound: mpsc::Sender<Inbound>) {
         };
         let event = match message {
             Some(Message::Reply(reply)) => {
-                let waiter = shared
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .resolve(reply.tid, from);
+                let waiter = lock(&shared.pending).resolve(reply.tid, from);
                 if let Some(waiter) = waiter {
                     let _ = waiter.send(Answer { reply, from });
                 }

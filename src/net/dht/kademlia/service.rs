@@ -20,6 +20,7 @@ use super::rpc::{Answer, Inbound, Rpc, ATTEMPTS};
 use super::table::{Contact, NodeId};
 use super::throttle::RandomThrottle;
 use crate::net::dht::encoding::wire::{self, Request, FIND_NODE};
+use crate::net::lock::lock;
 
 /// The node's heartbeat (JS ticks every 5 s).
 const TICK: Duration = Duration::from_secs(5);
@@ -115,12 +116,12 @@ impl DhtNode {
     /// Routes the connection messages for `target` to `inbox` (a server of
     /// ours listens there) until `stop_serving`.
     pub(crate) fn serve(&self, target: [u8; 32], inbox: mpsc::Sender<Served>) {
-        lock_servers(&self.servers).insert(target, inbox);
+        lock(&self.servers).insert(target, inbox);
         lock(&self.state).serve(target, true);
     }
 
     pub(crate) fn stop_serving(&self, target: [u8; 32]) {
-        lock_servers(&self.servers).remove(&target);
+        lock(&self.servers).remove(&target);
         lock(&self.state).serve(target, false);
     }
 
@@ -202,20 +203,6 @@ fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn lock_servers(
-    servers: &Servers,
-) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], mpsc::Sender<Served>>> {
-    servers
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn lock(state: &Shared) -> std::sync::MutexGuard<'_, NodeState> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What finished work reports back to the loop.
@@ -309,7 +296,7 @@ fn perform(rpc: &Rpc, servers: &Servers, effects: Vec<Effect>, done: &mpsc::Unbo
                 request,
                 from,
             } => {
-                let inbox = lock_servers(servers).get(&target).cloned();
+                let inbox = lock(servers).get(&target).cloned();
                 // A server that is behind drops the message, as a busy
                 // socket would; the client asks again.
                 if let Some(inbox) = inbox {

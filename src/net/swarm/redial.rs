@@ -1,7 +1,9 @@
-//! When to dial a lost peer again. hyperswarm 0.1.0 never forgets a peer it
-//! once connected to, so it never dials that peer again; hychat does, for
-//! connections it dialed that failed or dropped. Pure: the swarm task logs
-//! it endings and dial results, and dials what it says is due.
+//! When to dial a lost peer again: a peer whose connection we dialed and
+//! that failed or dropped is not found again until the next lookup, so the
+//! swarm dials it again itself, after a pause that grows with each failed
+//! attempt (at once for a path that never answered), and gives up after the
+//! last. Pure, every call takes `now`: the swarm task (`swarm/mod.rs`) tells
+//! it of endings and dial results, and dials what it says is due.
 
 use std::time::{Duration, Instant};
 
