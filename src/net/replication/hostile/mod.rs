@@ -37,6 +37,36 @@ use crate::domain::keys::LogKey;
 use crate::domain::message::ChatMessage;
 use crate::net::compat::decoder_guard::{wire_reservation, SAFE_RESERVATION};
 
+/// What the harness found wrong (an invariant a hostile input broke, a
+/// hypercore that could not be set up), as the sentence a test failure or
+/// the fuzz report shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Broken(pub(crate) String);
+
+impl Broken {
+    fn from_error(e: impl std::fmt::Display) -> Self {
+        Broken(e.to_string())
+    }
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Broken {
+    fn from(sentence: String) -> Self {
+        Broken(sentence)
+    }
+}
+
+impl From<&str> for Broken {
+    fn from(sentence: &str) -> Self {
+        Broken(sentence.to_string())
+    }
+}
+
 /// Rounds an honest peer gets to complete the log.
 const HONEST_ROUNDS: usize = 1_000;
 
@@ -78,19 +108,19 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// A log of `length` chat blocks of assorted sizes.
-    pub(crate) async fn new(seed: u64, length: u64) -> Result<Self, String> {
+    pub(crate) async fn new(seed: u64, length: u64) -> Result<Self, Broken> {
         let mut rng = StdRng::seed_from_u64(seed);
         let secret = SigningKey::from_bytes(&rng.gen());
         let key_pair = PartialKeypair {
             public: secret.verifying_key(),
             secret: Some(secret),
         };
-        let storage = Storage::new_memory().await.map_err(|e| e.to_string())?;
+        let storage = Storage::new_memory().await.map_err(Broken::from_error)?;
         let core = HypercoreBuilder::new(storage)
             .key_pair(key_pair)
             .build()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(Broken::from_error)?;
         let blocks: Vec<Vec<u8>> = (0..length)
             .map(|i| {
                 let size = if rng.gen_ratio(1, 16) {
@@ -107,7 +137,7 @@ impl Writer {
         if !blocks.is_empty() {
             core.append_batch(&blocks)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(Broken::from_error)?;
         }
         let key = LogKey(core.key_pair().public.to_bytes());
         Ok(Self {
@@ -127,8 +157,8 @@ impl Writer {
     }
 
     /// An empty in-memory copy of the log, as a follower starts.
-    pub(crate) async fn memory_reader(&self) -> Result<Hypercore, String> {
-        let storage = Storage::new_memory().await.map_err(|e| e.to_string())?;
+    pub(crate) async fn memory_reader(&self) -> Result<Hypercore, Broken> {
+        let storage = Storage::new_memory().await.map_err(Broken::from_error)?;
         HypercoreBuilder::new(storage)
             .key_pair(PartialKeypair {
                 public: self.core.key_pair().public,
@@ -136,7 +166,7 @@ impl Writer {
             })
             .build()
             .await
-            .map_err(|e| e.to_string())
+            .map_err(Broken::from_error)
     }
 
     /// The writer's honest answer to a request, as its replicator serves it:
@@ -339,7 +369,7 @@ pub(crate) struct Harness {
 
 impl Harness {
     /// Runs `core` (a copy of the writer's log) with a hostile peer attached.
-    pub(crate) async fn new(writer: &Writer, core: Hypercore) -> Result<Self, String> {
+    pub(crate) async fn new(writer: &Writer, core: Hypercore) -> Result<Self, Broken> {
         count_panics();
         let local = local_of(&core);
         let held = held_blocks(&core, local.length);
@@ -364,7 +394,7 @@ impl Harness {
 
     /// Feeds one input from the hostile peer, then a scheduling pass, as
     /// the driver does; `Err` says which invariant broke.
-    pub(crate) async fn step(&mut self, input: &Hostile) -> Result<Outcome, String> {
+    pub(crate) async fn step(&mut self, input: &Hostile) -> Result<Outcome, Broken> {
         let mut seen = Seen::default();
         let mut refused_by_checks = false;
         let message = match self.message(input).await {
@@ -414,7 +444,7 @@ impl Harness {
     }
 
     /// A new hostile peer in place of a detached one.
-    async fn reattach(&mut self) -> Result<(), String> {
+    async fn reattach(&mut self) -> Result<(), Broken> {
         let old = self.hostile;
         self.state.detach(old);
         self.asking.retain(|a| a.peer != old);
@@ -427,7 +457,7 @@ impl Harness {
     /// An honest peer attaches (the hostile one stays, silent) and must
     /// bring the log to the writer's length with every block; `Ok` is the
     /// rounds it took.
-    pub(crate) async fn complete(&mut self) -> Result<usize, String> {
+    pub(crate) async fn complete(&mut self) -> Result<usize, Broken> {
         let honest = self.next_peer;
         self.next_peer += 1;
         let length = self.writer.length();
@@ -490,27 +520,29 @@ impl Harness {
             "an honest peer did not complete the log in {HONEST_ROUNDS} rounds: length {} \
              (contiguous {}) of {length}",
             info.length, info.contiguous_length
-        ))
+        )
+        .into())
     }
 
     /// The log's state makes sense and agrees with the replication's view.
-    fn check_core(&self) -> Result<(), String> {
+    fn check_core(&self) -> Result<(), Broken> {
         let info = self.core.info();
         if info.length > self.writer.length() {
             return Err(format!(
                 "the log grew to {} past the writer's {}",
                 info.length,
                 self.writer.length()
-            ));
+            )
+            .into());
         }
         let bytes: u64 = self.writer.blocks[..info.length as usize]
             .iter()
             .map(|b| b.len() as u64)
             .sum();
         if info.fork != 0 || info.contiguous_length > info.length || info.byte_length != bytes {
-            return Err(format!(
-                "the log's info went wrong: {info:?}, the writer's {bytes} bytes"
-            ));
+            return Err(
+                format!("the log's info went wrong: {info:?}, the writer's {bytes} bytes").into(),
+            );
         }
         let _ = self.core.has(info.length.saturating_sub(1));
         let local = local_of(&self.core);
@@ -518,13 +550,14 @@ impl Harness {
             return Err(format!(
                 "the replication thinks the log is {:?}, it is {local:?}",
                 self.state.local()
-            ));
+            )
+            .into());
         }
         Ok(())
     }
 
     /// Every block the log holds is the writer's, byte for byte.
-    async fn check_blocks(&self) -> Result<(), String> {
+    async fn check_blocks(&self) -> Result<(), Broken> {
         let length = self.core.info().length;
         for index in 0..length {
             if !self.core.has(index) {
@@ -534,9 +567,9 @@ impl Harness {
                 .core
                 .get(index)
                 .await
-                .map_err(|e| format!("block {index} held but unreadable: {e}"))?;
+                .map_err(|e| Broken::from(format!("block {index} held but unreadable: {e}")))?;
             if block.as_deref() != self.writer.blocks.get(index as usize).map(Vec::as_slice) {
-                return Err(format!("block {index} is not the writer's"));
+                return Err(format!("block {index} is not the writer's").into());
             }
         }
         Ok(())
@@ -545,7 +578,7 @@ impl Harness {
     /// Carries out effects as the driver does. A panic inside hypercore
     /// that the driver catches (and turns into a no-data or a refusal) is
     /// a broken invariant too.
-    async fn run(&mut self, effects: Vec<Effect>, seen: &mut Seen) -> Result<(), String> {
+    async fn run(&mut self, effects: Vec<Effect>, seen: &mut Seen) -> Result<(), Broken> {
         let mut queue: VecDeque<Effect> = effects.into();
         while let Some(effect) = queue.pop_front() {
             let panics = panics_so_far();
@@ -557,7 +590,7 @@ impl Harness {
             };
             self.carry_out(effect, &mut queue, seen).await?;
             if panics_so_far() != panics {
-                return Err(format!("hypercore panicked {what}"));
+                return Err(format!("hypercore panicked {what}").into());
             }
         }
         Ok(())
@@ -568,7 +601,7 @@ impl Harness {
         effect: Effect,
         queue: &mut VecDeque<Effect>,
         seen: &mut Seen,
-    ) -> Result<(), String> {
+    ) -> Result<(), Broken> {
         match effect {
             Effect::Send(_, Message::NoData(_)) => seen.no_data = true,
             Effect::Send(..) | Effect::PeerHolds(..) => {}
@@ -583,7 +616,8 @@ impl Harness {
                                 return Err(format!(
                                     "served block {} is not the writer's",
                                     block.index
-                                ));
+                                )
+                                .into());
                             }
                         }
                     }
@@ -911,563 +945,13 @@ impl Harness {
     }
 }
 
-/// The request a `Hostile::Request` stands for.
-fn request_of(input: &Hostile) -> Option<Request> {
-    let Hostile::Request {
-        id,
-        fork,
-        block,
-        hash,
-        seek,
-        upgrade,
-    } = input
-    else {
-        return None;
-    };
-    Some(Request {
-        id: *id,
-        fork: *fork,
-        block: block.map(|(index, nodes)| RequestBlock { index, nodes }),
-        hash: hash.map(|(index, nodes)| RequestBlock { index, nodes }),
-        seek: seek.map(|bytes| RequestSeek { bytes }),
-        upgrade: upgrade.map(|(start, length)| RequestUpgrade { start, length }),
-        manifest: false,
-        priority: 0,
-    })
-}
+mod feed;
+mod fuzz;
+mod inputs;
 
-/// What an input gives the replication.
-enum Fed {
-    Message(Box<Message>),
-    /// Nothing to feed (time passed).
-    Nothing,
-    Undecodable,
-    Unsafe,
-}
-
-fn nodes_of(data: &mut Data, list: Nodes) -> Option<&mut Vec<Node>> {
-    match list {
-        Nodes::Block => data.block.as_mut().map(|b| &mut b.nodes),
-        Nodes::Upgrade => data.upgrade.as_mut().map(|u| &mut u.nodes),
-        Nodes::Additional => data.upgrade.as_mut().map(|u| &mut u.additional_nodes),
-    }
-}
-
-fn node_of(data: &mut Data, list: Nodes, at: usize) -> Option<&mut Node> {
-    let nodes = nodes_of(data, list)?;
-    if nodes.is_empty() {
-        return None;
-    }
-    let at = at % nodes.len();
-    nodes.get_mut(at)
-}
-
-/// A tree node as the wire decodes it. Its parent is worked out from its
-/// index by `flat_tree`, which overflows in debug builds on an index with
-/// 62 or more trailing ones, so such an index is kept only in release.
-fn node(index: u64, hash: Vec<u8>, length: u64) -> Node {
-    let index = if cfg!(debug_assertions) && index.trailing_ones() >= 62 {
-        index & !(1 << 61)
-    } else {
-        index
-    };
-    Node::new(index, hash, length)
-}
-
-/// Data with the asked fields and made-up proofs.
-fn fake_data(id: u64, block: Option<u64>, upgrade: Option<(u64, u64)>) -> Data {
-    Data {
-        request: id,
-        fork: 0,
-        block: block.map(|index| DataBlock {
-            index,
-            value: b"{\"type\":\"chat-message\",\"text\":\"forged\"}".to_vec(),
-            nodes: vec![node(index.wrapping_mul(2), vec![3; 32], 40)],
-        }),
-        hash: None,
-        seek: None,
-        upgrade: upgrade.map(|(start, length)| DataUpgrade {
-            start,
-            length,
-            nodes: vec![node(0, vec![5; 32], 40)],
-            additional_nodes: vec![],
-            signature: vec![9; 64],
-        }),
-    }
-}
-
-/// A message as the peer would put it on the wire: encoded, changed,
-/// and decoded again. What does not decode is dropped, as the protocol does.
-fn through_wire(message: &Message, edits: &[(usize, u8)], cut: Option<usize>) -> Fed {
-    let Ok(bytes) = message.to_encoded_bytes() else {
-        return Fed::Undecodable;
-    };
-    let mut bytes = bytes.into_vec();
-    for &(at, xor) in edits {
-        if !bytes.is_empty() {
-            let at = at % bytes.len();
-            bytes[at] ^= xor;
-        }
-    }
-    if let Some(cut) = cut {
-        bytes.truncate(cut);
-    }
-    decode_hostile(&bytes)
-}
-
-/// Decodes bytes from a peer with the protocol's decoder, as the connection
-/// does, unless the decoder would reserve more memory for them than
-/// `SAFE_RESERVATION` (`wire_reservation`).
-fn decode_hostile(bytes: &[u8]) -> Fed {
-    if wire_reservation(bytes) > SAFE_RESERVATION {
-        return Fed::Unsafe;
-    }
-    match std::panic::catch_unwind(|| Message::decode(bytes)) {
-        Ok(Ok((message, _))) => Fed::Message(Box::new(message)),
-        Ok(Err(_)) => Fed::Undecodable,
-        // The crate's decoder panicked (debug builds: `flat_tree` on a node
-        // index with 62 trailing ones): the protocol task would die, not
-        // the replicator.
-        Err(_) => {
-            DECODER_PANICS.with(|p| p.set(p.get() + 1));
-            Fed::Unsafe
-        }
-    }
-}
-
-/// The outcomes in the order of `FuzzReport::by_input`'s counts.
-pub const OUTCOMES: [&str; 8] = [
-    "undecodable",
-    "unsafe bytes",
-    "answered",
-    "no-data",
-    "applied",
-    "refused",
-    "detached",
-    "ignored",
-];
-
-/// Counts of a fuzz run.
-#[derive(Debug, Default, Clone)]
-pub struct FuzzReport {
-    pub seed: u64,
-    pub inputs: u64,
-    pub cases: u64,
-    pub undecodable: u64,
-    /// Inputs whose bytes the crate's decoder cannot take: it would reserve
-    /// more than `SAFE_RESERVATION` for them, or it panicked.
-    pub unsafe_bytes: u64,
-    pub answered_data: u64,
-    pub answered_no_data: u64,
-    pub applied: u64,
-    pub refused: u64,
-    pub detached: u64,
-    pub ignored: u64,
-    /// Panics on the way, in hychat or in hypercore, caught or not (the
-    /// driver catches hypercore's), but for the protocol decoder's.
-    pub panics: u64,
-    /// Broken invariants, the first few described.
-    pub violations: u64,
-    pub examples: Vec<String>,
-    pub honest_completions: u64,
-    pub honest_failures: u64,
-    pub elapsed: Duration,
-    /// The run stopped at its time bound before all inputs ran.
-    pub bounded: bool,
-    /// Per kind of input, how many came to each of `OUTCOMES`.
-    pub by_input: std::collections::BTreeMap<&'static str, [u64; 8]>,
-}
-
-impl FuzzReport {
-    fn count(&mut self, input: &Hostile, outcome: Outcome) {
-        let column = match outcome {
-            Outcome::Undecodable => 0,
-            Outcome::Unsafe => 1,
-            Outcome::AnsweredData => 2,
-            Outcome::AnsweredNoData => 3,
-            Outcome::Applied => 4,
-            Outcome::Refused => 5,
-            Outcome::Detached => 6,
-            Outcome::Ignored => 7,
-        };
-        self.by_input.entry(input.name()).or_default()[column] += 1;
-        let slot = match outcome {
-            Outcome::Undecodable => &mut self.undecodable,
-            Outcome::Unsafe => &mut self.unsafe_bytes,
-            Outcome::AnsweredData => &mut self.answered_data,
-            Outcome::AnsweredNoData => &mut self.answered_no_data,
-            Outcome::Applied => &mut self.applied,
-            Outcome::Refused => &mut self.refused,
-            Outcome::Detached => &mut self.detached,
-            Outcome::Ignored => &mut self.ignored,
-        };
-        *slot += 1;
-    }
-
-    fn violation(&mut self, what: String) {
-        self.violations += 1;
-        if self.examples.len() < 10 {
-            self.examples.push(what);
-        }
-    }
-}
-
-/// Runs `inputs` hostile inputs from `seed`, `per_case` against each fresh
-/// in-memory reader of one writer of `length` blocks, each case closed by an
-/// honest completion; stops early at `bound`.
-pub async fn fuzz(
-    seed: u64,
-    inputs: u64,
-    per_case: u64,
-    length: u64,
-    bound: Duration,
-) -> FuzzReport {
-    let started = Instant::now();
-    count_panics();
-    let panics = panics_so_far();
-    let excused = DECODER_PANICS.with(|p| p.get());
-    let mut report = fuzz_cases(seed, inputs, per_case, length, bound).await;
-    // Every panic on the way counts, whoever caught it, but the protocol
-    // decoder's own (counted as bytes it cannot take).
-    let decoder = DECODER_PANICS.with(|p| p.get()) - excused;
-    report.panics = (panics_so_far() - panics).saturating_sub(decoder);
-    report.elapsed = started.elapsed();
-    report
-}
-
-async fn fuzz_cases(
-    seed: u64,
-    inputs: u64,
-    per_case: u64,
-    length: u64,
-    bound: Duration,
-) -> FuzzReport {
-    let started = Instant::now();
-    let mut report = FuzzReport {
-        seed,
-        ..FuzzReport::default()
-    };
-    let writer = match Writer::new(seed, length).await {
-        Ok(writer) => writer,
-        Err(e) => {
-            report.violation(format!("no writer: {e}"));
-            return report;
-        }
-    };
-    let per_case = per_case.max(1);
-    while report.inputs < inputs {
-        if started.elapsed() > bound {
-            report.bounded = true;
-            break;
-        }
-        let mut rng =
-            StdRng::seed_from_u64(seed ^ report.cases.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        report.cases += 1;
-        let case = per_case.min(inputs - report.inputs);
-        run_case(&writer, seed, &mut rng, case, &mut report).await;
-    }
-    report
-}
-
-async fn run_case(
-    writer: &Writer,
-    seed: u64,
-    rng: &mut StdRng,
-    inputs: u64,
-    report: &mut FuzzReport,
-) {
-    let reader = match writer.memory_reader().await {
-        Ok(reader) => reader,
-        Err(e) => return report.violation(format!("no reader: {e}")),
-    };
-    let length = writer.length();
-    // Half the readers already hold an older length of the log.
-    if rng.gen() {
-        let head = rng.gen_range(1..length.max(2));
-        if let Err(e) = head_start(seed, head, &reader).await {
-            return report.violation(e);
-        }
-    }
-    let mut harness = match Harness::new(writer, reader).await {
-        Ok(harness) => harness,
-        Err(e) => return report.violation(e),
-    };
-    let mut script: VecDeque<Hostile> = opening(length).into();
-    for _ in 0..inputs {
-        let input = script.pop_front().unwrap_or_else(|| arbitrary(rng, length));
-        report.inputs += 1;
-        match AssertUnwindSafe(harness.step(&input)).catch_unwind().await {
-            Ok(Ok(outcome)) => {
-                report.count(&input, outcome);
-                if outcome == Outcome::Detached {
-                    // The next hostile peer makes its claims first.
-                    script.extend(opening(length));
-                }
-            }
-            Ok(Err(broken)) => {
-                report.violation(format!("{broken} after {input:?}"));
-                return;
-            }
-            Err(_) => {
-                report.violation(format!("panic on {input:?}"));
-                return;
-            }
-        }
-    }
-    match AssertUnwindSafe(harness.complete()).catch_unwind().await {
-        Ok(Ok(_)) => report.honest_completions += 1,
-        Ok(Err(e)) => {
-            report.honest_failures += 1;
-            report.violation(e);
-        }
-        Err(_) => {
-            report.honest_failures += 1;
-            report.violation("panic while an honest peer completed the log".into());
-        }
-    }
-}
-
-/// What a hostile peer says first: the writer's length, every block held.
-pub(crate) fn opening(length: u64) -> Vec<Hostile> {
-    vec![
-        Hostile::Sync { fork: 0, length },
-        Hostile::Range {
-            drop: false,
-            start: 0,
-            length,
-        },
-    ]
-}
-
-/// Brings `core`, a copy of the log of the writer of `seed`, to the
-/// writer's first `head` blocks, from an honest peer: a writer of the same
-/// seed and fewer blocks has the same key and the same first blocks.
-pub(crate) async fn head_start(seed: u64, head: u64, core: &Hypercore) -> Result<(), String> {
-    let older = Writer::new(seed, head).await?;
-    let mut harness = Harness::new(&older, core.clone()).await?;
-    harness.complete().await.map(|_| ())
-}
-
-/// A number a hostile peer would pick for a field of a log of `length`.
-fn wild(rng: &mut StdRng, length: u64) -> u64 {
-    match rng.gen_range(0..12) {
-        0 => 0,
-        1 => length,
-        2 => length.saturating_sub(1),
-        3 => length + 1,
-        4 => u64::MAX,
-        5 => u64::MAX - rng.gen_range(0..4),
-        6 => (1 << 40) + rng.gen_range(0..3) - 1,
-        7 => 1 << 63,
-        8 => rng.gen(),
-        _ => rng.gen_range(0..length.max(1) * 2 + 2),
-    }
-}
-
-fn nodes(rng: &mut StdRng) -> Nodes {
-    match rng.gen_range(0..3) {
-        0 => Nodes::Block,
-        1 => Nodes::Upgrade,
-        _ => Nodes::Additional,
-    }
-}
-
-fn mutation(rng: &mut StdRng, length: u64) -> Mutation {
-    match rng.gen_range(0..22) {
-        0 => Mutation::RequestId(wild(rng, 64)),
-        1 => Mutation::Fork(wild(rng, 2).max(1)),
-        2 => Mutation::BlockIndex(wild(rng, length)),
-        3 | 4 => Mutation::Value {
-            at: rng.gen(),
-            xor: rng.gen(),
-        },
-        5 => Mutation::ValueLength(match rng.gen_range(0..64) {
-            0 => checks::MAX_BLOCK_BYTES + 1,
-            1..=8 => 0,
-            _ => rng.gen_range(0..300),
-        }),
-        6 => Mutation::DropNode(nodes(rng), rng.gen()),
-        7 => Mutation::ExtraNode(nodes(rng), wild(rng, length * 2), wild(rng, 200)),
-        8 | 9 => Mutation::NodeHash(nodes(rng), rng.gen(), rng.gen()),
-        10 => Mutation::NodeIndex(nodes(rng), rng.gen(), wild(rng, length * 2)),
-        11 => Mutation::NodeLength(nodes(rng), rng.gen(), wild(rng, 200)),
-        12 => Mutation::SwapNodes(nodes(rng), rng.gen(), rng.gen()),
-        13 => Mutation::Signature {
-            at: rng.gen(),
-            xor: rng.gen(),
-        },
-        14 => Mutation::SignatureLength(rng.gen_range(0..130)),
-        15 => Mutation::UpgradeStart(wild(rng, length)),
-        16 => Mutation::UpgradeLength(wild(rng, length)),
-        17 => Mutation::AddBlock(wild(rng, length)),
-        18 => Mutation::AddUpgrade,
-        19 => Mutation::DropBlock,
-        20 => Mutation::DropUpgrade,
-        _ => {
-            if rng.gen() {
-                Mutation::AddHash(wild(rng, length))
-            } else {
-                Mutation::AddSeek(wild(rng, 10_000))
-            }
-        }
-    }
-}
-
-/// Raw bytes that look a little like a message: a known type first, then
-/// fields with signifiers for wide numbers.
-fn raw_bytes(rng: &mut StdRng) -> Vec<u8> {
-    let size = if rng.gen_ratio(1, 50) {
-        rng.gen_range(64..2_048)
-    } else {
-        rng.gen_range(0..48)
-    };
-    let mut bytes: Vec<u8> = (0..size)
-        .map(|_| match rng.gen_range(0..8) {
-            0 => 0xfd + rng.gen_range(0..3),
-            1 => 0,
-            2 => 1,
-            _ => rng.gen(),
-        })
-        .collect();
-    if let Some(first) = bytes.first_mut() {
-        if rng.gen_ratio(7, 8) {
-            *first = rng.gen_range(0..10);
-        }
-    }
-    bytes
-}
-
-/// The kinds of hostile input, for tests that dwell on one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// Sync, range, bitfield, want and chatter: claims about the log.
-    Claim,
-    Request,
-    NoData,
-    /// The writer's proof of an open request, unchanged.
-    Honest,
-    /// The writer's proof of an open request, mutated.
-    Mutated,
-    Unasked,
-    Raw,
-    Mangled,
-    Wait,
-}
-
-/// One hostile input, weighted toward answers to open requests.
-pub(crate) fn arbitrary(rng: &mut StdRng, length: u64) -> Hostile {
-    let kind = match rng.gen_range(0..100) {
-        0..=13 => Kind::Claim,
-        14..=25 => Kind::Request,
-        26..=29 => Kind::NoData,
-        30..=37 => Kind::Honest,
-        38..=74 => Kind::Mutated,
-        75..=80 => Kind::Unasked,
-        81..=88 => Kind::Raw,
-        89..=95 => Kind::Mangled,
-        _ => Kind::Wait,
-    };
-    input_of(kind, rng, length)
-}
-
-/// One hostile input of a kind.
-pub(crate) fn input_of(kind: Kind, rng: &mut StdRng, length: u64) -> Hostile {
-    match kind {
-        Kind::Claim => match rng.gen_range(0..14) {
-            0..=4 => Hostile::Sync {
-                fork: if rng.gen_ratio(1, 8) { wild(rng, 2) } else { 0 },
-                length: if rng.gen_ratio(2, 3) {
-                    length
-                } else {
-                    wild(rng, length)
-                },
-            },
-            5..=8 => Hostile::Range {
-                drop: rng.gen_ratio(1, 4),
-                start: wild(rng, length),
-                length: wild(rng, length),
-            },
-            9..=10 => Hostile::Bitfield {
-                start: wild(rng, length),
-                words: (0..rng.gen_range(0..6)).map(|_| rng.gen()).collect(),
-            },
-            11..=12 => Hostile::Want {
-                start: wild(rng, length),
-                length: wild(rng, length),
-            },
-            _ => Hostile::Chatter(rng.gen()),
-        },
-        Kind::Request if rng.gen_ratio(2, 5) => {
-            // Plausible: a block of the log with few nodes, or its upgrade.
-            let block = rng.gen_range(0..length.max(1));
-            Hostile::Request {
-                id: rng.gen_range(0..1_000),
-                fork: 0,
-                block: rng.gen_ratio(3, 4).then(|| (block, rng.gen_range(0..6))),
-                hash: None,
-                seek: None,
-                upgrade: rng.gen_ratio(1, 3).then(|| {
-                    (
-                        rng.gen_range(0..length.max(1)),
-                        rng.gen_range(1..=length.max(1)),
-                    )
-                }),
-            }
-        }
-        Kind::Request => {
-            let maybe = |rng: &mut StdRng, p: u32| rng.gen_ratio(p, 8);
-            let block = maybe(rng, 5).then(|| (wild(rng, length), wild(rng, 40)));
-            let hash = maybe(rng, 1).then(|| (wild(rng, length), wild(rng, 40)));
-            let seek = maybe(rng, 1).then(|| wild(rng, 100_000));
-            let upgrade = maybe(rng, 4).then(|| (wild(rng, length), wild(rng, length)));
-            let request = Hostile::Request {
-                id: wild(rng, 100),
-                fork: if rng.gen_ratio(1, 8) { wild(rng, 2) } else { 0 },
-                block,
-                hash,
-                seek,
-                upgrade,
-            };
-            // A quarter arrive truncated.
-            let encoded =
-                request_of(&request).and_then(|r| Message::Request(r).to_encoded_bytes().ok());
-            match encoded {
-                Some(bytes) if rng.gen_ratio(1, 4) => {
-                    let cut = rng.gen_range(0..bytes.len());
-                    Hostile::Raw(bytes[..cut].to_vec())
-                }
-                _ => request,
-            }
-        }
-        Kind::NoData => Hostile::NoData { pick: rng.gen() },
-        Kind::Honest => Hostile::Answer {
-            pick: rng.gen(),
-            mutations: vec![],
-        },
-        Kind::Mutated => Hostile::Answer {
-            pick: rng.gen(),
-            mutations: (0..rng.gen_range(1..4))
-                .map(|_| mutation(rng, length))
-                .collect(),
-        },
-        Kind::Unasked => Hostile::Unasked {
-            id: wild(rng, 100),
-            block: rng.gen_ratio(3, 4).then(|| wild(rng, length)),
-        },
-        Kind::Raw => Hostile::Raw(raw_bytes(rng)),
-        Kind::Mangled => Hostile::Mangled {
-            pick: rng.gen(),
-            edits: (0..rng.gen_range(0..4))
-                .map(|_| (rng.gen(), rng.gen::<u8>().max(1)))
-                .collect(),
-            cut: rng.gen_ratio(1, 2).then(|| rng.gen_range(0..200)),
-        },
-        Kind::Wait => Hostile::Wait {
-            secs: if rng.gen() { 1 } else { 9 },
-        },
-    }
-}
+use feed::*;
+pub use fuzz::{fuzz, FuzzReport, OUTCOMES};
+pub(crate) use inputs::*;
 
 #[cfg(test)]
-#[path = "hostile_tests.rs"]
 mod tests;

@@ -55,8 +55,8 @@ type Lengths = (u64, u64);
 async fn attack(
     harness: &mut Harness,
     inputs: &[Hostile],
-    mut check: impl FnMut(&Hostile, Outcome, Lengths, Lengths) -> Result<(), String>,
-) -> Result<(), String> {
+    mut check: impl FnMut(&Hostile, Outcome, Lengths, Lengths) -> Result<(), Broken>,
+) -> Result<(), Broken> {
     let mut script: VecDeque<Hostile> = inputs.iter().cloned().collect();
     while let Some(input) = script.pop_front() {
         let info = harness.core().info();
@@ -64,11 +64,11 @@ async fn attack(
         let outcome = harness
             .step(&input)
             .await
-            .map_err(|e| format!("{e}, after {input:?}"))?;
+            .map_err(|e| Broken::from(format!("{e}, after {input:?}")))?;
         let info = harness.core().info();
         let after = (info.length, info.contiguous_length);
         check(&input, outcome, before, after)
-            .map_err(|e| format!("{e}: {input:?} came to {outcome:?}"))?;
+            .map_err(|e| Broken::from(format!("{e}: {input:?} came to {outcome:?}")))?;
         if outcome == Outcome::Detached {
             for claim in opening().into_iter().rev() {
                 script.push_front(claim);
@@ -84,8 +84,8 @@ fn in_memory(
     seed: u64,
     head: u64,
     inputs: Vec<Hostile>,
-    check: impl FnMut(&Hostile, Outcome, Lengths, Lengths) -> Result<(), String>,
-) -> Result<(), String> {
+    check: impl FnMut(&Hostile, Outcome, Lengths, Lengths) -> Result<(), Broken>,
+) -> Result<(), Broken> {
     runtime().block_on(async {
         let writer = Writer::new(seed, LENGTH).await?;
         let reader = writer.memory_reader().await?;
@@ -98,7 +98,7 @@ fn in_memory(
     })
 }
 
-fn any_outcome(_: &Hostile, _: Outcome, _: Lengths, _: Lengths) -> Result<(), String> {
+fn any_outcome(_: &Hostile, _: Outcome, _: Lengths, _: Lengths) -> Result<(), Broken> {
     Ok(())
 }
 
@@ -231,11 +231,11 @@ proptest! {
                 .map(|&s| arbitrary(&mut StdRng::seed_from_u64(s), LENGTH)),
         );
         let dir = tempfile::tempdir().expect("a temp dir");
-        let result: Result<(), String> = runtime().block_on(async {
+        let result: Result<(), Broken> = runtime().block_on(async {
             let writer = Writer::new(seed, LENGTH).await?;
             let reader = crate::net::log::open_clone(dir.path(), writer.key())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(Broken::from_error)?;
             if head > 0 {
                 head_start(seed, head, &reader).await?;
             }
