@@ -345,9 +345,8 @@ mod tests {
     /// Runs the echo exchange; returns how we connected and the JS
     /// server's punch statistics.
     async fn echo_through_a_js_server(firewalled: bool) -> (Taken, String) {
+        use crate::net::dht::connection::stream::echo_round_trip;
         use crate::net::dht::kademlia::service::NodeConfig;
-        use futures::{SinkExt, StreamExt};
-        use hypercore_handshake::CipherEvent;
         use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
         use std::time::Duration;
@@ -423,23 +422,12 @@ mod tests {
             list.contains(&connected.relay),
             "the handshake went through our node"
         );
-        connected
-            .stream
-            .cipher
-            .send(b"hello from hychat".to_vec())
-            .await
-            .unwrap();
-        let echoed = tokio::time::timeout(Duration::from_secs(10), async {
-            while let Some(event) = connected.stream.cipher.next().await {
-                if let CipherEvent::Message(bytes) = event {
-                    return Some(bytes);
-                }
-            }
-            None
-        })
-        .await
-        .expect("the echo arrives within 10 s");
-        assert_eq!(echoed.as_deref(), Some(&b"hello from hychat"[..]));
+        let echoed = echo_round_trip(&mut connected.stream, b"hello from hychat").await;
+        assert_eq!(
+            echoed.as_deref(),
+            Some(&b"hello from hychat"[..]),
+            "the echo arrives within 10 s"
+        );
         let seen = lines_rx
             .recv_timeout(Duration::from_secs(5))
             .unwrap_or_default();

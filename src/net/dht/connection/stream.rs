@@ -93,3 +93,23 @@ impl std::fmt::Debug for DhtStream {
             .finish_non_exhaustive()
     }
 }
+
+/// For tests: sends `bytes` on `stream` and waits up to 10 s for the first
+/// message back, which an echoing peer makes the same bytes.
+#[cfg(test)]
+pub(crate) async fn echo_round_trip(stream: &mut DhtStream, bytes: &[u8]) -> Option<Vec<u8>> {
+    use futures::{SinkExt, StreamExt};
+    use hypercore_handshake::CipherEvent;
+    stream.cipher.send(bytes.to_vec()).await.ok()?;
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(event) = stream.cipher.next().await {
+            if let CipherEvent::Message(bytes) = event {
+                return Some(bytes);
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+}

@@ -737,6 +737,7 @@ impl ServerPunch {
 mod tests {
     use super::*;
     use crate::net::dht::client::connect;
+    use crate::net::dht::connection::stream::echo_round_trip;
     use crate::net::dht::kademlia::service::NodeConfig;
     use futures::{SinkExt, StreamExt};
     use hypercore_handshake::CipherEvent;
@@ -811,23 +812,12 @@ mod tests {
             "{}",
             connected.stream.path
         );
-        connected
-            .stream
-            .cipher
-            .send(b"ping".to_vec())
-            .await
-            .unwrap();
-        let echoed = tokio::time::timeout(Duration::from_secs(10), async {
-            while let Some(event) = connected.stream.cipher.next().await {
-                if let CipherEvent::Message(bytes) = event {
-                    return Some(bytes);
-                }
-            }
-            None
-        })
-        .await
-        .expect("the echo arrives");
-        assert_eq!(echoed.as_deref(), Some(&b"ping"[..]));
+        let echoed = echo_round_trip(&mut connected.stream, b"ping").await;
+        assert_eq!(
+            echoed.as_deref(),
+            Some(&b"ping"[..]),
+            "the echo arrives within 10 s"
+        );
         let served = paths.recv().await.expect("the server accepted");
         assert!(matches!(served, Taken::Punched(_)), "{served}");
     }
