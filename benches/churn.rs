@@ -40,10 +40,10 @@ use hychat::domain::RoomName;
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
+use harness::bench::proc_status;
 use harness::bin::{BIN, HYCHAT_ENV};
 use harness::churn::{said, Crowd, Leaving, OwnRuntime, PEERS};
 use harness::env;
-use harness::node::bootstrap_node;
 use harness::tmux::{ensure_tmux, Tmux};
 use harness::tui::{peer_count, side_panel, WIDTH};
 
@@ -154,15 +154,7 @@ fn chat_pid(shell: &str) -> Option<String> {
 
 /// RSS in MiB, threads and open file descriptors of `pid`.
 fn process(pid: &str) -> (f64, u64, usize) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
+    let field = proc_status(pid);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
     (field("VmRSS:") / 1024.0, field("Threads:") as u64, fds)
 }
@@ -257,14 +249,8 @@ async fn main() {
     let rounds = env::count("HYCHAT_BENCH_ROUNDS", 5) as usize;
     println!("churn bench: cargo bench --bench churn ({rounds} rounds of {PEERS} peers)");
     ensure_tmux();
-    // The bootstrap node answers the whole crowd: on a runtime of its own,
-    // busy peers do not slow its answers.
     let bootstrap_runtime = OwnRuntime::new();
-    let bootstrap = bootstrap_runtime
-        .get()
-        .spawn(bootstrap_node())
-        .await
-        .expect("start the bootstrap node");
+    let bootstrap = bootstrap_runtime.bootstrap_node().await;
     let storage_dir = tempfile::tempdir().unwrap();
     let storage = storage_dir.path();
     let storage_text = storage.to_str().expect("a UTF-8 temp path");

@@ -19,10 +19,9 @@
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use hychat::domain::message::{MAX_BLOCK_BYTES, MAX_NICK_CHARS, MAX_TEXT_CHARS};
-use hychat::domain::text::is_safe_char;
+use hychat::domain::message::MAX_BLOCK_BYTES;
 use hychat::domain::ChatMessage;
-use hychat::net::testing::{fuzz, FuzzReport, OUTCOMES};
+use hychat::net::testing::{self, fuzz, FuzzReport, OUTCOMES};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -238,35 +237,11 @@ fn hostile_block(rng: &mut StdRng) -> Vec<u8> {
     }
 }
 
-fn safe_line(s: &str, max: usize) -> bool {
-    s.chars().count() <= max && s.chars().all(is_safe_char)
-}
-
-fn safe_text(s: &str, max: usize) -> bool {
-    s.chars().count() <= max && s.chars().all(|c| c == '\n' || is_safe_char(c))
-}
-
-fn safe_value(value: &Value) -> bool {
-    match value {
-        Value::String(s) => safe_text(s, MAX_TEXT_CHARS),
-        Value::Array(items) => items.iter().all(safe_value),
-        Value::Object(map) => map.iter().all(|(k, v)| safe_line(k, 64) && safe_value(v)),
-        _ => true,
-    }
-}
-
 /// What must hold of any decoded block: nothing that reaches the terminal
-/// carries a control or direction character, and every field is in its limit.
+/// carries a control or direction character, and every field is in its
+/// limit (`net::testing::sanitized`, the domain tests' own check).
 fn sanitized(block: &[u8], message: &ChatMessage) -> bool {
-    block.len() <= MAX_BLOCK_BYTES
-        && safe_line(&message.kind, 64)
-        && safe_line(&message.nickname, MAX_NICK_CHARS)
-        && safe_text(&message.text, MAX_TEXT_CHARS)
-        && message.room.as_deref().is_none_or(|r| safe_line(r, 64))
-        && message
-            .extra
-            .iter()
-            .all(|(k, v)| safe_line(k, 64) && safe_value(v))
+    block.len() <= MAX_BLOCK_BYTES && testing::sanitized(message)
 }
 
 fn fuzz_decoder(seed: u64, blocks: u64, bound: Duration) -> DecoderReport {

@@ -36,6 +36,7 @@ use hychat::net::{NetConfig, NetEvent};
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
+use harness::bench::proc_status;
 use harness::bin::{free_udp_port, hychat_command, BIN};
 use harness::env;
 use harness::followed::follow_offline;
@@ -157,16 +158,8 @@ async fn index(storage: &Path, followed: u64, per: u64) {
 
 /// `VmRSS` and `VmHWM` of a process, in MiB.
 fn memory(pid: &str) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    let kb = proc_status(pid);
+    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
 }
 
 /// The runner's frame line from the log file.

@@ -26,20 +26,50 @@ const KEPT_PER_INTERVAL: usize = 1 << 14;
 pub struct FrameStats {
     first: Option<Duration>,
     first_with_history: Option<Duration>,
-    times: Vec<Duration>,
-    count: u64,
-    slowest: Duration,
-    over_budget: u64,
-    interval: Interval,
+    /// All frames; `over` counts those over `FRAME_BUDGET`.
+    all: Tally,
+    /// The frames since the last `interval` report; `over` counts those
+    /// over `STALL`.
+    interval: Tally,
 }
 
-/// The frames since the last `interval` report.
+/// Frame times: how many, the slowest, how many over a limit, and the
+/// first few kept for the percentiles.
 #[derive(Debug, Default)]
-struct Interval {
+struct Tally {
     times: Vec<Duration>,
     count: u64,
     slowest: Duration,
-    stalls: u64,
+    over: u64,
+}
+
+impl Tally {
+    /// A frame that took `took`, counted when over `limit`; its time is kept
+    /// while fewer than `kept` are.
+    fn add(&mut self, took: Duration, limit: Duration, kept: usize) {
+        self.count += 1;
+        self.slowest = self.slowest.max(took);
+        if took > limit {
+            self.over += 1;
+        }
+        if self.times.len() < kept {
+            self.times.push(took);
+        }
+    }
+
+    /// "p50 …, p99 …, slowest …; N over `limit` ms".
+    fn spread(&self, limit: Duration) -> String {
+        let mut times = self.times.clone();
+        times.sort_unstable();
+        format!(
+            "p50 {}, p99 {}, slowest {}; {} over {} ms",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99)),
+            ms(self.slowest),
+            self.over,
+            limit.as_millis(),
+        )
+    }
 }
 
 impl FrameStats {
@@ -50,59 +80,30 @@ impl FrameStats {
         if with_history {
             self.first_with_history.get_or_insert(since_start);
         }
-        self.count += 1;
-        self.slowest = self.slowest.max(took);
-        if took > FRAME_BUDGET {
-            self.over_budget += 1;
-        }
-        if self.times.len() < KEPT {
-            self.times.push(took);
-        }
-        let interval = &mut self.interval;
-        interval.count += 1;
-        interval.slowest = interval.slowest.max(took);
-        if took > STALL {
-            interval.stalls += 1;
-        }
-        if interval.times.len() < KEPT_PER_INTERVAL {
-            interval.times.push(took);
-        }
+        self.all.add(took, FRAME_BUDGET, KEPT);
+        self.interval.add(took, STALL, KEPT_PER_INTERVAL);
     }
 
     /// One line for the log file about the frames since the last call,
     /// which starts the next interval.
     pub fn interval(&mut self) -> String {
-        let Interval {
-            mut times,
-            count,
-            slowest,
-            stalls,
-        } = std::mem::take(&mut self.interval);
-        times.sort_unstable();
+        let interval = std::mem::take(&mut self.interval);
         format!(
-            "frames since the last report: {count}; p50 {}, p99 {}, slowest {}; {stalls} over {} ms",
-            ms(percentile(&times, 0.5)),
-            ms(percentile(&times, 0.99)),
-            ms(slowest),
-            STALL.as_millis(),
+            "frames since the last report: {}; {}",
+            interval.count,
+            interval.spread(STALL),
         )
     }
 
     /// One line for the log file.
     pub fn summary(&self) -> String {
-        let mut times = self.times.clone();
-        times.sort_unstable();
         let when = |d: Option<Duration>| d.map_or("never".to_string(), ms);
         format!(
-            "frames: {}; first at {}, first with history at {}; each took p50 {}, p99 {}, slowest {}; {} over {} ms",
-            self.count,
+            "frames: {}; first at {}, first with history at {}; each took {}",
+            self.all.count,
             when(self.first),
             when(self.first_with_history),
-            ms(percentile(&times, 0.5)),
-            ms(percentile(&times, 0.99)),
-            ms(self.slowest),
-            self.over_budget,
-            FRAME_BUDGET.as_millis(),
+            self.all.spread(FRAME_BUDGET),
         )
     }
 }

@@ -355,4 +355,6 @@ fn welcome(own: &LogKey, nickname: &str) -> String {
 }
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod tests;

@@ -148,10 +148,54 @@ fn sanitize_value(value: Value) -> Value {
     }
 }
 
+/// The check the decoder's tests and the replication fuzz bench make of
+/// every decoded message (exposed as `net::testing::sanitized`).
+#[cfg(any(test, feature = "testing"))]
+pub(crate) mod check {
+    use serde_json::Value;
+
+    use super::{ChatMessage, MAX_NICK_CHARS, MAX_TEXT_CHARS};
+    use crate::domain::room::MAX_ROOM_CHARS;
+    use crate::domain::text::is_safe_char;
+
+    fn safe_line(s: &str, max: usize) -> bool {
+        s.chars().count() <= max && s.chars().all(is_safe_char)
+    }
+
+    fn safe_text(s: &str, max: usize) -> bool {
+        s.chars().count() <= max && s.chars().all(|c| c == '\n' || is_safe_char(c))
+    }
+
+    fn safe_value(value: &Value) -> bool {
+        match value {
+            Value::String(s) => safe_text(s, MAX_TEXT_CHARS),
+            Value::Array(items) => items.iter().all(safe_value),
+            Value::Object(map) => map.iter().all(|(k, v)| safe_line(k, 64) && safe_value(v)),
+            _ => true,
+        }
+    }
+
+    /// Nothing of a decoded message can reach the terminal as a control or
+    /// direction character, and every field is within its limit.
+    pub fn sanitized(message: &ChatMessage) -> bool {
+        safe_line(&message.kind, 64)
+            && safe_line(&message.nickname, MAX_NICK_CHARS)
+            && safe_text(&message.text, MAX_TEXT_CHARS)
+            && message
+                .room
+                .as_deref()
+                .is_none_or(|r| safe_line(r, MAX_ROOM_CHARS))
+            && message
+                .extra
+                .iter()
+                .all(|(k, v)| safe_line(k, 64) && safe_value(v))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::check::sanitized;
     use super::*;
-    use crate::domain::text::is_safe_char;
     use proptest::prelude::*;
     use time::macros::datetime;
 
@@ -227,39 +271,6 @@ mod tests {
         ]);
         proptest::collection::vec(prop_oneof![any::<char>(), nasty], 0..max)
             .prop_map(String::from_iter)
-    }
-
-    fn safe_line(s: &str, max: usize) -> bool {
-        s.chars().count() <= max && s.chars().all(is_safe_char)
-    }
-
-    fn safe_text(s: &str, max: usize) -> bool {
-        s.chars().count() <= max && s.chars().all(|c| c == '\n' || is_safe_char(c))
-    }
-
-    fn safe_value(value: &Value) -> bool {
-        match value {
-            Value::String(s) => safe_text(s, MAX_TEXT_CHARS),
-            Value::Array(items) => items.iter().all(safe_value),
-            Value::Object(map) => map.iter().all(|(k, v)| safe_line(k, 64) && safe_value(v)),
-            _ => true,
-        }
-    }
-
-    /// Nothing of a decoded message can reach the terminal as a control or
-    /// direction character, and every field is within its limit.
-    fn sanitized(message: &ChatMessage) -> bool {
-        safe_line(&message.kind, 64)
-            && safe_line(&message.nickname, MAX_NICK_CHARS)
-            && safe_text(&message.text, MAX_TEXT_CHARS)
-            && message
-                .room
-                .as_deref()
-                .is_none_or(|r| safe_line(r, crate::domain::room::MAX_ROOM_CHARS))
-            && message
-                .extra
-                .iter()
-                .all(|(k, v)| safe_line(k, 64) && safe_value(v))
     }
 
     proptest! {

@@ -72,6 +72,9 @@ pub mod testing {
     /// Hostile peers against one log's replication, for the fuzz bench.
     pub use super::replication::hostile::{fuzz, FuzzReport, OUTCOMES};
     use super::{log, NetError, Store, StoreError};
+    /// What must hold of every decoded message, for the replication fuzz
+    /// bench: no control or direction character, every field in its limit.
+    pub use crate::domain::message::check::sanitized;
     use crate::domain::{ChatMessage, LogKey};
 
     /// The own log in `storage`, opened as the engine opens it at start (its

@@ -573,6 +573,57 @@ fn live_send_to_viewer(
     (live_in, send_took, stderr.trim().to_string())
 }
 
+/// The setting of the hychat → JS viewer tests: a bootstrap node from the
+/// binary, a hychat storage and its key, and the JS viewer's storage; the
+/// report shows the bootstrap node and hychat's log.
+struct ToViewer {
+    report: Report,
+    port: u16,
+    key: String,
+    _bootstrap: Background,
+    hychat_dir: TempDir,
+    viewer_dir: TempDir,
+    _boot_dir: TempDir,
+}
+
+impl ToViewer {
+    fn start() -> Self {
+        let boot_dir = TempDir::new().unwrap();
+        let hychat_dir = TempDir::new().unwrap();
+        let viewer_dir = TempDir::new().unwrap();
+        let mut report = Report::default();
+        report.watch_log(hychat_dir.path());
+        let (bootstrap, port) = start_bootstrap(boot_dir.path());
+        report.watch(&bootstrap);
+        let key = own_key(hychat_dir.path(), port);
+        Self {
+            report,
+            port,
+            key,
+            _bootstrap: bootstrap,
+            hychat_dir,
+            viewer_dir,
+            _boot_dir: boot_dir,
+        }
+    }
+
+    fn hychat(&self) -> &Path {
+        self.hychat_dir.path()
+    }
+
+    /// `hychat seed` of the hychat storage, shown by the report.
+    fn seed(&mut self) -> Background {
+        let seed = spawn_hychat("hychat seed", self.hychat(), self.port, &["seed"]);
+        self.report.watch(&seed);
+        seed
+    }
+
+    /// The JS viewer of hychat's log (not shown by the report).
+    fn viewer(&self) -> JsViewer {
+        JsViewer::start(&self.key, self.viewer_dir.path(), &loopback(self.port))
+    }
+}
+
 /// `hychat send` writes three messages offline; `hychat seed` serves them
 /// and the JS viewer prints them in order. Then, with the seed stopped (the
 /// storage lock admits one process), `hychat send --wait` appends a fourth
@@ -582,34 +633,26 @@ fn js_viewer_reads_hychat_history_then_a_live_send() {
     let _one_at_a_time = one_at_a_time();
     ensure_js_peers();
     let started = Instant::now();
-    let boot_dir = TempDir::new().unwrap();
-    let hychat_dir = TempDir::new().unwrap();
-    let viewer_dir = TempDir::new().unwrap();
-    let mut report = Report::default();
-    report.watch_log(hychat_dir.path());
-    let (bootstrap, port) = start_bootstrap(boot_dir.path());
-    report.watch(&bootstrap);
+    let mut run = ToViewer::start();
     let pid = std::process::id();
 
-    let key = own_key(hychat_dir.path(), port);
     let history: Vec<String> = (0..3)
         .map(|i| format!("from hychat, message {i} of run {pid}"))
         .collect();
-    send_history(hychat_dir.path(), port, &key, &history, &report);
+    send_history(run.hychat(), run.port, &run.key, &history, &run.report);
 
-    let mut seed = spawn_hychat("hychat seed", hychat_dir.path(), port, &["seed"]);
-    report.watch(&seed);
-    let mut viewer = JsViewer::start(&key, viewer_dir.path(), &loopback(port));
-    report.watch(&viewer.process);
+    let mut seed = run.seed();
+    let mut viewer = run.viewer();
+    run.report.watch(&viewer.process);
     for text in &history {
-        expect_viewer_block(&mut viewer, &report, text);
+        expect_viewer_block(&mut viewer, &run.report, text);
     }
     let history_in = started.elapsed();
     seed.stop_cleanly();
 
     let live = format!("from hychat, sent live, run {pid}");
     let (live_in, send_took, said) =
-        live_send_to_viewer(hychat_dir.path(), port, &mut viewer, &report, 3, &live);
+        live_send_to_viewer(run.hychat(), run.port, &mut viewer, &run.report, 3, &live);
     eprintln!(
         "hychat → JS viewer: history in {history_in:?}; the live message reached the viewer \
          {live_in:?} after `send --wait` started, which returned after {send_took:?} saying: {said}"
@@ -633,31 +676,23 @@ const LONG_READ: Duration = Duration::from_secs(600);
 fn js_viewer_reads_a_40000_message_hychat_log() {
     let _one_at_a_time = one_at_a_time();
     ensure_js_peers();
-    let boot_dir = TempDir::new().unwrap();
-    let hychat_dir = TempDir::new().unwrap();
-    let viewer_dir = TempDir::new().unwrap();
-    let mut report = Report::default();
-    report.watch_log(hychat_dir.path());
-    let (bootstrap, port) = start_bootstrap(boot_dir.path());
-    report.watch(&bootstrap);
+    let mut run = ToViewer::start();
     let pid = std::process::id();
     let text = |seq: u64| format!("long log message {seq} of run {pid}");
 
-    let key = own_key(hychat_dir.path(), port);
     let history: Vec<String> = (0..LONG_LOG).map(text).collect();
     let written = Instant::now();
-    send_history(hychat_dir.path(), port, &key, &history, &report);
+    send_history(run.hychat(), run.port, &run.key, &history, &run.report);
     let written_in = written.elapsed();
 
-    let mut seed = spawn_hychat("hychat seed", hychat_dir.path(), port, &["seed"]);
-    report.watch(&seed);
+    let mut seed = run.seed();
     let started = Instant::now();
-    let mut viewer = JsViewer::start(&key, viewer_dir.path(), &loopback(port));
+    let mut viewer = run.viewer();
     // Not the viewer's whole transcript: a failure shows its status lines
     // and the last blocks read.
     let mut last: Vec<String> = Vec::new();
     let fail = |viewer: &JsViewer, last: &[String], what: String| -> ! {
-        report.fail(&format!(
+        run.report.fail(&format!(
             "{what}\nthe JS viewer's status lines: {:?}\nits last blocks:\n{}",
             viewer.status,
             last.join("\n")
@@ -712,10 +747,10 @@ fn js_viewer_reads_a_40000_message_hychat_log() {
 
     let live = format!("long log, sent live, run {pid}");
     let (live_in, _, said) = live_send_to_viewer(
-        hychat_dir.path(),
-        port,
+        run.hychat(),
+        run.port,
         &mut viewer,
-        &report,
+        &run.report,
         LONG_LOG,
         &live,
     );

@@ -37,7 +37,7 @@ use hychat::net::{NetCommand, NetEvent, NetworkStatus};
 use tokio::time::Instant;
 
 use crate::harness::churn::{said, Crowd, Leaving, OwnRuntime, PEERS};
-use crate::harness::node::{bootstrap_node, Node, WAIT};
+use crate::harness::node::{Node, WAIT};
 
 /// Rounds of peers joining and leaving; they alternate the ways of leaving.
 const ROUNDS: usize = 2;
@@ -89,14 +89,8 @@ fn room(round: usize) -> RoomName {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_joining_and_leaving_a_room_leave_no_tasks_or_connections_behind() {
-    // The bootstrap node answers the whole crowd: on a runtime of its own,
-    // busy peers do not slow its answers.
     let bootstrap_runtime = OwnRuntime::new();
-    let bootstrap = bootstrap_runtime
-        .get()
-        .spawn(bootstrap_node())
-        .await
-        .expect("start the bootstrap node");
+    let bootstrap = bootstrap_runtime.bootstrap_node().await;
     let runtime = OwnRuntime::new();
     let mut observer = runtime
         .get()

@@ -17,13 +17,13 @@ use std::net::SocketAddr;
 
 use futures::future::join_all;
 use hychat::domain::{LogKey, RoomName};
-use hychat::net::{NetCommand, NetEvent};
+use hychat::net::{BootstrapNode, NetCommand, NetEvent};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::node::Node;
+use super::node::{bootstrap_node, Node};
 
 /// How many peers come and go in each round.
 pub const PEERS: usize = 20;
@@ -208,6 +208,16 @@ impl OwnRuntime {
 
     pub fn alive_tasks(&self) -> usize {
         self.get().metrics().num_alive_tasks()
+    }
+
+    /// A loopback bootstrap node on this runtime: the bootstrap node
+    /// answers the whole crowd, and on a runtime of its own busy peers do
+    /// not slow its answers. Drop it before the runtime.
+    pub async fn bootstrap_node(&self) -> BootstrapNode {
+        self.get()
+            .spawn(bootstrap_node())
+            .await
+            .expect("start the bootstrap node")
     }
 }
 

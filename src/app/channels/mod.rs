@@ -381,14 +381,11 @@ pub fn mentions(text: &str, nickname: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::fixtures::room;
     use time::macros::datetime;
     use time::Duration;
 
     const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
-
-    fn room(name: &str) -> RoomName {
-        RoomName::parse(name).unwrap()
-    }
 
     fn three() -> Channels {
         let mut channels = Channels::new(NOW);

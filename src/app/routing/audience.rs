@@ -170,21 +170,11 @@ impl Audience {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::fixtures::{member, room};
 
     const OWN: LogKey = LogKey([1; 32]);
     const ANN: LogKey = LogKey([2; 32]);
     const BOB: LogKey = LogKey([3; 32]);
-
-    fn room(name: &str) -> RoomName {
-        RoomName::parse(name).unwrap()
-    }
-
-    fn member(key: LogKey, nick: Option<&str>) -> Member {
-        Member {
-            key,
-            nickname: nick.map(str::to_string),
-        }
-    }
 
     fn audience() -> Audience {
         let mut audience = Audience::default();

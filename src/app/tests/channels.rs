@@ -14,13 +14,7 @@ fn home_shows_only_own_and_followed_logs_and_follows_reroute_the_archive() {
     app.update(appended(ANN, 0, "ann", "before the follow", 1));
     app.update(appended(OWN, 0, "me", "mine", 2));
     assert_eq!(rows(&app)[1..], ["15:02 me: mine"]);
-    net(
-        &mut app,
-        NetEvent::Followed(FollowEntry {
-            key: ANN,
-            name: None,
-        }),
-    );
+    net(&mut app, NetEvent::Followed(follow(ANN, None)));
     assert!(rows(&app).contains(&"15:01 ann: before the follow".to_string()));
     net(&mut app, NetEvent::Unfollowed { log: ANN });
     assert!(rows(&app).iter().all(|r| !r.contains("before the follow")));

@@ -36,36 +36,23 @@ fn follow_with_a_key_and_name_sends_follow() {
 #[test]
 fn following_yourself_is_refused() {
     let mut app = ready_app(vec![]);
-    assert!(submit(&mut app, &format!("/follow {}", OWN.to_hex())).is_empty());
-    assert!(last_row(&app).contains("your own log"));
+    assert!(refused(&mut app, &format!("/follow {}", OWN.to_hex())).contains("your own log"));
 }
 
 #[test]
 fn unknown_commands_and_bad_arguments_are_inline_errors() {
     let mut app = ready_app(vec![]);
-    assert!(submit(&mut app, "/dance").is_empty());
     assert_eq!(
-        last_row(&app),
+        refused(&mut app, "/dance"),
         "15:00 ! unknown command /dance; type /help for the list"
     );
-    assert!(submit(&mut app, "/nick").is_empty());
-    assert_eq!(last_row(&app), "15:00 ! usage: /nick NAME");
-    assert!(submit(&mut app, "/peers now").is_empty());
-    assert_eq!(last_row(&app), "15:00 ! usage: /peers");
+    assert_eq!(refused(&mut app, "/nick"), "15:00 ! usage: /nick NAME");
+    assert_eq!(refused(&mut app, "/peers now"), "15:00 ! usage: /peers");
 }
 
 #[test]
 fn unfollow_by_name_resolves_the_key() {
-    let mut app = ready_app(vec![
-        FollowEntry {
-            key: ANN,
-            name: Some("ann".into()),
-        },
-        FollowEntry {
-            key: BOB,
-            name: None,
-        },
-    ]);
+    let mut app = ready_app(vec![follow(ANN, Some("ann")), follow(BOB, None)]);
     app.update(appended(BOB, 0, "bob", "hi", 0));
     assert_eq!(
         submit(&mut app, "/unfollow bob"),
@@ -75,8 +62,10 @@ fn unfollow_by_name_resolves_the_key() {
         submit(&mut app, "/unfollow ANN"),
         vec![Command::Net(NetCommand::Unfollow { key: ANN })]
     );
-    assert!(submit(&mut app, "/unfollow carol").is_empty());
-    assert_eq!(last_row(&app), "15:00 ! you follow nobody called carol");
+    assert_eq!(
+        refused(&mut app, "/unfollow carol"),
+        "15:00 ! you follow nobody called carol"
+    );
 }
 
 #[test]

@@ -217,10 +217,7 @@ fn following_someone_reads_the_windows_stretch_again() {
     let disk = Disk::of_ann(100);
     let mut app = ready(&disk);
     let carol = LogKey([0xc0; 32]);
-    let asked = pages_in(app.update(Event::Net(NetEvent::Followed(FollowEntry {
-        key: carol,
-        name: None,
-    }))));
+    let asked = pages_in(app.update(Event::Net(NetEvent::Followed(follow(carol, None)))));
     assert_eq!(asked.len(), 1, "{asked:?}");
     assert!(asked[0].logs.contains(&carol));
     assert!(matches!(asked[0].from, PageFrom::After(p) if p.at <= NOW - time::Duration::hours(3)));

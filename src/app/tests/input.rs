@@ -97,18 +97,12 @@ fn ctrl_w_deletes_a_word() {
 
 #[test]
 fn tab_completes_commands_and_names() {
-    let mut app = ready_app(vec![FollowEntry {
-        key: ANN,
-        name: Some("annabel".into()),
-    }]);
+    let mut app = ready_app(vec![follow(ANN, Some("annabel"))]);
     type_str(&mut app, "/fo");
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.input().text(), "/follow ");
 
-    let mut app = ready_app(vec![FollowEntry {
-        key: ANN,
-        name: Some("annabel".into()),
-    }]);
+    let mut app = ready_app(vec![follow(ANN, Some("annabel"))]);
     type_str(&mut app, "/unfollow ann");
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.input().text(), "/unfollow annabel ");

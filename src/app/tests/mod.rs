@@ -24,8 +24,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use time::macros::datetime;
 use time::{OffsetDateTime, UtcOffset};
 
+use super::fixtures::{member, room};
 use super::*;
-use crate::domain::{ChatMessage, LogKey, Member, RoomEntry, RoomName, Seq};
+use crate::domain::{ChatMessage, LogKey, RoomEntry, RoomName, Seq};
 use crate::net::{FollowEntry, NetCommand, NetEvent};
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
@@ -35,6 +36,16 @@ const BOB: LogKey = LogKey([0xb0; 32]);
 const HEX: &str = "8f2c1e9a4b7d3f60c5e1a2b3d4f5061728394a5b6c7d8e9fa0b1c2d3e4f50617";
 
 fn ready_app(follows: Vec<FollowEntry>) -> App {
+    ready_app_with(follows, vec![], Vec::new())
+}
+
+/// An app at 100x30, told it is ready as "me" with these follows, rooms and
+/// what the last run had read.
+fn ready_app_with(
+    follows: Vec<FollowEntry>,
+    rooms: Vec<RoomEntry>,
+    read_marks: Vec<crate::domain::ReadMark>,
+) -> App {
     let mut app = App::new(NOW);
     app.update(Event::Resize(100, 30));
     app.update(Event::Net(NetEvent::Ready {
@@ -42,9 +53,9 @@ fn ready_app(follows: Vec<FollowEntry>) -> App {
         nickname: "me".into(),
         first_run: false,
         follows,
-        rooms: vec![],
+        rooms,
         muted: vec![],
-        read_marks: Vec::new(),
+        read_marks,
     }));
     app
 }
@@ -113,16 +124,20 @@ fn last_row(app: &App) -> String {
     rows(app).last().cloned().unwrap_or_default()
 }
 
-// ---- channels and rooms ----
-
-fn room(name: &str) -> RoomName {
-    RoomName::parse(name).unwrap()
+/// Submits `s`, which must send nothing, and gives the last row: the
+/// app's answer to it.
+fn refused(app: &mut App, s: &str) -> String {
+    assert!(submit(app, s).is_empty(), "{s} sent commands");
+    last_row(app)
 }
 
-fn member(key: LogKey, nick: Option<&str>) -> Member {
-    Member {
+// ---- channels and rooms ----
+
+/// A follow of `key`, under `name` if it has one.
+fn follow(key: LogKey, name: Option<&str>) -> FollowEntry {
+    FollowEntry {
         key,
-        nickname: nick.map(str::to_string),
+        name: name.map(str::to_string),
     }
 }
 
@@ -133,24 +148,14 @@ fn room_app() -> App {
 
 /// `room_app`, with what the last run had read.
 fn room_app_read(read_marks: Vec<crate::domain::ReadMark>) -> App {
-    let mut app = App::new(NOW);
-    app.update(Event::Resize(100, 30));
-    app.update(Event::Net(NetEvent::Ready {
-        own: OWN,
-        nickname: "me".into(),
-        first_run: false,
-        follows: vec![FollowEntry {
-            key: ANN,
-            name: Some("ann".into()),
-        }],
-        rooms: vec![RoomEntry {
+    ready_app_with(
+        vec![follow(ANN, Some("ann"))],
+        vec![RoomEntry {
             name: room("rust"),
             members: vec![member(BOB, Some("bob"))],
         }],
-        muted: vec![],
         read_marks,
-    }));
-    app
+    )
 }
 
 fn in_room(log: LogKey, seq: u64, nick: &str, text: &str, minute: u8, name: &str) -> Event {

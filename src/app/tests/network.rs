@@ -256,16 +256,7 @@ fn a_peer_carrying_nothing_is_not_listed() {
 
 #[test]
 fn logs_a_peer_does_not_write_are_marked_relayed() {
-    let mut app = ready_app(vec![
-        FollowEntry {
-            key: ANN,
-            name: Some("ann".into()),
-        },
-        FollowEntry {
-            key: BOB,
-            name: Some("bob".into()),
-        },
-    ]);
+    let mut app = ready_app(vec![follow(ANN, Some("ann")), follow(BOB, Some("bob"))]);
     // Ann's machine, on the LAN: her log is hers, ours she relays.
     connect(
         &mut app,
@@ -310,10 +301,7 @@ fn logs_a_peer_does_not_write_are_marked_relayed() {
 
 #[test]
 fn peers_command_lists_connected_peers() {
-    let mut app = ready_app(vec![FollowEntry {
-        key: ANN,
-        name: Some("ann".into()),
-    }]);
+    let mut app = ready_app(vec![follow(ANN, Some("ann"))]);
     submit(&mut app, "/peers");
     assert_eq!(last_row(&app), "15:00 * no peers connected");
     app.update(Event::Net(NetEvent::PeerConnected {
@@ -335,10 +323,7 @@ fn peers_command_lists_connected_peers() {
 
 #[test]
 fn peers_and_follows_follow_the_events() {
-    let mut app = ready_app(vec![FollowEntry {
-        key: ANN,
-        name: Some("ann".into()),
-    }]);
+    let mut app = ready_app(vec![follow(ANN, Some("ann"))]);
     let peer = ConnectionKey([7; 32]);
     app.update(Event::Net(NetEvent::PeerConnected {
         peer,
@@ -360,10 +345,7 @@ fn peers_and_follows_follow_the_events() {
     assert!(!app.peers().is_online(&ANN));
 
     app.update(Event::Tick(NOW + time::Duration::minutes(5)));
-    app.update(Event::Net(NetEvent::Followed(FollowEntry {
-        key: BOB,
-        name: None,
-    })));
+    app.update(Event::Net(NetEvent::Followed(follow(BOB, None))));
     assert!(app.peers().is_following(&BOB));
     assert!(rows(&app).join(" ").contains("following b0b0b0b0;"));
     app.update(Event::Net(NetEvent::Unfollowed { log: ANN }));
@@ -374,18 +356,12 @@ fn peers_and_follows_follow_the_events() {
 
 #[test]
 fn blocks_in_flight_for_an_unfollowed_log_are_dropped_until_followed_again() {
-    let mut app = ready_app(vec![FollowEntry {
-        key: ANN,
-        name: None,
-    }]);
+    let mut app = ready_app(vec![follow(ANN, None)]);
     app.update(appended(ANN, 0, "ann", "one", 1));
     app.update(Event::Net(NetEvent::Unfollowed { log: ANN }));
     app.update(appended(ANN, 1, "ann", "late", 2));
     assert!(rows(&app).iter().all(|r| !r.contains("ann:")));
-    app.update(Event::Net(NetEvent::Followed(FollowEntry {
-        key: ANN,
-        name: None,
-    })));
+    app.update(Event::Net(NetEvent::Followed(follow(ANN, None))));
     app.update(appended(ANN, 0, "ann", "one", 1));
     assert!(rows(&app).iter().any(|r| r.contains("ann: one")));
 }

@@ -38,6 +38,17 @@ struct Style {
     width: usize,
 }
 
+impl Style {
+    /// At least one cell wide.
+    fn new(own: Option<LogKey>, offset: UtcOffset, width: usize) -> Self {
+        Style {
+            own,
+            offset,
+            width: width.max(1),
+        }
+    }
+}
+
 /// The timeline's visible entries as rows of at most `width` cells.
 pub fn timeline_rows(
     timeline: &Timeline,
@@ -45,11 +56,7 @@ pub fn timeline_rows(
     offset: UtcOffset,
     width: usize,
 ) -> Vec<Row> {
-    let style = Style {
-        own,
-        offset,
-        width: width.max(1),
-    };
+    let style = Style::new(own, offset, width);
     let mut rows = Vec::new();
     let mut previous: Option<Date> = None;
     let unread = timeline.first_unread(own);
@@ -91,11 +98,7 @@ pub fn last_timeline_rows(
     width: usize,
     count: usize,
 ) -> Vec<Row> {
-    let style = Style {
-        own,
-        offset,
-        width: width.max(1),
-    };
+    let style = Style::new(own, offset, width);
     let entries = timeline.entries();
     let visible: Vec<usize> = (0..entries.len())
         .rev()
@@ -327,12 +330,20 @@ mod tests {
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-24 15:00 UTC);
+    /// The minute before and the minute after the midnight before NOW.
+    const BEFORE_MIDNIGHT: OffsetDateTime = datetime!(2026-11-23 23:59 UTC);
+    const AFTER_MIDNIGHT: OffsetDateTime = datetime!(2026-11-24 00:01 UTC);
 
     fn rows_text(timeline: &Timeline, width: usize) -> Vec<String> {
         timeline_rows(timeline, Some(LogKey([1; 32])), UtcOffset::UTC, width)
             .iter()
             .map(Row::text)
             .collect()
+    }
+
+    /// `minutes` after NOW.
+    fn later(minutes: i64) -> OffsetDateTime {
+        NOW + time::Duration::minutes(minutes)
     }
 
     fn say(timeline: &mut Timeline, log: u8, seq: u64, nick: &str, text: &str, at: OffsetDateTime) {
@@ -343,22 +354,8 @@ mod tests {
     #[test]
     fn shows_time_nick_text_and_day_separators() {
         let mut timeline = Timeline::default();
-        say(
-            &mut timeline,
-            2,
-            0,
-            "ann",
-            "late",
-            datetime!(2026-11-23 23:59 UTC),
-        );
-        say(
-            &mut timeline,
-            2,
-            1,
-            "ann",
-            "early",
-            datetime!(2026-11-24 00:01 UTC),
-        );
+        say(&mut timeline, 2, 0, "ann", "late", BEFORE_MIDNIGHT);
+        say(&mut timeline, 2, 1, "ann", "early", AFTER_MIDNIGHT);
         assert_eq!(
             rows_text(&timeline, 40),
             vec![
@@ -461,21 +458,14 @@ mod tests {
     #[test]
     fn the_tail_matches_the_full_layout() {
         let mut timeline = Timeline::default();
-        say(
-            &mut timeline,
-            2,
-            0,
-            "ann",
-            "late",
-            datetime!(2026-11-23 23:59 UTC),
-        );
+        say(&mut timeline, 2, 0, "ann", "late", BEFORE_MIDNIGHT);
         say(
             &mut timeline,
             2,
             1,
             "ann",
             "early and long enough to wrap twice here",
-            datetime!(2026-11-24 00:01 UTC),
+            AFTER_MIDNIGHT,
         );
         timeline.push_system("cleared before this", false, NOW);
         say(&mut timeline, 3, 0, "bob", "hi", NOW);
@@ -504,23 +494,9 @@ mod tests {
         let mut timeline = Timeline::default();
         say(&mut timeline, 2, 0, "ann", "on time", NOW);
         // Four minutes ahead is a clock a little fast: believed.
-        say(
-            &mut timeline,
-            2,
-            1,
-            "ann",
-            "a bit fast",
-            NOW + time::Duration::minutes(4),
-        );
+        say(&mut timeline, 2, 1, "ann", "a bit fast", later(4));
         // A day ahead: placed at its arrival (NOW), before the one above.
-        say(
-            &mut timeline,
-            3,
-            0,
-            "bob",
-            "from tomorrow",
-            NOW + time::Duration::days(1),
-        );
+        say(&mut timeline, 3, 0, "bob", "from tomorrow", later(24 * 60));
         assert_eq!(
             rows_text(&timeline, 40)[1..],
             [
@@ -535,22 +511,8 @@ mod tests {
     fn the_unread_line_stands_before_the_first_message_from_others_after_the_marker() {
         let mut timeline = Timeline::default();
         say(&mut timeline, 2, 0, "ann", "read", NOW);
-        say(
-            &mut timeline,
-            1,
-            0,
-            "me",
-            "mine",
-            NOW + time::Duration::minutes(1),
-        );
-        say(
-            &mut timeline,
-            2,
-            1,
-            "ann",
-            "new",
-            NOW + time::Duration::minutes(2),
-        );
+        say(&mut timeline, 1, 0, "me", "mine", later(1));
+        say(&mut timeline, 2, 1, "ann", "new", later(2));
         let marker = timeline.entries()[0].position();
         timeline.set_read_marker(marker);
         let all = rows_text(&timeline, 40);

@@ -279,17 +279,10 @@ mod tests {
     }
 
     fn request(block: Option<u64>, upgrade: Option<(u64, u64)>) -> Message {
-        Message::Request(hypercore_protocol::schema::Request {
-            id: 9,
-            fork: 0,
-            block: block.map(|index| hypercore_schema::RequestBlock { index, nodes: 3 }),
-            hash: None,
-            seek: None,
-            upgrade: upgrade
-                .map(|(start, length)| hypercore_schema::RequestUpgrade { start, length }),
-            manifest: false,
-            priority: 0,
-        })
+        let block = block.map(|index| (index, 3));
+        Message::Request(crate::net::replication::checks::test_request(
+            9, block, upgrade,
+        ))
     }
 
     #[test]

@@ -141,17 +141,23 @@ fn a_peer_never_heard_from_is_closed_as_failed() {
     for (heard, since, closes) in table {
         let mut state = accepted(t0);
         let effects = state.on(On::Tick(Tick::Health { heard }), &world, t0 + since);
-        let expected: Vec<Do> = if closes {
-            vec![Do::Close(CloseReason::NeverHeard)]
-        } else {
-            vec![]
-        };
         assert_eq!(
-            effects, expected,
+            effects,
+            closed_if(closes, CloseReason::NeverHeard),
             "heard {heard:?}, {since:?} after opening"
         );
     }
     assert_eq!(CloseReason::NeverHeard.ending(), Ending::Failed);
+}
+
+/// What a tick that closes for `reason` (or, unless `closes`, does
+/// nothing) should do.
+fn closed_if(closes: bool, reason: CloseReason) -> Vec<Do> {
+    if closes {
+        vec![Do::Close(reason)]
+    } else {
+        vec![]
+    }
 }
 
 #[test]
@@ -173,13 +179,9 @@ fn a_dialed_path_that_never_answered_is_closed_as_unanswered_once() {
         assert_eq!(state.awaits_answer(), was_dialed);
         let tick = On::Tick(Tick::Answer { packets_in });
         let effects = state.on(tick, &world, t0 + since);
-        let expected: Vec<Do> = if closes {
-            vec![Do::Close(CloseReason::NeverAnswered)]
-        } else {
-            vec![]
-        };
         assert_eq!(
-            effects, expected,
+            effects,
+            closed_if(closes, CloseReason::NeverAnswered),
             "dialed {was_dialed}, {packets_in} in, {since:?}"
         );
         assert!(!state.awaits_answer(), "looked at once");

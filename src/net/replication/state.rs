@@ -341,14 +341,7 @@ impl Replication {
         peer.told = Some(pair);
         out.push(Effect::Send(
             to,
-            Message::Synchronize(Synchronize {
-                fork: local.fork,
-                length: local.length,
-                remote_length: theirs,
-                downloading: true,
-                uploading: true,
-                can_upgrade: true,
-            }),
+            synchronize(local.fork, local.length, theirs),
         ));
     }
 
@@ -669,7 +662,21 @@ impl Replication {
     }
 }
 
-fn range_message(run: Span<u64>) -> Message {
+/// A `Synchronize` as every peer of ours sends it: downloading, uploading
+/// and open to upgrades.
+pub(crate) fn synchronize(fork: u64, length: u64, remote_length: u64) -> Message {
+    Message::Synchronize(Synchronize {
+        fork,
+        length,
+        remote_length,
+        downloading: true,
+        uploading: true,
+        can_upgrade: true,
+    })
+}
+
+/// A `Range` announcing that the blocks of `run` are held.
+pub(crate) fn range_message(run: Span<u64>) -> Message {
     Message::Range(Range {
         drop: false,
         start: run.start,

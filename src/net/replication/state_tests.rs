@@ -13,22 +13,11 @@ fn local(length: u64) -> Local {
 }
 
 fn sync(length: u64) -> Message {
-    Message::Synchronize(Synchronize {
-        fork: 0,
-        length,
-        remote_length: 0,
-        downloading: true,
-        uploading: true,
-        can_upgrade: true,
-    })
+    synchronize(0, length, 0)
 }
 
 fn range(start: u64, length: u64) -> Message {
-    Message::Range(Range {
-        drop: false,
-        start,
-        length,
-    })
+    range_message(start..start + length)
 }
 
 /// Attaches a peer known to be hychat: the full request window.
@@ -129,17 +118,7 @@ fn requests_we_cannot_serve_get_no_data() {
     let mut r = Replication::new(local(10), held);
     attach_wide(&mut r, 1);
     let request = |index, upgrade: Option<(u64, u64)>| {
-        Message::Request(Request {
-            id: 9,
-            fork: 0,
-            block: Some(hypercore_schema::RequestBlock { index, nodes: 0 }),
-            hash: None,
-            seek: None,
-            upgrade: upgrade
-                .map(|(start, length)| hypercore_schema::RequestUpgrade { start, length }),
-            manifest: false,
-            priority: 0,
-        })
+        Message::Request(checks::test_request(9, Some((index, 0)), upgrade))
     };
     assert!(matches!(
         r.on_message(1, request(3, None), t0)[..],

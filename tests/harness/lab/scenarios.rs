@@ -14,8 +14,8 @@ use super::hosts::{
     CONE1, CONE1_ROUTER, CONE2, CONE2_ROUTER, DHT, JS_DHT_HOSTS, LAN1, LAN2, LANDHT, PUB1, PUB2,
     RAND1, RAND1_ROUTER, RAND2,
 };
-use super::scene::{panics, Scene, Timing, ARRIVAL};
-use super::Lab;
+use super::scene::{panics, Peer, Scene, Timing, ARRIVAL};
+use super::{Block, Lab};
 
 /// Two hychats follow each other: each one's history reaches the other
 /// (both tails started after the messages were written), then each one's
@@ -85,31 +85,46 @@ pub fn holds(line: &str, short: &str, blocks: u64) -> bool {
     }
 }
 
-/// Scenario 1: two hosts on one LAN, a hychat bootstrap node on a third.
-pub fn lan(lab: &Lab) -> Vec<Timing> {
-    let mut scene = Scene::new(lab, "lan");
-    let (node, address) = scene.bootstrap_node(LANDHT);
-    two_way(&mut scene, LAN1, LAN2, &address);
+/// The scene `name`: a hychat bootstrap node on `dht`, and `two_way`
+/// between `a` and `b`.
+fn two_way_scene(
+    lab: &Lab,
+    name: &'static str,
+    dht: &'static str,
+    a: &'static str,
+    b: &'static str,
+) -> Vec<Timing> {
+    let mut scene = Scene::new(lab, name);
+    let (node, address) = scene.bootstrap_node(dht);
+    two_way(&mut scene, a, b, &address);
     drop(node);
     scene.finish()
+}
+
+/// Scenario 1: two hosts on one LAN, a hychat bootstrap node on a third.
+pub fn lan(lab: &Lab) -> Vec<Timing> {
+    two_way_scene(lab, "lan", LANDHT, LAN1, LAN2)
 }
 
 /// Scenario 2a: a public host and a host behind a cone NAT.
 pub fn public_and_cone(lab: &Lab) -> Vec<Timing> {
-    let mut scene = Scene::new(lab, "public-cone");
-    let (node, address) = scene.bootstrap_node(DHT);
-    two_way(&mut scene, PUB1, CONE1, &address);
-    drop(node);
-    scene.finish()
+    two_way_scene(lab, "public-cone", DHT, PUB1, CONE1)
 }
 
 /// Scenario 2b: two hosts behind two cone NATs.
 pub fn cone_and_cone(lab: &Lab) -> Vec<Timing> {
-    let mut scene = Scene::new(lab, "cone-cone");
-    let (node, address) = scene.bootstrap_node(DHT);
-    two_way(&mut scene, CONE1, CONE2, &address);
-    drop(node);
-    scene.finish()
+    two_way_scene(lab, "cone-cone", DHT, CONE1, CONE2)
+}
+
+/// The check that ends a scenario `name` with cone1 and cone2 blocked from
+/// each other: the drop rule must have dropped packets, or the two homes
+/// never tried to reach each other. The rule is lifted on return.
+fn cone_block_dropped(scene: &Scene, name: &str, block: Block) {
+    let dropped = block.dropped();
+    eprintln!("[{name}] the drop rule between cone1 and cone2 dropped {dropped} packets");
+    if dropped == 0 {
+        scene.fail("the drop rule between cone1 and cone2 dropped nothing: the two homes never tried to reach each other, so the scenario did not test what it says");
+    }
 }
 
 /// Scenario 3: a writer and a reader behind two NATs that cannot reach
@@ -157,14 +172,36 @@ pub fn seed_between_blocked_nats(lab: &Lab) -> Vec<Timing> {
     scene.record("writer offline: seed -> cone2-pc", took);
     tail.terminate();
     drop(seed);
-    let dropped = block.dropped();
-    eprintln!("[seed-relay] the drop rule between cone1 and cone2 dropped {dropped} packets");
-    if dropped == 0 {
-        scene.fail("the drop rule between cone1 and cone2 dropped nothing: the two homes never tried to reach each other, so the scenario did not test what it says");
-    }
-    drop(block);
+    cone_block_dropped(&scene, "seed-relay", block);
     drop(node);
     scene.finish()
+}
+
+/// In `room`, `reader`'s `--room` seed meets `writer` and holds its log
+/// (one block at least), and `text`, the writer's message, is in the
+/// reader's index.
+fn room_message_arrives(
+    scene: &Scene,
+    reader: &Peer,
+    reader_seed: &mut Background,
+    room: &str,
+    (writer, key): (&Peer, &str),
+    text: &str,
+) {
+    let short = &key[..8];
+    let met = format!("met {short} in #{room}");
+    let nick = &writer.nick;
+    scene.expect_all(
+        reader_seed,
+        ARRIVAL,
+        &[
+            (&format!("that it met {nick}"), &|l: &str| l.ends_with(&met)),
+            (&format!("that it holds {nick}'s log"), &|l: &str| {
+                holds(l, short, 1)
+            }),
+        ],
+    );
+    scene.expect_in_index(reader, key, text, Some(room), QUICK);
 }
 
 /// Scenario 4: a room of three, two members behind NATs that cannot
@@ -181,7 +218,7 @@ pub fn room_between_blocked_nats(lab: &Lab) -> Vec<Timing> {
     let host = scene.peer(PUB1, "host", &address);
     let key_mia = scene.key(&mia);
     let key_max = scene.key(&max);
-    let (short_mia, short_max) = (key_mia[..8].to_string(), key_max[..8].to_string());
+    let short_mia = key_mia[..8].to_string();
     let from_mia = scene.text("mia writes in the room from behind cone1");
     let from_max = scene.text("max writes in the room from behind cone2");
     scene.send(&mia, Some(room), &from_mia);
@@ -191,34 +228,26 @@ pub fn room_between_blocked_nats(lab: &Lab) -> Vec<Timing> {
     let started = Instant::now();
     let mut mia_seed = scene.seed(&mia, Some(room));
     let mut max_seed = scene.seed(&max, Some(room));
-    let met_mia = format!("met {short_mia} in #{room}");
-    let met_max = format!("met {short_max} in #{room}");
-    scene.expect_all(
+    room_message_arrives(
+        &scene,
+        &max,
         &mut max_seed,
-        ARRIVAL,
-        &[
-            ("that it met mia", &|l: &str| l.ends_with(&met_mia)),
-            ("that it holds mia's log", &|l: &str| {
-                holds(l, &short_mia, 1)
-            }),
-        ],
+        room,
+        (&mia, &key_mia),
+        &from_mia,
     );
-    scene.expect_in_index(&max, &key_mia, &from_mia, Some(room), QUICK);
     scene.record(
         "room: cone1-pc's message reaches cone2-pc",
         started.elapsed(),
     );
-    scene.expect_all(
+    room_message_arrives(
+        &scene,
+        &mia,
         &mut mia_seed,
-        ARRIVAL,
-        &[
-            ("that it met max", &|l: &str| l.ends_with(&met_max)),
-            ("that it holds max's log", &|l: &str| {
-                holds(l, &short_max, 1)
-            }),
-        ],
+        room,
+        (&max, &key_max),
+        &from_max,
     );
-    scene.expect_in_index(&mia, &key_max, &from_max, Some(room), QUICK);
     scene.record(
         "room: cone2-pc's message reaches cone1-pc",
         started.elapsed(),
@@ -239,12 +268,7 @@ pub fn room_between_blocked_nats(lab: &Lab) -> Vec<Timing> {
     scene.record("room live: cone1-pc -> cone2-pc", started.elapsed());
     drop(max_seed);
     drop(host_seed);
-    let dropped = block.dropped();
-    eprintln!("[room] the drop rule between cone1 and cone2 dropped {dropped} packets");
-    if dropped == 0 {
-        scene.fail("the drop rule between cone1 and cone2 dropped nothing: the two homes never tried to reach each other, so the scenario did not test what it says");
-    }
-    drop(block);
+    cone_block_dropped(&scene, "room", block);
     drop(node);
     scene.finish()
 }

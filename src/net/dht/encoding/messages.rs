@@ -131,13 +131,6 @@ pub(crate) struct Handshake {
 }
 
 impl Handshake {
-    /// The handshake a request carries, if its value is one.
-    pub(crate) fn of(request: &super::wire::Request) -> Option<Self> {
-        Self::decode(request.value.as_deref()?).ok()
-    }
-}
-
-impl Handshake {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 + self.noise.len());
         let flags =
@@ -168,6 +161,11 @@ impl Handshake {
             relay_address,
         })
     }
+
+    /// The handshake a request carries, if its value is one.
+    pub(crate) fn of(request: &super::wire::Request) -> Option<Self> {
+        Self::decode(request.value.as_deref()?).ok()
+    }
 }
 
 /// The value of `PEER_HOLEPUNCH`: an encrypted holepunch payload relayed
@@ -179,13 +177,6 @@ pub(crate) struct Holepunch {
     pub(crate) id: u64,
     pub(crate) payload: Vec<u8>,
     pub(crate) peer_address: Option<SocketAddrV4>,
-}
-
-impl Holepunch {
-    /// The holepunch message a request carries, if its value is one.
-    pub(crate) fn of(request: &super::wire::Request) -> Option<Self> {
-        Self::decode(request.value.as_deref()?).ok()
-    }
 }
 
 impl Holepunch {
@@ -214,6 +205,11 @@ impl Holepunch {
             payload,
             peer_address,
         })
+    }
+
+    /// The holepunch message a request carries, if its value is one.
+    pub(crate) fn of(request: &super::wire::Request) -> Option<Self> {
+        Self::decode(request.value.as_deref()?).ok()
     }
 }
 

@@ -376,17 +376,21 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
         return;
     };
     let dht = start.node.rpc();
+    // The answer goes back the way the request came, sent from `rpc`.
+    let answer_from = |rpc: &Rpc| {
+        send_answer(
+            rpc,
+            start.target,
+            &start.request,
+            start.reply_to,
+            &responded.answer,
+        )
+    };
     let direct = matches!(start.reply_to, ReplyTo::Client(_));
     let done = match responded.accepted {
         Ok(done) => done,
         Err(_) => {
-            send_answer(
-                dht,
-                start.target,
-                &start.request,
-                start.reply_to,
-                &responded.answer,
-            );
+            answer_from(dht);
             return;
         }
     };
@@ -402,13 +406,7 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
     if direct || done.remote.firewall == FIREWALL_OPEN {
         let client = start.reply_to.client();
         let half = dht.socket().create_stream(local_udx);
-        send_answer(
-            dht,
-            start.target,
-            &start.request,
-            start.reply_to,
-            &responded.answer,
-        );
+        answer_from(dht);
         if let Ok(half) = half {
             if let Ok(stream) = half.connect(SocketAddr::V4(client), remote_udx) {
                 deliver(&start.accepted, done, stream, client, Taken::Direct, None).await;
@@ -424,13 +422,7 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
         return;
     };
     // Answered from the puncher: the relay tells the client where it is.
-    send_answer(
-        &puncher,
-        start.target,
-        &start.request,
-        start.reply_to,
-        &responded.answer,
-    );
+    answer_from(&puncher);
     let punch = ServerPunch {
         node: Arc::clone(&start.node),
         target: start.target,

@@ -65,6 +65,12 @@ fn search_with(dirs: &[(LogKey, PathBuf)], request: &SearchRequest, sizes: Sizes
         None => Found::default(),
     };
     let (matches, capped) = found.finish();
+    answer(request, matches, capped)
+}
+
+/// The answer to `request`: its `matches`, oldest first, and whether older
+/// ones were cut.
+fn answer(request: &SearchRequest, matches: Vec<Position>, capped: bool) -> SearchResults {
     SearchResults {
         generation: request.generation,
         room: request.room.clone(),
@@ -586,13 +592,7 @@ mod tests {
         matches.sort_unstable();
         let capped = matches.len() > MAX_MATCHES;
         matches.drain(..matches.len().saturating_sub(MAX_MATCHES));
-        SearchResults {
-            generation: request.generation,
-            room: request.room.clone(),
-            query: request.query.clone(),
-            matches,
-            capped,
-        }
+        answer(request, matches, capped)
     }
 
     /// The search, with the usual and with tiny pieces, which must agree.

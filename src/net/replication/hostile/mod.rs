@@ -18,9 +18,7 @@ use std::time::{Duration, Instant};
 use compact_encoding::CompactEncoding;
 use futures::FutureExt;
 use hypercore::{Hypercore, HypercoreBuilder, PartialKeypair, SigningKey, Storage};
-use hypercore_protocol::schema::{
-    Bitfield, Cancel, Data, NoData, Range, Request, Synchronize, Unwant, Want,
-};
+use hypercore_protocol::schema::{Bitfield, Cancel, Data, NoData, Range, Request, Unwant, Want};
 use hypercore_protocol::Message;
 use hypercore_schema::{
     DataBlock, DataHash, DataSeek, DataUpgrade, Node, RequestBlock, RequestSeek, RequestUpgrade,
@@ -32,7 +30,9 @@ use time::OffsetDateTime;
 use super::checks::{self, Asked};
 use super::driver::{apply, held_blocks, local_of, request, serve};
 use super::ranges::RangeSet;
-use super::state::{Applied, Effect, PeerId, Replication, REQUEST_TIMEOUT};
+use super::state::{
+    range_message, synchronize, Applied, Effect, PeerId, Replication, REQUEST_TIMEOUT,
+};
 use crate::domain::keys::LogKey;
 use crate::domain::message::ChatMessage;
 use crate::net::compat::decoder_guard::{wire_reservation, SAFE_RESERVATION};
@@ -464,21 +464,7 @@ impl Harness {
         let mut seen = Seen::default();
         let effects = self.state.attach(honest);
         self.run(effects, &mut seen).await?;
-        let hello = [
-            Message::Synchronize(Synchronize {
-                fork: 0,
-                length,
-                remote_length: 0,
-                downloading: true,
-                uploading: true,
-                can_upgrade: true,
-            }),
-            Message::Range(Range {
-                drop: false,
-                start: 0,
-                length,
-            }),
-        ];
+        let hello = [synchronize(0, length, 0), range_message(0..length)];
         for message in hello {
             let effects = self.state.on_message(honest, message, self.now);
             self.run(effects, &mut seen).await?;
@@ -683,14 +669,7 @@ impl Harness {
     /// The message an input stands for.
     async fn message(&mut self, input: &Hostile) -> Fed {
         let message = match input {
-            Hostile::Sync { fork, length } => Message::Synchronize(Synchronize {
-                fork: *fork,
-                length: *length,
-                remote_length: 0,
-                downloading: true,
-                uploading: true,
-                can_upgrade: true,
-            }),
+            Hostile::Sync { fork, length } => synchronize(*fork, *length, 0),
             Hostile::Range {
                 drop,
                 start,
