@@ -16,7 +16,6 @@ use crate::domain::keys::{LogKey, Seq};
 use crate::domain::read::{ReadMark, MAX_REMEMBERED_UNREAD};
 use crate::domain::room::{Member, RoomEntry, RoomName};
 use crate::domain::Position;
-use crate::net::engine::membership::StoredRoom;
 
 const LOCK_FILE: &str = "hychat.lock";
 const FOLLOWS_FILE: &str = "follows.json";
@@ -30,6 +29,13 @@ const READ_FILE: &str = "read.json";
 pub struct FollowEntry {
     pub key: LogKey,
     pub name: Option<String>,
+}
+
+/// A joined room as it is stored: its members, and which of them we met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRoom {
+    pub entry: RoomEntry,
+    pub met: Vec<LogKey>,
 }
 
 #[derive(Debug, thiserror::Error)]

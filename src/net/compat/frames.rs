@@ -150,6 +150,27 @@ fn read_message(channel: u64, message: &[u8], direction: Direction, seen: &mut V
     }
 }
 
+/// A request `id` for a block `(index, nodes)` and an upgrade `(start,
+/// length)`, nothing else: what the tests of requests ask with.
+#[cfg(test)]
+pub(crate) fn test_request(
+    id: u64,
+    block: Option<(u64, u64)>,
+    upgrade: Option<(u64, u64)>,
+) -> hypercore_protocol::schema::Request {
+    use hypercore_schema::{RequestBlock, RequestUpgrade};
+    hypercore_protocol::schema::Request {
+        id,
+        fork: 0,
+        block: block.map(|(index, nodes)| RequestBlock { index, nodes }),
+        hash: None,
+        seek: None,
+        upgrade: upgrade.map(|(start, length)| RequestUpgrade { start, length }),
+        manifest: false,
+        priority: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,9 +301,7 @@ mod tests {
 
     fn request(block: Option<u64>, upgrade: Option<(u64, u64)>) -> Message {
         let block = block.map(|index| (index, 3));
-        Message::Request(crate::net::replication::checks::test_request(
-            9, block, upgrade,
-        ))
+        Message::Request(test_request(9, block, upgrade))
     }
 
     #[test]

@@ -10,16 +10,10 @@
 use crate::domain::keys::LogKey;
 use crate::domain::room::{Member, RoomEntry, RoomName, MAX_ROOM_MEMBERS};
 use crate::net::shared::rooms::Introduction;
+use crate::net::store::StoredRoom;
 
 /// At most this many members new to us are taken from one hello's list.
 pub(crate) const MAX_NEW_SECOND_HAND: usize = 32;
-
-/// A joined room as it is stored: its members, and which of them we met.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredRoom {
-    pub entry: RoomEntry,
-    pub met: Vec<LogKey>,
-}
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Membership {

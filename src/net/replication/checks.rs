@@ -181,33 +181,12 @@ pub(crate) fn data_answering(id: u64, block: Option<u64>, upgrade: Option<(u64, 
     }
 }
 
-/// A request `id` for a block `(index, nodes)` and an upgrade `(start,
-/// length)`, nothing else: what the tests of requests ask with.
-#[cfg(test)]
-pub(crate) fn test_request(
-    id: u64,
-    block: Option<(u64, u64)>,
-    upgrade: Option<(u64, u64)>,
-) -> Request {
-    use hypercore_schema::{RequestBlock, RequestUpgrade};
-    Request {
-        id,
-        fork: 0,
-        block: block.map(|(index, nodes)| RequestBlock { index, nodes }),
-        hash: None,
-        seek: None,
-        upgrade: upgrade.map(|(start, length)| RequestUpgrade { start, length }),
-        manifest: false,
-        priority: 0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn request(block: Option<(u64, u64)>, upgrade: Option<(u64, u64)>) -> Request {
-        test_request(1, block, upgrade)
+        crate::net::compat::frames::test_request(1, block, upgrade)
     }
 
     #[test]

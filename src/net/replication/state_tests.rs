@@ -118,7 +118,11 @@ fn requests_we_cannot_serve_get_no_data() {
     let mut r = Replication::new(local(10), held);
     attach_wide(&mut r, 1);
     let request = |index, upgrade: Option<(u64, u64)>| {
-        Message::Request(checks::test_request(9, Some((index, 0)), upgrade))
+        Message::Request(crate::net::compat::frames::test_request(
+            9,
+            Some((index, 0)),
+            upgrade,
+        ))
     };
     assert!(matches!(
         r.on_message(1, request(3, None), t0)[..],
