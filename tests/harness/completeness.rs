@@ -9,17 +9,9 @@ use std::time::Duration;
 pub const RUNS_VAR: &str = "HYCHAT_COMPLETENESS_RUNS";
 
 /// How many fresh readers a completeness test runs: `RUNS_VAR`, or 1.
-/// Anything but a positive count fails the test.
+/// Anything but a positive count fails the test (`env::count`).
 pub fn runs() -> usize {
-    match std::env::var(RUNS_VAR) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .ok()
-            .filter(|runs| *runs > 0)
-            .unwrap_or_else(|| panic!("{RUNS_VAR} must be a positive count of runs: {value:?}")),
-        Err(_) => 1,
-    }
+    super::env::count(RUNS_VAR, 1) as usize
 }
 
 /// Sorted seqs as runs (`3, 7..=9`), the first 20 of them, for failure
