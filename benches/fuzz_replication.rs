@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use hychat::domain::message::MAX_BLOCK_BYTES;
 use hychat::domain::ChatMessage;
-use hychat::net::testing::{self, fuzz, FuzzReport, OUTCOMES};
+use hychat::net::testing::{self, fuzz, FuzzPlan, FuzzReport, OUTCOMES};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -53,7 +53,13 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let report = runtime.block_on(fuzz(seed, inputs, PER_CASE, LENGTH, bound));
+    let report = runtime.block_on(fuzz(FuzzPlan {
+        seed,
+        inputs,
+        per_case: PER_CASE,
+        length: LENGTH,
+        bound,
+    }));
     print_replication(&report);
 
     let decoder = fuzz_decoder(seed, inputs, bound);

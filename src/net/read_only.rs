@@ -10,10 +10,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::domain::{ChatMessage, LogKey, Seq};
+use crate::net::engine::config::NetError;
 use crate::net::log::index::IndexFollower;
 use crate::net::log::own::read_own_key;
 use crate::net::store::{log_dir_in, own_dir_in, read_follows};
-use crate::net::{FollowEntry, NetError, StoreError};
+use crate::net::store::{FollowEntry, StoreError};
 
 /// A storage directory, read without its lock.
 #[derive(Debug, Clone)]
@@ -84,7 +85,7 @@ impl LogMessages {
 mod tests {
     use super::*;
     use crate::net::log::index::LogIndex;
-    use crate::net::Store;
+    use crate::net::store::Store;
 
     #[tokio::test]
     async fn everything_reads_while_another_holds_the_lock() {

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use super::{Nat, NetworkReport, PeerPath, PeerRoute, Reachability};
+use super::types::{Nat, NetworkReport, PeerPath, PeerRoute, Reachability};
 
 impl Nat {
     /// A short phrase: "no NAT", "port-preserving NAT", ….

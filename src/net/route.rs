@@ -6,7 +6,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::{LogKey, Nat, NetworkReport, PeerPath};
+use super::types::{Nat, NetworkReport, PeerPath};
+use crate::domain::LogKey;
 
 /// Where a peer says it is (the `place` of its hello).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,6 +13,7 @@
 //! TUI: `hychat key` prints the TUI's key, and `hychat tail OWN_KEY` prints
 //! the message just typed into it. The tests run one at a time.
 
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -29,14 +30,19 @@ const ROOM: &str = "streams-day";
 
 /// Alice and Bob, each in a tmux session with its own storage, and the
 /// loopback bootstrap node they share. Fields drop in order: the TUIs
-/// first, then the node, then the directories.
+/// first, then the node, then the directories, then the hold on the
+/// machine (`one_at_a_time`).
 struct AliceAndBob {
     fixture: Tuis,
+    /// When the two were started.
+    started: Instant,
     _bootstrap: Background,
     _dirs: [TempDir; 3],
+    _one_at_a_time: MutexGuard<'static, ()>,
 }
 
 fn start_alice_and_bob() -> AliceAndBob {
+    let one_at_a_time = one_at_a_time();
     ensure_tmux();
     let dirs = [(); 3].map(|_| TempDir::new().unwrap());
     let (bootstrap, port) = start_bootstrap(dirs[0].path());
@@ -49,8 +55,10 @@ fn start_alice_and_bob() -> AliceAndBob {
     }
     AliceAndBob {
         fixture,
+        started: Instant::now(),
         _bootstrap: bootstrap,
         _dirs: dirs,
+        _one_at_a_time: one_at_a_time,
     }
 }
 
@@ -151,19 +159,12 @@ fn the_window_title_from_before_comes_back_on_exit() {
     let key = own_key(storage, port);
     let mut fixture = Tuis::new();
     fixture.attach(bootstrap.transcript());
-    let set_title = format!("printf '\\033]0;{TITLE_BEFORE}\\007'");
+    fixture.prelude = Some(format!("printf '\\033]0;{TITLE_BEFORE}\\007'"));
 
-    let first = fixture.launch_after(
-        &set_title,
-        "title-ctrl-c",
-        storage,
-        key.clone(),
-        "ann",
-        port,
-    );
+    let first = fixture.launch("title-ctrl-c", storage, key.clone(), "ann", port);
     check_the_title_comes_back(&fixture, first, Leave::CtrlC);
     // The same storage, once the first has let go of it.
-    let second = fixture.launch_after(&set_title, "title-sigterm", storage, key, "ann", port);
+    let second = fixture.launch("title-sigterm", storage, key, "ann", port);
     check_the_title_comes_back(&fixture, second, Leave::Sigterm);
     drop(fixture);
     drop(bootstrap);
@@ -174,13 +175,12 @@ const DELIVERY: Duration = Duration::from_secs(90);
 
 #[test]
 fn two_tuis_in_tmux_follow_each_other_chat_and_quit_cleanly() {
-    let _one_at_a_time = one_at_a_time();
     let setup = start_alice_and_bob();
     let fixture = &setup.fixture;
     let (a, b) = (0, 1);
     let tmux = &fixture.tmux;
     let session = |i: usize| fixture.session(i);
-    let started = Instant::now();
+    let started = setup.started;
 
     // Both draw their first frame, on the alternate screen.
     for (i, nick) in [(a, "alice"), (b, "bob")] {
@@ -267,14 +267,13 @@ fn two_tuis_in_tmux_follow_each_other_chat_and_quit_cleanly() {
 
 #[test]
 fn two_tuis_meet_in_a_room_without_exchanging_keys() {
-    let _one_at_a_time = one_at_a_time();
     // The keys are read only to check `/members`; neither TUI is told the other's.
     let setup = start_alice_and_bob();
     let fixture = &setup.fixture;
     let (a, b) = (0, 1);
     let tmux = &fixture.tmux;
     let session = |i: usize| fixture.session(i);
-    let started = Instant::now();
+    let started = setup.started;
 
     // Both start in home, the only channel.
     for i in [a, b] {

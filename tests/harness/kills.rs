@@ -941,10 +941,22 @@ pub fn catchup_kills(plan: CatchupPlan) -> CatchupReport {
         && report.kills < plan.max_kills()
     {
         report.storages += 1;
-        if let Err(failure) = catchup_storage(&plan, &mut report, writer.path(), key, &expected) {
+        // A storage found wrong is kept for a look.
+        let dir = tempfile::tempdir().unwrap();
+        let run = catchup_storage(
+            dir.path(),
+            &plan,
+            &mut report,
+            writer.path(),
+            key,
+            &expected,
+        );
+        if let Err(failure) = run {
             report.first_failure = Some(format!(
-                "follower storage {} of seed {}: {failure}",
-                report.storages, plan.seed
+                "follower storage {} of seed {}: {failure}\n(the follower's storage is kept in {})",
+                report.storages,
+                plan.seed,
+                dir.keep().display()
             ));
         }
     }
@@ -956,25 +968,6 @@ pub fn catchup_kills(plan: CatchupPlan) -> CatchupReport {
     }
     report.elapsed = started.elapsed();
     report
-}
-
-/// One follower storage: kills until its catch-up completes in a run (or
-/// `plan.per_storage` kills), then the catch-up let finish, and the checks.
-/// A storage found wrong is kept for a look.
-fn catchup_storage(
-    plan: &CatchupPlan,
-    report: &mut CatchupReport,
-    writer: &Path,
-    key: LogKey,
-    expected: &[ChatMessage],
-) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    catchup_storage_in(dir.path(), plan, report, writer, key, expected).map_err(|failure| {
-        format!(
-            "{failure}\n(the follower's storage is kept in {})",
-            dir.keep().display()
-        )
-    })
 }
 
 /// One follower storage and what its followed log must hold.
@@ -995,7 +988,9 @@ struct AfterKill {
     opened: Opened,
 }
 
-fn catchup_storage_in(
+/// One follower storage: kills until its catch-up completes in a run (or
+/// `plan.per_storage` kills), then the catch-up let finish, and the checks.
+fn catchup_storage(
     dir: &Path,
     plan: &CatchupPlan,
     report: &mut CatchupReport,

@@ -82,6 +82,9 @@ pub fn panel_shows_peer(panel: &[String], other: &str) -> bool {
 pub struct Tuis {
     pub tmux: Tmux,
     pub chats: Vec<Chat>,
+    /// A shell command list (e.g. a `printf` that sets the pane's title)
+    /// that `launch` runs before hychat.
+    pub prelude: Option<String>,
     others: Vec<Transcript>,
 }
 
@@ -90,12 +93,14 @@ impl Tuis {
         Self {
             tmux: Tmux::new(),
             chats: Vec::new(),
+            prelude: None,
             others: Vec::new(),
         }
     }
 
     /// Starts a TUI in a new session and returns its index. The shell
-    /// reports the exit status as `EXITED:<code>` and keeps the pane open.
+    /// runs `self.prelude` first (if any), reports hychat's exit status as
+    /// `EXITED:<code>` and keeps the pane open.
     pub fn launch(
         &mut self,
         session: &'static str,
@@ -104,26 +109,11 @@ impl Tuis {
         nick: &str,
         bootstrap_port: u16,
     ) -> usize {
-        self.launch_after("", session, storage, key, nick, bootstrap_port)
-    }
-
-    /// Like `launch`, with the shell running `prelude` (a shell command
-    /// list, e.g. a `printf` that sets the pane's title) before hychat.
-    pub fn launch_after(
-        &mut self,
-        prelude: &str,
-        session: &'static str,
-        storage: &Path,
-        key: String,
-        nick: &str,
-        bootstrap_port: u16,
-    ) -> usize {
         let storage_text = storage.to_str().expect("a UTF-8 temp path");
         assert!(!storage_text.contains('\'') && !BIN.contains('\''));
-        let prelude = if prelude.is_empty() {
-            String::new()
-        } else {
-            format!("{prelude}; ")
+        let prelude = match &self.prelude {
+            Some(prelude) => format!("{prelude}; "),
+            None => String::new(),
         };
         let script = format!(
             "{prelude}unset {}; '{BIN}' --storage '{storage_text}' --bootstrap {} \

@@ -40,10 +40,9 @@ use crate::net::dht::connection::stream::PacketsIn;
 use crate::net::replication::Detached;
 use crate::net::route::Place;
 use crate::net::shared::Shared;
+use crate::net::types::{Link, NetEvent, NetworkReport};
 use crate::net::wire::hello::Hello;
 use crate::net::wire::keepalive::ping_message;
-use crate::net::NetEvent;
-use crate::net::{Link, NetworkReport};
 
 pub(crate) use state::Ending;
 

@@ -14,8 +14,8 @@ use hypercore_protocol::{Channel, Message};
 
 use crate::domain::keys::{ConnectionKey, DiscoveryKey};
 use crate::net::shared::rooms::{Introduction, RoomDirectory};
+use crate::net::types::PeerRoom;
 use crate::net::wire::room_hello::{RoomHello, RoomHelloError, ROOM_EXTENSION};
-use crate::net::PeerRoom;
 
 /// More room hellos than this on one channel within `HELLO_WINDOW` is a
 /// flood: honest peers send one on opening and one per change of members

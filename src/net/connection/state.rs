@@ -22,9 +22,9 @@ use crate::net::connection::rooms::RoomEvent;
 use crate::net::replication::Detached;
 use crate::net::route::{self, Place};
 use crate::net::shared::sessions::SessionVerdict;
+use crate::net::types::{Link, PeerRoute};
 use crate::net::wire::hello::Hello;
 use crate::net::wire::room_hello::RoomHelloError;
-use crate::net::{Link, PeerRoute};
 
 /// What we hold under a topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::net::{Nat, PeerPath};
+use crate::net::types::{Nat, PeerPath};
 
 const OWN: SessionId = SessionId([1; 16]);
 const PEER: SessionId = SessionId([2; 16]);

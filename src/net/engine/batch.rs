@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::domain::message::{ChatMessage, MAX_TEXT_CHARS};
 use crate::domain::room::RoomName;
-use crate::net::NetCommand;
+use crate::net::types::NetCommand;
 
 /// Most appends written by one batch.
 pub(crate) const MAX_BATCH: usize = 4096;

@@ -5,7 +5,7 @@
 //! followed or a member of a joined room.
 
 pub(crate) mod batch;
-pub(crate) mod error;
+pub(crate) mod config;
 pub(crate) mod membership;
 
 use std::collections::HashMap;
@@ -22,7 +22,9 @@ use crate::domain::text::sanitize_line;
 use crate::domain::OwnLogRefusal;
 use crate::net::connection::ConnectionContext;
 use crate::net::engine::batch::Draft;
-use crate::net::engine::error::EngineError;
+use crate::net::engine::config::{
+    NetConfig, NetError, NetHandle, COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY,
+};
 use crate::net::engine::membership::Membership;
 use crate::net::history::{HistoryRequest, SearchRequest};
 use crate::net::log::{self, LogTask};
@@ -31,10 +33,7 @@ use crate::net::shared::rooms::Introduction;
 use crate::net::shared::Shared;
 use crate::net::store::{FollowEntry, Store};
 use crate::net::swarm::{self, SwarmControl, SwarmSettings};
-use crate::net::{
-    NetCommand, NetConfig, NetError, NetEvent, NetHandle, NetworkReport, NetworkStatus,
-    COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY,
-};
+use crate::net::types::{EngineError, NetCommand, NetEvent, NetworkReport, NetworkStatus};
 
 /// A log with its running delivery task.
 struct HeldLog {

@@ -5,7 +5,9 @@
 //! out in order, however many arrive at once. Pure bookkeeping, no IO.
 
 use crate::net::log::seqset::SeqSet;
-use crate::net::NEWEST_FIRST_WINDOW;
+
+/// How many of the newest messages a new follower fetches and reports first.
+pub const NEWEST_FIRST_WINDOW: u64 = 50;
 
 /// Which block to deliver next. Pure bookkeeping, no IO.
 #[derive(Debug, Default)]

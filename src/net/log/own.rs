@@ -50,7 +50,7 @@ impl OwnJournal {
     /// runtime's threads. Only then is an append acknowledged.
     pub(crate) async fn append(&self, blocks: Vec<Vec<u8>>) -> std::io::Result<()> {
         let journal = Arc::clone(&self.0);
-        tokio::task::spawn_blocking(move || crate::net::shared::lock(&journal).append(&blocks))
+        tokio::task::spawn_blocking(move || crate::net::lock::lock(&journal).append(&blocks))
             .await
             .map_err(std::io::Error::other)?
     }

@@ -16,7 +16,7 @@ use crate::domain::message::ChatMessage;
 use crate::net::log::delivery::DeliveryPlan;
 use crate::net::log::index::{IndexReader, LogIndex};
 use crate::net::log::open::{core_key, LogError};
-use crate::net::NetEvent;
+use crate::net::types::NetEvent;
 
 /// Blocks delivered before the task drains its events again.
 const BATCH: usize = 256;

@@ -21,7 +21,7 @@ use super::ranges::RangeSet;
 use super::state::{Applied, Effect, PeerId, Replication};
 use super::{Attach, Detached};
 use crate::domain::keys::{ConnectionKey, LogKey};
-use crate::net::NetEvent;
+use crate::net::types::NetEvent;
 
 /// Batches of messages queued for one peer before it counts as not reading.
 const WRITER_QUEUE: usize = 4096;

@@ -25,7 +25,7 @@ use hypercore_protocol::Channel;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::domain::keys::{ConnectionKey, LogKey};
-use crate::net::NetEvent;
+use crate::net::types::NetEvent;
 
 /// Why the replicator let go of a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -41,7 +41,7 @@ use crate::net::dht::encoding::messages::{LookupRawReply, LOOKUP};
 use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
 use crate::net::dht::server::announcer::{announce_to, unannounce};
 use crate::net::dht::server::{listen, Listener};
-use crate::net::{Link, NetEvent, NetworkReport, NetworkStatus, PunchStats};
+use crate::net::types::{Link, NetEvent, NetworkReport, NetworkStatus, PunchStats};
 use bind::BindError;
 use bootstrap::{BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
 use dial::{dial, worth_dialing, DialError, Found};

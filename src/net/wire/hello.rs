@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::keys::DiscoveryKey;
 use crate::domain::SessionId;
 use crate::net::route::Place;
-use crate::net::Nat;
+use crate::net::types::Nat;
 
 /// The extension name every hychat peer sends.
 pub(crate) const HELLO_EXTENSION: &str = "hychat/hello";

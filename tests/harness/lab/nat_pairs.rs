@@ -176,55 +176,46 @@ impl Attempt {
     }
 }
 
-/// The hychat pairs of the issue, writer first: each runs once with the
-/// reader dialing and once with the writer dialing, which covers cone ->
-/// random, random -> cone, public -> random, random -> public and cone ->
-/// cone twice each, on different hosts.
-pub const HYCHAT_PAIRS: [(&str, &str); 5] = [
+/// The pairs of hosts every kind of attempt is made between: cone <->
+/// cone, cone <-> random, random <-> cone, public <-> random and random
+/// <-> public. hychat <-> hychat makes each once with the reader dialing
+/// and once with the writer dialing, which covers cone -> random, random
+/// -> cone, public -> random, random -> public and cone -> cone twice
+/// each, on different hosts.
+pub const PAIRS: [(&str, &str); 5] = [
+    (CONE1, CONE2),
     (CONE1, RAND2),
     (RAND1, CONE2),
     (PUB1, RAND2),
     (RAND1, PUB2),
-    (CONE1, CONE2),
 ];
 
-/// hychat <-> hychat: every pair of `HYCHAT_PAIRS`, the reader dialing,
-/// then the writer dialing.
+/// hychat <-> hychat: every pair of `PAIRS` (writer, reader), the reader
+/// dialing, then the writer dialing.
 pub fn hychat_attempts() -> Vec<Attempt> {
-    HYCHAT_PAIRS
-        .iter()
-        .flat_map(|&(writer, reader)| {
-            [
-                Attempt::new(Side::Hychat, reader, Side::Hychat, writer, true),
-                Attempt::new(Side::Hychat, writer, Side::Hychat, reader, false),
-            ]
-        })
-        .collect()
+    each_pair(|writer, reader| {
+        [
+            Attempt::new(Side::Hychat, reader, Side::Hychat, writer, true),
+            Attempt::new(Side::Hychat, writer, Side::Hychat, reader, false),
+        ]
+    })
 }
 
-/// The hychat <-> JS pairs, the hychat's host first: cone <-> cone,
-/// cone <-> random, random <-> cone, public <-> random, random <-> public.
-pub const JS_PAIRS: [(&str, &str); 5] = [
-    (CONE1, CONE2),
-    (CONE1, RAND2),
-    (RAND1, CONE2),
-    (PUB1, RAND2),
-    (RAND1, PUB2),
-];
-
-/// hychat <-> JS: for every pair of `JS_PAIRS`, `hychat tail` dials a JS
-/// writer (JS -> hychat), then a JS viewer dials a hychat writer (`send`,
-/// then `seed`: hychat -> JS).
+/// hychat <-> JS: for every pair of `PAIRS` (the hychat's host first),
+/// `hychat tail` dials a JS writer (JS -> hychat), then a JS viewer dials a
+/// hychat writer (`send`, then `seed`: hychat -> JS).
 pub fn js_attempts() -> Vec<Attempt> {
-    JS_PAIRS
-        .iter()
-        .flat_map(|&(hychat, js)| {
-            [
-                Attempt::new(Side::Hychat, hychat, Side::Js, js, true),
-                Attempt::new(Side::Js, js, Side::Hychat, hychat, true),
-            ]
-        })
-        .collect()
+    each_pair(|hychat, js| {
+        [
+            Attempt::new(Side::Hychat, hychat, Side::Js, js, true),
+            Attempt::new(Side::Js, js, Side::Hychat, hychat, true),
+        ]
+    })
+}
+
+/// The attempts `both` makes of each of `PAIRS`, in order.
+fn each_pair(both: impl Fn(&'static str, &'static str) -> [Attempt; 2]) -> Vec<Attempt> {
+    PAIRS.iter().flat_map(|&(a, b)| both(a, b)).collect()
 }
 
 /// JS <-> JS, the reference: the client and server hosts of every
@@ -360,6 +351,17 @@ struct Running {
     process: Background,
     /// The hychat's storage; `None` for a JS side.
     peer: Option<Peer>,
+}
+
+/// What a failed attempt says: its label, its problems and both sides.
+fn attempt_failed(a: &Attempt, problems: &[String], client: &Running, server: &Running) -> String {
+    format!(
+        "{}: {}\n{}\n{}",
+        a.label(),
+        problems.join("; "),
+        client.describe(),
+        server.describe()
+    )
 }
 
 impl Running {
@@ -644,13 +646,7 @@ pub fn connect(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Connec
             dialed_back,
         })
     } else {
-        Err(format!(
-            "{}: {}\n{}\n{}",
-            a.label(),
-            problems.join("; "),
-            client.describe(),
-            server.describe()
-        ))
+        Err(attempt_failed(a, &problems, &client, &server))
     }
 }
 
@@ -782,13 +778,7 @@ fn refuse(
         };
         Ok((took, kept, key, text))
     } else {
-        Err(format!(
-            "{}: {}\n{}\n{}",
-            a.label(),
-            problems.join("; "),
-            client.describe(),
-            server.describe()
-        ))
+        Err(attempt_failed(a, &problems, &client, &server))
     }
 }
 
@@ -931,11 +921,25 @@ pub fn hychats_across_nats(lab: &Lab) -> Vec<Timing> {
         }
         Err(e) => failures.push(e),
     }
+    finish_across_nats(
+        scene,
+        nodes,
+        &failures,
+        "hychats did not chat across NATs as they should",
+    )
+}
+
+/// Fails the scene with `what` and every failure if there were any;
+/// else stops the DHT, checks that no node panicked, and returns the
+/// timings.
+fn finish_across_nats(
+    scene: Scene,
+    nodes: Vec<Background>,
+    failures: &[String],
+    what: &str,
+) -> Vec<Timing> {
     if !failures.is_empty() {
-        scene.fail(&format!(
-            "hychats did not chat across NATs as they should:\n{}",
-            failures.join("\n\n")
-        ));
+        scene.fail(&format!("{what}:\n{}", failures.join("\n\n")));
     }
     drop(nodes);
     scene.check_nodes_never_panicked();
@@ -957,15 +961,12 @@ pub fn hychat_and_js_across_nats(lab: &Lab) -> Vec<Timing> {
             Err(e) => failures.push(e),
         }
     }
-    if !failures.is_empty() {
-        scene.fail(&format!(
-            "hychat and JS did not chat across NATs as they should:\n{}",
-            failures.join("\n\n")
-        ));
-    }
-    drop(nodes);
-    scene.check_nodes_never_panicked();
-    scene.finish()
+    finish_across_nats(
+        scene,
+        nodes,
+        &failures,
+        "hychat and JS did not chat across NATs as they should",
+    )
 }
 
 /// For the bench: one DHT of five hychat nodes, and on it every attempt

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 
-use crate::net::{Nat, Reachability};
+use crate::net::types::{Nat, Reachability};
 
 /// One DHT node's answer: it saw our probe come from `seen_as`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

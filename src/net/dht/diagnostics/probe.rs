@@ -16,7 +16,7 @@ use tokio::net::UdpSocket;
 
 use super::nat::{self, Sample};
 use crate::net::dht::encoding::wire;
-use crate::net::NetworkReport;
+use crate::net::types::NetworkReport;
 
 /// How long the probe listens for answers in all.
 const LISTEN: Duration = Duration::from_millis(1500);
@@ -137,7 +137,7 @@ fn route_source(bind_ip: IpAddr, node: SocketAddr) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::{Nat, Reachability};
+    use crate::net::types::{Nat, Reachability};
 
     /// A node that answers like dht-rpc: PING to the sender, PING_NAT to
     /// the sender's host at the asked port.

@@ -81,21 +81,31 @@ impl FuzzReport {
     }
 }
 
-/// Runs `inputs` hostile inputs from `seed`, `per_case` against each fresh
-/// in-memory reader of one writer of `length` blocks, each case closed by an
-/// honest completion; stops early at `bound`.
-pub async fn fuzz(
-    seed: u64,
-    inputs: u64,
-    per_case: u64,
-    length: u64,
-    bound: Duration,
-) -> FuzzReport {
+/// What one fuzz run does.
+#[derive(Clone, Copy, Debug)]
+pub struct FuzzPlan {
+    /// Where the random inputs start.
+    pub seed: u64,
+    /// How many hostile inputs in all.
+    pub inputs: u64,
+    /// How many inputs each fresh reader takes.
+    pub per_case: u64,
+    /// The writer's log length in blocks.
+    pub length: u64,
+    /// When to stop early.
+    pub bound: Duration,
+}
+
+/// Runs `plan.inputs` hostile inputs from `plan.seed`, `plan.per_case`
+/// against each fresh in-memory reader of one writer of `plan.length`
+/// blocks, each case closed by an honest completion; stops early at
+/// `plan.bound`.
+pub async fn fuzz(plan: FuzzPlan) -> FuzzReport {
     let started = Instant::now();
     count_panics();
     let panics = panics_so_far();
     let excused = DECODER_PANICS.with(|p| p.get());
-    let mut report = fuzz_cases(seed, inputs, per_case, length, bound).await;
+    let mut report = fuzz_cases(plan).await;
     // Every panic on the way counts, whoever caught it, but the protocol
     // decoder's own (counted as bytes it cannot take).
     let decoder = DECODER_PANICS.with(|p| p.get()) - excused;
@@ -104,13 +114,14 @@ pub async fn fuzz(
     report
 }
 
-pub(super) async fn fuzz_cases(
-    seed: u64,
-    inputs: u64,
-    per_case: u64,
-    length: u64,
-    bound: Duration,
-) -> FuzzReport {
+async fn fuzz_cases(plan: FuzzPlan) -> FuzzReport {
+    let FuzzPlan {
+        seed,
+        inputs,
+        per_case,
+        length,
+        bound,
+    } = plan;
     let started = Instant::now();
     let mut report = FuzzReport {
         seed,

@@ -929,7 +929,7 @@ mod fuzz;
 mod inputs;
 
 use feed::*;
-pub use fuzz::{fuzz, FuzzReport, OUTCOMES};
+pub use fuzz::{fuzz, FuzzPlan, FuzzReport, OUTCOMES};
 pub(crate) use inputs::*;
 
 #[cfg(test)]
