@@ -19,6 +19,10 @@
 //   nodeId {address}: dht-rpc's node id of an address.
 //   sign {kind, seed, target, id, token, ann}: {publicKey, signature} of
 //     hyperdht's signAnnounce (or signUnannounce) with the key pair of seed.
+//   mutable {seed, seq, value, rust}: {publicKey, signature, put, record,
+//     verifiesRust} — hyperdht's signMutable of seq and value, the
+//     mutablePutRequest and mutableGetResponse it makes, and whether
+//     hyperdht's verifyMutable takes the put hychat encoded (rust).
 'use strict'
 const path = require('path')
 
@@ -123,7 +127,23 @@ function sign (t) {
   return { publicKey: hex(keyPair.publicKey), signature: hex(signature) }
 }
 
-const OPS = { encode: encodeCase, namespaces, holepunchSecret, token, encrypt, nodeId, sign }
+function mutable (t) {
+  const keyPair = crypto.keyPair(fromJson(t.seed))
+  const value = fromJson(t.value)
+  const signature = Persistent.signMutable(t.seq, value, keyPair)
+  const put = c.encode(m.mutablePutRequest, { publicKey: keyPair.publicKey, seq: t.seq, value, signature })
+  const record = c.encode(m.mutableGetResponse, { seq: t.seq, value, signature })
+  const ours = c.decode(m.mutablePutRequest, Buffer.from(t.rust, 'hex'))
+  return {
+    publicKey: hex(keyPair.publicKey),
+    signature: hex(signature),
+    put: hex(put),
+    record: hex(record),
+    verifiesRust: Persistent.verifyMutable(ours.signature, ours.seq, ours.value, ours.publicKey)
+  }
+}
+
+const OPS = { encode: encodeCase, namespaces, holepunchSecret, token, encrypt, nodeId, sign, mutable }
 
 function run (cases) {
   return cases.map((t) => {

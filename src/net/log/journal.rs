@@ -1,7 +1,7 @@
 //! hychat's own durable record of a log's blocks: one append-only file of
 //! framed records, written and synced before an append is acknowledged.
 //! A hypercore is rebuilt from it at start (see `own`), so nothing depends on
-//! the pinned hypercore reopening its own files (see `compat`).
+//! the pinned hypercore reopening its own files (compat: hypercore row).
 //!
 //! The file is `MAGIC`, then one record per block:
 //! `[length: u32 LE][crc32 of the bytes: u32 LE][the block's bytes]`.

@@ -1,7 +1,7 @@
 //! Reading an own log that an earlier hychat kept in hypercore 0.17's files
 //! (`oplog`, `tree`, `data`, `bitfield`) without asking hypercore to open
 //! them: it panics on a log over 32,768 blocks, and cannot open some logs a
-//! crash left behind (see `compat`). Pure functions over the files' bytes;
+//! crash left behind (compat: hypercore row). Pure functions over the files' bytes;
 //! `own` does the IO and the migration.
 //!
 //! - The key pair is in the oplog's header slots (the first 8 KiB). Rather

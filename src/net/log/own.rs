@@ -11,7 +11,9 @@
 //! re-appending the same blocks with the same key pair gives the same tree and
 //! the same signatures, so peers see the log they already hold. An own log an
 //! earlier hychat kept in hypercore's files is migrated once, with the same
-//! key and every block (see `legacy`).
+//! key and every block (see `legacy`). The journal is what keeps the own
+//! log safe from the pinned hypercore's reopen defects (compat: hypercore
+//! row).
 
 use std::fs::File;
 use std::io::{Read, Write};

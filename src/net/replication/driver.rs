@@ -257,6 +257,8 @@ impl Driver {
 }
 
 /// A proof for a checked request, or a no-data.
+// compat: hypercore_handshake row (a block over `MAX_SERVED_BYTES` gets a
+// no-data: a 1 MiB message fails the connection's flush)
 pub(super) async fn serve(core: &Hypercore, log: LogKey, request: Request) -> Message {
     let id = request.id;
     let fork = request.fork;

@@ -1,7 +1,9 @@
 //! Who is connected: this process's hello session, the connection kept for
 //! each peer session (two hychats that dial each other agree on one), and the
 //! channels each connection has open. The swarm task reads the channel
-//! counts to pace discovery. Locking: see `shared`.
+//! counts to pace discovery. Locking: see `shared`. Duplicates are settled
+//! by session, not by connection key, since a client cannot present its
+//! server key (compat: hypercore_handshake row).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

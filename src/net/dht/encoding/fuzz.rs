@@ -14,6 +14,7 @@ use super::messages::{
     Announce, Handshake, Holepunch, HolepunchInfo, HolepunchPayload, LookupRawReply, Mode,
     NoisePayload, Peer, RelayInfo, RelayThroughInfo, SecretStreamInfo, UdxInfo,
 };
+use super::records::{MutablePut, MutableRecord};
 use super::wire::{self, Message, Reply, Request};
 
 /// What one decoder made of one input.
@@ -79,6 +80,19 @@ pub fn dht_decoders() -> Vec<DhtDecoder> {
             run: run_announce,
         },
         DhtDecoder {
+            name: "MutablePut::decode",
+            samples: mutable_puts().iter().map(MutablePut::encode).collect(),
+            run: run_mutable_put,
+        },
+        DhtDecoder {
+            name: "MutableRecord::decode",
+            samples: mutable_puts()
+                .iter()
+                .map(|put| put.record().encode())
+                .collect(),
+            run: run_mutable_record,
+        },
+        DhtDecoder {
             name: "SecurePayload::decrypt",
             samples: payloads().iter().map(|p| BOX.encrypt(p)).collect(),
             run: run_decrypt,
@@ -129,6 +143,8 @@ runner!(run_noise, NoisePayload);
 runner!(run_peer, Peer);
 runner!(run_lookup, LookupRawReply);
 runner!(run_announce, Announce);
+runner!(run_mutable_put, MutablePut);
+runner!(run_mutable_record, MutableRecord);
 
 fn run_decrypt(bytes: &[u8]) -> DhtOutcome {
     let decoded = BOX.decrypt(bytes).ok_or(());
@@ -269,6 +285,19 @@ fn lookups() -> Vec<LookupRawReply> {
             bump: None,
         },
     ]
+}
+
+fn mutable_puts() -> Vec<MutablePut> {
+    [0, 1, 300, u64::MAX]
+        .into_iter()
+        .zip([&b"testing"[..], b"", &[0xff; 900], b"x"])
+        .map(|(seq, value)| MutablePut {
+            public_key: [seq as u8; 32],
+            seq,
+            value: value.to_vec(),
+            signature: [7; 64],
+        })
+        .collect()
 }
 
 fn announces() -> Vec<Announce> {

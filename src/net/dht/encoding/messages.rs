@@ -21,10 +21,7 @@ pub(crate) const FIND_PEER: u64 = 2;
 pub(crate) const LOOKUP: u64 = 3;
 pub(crate) const ANNOUNCE: u64 = 4;
 pub(crate) const UNANNOUNCE: u64 = 5;
-/// The first of the mutable, immutable and plugin commands (6 to 10), which
-/// a node answers with UNKNOWN_COMMAND like any command it does not know.
-#[cfg(test)]
-pub(crate) const MUTABLE_PUT: u64 = 6;
+// The mutable and immutable record commands (6 to 9) are `records.rs`'s.
 
 /// Firewall verdicts, as the holepunch and Noise payloads carry them.
 pub(crate) const FIREWALL_UNKNOWN: u64 = 0;

@@ -2,8 +2,9 @@
 //! the socket with its retries and reply matching (`rpc`), the routing table
 //! and the iterative lookup (`table`, `query`), what a node decides for
 //! each request (`node`, with `router` for the connection messages it
-//! relays, `store` for the records it keeps and `tokens` for the tokens it
-//! issues), and the running node (`service`: `DhtNode`, the one task that
+//! relays, `store` for the announcements it keeps, `records` for the
+//! mutable and immutable records, `aged` for the bounded, aging map both
+//! keep them in, and `tokens` for the tokens it issues), and the running node (`service`: `DhtNode`, the one task that
 //! performs those decisions, joins the DHT and hands connection messages to
 //! our servers). The node also holds the throttle both connection roles ask
 //! before a random punch (`throttle`), as JS keeps it on the DHT instance.
@@ -11,8 +12,10 @@
 //! Uses `encoding` only. Everything above it (`connection`, `client`,
 //! `server`, `diagnostics`) runs on a `DhtNode` or its `Rpc`.
 
+mod aged;
 mod node;
 mod query;
+mod records;
 mod router;
 pub(super) mod rpc;
 pub(crate) mod service;

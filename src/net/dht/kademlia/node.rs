@@ -7,9 +7,11 @@
 //!   the port it names), FIND_NODE (closer nodes), DOWN_HINT (check the node
 //!   named), DELAYED_PING (bounded in delay and in number).
 //! - hyperdht commands: PEER_HANDSHAKE and PEER_HOLEPUNCH are relayed
-//!   (`router`); FIND_PEER, LOOKUP, ANNOUNCE and UNANNOUNCE use the record
-//!   store on a persistent node; the mutable and immutable record commands
-//!   and anything unknown get UNKNOWN_COMMAND, as JS answers them.
+//!   (`router`); on a persistent node, FIND_PEER, LOOKUP, ANNOUNCE and
+//!   UNANNOUNCE use the announcement store (`store`), and MUTABLE_PUT/GET
+//!   and IMMUTABLE_PUT/GET the records (`records`); an ephemeral node
+//!   answers those, the plugin command and anything unknown with
+//!   UNKNOWN_COMMAND, as JS answers them.
 //! - Every sender that names an id matching its address joins the routing
 //!   table; a full bucket checks its stalest contact before replacing it.
 //! - A token that is present but not ours is answered with INVALID_TOKEN.
@@ -17,6 +19,7 @@
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
+use super::records::Records;
 use super::router::{self, Relay};
 use super::store::{Answer as StoreAnswer, Limits, Store};
 use super::table::{node_id, Added, Contact, NodeId, Table};
@@ -85,6 +88,7 @@ pub(crate) struct NodeState {
     table: Table,
     tokens: Tokens,
     store: Option<Store>,
+    records: Option<Records>,
     delayed: usize,
     /// The targets our own servers listen on.
     serving: Vec<[u8; 32]>,
@@ -104,11 +108,12 @@ impl NodeState {
         now: Instant,
         unix_ms: u64,
     ) -> Self {
-        let (id, store) = match role {
-            Role::Ephemeral => (own_id, None),
+        let (id, store, records) = match role {
+            Role::Ephemeral => (own_id, None, None),
             Role::Persistent(addr) => (
                 node_id(addr),
                 Some(Store::new(Limits::default(), now, unix_ms)),
+                Some(Records::default()),
             ),
         };
         NodeState {
@@ -116,6 +121,7 @@ impl NodeState {
             table: Table::new(id),
             tokens: Tokens::new(secrets[0], secrets[1], now),
             store,
+            records,
             delayed: 0,
             serving: Vec::new(),
             checking: Vec::new(),
@@ -259,40 +265,44 @@ impl NodeState {
                     // An ephemeral node keeps no records (JS answers so).
                     _ => StoreAnswer::NotMine,
                 };
-                match answer {
-                    StoreAnswer::Reply {
-                        value,
-                        token_and_nodes,
-                    } => effects.push(self.answer(
-                        &request,
-                        from,
-                        0,
-                        value,
-                        token_and_nodes,
-                        token_and_nodes,
-                    )),
-                    StoreAnswer::Error(code) => {
-                        effects.push(self.answer(&request, from, code, None, true, true))
-                    }
-                    StoreAnswer::Silent => {}
-                    StoreAnswer::NotMine => {
-                        let closer = request.target.is_some();
-                        effects.push(self.answer(
-                            &request,
-                            from,
-                            UNKNOWN_COMMAND,
-                            None,
-                            false,
-                            closer,
-                        ));
-                    }
-                }
+                self.store_answer(&request, from, answer, effects);
+            }
+            _ if Records::mine(&request) => {
+                // The token, if any, was checked above.
+                let answer = match self.records.as_mut() {
+                    Some(records) => records.handle(&request, now),
+                    None => StoreAnswer::NotMine,
+                };
+                self.store_answer(&request, from, answer, effects);
             }
             _ => {
                 let closer = request.target.is_some();
                 effects.push(self.answer(&request, from, UNKNOWN_COMMAND, None, false, closer));
             }
         }
+    }
+
+    /// Sends what the announcement store or the records answered.
+    fn store_answer(
+        &self,
+        request: &Request,
+        from: SocketAddrV4,
+        answer: StoreAnswer,
+        effects: &mut Vec<Effect>,
+    ) {
+        let reply = match answer {
+            StoreAnswer::Reply {
+                value,
+                token_and_nodes,
+            } => self.answer(request, from, 0, value, token_and_nodes, token_and_nodes),
+            StoreAnswer::Error(code) => self.answer(request, from, code, None, true, true),
+            StoreAnswer::Silent => return,
+            StoreAnswer::NotMine => {
+                let closer = request.target.is_some();
+                self.answer(request, from, UNKNOWN_COMMAND, None, false, closer)
+            }
+        };
+        effects.push(reply);
     }
 
     fn relay(&self, request: Request, from: SocketAddrV4, relay: Relay, effects: &mut Vec<Effect>) {

@@ -505,19 +505,28 @@ mod tests {
             .await
             .is_some());
 
-        // The record commands we do not keep: UNKNOWN_COMMAND, as JS.
-        for (i, command) in [6u64, 7, 8, 9, 10, 99].into_iter().enumerate() {
+        // The record commands: a get of nothing is answered with nothing, a
+        // put without a token is dropped (as JS); the plugin command and
+        // anything unknown get UNKNOWN_COMMAND.
+        for (i, (command, expected)) in [
+            (7u64, Some(0)),
+            (9, Some(0)),
+            (6, None),
+            (8, None),
+            (10, Some(UNKNOWN_COMMAND)),
+            (99, Some(UNKNOWN_COMMAND)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let asked = Request {
                 target: Some([7; 32]),
                 value: Some(vec![1, 2, 3]),
                 ..request(100 + i as u16, addr, false, command)
             };
-            let reply = ask(&socket, addr, &asked, Duration::from_secs(2)).await;
-            assert_eq!(
-                reply.map(|r| r.error),
-                Some(UNKNOWN_COMMAND),
-                "command {command}"
-            );
+            let wait = Duration::from_millis(if expected.is_some() { 2000 } else { 300 });
+            let reply = ask(&socket, addr, &asked, wait).await;
+            assert_eq!(reply.map(|r| r.error), expected, "command {command}");
         }
         let unknown_internal = request(120, addr, true, 42);
         let reply = ask(&socket, addr, &unknown_internal, Duration::from_secs(2)).await;

@@ -9,14 +9,21 @@
 //! oldest giving way, so a flood of announces cannot grow memory without
 //! bound; records and routes live 20 minutes from their last announce.
 //!
+//! A target's bump (the announcers' "something changed" counter) is kept
+//! apart from its records, as JS keeps it (`bumps`): it outlives a
+//! re-announce or an unannounce that empties the target, and lives 20
+//! minutes from its last rise.
+//!
 //! Not kept, as in JS hyperdht 6.34 whose announcer never sends them:
 //! refresh tokens (an announce without a peer is not answered). The
-//! mutable, immutable and plugin commands are not the store's.
+//! mutable and immutable records are `records.rs`'s; the plugin command
+//! is no one's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
+use super::aged::{Aged, Bounds};
 use crate::net::dht::encoding::crypto::{hash, verify_announce, AnnounceKind, AnnounceScope};
 use crate::net::dht::encoding::messages::{
     Announce, LookupRawReply, Peer, ANNOUNCE, FIND_PEER, LOOKUP, UNANNOUNCE,
@@ -41,6 +48,8 @@ pub(crate) struct Limits {
     pub(crate) routes: usize,
     /// Relay addresses kept per record.
     pub(crate) relay_addresses: usize,
+    /// Targets whose bump is kept.
+    pub(crate) bumps: usize,
     /// How long a record or route lives after its last announce.
     pub(crate) ttl: Duration,
 }
@@ -53,6 +62,7 @@ impl Default for Limits {
             targets: 16_384,
             routes: 65_536,
             relay_addresses: 3,
+            bumps: 65_536,
             ttl: Duration::from_secs(20 * 60),
         }
     }
@@ -98,7 +108,6 @@ struct Record {
 struct Target {
     /// At most `records_per_target`, keyed by public key (a short list).
     records: Vec<Record>,
-    bump: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +126,8 @@ pub(crate) struct Store {
     record_order: BTreeMap<Stamp, ([u8; 32], [u8; 32])>,
     routes: HashMap<[u8; 32], Route>,
     route_order: BTreeMap<Stamp, [u8; 32]>,
+    /// The largest bump announced for each target (JS `bumps`).
+    bumps: Aged<u64>,
     counter: u64,
     /// Our clock's `epoch` was `epoch_unix_ms` on the wall (for bumps,
     /// which are wall-clock milliseconds).
@@ -134,6 +145,11 @@ impl Store {
             record_order: BTreeMap::new(),
             routes: HashMap::new(),
             route_order: BTreeMap::new(),
+            bumps: Aged::new(Bounds {
+                entries: limits.bumps,
+                bytes: 0,
+                ttl: limits.ttl,
+            }),
             counter: 0,
             epoch,
             epoch_unix_ms,
@@ -237,7 +253,7 @@ impl Store {
         }
         (!peers.is_empty()).then(|| LookupRawReply {
             peers,
-            bump: Some(entry.map_or(0, |t| t.bump)),
+            bump: Some(self.bumps.get(target, now).copied().unwrap_or(0)),
         })
     }
 
@@ -260,6 +276,7 @@ impl Store {
 
     /// Drops every record and route older than the TTL.
     pub(crate) fn expire(&mut self, now: Instant) {
+        self.bumps.expire(now);
         while let Some((&stamp, &(target, key))) = self.record_order.first_key_value() {
             if self.fresh(stamp, now) {
                 break;
@@ -312,12 +329,11 @@ impl Store {
         } else {
             let drift = u64::try_from(MAX_BUMP_DRIFT.as_millis()).unwrap_or(u64::MAX);
             let latest = self.unix_ms(now).saturating_add(drift);
-            self.add_record(target, peer, now);
-            if let Some(entry) = self.targets.get_mut(&target) {
-                if ann.bump > entry.bump && ann.bump <= latest {
-                    entry.bump = ann.bump;
-                }
+            let current = self.bumps.get(&target, now).copied().unwrap_or(0);
+            if ann.bump > current && ann.bump <= latest {
+                self.bumps.insert(target, ann.bump, now);
             }
+            self.add_record(target, peer, now);
         }
         Answer::ack()
     }
@@ -426,7 +442,8 @@ mod tests {
     use super::*;
     use crate::net::dht::encoding::crypto::{node_id, sign_announce};
     use crate::net::dht::encoding::messages::tests::addr;
-    use crate::net::dht::encoding::messages::{MUTABLE_PUT, PEER_HANDSHAKE};
+    use crate::net::dht::encoding::messages::PEER_HANDSHAKE;
+    use crate::net::dht::encoding::records::MUTABLE_PUT;
     use ed25519_dalek::SigningKey;
     use proptest::prelude::*;
 
@@ -807,6 +824,7 @@ mod tests {
             targets: 0,
             routes: 0,
             relay_addresses: 0,
+            bumps: 0,
             ttl: Duration::ZERO,
         };
         let mut s = store(limits, now);
@@ -833,6 +851,58 @@ mod tests {
         assert_eq!(bump(&mut s, 3, WALL + 60_000), Some(WALL + 60_000));
         assert_eq!(bump(&mut s, 4, WALL + 60_001), Some(WALL + 60_000));
         assert_eq!(bump(&mut s, 5, u64::MAX), Some(WALL + 60_000));
+    }
+
+    /// The announces of JS's own "announce to group and bump and lookup":
+    /// one key re-announcing, which replaces its record each time, keeps
+    /// the largest bump; so does a target its records left.
+    #[test]
+    fn a_bump_outlives_the_record_that_raised_it() {
+        let t0 = Instant::now();
+        let mut s = store(Limits::default(), t0);
+        let topic = [7; 32];
+        let alice = key(1);
+        let mut announce_with = |s: &mut Store, kind, value: u64, at: Duration| {
+            let request = signed(kind, &alice, topic, 0, value);
+            s.handle(&request, from(), true, &me(), t0 + at);
+            s.lookup(&topic, t0 + at).map(|reply| reply.bump)
+        };
+        let second = Duration::from_secs(1);
+        let announce = AnnounceKind::Announce;
+        assert_eq!(announce_with(&mut s, announce, 1, second), Some(Some(1)));
+        assert_eq!(
+            announce_with(&mut s, announce, 2, second * 2),
+            Some(Some(2))
+        );
+        assert_eq!(
+            announce_with(&mut s, announce, 1, second * 3),
+            Some(Some(2)),
+            "monotonic"
+        );
+        let day_ahead = WALL + 24 * 3600 * 1000;
+        assert_eq!(
+            announce_with(&mut s, announce, day_ahead, second * 4),
+            Some(Some(2)),
+            "ignored"
+        );
+        // The target empties: nothing to look up, but the bump stays.
+        assert_eq!(
+            announce_with(&mut s, AnnounceKind::Unannounce, 0, second * 5),
+            None
+        );
+        assert_eq!(
+            announce_with(&mut s, announce, 0, second * 6),
+            Some(Some(2))
+        );
+        // Now on the wall clock is accepted.
+        let now_ms = WALL + 7_000;
+        assert_eq!(
+            announce_with(&mut s, announce, now_ms, second * 7),
+            Some(Some(now_ms))
+        );
+        // 20 minutes after its last rise, it is forgotten with the record.
+        let later = second * 7 + Limits::default().ttl;
+        assert_eq!(announce_with(&mut s, announce, 0, later), Some(Some(0)));
     }
 
     #[derive(Debug, Clone)]
@@ -896,6 +966,7 @@ mod tests {
                 targets: 4,
                 routes: 3,
                 relay_addresses: 2,
+                bumps: 3,
                 ttl: Duration::from_secs(1200),
             };
             let mut s = store(limits, t0);
