@@ -7,7 +7,7 @@
 //!    through `net::testing::fuzz`: a real in-memory hypercore under one
 //!    `Replication`, driven as the replicator's task drives it, fed
 //!    mutated proofs, requests out of range, data never asked for and raw
-//!    bytes, 200 inputs per fresh reader, each reader then completed by an
+//!    bytes, 100 inputs per fresh reader (`PER_CASE`), each reader then completed by an
 //!    honest peer.
 //! 2. Decoder: as many blocks through `ChatMessage::decode`: random bytes,
 //!    chat blocks with hostile text, mutated and cut, deep nesting, odd

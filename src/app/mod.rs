@@ -28,7 +28,7 @@
 //! This file owns the rest: who we are (`Me`), the clock, the status bar's
 //! hint, quitting, the outbox, and the switchboard that hands each event
 //! to its concern. Arrows point one way: a concern's state files use only
-//! other state files, `text` and `domain`; this file uses the states; the
+//! other state files, `text`, `domain` and the boundary types of `net`; this file uses the states; the
 //! `impl App` files use this file and any state, never the other way.
 
 pub mod alerts;

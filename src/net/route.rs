@@ -1,8 +1,8 @@
 //! The path of a connection (this machine, LAN, internet), decided from
 //! what each side knows of its own place on the network: ours from the
-//! address probe, the peer's from its hello. Pure. The pinned crates do not
-//! expose a connection's remote address (see `compat/`), so the address
-//! shown is the one the peer reports.
+//! address probe, the peer's from its hello. Pure. The address shown is the
+//! one the peer reports (its public address when it knows it), which says
+//! more than the socket's remote address behind a NAT.
 
 use std::net::{IpAddr, SocketAddr};
 

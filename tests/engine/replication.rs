@@ -137,8 +137,7 @@ fn runtime(log: &EngineLog) -> (tokio::runtime::Runtime, tracing::dispatcher::De
 /// connection. On purpose (`Deliberate`) is how the engine closes the
 /// second of two connections to one peer. A connection that never carried
 /// a log cannot fail a log channel; here it is the accepting half of a
-/// node's dial to its own announcement, which the swarm closes (compat:
-/// hyperswarm row). `nodes`' events must be those since `mark`. Returns
+/// node's dial to its own announcement, which the swarm closes. `nodes`' events must be those since `mark`. Returns
 /// how many connections since `mark` were closed on purpose, and how many
 /// closed before carrying a log.
 fn assert_no_failure(

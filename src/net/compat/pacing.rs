@@ -1,10 +1,9 @@
 //! Paces tasks whose dependencies wake themselves in a busy loop.
 //!
 //! Several pinned crates call `cx.waker().wake_by_ref()` before returning
-//! `Pending` even when nothing is ready: dht-rpc 0.0.2's socket stream (its own
-//! comment calls it "a sad busy loop") and hypercore-handshake's cipher. A task
-//! polling them never sleeps, so every idle DHT node or connection would keep
-//! a core busy. `Paced` tells the two kinds of wake apart: a wake that arrives
+//! `Pending` even when nothing is ready: hypercore-handshake's cipher does (as
+//! dht-rpc 0.0.2's socket stream did, before the DHT became our own). A task
+//! polling it never sleeps, so every idle connection would keep a core busy. `Paced` tells the two kinds of wake apart: a wake that arrives
 //! while the task is being polled is the task waking itself, and is deferred
 //! to a short timer; a wake from anywhere else (a socket, a channel, another
 //! task) goes through at once. Work that really is under way moves in steps
@@ -27,8 +26,8 @@ pub(crate) const PACE: Duration = Duration::from_millis(1);
 /// Self-wakes served at once after each outside wake.
 const BURST: u32 = 64;
 /// The longest a paced task goes unpolled. The pinned crates lose a wake-up
-/// now and then (docs/architecture.md §2, "Wake after a local append"); their busy loops
-/// used to hide that, and this bounds it now that they are paced.
+/// now and then; their busy loops used to hide that, and this bounds it now
+/// that they are paced.
 const HEARTBEAT: Duration = Duration::from_millis(25);
 
 struct PacedWaker {

@@ -1,5 +1,5 @@
 //! A set of block numbers as a bitmap: one bit per block, so a log of a
-//! million blocks costs 125 KiB where a tree set cost tens of megabytes.
+//! million blocks costs 122 KiB where a tree set cost tens of megabytes.
 //! Pure; grows on insert up to `MAX_SEQ`, past which numbers are refused.
 
 /// Highest block number the set takes: 2^32, far past any chat log, and a

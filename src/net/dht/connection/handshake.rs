@@ -104,6 +104,8 @@ pub(crate) struct Responded {
 /// the payload `reply` builds from the client's (whatever the client said,
 /// the payload is made: a refusal carries its error code). Fails only when
 /// the first message itself is not a Noise message for our key.
+/// compat: hypercore_handshake row (the IK responder reads the first
+/// message twice: once to learn the client's payload, once to answer it).
 pub(crate) fn respond(
     keypair_secret: [u8; 32],
     keypair_public: [u8; 32],
