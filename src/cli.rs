@@ -105,6 +105,11 @@ pub enum CliCommand {
         #[arg(long, value_name = "SECS", default_value_t = 60)]
         timeout: u64,
     },
+    /// Store or fetch a record on the DHT, as JS's immutablePut/Get and mutablePut/Get (diagnostics).
+    Record {
+        #[command(subcommand)]
+        op: RecordCommand,
+    },
     /// Print the completion script for a shell (see the README for where it goes).
     Completions {
         #[arg(value_enum)]
@@ -117,6 +122,30 @@ pub enum CliCommand {
         /// The address to listen on; give a server's public IP so JS peers accept the node's id.
         #[arg(long, default_value = "0.0.0.0")]
         host: std::net::IpAddr,
+    },
+}
+
+/// `hychat record`'s operations.
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// Store TEXT under its hash; prints the hash.
+    Put { text: String },
+    /// Fetch the value stored under HASH (64 hex characters).
+    Get { hash: String },
+    /// Sign TEXT at SEQ with the key pair of SEED and store it under its public key.
+    PutMutable {
+        text: String,
+        /// The key pair's seed (64 hex characters); keep it to update the record.
+        #[arg(long)]
+        seed: String,
+        #[arg(long, default_value_t = 0)]
+        seq: u64,
+    },
+    /// Fetch the newest record signed by KEY (64 hex characters), at SEQ or above.
+    GetMutable {
+        key: String,
+        #[arg(long, default_value_t = 0)]
+        seq: u64,
     },
 }
 

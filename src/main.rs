@@ -50,6 +50,7 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         Some(
             CliCommand::Bootstrap { .. }
                 | CliCommand::Dial { .. }
+                | CliCommand::Record { .. }
                 | CliCommand::Following
                 | CliCommand::Completions { .. }
         )
@@ -82,6 +83,10 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         logging::init(&paths.log_file, cli.global.log_level, true);
         let (key, timeout) = (key.clone(), *timeout);
         return runtime.block_on(headless::dial(net_config, &key, timeout));
+    }
+    if let Some(CliCommand::Record { op }) = &cli.command {
+        logging::init(&paths.log_file, cli.global.log_level, true);
+        return runtime.block_on(headless::record(net_config, op));
     }
     logging::init(&paths.log_file, cli.global.log_level, true);
     tracing::info!(storage = %paths.data.display(), "starting");
@@ -119,6 +124,7 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
             Some(
                 CliCommand::Bootstrap { .. }
                 | CliCommand::Dial { .. }
+                | CliCommand::Record { .. }
                 | CliCommand::Completions { .. },
             ) => Ok(()),
         }

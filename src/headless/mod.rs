@@ -1,13 +1,16 @@
 //! The headless subcommands: `key`, `send`, `tail` (in `tail.rs`), `follow`,
-//! `unfollow`, `following`, `seed`, `bootstrap` and `dial`. Each that writes
+//! `unfollow`, `following`, `seed`, `bootstrap`, `dial` and `record` (in
+//! `record.rs`). Each that writes
 //! drives the engine through the same `NetCommand`/`NetEvent` boundary as
 //! the TUI, which takes the storage's lock; the reads (`key`, `following`,
 //! and `tail` where it can) read the storage without it
 //! (`net::read_only`), so they work beside a running hychat. Each prints
 //! plain lines.
 
+mod record;
 mod tail;
 
+pub use record::record;
 pub use tail::{format_json, format_line, tail};
 
 use std::io::{BufRead, Write};
@@ -346,6 +349,16 @@ fn clock() -> String {
     format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second())
 }
 
+/// How often a bootstrap node says what its records hold.
+const RECORDS_EVERY: Duration = Duration::from_secs(60);
+
+fn describe_records(stats: &net::RecordStats) -> String {
+    format!(
+        "records: {} mutable, {} immutable ({} bytes of values); {} stored, {} served, {} refused",
+        stats.mutable, stats.immutable, stats.bytes, stats.kept, stats.served, stats.refused
+    )
+}
+
 pub async fn bootstrap(addr: SocketAddr, others: Vec<String>) -> Result<(), Failure> {
     // Heard before the node says where it listens, which is when tests and
     // scripts may send it on its way.
@@ -372,8 +385,23 @@ pub async fn bootstrap(addr: SocketAddr, others: Vec<String>) -> Result<(), Fail
     } else {
         println!("give peers: --bootstrap {addr}");
     }
-    stop.await;
-    Ok(())
+    // What the node's records hold, each minute they changed.
+    let mut shown = node.records();
+    let mut every = tokio::time::interval(RECORDS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return Ok(()),
+            _ = every.tick() => {
+                let now = node.records();
+                if now != shown {
+                    println!("{} {}", clock(), describe_records(&now));
+                    shown = now;
+                }
+            }
+        }
+    }
 }
 
 /// `hychat dial KEY`: one line per step, then the path and timings; exit 1

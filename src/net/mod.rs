@@ -152,7 +152,10 @@ pub mod testing {
 
 use tokio::sync::mpsc;
 
+pub use dht::client::records::{Found, PutReport};
 pub use dht::diagnostics::dial::{dial, DialReport};
+pub use dht::diagnostics::record::{public_key_of, record, RecordOp, RecordOutcome};
+pub use dht::kademlia::records::RecordStats;
 pub use engine::config::{
     NetConfig, NetError, NetHandle, COMMAND_CHANNEL_CAPACITY, DEFAULT_BIND, EVENT_CHANNEL_CAPACITY,
 };

@@ -6,6 +6,7 @@
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use crate::net::dht::kademlia::records::RecordStats;
 use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
 
 /// The public Hyperswarm bootstrap nodes.
@@ -76,6 +77,12 @@ impl BootstrapNode {
     /// Other DHT nodes this node knows.
     pub fn known_nodes(&self) -> usize {
         self.node.table_len()
+    }
+
+    /// What the node's mutable and immutable records hold and saw.
+    pub fn records(&self) -> RecordStats {
+        // A bootstrap node is persistent, so it always keeps records.
+        self.node.record_stats().unwrap_or_default()
     }
 }
 

@@ -1,12 +1,14 @@
 //! The client role of a DHT connection, as JS hyperdht's `connect` plays
 //! it: `connect` finds the server's relays, sends the first Noise message
 //! through them and opens the stream on the path the answer allows, straight
-//! or through the holepunch (`punch`: the client's rounds and probes).
+//! or through the holepunch (`punch`: the client's rounds and probes); and
+//! the client side of the mutable and immutable records (`records`).
 //!
 //! Uses `encoding`, `kademlia` and `connection`; never `server`.
 //! `diagnostics` (`hychat dial`) and the server's tests dial with it.
 
 mod connect;
 mod punch;
+pub(crate) mod records;
 
 pub(crate) use connect::{connect, ConnectError, Connected};

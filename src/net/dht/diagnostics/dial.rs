@@ -33,16 +33,13 @@ pub struct DialReport {
     pub first_message_ms: u128,
 }
 
-/// Dials whoever announces `topic` (a log's discovery key). `say` gets one
-/// line per step. Fails with one sentence.
-pub async fn dial(
+/// Starts an ephemeral node on `bind` and waits (up to `JOIN_WAIT`) for it
+/// to meet a DHT node of `bootstrap`, saying how it went.
+pub(super) async fn join(
     bind: SocketAddr,
     bootstrap: Vec<SocketAddr>,
-    topic: [u8; 32],
-    timeout: Duration,
-    mut say: impl FnMut(String),
-) -> Result<DialReport, String> {
-    let started = Instant::now();
+    say: &mut impl FnMut(String),
+) -> Result<DhtNode, String> {
     let bootstrap: Vec<SocketAddrV4> = bootstrap
         .into_iter()
         .filter_map(|a| match a {
@@ -71,6 +68,20 @@ pub async fn dial(
     } else {
         say(format!("joined the DHT ({} nodes known)", node.table_len()));
     }
+    Ok(node)
+}
+
+/// Dials whoever announces `topic` (a log's discovery key). `say` gets one
+/// line per step. Fails with one sentence.
+pub async fn dial(
+    bind: SocketAddr,
+    bootstrap: Vec<SocketAddr>,
+    topic: [u8; 32],
+    timeout: Duration,
+    mut say: impl FnMut(String),
+) -> Result<DialReport, String> {
+    let started = Instant::now();
+    let node = join(bind, bootstrap, &mut say).await?;
     let work = async {
         let answers = node.query(LOOKUP, topic, None).await;
         let mut seen = HashSet::new();

@@ -2,6 +2,7 @@
 //! our address and NAT (`nat`, pure) and the probe that gathers it from the
 //! bootstrap nodes (`probe`), both for the network pane; and `hychat dial`
 //! (`dial`), the client role as a diagnostic, reached through `net::dial`;
+//! `hychat record` (`record`), the DHT's records put and got by hand;
 //! and a topic's peer dialed by hand for tests (`topic_dial`, in
 //! `net::testing`).
 //!
@@ -10,5 +11,6 @@
 pub(crate) mod dial;
 mod nat;
 pub(crate) mod probe;
+pub(crate) mod record;
 #[cfg(any(test, feature = "testing"))]
 pub(crate) mod topic_dial;

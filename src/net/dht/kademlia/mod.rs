@@ -15,7 +15,7 @@
 mod aged;
 mod node;
 mod query;
-mod records;
+pub(crate) mod records;
 mod router;
 pub(super) mod rpc;
 pub(crate) mod service;

@@ -19,7 +19,7 @@
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
-use super::records::Records;
+use super::records::{RecordStats, Records};
 use super::router::{self, Relay};
 use super::store::{Answer as StoreAnswer, Limits, Store};
 use super::table::{node_id, Added, Contact, NodeId, Table};
@@ -138,6 +138,11 @@ impl NodeState {
 
     pub(crate) fn table(&self) -> &Table {
         &self.table
+    }
+
+    /// What the records hold and saw; `None` on an ephemeral node.
+    pub(crate) fn record_stats(&self) -> Option<RecordStats> {
+        self.records.as_ref().map(Records::stats)
     }
 
     /// Handles one incoming request.

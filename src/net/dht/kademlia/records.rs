@@ -63,6 +63,19 @@ pub(crate) struct RecordCounts {
     pub(crate) refused: u64,
 }
 
+/// What a node's records hold and have seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordStats {
+    pub mutable: usize,
+    pub immutable: usize,
+    /// Bytes of values held.
+    pub bytes: usize,
+    /// Puts kept, gets answered with a record, requests refused.
+    pub kept: u64,
+    pub served: u64,
+    pub refused: u64,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Records {
     /// Encoded `MutableRecord`s, as a get answers them.
@@ -127,8 +140,21 @@ impl Records {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn counts(&self) -> RecordCounts {
         self.counts
+    }
+
+    pub(crate) fn stats(&self) -> RecordStats {
+        let (mutable, immutable) = self.held();
+        RecordStats {
+            mutable,
+            immutable,
+            bytes: self.bytes(),
+            kept: self.counts.kept,
+            served: self.counts.served,
+            refused: self.counts.refused,
+        }
     }
 
     /// Why the last refused put was refused.

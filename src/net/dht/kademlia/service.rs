@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::node::{Effect, NodeState, Role, K};
 use super::query::{Query, QueryOpts};
+use super::records::RecordStats;
 use super::rpc::{Answer, Inbound, Rpc, ATTEMPTS};
 use super::table::{Contact, NodeId};
 use super::throttle::RandomThrottle;
@@ -111,6 +112,11 @@ impl DhtNode {
     /// Contacts in the routing table.
     pub(crate) fn table_len(&self) -> usize {
         lock(&self.state).table().len()
+    }
+
+    /// What the node's records hold and saw; `None` on an ephemeral node.
+    pub(crate) fn record_stats(&self) -> Option<RecordStats> {
+        lock(&self.state).record_stats()
     }
 
     /// Routes the connection messages for `target` to `inbox` (a server of

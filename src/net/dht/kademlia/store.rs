@@ -862,7 +862,7 @@ mod tests {
         let mut s = store(Limits::default(), t0);
         let topic = [7; 32];
         let alice = key(1);
-        let mut announce_with = |s: &mut Store, kind, value: u64, at: Duration| {
+        let announce_with = |s: &mut Store, kind, value: u64, at: Duration| {
             let request = signed(kind, &alice, topic, 0, value);
             s.handle(&request, from(), true, &me(), t0 + at);
             s.lookup(&topic, t0 + at).map(|reply| reply.bump)
