@@ -82,13 +82,17 @@ fn js_peers_behind_nats_meet_on_a_dht_with_a_hychat_node_which_still_serves() {
 /// (fresh processes each time) connect cone <-> cone, cone <-> random and
 /// random <-> cone, the writer's message reaching the viewer within 60 s
 /// each, as on a DHT of JS nodes; then two hychats meet through the same
-/// nodes, and no node ever panicked. Proves hychat's nodes answer what a
-/// firewalled JS peer needs to classify its NAT (several nodes on other
-/// hosts, each seeing the peer's mapping), keep the records of peers
-/// behind NATs and relay their handshakes and holepunch rounds. On one
+/// nodes; then `hychat record` behind cone1 stores an immutable record
+/// that `hychat record` behind rand2 gets, and behind cone2 a mutable one
+/// (seq 1, then 2) that rand1 gets at seq 2, seq 1 again refused with
+/// SEQ_TOO_LOW; and no node ever panicked. Proves hychat's nodes answer
+/// what a firewalled JS peer needs to classify its NAT (several nodes on
+/// other hosts, each seeing the peer's mapping), keep the records of peers
+/// behind NATs and relay their handshakes and holepunch rounds, and keep
+/// records put from behind one NAT for a host behind another. On one
 /// machine nothing is behind a NAT: JS peers see themselves as reachable,
 /// connect directly and never send a holepunch round, so none of this is
-/// ever asked of a node.
+/// ever asked of a node, and no record request crosses a NAT.
 #[test]
 fn js_peers_behind_nats_holepunch_through_a_dht_of_five_hychat_nodes() {
     let lab = Lab::shared();

@@ -72,6 +72,7 @@
 pub mod first_dials;
 pub mod hosts;
 pub mod nat_pairs;
+pub mod records;
 pub mod robustness;
 pub mod scenarios;
 pub mod scene;

@@ -437,8 +437,9 @@ pub fn hychat_only_dht(scene: &mut Scene) -> (Vec<Background>, String) {
 /// behind NATs. Fresh JS pairs connect through them cone <-> cone,
 /// cone <-> random and random <-> cone (the JS peers classify their NAT
 /// from the nodes' answers and relay handshakes and holepunch rounds
-/// through them); then two hychats meet through the same nodes. No node
-/// may panic, not even one it recovers from.
+/// through them); then two hychats meet through the same nodes, and
+/// hychats behind NATs put and get mutable and immutable records on them
+/// (`records`). No node may panic, not even one it recovers from.
 pub fn js_on_a_hychat_only_dht(lab: &Lab) -> Vec<Timing> {
     let mut scene = Scene::new(lab, "js-hychat-only-dht");
     let (nodes, list) = hychat_only_dht(&mut scene);
@@ -469,6 +470,8 @@ pub fn js_on_a_hychat_only_dht(lab: &Lab) -> Vec<Timing> {
     }
     let took = hychats_meet(&mut scene, &list);
     scene.record("then hychat pub1 -> pub2 through the hychat nodes", took);
+    let took = super::records::records_across_nats(&mut scene, &list);
+    scene.record("records put behind NATs, got behind others", took);
     drop(nodes);
     scene.check_nodes_never_panicked();
     scene.finish()
