@@ -194,6 +194,36 @@ fn only_external_record_commands_are_the_records() {
     }));
 }
 
+/// A flood of valid puts: the oldest give way, and neither the count nor
+/// the bytes pass JS's bounds and ours.
+#[test]
+fn a_flood_of_puts_stays_within_the_bounds() {
+    let t0 = Instant::now();
+    let mut records = Records::default();
+    for i in 0..40_000u32 {
+        let mut value = vec![0u8; 1000];
+        value[..4].copy_from_slice(&i.to_be_bytes());
+        let put = request(IMMUTABLE_PUT, hash(&[&value]), true, Some(value));
+        assert_eq!(records.handle(&put, t0), stored());
+    }
+    let (_, immutable) = records.held();
+    assert!(records.bytes() <= VALUE_BYTES_PER_KIND);
+    assert_eq!(
+        immutable,
+        VALUE_BYTES_PER_KIND / 1000,
+        "the byte budget binds first"
+    );
+    // Small values: the count binds.
+    let mut records = Records::default();
+    for i in 0..40_000u32 {
+        let value = i.to_be_bytes().to_vec();
+        let put = request(IMMUTABLE_PUT, hash(&[&value]), true, Some(value));
+        records.handle(&put, t0);
+    }
+    assert_eq!(records.held(), (0, RECORDS_PER_KIND));
+    assert_eq!(records.counts().kept, 40_000);
+}
+
 proptest! {
     /// Any requests, well formed or not: no panic, and the bounds hold.
     #[test]
