@@ -187,3 +187,18 @@ pub fn start_bootstrap_joining(storage: &Path, others: &[u16]) -> (Background, u
         failures.join("\n")
     );
 }
+
+/// Loopback bootstrap nodes joined into one DHT, one per storage directory:
+/// each is started as `start_bootstrap_joining` starts it, joined to every
+/// node started before it (the first names itself). Returns the processes
+/// (each stopped on drop) and their ports, in the order started.
+pub fn start_bootstrap_dht(storages: &[&Path]) -> (Vec<Background>, Vec<u16>) {
+    let mut nodes = Vec::new();
+    let mut ports = Vec::new();
+    for storage in storages {
+        let (node, port) = start_bootstrap_joining(storage, &ports);
+        nodes.push(node);
+        ports.push(port);
+    }
+    (nodes, ports)
+}
