@@ -7,12 +7,21 @@
 //! Paths: a server that is OPEN, or that answered through a relay but offers
 //! no holepunch, is connected to straight (JS's first case); one that
 //! offers a holepunch is punched (`punch`), and the stream opens on the
-//! socket the probe reached. `path` is the pure decision.
+//! socket the probe reached. Behind the same public IP as the server, its
+//! LAN address is tried from the DHT socket while the punch runs (`lan`),
+//! and the first path that works is taken. `path` is the pure decision.
+//!
+//! Our payload's `addresses4` are this host's interface addresses with the
+//! DHT socket's port (JS `localAddresses`), so a server behind our router
+//! can tell we are on its network; `Lan::Off` shares none and tries none
+//! (JS `localConnection: false`).
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{SocketAddr, SocketAddrV4};
 
+use super::lan::{punch_or_lan, Way};
 use super::punch::{pick_server_relay, punch, Plan, PunchError};
 use crate::net::dht::connection::handshake::{ClientHandshake, HandshakeError};
+use crate::net::dht::connection::lan::{self, is_bogon, Lan};
 use crate::net::dht::connection::sampler::Firewall;
 use crate::net::dht::connection::stream::{DhtStream, Taken};
 use crate::net::dht::encoding::crypto::hash;
@@ -80,21 +89,6 @@ pub(crate) fn path(
     Some(Path::Punch)
 }
 
-/// Private, loopback, link-local and reserved ranges (JS `bogon`).
-pub(crate) fn is_bogon(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    ip.is_private()
-        || ip.is_loopback()
-        || ip.is_link_local()
-        || a == 0
-        || (a == 100 && (64..=127).contains(&b))
-        || (a == 192 && b == 0 && (c == 0 || c == 2))
-        || (a == 198 && (b == 18 || b == 19))
-        || (a == 198 && b == 51 && c == 100)
-        || (a == 203 && b == 0 && c == 113)
-        || a >= 224
-}
-
 /// A connection we dialed, and whose relay carried its handshake.
 #[derive(Debug)]
 pub(crate) struct Connected {
@@ -104,10 +98,20 @@ pub(crate) struct Connected {
     pub(crate) relay: SocketAddrV4,
 }
 
-/// Connects to the server with `public_key` through the DHT `node` is in.
+/// Connects to the server with `public_key` through the DHT `node` is in,
+/// with the LAN shortcut as the environment sets it (`Lan::from_env`).
 pub(crate) async fn connect(
     node: &DhtNode,
     public_key: [u8; 32],
+) -> Result<Connected, ConnectError> {
+    connect_with(node, public_key, Lan::from_env()).await
+}
+
+/// `connect`, with the LAN shortcut on or off.
+pub(crate) async fn connect_with(
+    node: &DhtNode,
+    public_key: [u8; 32],
+    lan: Lan,
 ) -> Result<Connected, ConnectError> {
     let target = hash(&[&public_key]);
     let answers = node.query(FIND_PEER, target, None).await;
@@ -133,7 +137,13 @@ pub(crate) async fn connect(
         .socket()
         .create_stream(local_id)
         .map_err(|e| ConnectError::Stream(e.to_string()))?;
+    let local_addresses = if lan.is_on() {
+        lan::local_addresses(rpc.local_addr(), &lan::interfaces())
+    } else {
+        Vec::new()
+    };
     let ours = NoisePayload {
+        addresses4: local_addresses.clone(),
         udx: Some(UdxInfo::new(local_id, false)),
         secret_stream: Some(SecretStreamInfo::default()),
         ..NoisePayload::default()
@@ -174,6 +184,7 @@ pub(crate) async fn connect(
             continue;
         };
         let server_address = reply.peer_address.unwrap_or(relay);
+        let client_address = answer.reply.to;
         let done = handshake.finish(&reply.noise)?;
         let Some(remote_udx) = done.remote.udx.as_ref().map(|u| u.id) else {
             return Err(HandshakeError::NoUdx.into());
@@ -199,15 +210,32 @@ pub(crate) async fn connect(
                     holepunch_secret: done.holepunch_secret,
                     handshake_rtt,
                 };
-                let punched = punch(node, plan, rpc.local_addr().ip()).await?;
-                // The stream runs on the socket the probe reached.
-                let half = punched
-                    .socket
-                    .socket()
-                    .create_stream(local_id)
-                    .map_err(|e| ConnectError::Stream(e.to_string()))?;
-                let taken = Taken::Punched(punched.strategy);
-                (half, punched.remote, taken, Some(punched.socket))
+                let lan_address = super::lan::target(
+                    lan,
+                    &done.remote,
+                    server_address != relay,
+                    client_address,
+                    server_address,
+                    &local_addresses,
+                );
+                let punching = punch(node, plan, rpc.local_addr().ip());
+                match punch_or_lan(punching, rpc, lan_address).await? {
+                    // The stream runs on the DHT socket, to the LAN address.
+                    Way::Lan(to) => {
+                        tracing::debug!(%to, "LAN shortcut: connecting to the server's LAN address");
+                        (half, to, Taken::Direct, None)
+                    }
+                    // The stream runs on the socket the probe reached.
+                    Way::Punched(punched) => {
+                        let half = punched
+                            .socket
+                            .socket()
+                            .create_stream(local_id)
+                            .map_err(|e| ConnectError::Stream(e.to_string()))?;
+                        let taken = Taken::Punched(punched.strategy);
+                        (half, punched.remote, taken, Some(punched.socket))
+                    }
+                }
             }
             None => return Err(ConnectError::CannotConnect),
         };
@@ -227,6 +255,7 @@ pub(crate) async fn connect(
 mod tests {
     use super::*;
     use crate::net::dht::encoding::messages::{HolepunchInfo, RelayInfo, FIREWALL_CONSISTENT};
+    use std::net::Ipv4Addr;
 
     fn addr(text: &str) -> SocketAddrV4 {
         text.parse().unwrap()
@@ -320,7 +349,7 @@ mod tests {
     /// open server is dialed directly.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reaches_an_open_js_server_through_our_nodes_and_talks_over_the_secret_stream() {
-        let (path, punches) = echo_through_a_js_server(false).await;
+        let (path, punches) = echo_through_a_js_server(false, Lan::On).await;
         assert_eq!(path, Taken::Direct);
         assert!(punches.contains("\"consistent\":0"), "{punches}");
     }
@@ -330,10 +359,11 @@ mod tests {
     /// only opens if our rounds, NAT sampling and probes work with JS's.
     /// On one machine both sides are "consistent": the server's fast-mode
     /// probe answers our first round (JS counts no punch for that), or the
-    /// consistent strategy does; the lab covers the random ones.
+    /// consistent strategy does; the lab covers the random ones. The LAN
+    /// shortcut is off: on loopback it would win.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn punches_through_to_a_firewalled_js_server() {
-        let (path, punches) = echo_through_a_js_server(true).await;
+        let (path, punches) = echo_through_a_js_server(true, Lan::Off).await;
         assert!(
             matches!(path, Taken::Punched("fast" | "consistent")),
             "{path}"
@@ -342,9 +372,23 @@ mod tests {
         assert!(punches.contains("\"random\":0"), "{punches}");
     }
 
+    /// The same server with the LAN shortcut on: on loopback the relay sees
+    /// both sides at 127.0.0.1, so the JS server takes its LAN rule (our
+    /// payload shares 127.0.0.1 with our DHT port) and answers from its
+    /// DHT socket, and we ping its shared address and open the stream
+    /// there, on our DHT socket, before any probe gets through, as a JS
+    /// client would.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reaches_a_firewalled_js_server_over_the_lan_shortcut_on_loopback() {
+        let (path, punches) = echo_through_a_js_server(true, Lan::On).await;
+        assert_eq!(path, Taken::Direct);
+        assert!(punches.contains("\"consistent\":0"), "{punches}");
+        assert!(punches.contains("\"random\":0"), "{punches}");
+    }
+
     /// Runs the echo exchange; returns how we connected and the JS
     /// server's punch statistics.
-    async fn echo_through_a_js_server(firewalled: bool) -> (Taken, String) {
+    async fn echo_through_a_js_server(firewalled: bool, lan: Lan) -> (Taken, String) {
         use crate::net::dht::connection::stream::echo_round_trip;
         use crate::net::dht::kademlia::service::NodeConfig;
         use std::io::{BufRead, BufReader};
@@ -414,7 +458,7 @@ mod tests {
         let client = start(list.clone(), false);
         // One dial, no retry: the JS server prints its key once its
         // announcement is done, so the first dial must reach it.
-        let mut connected = connect(&client, key)
+        let mut connected = connect_with(&client, key, lan)
             .await
             .unwrap_or_else(|e| panic!("our one dial to the JS server failed: {e}"));
         assert_eq!(connected.remote_public_key, key);

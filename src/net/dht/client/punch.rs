@@ -19,8 +19,10 @@
 //!
 //! A probe can arrive at any point (the server's "fast mode" answers round
 //! one with a probe), so every wait races the arrival of a probe. Every
-//! socket but the winner is closed when the attempt ends. Pure decisions
-//! live in `sampler` and `strategy`; this is their driver.
+//! socket but the winner is closed when the attempt ends, or when it is
+//! dropped because the LAN shortcut won (`lan`; a random punch's slot in
+//! the throttle is given back then too). Pure decisions live in `sampler`
+//! and `strategy`; this is their driver.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddrV4};
@@ -290,11 +292,9 @@ impl Attempt<'_> {
         if random && !self.node.start_random_punch(Instant::now()) {
             return Err(PunchError::Throttled);
         }
-        let result = self.round_two(arrivals, server_address, remote_token).await;
-        if random {
-            self.node.end_random_punch(Instant::now());
-        }
-        result
+        // Ended however round two ends, dropped included (the LAN won).
+        let _slot = random.then_some(RandomSlot(self.node));
+        self.round_two(arrivals, server_address, remote_token).await
     }
 
     async fn round_two(
@@ -346,6 +346,15 @@ impl Attempt<'_> {
                 return Ok(arrived);
             }
         }
+    }
+}
+
+/// A random punch of the node's throttle, ended when dropped.
+struct RandomSlot<'a>(&'a DhtNode);
+
+impl Drop for RandomSlot<'_> {
+    fn drop(&mut self) {
+        self.0.end_random_punch(Instant::now());
     }
 }
 

@@ -1,13 +1,16 @@
 //! What a DHT connection is made of, whichever side started it: the Noise
 //! handshake (`handshake`), the holepunch's shared pieces (a puncher
 //! socket's NAT sampler, `sampler`; the strategy and its probes, pure,
-//! `strategy`; the puncher's sockets, `sockets`) and the stream a
-//! connection ends in (`stream`: `DhtStream`, and how it was `Taken`).
+//! `strategy`; the puncher's sockets, `sockets`), the LAN shortcut's
+//! (`lan`: which interface addresses to share, which of the other side's
+//! to try) and the stream a connection ends in (`stream`: `DhtStream`, and
+//! how it was `Taken`).
 //!
 //! Uses `encoding` and `kademlia`; `client` and `server` use it, and it
 //! uses neither.
 
 pub(super) mod handshake;
+pub(super) mod lan;
 pub(super) mod sampler;
 pub(super) mod sockets;
 pub(super) mod strategy;

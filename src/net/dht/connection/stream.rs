@@ -2,9 +2,14 @@
 //! (`server/listener.rs`) alike: the secret stream framed over its UDX
 //! stream, the peer's address, how its packets got through (`Taken`), the
 //! punched socket it runs on (kept open as long as the stream), and a count
-//! of the UDX packets the peer got through to us (`PacketsIn`).
+//! of the UDX packets the peer got through to us (`PacketsIn`). A stream
+//! whose first bytes were read to learn that the peer came (the LAN
+//! shortcut's, `server/lan.rs`) gets them back in front (`ReadAhead`).
 
+use std::io;
 use std::net::SocketAddrV4;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use async_compat::Compat;
 use hypercore_handshake::Cipher;
@@ -65,15 +70,33 @@ impl DhtStream {
     /// Puts the handshake's `cipher` on `stream`, framed as the peers'
     /// protocol expects (24-bit little-endian lengths).
     pub(crate) fn open(
-        mut cipher: Cipher,
+        cipher: Cipher,
         stream: udx::UdxStream,
         remote_addr: SocketAddrV4,
         path: Taken,
         socket: Option<Rpc>,
     ) -> Self {
+        Self::open_after(cipher, stream, Vec::new(), remote_addr, path, socket)
+    }
+
+    /// `open`, for a stream whose first bytes (`head`) were read already:
+    /// the cipher reads them first, then the stream.
+    pub(crate) fn open_after(
+        mut cipher: Cipher,
+        stream: udx::UdxStream,
+        head: Vec<u8>,
+        remote_addr: SocketAddrV4,
+        path: Taken,
+        socket: Option<Rpc>,
+    ) -> Self {
         let packets_in = PacketsIn(stream.clone());
-        cipher.set_io(Box::new(Uint24LELengthPrefixedFraming::new(Compat::new(
+        let io = ReadAhead {
+            head,
+            read: 0,
             stream,
+        };
+        cipher.set_io(Box::new(Uint24LELengthPrefixedFraming::new(Compat::new(
+            io,
         ))));
         Self {
             cipher,
@@ -82,6 +105,53 @@ impl DhtStream {
             packets_in,
             _socket: socket,
         }
+    }
+}
+
+/// A UDX stream with bytes already read from it put back in front.
+struct ReadAhead {
+    head: Vec<u8>,
+    /// How much of `head` was read again.
+    read: usize,
+    stream: udx::UdxStream,
+}
+
+impl tokio::io::AsyncRead for ReadAhead {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if let Some(left) = this.head.get(this.read..).filter(|l| !l.is_empty()) {
+            let n = left.len().min(buf.remaining());
+            buf.put_slice(&left[..n]);
+            this.read += n;
+            if this.read == this.head.len() {
+                this.head = Vec::new();
+                this.read = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for ReadAhead {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 

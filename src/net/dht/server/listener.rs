@@ -17,6 +17,12 @@
 //! - The stream opens on the socket and at the address where the client's
 //!   first UDX packet really comes from (what JS's firewall hook does), so
 //!   a NAT that changes ports does not matter.
+//! - Our answer's `addresses4` are our interface addresses with the DHT
+//!   socket's port, each checked to receive (JS `validateLocalAddresses`).
+//!   A client behind our own router (the relay saw us both at one public
+//!   IP) may reach us over the LAN (`lan`): a stream on the DHT socket
+//!   waits for its first packet beside the punch, and under JS's LAN rule
+//!   the answer goes from the DHT socket, not a puncher.
 //! - We never claim to be OPEN (design rule 4 of the holepunch notes):
 //!   public servers are punched too, which costs one fast round.
 //!
@@ -34,7 +40,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::announcer::{announce, Relays};
+use super::lan::{first_bytes, FirstBytes, LanPlan};
 use crate::net::dht::connection::handshake::{respond, HandshakeError, Handshaken};
+use crate::net::dht::connection::lan::{self, Lan};
 use crate::net::dht::connection::sampler::{Firewall, NatSampler};
 use crate::net::dht::connection::sockets::{sample_nat, Extra, PunchSockets};
 use crate::net::dht::connection::strategy::{
@@ -84,12 +92,18 @@ impl Drop for Listener {
     }
 }
 
-/// Starts a server for `key` on `node`: it announces itself and accepts.
+/// Starts a server for `key` on `node`: it announces itself and accepts,
+/// with the LAN shortcut as the environment sets it (`Lan::from_env`).
 pub(crate) fn listen(node: Arc<DhtNode>, key: SigningKey) -> Listener {
+    listen_with(node, key, Lan::from_env())
+}
+
+/// `listen`, with the LAN shortcut on or off (JS `shareLocalAddress`).
+pub(crate) fn listen_with(node: Arc<DhtNode>, key: SigningKey, lan: Lan) -> Listener {
     let (accepted_tx, connections) = mpsc::channel(16);
     let (relays_tx, relays) = watch::channel(Vec::new());
     let public_key = key.verifying_key().to_bytes();
-    let task = tokio::spawn(serve(node, key, accepted_tx, relays_tx));
+    let task = tokio::spawn(serve(node, key, lan, accepted_tx, relays_tx));
     Listener {
         connections,
         relays,
@@ -113,9 +127,14 @@ enum ToEntry {
     },
 }
 
+/// Each interface address's verdict: does it receive (`lan::validated`).
+type Validated = Arc<std::sync::Mutex<HashMap<std::net::Ipv4Addr, bool>>>;
+
 struct Server {
     node: Arc<DhtNode>,
     key: SigningKey,
+    lan: Lan,
+    validated: Validated,
     target: [u8; 32],
     relays: Relays,
     /// Entry index → its task's inbox; `None` for a free slot.
@@ -128,6 +147,7 @@ struct Server {
 async fn serve(
     node: Arc<DhtNode>,
     key: SigningKey,
+    lan: Lan,
     accepted: mpsc::Sender<Accepted>,
     relays_tx: watch::Sender<Vec<SocketAddrV4>>,
 ) {
@@ -138,6 +158,8 @@ async fn serve(
     let mut server = Server {
         node: Arc::clone(&node),
         key,
+        lan,
+        validated: Validated::default(),
         target,
         relays: Relays::default(),
         entries: Vec::new(),
@@ -240,6 +262,8 @@ impl Server {
         self.by_noise.insert(handshake.noise.clone(), index);
         let entry = EntryStart {
             node: Arc::clone(&self.node),
+            lan: self.lan,
+            validated: Arc::clone(&self.validated),
             seed: self.key.to_bytes(),
             public: self.key.verifying_key().to_bytes(),
             target: self.target,
@@ -300,6 +324,8 @@ fn reply_route(handshake: &Handshake, from: SocketAddrV4) -> Option<ReplyTo> {
 
 struct EntryStart {
     node: Arc<DhtNode>,
+    lan: Lan,
+    validated: Validated,
     seed: [u8; 32],
     public: [u8; 32],
     target: [u8; 32],
@@ -354,6 +380,13 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
     let local_udx: u32 = rand::random();
     let relays = start.relays.current().to_vec();
     let relay_addresses: Vec<SocketAddrV4> = relays.iter().map(|r| r.relay_address).collect();
+    let dht = start.node.rpc();
+    let ours = if start.lan.is_on() {
+        let candidates = lan::local_addresses(dht.local_addr(), &lan::interfaces());
+        lan::validated(candidates, &start.validated).await
+    } else {
+        Vec::new()
+    };
     let responded = respond(start.seed, start.public, &start.handshake.noise, |client| {
         let error = match client {
             Ok(_) => ERROR_NONE,
@@ -366,6 +399,7 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
                 id: start.id as u64,
                 relays: relays.clone(),
             }),
+            addresses4: ours.clone(),
             udx: Some(UdxInfo::new(local_udx, false)),
             secret_stream: Some(SecretStreamInfo::default()),
             relay_addresses: (!relay_addresses.is_empty()).then(|| relay_addresses.clone()),
@@ -375,7 +409,6 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
     let Ok(responded) = responded else {
         return;
     };
-    let dht = start.node.rpc();
     // The answer goes back the way the request came, sent from `rpc`.
     let answer_from = |rpc: &Rpc| {
         send_answer(
@@ -421,8 +454,27 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
     let Some(puncher) = sockets.rpc(0).cloned() else {
         return;
     };
-    // Answered from the puncher: the relay tells the client where it is.
-    answer_from(&puncher);
+    // A client behind our router may come over the LAN: a stream on the
+    // DHT socket waits for it beside the punch.
+    let lan_plan = super::lan::plan(
+        start.lan,
+        true,
+        start.reply_to.client(),
+        start.request.to,
+        &done.remote,
+        &ours,
+    );
+    let lan_stream = lan_plan.and_then(|plan| {
+        let half = dht.socket().create_stream(local_udx).ok()?;
+        let stream = half.connect(SocketAddr::V4(plan.client), remote_udx).ok()?;
+        tracing::debug!(client = %plan.client, answer_from_dht = plan.answer_from_dht, "LAN shortcut: waiting for the client on the DHT socket");
+        Some((plan, stream))
+    });
+    let answer_from_dht = lan_stream.as_ref().is_some_and(|(p, _)| p.answer_from_dht);
+    // Answered from the puncher, so the relay tells the client where it
+    // is; under JS's LAN rule from the DHT socket, the one the client
+    // reaches over the LAN.
+    answer_from(if answer_from_dht { dht } else { &puncher });
     let punch = ServerPunch {
         node: Arc::clone(&start.node),
         target: start.target,
@@ -438,8 +490,24 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
         strategy: "fast",
         random: false,
         answer: responded.answer.clone(),
+        answer_from_dht,
     };
-    if let Some((socket, remote, how, early)) = punch.run(&mut inbox, extra, local_udx).await {
+    let lan_wait = lan_stream.as_ref().map(|(_, s)| first_bytes(s.clone()));
+    let won = punch.run(&mut inbox, extra, local_udx, lan_wait).await;
+    if let (Some(Won::Lan(head)), Some((LanPlan { client, .. }, stream))) = (&won, lan_stream) {
+        tracing::debug!(%client, "LAN shortcut: the client came over the LAN");
+        let stream = DhtStream::open_after(
+            done.cipher,
+            stream,
+            head.clone(),
+            client,
+            Taken::Direct,
+            None,
+        );
+        deliver_stream(&start.accepted, done.remote_public_key, stream).await;
+        return;
+    }
+    if let Some(Won::Punched(socket, remote, how, early)) = won {
         let half = socket.socket().create_stream(local_udx);
         if let Ok(half) = half {
             if let Ok(stream) = half.connect(SocketAddr::V4(remote), remote_udx) {
@@ -468,13 +536,38 @@ async fn deliver(
     path: Taken,
     socket: Option<Rpc>,
 ) {
-    tracing::debug!(%remote_addr, %path, "accepted a connection");
+    let stream = DhtStream::open(done.cipher, stream, remote_addr, path, socket);
+    deliver_stream(accepted, done.remote_public_key, stream).await;
+}
+
+async fn deliver_stream(
+    accepted: &mpsc::Sender<Accepted>,
+    remote_public_key: Option<[u8; 32]>,
+    stream: DhtStream,
+) {
+    tracing::debug!(remote_addr = %stream.remote_addr, path = %stream.path, "accepted a connection");
     let _ = accepted
         .send(Accepted {
-            remote_public_key: done.remote_public_key,
-            stream: DhtStream::open(done.cipher, stream, remote_addr, path, socket),
+            remote_public_key,
+            stream,
         })
         .await;
+}
+
+/// How a handshake entry's punch ended well.
+enum Won {
+    /// The client's first UDX packet reached this punch socket, from this
+    /// address (the strategy, and the packets that came before the stream).
+    Punched(Rpc, SocketAddrV4, &'static str, Vec<Vec<u8>>),
+    /// Its first bytes came over the LAN, on the DHT socket's stream.
+    Lan(Vec<u8>),
+}
+
+/// What ended the punch loop: a punch socket's first UDX packet (which
+/// socket, from where, and the packets so far) or the LAN's first bytes.
+enum Arrival {
+    Punched(usize, SocketAddrV4, Vec<Vec<u8>>),
+    Lan(Vec<u8>),
 }
 
 /// The punch of one handshake entry, on the serving side.
@@ -494,19 +587,37 @@ struct ServerPunch {
     random: bool,
     /// Our handshake answer, for repeats of the first message.
     answer: Vec<u8>,
+    /// Whether the answer went from the DHT socket (JS's LAN rule), so
+    /// repeats go from there too.
+    answer_from_dht: bool,
 }
 
 impl ServerPunch {
     /// Runs until the client's first UDX packet arrives on one of our punch
-    /// sockets (returns that socket, the packet's source and the strategy),
-    /// or the punch gives up.
+    /// sockets (that socket, the packet's source and the strategy), or its
+    /// first bytes on the DHT socket's stream that `lan` waits on, or the
+    /// punch gives up.
     async fn run(
         mut self,
         inbox: &mut mpsc::Receiver<ToEntry>,
         mut extras: mpsc::Receiver<Extra>,
         local_udx: u32,
-    ) -> Option<(Rpc, SocketAddrV4, &'static str, Vec<Vec<u8>>)> {
-        self.sample().await;
+        mut lan: Option<FirstBytes>,
+    ) -> Option<Won> {
+        match lan.as_mut() {
+            Some(wait) => tokio::select! {
+                () = self.sample() => {}
+                head = wait => return Some(Won::Lan(head)),
+            },
+            None => self.sample().await,
+        }
+        let lan_arrival = async {
+            match lan.as_mut() {
+                Some(wait) => wait.await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(lan_arrival);
         let prepunch = tokio::time::Instant::now() + PREPUNCH;
         let outcome = loop {
             let wake = self
@@ -530,7 +641,12 @@ impl ServerPunch {
                             .ok()
                             .and_then(|h| reply_route(&h, from))
                         {
-                            if let Some(rpc) = self.sockets.rpc(0) {
+                            let rpc = if self.answer_from_dht {
+                                Some(self.node.rpc())
+                            } else {
+                                self.sockets.rpc(0)
+                            };
+                            if let Some(rpc) = rpc {
                                 send_answer(rpc, self.target, &request, route, &self.answer);
                             }
                         }
@@ -550,10 +666,11 @@ impl ServerPunch {
                                 early.push(bytes);
                             }
                         }
-                        break Some((socket, from, early));
+                        break Some(Arrival::Punched(socket, from, early));
                     }
                     Extra::Udx { .. } => {}
                 },
+                head = &mut lan_arrival => break Some(Arrival::Lan(head)),
                 _ = tokio::time::sleep_until(deadline) => {
                     match &mut self.schedule {
                         None => break None,
@@ -570,10 +687,14 @@ impl ServerPunch {
         if self.random {
             self.node.end_random_punch(Instant::now());
         }
-        let (socket, from, early) = outcome?;
-        let strategy = self.strategy;
-        let rpc = self.sockets.take(socket)?;
-        Some((rpc, from, strategy, early))
+        match outcome? {
+            Arrival::Lan(head) => Some(Won::Lan(head)),
+            Arrival::Punched(socket, from, early) => {
+                let strategy = self.strategy;
+                let rpc = self.sockets.take(socket)?;
+                Some(Won::Punched(rpc, from, strategy, early))
+            }
+        }
     }
 
     /// Samples our NAT from the puncher socket (as the client does).
@@ -728,7 +849,7 @@ impl ServerPunch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::dht::client::connect;
+    use crate::net::dht::client::connect_with;
     use crate::net::dht::connection::stream::echo_round_trip;
     use crate::net::dht::kademlia::service::NodeConfig;
     use futures::{SinkExt, StreamExt};
@@ -783,27 +904,45 @@ mod tests {
 
     /// Our client reaches our server through our nodes: the server answers
     /// from a puncher and the two punch (on one machine, the fast or the
-    /// consistent way), and bytes go both ways.
+    /// consistent way), and bytes go both ways. The LAN shortcut is off on
+    /// both sides: on loopback it would win.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn our_client_punches_through_to_our_server_and_they_talk() {
+        let (client, served) = our_client_to_our_server(Lan::Off).await;
+        assert!(matches!(client, Taken::Punched(_)), "{client}");
+        assert!(matches!(served, Taken::Punched(_)), "{served}");
+    }
+
+    /// The same with the LAN shortcut on: on loopback the relay sees both
+    /// sides at 127.0.0.1 and each shares 127.0.0.1 with its DHT port, so
+    /// the server takes JS's LAN rule (answers from its DHT socket, holds a
+    /// stream there) and the client's ping of the server's shared address
+    /// answers before any probe gets through: both streams run on the DHT
+    /// sockets, and the first bytes the server read to know the client
+    /// came still reach its cipher.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn our_client_reaches_our_server_over_the_lan_shortcut_on_loopback() {
+        let (client, served) = our_client_to_our_server(Lan::On).await;
+        assert_eq!(client, Taken::Direct);
+        assert_eq!(served, Taken::Direct);
+    }
+
+    /// One dial of our client to our server, both with `lan`, and an echo
+    /// over it: the paths of the client and of the server.
+    async fn our_client_to_our_server(lan: Lan) -> (Taken, Taken) {
         let (_nodes, list) = three_nodes();
         let server_node = Arc::new(start(list.clone(), false));
         let key = SigningKey::from_bytes(&rand::random());
         let public = key.verifying_key().to_bytes();
-        let listener = listen(Arc::clone(&server_node), key);
+        let listener = listen_with(Arc::clone(&server_node), key, lan);
         let mut relays = listener.relays.clone();
         let mut paths = echo(listener);
         announced(&mut relays).await;
         let client = start(list.clone(), false);
         // One dial, no retry: the server is announced, so the first must work.
-        let mut connected = connect(&client, public)
+        let mut connected = connect_with(&client, public, lan)
             .await
             .unwrap_or_else(|e| panic!("our client's one dial to our server failed: {e}"));
-        assert!(
-            matches!(connected.stream.path, Taken::Punched(_)),
-            "{}",
-            connected.stream.path
-        );
         let echoed = echo_round_trip(&mut connected.stream, b"ping").await;
         assert_eq!(
             echoed.as_deref(),
@@ -811,7 +950,7 @@ mod tests {
             "the echo arrives within 10 s"
         );
         let served = paths.recv().await.expect("the server accepted");
-        assert!(matches!(served, Taken::Punched(_)), "{served}");
+        (connected.stream.path, served)
     }
 
     /// A JS hyperdht client (believing itself firewalled, so nobody takes a
@@ -830,6 +969,8 @@ mod tests {
         let server_node = Arc::new(start(list.clone(), false));
         let key = SigningKey::from_bytes(&rand::random());
         let public = hex::encode(key.verifying_key().to_bytes());
+        // The JS client shares no LAN address (`localConnection: false`),
+        // so the shortcut never applies, whatever the environment says.
         let listener = listen(Arc::clone(&server_node), key);
         let mut relays = listener.relays.clone();
         let mut paths = echo(listener);
