@@ -71,9 +71,11 @@ pub(crate) async fn mutable_put(
     let target = hash(&[&public_key]);
     let put = MutablePut {
         public_key,
-        seq,
-        value: value.to_vec(),
-        signature: sign_mutable(seq, value, key),
+        record: MutableRecord {
+            seq,
+            value: value.to_vec(),
+            signature: sign_mutable(seq, value, key),
+        },
     };
     let answers = node.query(MUTABLE_GET, target, Some(encode_seq(0))).await;
     commit(node, target, answers, MUTABLE_PUT, put.encode()).await

@@ -88,7 +88,7 @@ pub fn dht_decoders() -> Vec<DhtDecoder> {
             name: "MutableRecord::decode",
             samples: mutable_puts()
                 .iter()
-                .map(|put| put.record().encode())
+                .map(|put| put.record.encode())
                 .collect(),
             run: run_mutable_record,
         },
@@ -293,9 +293,11 @@ fn mutable_puts() -> Vec<MutablePut> {
         .zip([&b"testing"[..], b"", &[0xff; 900], b"x"])
         .map(|(seq, value)| MutablePut {
             public_key: [seq as u8; 32],
-            seq,
-            value: value.to_vec(),
-            signature: [7; 64],
+            record: MutableRecord {
+                seq,
+                value: value.to_vec(),
+                signature: [7; 64],
+            },
         })
         .collect()
 }

@@ -30,47 +30,27 @@ pub(crate) const NS_MUTABLE_PUT: [u8; 32] = [
     0xc2, 0x8c, 0xe4, 0x37, 0xee, 0x2a, 0xb4, 0x9e, 0xfd, 0x30, 0xd9, 0x93, 0x66, 0x03, 0x9b, 0x1e,
 ];
 
-/// A `MUTABLE_PUT` request's value.
+/// A `MUTABLE_PUT` request's value: the signer's key, then the record as
+/// a get answers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MutablePut {
     pub(crate) public_key: [u8; 32],
-    pub(crate) seq: u64,
-    /// Empty when the sender gave none (JS then ignores the put).
-    pub(crate) value: Vec<u8>,
-    pub(crate) signature: [u8; 64],
+    pub(crate) record: MutableRecord,
 }
 
 impl MutablePut {
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(32 + 10 + self.value.len() + 64);
+        let mut out = Vec::with_capacity(32 + 10 + self.record.value.len() + 64);
         out.extend_from_slice(&self.public_key);
-        put_uint(&mut out, self.seq);
-        put_buffer(&mut out, &self.value);
-        out.extend_from_slice(&self.signature);
+        self.record.write(&mut out);
         out
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
         let mut r = Reader(bytes);
         let public_key = r.fixed32()?;
-        let seq = r.uint()?;
-        let value = r.buffer()?.map(<[u8]>::to_vec).unwrap_or_default();
-        let signature = r.fixed64()?;
-        Ok(MutablePut {
-            public_key,
-            seq,
-            value,
-            signature,
-        })
-    }
-
-    /// The record a node keeps of this put (and answers gets with).
-    pub(crate) fn record(&self) -> MutableRecord {
-        MutableRecord {
-            seq: self.seq,
-            value: self.value.clone(),
-            signature: self.signature,
-        }
+        let record = MutableRecord::read(&mut r)?;
+        Ok(MutablePut { public_key, record })
     }
 }
 
@@ -78,6 +58,7 @@ impl MutablePut {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MutableRecord {
     pub(crate) seq: u64,
+    /// Empty when the sender gave none (JS then ignores the put).
     pub(crate) value: Vec<u8>,
     pub(crate) signature: [u8; 64],
 }
@@ -85,14 +66,21 @@ pub(crate) struct MutableRecord {
 impl MutableRecord {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(10 + self.value.len() + 64);
-        put_uint(&mut out, self.seq);
-        put_buffer(&mut out, &self.value);
-        out.extend_from_slice(&self.signature);
+        self.write(&mut out);
         out
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        let mut r = Reader(bytes);
+        Self::read(&mut Reader(bytes))
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        put_uint(out, self.seq);
+        put_buffer(out, &self.value);
+        out.extend_from_slice(&self.signature);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, CodecError> {
         let seq = r.uint()?;
         let value = r.buffer()?.map(<[u8]>::to_vec).unwrap_or_default();
         let signature = r.fixed64()?;
@@ -179,9 +167,11 @@ mod tests {
             .iter()
             .map(|(seq, value)| MutablePut {
                 public_key: key.verifying_key().to_bytes(),
-                seq: *seq,
-                value: value.clone(),
-                signature: sign_mutable(*seq, value, &key),
+                record: MutableRecord {
+                    seq: *seq,
+                    value: value.clone(),
+                    signature: sign_mutable(*seq, value, &key),
+                },
             })
             .collect();
         let asked: Vec<serde_json::Value> = ours
@@ -190,8 +180,8 @@ mod tests {
                 serde_json::json!({
                     "op": "mutable",
                     "seed": format!("hex:{}", hex::encode(seed)),
-                    "seq": put.seq,
-                    "value": format!("hex:{}", hex::encode(&put.value)),
+                    "seq": put.record.seq,
+                    "value": format!("hex:{}", hex::encode(&put.record.value)),
                     "rust": hex::encode(put.encode()),
                 })
             })
@@ -200,25 +190,20 @@ mod tests {
         for (put, js) in ours.iter().zip(&results) {
             let text = |field: &str| js[field].as_str().unwrap_or_default().to_string();
             assert_eq!(text("publicKey"), hex::encode(put.public_key), "{js}");
+            let seq = put.record.seq;
             assert_eq!(
                 text("signature"),
-                hex::encode(put.signature),
-                "seq {}",
-                put.seq
+                hex::encode(put.record.signature),
+                "seq {seq}"
             );
-            assert_eq!(text("put"), hex::encode(put.encode()), "seq {}", put.seq);
+            assert_eq!(text("put"), hex::encode(put.encode()), "seq {seq}");
             assert_eq!(
                 text("record"),
-                hex::encode(put.record().encode()),
-                "seq {}",
-                put.seq
+                hex::encode(put.record.encode()),
+                "seq {seq}"
             );
-            assert_eq!(
-                js["verifiesRust"],
-                serde_json::Value::Bool(true),
-                "seq {}",
-                put.seq
-            );
+            let verified = js["verifiesRust"].as_bool();
+            assert_eq!(verified, Some(true), "seq {seq}");
         }
     }
 
@@ -244,10 +229,10 @@ mod tests {
             signature in proptest::collection::vec(any::<u8>(), 64),
         ) {
             let signature: [u8; 64] = signature.try_into().unwrap();
-            let put = MutablePut { public_key, seq, value, signature };
-            prop_assert_eq!(MutablePut::decode(&put.encode()), Ok(put.clone()));
-            let record = put.record();
-            prop_assert_eq!(MutableRecord::decode(&record.encode()), Ok(record));
+            let record = MutableRecord { seq, value, signature };
+            prop_assert_eq!(MutableRecord::decode(&record.encode()), Ok(record.clone()));
+            let put = MutablePut { public_key, record };
+            prop_assert_eq!(MutablePut::decode(&put.encode()), Ok(put));
         }
 
         /// Any bytes: a value or a refusal, never a panic.

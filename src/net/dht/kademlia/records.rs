@@ -209,25 +209,31 @@ impl Records {
         if hash(&[&put.public_key]) != target {
             return Err(Refusal::WrongTarget);
         }
-        if put.value.is_empty() {
+        let record = &put.record;
+        if record.value.is_empty() {
             return Err(Refusal::Incomplete);
         }
-        if !verify_mutable(&put.public_key, put.seq, &put.value, &put.signature) {
+        if !verify_mutable(
+            &put.public_key,
+            record.seq,
+            &record.value,
+            &record.signature,
+        ) {
             return Err(Refusal::BadSignature);
         }
         if let Some(kept) = self.mutables.get(&target, now) {
             // What we keep we encoded ourselves; a record that no longer
             // decodes is replaced.
             if let Ok(kept) = MutableRecord::decode(kept) {
-                if kept.seq == put.seq && kept.value != put.value {
+                if kept.seq == record.seq && kept.value != record.value {
                     return Err(Refusal::SeqReused);
                 }
-                if put.seq < kept.seq {
+                if record.seq < kept.seq {
                     return Err(Refusal::SeqTooLow);
                 }
             }
         }
-        self.mutables.insert(target, put.record().encode(), now);
+        self.mutables.insert(target, record.encode(), now);
         self.counts.kept += 1;
         Ok(reply(None))
     }

@@ -29,9 +29,11 @@ fn target_of(key: &SigningKey) -> [u8; 32] {
 fn put(key: &SigningKey, seq: u64, value: &[u8]) -> MutablePut {
     MutablePut {
         public_key: key.verifying_key().to_bytes(),
-        seq,
-        value: value.to_vec(),
-        signature: sign_mutable(seq, value, key),
+        record: MutableRecord {
+            seq,
+            value: value.to_vec(),
+            signature: sign_mutable(seq, value, key),
+        },
     }
 }
 
@@ -91,7 +93,7 @@ fn a_mutable_record_rises_by_seq_and_refuses_what_js_refuses() {
     assert_eq!(mutable_put(&mut records, &first, now), stored());
     assert_eq!(
         mutable_get(&mut records, &alice, 0, now),
-        reply(Some(first.record().encode()))
+        reply(Some(first.record.encode()))
     );
     assert_eq!(
         mutable_get(&mut records, &alice, 1, now),
@@ -115,9 +117,10 @@ fn a_mutable_record_rises_by_seq_and_refuses_what_js_refuses() {
         // The same record again is a refresh.
         (second.clone(), stored(), Some(Refusal::SeqReused)),
         (
-            MutablePut {
-                signature: first.signature,
-                ..put(&alice, 3, b"forged")
+            {
+                let mut forged = put(&alice, 3, b"forged");
+                forged.record.signature = first.record.signature;
+                forged
             },
             Answer::Silent,
             Some(Refusal::BadSignature),
@@ -134,7 +137,7 @@ fn a_mutable_record_rises_by_seq_and_refuses_what_js_refuses() {
     }
     assert_eq!(
         mutable_get(&mut records, &alice, 2, now),
-        reply(Some(second.record().encode()))
+        reply(Some(second.record.encode()))
     );
 
     // A put under another key's target is dropped.
