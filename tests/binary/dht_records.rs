@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::harness::bin::{log_tail, loopback, start_bootstrap_dht};
+use crate::harness::bin::{log_tail, loopback, panic_line, start_bootstrap_dht};
 use crate::harness::js::{ensure_js_peers, run_script};
 use crate::harness::process::{one_at_a_time, Background};
 
@@ -125,13 +125,7 @@ fn js_clients_find_bumps_and_records_kept_by_five_hychat_nodes() {
         node.terminate();
     }
     for (node, dir) in nodes.iter().zip(&dirs) {
-        let log = std::fs::read_to_string(dir.path().join("hychat.log")).unwrap_or_default();
-        let printed = node.describe();
-        if let Some(line) = log
-            .lines()
-            .chain(printed.lines())
-            .find(|l| l.contains("panicked at"))
-        {
+        if let Some(line) = panic_line(node, dir.path()) {
             problems.push(format!("a hychat bootstrap node panicked: {line}"));
         }
     }

@@ -24,8 +24,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::harness::bin::{
-    free_udp_port, hychat, hychat_command_on, log_tail, loopback, own_key, spawn_hychat,
-    start_bootstrap, start_bootstrap_joining, stderr_of, QUICK,
+    free_udp_port, hychat, hychat_command_on, log_tail, loopback, own_key, panic_line,
+    spawn_hychat, start_bootstrap, start_bootstrap_joining, stderr_of, QUICK,
 };
 use crate::harness::js::{
     ensure_js_peers, start_js_bootstrap, JsDialTargets, JsViewer, JsWriter, Mode, ViewerBlock,
@@ -457,13 +457,7 @@ fn js_peers_and_hychat_meet_on_a_dht_of_three_hychat_nodes() {
 
     for (node, dir) in nodes.iter_mut().zip(&node_dirs) {
         node.terminate();
-        let log = std::fs::read_to_string(dir.path().join("hychat.log")).unwrap_or_default();
-        let printed = node.describe();
-        if let Some(line) = log
-            .lines()
-            .chain(printed.lines())
-            .find(|l| l.contains("panicked at"))
-        {
+        if let Some(line) = panic_line(node, dir.path()) {
             report.fail(&format!("a hychat bootstrap node panicked: {line}"));
         }
     }

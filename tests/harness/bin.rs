@@ -202,3 +202,14 @@ pub fn start_bootstrap_dht(storages: &[&Path]) -> (Vec<Background>, Vec<u16>) {
     }
     (nodes, ports)
 }
+
+/// The first line of a panic in a hychat process's log in `storage` or in
+/// what it printed, if any.
+pub fn panic_line(process: &Background, storage: &Path) -> Option<String> {
+    let log = std::fs::read_to_string(storage.join("hychat.log")).unwrap_or_default();
+    let printed = process.describe();
+    log.lines()
+        .chain(printed.lines())
+        .find(|l| l.contains("panicked at"))
+        .map(str::to_string)
+}
