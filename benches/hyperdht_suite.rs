@@ -39,6 +39,36 @@ use harness::js::{ensure_js_peers, js_dir};
 use harness::process::Background;
 
 const DEFAULT_FILES: &str = "announces.js,storing.js,connections.js";
+
+/// The authors' tests that cannot pass on a DHT of hychat nodes alone for a
+/// reason outside hychat, and why. In that setup the `nodes` a test is
+/// handed are ephemeral JS clients, not members of the DHT.
+const NEEDS_A_JS_MEMBER: [(&str, &str); 4] = [
+    (
+        "server announces relay addrs",
+        "it runs `findNode(a.id)` on a node of the testnet, and a client has no id",
+    ),
+    (
+        "connect when we relay ourself",
+        "it looks for the testnet node whose `remoteAddress()` relays the server; a client has none",
+    ),
+    (
+        "bootstrap with suggested-IP",
+        "it bootstraps a new node from a testnet node's address; a client listens on none",
+    ),
+    (
+        "same-LAN explicit keypair opens server",
+        "it fails on the DHT of JS nodes as well (hyperdht's own regression test of its LAN shortcut)",
+    ),
+];
+
+/// Why a failed test was expected to fail on the DHT of hychat nodes.
+fn expected_failure(failure: &str) -> Option<&'static str> {
+    NEEDS_A_JS_MEMBER
+        .iter()
+        .find(|(name, _)| failure.contains(name))
+        .map(|(_, why)| *why)
+}
 /// What the runner needs beyond the JS peers' packages.
 const RUNNER_PACKAGES: [&str; 3] = ["brittle", "graceful-goodbye", "newline-decoder"];
 
@@ -275,7 +305,14 @@ fn main() {
         let failures: Vec<String> = results
             .iter()
             .filter(|(_, dht, _)| *dht == want)
-            .flat_map(|(file, _, run)| run.failures.iter().map(move |f| format!("  {file}: {f}")))
+            .flat_map(|(file, _, run)| {
+                run.failures.iter().map(move |f| match expected_failure(f) {
+                    Some(why) if want == Dht::Hychat => {
+                        format!("  {file}: {f}\n    (expected here: {why})")
+                    }
+                    _ => format!("  {file}: {f}"),
+                })
+            })
             .collect();
         if !failures.is_empty() {
             println!("\n{heading}:\n{}", failures.join("\n"));
