@@ -7,7 +7,7 @@
 //! without them.
 
 use crate::harness::lab::scene::{panics, uncaught_panics};
-use crate::harness::lab::{first_dials, nat_pairs, robustness, scenarios, Lab};
+use crate::harness::lab::{first_dials, nat_pairs, robustness, same_router, scenarios, Lab};
 
 /// Two hosts on one LAN meet through a hychat bootstrap node on a third,
 /// follow each other, and get each other's history and live messages.
@@ -187,6 +187,30 @@ fn a_dial_gives_up_and_closes_its_sockets_when_the_server_dies_mid_punch() {
 fn a_killed_and_restarted_dht_node_is_routed_around() {
     let lab = Lab::shared();
     robustness::relay_node_restarted(&lab);
+}
+
+/// Two hosts behind one home router that does not hairpin (cone1-pc and
+/// cone1-pc2 on cone1's home network): first the check that the router
+/// really does not (a datagram from one to the router's public address
+/// and the port it mapped for the other dies there, while a public host's
+/// datagram to that mapping and one to the other's LAN address arrive);
+/// then, on a DHT of five hychat nodes, hychat -> hychat each way (`send` +
+/// `seed` the writer, `tail` the reader), JS -> hychat (`hychat tail` of a
+/// JS writer) and hychat -> JS (a JS viewer of a hychat writer): each
+/// message reaches its reader within 20 s of the reader's start, and each
+/// hychat logs the connection on `path=direct` with the other host's LAN
+/// address as the remote, none through the router's public address.
+/// Then the control: the same two hychats with `HYCHAT_LAN_SHORTCUT=off`
+/// get nothing across in 20 s and never connect. Proves hychat shares its
+/// interface addresses, tries the server's LAN address beside the punch
+/// and accepts a client's stream on its DHT socket, as hyperdht does, and
+/// that this is what connects them. On one machine every peer reaches
+/// every other through loopback, and no router stands between two hosts
+/// that share a public address.
+#[test]
+fn two_hosts_behind_one_router_that_does_not_hairpin_connect_over_their_lan() {
+    let lab = Lab::shared();
+    same_router::same_router(&lab);
 }
 
 /// First dials of fresh JS servers per pair, in the test: enough to catch

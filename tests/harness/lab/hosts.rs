@@ -1,6 +1,7 @@
 //! The lab's hosts and addresses: the names of the hosts (each one
 //! network namespace), the public addresses on the `inet` router, the LAN,
-//! and the home routers with the host behind each (see the map in
+//! and the home routers with the host behind each, and the second host
+//! behind cone1 with the switch the two share (see the map in
 //! `lab/mod.rs`). Only data: `Lab` builds it.
 
 use std::net::Ipv4Addr;
@@ -31,6 +32,11 @@ pub const CONE1: &str = "cone1-pc";
 pub const CONE2: &str = "cone2-pc";
 pub const RAND1: &str = "rand1-pc";
 pub const RAND2: &str = "rand2-pc";
+/// A second host on cone1's home network (10.0.1.3), beside `CONE1`
+/// (10.0.1.2): two people behind one router that does not hairpin.
+pub const CONE1_PC2: &str = "cone1-pc2";
+/// The switch (a bridge) that cone1's router and its two hosts hang off.
+pub const CONE1_SWITCH: &str = "cone1-sw";
 
 pub(super) const INET_PUBLIC: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
 pub(super) const INET_HOMES: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
@@ -57,6 +63,9 @@ pub(super) struct Home {
     /// N of 10.0.N.0/24.
     pub(super) subnet: u8,
     pub(super) random: bool,
+    /// A second host (10.0.N.3) and the switch the router and both hosts
+    /// hang off; without one, the host is wired to the router directly.
+    pub(super) second: Option<(&'static str, &'static str)>,
 }
 
 pub(super) const HOMES: [Home; 4] = [
@@ -66,6 +75,7 @@ pub(super) const HOMES: [Home; 4] = [
         wan: Ipv4Addr::new(203, 0, 113, 11),
         subnet: 1,
         random: false,
+        second: Some((CONE1_PC2, CONE1_SWITCH)),
     },
     Home {
         router: CONE2_ROUTER,
@@ -73,6 +83,7 @@ pub(super) const HOMES: [Home; 4] = [
         wan: Ipv4Addr::new(203, 0, 113, 12),
         subnet: 2,
         random: false,
+        second: None,
     },
     Home {
         router: RAND1_ROUTER,
@@ -80,6 +91,7 @@ pub(super) const HOMES: [Home; 4] = [
         wan: Ipv4Addr::new(203, 0, 113, 21),
         subnet: 3,
         random: true,
+        second: None,
     },
     Home {
         router: RAND2_ROUTER,
@@ -87,5 +99,6 @@ pub(super) const HOMES: [Home; 4] = [
         wan: Ipv4Addr::new(203, 0, 113, 22),
         subnet: 4,
         random: true,
+        second: None,
     },
 ];

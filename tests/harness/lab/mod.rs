@@ -9,7 +9,10 @@
 //!   203.0.113.0/24  ─┴─ cone1 .11  cone2 .12   (MASQUERADE)
 //!                       rand1 .21  rand2 .22   (MASQUERADE --random)
 //!                         │ each a home router with one host on 10.0.N.0/24:
-//!                         └─ cone1-pc, cone2-pc, rand1-pc, rand2-pc
+//!                         └─ cone1-pc, cone2-pc, rand1-pc, rand2-pc (.2)
+//!   cone1's home has a switch (cone1-sw, a bridge) and a second host:
+//!     cone1 (10.0.1.1) ─ cone1-sw ─┬─ cone1-pc  10.0.1.2
+//!                                  └─ cone1-pc2 10.0.1.3
 //!
 //!   lansw (a bridge): lan1 192.168.50.11, lan2 .12, landht .2 (no router)
 //! ```
@@ -25,7 +28,11 @@
 //!   other" of two cone homes that way. The two random homes are the other
 //!   such pair, which no holepunch can join (`nat_pairs`).
 //! - Home routers accept only ESTABLISHED,RELATED traffic from their WAN
-//!   (FORWARD and INPUT); the rest from the WAN is dropped.
+//!   (FORWARD and INPUT); the rest from the WAN is dropped. They do not
+//!   hairpin: a packet from a home host to its router's public address is
+//!   the router's own (no DNAT rule sends it back in), so two hosts behind
+//!   cone1 reach each other only on their home network (`same_router`
+//!   checks that before it relies on it).
 //!
 //! Lifetime, the simplest robust design: the test binary builds one lab on
 //! first use (`Lab::shared`) and hands it to one test at a time (a mutex:
@@ -56,7 +63,9 @@
 //! peer or a DHT node dies under hychat (a server killed mid-punch, a
 //! relay node killed and restarted); `first_dials` the first dials of
 //! fresh JS servers across each pair of NATs, on a DHT of JS nodes, with
-//! no retries (issue 30). Each scenario ends with one
+//! no retries (issue 30); `same_router` the two hosts behind cone1, which
+//! connect over their home network (the LAN shortcut), hychat and JS alike.
+//! Each scenario ends with one
 //! check on every hychat log it made (`uncaught_panics`): a panic must be
 //! followed by hychat's `recovered from a panic` line; the scenarios on
 //! the all-hychat DHT (JS pairs, `hychat dial` of JS writers, the NAT
@@ -74,6 +83,7 @@ pub mod hosts;
 pub mod nat_pairs;
 pub mod records;
 pub mod robustness;
+pub mod same_router;
 pub mod scenarios;
 pub mod scene;
 
@@ -94,6 +104,10 @@ use super::process::{one_at_a_time, Background};
 use hosts::{
     Home, DHT_PORT, HOMES, INET, INET_HOMES, INET_PUBLIC, LAN_HOSTS, LAN_SWITCH, PUBLIC_HOSTS,
 };
+
+/// The environment variable that turns hychat's LAN shortcut off (`off`):
+/// every lab process starts without it unless a scenario sets it.
+pub const LAN_SHORTCUT: &str = "HYCHAT_LAN_SHORTCUT";
 
 /// What a failed build says, before the detail.
 const NEEDS: &str = "the network lab needs root and iproute2 + iptables: run the tests as root, \
@@ -294,25 +308,41 @@ impl Lab {
         )?;
         self.addrs.insert(router, home.wan);
         let gateway = Ipv4Addr::new(10, 0, home.subnet, 1);
-        let host_addr = Ipv4Addr::new(10, 0, home.subnet, 2);
+        let mut hosts = vec![(home.host, Ipv4Addr::new(10, 0, home.subnet, 2))];
         self.add_host(home.host)?;
-        self.veth(router, "lan", home.host, "eth0")?;
+        match home.second {
+            None => self.veth(router, "lan", home.host, "eth0")?,
+            Some((second, switch)) => {
+                hosts.push((second, Ipv4Addr::new(10, 0, home.subnet, 3)));
+                self.add_host(second)?;
+                self.add_host(switch)?;
+                self.ip_in(switch, &["link", "add", "br0", "type", "bridge"])?;
+                self.ip_in(switch, &["link", "set", "br0", "up"])?;
+                self.veth(router, "lan", switch, "p-router")?;
+                self.veth(switch, "p-pc", home.host, "eth0")?;
+                self.veth(switch, "p-pc2", second, "eth0")?;
+                for port in ["p-router", "p-pc", "p-pc2"] {
+                    self.ip_in(switch, &["link", "set", port, "master", "br0", "up"])?;
+                }
+            }
+        }
         self.ip_in(
             router,
             &["addr", "add", &format!("{gateway}/24"), "dev", "lan"],
         )?;
         self.ip_in(router, &["link", "set", "lan", "up"])?;
-        let host = home.host;
-        self.ip_in(
-            host,
-            &["addr", "add", &format!("{host_addr}/24"), "dev", "eth0"],
-        )?;
-        self.ip_in(host, &["link", "set", "eth0", "up"])?;
-        self.ip_in(
-            host,
-            &["route", "add", "default", "via", &gateway.to_string()],
-        )?;
-        self.addrs.insert(host, host_addr);
+        for (host, host_addr) in hosts {
+            self.ip_in(
+                host,
+                &["addr", "add", &format!("{host_addr}/24"), "dev", "eth0"],
+            )?;
+            self.ip_in(host, &["link", "set", "eth0", "up"])?;
+            self.ip_in(
+                host,
+                &["route", "add", "default", "via", &gateway.to_string()],
+            )?;
+            self.addrs.insert(host, host_addr);
+        }
         let mut masquerade = vec![
             "-t",
             "nat",
@@ -456,7 +486,10 @@ impl Lab {
             .arg("exec")
             .arg(self.ns(host))
             .arg(program);
-        for name in HYCHAT_ENV.iter().chain(&["HYCHAT_BIND", "HYCHAT_JS_HOST"]) {
+        for name in HYCHAT_ENV
+            .iter()
+            .chain(&["HYCHAT_BIND", "HYCHAT_JS_HOST", LAN_SHORTCUT])
+        {
             command.env_remove(name);
         }
         // SAFETY: prctl is async-signal-safe and touches only the child.
@@ -493,6 +526,23 @@ impl Lab {
     pub fn spawn(&self, host: &str, name: &str, args: &[String]) -> Background {
         let mut command = self.command(host, BIN);
         command.args(args);
+        Background::spawn(name, command, false)
+    }
+
+    /// `spawn`, with `env` set for the process (the lab's own settings,
+    /// such as `LAN_SHORTCUT`).
+    pub fn spawn_with_env(
+        &self,
+        host: &str,
+        name: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Background {
+        let mut command = self.command(host, BIN);
+        command.args(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
         Background::spawn(name, command, false)
     }
 
@@ -540,7 +590,7 @@ impl Lab {
     pub fn router_of(&self, host: &str) -> Option<&'static str> {
         HOMES
             .iter()
-            .find(|home| home.host == host)
+            .find(|home| home.host == host || home.second.is_some_and(|(second, _)| second == host))
             .map(|home| home.router)
     }
 
