@@ -30,6 +30,8 @@ mod cli;
 mod completeness;
 #[path = "binary/crash.rs"]
 mod crash;
+#[path = "binary/dht_js_connect.rs"]
+mod dht_js_connect;
 #[path = "binary/dht_records.rs"]
 mod dht_records;
 #[path = "binary/e2e_chat.rs"]

@@ -7,11 +7,12 @@
 //!   the port it names), FIND_NODE (closer nodes), DOWN_HINT (check the node
 //!   named), DELAYED_PING (bounded in delay and in number).
 //! - hyperdht commands: PEER_HANDSHAKE and PEER_HOLEPUNCH are relayed
-//!   (`router`); on a persistent node, FIND_PEER, LOOKUP, ANNOUNCE and
-//!   UNANNOUNCE use the announcement store (`store`), and MUTABLE_PUT/GET
-//!   and IMMUTABLE_PUT/GET the records (`records`); an ephemeral node
-//!   answers those, the plugin command and anything unknown with
-//!   UNKNOWN_COMMAND, as JS answers them.
+//!   (`router`; each decision logged at debug level, `relay: ...`); on a
+//!   persistent node, FIND_PEER, LOOKUP, ANNOUNCE and UNANNOUNCE use the
+//!   announcement store (`store`), and MUTABLE_PUT/GET and
+//!   IMMUTABLE_PUT/GET the records (`records`); an ephemeral node answers
+//!   those, the plugin command and anything unknown with UNKNOWN_COMMAND,
+//!   as JS answers them.
 //! - Every sender that names an id matching its address joins the routing
 //!   table; a full bucket checks its stalest contact before replacing it.
 //! - A token that is present but not ours is answered with INVALID_TOKEN.
@@ -250,16 +251,32 @@ impl NodeState {
                 let Some(handshake) = Handshake::of(&request) else {
                     return;
                 };
-                let relay =
-                    router::on_handshake(&handshake, from, route(&self.store, &request.target));
+                let route = route(&self.store, &request.target);
+                let relay = router::on_handshake(&handshake, from, route);
+                log_relay(
+                    &request,
+                    handshake.mode,
+                    from,
+                    handshake.peer_address,
+                    route,
+                    &relay,
+                );
                 self.relay(request, from, relay, effects);
             }
             messages::PEER_HOLEPUNCH => {
                 let Some(holepunch) = Holepunch::of(&request) else {
                     return;
                 };
-                let relay =
-                    router::on_holepunch(&holepunch, from, route(&self.store, &request.target));
+                let route = route(&self.store, &request.target);
+                let relay = router::on_holepunch(&holepunch, from, route);
+                log_relay(
+                    &request,
+                    holepunch.mode,
+                    from,
+                    holepunch.peer_address,
+                    route,
+                    &relay,
+                );
                 self.relay(request, from, relay, effects);
             }
             messages::FIND_PEER | messages::LOOKUP | messages::ANNOUNCE | messages::UNANNOUNCE => {
@@ -460,6 +477,48 @@ impl NodeState {
     }
 }
 
+/// One relay decision at debug level: what came from whom for which
+/// target, the route we hold, and where it goes (or that it was dropped),
+/// so a log shows each hop of a connection this node relays.
+fn log_relay(
+    request: &Request,
+    mode: messages::Mode,
+    from: SocketAddrV4,
+    peer: Option<SocketAddrV4>,
+    route: Option<SocketAddrV4>,
+    relay: &Relay,
+) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let command = if request.command == messages::PEER_HANDSHAKE {
+        "PEER_HANDSHAKE"
+    } else {
+        "PEER_HOLEPUNCH"
+    };
+    let target = request
+        .target
+        .map(|t| hex::encode(&t[..4]))
+        .unwrap_or_default();
+    let (verdict, to) = match relay {
+        Relay::Drop => ("dropped", None),
+        Relay::HelpRoute => ("closer nodes", Some(from)),
+        Relay::Forward { to, .. } => ("forwarded", Some(*to)),
+        Relay::Respond { to, .. } => ("answered", Some(*to)),
+    };
+    tracing::debug!(
+        command,
+        ?mode,
+        tid = request.tid,
+        target,
+        %from,
+        ?peer,
+        ?route,
+        ?to,
+        "relay: {verdict}"
+    );
+}
+
 fn le_u16(bytes: &[u8]) -> Option<u16> {
     Some(u16::from_le_bytes([*bytes.first()?, *bytes.get(1)?]))
 }
@@ -473,4 +532,211 @@ fn ipv4_prefix(bytes: &[u8]) -> Option<SocketAddrV4> {
     let six = bytes.get(..6)?;
     let ip = std::net::Ipv4Addr::new(six[0], six[1], six[2], six[3]);
     Some(SocketAddrV4::new(ip, u16::from_le_bytes([six[4], six[5]])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::dht::encoding::crypto::{hash, sign_announce, AnnounceKind, AnnounceScope};
+    use crate::net::dht::encoding::messages::{Announce, Mode, Peer, ANNOUNCE};
+    use ed25519_dalek::SigningKey;
+
+    fn addr(text: &str) -> SocketAddrV4 {
+        text.parse().unwrap()
+    }
+
+    /// This node, a relay.
+    const NODE: &str = "198.51.100.1:49737";
+    /// The server's DHT client socket: a firewalled JS node sends its
+    /// requests, the announce among them, from there.
+    const SERVER_CLIENT_SOCKET: &str = "203.0.113.7:41000";
+    /// The same node's server socket, which a firewalled node does not send
+    /// from: no relayed message may go there.
+    const SERVER_SERVER_SOCKET: &str = "203.0.113.7:49737";
+    /// The server's puncher, which answers the holepunch rounds.
+    const SERVER_PUNCHER: &str = "203.0.113.7:52000";
+    const CLIENT: &str = "192.0.2.20:38000";
+    const CLIENT_PUNCHER: &str = "192.0.2.20:39000";
+
+    fn handshake(tid: u16, target: [u8; 32], mode: Mode, peer: Option<&str>) -> Request {
+        Request {
+            target: Some(target),
+            value: Some(
+                Handshake {
+                    mode,
+                    noise: vec![7; 40],
+                    peer_address: peer.map(addr),
+                    relay_address: None,
+                }
+                .encode(),
+            ),
+            ..Request::new(tid, addr(NODE), false, messages::PEER_HANDSHAKE)
+        }
+    }
+
+    fn holepunch(tid: u16, target: [u8; 32], mode: Mode, peer: Option<&str>) -> Request {
+        Request {
+            target: Some(target),
+            value: Some(
+                Holepunch {
+                    mode,
+                    id: 0,
+                    payload: vec![9; 24],
+                    peer_address: peer.map(addr),
+                }
+                .encode(),
+            ),
+            ..Request::new(tid, addr(NODE), false, messages::PEER_HOLEPUNCH)
+        }
+    }
+
+    /// Where each message of one connection goes, as JS hyperdht's router
+    /// sends it (`lib/router.js`), when the server announced itself from a
+    /// socket other than its server socket (`lib/persistent.js` keeps
+    /// `req.from` of the announce as the route): the handshake to the
+    /// announce's source, the rounds to the socket the client names, every
+    /// answer back to the client named, and nothing to the server socket.
+    #[test]
+    fn a_connection_is_relayed_to_the_announcing_socket_and_the_sockets_named() {
+        let now = Instant::now();
+        let mut node = NodeState::new(
+            Role::Persistent(addr(NODE)),
+            [0; 32],
+            [[1; 32], [2; 32]],
+            now,
+            0,
+        );
+        let id = node.id().unwrap();
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let peer = Peer {
+            public_key: key.verifying_key().to_bytes(),
+            relay_addresses: Vec::new(),
+        };
+        let target = hash(&[&peer.public_key]);
+        let token = node.tokens.issue(*addr(SERVER_CLIENT_SOCKET).ip());
+        let scope = AnnounceScope {
+            target,
+            node_id: id,
+            token,
+        };
+        let signature = sign_announce(AnnounceKind::Announce, &scope, &peer, None, &key);
+        let announce = Request {
+            token: Some(token),
+            target: Some(target),
+            value: Some(
+                Announce {
+                    peer: Some(peer),
+                    refresh: None,
+                    signature: Some(signature),
+                    bump: 0,
+                }
+                .encode(),
+            ),
+            ..Request::new(1, addr(NODE), false, ANNOUNCE)
+        };
+        let acked = node.on_request(announce, addr(SERVER_CLIENT_SOCKET), now);
+        assert!(
+            matches!(&acked[..], [Effect::Reply { reply, to }] if reply.error == 0 && *to == addr(SERVER_CLIENT_SOCKET)),
+            "the announce is acknowledged: {acked:?}"
+        );
+
+        // (what arrives, from, what it becomes, where it goes)
+        let forward = |request: Request, to: &str| Effect::Forward {
+            request: Request {
+                to: addr(to),
+                id: Some(id),
+                ..request
+            },
+            to: addr(to),
+        };
+        let answer = |tid: u16, value: Request, to: &str| Effect::Reply {
+            reply: Reply {
+                tid,
+                to: addr(to),
+                id: Some(id),
+                token: None,
+                closer_nodes: Vec::new(),
+                error: 0,
+                value: value.value,
+            },
+            to: addr(to),
+        };
+        let rows: Vec<(&str, Request, &str, Effect)> = vec![
+            (
+                "the client's handshake goes to where the server announced from",
+                handshake(10, target, Mode::FromClient, None),
+                CLIENT,
+                forward(
+                    handshake(10, target, Mode::FromRelay, Some(CLIENT)),
+                    SERVER_CLIENT_SOCKET,
+                ),
+            ),
+            (
+                "the server's answer goes back to the client, naming the server",
+                handshake(10, target, Mode::FromServer, Some(CLIENT)),
+                SERVER_CLIENT_SOCKET,
+                answer(
+                    10,
+                    handshake(10, target, Mode::Reply, Some(SERVER_CLIENT_SOCKET)),
+                    CLIENT,
+                ),
+            ),
+            (
+                "round one goes to the server socket the client names",
+                holepunch(11, target, Mode::FromClient, Some(SERVER_CLIENT_SOCKET)),
+                CLIENT_PUNCHER,
+                forward(
+                    holepunch(11, target, Mode::FromRelay, Some(CLIENT_PUNCHER)),
+                    SERVER_CLIENT_SOCKET,
+                ),
+            ),
+            (
+                "the puncher's answer goes back to the client's puncher",
+                holepunch(11, target, Mode::FromServer, Some(CLIENT_PUNCHER)),
+                SERVER_PUNCHER,
+                answer(
+                    11,
+                    holepunch(11, target, Mode::Reply, Some(SERVER_PUNCHER)),
+                    CLIENT_PUNCHER,
+                ),
+            ),
+            (
+                "round two goes to the puncher the client now names",
+                holepunch(12, target, Mode::FromClient, Some(SERVER_PUNCHER)),
+                CLIENT_PUNCHER,
+                forward(
+                    holepunch(12, target, Mode::FromRelay, Some(CLIENT_PUNCHER)),
+                    SERVER_PUNCHER,
+                ),
+            ),
+            (
+                "an abort from the server's DHT socket goes back to the client's puncher",
+                holepunch(12, target, Mode::FromServer, Some(CLIENT_PUNCHER)),
+                SERVER_CLIENT_SOCKET,
+                answer(
+                    12,
+                    holepunch(12, target, Mode::Reply, Some(SERVER_CLIENT_SOCKET)),
+                    CLIENT_PUNCHER,
+                ),
+            ),
+            (
+                "a round naming no socket goes to where the server announced from",
+                holepunch(13, target, Mode::FromClient, None),
+                CLIENT_PUNCHER,
+                forward(
+                    holepunch(13, target, Mode::FromRelay, Some(CLIENT_PUNCHER)),
+                    SERVER_CLIENT_SOCKET,
+                ),
+            ),
+        ];
+        for (what, request, from, expected) in rows {
+            let effects = node.on_request(request, addr(from), now);
+            assert_eq!(effects, vec![expected], "{what}");
+            let to = match &effects[0] {
+                Effect::Forward { to, .. } | Effect::Reply { to, .. } => *to,
+                other => panic!("{what}: {other:?}"),
+            };
+            assert_ne!(to, addr(SERVER_SERVER_SOCKET), "{what}");
+        }
+    }
 }
