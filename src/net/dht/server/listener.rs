@@ -494,22 +494,17 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
     };
     let lan_wait = lan_stream.as_ref().map(|(_, s)| first_bytes(s.clone()));
     let won = punch.run(&mut inbox, extra, local_udx, lan_wait).await;
-    if let (Some(Won::Lan(head)), Some((LanPlan { client, .. }, stream))) = (&won, lan_stream) {
-        tracing::debug!(%client, "LAN shortcut: the client came over the LAN");
-        let stream = DhtStream::open_after(
-            done.cipher,
-            stream,
-            head.clone(),
-            client,
-            Taken::Direct,
-            None,
-        );
-        deliver_stream(&start.accepted, done.remote_public_key, stream).await;
-        return;
-    }
-    if let Some(Won::Punched(socket, remote, how, early)) = won {
-        let half = socket.socket().create_stream(local_udx);
-        if let Ok(half) = half {
+    match (won, lan_stream) {
+        (Some(Won::Lan(head)), Some((LanPlan { client, .. }, stream))) => {
+            tracing::debug!(%client, "LAN shortcut: the client came over the LAN");
+            let stream =
+                DhtStream::open_after(done.cipher, stream, head, client, Taken::Direct, None);
+            deliver_stream(&start.accepted, done.remote_public_key, stream).await;
+        }
+        (Some(Won::Punched(socket, remote, how, early)), _) => {
+            let Ok(half) = socket.socket().create_stream(local_udx) else {
+                return;
+            };
             if let Ok(stream) = half.connect(SocketAddr::V4(remote), remote_udx) {
                 // The client's first packets taught us its address; the
                 // stream gets them too, without waiting for a resend.
@@ -525,6 +520,7 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
                 .await;
             }
         }
+        _ => {}
     }
 }
 
