@@ -23,9 +23,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::harness::bin::{
-    free_udp_port, hychat_command_on, loopback, panic_line, PORT_RACE_TRIES,
-};
+use crate::harness::bin::{loopback, panic_line, start_bootstrap_with};
 use crate::harness::js::{ensure_js_peers, run_script};
 use crate::harness::process::{one_at_a_time, Background};
 
@@ -42,43 +40,7 @@ const RELAY_LINES: usize = 40;
 /// A bootstrap node as `harness::bin::start_bootstrap_joining` starts it,
 /// but logging at debug level, so its relay decisions are in its log.
 fn start_node(storage: &Path, others: &[u16]) -> (Background, u16) {
-    let mut failures = Vec::new();
-    for _ in 0..PORT_RACE_TRIES {
-        let port = free_udp_port();
-        let list: Vec<String> = if others.is_empty() {
-            vec![loopback(port)]
-        } else {
-            others.iter().map(|p| loopback(*p)).collect()
-        };
-        let port_text = port.to_string();
-        let command = hychat_command_on(
-            storage,
-            &list.join(","),
-            &[
-                "--log-level",
-                "debug",
-                "bootstrap",
-                "--port",
-                &port_text,
-                "--host",
-                "127.0.0.1",
-            ],
-        );
-        let mut node = Background::spawn("hychat bootstrap", command, false);
-        let expected = format!("bootstrap node listening on {}", loopback(port));
-        if node
-            .wait_for_line(Duration::from_secs(15), |l| l == expected)
-            .is_some()
-        {
-            return (node, port);
-        }
-        node.terminate();
-        failures.push(node.describe());
-    }
-    panic!(
-        "no bootstrap node came up on loopback in {PORT_RACE_TRIES} tries:\n{}",
-        failures.join("\n")
-    );
+    start_bootstrap_with(storage, others, &["--log-level", "debug"])
 }
 
 /// The last relay decisions in a node's log.

@@ -153,6 +153,12 @@ pub fn start_bootstrap(storage: &Path) -> (Background, u16) {
 /// The same, joined (`--bootstrap`) to the loopback nodes at `others`, so
 /// several nodes make one DHT; with none, its list names itself.
 pub fn start_bootstrap_joining(storage: &Path, others: &[u16]) -> (Background, u16) {
+    start_bootstrap_with(storage, others, &[])
+}
+
+/// The same, with the global options `global` (such as `--log-level
+/// debug`) before the subcommand.
+pub fn start_bootstrap_with(storage: &Path, others: &[u16], global: &[&str]) -> (Background, u16) {
     let mut failures = Vec::new();
     for attempt in 1..=PORT_RACE_TRIES {
         let port = free_udp_port();
@@ -165,7 +171,11 @@ pub fn start_bootstrap_joining(storage: &Path, others: &[u16]) -> (Background, u
         let command = hychat_command_on(
             storage,
             &list.join(","),
-            &["bootstrap", "--port", &port_text, "--host", "127.0.0.1"],
+            &[
+                global,
+                &["bootstrap", "--port", &port_text, "--host", "127.0.0.1"],
+            ]
+            .concat(),
         );
         let mut node = Background::spawn("hychat bootstrap", command, false);
         let expected = format!("bootstrap node listening on {}", loopback(port));

@@ -27,12 +27,13 @@
 //! (`first_dial_figures`) runs as many as it is told and asserts nothing.
 //! Both print one line per pair: `first dials cone <- cone: 3 of 3`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::super::js::{dial_targets_args, JsDialTargets};
 use super::super::process::Background;
 use super::hosts::{DHT, DHT_PORT, JS_DHT_HOSTS, LAN1, LAN2, LANDHT, PUB1, PUB2};
+use super::logs::{excerpt, read_log};
 use super::nat_pairs::{established, Place};
 use super::scenarios::DIAL_PAIRS;
 use super::scene::Scene;
@@ -304,12 +305,6 @@ fn js_dht(scene: &mut Scene, places: &[(&'static str, u16)]) -> (Vec<Background>
     (nodes, list.join(","))
 }
 
-/// The hychat lines of a debug log, at most the last 80.
-fn excerpt(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().filter(|l| l.contains("hychat")).collect();
-    lines[lines.len().saturating_sub(80)..].join("\n")
-}
-
 /// What a tail's debug log says against a first dial, and the path of its
 /// connection: exactly one `connection established`, with `client=true`,
 /// and none of `NO_RETRY`.
@@ -386,7 +381,7 @@ fn dial_once(
         },
         tail.describe(),
         peer.storage.join("hychat.log").display(),
-        excerpt(&log)
+        excerpt(&log, 80)
     );
     FirstDial {
         n,
@@ -395,10 +390,6 @@ fn dial_once(
         problems,
         report,
     }
-}
-
-fn read_log(storage: &Path) -> String {
-    std::fs::read_to_string(storage.join("hychat.log")).unwrap_or_default()
 }
 
 /// Whether a `tail --json` line is the message `text`.

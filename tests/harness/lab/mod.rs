@@ -80,6 +80,7 @@
 
 pub mod first_dials;
 pub mod hosts;
+pub mod logs;
 pub mod nat_pairs;
 pub mod records;
 pub mod robustness;

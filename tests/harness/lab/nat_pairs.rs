@@ -32,13 +32,13 @@
 //! attempts with JS <-> JS beside them (`figures`).
 
 use std::path::Path;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use super::super::bin::QUICK;
 use super::super::js::viewer_args;
 use super::super::process::Background;
 use super::hosts::{CONE1, CONE2, PUB1, PUB2, RAND1, RAND2};
+use super::logs::{excerpt, read_log, wait_for_log, wait_in_log};
 use super::scenarios::{hychat_only_dht, js_writer_in_mode, viewer_shows, CANNOT_PUNCH, REFUSAL};
 use super::scene::{panics, Peer, Scene, Timing, ARRIVAL};
 use super::Lab;
@@ -282,26 +282,6 @@ pub struct Connected {
     pub dialed_back: usize,
 }
 
-/// The debug log of a hychat's storage, empty while it has none.
-fn read_log(storage: &Path) -> String {
-    std::fs::read_to_string(storage.join("hychat.log")).unwrap_or_default()
-}
-
-/// Polls a hychat's log until a line satisfies `accept`, for at most
-/// `bound`.
-fn wait_in_log(storage: &Path, bound: Duration, accept: impl Fn(&str) -> bool) -> Option<String> {
-    let deadline = Instant::now() + bound;
-    loop {
-        if let Some(line) = read_log(storage).lines().find(|l| accept(l)) {
-            return Some(line.to_string());
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// What a hychat logs once a topic's record is on the DHT.
 const ANNOUNCED: &str = "looked up and announced a topic";
 
@@ -320,22 +300,7 @@ fn announced_topics(log: &str) -> usize {
 /// Polls a hychat's log until it announced `topics` topics (its own log's,
 /// and the followed one for a tail), for at most `bound`.
 fn wait_announced(storage: &Path, topics: usize, bound: Duration) -> bool {
-    let deadline = Instant::now() + bound;
-    loop {
-        if announced_topics(&read_log(storage)) >= topics {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// The hychat lines of a debug log, at most the last 60.
-fn excerpt(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().filter(|l| l.contains("hychat")).collect();
-    lines[lines.len().saturating_sub(60)..].join("\n")
+    wait_for_log(storage, bound, |log| announced_topics(log) >= topics)
 }
 
 /// The public address of a lab host: its router's WAN address if it is
@@ -378,7 +343,7 @@ impl Running {
                 self.process.describe(),
                 self.name,
                 peer.storage.display(),
-                excerpt(&self.log())
+                excerpt(&self.log(), 60)
             ),
             None => self.process.describe(),
         }
@@ -863,7 +828,7 @@ pub fn relay_after_refusal(
             problems.join("; "),
             described.join("\n"),
             seed.describe(),
-            excerpt(&seed_log)
+            excerpt(&seed_log, 60)
         ))
     }
 }

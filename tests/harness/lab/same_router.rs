@@ -31,14 +31,14 @@
 //!
 //! Every wait is bounded; nothing is retried.
 
-use std::path::{Path, PathBuf};
-use std::thread;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::super::bin::QUICK;
 use super::super::js::viewer_args;
 use super::super::process::Background;
 use super::hosts::{CONE1, CONE1_PC2, DHT};
+use super::logs::{excerpt, read_log, wait_in_log};
 use super::nat_pairs::{established, public_ip, Established};
 use super::scenarios::{hychat_only_dht, js_writer_in_mode, viewer_shows};
 use super::scene::{panics, Peer, Scene, Timing};
@@ -55,32 +55,6 @@ const SILENCE: Duration = Duration::from_secs(2);
 /// Ports of the hairpin check's scripts (nothing else listens there).
 const ECHO_PORT: u16 = 40100;
 const LISTEN_PORT: u16 = 40200;
-
-/// The debug log of a hychat's storage, empty while it has none.
-fn read_log(storage: &Path) -> String {
-    std::fs::read_to_string(storage.join("hychat.log")).unwrap_or_default()
-}
-
-/// Polls a hychat's log until a line satisfies `accept`, for at most
-/// `bound`.
-fn wait_in_log(storage: &Path, bound: Duration, accept: impl Fn(&str) -> bool) -> bool {
-    let deadline = Instant::now() + bound;
-    loop {
-        if read_log(storage).lines().any(&accept) {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// The hychat lines of a debug log, at most the last 60.
-fn excerpt(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().filter(|l| l.contains("hychat")).collect();
-    lines[lines.len().saturating_sub(60)..].join("\n")
-}
 
 /// Whether a `tail --json` line is the message `text`.
 fn tail_shows(line: &str, text: &str) -> bool {
@@ -214,7 +188,7 @@ impl Running {
                 self.process.describe(),
                 self.name,
                 storage.display(),
-                excerpt(&self.log())
+                excerpt(&self.log(), 60)
             ),
             None => self.process.describe(),
         }
@@ -334,7 +308,7 @@ fn start_writer(
                     seed.describe()
                 ));
             }
-            if !wait_in_log(&peer.storage, QUICK, |l| l.contains(ANNOUNCED)) {
+            if wait_in_log(&peer.storage, QUICK, |l| l.contains(ANNOUNCED)).is_none() {
                 return Err(format!(
                     "the hychat seed never announced its topic\n{}",
                     seed.describe()
@@ -436,7 +410,7 @@ fn lan_problems(
 fn over_the_lan(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Duration, String> {
     let lab = scene.lab;
     let text = scene.text(&format!("from {} on {}", a.writer.name(), a.writer_host));
-    let (mut writer, key) = start_writer(scene, a, &text, bootstrap)?;
+    let (writer, key) = start_writer(scene, a, &text, bootstrap)?;
     let started = Instant::now();
     let mut reader = start_reader(scene, a, &key, bootstrap);
     let shows = |line: &str| tail_shows(line, &text) || viewer_shows(line, &text);
@@ -462,24 +436,7 @@ fn over_the_lan(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Durat
             problems.extend(accepted);
         }
     }
-    for running in [&reader, &writer] {
-        if let Some(line) = panics(&running.log(), &[running.process.describe()]) {
-            problems.push(format!("the {} panicked: `{line}`", running.name));
-        }
-    }
-    problems.extend(stop(&mut reader));
-    problems.extend(stop(&mut writer));
-    if problems.is_empty() {
-        Ok(took)
-    } else {
-        Err(format!(
-            "{}: {}\n{}\n{}",
-            a.label(),
-            problems.join("; "),
-            reader.describe(),
-            writer.describe()
-        ))
-    }
+    conclude(a, problems, reader, writer, took)
 }
 
 /// The control: two hychats with the shortcut off get nothing across
@@ -491,7 +448,7 @@ fn without_the_shortcut(
     bootstrap: &str,
 ) -> Result<Duration, String> {
     let text = scene.text(&format!("unreachable from {}", a.writer_host));
-    let (mut writer, key) = start_writer(scene, a, &text, bootstrap)?;
+    let (writer, key) = start_writer(scene, a, &text, bootstrap)?;
     let started = Instant::now();
     let mut reader = start_reader(scene, a, &key, bootstrap);
     let arrived = reader
@@ -523,6 +480,20 @@ fn without_the_shortcut(
                 running.name
             ));
         }
+    }
+    conclude(a, problems, reader, writer, watched)
+}
+
+/// Ends an attempt: a panic of either side is a problem too, both stop,
+/// and the attempt gives `value`, or its problems with what both said.
+fn conclude<T>(
+    a: &Attempt,
+    mut problems: Vec<String>,
+    mut reader: Running,
+    mut writer: Running,
+    value: T,
+) -> Result<T, String> {
+    for running in [&reader, &writer] {
         if let Some(line) = panics(&running.log(), &[running.process.describe()]) {
             problems.push(format!("the {} panicked: `{line}`", running.name));
         }
@@ -530,7 +501,7 @@ fn without_the_shortcut(
     problems.extend(stop(&mut reader));
     problems.extend(stop(&mut writer));
     if problems.is_empty() {
-        Ok(watched)
+        Ok(value)
     } else {
         Err(format!(
             "{}: {}\n{}\n{}",

@@ -96,31 +96,10 @@ pub(crate) async fn punch_or_lan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::dht::connection::lan::fixtures::{self, addr, shared, ROUTER};
 
-    fn addr(text: &str) -> SocketAddrV4 {
-        text.parse().unwrap()
-    }
-
-    fn shared(addresses: &[&str]) -> NoisePayload {
-        NoisePayload {
-            addresses4: addresses.iter().map(|a| addr(a)).collect(),
-            ..NoisePayload::default()
-        }
-    }
-
-    const ROUTER: &str = "203.0.113.11";
-
-    /// (switch, relayed, our public IP, the server's, what the server
-    /// shared, ours, the address tried)
-    type Row = (
-        Lan,
-        bool,
-        &'static str,
-        &'static str,
-        &'static [&'static str],
-        &'static [&'static str],
-        Option<&'static str>,
-    );
+    /// The outcome: the address tried.
+    type Row = fixtures::Row<&'static str>;
 
     #[test]
     fn the_lan_is_tried_only_behind_one_public_ip_at_the_best_shared_address() {

@@ -214,6 +214,43 @@ async fn receives(ip: Ipv4Addr) -> bool {
     )
 }
 
+/// What the client's and the server's decision tables both build from.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::net::SocketAddrV4;
+
+    use super::Lan;
+    use crate::net::dht::encoding::messages::NoisePayload;
+
+    /// The public address of the router both hosts share.
+    pub(crate) const ROUTER: &str = "203.0.113.11";
+
+    pub(crate) fn addr(text: &str) -> SocketAddrV4 {
+        text.parse().unwrap()
+    }
+
+    /// A row of a LAN decision's table: the switch, whether the handshake
+    /// was relayed, the public IPs the relay saw (ours, then the other
+    /// side's), what the other side shared, what we share, and the outcome.
+    pub(crate) type Row<T> = (
+        Lan,
+        bool,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+        Option<T>,
+    );
+
+    /// A handshake payload that shares `addresses`.
+    pub(crate) fn shared(addresses: &[&str]) -> NoisePayload {
+        NoisePayload {
+            addresses4: addresses.iter().map(|a| addr(a)).collect(),
+            ..NoisePayload::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,31 +118,11 @@ pub(crate) fn first_bytes(stream: udx::UdxStream) -> FirstBytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::dht::connection::lan::fixtures::{self, addr, shared, ROUTER};
 
-    fn addr(text: &str) -> SocketAddrV4 {
-        text.parse().unwrap()
-    }
-
-    fn shared(addresses: &[&str]) -> NoisePayload {
-        NoisePayload {
-            addresses4: addresses.iter().map(|a| addr(a)).collect(),
-            ..NoisePayload::default()
-        }
-    }
-
-    const ROUTER: &str = "203.0.113.11";
-
-    /// (switch, relayed, the client's public IP, ours, what the client
-    /// shared, ours shared, the plan)
-    type Row = (
-        Lan,
-        bool,
-        &'static str,
-        &'static str,
-        &'static [&'static str],
-        &'static [&'static str],
-        Option<(&'static str, bool)>,
-    );
+    /// The outcome: the plan (the client's address, and whether JS's rule
+    /// holds). The public IPs are the client's, then ours.
+    type Row = fixtures::Row<(&'static str, bool)>;
 
     #[test]
     fn a_client_behind_our_router_is_met_at_its_lan_address() {
