@@ -17,8 +17,8 @@ use crate::net::dht::encoding::records::{
 };
 use crate::net::dht::encoding::wire::Request;
 use crate::net::dht::kademlia::rpc::{Answer, ATTEMPTS};
-use crate::net::dht::kademlia::service::DhtNode;
-use crate::net::dht::kademlia::table::{distance, K};
+use crate::net::dht::kademlia::service::{closest_with_tokens, DhtNode};
+use crate::net::dht::kademlia::table::K;
 
 /// What a put came to: the nodes that stored it and those that refused
 /// it, with the error code each answered (none when a node stayed silent).
@@ -106,13 +106,11 @@ pub(crate) async fn mutable_get(node: &DhtNode, public_key: [u8; 32], seq: u64) 
 async fn commit(
     node: &DhtNode,
     target: [u8; 32],
-    mut answers: Vec<Answer>,
+    answers: Vec<Answer>,
     command: u64,
     value: Vec<u8>,
 ) -> PutReport {
-    answers.retain(|a| a.reply.token.is_some() && a.reply.id.is_some() && a.reply.error == 0);
-    answers.sort_by_key(|a| a.reply.id.map(|id| distance(&id, &target)));
-    answers.truncate(K);
+    let answers = closest_with_tokens(answers, &target, K);
     let rpc = node.rpc();
     let rounds = answers.into_iter().map(|answer| {
         let request = Request {

@@ -18,7 +18,7 @@ use super::node::{Effect, NodeState, Role, K};
 use super::query::{Query, QueryOpts};
 use super::records::RecordStats;
 use super::rpc::{Answer, Inbound, Rpc, ATTEMPTS};
-use super::table::{Contact, NodeId};
+use super::table::{distance, Contact, NodeId};
 use super::throttle::RandomThrottle;
 use crate::net::dht::encoding::wire::{self, Request, FIND_NODE};
 use crate::net::lock::lock;
@@ -378,6 +378,20 @@ async fn find_node(
         .into_iter()
         .filter_map(|answer| Some((answer.reply.id?, answer.from)))
         .collect()
+}
+
+/// The `n` answers of a query for `target` that a store command can be
+/// sent on: each gave a token and an id and no error; the closest to
+/// `target` first (as dht-rpc's query commits to its closest replies).
+pub(crate) fn closest_with_tokens(
+    mut answers: Vec<Answer>,
+    target: &NodeId,
+    n: usize,
+) -> Vec<Answer> {
+    answers.retain(|a| a.reply.token.is_some() && a.reply.id.is_some() && a.reply.error == 0);
+    answers.sort_by_key(|a| a.reply.id.map(|id| distance(&id, target)));
+    answers.truncate(n);
+    answers
 }
 
 /// Runs an iterative query to its end and returns every reply.

@@ -19,8 +19,7 @@ use crate::net::dht::encoding::messages::{
 use crate::net::dht::encoding::wire::Request;
 use crate::net::dht::kademlia::rpc::Answer;
 use crate::net::dht::kademlia::rpc::ATTEMPTS;
-use crate::net::dht::kademlia::service::DhtNode;
-use crate::net::dht::kademlia::table::distance;
+use crate::net::dht::kademlia::service::{closest_with_tokens, DhtNode};
 
 /// Relays announced to per round (JS `pickBest`: 3).
 pub(crate) const RELAYS: usize = 3;
@@ -79,12 +78,10 @@ pub(crate) async fn announce_to(
     node: &DhtNode,
     key: &SigningKey,
     target: [u8; 32],
-    mut answers: Vec<Answer>,
+    answers: Vec<Answer>,
     relay_addresses: Vec<SocketAddrV4>,
 ) -> Vec<RelayInfo> {
-    answers.retain(|a| a.reply.token.is_some() && a.reply.id.is_some() && a.reply.error == 0);
-    answers.sort_by_key(|a| a.reply.id.map(|id| distance(&id, &target)));
-    answers.truncate(RELAYS);
+    let answers = closest_with_tokens(answers, &target, RELAYS);
     let peer = Peer {
         public_key: key.verifying_key().to_bytes(),
         relay_addresses,
