@@ -5,7 +5,7 @@
 
 use crate::cli::RecordCommand;
 use crate::domain::text::sanitize_line;
-use crate::net::{self, NetConfig, RecordOp, RecordOutcome};
+use crate::net::{self, NetConfig, PutReport, RecordOp, RecordOutcome};
 
 use super::Failure;
 
@@ -25,7 +25,7 @@ pub async fn record(config: NetConfig, command: &RecordCommand) -> Result<(), Fa
     match outcome {
         RecordOutcome::Stored(report) => {
             for (node, error) in &report.refused {
-                println!("{node} refused it: {}", refusal(*error));
+                println!("{node} refused it: {}", PutReport::refusal(*error));
             }
             let stored = report.stored.len();
             let asked = stored + report.refused.len();
@@ -47,6 +47,9 @@ pub async fn record(config: NetConfig, command: &RecordCommand) -> Result<(), Fa
             Ok(())
         }
         RecordOutcome::NotFound => Err(Failure("no DHT node holds that record".into())),
+        RecordOutcome::Unreachable => Err(Failure(
+            "no DHT node answered: check --bootstrap and the network".into(),
+        )),
     }
 }
 
@@ -82,17 +85,6 @@ fn bytes32(text: &str, what: &str) -> Result<[u8; 32], Failure> {
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or_else(|| Failure(format!("{what} must be 64 hex characters")))
-}
-
-fn refusal(error: Option<u64>) -> String {
-    match error {
-        None => "no answer".into(),
-        Some(16) => "the seq is in use with another value (SEQ_REUSED)".into(),
-        Some(17) => "a higher seq is stored (SEQ_TOO_LOW)".into(),
-        Some(1) => "it does not keep records (UNKNOWN_COMMAND)".into(),
-        Some(2) => "our token was refused (INVALID_TOKEN)".into(),
-        Some(code) => format!("error {code}"),
-    }
 }
 
 #[cfg(test)]

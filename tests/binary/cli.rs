@@ -132,6 +132,34 @@ fn tail_json_prints_only_the_newest_message_of_another_storage() {
     eprintln!("replicated A's newest message to B in {replicated_in:?}");
 }
 
+/// `hychat record` with nothing to reach (a bootstrap port where no node
+/// listens) says so in one sentence and exits 1; a bad hash is refused
+/// before any network work.
+#[test]
+fn a_record_with_no_dht_to_reach_is_one_sentence_and_exit_code_1() {
+    let dir = TempDir::new().unwrap();
+    let nobody = free_udp_port();
+    let key = "ab".repeat(32);
+    let output = hychat(dir.path(), nobody)
+        .args(["record", "get-mutable", &key])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("no DHT node answered"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let output = hychat(dir.path(), nobody)
+        .args(["record", "get", "nothex"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("the hash must be 64 hex characters"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_bad_key_is_one_sentence_and_exit_code_1() {
     let dir = TempDir::new().unwrap();

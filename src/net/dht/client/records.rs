@@ -13,9 +13,9 @@ use ed25519_dalek::SigningKey;
 use crate::net::dht::encoding::crypto::hash;
 use crate::net::dht::encoding::records::{
     encode_seq, sign_mutable, verify_mutable, MutablePut, MutableRecord, IMMUTABLE_GET,
-    IMMUTABLE_PUT, MUTABLE_GET, MUTABLE_PUT,
+    IMMUTABLE_PUT, MUTABLE_GET, MUTABLE_PUT, SEQ_REUSED, SEQ_TOO_LOW,
 };
-use crate::net::dht::encoding::wire::Request;
+use crate::net::dht::encoding::wire::{Request, INVALID_TOKEN, UNKNOWN_COMMAND};
 use crate::net::dht::kademlia::rpc::{Answer, ATTEMPTS};
 use crate::net::dht::kademlia::service::{closest_with_tokens, DhtNode};
 use crate::net::dht::kademlia::table::K;
@@ -27,6 +27,21 @@ pub struct PutReport {
     pub target: [u8; 32],
     pub stored: Vec<SocketAddrV4>,
     pub refused: Vec<(SocketAddrV4, Option<u64>)>,
+}
+
+impl PutReport {
+    /// Why a node did not store the put, in words: its error code, or
+    /// `None` for a node that did not answer.
+    pub fn refusal(error: Option<u64>) -> String {
+        match error {
+            None => "no answer".into(),
+            Some(SEQ_REUSED) => "the seq is in use with another value (SEQ_REUSED)".into(),
+            Some(SEQ_TOO_LOW) => "a higher seq is stored (SEQ_TOO_LOW)".into(),
+            Some(UNKNOWN_COMMAND) => "it does not keep records (UNKNOWN_COMMAND)".into(),
+            Some(INVALID_TOKEN) => "our token was refused (INVALID_TOKEN)".into(),
+            Some(code) => format!("error {code}"),
+        }
+    }
 }
 
 /// A value found, and the node that gave it.

@@ -34,6 +34,8 @@ pub enum RecordOutcome {
     Stored(PutReport),
     Found(Found),
     NotFound,
+    /// No DHT node answered at all: the bootstrap nodes are unreachable.
+    Unreachable,
 }
 
 /// The public key of the key pair `put-mutable` signs with for `seed`.
@@ -63,6 +65,16 @@ pub async fn record(
             found(records::mutable_get(&node, public_key, seq).await)
         }
     };
+    // A put that no node answered, or a get that found nothing, with a
+    // table still empty: not one DHT node was reached.
+    let silent = match &outcome {
+        RecordOutcome::Stored(report) => report.stored.is_empty() && report.refused.is_empty(),
+        RecordOutcome::NotFound => true,
+        _ => false,
+    };
+    if silent && node.table_len() == 0 {
+        return Ok(RecordOutcome::Unreachable);
+    }
     Ok(outcome)
 }
 
