@@ -6,11 +6,13 @@
 //! leaving a room round after round without leaving tasks behind
 //! (`churn`), and the replicator under load: a room of three writers and
 //! four readers appending at once, 1,000 appends in turn by two writers, and
-//! the completeness of a 10,000-message catch-up (`replication`). Every
-//! wait is bounded.
+//! the completeness of a 10,000-message catch-up (`replication`); and the
+//! UDP impairment proxy of the transport tests (`impair`). Every wait is
+//! bounded.
 
 // This binary uses only `harness::node`, `harness::followed`,
-// `harness::churn` and `harness::completeness` of the shared harness.
+// `harness::churn`, `harness::completeness` and `harness::impair` of the
+// shared harness.
 #[allow(dead_code)]
 #[path = "harness/mod.rs"]
 mod harness;
@@ -21,6 +23,8 @@ mod appends;
 mod churn;
 #[path = "engine/follow.rs"]
 mod follow;
+#[path = "engine/impair.rs"]
+mod impair;
 #[path = "engine/reopen.rs"]
 mod reopen;
 #[path = "engine/replication.rs"]

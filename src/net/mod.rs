@@ -24,6 +24,8 @@
 //! - `dht/`: hychat's own DHT node, in rooms by role: encodings, the
 //!   Kademlia node, what both connection roles share, the client and
 //!   server roles, and the diagnostics (`hychat dial`, the probe);
+//! - `transport/`: hychat's own UDX and secret stream, under every DHT
+//!   connection (pure state machines, and the socket driver);
 //! - `compat/`: everything that exists only because a pinned crate is
 //!   defective, with the inventory in `compat/mod.rs` (and the test tap,
 //!   `compat/tap.rs`, built only with the `testing` feature);
@@ -47,6 +49,7 @@ pub mod route;
 mod shared;
 mod store;
 mod swarm;
+mod transport;
 pub mod types;
 mod wire;
 

@@ -235,7 +235,6 @@ async fn a_node_outside_the_room_sees_none_of_its_messages() {
 async fn a_peer_with_a_malformed_room_hello_is_disconnected() {
     use futures::StreamExt;
     use hychat::domain::ConnectionKey;
-    use hypercore_handshake::CipherTrait;
     use hypercore_protocol::schema::Extension;
     use hypercore_protocol::{Event, Message, Protocol};
 
@@ -254,7 +253,7 @@ async fn a_peer_with_a_malformed_room_hello_is_disconnected() {
     let (connection, _keep) = dialed.split();
     let (sent_tx, sent_rx) = tokio::sync::oneshot::channel();
     let peer = tokio::spawn(async move {
-        let mut protocol = Protocol::new(Box::new(connection));
+        let mut protocol = Protocol::new(connection);
         let room_key = room().channel_key();
         let mut sent = Some(sent_tx);
         // Held, so that the node's messages on them never fail our side.

@@ -791,17 +791,20 @@ enum Moment {
 }
 
 impl Moment {
+    /// The moments fit a catch-up of a few hundred blocks on loopback,
+    /// which now takes tens of milliseconds from the length's sight (a
+    /// full request window to every peer): later kills would find it done.
     fn draw(rng: &mut Rng) -> Self {
         match rng.below(10) {
-            0 | 1 => Moment::Start(rng.up_to(Duration::from_millis(600))),
-            2..=5 => Moment::Sight(rng.up_to(Duration::from_millis(2500))),
+            0 | 1 => Moment::Start(rng.up_to(Duration::from_millis(150))),
+            2..=4 => Moment::Sight(rng.up_to(Duration::from_millis(60))),
             _ => {
                 let after = if rng.one_in(3) {
-                    Duration::from_millis(150)
+                    Duration::from_millis(40)
                 } else {
                     Duration::from_millis(5)
                 };
-                Moment::Arrival(1 + rng.below(16), rng.up_to(after))
+                Moment::Arrival(1 + rng.below(8), rng.up_to(after))
             }
         }
     }

@@ -42,6 +42,7 @@ pub mod completeness;
 pub mod crash;
 pub mod env;
 pub mod followed;
+pub mod impair;
 pub mod js;
 pub mod kills;
 pub mod lab;

@@ -179,7 +179,7 @@ impl<C: CipherTrait + 'static> Drop for ObservedConnection<C> {
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                // compat: hypercore_handshake row (panics). Closing a connection that an
+                // compat: hypercore-protocol row (panics). Closing a connection that an
                 // earlier panic left broken can panic again.
                 let close =
                     tokio::time::timeout(CLOSE_TIMEOUT, futures::SinkExt::close(&mut inner));

@@ -1,8 +1,8 @@
 //! Containing panics inside dependencies (see the table in `compat/mod.rs`):
 //! `contain` runs a future and turns a panic inside it into an error naming
-//! its cause; `message` reads a panic's text. A connection's cipher can
-//! panic on an IO error (`hypercore_handshake`), and closing it afterwards
-//! can panic again. The log line says `recovered from a panic`, which the
+//! its cause; `message` reads a panic's text. A connection's `Protocol`
+//! can panic (hypercore-protocol), and closing it afterwards can panic
+//! again. The log line says `recovered from a panic`, which the
 //! lab tests look for after every `panicked at`.
 
 use std::any::Any;

@@ -31,7 +31,6 @@ use crate::domain::keys::{ConnectionKey, DiscoveryKey, LogKey};
 use crate::domain::SessionId;
 use crate::net::compat;
 use crate::net::compat::observed::{ObservedConnection, PeerSaid};
-use crate::net::compat::pacing::Paced;
 use crate::net::connection::rooms::RoomChannels;
 use crate::net::connection::state::{
     CloseReason, ConnectionEffect, ConnectionEvent, ConnectionState, Holding, Ours, Tick,
@@ -98,10 +97,6 @@ struct ConnectionDriver {
     /// Every open log channel, to send a changed hello on.
     log_channels: BTreeMap<DiscoveryKey, Channel>,
     rooms: RoomChannels,
-    /// True once the peer's hello came: the replicator then widens its
-    /// request window (one request at a time for JS peers).
-    // compat: udx row (one request at a time until the hello came)
-    hychat: watch::Sender<bool>,
     /// Set by `Sessions` when another connection to the same peer wins.
     close: watch::Sender<bool>,
 }
@@ -184,7 +179,6 @@ impl ConnectionDriver {
                 }
                 ConnectionEffect::HelloTaken { topics } => {
                     tracing::debug!(peer = ?self.peer, topics, "hello");
-                    self.hychat.send_replace(true);
                     None
                 }
                 ConnectionEffect::ChannelClosed(topic) => {
@@ -227,7 +221,7 @@ impl ConnectionDriver {
     fn attach(&mut self, channel: Channel, topic: DiscoveryKey, log: LogKey) -> Option<()> {
         let replicator = self.ctx.shared.registry.replicator(&topic)?;
         self.log_channels.insert(topic, channel.clone());
-        let Some(detached) = replicator.attach(channel, self.peer, self.hychat.subscribe()) else {
+        let Some(detached) = replicator.attach(channel, self.peer) else {
             self.log_channels.remove(&topic);
             return None;
         };
@@ -388,7 +382,6 @@ where
         channels: FuturesUnordered::new(),
         log_channels: BTreeMap::new(),
         rooms: RoomChannels::default(),
-        hychat: watch::channel(false).0,
         close: close_tx,
     };
     let start = driver.state.start();
@@ -459,12 +452,10 @@ where
     }
 }
 
-/// Runs `run` in its own task, and cleans up after it however it ends:
-/// hypercore_handshake 0.6.0 has `todo!()`s on some IO errors (a timed-out
-/// connection panics), and that must cost one connection, not the process.
-/// Sending `true` on `close` ends the connection.
-// compat: hypercore_handshake rows (`todo!()` on IO errors; a panic inside a
-// connection's cipher)
+/// Runs `run` in its own task, and cleans up after it however it ends: a
+/// panic inside hypercore-protocol must cost one connection, not the
+/// process. Sending `true` on `close` ends the connection.
+// compat: hypercore-protocol row (a panic inside `Protocol`)
 pub(crate) async fn supervise<C>(
     connection: C,
     peer: ConnectionKey,
@@ -479,8 +470,7 @@ where
 {
     let shared = ctx.shared.clone();
     let events = ctx.events.clone();
-    // compat: hypercore_handshake row (the cipher's futures wake themselves)
-    let replication = Paced::new(run(connection, peer, topics, link, ctx, close, dialed));
+    let replication = run(connection, peer, topics, link, ctx, close, dialed);
     let ended = match tokio::spawn(replication).await {
         Ok(ended) => ended,
         Err(e) => {

@@ -34,7 +34,6 @@ const TICK: Duration = Duration::from_millis(500);
 
 struct Attached {
     connection: ConnectionKey,
-    hychat: watch::Receiver<bool>,
     writer: mpsc::Sender<Vec<Message>>,
     done: Option<oneshot::Sender<Detached>>,
 }
@@ -100,7 +99,6 @@ pub(super) async fn run(
             _ = stop.changed() => break,
         };
         driver.run_effects(effects).await;
-        driver.widen_hychat_peers();
         let scheduled = driver.state.schedule(Instant::now());
         driver.run_effects(scheduled).await;
         driver.flush();
@@ -116,7 +114,6 @@ impl Driver {
         let Attach {
             mut channel,
             connection,
-            hychat,
             done,
             hangup,
         } = attach;
@@ -145,20 +142,12 @@ impl Driver {
             peer,
             Attached {
                 connection,
-                hychat,
                 writer,
                 done: Some(done),
             },
         );
         tracing::debug!(log = ?self.key, ?connection, peer, "replicating over a channel");
         self.state.attach(peer)
-    }
-
-    /// Peers known to be hychat get the full request window.
-    fn widen_hychat_peers(&mut self) {
-        for (peer, attached) in &self.peers {
-            self.state.set_narrow(*peer, !*attached.hychat.borrow());
-        }
     }
 
     fn on_incoming(&mut self, peer: PeerId, message: Option<Message>) -> Vec<Effect> {
@@ -257,7 +246,7 @@ impl Driver {
 }
 
 /// A proof for a checked request, or a no-data.
-// compat: hypercore_handshake row (a block over `MAX_SERVED_BYTES` gets a
+// compat: hypercore row (a block over `MAX_SERVED_BYTES` gets a
 // no-data: a 1 MiB message fails the connection's flush)
 pub(super) async fn serve(core: &Hypercore, log: LogKey, request: Request) -> Message {
     let id = request.id;

@@ -41,8 +41,6 @@ pub(crate) enum Detached {
 pub(crate) struct Attach {
     pub channel: Channel,
     pub connection: ConnectionKey,
-    /// Turns true once the peer is known to be hychat (its hello came).
-    pub hychat: watch::Receiver<bool>,
     pub done: oneshot::Sender<Detached>,
     /// Resolves when the connection let go of the channel. The channel's
     /// own stream cannot say so: every clone of a `Channel` (the writer
@@ -65,7 +63,6 @@ impl ReplicatorHandle {
         &self,
         channel: Channel,
         connection: ConnectionKey,
-        hychat: watch::Receiver<bool>,
     ) -> Option<impl Future<Output = Detached> + Send + 'static> {
         let (done, detached) = oneshot::channel();
         let (held, hangup) = oneshot::channel::<()>();
@@ -73,7 +70,6 @@ impl ReplicatorHandle {
             .send(Attach {
                 channel,
                 connection,
-                hychat,
                 done,
                 hangup,
             })

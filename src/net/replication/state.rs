@@ -100,8 +100,6 @@ struct Peer {
     strikes: u32,
     /// `want` segments asked of it.
     wanted: HashSet<u64>,
-    /// One request in flight at a time (see `Replication::set_narrow`).
-    narrow: bool,
     /// Its length when an upgrade asked of it timed out or got a no-data:
     /// until it says another length, any other peer that can upgrade us is
     /// asked first (a peer claiming a length it never proves must not hold
@@ -123,16 +121,12 @@ impl Peer {
             rtt: None,
             strikes: 0,
             wanted: HashSet::new(),
-            narrow: true,
             stalled_at: None,
         }
     }
 
     /// Requests it may have in flight.
     fn capacity(&self) -> usize {
-        if self.narrow {
-            return 1;
-        }
         let (low, high) = INFLIGHT;
         let Some(rtt) = self.rtt.filter(|rtt| *rtt > SCALE_LATENCY) else {
             return low;
@@ -210,16 +204,6 @@ impl Replication {
         self.timed_out.retain(|_, p| *p != peer);
         if self.upgrading.is_some_and(|(p, _)| p == peer) {
             self.upgrading = None;
-        }
-    }
-
-    /// Whether a peer gets one request in flight at a time. Peers start
-    /// narrow and widen once they are known to be hychat (their hello):
-    /// a JS peer answering two or more requests at once corrupts the
-    /// stream on our side (compat: udx row).
-    pub(crate) fn set_narrow(&mut self, peer: PeerId, narrow: bool) {
-        if let Some(peer) = self.peers.get_mut(&peer) {
-            peer.narrow = narrow;
         }
     }
 

@@ -20,13 +20,6 @@ fn range(start: u64, length: u64) -> Message {
     range_message(start..start + length)
 }
 
-/// Attaches a peer known to be hychat: the full request window.
-fn attach_wide(r: &mut Replication, peer: PeerId) -> Vec<Effect> {
-    let effects = r.attach(peer);
-    r.set_narrow(peer, false);
-    effects
-}
-
 /// The requests among `effects`: (peer, id, asked).
 fn asks(effects: &[Effect]) -> Vec<(PeerId, u64, Asked)> {
     effects
@@ -56,7 +49,7 @@ fn data_for(id: u64, block: Option<u64>, upgrade: Option<(u64, u64)>) -> Message
 fn a_new_follower_asks_the_upgrade_then_blocks_newest_first() {
     let t0 = Instant::now();
     let mut r = Replication::new(local(0), RangeSet::default());
-    let hello = attach_wide(&mut r, 1);
+    let hello = r.attach(1);
     assert!(
         matches!(sent_to(&hello, 1)[..], [Message::Synchronize(_)]),
         "our sync goes out at once: {hello:?}"
@@ -86,7 +79,7 @@ fn requests_spread_over_peers_and_move_on_after_no_data_or_timeout() {
     let t0 = Instant::now();
     let mut r = Replication::new(local(100), RangeSet::default());
     for peer in [1, 2] {
-        attach_wide(&mut r, peer);
+        r.attach(peer);
         r.on_message(peer, range(0, 100), t0);
         r.on_message(peer, sync(100), t0);
     }
@@ -116,7 +109,7 @@ fn requests_we_cannot_serve_get_no_data() {
     let mut held = RangeSet::default();
     held.insert(0, 5);
     let mut r = Replication::new(local(10), held);
-    attach_wide(&mut r, 1);
+    r.attach(1);
     let request = |index, upgrade: Option<(u64, u64)>| {
         Message::Request(crate::net::compat::frames::test_request(
             9,
@@ -144,7 +137,7 @@ fn requests_we_cannot_serve_get_no_data() {
 fn failing_proofs_detach_the_peer_but_stale_ones_do_not() {
     let t0 = Instant::now();
     let mut r = Replication::new(local(50), RangeSet::default());
-    attach_wide(&mut r, 1);
+    r.attach(1);
     r.on_message(1, range(0, 50), t0);
     r.on_message(1, sync(50), t0);
     let asked = asks(&r.schedule(t0));
@@ -160,7 +153,7 @@ fn failing_proofs_detach_the_peer_but_stale_ones_do_not() {
 
     // A refusal after our length moved on is no fault of the peer's.
     let mut r = Replication::new(local(50), RangeSet::default());
-    attach_wide(&mut r, 2);
+    r.attach(2);
     r.on_message(2, range(0, 60), t0);
     r.on_message(2, sync(50), t0);
     let asked = asks(&r.schedule(t0));
@@ -176,7 +169,7 @@ fn failing_proofs_detach_the_peer_but_stale_ones_do_not() {
 fn unasked_and_mismatched_data_is_never_applied() {
     let t0 = Instant::now();
     let mut r = Replication::new(local(20), RangeSet::default());
-    attach_wide(&mut r, 1);
+    r.attach(1);
     r.on_message(1, range(0, 20), t0);
     r.on_message(1, sync(20), t0);
     let asked = asks(&r.schedule(t0));
@@ -198,7 +191,7 @@ fn bitfields_and_wants_tell_what_is_held() {
     held.insert(0, 10);
     held.insert(20, 5);
     let mut r = Replication::new(local(30), held);
-    attach_wide(&mut r, 1);
+    r.attach(1);
     r.on_message(1, sync(30), t0);
     let answer = r.on_message(
         1,
@@ -218,7 +211,7 @@ fn bitfields_and_wants_tell_what_is_held() {
     assert_eq!(ranges, vec![(0, 10), (20, 5)]);
     // A bitfield from the peer: blocks 25..27 can be asked of it.
     let mut r = Replication::new(local(30), RangeSet::default());
-    attach_wide(&mut r, 1);
+    r.attach(1);
     r.on_message(1, sync(30), t0);
     r.on_message(
         1,
@@ -246,7 +239,7 @@ fn a_local_append_is_announced_with_a_sync_and_a_range() {
     let mut held = RangeSet::default();
     held.insert(0, 3);
     let mut r = Replication::new(writer, held);
-    attach_wide(&mut r, 1);
+    r.attach(1);
     r.on_message(1, sync(3), t0);
     r.schedule(t0);
     r.local_changed(
@@ -273,16 +266,13 @@ fn a_local_append_is_announced_with_a_sync_and_a_range() {
 }
 
 #[test]
-fn a_peer_not_known_to_be_hychat_gets_one_request_at_a_time() {
+fn any_peer_gets_the_full_window_at_once_js_or_hychat() {
     let t0 = Instant::now();
     let mut r = Replication::new(local(100), RangeSet::default());
     r.attach(1);
     r.on_message(1, range(0, 100), t0);
     r.on_message(1, sync(100), t0);
-    assert_eq!(asks(&r.schedule(t0)).len(), 1, "narrow until its hello");
-    assert!(asks(&r.schedule(t0)).is_empty(), "still one in flight");
-    r.set_narrow(1, false);
-    assert_eq!(asks(&r.schedule(t0)).len(), INFLIGHT.0 - 1);
+    assert_eq!(asks(&r.schedule(t0)).len(), INFLIGHT.0, "no hello needed");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! channels each connection has open. The swarm task reads the channel
 //! counts to pace discovery. Locking: see `shared`. Duplicates are settled
 //! by session, not by connection key, since a client cannot present its
-//! server key (compat: hypercore_handshake row).
+//! server key (compat: the replaced hypercore_handshake row).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

@@ -27,7 +27,6 @@ use ed25519_dalek::SigningKey;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
-use hypercore_handshake::Cipher;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -41,6 +40,7 @@ use crate::net::dht::encoding::messages::{LookupRawReply, LOOKUP};
 use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
 use crate::net::dht::server::announcer::{announce_to, unannounce};
 use crate::net::dht::server::{listen, Listener};
+use crate::net::transport::session::Session;
 use crate::net::types::{Link, NetEvent, NetworkReport, NetworkStatus, PunchStats};
 use bind::BindError;
 use bootstrap::{BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
@@ -155,7 +155,7 @@ struct SwarmTask {
     /// Duplicate connections to a peer we already replicate with. Dropping
     /// them would reset the shared stream (docs/architecture.md §2), so they are kept
     /// unpolled until the first connection ends.
-    parked: Vec<(ConnectionKey, Cipher)>,
+    parked: Vec<(ConnectionKey, Session)>,
     /// Peers whose connection failed or dropped, to be dialed again.
     redials: RedialPlan,
     /// Peers being dialed now, found by discovery.
@@ -163,7 +163,8 @@ struct SwarmTask {
     /// The hello session behind each server key we dialed: a peer whose
     /// session is connected (perhaps on a connection it dialed to us, which
     /// carries another key) is not dialed again.
-    // compat: hypercore_handshake row (a client cannot present its server key)
+    // compat: the replaced hypercore_handshake row (now redundant: a client
+    // presents its server key)
     sessions_of: HashMap<[u8; 32], SessionId>,
     /// The bootstrap nodes of the last attempt, for the address probe.
     nodes: Vec<SocketAddr>,
@@ -609,7 +610,7 @@ impl SwarmTask {
             if !existing.task.is_finished() {
                 // A peer reached twice (both sides dialed, or two relays).
                 tracing::debug!(?peer, "parking a duplicate connection");
-                self.parked.push((peer, new.stream.cipher));
+                self.parked.push((peer, new.stream.session));
                 return false;
             }
         }
@@ -632,7 +633,7 @@ impl SwarmTask {
         });
         let dialed = new.client.then(|| new.stream.packets_in.clone());
         let supervised = connection::supervise(
-            new.stream.cipher,
+            new.stream.session,
             peer,
             new.topics.clone(),
             link,

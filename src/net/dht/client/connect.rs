@@ -150,7 +150,7 @@ pub(crate) async fn connect_with(
     };
     let mut failures = Vec::new();
     for relay in relays {
-        let handshake = ClientHandshake::start(&public_key, &ours)?;
+        let handshake = ClientHandshake::start(&node.key_pair(), &public_key, &ours)?;
         let request = Request {
             target: Some(target),
             value: Some(
@@ -244,7 +244,14 @@ pub(crate) async fn connect_with(
             .map_err(|e| ConnectError::Stream(e.to_string()))?;
         return Ok(Connected {
             remote_public_key: done.remote_public_key.unwrap_or(public_key),
-            stream: DhtStream::open(done.cipher, stream, to, taken, socket),
+            stream: DhtStream::open(
+                &done.split,
+                done.local_public_key,
+                stream,
+                to,
+                taken,
+                socket,
+            ),
             relay,
         });
     }

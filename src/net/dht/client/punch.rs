@@ -368,10 +368,10 @@ impl Attempt<'_> {
         }
     }
 
-    /// One probe from the main puncher socket: it opens our NAT towards
-    /// `to` (JS sends it with a low TTL, which udx 0.2 cannot set).
+    /// One probe from the main puncher socket, at TTL 5 as JS sends it: it
+    /// opens our NAT towards `to` without reaching the server's.
     fn open_session(&self, to: SocketAddrV4) {
-        self.sockets.probe(0, to);
+        self.sockets.probe(0, to, true);
     }
 
     fn payload(

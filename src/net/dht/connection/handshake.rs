@@ -2,21 +2,21 @@
 //! (`lib/noise-wrap.js`): Noise IK over Ed25519 keys with the prologue
 //! `NS_PEER_HANDSHAKE`, each side's `NoisePayload` carried inside, and the
 //! holepunch secret derived from the handshake hash once both messages are
-//! through. The `Cipher` that comes out is the secret stream of the
-//! connection, waiting for its UDX stream (`set_io`).
+//! through. The keys that come out (`Split`) start the connection's secret
+//! stream on its UDX stream (`transport::session`). The server reads the
+//! client's payload before it writes its own answer, as JS does.
 //!
 //! Untrusted input is the other side's Noise message and payload; a bad
 //! one is an error, never a panic.
 
-use hypercore_handshake::{Cipher, CipherEvent};
-
 use crate::net::dht::encoding::crypto::{holepunch_secret, NS_PEER_HANDSHAKE};
 use crate::net::dht::encoding::messages::{NoisePayload, ERROR_NONE};
+use crate::net::transport::secret::noise::{IkInitiator, IkResponder, KeyPair, NoiseError, Split};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum HandshakeError {
     #[error("the Noise handshake failed: {0}")]
-    Noise(String),
+    Noise(#[from] NoiseError),
     #[error("the other side sent no handshake payload")]
     NoPayload,
     #[error("the other side's handshake payload does not decode")]
@@ -29,10 +29,12 @@ pub(crate) enum HandshakeError {
     NoUdx,
 }
 
-/// A finished handshake: the secret stream, what the other side said, and
-/// the key of the holepunch payload box.
+/// A finished handshake: the keys of the secret stream, what the other
+/// side said, and the key of the holepunch payload box.
 pub(crate) struct Handshaken {
-    pub(crate) cipher: Cipher,
+    pub(crate) split: Split,
+    /// Our own static key (the one the other side now knows us by).
+    pub(crate) local_public_key: [u8; 32],
     pub(crate) remote: NoisePayload,
     pub(crate) holepunch_secret: [u8; 32],
     pub(crate) remote_public_key: Option<[u8; 32]>,
@@ -46,28 +48,28 @@ impl std::fmt::Debug for Handshaken {
     }
 }
 
-/// The client's half: made with the server's public key, it yields the
-/// first Noise message and finishes with the server's answer.
+/// The client's half: made with our key pair (the node's: the one it
+/// listens under, as JS clients present theirs) and the server's public
+/// key, it yields the first Noise message and finishes with the answer.
 pub(crate) struct ClientHandshake {
-    cipher: Cipher,
+    noise: IkInitiator,
+    local_public_key: [u8; 32],
     first: Vec<u8>,
 }
 
 impl ClientHandshake {
     pub(crate) fn start(
+        local: &KeyPair,
         server_public_key: &[u8; 32],
         ours: &NoisePayload,
     ) -> Result<Self, HandshakeError> {
-        let mut cipher = Cipher::new_dht_init(None, server_public_key, &NS_PEER_HANDSHAKE)
-            .map_err(|e| HandshakeError::Noise(e.to_string()))?;
-        cipher
-            .handshake_start(&ours.encode())
-            .map_err(|e| HandshakeError::Noise(e.to_string()))?;
-        let first = cipher
-            .get_next_sendable_message()
-            .map_err(|e| HandshakeError::Noise(e.to_string()))?
-            .ok_or(HandshakeError::NoPayload)?;
-        Ok(ClientHandshake { cipher, first })
+        let mut noise = IkInitiator::new(local, server_public_key, &NS_PEER_HANDSHAKE)?;
+        let first = noise.write_first(&ours.encode())?;
+        Ok(ClientHandshake {
+            noise,
+            local_public_key: local.public,
+            first,
+        })
     }
 
     /// The first Noise message, the same for every relay it goes through.
@@ -77,17 +79,16 @@ impl ClientHandshake {
 
     /// Reads the server's answer. Consumes the handshake: a failed answer
     /// needs a fresh start.
-    pub(crate) fn finish(mut self, answer: &[u8]) -> Result<Handshaken, HandshakeError> {
-        self.cipher.receive_next(answer.to_vec());
-        let remote = read_payload(&mut self.cipher)?;
+    pub(crate) fn finish(self, answer: &[u8]) -> Result<Handshaken, HandshakeError> {
+        let (payload, split) = self.noise.read_answer(answer)?;
+        let remote = decode_payload(&payload)?;
         check(&remote)?;
-        let remote_public_key = self.cipher.get_remote_static();
-        let secret = secret_of(&self.cipher)?;
         Ok(Handshaken {
-            cipher: self.cipher,
+            holepunch_secret: holepunch_secret(&split.hash),
+            remote_public_key: Some(split.remote_public),
+            local_public_key: self.local_public_key,
+            split,
             remote,
-            holepunch_secret: secret,
-            remote_public_key,
         })
     }
 }
@@ -104,58 +105,42 @@ pub(crate) struct Responded {
 /// the payload `reply` builds from the client's (whatever the client said,
 /// the payload is made: a refusal carries its error code). Fails only when
 /// the first message itself is not a Noise message for our key.
-/// compat: hypercore_handshake row (the IK responder reads the first
-/// message twice: once to learn the client's payload, once to answer it).
 pub(crate) fn respond(
-    keypair_secret: [u8; 32],
-    keypair_public: [u8; 32],
+    local: &KeyPair,
     first: &[u8],
     reply: impl FnOnce(Result<&NoisePayload, &HandshakeError>) -> NoisePayload,
 ) -> Result<Responded, HandshakeError> {
-    let keypair =
-        hypercore_handshake::snow_keypair_from_secret_and_public(keypair_secret, keypair_public);
-    let responder = || {
-        Cipher::resp_from_private_with_prologue(None, &keypair, &NS_PEER_HANDSHAKE)
-            .map_err(|e| HandshakeError::Noise(e.to_string()))
+    let mut noise = IkResponder::new(local, &NS_PEER_HANDSHAKE);
+    let payload = noise.read_first(first)?;
+    let remote = decode_payload(&payload);
+    let verdict = remote
+        .as_ref()
+        .map_err(|_| HandshakeError::BadPayload)
+        .and_then(check);
+    let ours = match (&remote, &verdict) {
+        (Ok(remote), Ok(())) => reply(Ok(remote)),
+        (_, Err(e)) => reply(Err(e)),
+        (Err(e), Ok(())) => reply(Err(e)),
     };
-    // compat (hypercore_handshake row): the responder writes its answer in
-    // the step that reads the client's message, so its payload must be
-    // queued first. A throwaway responder reads the client's payload; the
-    // real one then reads the same message with our payload queued.
-    let mut peek = responder()?;
-    peek.receive_next(first.to_vec());
-    let remote = read_payload(&mut peek)?;
-    let verdict = check(&remote);
-    let ours = reply(verdict.as_ref().map(|()| &remote));
-    let mut cipher = responder()?;
-    cipher.queue_msg(ours.encode());
-    cipher.receive_next(first.to_vec());
-    read_payload(&mut cipher)?;
-    let answer = cipher
-        .get_next_sendable_message()
-        .map_err(|e| HandshakeError::Noise(e.to_string()))?
-        .ok_or(HandshakeError::NoPayload)?;
-    let accepted = verdict.and_then(|()| {
-        let remote_public_key = cipher.get_remote_static();
-        let secret = secret_of(&cipher)?;
-        Ok(Handshaken {
-            cipher,
+    let (answer, split) = noise.write_answer(&ours.encode())?;
+    let accepted = match (remote, verdict) {
+        (Ok(remote), Ok(())) => Ok(Handshaken {
+            holepunch_secret: holepunch_secret(&split.hash),
+            remote_public_key: Some(split.remote_public),
+            local_public_key: local.public,
+            split,
             remote,
-            holepunch_secret: secret,
-            remote_public_key,
-        })
-    });
+        }),
+        (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+    };
     Ok(Responded { answer, accepted })
 }
 
-fn read_payload(cipher: &mut Cipher) -> Result<NoisePayload, HandshakeError> {
-    match cipher.next_decrypted_message() {
-        Ok(Some(CipherEvent::HandshakePayload(bytes))) => {
-            NoisePayload::decode(&bytes).map_err(|_| HandshakeError::BadPayload)
-        }
-        Ok(Some(_)) | Ok(None) => Err(HandshakeError::NoPayload),
-        Err(e) => Err(HandshakeError::Noise(e.to_string())),
+fn decode_payload(bytes: &[u8]) -> Result<NoisePayload, HandshakeError> {
+    if bytes.is_empty() {
+        return Err(HandshakeError::NoPayload);
     }
+    NoisePayload::decode(bytes).map_err(|_| HandshakeError::BadPayload)
 }
 
 /// What JS checks of the other side's payload before going on.
@@ -172,14 +157,6 @@ fn check(payload: &NoisePayload) -> Result<(), HandshakeError> {
     Ok(())
 }
 
-fn secret_of(cipher: &Cipher) -> Result<[u8; 32], HandshakeError> {
-    let hash: &[u8; 64] = cipher
-        .handshake_hash()
-        .and_then(|h| h.try_into().ok())
-        .ok_or_else(|| HandshakeError::Noise("no 64-byte handshake hash".into()))?;
-    Ok(holepunch_secret(hash))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,10 +165,14 @@ mod tests {
     };
     use ed25519_dalek::SigningKey;
 
-    fn server_keys() -> ([u8; 32], [u8; 32]) {
-        let seed = [7u8; 32];
-        let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
-        (seed, public)
+    fn server_keys() -> (KeyPair, [u8; 32]) {
+        let keys = KeyPair::from_seed([7u8; 32]);
+        let public = keys.public;
+        (keys, public)
+    }
+
+    fn client_keys() -> KeyPair {
+        KeyPair::from_seed([9u8; 32])
     }
 
     fn payload(udx_id: u32) -> NoisePayload {
@@ -205,8 +186,8 @@ mod tests {
     #[test]
     fn both_halves_agree_on_the_payloads_and_the_holepunch_secret() {
         let (secret, public) = server_keys();
-        let client = ClientHandshake::start(&public, &payload(11)).unwrap();
-        let responded = respond(secret, public, client.first_message(), |theirs| {
+        let client = ClientHandshake::start(&client_keys(), &public, &payload(11)).unwrap();
+        let responded = respond(&secret, client.first_message(), |theirs| {
             assert_eq!(theirs.unwrap().udx.as_ref().unwrap().id, 11);
             NoisePayload {
                 firewall: FIREWALL_OPEN,
@@ -220,13 +201,17 @@ mod tests {
         assert_eq!(client.remote.firewall, FIREWALL_OPEN);
         assert_eq!(client.holepunch_secret, server.holepunch_secret);
         assert_eq!(client.remote_public_key, Some(public));
+        // The server knows the client by the key it dialed with.
+        assert_eq!(server.remote_public_key, Some(client_keys().public));
+        assert_eq!(client.split.tx, server.split.rx);
+        assert_eq!(client.split.hash, server.split.hash);
     }
 
     #[test]
     fn a_refusal_reaches_the_client_as_an_error() {
         let (secret, public) = server_keys();
-        let client = ClientHandshake::start(&public, &payload(1)).unwrap();
-        let responded = respond(secret, public, client.first_message(), |_| NoisePayload {
+        let client = ClientHandshake::start(&client_keys(), &public, &payload(1)).unwrap();
+        let responded = respond(&secret, client.first_message(), |_| NoisePayload {
             error: ERROR_ABORTED,
             ..payload(2)
         })
@@ -240,16 +225,17 @@ mod tests {
     #[test]
     fn garbage_is_an_error_on_both_sides() {
         let (secret, public) = server_keys();
-        let client = ClientHandshake::start(&public, &payload(1)).unwrap();
+        let client = ClientHandshake::start(&client_keys(), &public, &payload(1)).unwrap();
         assert!(client.finish(&[0u8; 80]).is_err());
-        assert!(respond(secret, public, &[1, 2, 3], |_| payload(2)).is_err());
-        assert!(respond(secret, public, &[], |_| payload(2)).is_err());
+        assert!(respond(&secret, &[1, 2, 3], |_| payload(2)).is_err());
+        assert!(respond(&secret, &[], |_| payload(2)).is_err());
         let other = SigningKey::from_bytes(&[8; 32]).verifying_key().to_bytes();
-        let wrong = ClientHandshake::start(&other, &payload(1)).unwrap();
-        assert!(respond(secret, public, wrong.first_message(), |_| payload(2)).is_err());
+        let wrong = ClientHandshake::start(&client_keys(), &other, &payload(1)).unwrap();
+        assert!(respond(&secret, wrong.first_message(), |_| payload(2)).is_err());
         // A client without a UDX stream is answered, with a refusal.
-        let no_udx = ClientHandshake::start(&public, &NoisePayload::default()).unwrap();
-        let responded = respond(secret, public, no_udx.first_message(), |theirs| {
+        let no_udx =
+            ClientHandshake::start(&client_keys(), &public, &NoisePayload::default()).unwrap();
+        let responded = respond(&secret, no_udx.first_message(), |theirs| {
             assert!(matches!(theirs, Err(HandshakeError::NoUdx)));
             NoisePayload {
                 error: ERROR_ABORTED,

@@ -17,6 +17,10 @@ use tokio::task::JoinHandle;
 
 use crate::net::dht::kademlia::rpc::{Inbound, Rpc};
 
+/// The TTL of the probes that only open our own NAT (hyperdht's
+/// `HOLEPUNCH_TTL`).
+pub(crate) const LOW_TTL: u32 = 5;
+
 /// A holepunch probe: one byte, zero (JS sends `[0]`).
 pub(crate) const PROBE: [u8; 1] = [0];
 /// The most sockets one attempt may hold (JS: 256 birthday sockets).
@@ -140,10 +144,16 @@ impl PunchSockets {
         self.held.get(index)?.as_ref().map(|h| &h.rpc)
     }
 
-    /// Sends a probe from socket `index` (no TTL control: udx 0.2 has none).
-    pub(crate) fn probe(&self, index: usize, to: SocketAddrV4) {
+    /// Sends a probe from socket `index`, at the low TTL JS uses to open
+    /// its own NAT without reaching the far one (`LOW_TTL`), or at the
+    /// default.
+    pub(crate) fn probe(&self, index: usize, to: SocketAddrV4, low_ttl: bool) {
         if let Some(rpc) = self.rpc(index) {
-            rpc.send(&PROBE, to);
+            if low_ttl {
+                rpc.send_ttl(&PROBE, to, LOW_TTL);
+            } else {
+                rpc.send(&PROBE, to);
+            }
         }
     }
 
@@ -158,7 +168,7 @@ impl PunchSockets {
                     Err(_) => continue,
                 }
             }
-            self.probe(socket, probe.to);
+            self.probe(socket, probe.to, probe.low_ttl);
         }
     }
 
@@ -305,7 +315,7 @@ mod tests {
         let second = client.add().unwrap();
         let mut server = PunchSockets::open(LOOPBACK, true).unwrap();
         let server_addr = v4(server.rpc(0).unwrap());
-        client.probe(second, server_addr);
+        client.probe(second, server_addr, false);
         let at_server = tokio::time::timeout(Duration::from_secs(2), server.arrived())
             .await
             .unwrap()

@@ -15,8 +15,8 @@
 //! were sent, so a late wake delays everything after it instead of bursting
 //! to catch up.
 //!
-//! `Probe::low_ttl` says what JS does; the UDX sockets cannot set a TTL yet,
-//! so a caller may have to send those probes at the default TTL.
+//! `Probe::low_ttl` says what JS does: the first probes of a pass go out at
+//! TTL 5 (`sockets::LOW_TTL`), the rest at the default.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};

@@ -1,21 +1,17 @@
 //! A stream the DHT opened, dialed (`client/connect.rs`) or accepted
-//! (`server/listener.rs`) alike: the secret stream framed over its UDX
-//! stream, the peer's address, how its packets got through (`Taken`), the
+//! (`server/listener.rs`) alike: the secret stream on its UDX stream
+//! (`transport::session`), the peer's address, how its packets got through (`Taken`), the
 //! punched socket it runs on (kept open as long as the stream), and a count
 //! of the UDX packets the peer got through to us (`PacketsIn`). A stream
 //! whose first bytes were read to learn that the peer came (the LAN
-//! shortcut's, `server/lan.rs`) gets them back in front (`ReadAhead`).
+//! shortcut's, `server/lan.rs`) gets them back in front.
 
-use std::io;
 use std::net::SocketAddrV4;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use async_compat::Compat;
-use hypercore_handshake::Cipher;
-use uint24le_framing::Uint24LELengthPrefixedFraming;
 
 use crate::net::dht::kademlia::rpc::Rpc;
+use crate::net::transport::secret::noise::Split;
+use crate::net::transport::session::Session;
+use crate::net::transport::udx::socket::UdxStream;
 
 /// How a connection was made, for the network pane and `dial`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +33,7 @@ impl std::fmt::Display for Taken {
 
 /// An open connection over the DHT.
 pub(crate) struct DhtStream {
-    pub(crate) cipher: Cipher,
+    pub(crate) session: Session,
     pub(crate) remote_addr: SocketAddrV4,
     pub(crate) path: Taken,
     /// The UDX packets that came in on the stream so far.
@@ -49,14 +45,14 @@ pub(crate) struct DhtStream {
 /// Counts the UDX packets a stream's peer got through to us: data and
 /// acknowledgements alike, so a peer that accepted the stream shows within
 /// a round trip of our first packet, before any frame of the secret stream
-/// is read. The count is udx's own (`UdxStream::stats`); a handle keeps the
-/// stream's state alive, so a connection drops it once it has looked.
+/// is read. A handle keeps the stream alive, so a connection drops it once
+/// it has looked.
 #[derive(Clone)]
-pub(crate) struct PacketsIn(udx::UdxStream);
+pub(crate) struct PacketsIn(UdxStream);
 
 impl PacketsIn {
     pub(crate) fn count(&self) -> usize {
-        self.0.stats().rx_packets
+        usize::try_from(self.0.stats().packets_in).unwrap_or(usize::MAX)
     }
 }
 
@@ -67,91 +63,45 @@ impl std::fmt::Debug for PacketsIn {
 }
 
 impl DhtStream {
-    /// Puts the handshake's `cipher` on `stream`, framed as the peers'
-    /// protocol expects (24-bit little-endian lengths).
+    /// Starts the handshake's secret stream on `stream`.
     pub(crate) fn open(
-        cipher: Cipher,
-        stream: udx::UdxStream,
+        split: &Split,
+        local_public_key: [u8; 32],
+        stream: UdxStream,
         remote_addr: SocketAddrV4,
         path: Taken,
         socket: Option<Rpc>,
     ) -> Self {
-        Self::open_after(cipher, stream, Vec::new(), remote_addr, path, socket)
+        Self::open_after(
+            split,
+            local_public_key,
+            stream,
+            &[],
+            remote_addr,
+            path,
+            socket,
+        )
     }
 
     /// `open`, for a stream whose first bytes (`head`) were read already:
-    /// the cipher reads them first, then the stream.
+    /// the secret stream reads them first, then the stream.
     pub(crate) fn open_after(
-        mut cipher: Cipher,
-        stream: udx::UdxStream,
-        head: Vec<u8>,
+        split: &Split,
+        local_public_key: [u8; 32],
+        stream: UdxStream,
+        head: &[u8],
         remote_addr: SocketAddrV4,
         path: Taken,
         socket: Option<Rpc>,
     ) -> Self {
         let packets_in = PacketsIn(stream.clone());
-        let io = ReadAhead {
-            head,
-            read: 0,
-            stream,
-        };
-        cipher.set_io(Box::new(Uint24LELengthPrefixedFraming::new(Compat::new(
-            io,
-        ))));
         Self {
-            cipher,
+            session: Session::start(split, local_public_key, stream, head),
             remote_addr,
             path,
             packets_in,
             _socket: socket,
         }
-    }
-}
-
-/// A UDX stream with bytes already read from it put back in front.
-struct ReadAhead {
-    head: Vec<u8>,
-    /// How much of `head` was read again.
-    read: usize,
-    stream: udx::UdxStream,
-}
-
-impl tokio::io::AsyncRead for ReadAhead {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        if let Some(left) = this.head.get(this.read..).filter(|l| !l.is_empty()) {
-            let n = left.len().min(buf.remaining());
-            buf.put_slice(&left[..n]);
-            this.read += n;
-            if this.read == this.head.len() {
-                this.head = Vec::new();
-                this.read = 0;
-            }
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut this.stream).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for ReadAhead {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
@@ -170,9 +120,9 @@ impl std::fmt::Debug for DhtStream {
 pub(crate) async fn echo_round_trip(stream: &mut DhtStream, bytes: &[u8]) -> Option<Vec<u8>> {
     use futures::{SinkExt, StreamExt};
     use hypercore_handshake::CipherEvent;
-    stream.cipher.send(bytes.to_vec()).await.ok()?;
+    stream.session.send(bytes.to_vec()).await.ok()?;
     tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        while let Some(event) = stream.cipher.next().await {
+        while let Some(event) = stream.session.next().await {
             if let CipherEvent::Message(bytes) = event {
                 return Some(bytes);
             }

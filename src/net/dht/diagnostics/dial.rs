@@ -119,9 +119,9 @@ pub async fn dial(
             ));
             // Anything sent proves the stream; JS peers answer with their
             // protocol's first message anyway.
-            let _ = connected.stream.cipher.send(b"hychat dial".to_vec()).await;
+            let _ = connected.stream.session.send(b"hychat dial".to_vec()).await;
             let first = tokio::time::timeout(FIRST_MESSAGE, async {
-                while let Some(event) = connected.stream.cipher.next().await {
+                while let Some(event) = connected.stream.session.next().await {
                     if matches!(event, CipherEvent::Message(_)) {
                         return true;
                     }

@@ -14,7 +14,8 @@ use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
 /// announces `topic` on the DHT of `bootstrap`, for tests that play a peer
 /// by hand. Keep it whole: its stream runs on its node's socket.
 pub struct TopicDial {
-    pub cipher: hypercore_handshake::Cipher,
+    /// The secret stream, as hypercore-protocol's `Protocol::new` takes it.
+    pub cipher: Box<dyn hypercore_handshake::CipherTrait>,
     _node: DhtNode,
 }
 
@@ -25,7 +26,7 @@ pub struct KeepAlive {
 
 impl TopicDial {
     /// The connection, and what must outlive it.
-    pub fn split(self) -> (hypercore_handshake::Cipher, KeepAlive) {
+    pub fn split(self) -> (Box<dyn hypercore_handshake::CipherTrait>, KeepAlive) {
         (self.cipher, KeepAlive { _node: self._node })
     }
 }
@@ -58,7 +59,7 @@ pub async fn dial_topic(
         for key in peers {
             if let Ok(connected) = connect(&node, key).await {
                 return Some(TopicDial {
-                    cipher: connected.stream.cipher,
+                    cipher: Box::new(connected.stream.session),
                     _node: node,
                 });
             }

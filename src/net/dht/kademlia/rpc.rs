@@ -1,5 +1,5 @@
-//! The dht-rpc transport of our own DHT node: one UDP socket (a udx
-//! socket, so UDX streams can share it later), requests sent with JS-like
+//! The dht-rpc transport of our own DHT node: one UDP socket (a UDX
+//! socket of our own, `transport::udx::socket`, so streams share it), requests sent with JS-like
 //! retries and matched to their replies, and everything else that arrives
 //! handed to the node. A thin driver over `Pending`, the pure table of
 //! requests in flight.
@@ -18,10 +18,10 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use udx::UdxSocket;
 
 use crate::net::dht::encoding::wire::{self, Message, Reply, Request};
 use crate::net::lock::lock;
+use crate::net::transport::udx::socket::UdxSocket;
 
 /// How long one attempt waits for its reply (JS starts at about 1 s).
 pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -204,6 +204,11 @@ impl Rpc {
 
     pub(crate) fn send(&self, bytes: &[u8], to: SocketAddrV4) {
         self.shared.socket.send(SocketAddr::V4(to), bytes);
+    }
+
+    /// `send` with the IP TTL set for this one datagram.
+    pub(crate) fn send_ttl(&self, bytes: &[u8], to: SocketAddrV4, ttl: u32) {
+        self.shared.socket.send_ttl(SocketAddr::V4(to), bytes, ttl);
     }
 
     /// Requests of ours waiting for a reply.

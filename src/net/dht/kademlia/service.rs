@@ -22,6 +22,7 @@ use super::table::{distance, Contact, NodeId};
 use super::throttle::RandomThrottle;
 use crate::net::dht::encoding::wire::{self, Request, FIND_NODE};
 use crate::net::lock::lock;
+use crate::net::transport::secret::noise::KeyPair;
 
 /// The node's heartbeat (JS ticks every 5 s).
 const TICK: Duration = Duration::from_secs(5);
@@ -60,6 +61,11 @@ pub(crate) struct DhtNode {
     /// Random punches of this node, one at a time and 20 s apart.
     throttle: Mutex<RandomThrottle>,
     servers: Servers,
+    /// The static key our connections present when we dial (JS
+    /// `dht.defaultKeyPair`): random until a server of ours listens, then
+    /// that server's key, so peers know a dialing hychat by the key it
+    /// listens under, as hyperswarm's peers do.
+    key_pair: Mutex<KeyPair>,
     task: JoinHandle<()>,
 }
 
@@ -101,12 +107,23 @@ impl DhtNode {
             bootstrap: config.bootstrap,
             throttle: Mutex::new(RandomThrottle::new()),
             servers,
+            key_pair: Mutex::new(KeyPair::generate()),
             task,
         })
     }
 
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.rpc.local_addr()
+    }
+
+    /// The key pair our dials present (`key_pair` above).
+    pub(crate) fn key_pair(&self) -> KeyPair {
+        lock(&self.key_pair).clone()
+    }
+
+    /// Dials present `key_pair` from now on.
+    pub(crate) fn set_key_pair(&self, key_pair: KeyPair) {
+        *lock(&self.key_pair) = key_pair;
     }
 
     /// Contacts in the routing table.

@@ -30,6 +30,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::net::dht::connection::lan::{is_private, is_reserved, match_address, Lan};
 use crate::net::dht::encoding::messages::NoisePayload;
+use crate::net::transport::udx::socket::UdxStream;
 
 /// How much of the client's first packets the wait reads (the rest stays
 /// in the stream).
@@ -101,7 +102,7 @@ pub(crate) type FirstBytes = Pin<Box<dyn Future<Output = Vec<u8>> + Send>>;
 
 /// Waits for the first bytes on `stream` (a handle of it: the caller
 /// keeps its own, and puts the bytes back in front when it opens it).
-pub(crate) fn first_bytes(stream: udx::UdxStream) -> FirstBytes {
+pub(crate) fn first_bytes(stream: UdxStream) -> FirstBytes {
     Box::pin(async move {
         let mut stream = stream;
         let mut buffer = vec![0; FIRST_READ];

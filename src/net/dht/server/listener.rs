@@ -58,6 +58,8 @@ use crate::net::dht::encoding::messages::{
 use crate::net::dht::encoding::wire::{Reply, Request};
 use crate::net::dht::kademlia::rpc::Rpc;
 use crate::net::dht::kademlia::service::{DhtNode, Served};
+use crate::net::transport::secret::noise::KeyPair;
+use crate::net::transport::udx::socket::UdxStream;
 
 /// A handshake that starts no punch is dropped after this (JS
 /// `HANDSHAKE_INITIAL_TIMEOUT`).
@@ -103,6 +105,7 @@ pub(crate) fn listen_with(node: Arc<DhtNode>, key: SigningKey, lan: Lan) -> List
     let (accepted_tx, connections) = mpsc::channel(16);
     let (relays_tx, relays) = watch::channel(Vec::new());
     let public_key = key.verifying_key().to_bytes();
+    node.set_key_pair(KeyPair::from_seed(key.to_bytes()));
     let task = tokio::spawn(serve(node, key, lan, accepted_tx, relays_tx));
     Listener {
         connections,
@@ -264,8 +267,7 @@ impl Server {
             node: Arc::clone(&self.node),
             lan: self.lan,
             validated: Arc::clone(&self.validated),
-            seed: self.key.to_bytes(),
-            public: self.key.verifying_key().to_bytes(),
+            key: KeyPair::from_seed(self.key.to_bytes()),
             target: self.target,
             id: index,
             relays: self.relays.clone(),
@@ -326,8 +328,7 @@ struct EntryStart {
     node: Arc<DhtNode>,
     lan: Lan,
     validated: Validated,
-    seed: [u8; 32],
-    public: [u8; 32],
+    key: KeyPair,
     target: [u8; 32],
     id: usize,
     relays: Relays,
@@ -387,7 +388,7 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
     } else {
         Vec::new()
     };
-    let responded = respond(start.seed, start.public, &start.handshake.noise, |client| {
+    let responded = respond(&start.key, &start.handshake.noise, |client| {
         let error = match client {
             Ok(_) => ERROR_NONE,
             Err(HandshakeError::VersionMismatch) => ERROR_VERSION_MISMATCH,
@@ -497,8 +498,15 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
     match (won, lan_stream) {
         (Some(Won::Lan(head)), Some((LanPlan { client, .. }, stream))) => {
             tracing::debug!(%client, "LAN shortcut: the client came over the LAN");
-            let stream =
-                DhtStream::open_after(done.cipher, stream, head, client, Taken::Direct, None);
+            let stream = DhtStream::open_after(
+                &done.split,
+                done.local_public_key,
+                stream,
+                &head,
+                client,
+                Taken::Direct,
+                None,
+            );
             deliver_stream(&start.accepted, done.remote_public_key, stream).await;
         }
         (Some(Won::Punched(socket, remote, how, early)), _) => {
@@ -527,12 +535,19 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
 async fn deliver(
     accepted: &mpsc::Sender<Accepted>,
     done: Handshaken,
-    stream: udx::UdxStream,
+    stream: UdxStream,
     remote_addr: SocketAddrV4,
     path: Taken,
     socket: Option<Rpc>,
 ) {
-    let stream = DhtStream::open(done.cipher, stream, remote_addr, path, socket);
+    let stream = DhtStream::open(
+        &done.split,
+        done.local_public_key,
+        stream,
+        remote_addr,
+        path,
+        socket,
+    );
     deliver_stream(accepted, done.remote_public_key, stream).await;
 }
 
@@ -753,7 +768,7 @@ impl ServerPunch {
                 .remote_address
                 .is_some_and(|a| self.nat.addresses().contains(&a))
         {
-            self.sockets.probe(0, client);
+            self.sockets.probe(0, client, false);
         }
         if self.remote_punching && self.schedule.is_none() {
             let random = strategy::is_random_punch(local, self.remote_firewall);
@@ -885,9 +900,9 @@ mod tests {
             while let Some(mut accepted) = listener.connections.recv().await {
                 let _ = paths_tx.send(accepted.stream.path);
                 tokio::spawn(async move {
-                    while let Some(event) = accepted.stream.cipher.next().await {
+                    while let Some(event) = accepted.stream.session.next().await {
                         if let CipherEvent::Message(bytes) = event {
-                            if accepted.stream.cipher.send(bytes).await.is_err() {
+                            if accepted.stream.session.send(bytes).await.is_err() {
                                 return;
                             }
                         }

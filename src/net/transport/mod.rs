@@ -1,0 +1,15 @@
+//! hychat's own transport, under every DHT connection: UDX streams over UDP
+//! (`udx/`), the secret stream on top of them (`secret/`), and the two
+//! joined as the connection hypercore-protocol reads and writes
+//! (`session.rs`), wire-compatible
+//! with libudx / udx-native and @hyperswarm/secret-stream. The protocol map
+//! is `docs/architecture.md §2` ("The transport") and the shared transport
+//! note; each decision is pure and takes `now`, and the socket driver is the
+//! only IO.
+
+pub(crate) mod secret;
+pub(crate) mod session;
+pub(crate) mod udx;
+
+#[cfg(test)]
+mod tests;

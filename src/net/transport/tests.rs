@@ -1,0 +1,207 @@
+//! The transport on real sockets (loopback): two UDX sockets, raw streams
+//! both ways, then the secret stream on them after a real IK handshake,
+//! with messages up to 1 MiB, as hypercore-protocol drives a connection.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use hypercore_handshake::{CipherEvent, CipherTrait};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::secret::noise::{IkInitiator, IkResponder, KeyPair};
+use super::session::Session;
+use super::udx::socket::{UdxSocket, UdxStream};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+/// Two connected streams on two sockets: (a, b).
+fn pair() -> (UdxStream, UdxStream, UdxSocket, UdxSocket) {
+    let (sa, sb) = (
+        UdxSocket::bind(loopback()).unwrap(),
+        UdxSocket::bind(loopback()).unwrap(),
+    );
+    let a = sa.create_stream(1).unwrap();
+    let b = sb.create_stream(2).unwrap();
+    let a = a.connect(sb.local_addr().unwrap(), 2).unwrap();
+    let b = b.connect(sa.local_addr().unwrap(), 1).unwrap();
+    (a, b, sa, sb)
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+#[tokio::test]
+async fn raw_streams_carry_a_megabyte_each_way_and_end() {
+    let (mut a, mut b, _sa, _sb) = pair();
+    let (to_b, to_a) = (pattern(1 << 20, 1), pattern(1 << 20, 2));
+    let (send_b, send_a) = (to_b.clone(), to_a.clone());
+    let writer_a = {
+        let mut a = a.clone();
+        tokio::spawn(async move {
+            a.write_all(&send_b).await.unwrap();
+            a.shutdown().await.unwrap();
+        })
+    };
+    let writer_b = {
+        let mut b = b.clone();
+        tokio::spawn(async move {
+            b.write_all(&send_a).await.unwrap();
+            b.shutdown().await.unwrap();
+        })
+    };
+    let (mut got_b, mut got_a) = (Vec::new(), Vec::new());
+    tokio::time::timeout(WAIT, async {
+        b.read_to_end(&mut got_b).await.unwrap();
+        a.read_to_end(&mut got_a).await.unwrap();
+    })
+    .await
+    .expect("both ends read to the end in time");
+    writer_a.await.unwrap();
+    writer_b.await.unwrap();
+    assert!(
+        got_b == to_b,
+        "b got {} bytes, not the megabyte sent",
+        got_b.len()
+    );
+    assert!(
+        got_a == to_a,
+        "a got {} bytes, not the megabyte sent",
+        got_a.len()
+    );
+    assert!(a.stats().packets_in > 0 && b.stats().packets_out > 900);
+}
+
+#[tokio::test]
+async fn a_datagram_for_nobody_comes_out_of_recv() {
+    let sa = UdxSocket::bind(loopback()).unwrap();
+    let sb = UdxSocket::bind(loopback()).unwrap();
+    sb.send(sa.local_addr().unwrap(), b"\x03hello");
+    let (from, bytes) = tokio::time::timeout(WAIT, sa.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(from, sb.local_addr().unwrap());
+    assert_eq!(bytes, b"\x03hello");
+}
+
+#[tokio::test]
+async fn a_low_ttl_send_leaves_later_sends_at_the_default() {
+    let sa = UdxSocket::bind(loopback()).unwrap();
+    let sb = UdxSocket::bind(loopback()).unwrap();
+    let to = sb.local_addr().unwrap();
+    sa.send_ttl(to, b"\x00", 5);
+    sa.send(to, b"\x01");
+    for expected in [&b"\x00"[..], b"\x01"] {
+        let (_, bytes) = tokio::time::timeout(WAIT, sb.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(bytes, expected);
+    }
+}
+
+#[tokio::test]
+async fn the_first_packet_of_a_half_open_stream_names_its_source_and_is_kept() {
+    let sa = UdxSocket::bind(loopback()).unwrap();
+    let sb = UdxSocket::bind(loopback()).unwrap();
+    let waiting = sb.create_stream(20).unwrap();
+    let mut a = sa
+        .create_stream(10)
+        .unwrap()
+        .connect(sb.local_addr().unwrap(), 20)
+        .unwrap();
+    a.write_all(b"first bytes").await.unwrap();
+    let from = tokio::time::timeout(WAIT, waiting.first_source())
+        .await
+        .expect("the first packet reached the half-open stream");
+    assert_eq!(from, sa.local_addr().unwrap());
+    let mut b = waiting.connect(from, 10).unwrap();
+    let mut got = [0u8; 11];
+    tokio::time::timeout(Duration::from_millis(500), b.read_exact(&mut got))
+        .await
+        .expect("the kept packet is read without a resend (libudx resends after 1 s)")
+        .unwrap();
+    assert_eq!(&got, b"first bytes");
+}
+
+/// A finished IK handshake: (client's session, server's session).
+fn sessions(a: UdxStream, b: UdxStream) -> (Session, Session, KeyPair, KeyPair) {
+    let (client_keys, server_keys) = (KeyPair::generate(), KeyPair::generate());
+    let mut client = IkInitiator::new(&client_keys, &server_keys.public, b"prologue").unwrap();
+    let mut server = IkResponder::new(&server_keys, b"prologue");
+    let first = client.write_first(b"").unwrap();
+    server.read_first(&first).unwrap();
+    let (answer, server_split) = server.write_answer(b"").unwrap();
+    let (_, client_split) = client.read_answer(&answer).unwrap();
+    (
+        Session::start(&client_split, client_keys.public, a, &[]),
+        Session::start(&server_split, server_keys.public, b, &[]),
+        client_keys,
+        server_keys,
+    )
+}
+
+async fn next_message(session: &mut Session) -> Vec<u8> {
+    loop {
+        match tokio::time::timeout(WAIT, session.next()).await {
+            Ok(Some(CipherEvent::Message(bytes))) => return bytes,
+            Ok(Some(CipherEvent::HandshakePayload(_))) => continue,
+            Ok(Some(CipherEvent::ErrStuff(e))) => panic!("the session failed: {e}"),
+            Ok(None) => panic!("the session ended"),
+            Err(_) => panic!("no message within {WAIT:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn sessions_carry_messages_up_to_a_mebibyte_both_ways() {
+    let (a, b, _sa, _sb) = pair();
+    let (mut client, mut server, client_keys, server_keys) = sessions(a, b);
+    assert!(client.is_initiator() && !server.is_initiator());
+    assert_eq!(server.remote_public_key(), Some(client_keys.public));
+    assert_eq!(client.remote_public_key(), Some(server_keys.public));
+    assert_eq!(client.handshake_hash(), server.handshake_hash());
+    for len in [1, 65_516, 65_517, 1 << 20] {
+        let message = pattern(len, len as u8);
+        client.send(message.clone()).await.unwrap();
+        let got = next_message(&mut server).await;
+        assert!(
+            got == message,
+            "a {len}-byte message arrived as {} bytes",
+            got.len()
+        );
+        server.send(message.clone()).await.unwrap();
+        let got = next_message(&mut client).await;
+        assert!(
+            got == message,
+            "a {len}-byte reply arrived as {} bytes",
+            got.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_session_ends_when_the_peer_resets_its_stream() {
+    let (a, b, _sa, _sb) = pair();
+    let (mut client, server, _, _) = sessions(a, b.clone());
+    drop(server);
+    b.destroy();
+    let ended = tokio::time::timeout(WAIT, async {
+        loop {
+            match client.next().await {
+                None | Some(CipherEvent::ErrStuff(_)) => return,
+                Some(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the client saw the reset");
+}
