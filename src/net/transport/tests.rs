@@ -205,3 +205,28 @@ async fn a_session_ends_when_the_peer_resets_its_stream() {
     .await;
     assert!(ended.is_ok(), "the client saw the reset");
 }
+
+#[tokio::test]
+async fn packets_that_came_before_their_stream_are_injected_and_read() {
+    let sa = UdxSocket::bind(loopback()).unwrap();
+    let sb = UdxSocket::bind(loopback()).unwrap();
+    let mut a = sa
+        .create_stream(10)
+        .unwrap()
+        .connect(sb.local_addr().unwrap(), 20)
+        .unwrap();
+    a.write_all(b"early").await.unwrap();
+    // No stream 20 yet: the packet comes out of `recv()`.
+    let (from, early) = tokio::time::timeout(WAIT, sb.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut b = sb.create_stream(20).unwrap().connect(from, 10).unwrap();
+    sb.inject(&[early], from);
+    let mut got = [0u8; 5];
+    tokio::time::timeout(Duration::from_millis(500), b.read_exact(&mut got))
+        .await
+        .expect("the injected packet is read without a resend (libudx resends after 1 s)")
+        .unwrap();
+    assert_eq!(&got, b"early");
+}

@@ -172,17 +172,6 @@ impl PunchSockets {
         }
     }
 
-    /// Hands packets that arrived before their stream was open to that
-    /// stream: sent to the socket itself (a connected udx stream takes its
-    /// packets from any source), so the peer need not resend them.
-    pub(crate) fn replay(rpc: &Rpc, packets: &[Vec<u8>]) {
-        let port = rpc.local_addr().port();
-        let own = SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port);
-        for packet in packets {
-            rpc.send(packet, own);
-        }
-    }
-
     /// Closes socket `index` (a reopened NAT sample, or a loser).
     #[cfg(test)]
     pub(crate) fn release(&mut self, index: usize) {

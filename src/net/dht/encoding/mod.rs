@@ -12,7 +12,7 @@
 //! may use it.
 
 mod codec;
-pub(super) mod crypto;
+pub(crate) mod crypto;
 #[cfg(any(test, feature = "testing"))]
 pub(crate) mod fuzz;
 pub(crate) mod messages;

@@ -516,7 +516,7 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
             if let Ok(stream) = half.connect(SocketAddr::V4(remote), remote_udx) {
                 // The client's first packets taught us its address; the
                 // stream gets them too, without waiting for a resend.
-                PunchSockets::replay(&socket, &early);
+                socket.socket().inject(&early, SocketAddr::V4(remote));
                 deliver(
                     &start.accepted,
                     done,

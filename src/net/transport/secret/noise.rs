@@ -702,27 +702,12 @@ pub(crate) fn dh(local: &KeyPair, remote_public: &[u8; 32]) -> Result<[u8; 32], 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    // The DHT's own namespace and derivation, so the vectors check what
+    // the handshake really runs with (tests only: the transport does not
+    // depend on the DHT).
+    use crate::net::dht::encoding::crypto::{holepunch_secret, NS_PEER_HANDSHAKE};
     use crate::net::dht::encoding::messages::{NoisePayload, FIREWALL_OPEN, FIREWALL_UNKNOWN};
-    use blake2::digest::consts::U32;
-    use blake2::digest::Mac;
-    use blake2::Blake2bMac;
     use proptest::prelude::*;
-
-    /// hyperdht's `NS_PEER_HANDSHAKE`, the IK prologue (§7.4).
-    pub(crate) const NS_PEER_HANDSHAKE: [u8; 32] = [
-        0x14, 0xd6, 0xd4, 0xb4, 0x92, 0x14, 0xab, 0x10, 0x33, 0xed, 0x20, 0x49, 0x76, 0xca, 0xa2,
-        0x58, 0xba, 0xe9, 0xe1, 0xe8, 0x54, 0x3b, 0x9a, 0xd1, 0xfd, 0x99, 0x6a, 0x91, 0x0b, 0x0c,
-        0x4e, 0x3a,
-    ];
-
-    /// hyperdht's holepunch secret: `BLAKE2b-256(NS_PEER_HOLEPUNCH, key = h)`.
-    fn holepunch_secret(hash: &[u8; 64]) -> [u8; 32] {
-        let ns = hex::decode("f1191cd5e67b10b54a507033280ed1ff0e12278268d5679c8f93d417210d168b")
-            .unwrap();
-        let mut mac = <Blake2bMac<U32> as Mac>::new_from_slice(hash).unwrap();
-        mac.update(&ns);
-        mac.finalize().into_bytes().into()
-    }
 
     fn key(byte: u8) -> KeyPair {
         KeyPair::from_seed([byte; 32])

@@ -364,7 +364,7 @@ impl rand::CryptoRng for ChosenHeader {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::transport::secret::noise::tests::NS_PEER_HANDSHAKE;
+    use crate::net::dht::encoding::crypto::NS_PEER_HANDSHAKE;
     use crate::net::transport::secret::noise::{
         IkInitiator, IkResponder, KeyPair, XxInitiator, XxResponder,
     };

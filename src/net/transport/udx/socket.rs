@@ -169,6 +169,16 @@ impl UdxSocket {
             .ok_or_else(|| io::Error::other("the socket's driver stopped"))
     }
 
+    /// Hands datagrams that came in before their stream was registered
+    /// (they came out of `recv()`) to that stream, as if they arrived now
+    /// from `from`; those for no stream are dropped.
+    pub(crate) fn inject(&self, datagrams: &[Vec<u8>], from: SocketAddr) {
+        for datagram in datagrams {
+            to_stream(&self.shared, datagram, from);
+        }
+        self.shared.poke.notify_one();
+    }
+
     /// Registers a stream under `local_id`; refused when the id is taken.
     /// Packets for it are kept from now on, connected or not.
     pub(crate) fn create_stream(&self, local_id: u32) -> io::Result<HalfOpen> {
@@ -456,18 +466,8 @@ fn on_datagram(
     datagram: &[u8],
     from: SocketAddr,
 ) {
-    if wire::is_udx(datagram) {
-        if let Some(packet) = wire::decode(datagram) {
-            let mut streams = lock(&shared.streams);
-            if let Some(entry) = streams.get_mut(&packet.header.id) {
-                if entry.remote.is_none() && entry.first_source.is_none() {
-                    entry.first_source = Some(from);
-                }
-                entry.stream.on_packet(&packet, Instant::now());
-                entry.wake();
-                return;
-            }
-        }
+    if to_stream(shared, datagram, from) {
+        return;
     }
     match raw.try_send((from, datagram.to_vec())) {
         Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
@@ -475,6 +475,27 @@ fn on_datagram(
             tracing::debug!("a UDX socket's reader is behind; dropping a datagram");
         }
     }
+}
+
+/// Hands a UDX datagram to its stream; false when it is not UDX or its id
+/// is not registered here.
+fn to_stream(shared: &Shared, datagram: &[u8], from: SocketAddr) -> bool {
+    if !wire::is_udx(datagram) {
+        return false;
+    }
+    let Some(packet) = wire::decode(datagram) else {
+        return false;
+    };
+    let mut streams = lock(&shared.streams);
+    let Some(entry) = streams.get_mut(&packet.header.id) else {
+        return false;
+    };
+    if entry.remote.is_none() && entry.first_source.is_none() {
+        entry.first_source = Some(from);
+    }
+    entry.stream.on_packet(&packet, Instant::now());
+    entry.wake();
+    true
 }
 
 /// Runs every stream timer that is due, and forgets finished streams.

@@ -57,6 +57,22 @@ fn read_all(s: &mut Stream) -> Vec<u8> {
     got
 }
 
+/// One datagram to stream `id`: `kind`, the sender's window and seq, ack
+/// 0, no SACK or padding.
+fn packet(id: u32, kind: u8, rwnd: u32, seq: u32, payload: &[u8]) -> Vec<u8> {
+    let mut d = Vec::new();
+    let h = Header {
+        kind,
+        data_offset: 0,
+        id,
+        rwnd,
+        seq,
+        ack: 0,
+    };
+    encode(&h, &[], 0, payload, &mut d);
+    d
+}
+
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -337,19 +353,7 @@ fn end_rides_on_the_last_data_packet() {
 fn data_beyond_the_end_is_ignored() {
     let t = Instant::now();
     let (_, mut b) = pair(t);
-    let pkt = |kind, seq, payload: &[u8]| {
-        let mut d = Vec::new();
-        let h = Header {
-            kind,
-            data_offset: 0,
-            id: B_ID,
-            rwnd: 0,
-            seq,
-            ack: 0,
-        };
-        encode(&h, &[], 0, payload, &mut d);
-        d
-    };
+    let pkt = |kind, seq, payload: &[u8]| packet(B_ID, kind, 0, seq, payload);
     let end = pkt(END, 1, b"");
     let beyond = pkt(DATA, 2, b"evil");
     let first = pkt(DATA, 0, b"ok");
@@ -586,19 +590,7 @@ fn tail_loss_probe_resends_the_last_packet() {
 fn zero_window_probes_then_resumes() {
     let t = Instant::now();
     let (mut a, _) = pair(t);
-    let window = |rwnd: u32, seq: u32| {
-        let mut d = Vec::new();
-        let h = Header {
-            kind: 0,
-            data_offset: 0,
-            id: A_ID,
-            rwnd,
-            seq,
-            ack: 0,
-        };
-        encode(&h, &[], 0, &[], &mut d);
-        d
-    };
+    let window = |rwnd: u32, seq: u32| packet(A_ID, 0, rwnd, seq, &[]);
     deliver(&mut a, &window(0, 0), t);
     a.write(b"waiting");
     let d = one(&mut a, t);
@@ -618,19 +610,7 @@ fn zero_window_probes_then_resumes() {
 fn window_updates_follow_the_tcp_rule() {
     let t = Instant::now();
     let (mut a, _) = pair(t);
-    let pkt = |rwnd: u32, seq: u32| {
-        let mut d = Vec::new();
-        let h = Header {
-            kind: 0,
-            data_offset: 0,
-            id: A_ID,
-            rwnd,
-            seq,
-            ack: 0,
-        };
-        encode(&h, &[], 0, &[], &mut d);
-        d
-    };
+    let pkt = |rwnd: u32, seq: u32| packet(A_ID, 0, rwnd, seq, &[]);
     deliver(&mut a, &pkt(5000, 3), t);
     assert_eq!(a.send_rwnd, 5000);
     deliver(&mut a, &pkt(9, 2), t); // older seq: stale window
@@ -655,18 +635,8 @@ fn reorder_buffer_is_bounded_against_far_ahead_seqs() {
     let t = Instant::now();
     let (_, mut b) = pair(t);
     let payload = vec![9u8; MAX_DATAGRAM - HEADER_LEN];
-    let mut d = Vec::new();
     for seq in 1..40_000u32 {
-        d.clear();
-        let h = Header {
-            kind: DATA,
-            data_offset: 0,
-            id: B_ID,
-            rwnd: 0,
-            seq: seq.wrapping_mul(2),
-            ack: 0,
-        };
-        encode(&h, &[], 0, &payload, &mut d);
+        let d = packet(B_ID, DATA, 0, seq.wrapping_mul(2), &payload);
         deliver(&mut b, &d, t);
         assert!(b.ooo.len() as u64 <= MAX_OOO_SPAN);
         assert!(b.ooo_bytes <= MAX_OOO_BYTES);
@@ -684,18 +654,8 @@ fn unread_bytes_are_bounded_against_a_peer_ignoring_the_window() {
     let t = Instant::now();
     let (_, mut b) = pair(t);
     let payload = vec![9u8; 1400];
-    let mut d = Vec::new();
     for seq in 0..10_000u32 {
-        d.clear();
-        let h = Header {
-            kind: DATA,
-            data_offset: 0,
-            id: B_ID,
-            rwnd: 0,
-            seq,
-            ack: 0,
-        };
-        encode(&h, &[], 0, &payload, &mut d);
+        let d = packet(B_ID, DATA, 0, seq, &payload);
         deliver(&mut b, &d, t);
     }
     assert!(b.readable() <= MAX_UNREAD);
@@ -1399,10 +1359,7 @@ proptest! {
         for (seq, len) in chunks.iter().enumerate() {
             let last = seq + 1 == chunks.len();
             let kind = if end && last { DATA | END } else { DATA };
-            let h = Header { kind, data_offset: 0, id: B_ID, rwnd: RWND_MAX as u32, seq: seq as u32, ack: 0 };
-            let mut d = Vec::new();
-            encode(&h, &[], 0, &data[at..at + len], &mut d);
-            honest.push(d);
+            honest.push(packet(B_ID, kind, RWND_MAX as u32, seq as u32, &data[at..at + len]));
             at += len;
         }
         let mut s = Stream::new(B_ID, t);
