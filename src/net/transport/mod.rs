@@ -12,4 +12,6 @@ pub(crate) mod session;
 pub(crate) mod udx;
 
 #[cfg(test)]
+mod js_tests;
+#[cfg(test)]
 mod tests;
