@@ -96,7 +96,12 @@ pub enum CliCommand {
     /// List the logs you follow.
     Following,
     /// Stay online and keep replicating every log you hold, printing one line per event.
-    Seed,
+    /// Once reachable from outside, it also offers a blind relay to peers whose NATs cannot be punched.
+    Seed {
+        /// Offer no blind relay.
+        #[arg(long)]
+        no_relay: bool,
+    },
     /// Reach whoever serves a log over hychat's own DHT node and report the path (diagnostics).
     Dial {
         /// The log's key (64 hex characters).
@@ -122,6 +127,9 @@ pub enum CliCommand {
         /// The address to listen on; give a server's public IP so JS peers accept the node's id.
         #[arg(long, default_value = "0.0.0.0")]
         host: std::net::IpAddr,
+        /// Offer no blind relay (by default a bootstrap node offers one to peers whose NATs cannot be punched).
+        #[arg(long)]
+        no_relay: bool,
     },
 }
 

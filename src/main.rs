@@ -70,14 +70,19 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure(format!("cannot start the async runtime: {e}")))?;
 
-    if let Some(CliCommand::Bootstrap { port, host }) = cli.command {
+    if let Some(CliCommand::Bootstrap {
+        port,
+        host,
+        no_relay,
+    }) = cli.command
+    {
         logging::init(&paths.log_file, cli.global.log_level, true);
         let addr = (host, port).into();
         hychat::net::bind::check_bind(addr).map_err(|e| Failure(e.to_string()))?;
         // Other bootstrap nodes to join, only when named: a node of its own
         // network by default.
         let others = cli.global.bootstrap.clone().unwrap_or_default();
-        return runtime.block_on(headless::bootstrap(addr, others));
+        return runtime.block_on(headless::bootstrap(addr, others, !no_relay));
     }
     if let Some(CliCommand::Dial { key, timeout }) = &cli.command {
         logging::init(&paths.log_file, cli.global.log_level, true);
@@ -120,7 +125,13 @@ fn run(cli: Cli, offset: UtcOffset) -> Result<(), Failure> {
                 headless::unfollow(paged(local_only(net_config)), key).await
             }
             Some(CliCommand::Following) => headless::following(&paths.data),
-            Some(CliCommand::Seed) => headless::seed(paged(net_config), cli.global.room).await,
+            Some(CliCommand::Seed { no_relay }) => {
+                let config = NetConfig {
+                    offer_relay: !no_relay,
+                    ..paged(net_config)
+                };
+                headless::seed(config, cli.global.room).await
+            }
             Some(
                 CliCommand::Bootstrap { .. }
                 | CliCommand::Dial { .. }

@@ -587,8 +587,10 @@ fn network_app(width: u16, height: u16) -> App {
             punches: hychat::net::PunchStats {
                 direct: 1,
                 punched: 2,
+                relayed: 0,
                 failed: 1,
             },
+            relay: None,
         }),
     );
     let connect = |app: &mut App, byte: u8, logs: Vec<LogKey>, route: PeerRoute| {

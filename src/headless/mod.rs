@@ -359,7 +359,7 @@ fn describe_records(stats: &net::RecordStats) -> String {
     )
 }
 
-pub async fn bootstrap(addr: SocketAddr, others: Vec<String>) -> Result<(), Failure> {
+pub async fn bootstrap(addr: SocketAddr, others: Vec<String>, relay: bool) -> Result<(), Failure> {
     // Heard before the node says where it listens, which is when tests and
     // scripts may send it on its way.
     let stop = shutdown_signal();
@@ -367,7 +367,7 @@ pub async fn bootstrap(addr: SocketAddr, others: Vec<String>) -> Result<(), Fail
     if joining.len() < others.len() {
         eprintln!("note: some --bootstrap entries do not resolve; joining the others");
     }
-    let node = net::run_bootstrap_node_joining(addr, &joining)
+    let mut node = net::run_bootstrap_node_joining(addr, &joining)
         .await
         .map_err(|e| Failure(format!("cannot run a bootstrap node on {addr}: {e}")))?;
     let addr = node.local_addr();
@@ -385,8 +385,17 @@ pub async fn bootstrap(addr: SocketAddr, others: Vec<String>) -> Result<(), Fail
     } else {
         println!("give peers: --bootstrap {addr}");
     }
-    // What the node's records hold, each minute they changed.
+    if relay {
+        let key = node.offer_relay();
+        println!(
+            "offering a blind relay, key {} (for peers whose NATs cannot be punched; --no-relay turns it off)",
+            hex::encode(key)
+        );
+    }
+    // What the node's records hold, and what its relay carries, each
+    // minute they changed.
     let mut shown = node.records();
+    let mut relay_shown = node.relay();
     let mut every = tokio::time::interval(RECORDS_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
@@ -398,6 +407,13 @@ pub async fn bootstrap(addr: SocketAddr, others: Vec<String>) -> Result<(), Fail
                 if now != shown {
                     println!("{} {}", clock(), describe_records(&now));
                     shown = now;
+                }
+                let relay_now = node.relay();
+                if relay_now != relay_shown {
+                    if let Some(offer) = &relay_now {
+                        println!("{} {}, {} linked since the start", clock(), offer.label(), offer.matched);
+                    }
+                    relay_shown = relay_now;
                 }
             }
         }

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use super::types::{Nat, NetworkReport, PeerPath, PeerRoute, Reachability};
+use super::types::{Link, Nat, NetworkReport, PeerPath, PeerRoute, Reachability, RelayOffer};
 
 impl Nat {
     /// A short phrase: "no NAT", "port-preserving NAT", ….
@@ -76,6 +76,9 @@ impl NetworkReport {
         if self.reachable != Reachability::Unknown {
             facts.push(self.reachable.label().to_string());
         }
+        if let Some(relay) = &self.relay {
+            facts.push(relay.label());
+        }
         facts
     }
 
@@ -96,12 +99,28 @@ impl NetworkReport {
     }
 }
 
+impl RelayOffer {
+    /// "blind relay 1a2b3c4d (2 linked, 3 connections)".
+    pub fn label(&self) -> String {
+        let short: String = self.key[..4].iter().map(|b| format!("{b:02x}")).collect();
+        format!(
+            "blind relay {short} ({} linked, {} connections)",
+            self.linked, self.connections
+        )
+    }
+}
+
 impl PeerRoute {
-    /// "internet, 203.0.113.2" or "LAN, 192.168.50.3:4000" or "path unknown".
+    /// "internet, 203.0.113.2" or "LAN, 192.168.50.3:4000" or "path
+    /// unknown", and which blind relay carries it when one does.
     pub fn summary(&self) -> String {
-        match self.address {
+        let place = match self.address {
             Some(addr) => format!("{}, {}", self.path.label(), show_address(addr)),
             None => self.path.label().to_string(),
+        };
+        match (self.link, self.link.label()) {
+            (Link::Relayed(_), Some(label)) => format!("{place}, through {label}"),
+            _ => place,
         }
     }
 }
@@ -120,6 +139,7 @@ mod tests {
             nat: Nat::Consistent,
             reachable: Reachability::Unreachable,
             punches: Default::default(),
+            relay: None,
         };
         assert_eq!(
             report.summary(),

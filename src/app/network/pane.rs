@@ -101,8 +101,13 @@ pub fn lines(app: &App, width: usize) -> Vec<PaneLine> {
     };
     entry(&mut out, "reachable from outside", reachable, tone, width);
     let punches = report.punches;
+    let relayed = if punches.relayed > 0 {
+        format!(", {} through a blind relay", punches.relayed)
+    } else {
+        String::new()
+    };
     let tally = format!(
-        "{} punched, {} direct, {} failed",
+        "{} punched, {} direct{relayed}, {} failed",
         punches.punched, punches.direct, punches.failed
     );
     let tone = if punches.failed > 0 && punches.punched == 0 {

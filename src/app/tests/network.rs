@@ -39,6 +39,7 @@ fn report() -> NetworkReport {
         nat: Nat::Consistent,
         reachable: Reachability::Unreachable,
         punches: Default::default(),
+        relay: None,
     }
 }
 

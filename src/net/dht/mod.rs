@@ -1,7 +1,7 @@
 //! hychat's own DHT node, speaking dht-rpc and hyperdht as the JS modules
 //! do. Everything hychat does on the DHT runs on it: the bootstrap node
 //! (`swarm/bootstrap.rs`), every peer's swarm (the client role through
-//! `client::connect`, the server role through `server::listen` and the
+//! `client::connect_or_relay`, the server role through `server::listen` and the
 //! announcer, topics through LOOKUP and the announcer), and `hychat dial`.
 //!
 //! The folders, each using only those listed before it (no arrow points
@@ -18,9 +18,10 @@
 //! - `server/`: the server role (`listen`) and the announcer;
 //! - `diagnostics/`: the NAT verdict and its probe, and `hychat dial`.
 //!
-//! encoding <- kademlia <- connection <- client, server <- diagnostics;
-//! `server` uses `client` only in its tests, and `diagnostics` uses
-//! `client` (not `server`).
+//! encoding <- kademlia <- connection <- client <- server <- diagnostics;
+//! `server` uses `client` to pair through a blind relay (JS's server dials
+//! the relay the same way) and in its tests; `diagnostics` uses `client`
+//! (not `server`).
 
 pub(crate) mod client;
 pub(crate) mod connection;

@@ -47,6 +47,9 @@ pub struct NetConfig {
     /// commands that print or count whole logs. The chat turns it off and
     /// reads history a page at a time (`NetCommand::LoadHistory`).
     pub replay_history: bool,
+    /// Offer a blind relay to peers whose NATs cannot be punched, once
+    /// this node finds itself reachable from outside (seeds do by default).
+    pub offer_relay: bool,
 }
 
 impl NetConfig {
@@ -63,6 +66,7 @@ impl NetConfig {
             networking: true,
             refresh_interval: Duration::from_secs(3),
             replay_history: true,
+            offer_relay: false,
         }
     }
 }

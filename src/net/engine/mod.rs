@@ -167,6 +167,7 @@ impl Engine {
                 host_local_bootstrap: config.host_local_bootstrap,
                 refresh_interval: config.refresh_interval,
                 bind: config.bind,
+                offer_relay: config.offer_relay,
             };
             let topics = self.initial_topics();
             // The swarm runs on our own DHT node, which sleeps until a

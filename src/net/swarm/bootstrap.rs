@@ -6,8 +6,12 @@
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use crate::net::dht::kademlia::records::RecordStats;
 use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
+use crate::net::dht::server::{start_relay, Relay};
+use crate::net::types::RelayOffer;
 
 /// The public Hyperswarm bootstrap nodes.
 pub const PUBLIC_BOOTSTRAP: [&str; 3] = [
@@ -56,9 +60,11 @@ pub async fn resolve_async(list: Vec<String>) -> Vec<SocketAddr> {
 
 /// A running bootstrap node: hychat's own DHT node (`net::dht`), persistent
 /// at its address, so it keeps announcements and relays handshakes and
-/// holepunches for peers. Stops when dropped.
+/// holepunches for peers, and, when asked (`offer_relay`), a blind relay
+/// for peers whose NATs cannot be punched. Stops when dropped.
 pub struct BootstrapNode {
-    node: DhtNode,
+    node: Arc<DhtNode>,
+    relay: Option<Relay>,
 }
 
 impl std::fmt::Debug for BootstrapNode {
@@ -83,6 +89,19 @@ impl BootstrapNode {
     pub fn records(&self) -> RecordStats {
         // A bootstrap node is persistent, so it always keeps records.
         self.node.record_stats().unwrap_or_default()
+    }
+
+    /// Starts offering a blind relay (once); its key.
+    pub fn offer_relay(&mut self) -> [u8; 32] {
+        let node = &self.node;
+        self.relay
+            .get_or_insert_with(|| start_relay(Arc::clone(node)))
+            .public_key
+    }
+
+    /// The blind relay offered, and what it carries.
+    pub fn relay(&self) -> Option<RelayOffer> {
+        self.relay.as_ref().map(Relay::offer)
     }
 }
 
@@ -132,7 +151,10 @@ pub async fn run_bootstrap_node_joining(
     };
     let node = DhtNode::start(config)?;
     tracing::info!(addr = %node.local_addr(), "hosting a DHT bootstrap node");
-    Ok(BootstrapNode { node })
+    Ok(BootstrapNode {
+        node: Arc::new(node),
+        relay: None,
+    })
 }
 
 #[cfg(test)]

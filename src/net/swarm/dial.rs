@@ -1,4 +1,5 @@
-//! One dial of a peer the swarm found or lost: the DHT client's `connect`,
+//! One dial of a peer the swarm found or lost: the DHT client's `connect`
+//! (through a blind relay when the holepunch cannot work),
 //! bounded by `DIAL_TIMEOUT`, with its failure typed (`DialError`: the
 //! client's own error, or the timeout), so the swarm counts a failed
 //! holepunch by its variant. `worth_dialing` is the pure choice of which
@@ -6,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::net::dht::client::{connect, ConnectError, Connected};
+use crate::net::dht::client::{connect_or_relay, ConnectError, Connected};
 use crate::net::dht::kademlia::service::DhtNode;
 
 /// A dial that has not connected by then has failed (a random punch takes
@@ -35,7 +36,7 @@ impl DialError {
 /// Dials the server with `public_key` through `node`, giving up after
 /// `DIAL_TIMEOUT`.
 pub(crate) async fn dial(node: &DhtNode, public_key: [u8; 32]) -> Result<Connected, DialError> {
-    match tokio::time::timeout(DIAL_TIMEOUT, connect(node, public_key)).await {
+    match tokio::time::timeout(DIAL_TIMEOUT, connect_or_relay(node, public_key)).await {
         Ok(connected) => Ok(connected?),
         Err(_) => Err(DialError::TimedOut),
     }

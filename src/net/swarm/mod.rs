@@ -39,9 +39,9 @@ use crate::net::dht::diagnostics::probe;
 use crate::net::dht::encoding::messages::{LookupRawReply, LOOKUP};
 use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
 use crate::net::dht::server::announcer::{announce_to, unannounce};
-use crate::net::dht::server::{listen, Listener};
+use crate::net::dht::server::{listen, start_relay, Listener, Relay};
 use crate::net::transport::session::Session;
-use crate::net::types::{Link, NetEvent, NetworkReport, NetworkStatus, PunchStats};
+use crate::net::types::{Link, NetEvent, NetworkReport, NetworkStatus, PunchStats, Reachability};
 use bind::BindError;
 use bootstrap::{BootstrapNode, DEFAULT_LOCAL_BOOTSTRAP};
 use dial::{dial, worth_dialing, DialError, Found};
@@ -69,6 +69,8 @@ pub(crate) struct SwarmSettings {
     pub refresh_interval: Duration,
     /// Where the DHT socket binds (see `bind.rs`).
     pub bind: SocketAddr,
+    /// Offer a blind relay once the node finds itself reachable.
+    pub offer_relay: bool,
 }
 
 /// A running connection task and the switch that closes it.
@@ -99,6 +101,8 @@ struct Online {
     node: Arc<DhtNode>,
     listener: Listener,
     key: SigningKey,
+    /// The blind relay we offer, once we found ourselves reachable.
+    relay: Option<Relay>,
 }
 
 /// Why the DHT cannot be reached now; the swarm tries again after a pause.
@@ -337,6 +341,7 @@ impl SwarmTask {
                 node,
                 listener,
                 key,
+                relay: None,
             },
             nodes,
         ))
@@ -399,6 +404,15 @@ impl SwarmTask {
                 Some(mut report) = probed.recv() => {
                     report.bound = Some(online.node.local_addr());
                     report.punches = self.report.borrow().punches;
+                    if self.settings.offer_relay
+                        && report.reachable == Reachability::Reachable
+                        && online.relay.is_none()
+                    {
+                        let relay = start_relay(Arc::clone(&online.node));
+                        tracing::info!(key = %hex::encode(relay.public_key), "reachable from outside: offering a blind relay");
+                        online.relay = Some(relay);
+                    }
+                    report.relay = online.relay.as_ref().map(Relay::offer);
                     self.publish(report).await;
                 }
                 accepted = online.listener.connections.recv() => {
@@ -441,6 +455,11 @@ impl SwarmTask {
                 }
                 _ = health.tick() => {
                     self.probe(&probed_tx);
+                    if let Some(relay) = &online.relay {
+                        let mut report = self.report.borrow().clone();
+                        report.relay = Some(relay.offer());
+                        self.publish(report).await;
+                    }
                     let live = self.connections.values().any(|c| !c.task.is_finished());
                     match dht_check(online.node.table_len(), live) {
                         DhtCheck::Online(nodes) => self.status(NetworkStatus::Online { nodes }).await,
@@ -626,9 +645,11 @@ impl SwarmTask {
         let link = match new.stream.path {
             Taken::Direct => Link::Direct,
             Taken::Punched(how) => Link::Punched(how),
+            Taken::Relayed(key) => Link::Relayed([key[0], key[1], key[2], key[3]]),
         };
         self.count(|punches| match link {
             Link::Punched(_) => punches.punched += 1,
+            Link::Relayed(_) => punches.relayed += 1,
             _ => punches.direct += 1,
         });
         let dialed = new.client.then(|| new.stream.packets_in.clone());

@@ -45,6 +45,8 @@ pub(crate) struct Session {
     read_buf: Vec<u8>,
     /// The stream ended or failed: nothing more comes out.
     done: bool,
+    /// What lives as long as the session (a blind relay's connection).
+    _kept: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Session {
@@ -70,7 +72,13 @@ impl Session {
             keepalive,
             read_buf: vec![0; READ_CHUNK],
             done,
+            _kept: None,
         }
+    }
+
+    /// Keeps `kept` alive for as long as the session lives.
+    pub(crate) fn keep(&mut self, kept: Box<dyn std::any::Any + Send + Sync>) {
+        self._kept = Some(kept);
     }
 
     /// Writes what is queued into the UDX stream, as far as it takes it.

@@ -13,4 +13,5 @@ pub use error::EngineError;
 pub use event::{NetCommand, NetEvent, PeerRoom};
 pub use network::{
     Link, Nat, NetworkReport, NetworkStatus, PeerPath, PeerRoute, PunchStats, Reachability,
+    RelayOffer,
 };

@@ -22,6 +22,20 @@ pub struct NetworkReport {
     pub reachable: Reachability,
     /// How this node's connections were made so far.
     pub punches: PunchStats,
+    /// The blind relay this node offers, once it found itself reachable.
+    pub relay: Option<RelayOffer>,
+}
+
+/// A blind relay this node offers: its key, and what it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RelayOffer {
+    pub key: [u8; 32],
+    /// Connections to the relay now.
+    pub connections: usize,
+    /// Pairs of peers linked through it now.
+    pub linked: usize,
+    /// Pairs linked since it started.
+    pub matched: u64,
 }
 
 /// Tallies of the connections this node made or took, by how their packets
@@ -30,6 +44,8 @@ pub struct NetworkReport {
 pub struct PunchStats {
     pub direct: u32,
     pub punched: u32,
+    /// Through a blind relay.
+    pub relayed: u32,
     pub failed: u32,
 }
 
@@ -44,6 +60,8 @@ pub enum Link {
     /// Through holes punched in the NATs, with this strategy ("fast",
     /// "consistent", "random probes", "birthday sockets").
     Punched(&'static str),
+    /// Through a blind relay: the first bytes of its key.
+    Relayed([u8; 4]),
 }
 
 impl Link {
@@ -52,6 +70,10 @@ impl Link {
             Link::Unknown => None,
             Link::Direct => Some("direct".into()),
             Link::Punched(how) => Some(format!("punched ({how})")),
+            Link::Relayed(by) => Some(format!(
+                "blind relay {}",
+                by.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            )),
         }
     }
 }

@@ -11,6 +11,10 @@
 //! LAN address is tried from the DHT socket while the punch runs (`lan`),
 //! and the first path that works is taken. `path` is the pure decision.
 //!
+//! When either side's payload names a blind relay (`relayThrough`), the
+//! stream goes through it instead (`relayed.rs`): the server's relay if it
+//! named one, else ours.
+//!
 //! Our payload's `addresses4` are this host's interface addresses with the
 //! DHT socket's port (JS `localAddresses`), so a server behind our router
 //! can tell we are on its network; `Lan::Off` shares none and tries none
@@ -20,14 +24,15 @@ use std::net::{SocketAddr, SocketAddrV4};
 
 use super::lan::{punch_or_lan, Way};
 use super::punch::{pick_server_relay, punch, Plan, PunchError};
+use super::relayed::{pair_through, RelayError};
 use crate::net::dht::connection::handshake::{ClientHandshake, HandshakeError};
 use crate::net::dht::connection::lan::{self, is_bogon, Lan};
 use crate::net::dht::connection::sampler::Firewall;
 use crate::net::dht::connection::stream::{DhtStream, Taken};
 use crate::net::dht::encoding::crypto::hash;
 use crate::net::dht::encoding::messages::{
-    Handshake, Mode, NoisePayload, Peer, SecretStreamInfo, UdxInfo, FIND_PEER, FIREWALL_OPEN,
-    PEER_HANDSHAKE,
+    Handshake, Mode, NoisePayload, Peer, RelayThroughInfo, SecretStreamInfo, UdxInfo, FIND_PEER,
+    FIREWALL_OPEN, PEER_HANDSHAKE,
 };
 use crate::net::dht::encoding::wire::Request;
 use crate::net::dht::kademlia::rpc::{RpcError, ATTEMPTS};
@@ -50,6 +55,8 @@ pub(crate) enum ConnectError {
     CannotConnect,
     #[error("the UDX stream could not open: {0}")]
     Stream(String),
+    #[error(transparent)]
+    Relay(#[from] RelayError),
 }
 
 /// How to reach the server once the handshake is through.
@@ -99,19 +106,24 @@ pub(crate) struct Connected {
 }
 
 /// Connects to the server with `public_key` through the DHT `node` is in,
-/// with the LAN shortcut as the environment sets it (`Lan::from_env`).
-pub(crate) async fn connect(
-    node: &DhtNode,
-    public_key: [u8; 32],
-) -> Result<Connected, ConnectError> {
-    connect_with(node, public_key, Lan::from_env()).await
-}
-
-/// `connect`, with the LAN shortcut on or off.
+/// with the LAN shortcut on or off and no blind relay (hychat dials with
+/// `relayed::connect_or_relay`).
+#[cfg(test)]
 pub(crate) async fn connect_with(
     node: &DhtNode,
     public_key: [u8; 32],
     lan: Lan,
+) -> Result<Connected, ConnectError> {
+    connect_via(node, public_key, lan, None).await
+}
+
+/// `connect_with`, asking the server to go through the blind relay
+/// `relay` (JS's `relayThrough`) when one is given.
+pub(crate) async fn connect_via(
+    node: &DhtNode,
+    public_key: [u8; 32],
+    lan: Lan,
+    relay_through: Option<[u8; 32]>,
 ) -> Result<Connected, ConnectError> {
     let target = hash(&[&public_key]);
     let answers = node.query(FIND_PEER, target, None).await;
@@ -146,6 +158,11 @@ pub(crate) async fn connect_with(
         addresses4: local_addresses.clone(),
         udx: Some(UdxInfo::new(local_id, false)),
         secret_stream: Some(SecretStreamInfo::default()),
+        relay_through: relay_through.map(|public_key| RelayThroughInfo {
+            version: 1,
+            public_key,
+            token: rand::random(),
+        }),
         ..NoisePayload::default()
     };
     let mut failures = Vec::new();
@@ -191,6 +208,31 @@ pub(crate) async fn connect_with(
         };
         let remote_udx = u32::try_from(remote_udx)
             .map_err(|_| ConnectError::Stream("the peer's stream id is too large".into()))?;
+        // A relay either side named: the server's, which pairs first.
+        let blind = match (&done.remote.relay_through, &ours.relay_through) {
+            (Some(theirs), _) => Some((theirs.public_key, theirs.token, false)),
+            (None, Some(ours)) => Some((ours.public_key, ours.token, true)),
+            (None, None) => None,
+        };
+        if let Some((relay_key, token, initiator)) = blind {
+            // The stream is made again on the relay connection's socket.
+            drop(half);
+            let relayed = pair_through(node, relay_key, initiator, token, local_id).await?;
+            let stream = DhtStream::open(
+                &done.split,
+                done.local_public_key,
+                relayed.stream,
+                relayed.relay_addr,
+                Taken::Relayed(relay_key),
+                None,
+            )
+            .holding(relayed.hold);
+            return Ok(Connected {
+                remote_public_key: done.remote_public_key.unwrap_or(public_key),
+                stream,
+                relay,
+            });
+        }
         let (half, to, taken, socket) = match path(&done.remote, server_address, relay) {
             Some(Path::Direct(to)) => (half, to, Taken::Direct, None),
             Some(Path::Punch) => {

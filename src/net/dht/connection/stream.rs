@@ -4,7 +4,9 @@
 //! punched socket it runs on (kept open as long as the stream), and a count
 //! of the UDX packets the peer got through to us (`PacketsIn`). A stream
 //! whose first bytes were read to learn that the peer came (the LAN
-//! shortcut's, `server/lan.rs`) gets them back in front.
+//! shortcut's, `server/lan.rs`) gets them back in front. A stream through
+//! a blind relay holds the connection to the relay (`Hold`, kept by the
+//! session, which outlives the `DhtStream`) for as long as it lives.
 
 use std::net::SocketAddrV4;
 
@@ -20,6 +22,8 @@ pub(crate) enum Taken {
     Direct,
     /// Through holes punched in the NATs, with this strategy.
     Punched(&'static str),
+    /// Through the blind relay with this public key.
+    Relayed([u8; 32]),
 }
 
 impl std::fmt::Display for Taken {
@@ -27,6 +31,10 @@ impl std::fmt::Display for Taken {
         match self {
             Taken::Direct => f.write_str("direct"),
             Taken::Punched(how) => write!(f, "punched, {how}"),
+            Taken::Relayed(key) => {
+                let short: String = key[..4].iter().map(|b| format!("{b:02x}")).collect();
+                write!(f, "blind relay {short}")
+            }
         }
     }
 }
@@ -38,8 +46,20 @@ pub(crate) struct DhtStream {
     pub(crate) path: Taken,
     /// The UDX packets that came in on the stream so far.
     pub(crate) packets_in: PacketsIn,
+    /// The UDX stream under the secret stream.
+    pub(crate) udx: UdxStream,
     /// The punched socket the stream runs on, if not the DHT socket.
     _socket: Option<Rpc>,
+}
+
+/// A task that lives as long as a stream: dropping it stops the task.
+#[derive(Debug)]
+pub(crate) struct Hold(pub(crate) tokio::task::JoinHandle<()>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Counts the UDX packets a stream's peer got through to us: data and
@@ -96,12 +116,19 @@ impl DhtStream {
     ) -> Self {
         let packets_in = PacketsIn(stream.clone());
         Self {
+            udx: stream.clone(),
             session: Session::start(split, local_public_key, stream, head),
             remote_addr,
             path,
             packets_in,
             _socket: socket,
         }
+    }
+
+    /// The stream, its session holding `hold` for as long as it lives.
+    pub(crate) fn holding(mut self, hold: Hold) -> Self {
+        self.session.keep(Box::new(hold));
+        self
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use hypercore_handshake::CipherEvent;
 
-use crate::net::dht::client::connect;
+use crate::net::dht::client::connect_or_relay as connect;
 use crate::net::dht::encoding::messages::{LookupRawReply, LOOKUP};
 use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
 

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::net::dht::client::connect;
+use crate::net::dht::client::connect_or_relay as connect;
 use crate::net::dht::encoding::messages::{LookupRawReply, LOOKUP};
 use crate::net::dht::kademlia::service::{DhtNode, NodeConfig};
 

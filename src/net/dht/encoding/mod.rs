@@ -4,7 +4,8 @@
 //! (`wire`), hyperdht's messages (`messages`), the crypto over them
 //! (`crypto`: namespaces, the holepunch secret, the `SecurePayload` box,
 //! host tokens, node ids, announce signatures), and the mutable and
-//! immutable records' messages and signature (`records`). Pure.
+//! immutable records' messages and signature (`records`), and the blind
+//! relay's protomux frames and `pair`/`unpair` (`relay`). Pure.
 //!
 //! `fuzz` hands the decoders to the fuzz bench; it owns no protocol logic.
 //!
@@ -17,4 +18,5 @@ pub(crate) mod crypto;
 pub(crate) mod fuzz;
 pub(crate) mod messages;
 pub(crate) mod records;
+pub(crate) mod relay;
 pub(super) mod wire;

@@ -23,6 +23,8 @@
 //!   IP) may reach us over the LAN (`lan`): a stream on the DHT socket
 //!   waits for its first packet beside the punch, and under JS's LAN rule
 //!   the answer goes from the DHT socket, not a puncher.
+//! - A client whose payload names a blind relay is met there
+//!   (`client::relayed::pair_through`, as the responder), not punched.
 //! - We never claim to be OPEN (design rule 4 of the holepunch notes):
 //!   public servers are punched too, which costs one fast round.
 //!
@@ -41,6 +43,7 @@ use tokio::task::JoinHandle;
 
 use super::announcer::{announce, Relays};
 use super::lan::{first_bytes, FirstBytes, LanPlan};
+use crate::net::dht::client::relayed::pair_through;
 use crate::net::dht::connection::handshake::{respond, HandshakeError, Handshaken};
 use crate::net::dht::connection::lan::{self, Lan};
 use crate::net::dht::connection::sampler::{Firewall, NatSampler};
@@ -101,11 +104,18 @@ pub(crate) fn listen(node: Arc<DhtNode>, key: SigningKey) -> Listener {
 }
 
 /// `listen`, with the LAN shortcut on or off (JS `shareLocalAddress`).
+/// The node dials under `key` from now on (hyperswarm's one key pair).
 pub(crate) fn listen_with(node: Arc<DhtNode>, key: SigningKey, lan: Lan) -> Listener {
+    node.set_key_pair(KeyPair::from_seed(key.to_bytes()));
+    serve_as(node, key, lan)
+}
+
+/// A second server on `node` under `key` (a blind relay's), leaving the
+/// key the node dials under as it was.
+pub(crate) fn serve_as(node: Arc<DhtNode>, key: SigningKey, lan: Lan) -> Listener {
     let (accepted_tx, connections) = mpsc::channel(16);
     let (relays_tx, relays) = watch::channel(Vec::new());
     let public_key = key.verifying_key().to_bytes();
-    node.set_key_pair(KeyPair::from_seed(key.to_bytes()));
     let task = tokio::spawn(serve(node, key, lan, accepted_tx, relays_tx));
     Listener {
         connections,
@@ -445,6 +455,27 @@ async fn run_entry(start: EntryStart, mut inbox: mpsc::Receiver<ToEntry>) {
             if let Ok(stream) = half.connect(SocketAddr::V4(client), remote_udx) {
                 deliver(&start.accepted, done, stream, client, Taken::Direct, None).await;
             }
+        }
+        return;
+    }
+    // A client that named a blind relay meets us there (JS's
+    // `_relayConnection`; we pair as the responder and do not punch).
+    if let Some(relay) = done.remote.relay_through {
+        answer_from(dht);
+        match pair_through(&start.node, relay.public_key, false, relay.token, local_udx).await {
+            Ok(relayed) => {
+                let stream = DhtStream::open(
+                    &done.split,
+                    done.local_public_key,
+                    relayed.stream,
+                    relayed.relay_addr,
+                    Taken::Relayed(relay.public_key),
+                    None,
+                )
+                .holding(relayed.hold);
+                deliver_stream(&start.accepted, done.remote_public_key, stream).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "the client's blind relay did not pair us"),
         }
         return;
     }
@@ -859,59 +890,10 @@ impl ServerPunch {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_nodes::{announced, echo, start, three_nodes};
     use super::*;
     use crate::net::dht::client::connect_with;
     use crate::net::dht::connection::stream::echo_round_trip;
-    use crate::net::dht::kademlia::service::NodeConfig;
-    use futures::{SinkExt, StreamExt};
-    use hypercore_handshake::CipherEvent;
-    use std::net::Ipv4Addr;
-
-    fn start(bootstrap: Vec<SocketAddrV4>, persistent: bool) -> DhtNode {
-        DhtNode::start(NodeConfig {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            bootstrap,
-            persistent_ip: persistent.then_some(Ipv4Addr::LOCALHOST),
-        })
-        .unwrap()
-    }
-
-    fn v4(node: &DhtNode) -> SocketAddrV4 {
-        match node.local_addr() {
-            SocketAddr::V4(v4) => v4,
-            SocketAddr::V6(_) => unreachable!("bound to IPv4"),
-        }
-    }
-
-    /// Three of our nodes joined into one DHT.
-    fn three_nodes() -> (Vec<DhtNode>, Vec<SocketAddrV4>) {
-        let first = start(Vec::new(), true);
-        let seed = vec![v4(&first)];
-        let nodes = vec![first, start(seed.clone(), true), start(seed, true)];
-        let list = nodes.iter().map(v4).collect();
-        (nodes, list)
-    }
-
-    /// Echoes every message on every connection the listener accepts, and
-    /// reports each connection's path.
-    fn echo(mut listener: Listener) -> mpsc::UnboundedReceiver<Taken> {
-        let (paths_tx, paths) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Some(mut accepted) = listener.connections.recv().await {
-                let _ = paths_tx.send(accepted.stream.path);
-                tokio::spawn(async move {
-                    while let Some(event) = accepted.stream.session.next().await {
-                        if let CipherEvent::Message(bytes) = event {
-                            if accepted.stream.session.send(bytes).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        paths
-    }
 
     /// Our client reaches our server through our nodes: the server answers
     /// from a puncher and the two punch (on one machine, the fast or the
@@ -1021,13 +1003,5 @@ mod tests {
             let served = paths.recv().await.expect("the server accepted");
             assert!(matches!(served, Taken::Punched(_)), "{served}");
         }
-    }
-
-    /// Waits for the server's first announcement to reach its relays.
-    async fn announced(relays: &mut watch::Receiver<Vec<SocketAddrV4>>) {
-        tokio::time::timeout(Duration::from_secs(10), relays.wait_for(|r| !r.is_empty()))
-            .await
-            .expect("the server announces itself within 10 s")
-            .expect("the server runs");
     }
 }

@@ -14,18 +14,23 @@
 //! (`send_ttl`: the socket's TTL is set, the datagram sent, the TTL put
 //! back, under the one send lock, so no other datagram goes out at the
 //! low TTL).
+//!
+//! A blind relay's link ends live here too (`create_link`, `join`): a
+//! packet for a link end is not read but passed on, renamed, from the
+//! partner end's socket to the partner's peer (`link.rs` decides).
 
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
+use super::link::{renamed, LinkEnd, LinkStats};
 use super::stream::{Closed, Stats, Stream};
 use super::wire;
 use crate::net::lock::lock;
@@ -67,6 +72,9 @@ impl Entry {
     }
 }
 
+/// A link end's partner: its socket, and its id there.
+type Partner = (Weak<Shared>, u32);
+
 struct Shared {
     socket: tokio::net::UdpSocket,
     /// The same socket, for sends before the runtime has seen it writable
@@ -74,6 +82,9 @@ struct Shared {
     plain: std::net::UdpSocket,
     local: SocketAddr,
     streams: Mutex<HashMap<u32, Entry>>,
+    /// A blind relay's link ends on this socket, each naming its partner
+    /// end (its socket, and its id there).
+    links: Mutex<HashMap<u32, LinkEnd<Partner>>>,
     /// Taken around every send, so a TTL send is atomic.
     send_lock: Mutex<()>,
     /// Wakes the driver: a handle wrote, ended, connected or let go.
@@ -126,6 +137,7 @@ impl UdxSocket {
             plain,
             local,
             streams: Mutex::new(HashMap::new()),
+            links: Mutex::new(HashMap::new()),
             send_lock: Mutex::new(()),
             poke: Notify::new(),
             raw: tokio::sync::Mutex::new(raw_rx),
@@ -183,7 +195,7 @@ impl UdxSocket {
     /// Packets for it are kept from now on, connected or not.
     pub(crate) fn create_stream(&self, local_id: u32) -> io::Result<HalfOpen> {
         let mut streams = lock(&self.shared.streams);
-        if streams.contains_key(&local_id) {
+        if streams.contains_key(&local_id) || lock(&self.shared.links).contains_key(&local_id) {
             return Err(io::Error::new(
                 io::ErrorKind::AddrInUse,
                 "a stream with this id is open on the socket",
@@ -211,6 +223,90 @@ impl UdxSocket {
     }
 }
 
+impl UdxSocket {
+    /// Registers a blind relay's link end under `local_id`, for the peer
+    /// whose stream is `peer_id`; refused when the id is taken. It passes
+    /// nothing on until `join`ed with its partner end.
+    pub(crate) fn create_link(&self, local_id: u32, peer_id: u32) -> io::Result<Link> {
+        let streams = lock(&self.shared.streams);
+        let mut links = lock(&self.shared.links);
+        if streams.contains_key(&local_id) || links.contains_key(&local_id) {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                "a stream with this id is open on the socket",
+            ));
+        }
+        links.insert(local_id, LinkEnd::new(peer_id, Instant::now()));
+        Ok(Link {
+            socket: self.clone(),
+            id: local_id,
+        })
+    }
+}
+
+/// A blind relay's link end on a socket; dropping it removes it.
+pub(crate) struct Link {
+    socket: UdxSocket,
+    id: u32,
+}
+
+impl Link {
+    /// Its id at the relay: what the peer connects its stream to.
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// What it passed on, and when it last did.
+    pub(crate) fn stats(&self) -> (LinkStats, Instant) {
+        lock(&self.socket.shared.links)
+            .get(&self.id)
+            .map_or((LinkStats::default(), Instant::now()), |end| {
+                (end.stats, end.last)
+            })
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        lock(&self.socket.shared.links).remove(&self.id);
+    }
+}
+
+/// Makes `a` and `b` partners: what reaches one goes to the other's peer.
+pub(crate) fn join(a: &Link, b: &Link) {
+    for (this, other) in [(a, b), (b, a)] {
+        if let Some(end) = lock(&this.socket.shared.links).get_mut(&this.id) {
+            end.partner = Some((Arc::downgrade(&other.socket.shared), other.id));
+        }
+    }
+}
+
+/// A datagram for a link end on `shared`: passed on, renamed, from the
+/// partner's socket, or dropped. False when `id` is no link end here.
+fn to_link(shared: &Shared, id: u32, kind: u8, datagram: &[u8], from: SocketAddr) -> bool {
+    let partner = {
+        let mut links = lock(&shared.links);
+        let Some(end) = links.get_mut(&id) else {
+            return false;
+        };
+        end.on_datagram(from, datagram.len(), kind, Instant::now())
+    };
+    let Some((socket, partner_id)) = partner else {
+        return true;
+    };
+    let Some(socket) = socket.upgrade() else {
+        return true;
+    };
+    let to = lock(&socket.links)
+        .get(&partner_id)
+        .and_then(LinkEnd::send_to);
+    if let Some((to, peer_id)) = to {
+        let _send = lock(&socket.send_lock);
+        let _ = socket.send_now(&renamed(datagram, peer_id), to);
+    }
+    true
+}
+
 /// The last handle of a stream: dropping it destroys the stream unless it
 /// ended (then the driver keeps it until its end is acked or lingered).
 struct Handle {
@@ -229,6 +325,16 @@ impl Drop for Handle {
             }
             if entry.stream.closed().is_none() && !entry.ending {
                 entry.stream.destroy();
+                // The DESTROY goes now, not from the driver: this may be
+                // the socket's last handle, and the driver stops with it.
+                if let Some(remote) = entry.remote {
+                    let mut out = Vec::new();
+                    let now = Instant::now();
+                    let _send = lock(&shared.send_lock);
+                    while entry.stream.poll_transmit(now, &mut out) {
+                        let _ = shared.send_now(&out, remote);
+                    }
+                }
             }
         }
         drop(streams);
@@ -310,8 +416,12 @@ impl UdxStream {
         self.with(|e| e.stream.stats()).unwrap_or_default()
     }
 
+    /// The socket the stream runs on.
+    pub(crate) fn socket(&self) -> UdxSocket {
+        self.handle.socket.clone()
+    }
+
     /// Sends one DESTROY and closes at once.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn destroy(&self) {
         self.with(|e| e.stream.destroy());
         self.poke();
@@ -486,6 +596,9 @@ fn to_stream(shared: &Shared, datagram: &[u8], from: SocketAddr) -> bool {
     let Some(packet) = wire::decode(datagram) else {
         return false;
     };
+    if to_link(shared, packet.header.id, packet.header.kind, datagram, from) {
+        return true;
+    }
     let mut streams = lock(&shared.streams);
     let Some(entry) = streams.get_mut(&packet.header.id) else {
         return false;
