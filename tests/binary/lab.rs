@@ -7,7 +7,9 @@
 //! without them.
 
 use crate::harness::lab::scene::{panics, uncaught_panics};
-use crate::harness::lab::{first_dials, nat_pairs, robustness, same_router, scenarios, Lab};
+use crate::harness::lab::{
+    blind_relay, first_dials, nat_pairs, robustness, same_router, scenarios, Lab,
+};
 
 /// Two hosts on one LAN meet through a hychat bootstrap node on a third,
 /// follow each other, and get each other's history and live messages.
@@ -127,13 +129,14 @@ fn hychat_dials_js_writers_across_nats_on_the_path_the_nats_call_for() {
 /// dialing side logs `connection established client=true` and the dialed
 /// side `client=false`, each naming the other's public address and a path
 /// the two NATs call for (punched whenever both are behind NATs, with the
-/// strategy JS would pick on the dialing side). Then rand2 <-> rand1: both
-/// log the "cannot punch" refusal within 20 s, neither connects nor
-/// panics; a public `hychat seed` that follows the writer then carries the
-/// message to rand2's tail, whose only connections are to the seed. Every
-/// process leaves on SIGTERM with 0; no node panics. Proves the chat's own
-/// swarm holepunches in both roles, each strategy from either side; on one
-/// machine nothing is behind a NAT and no punch ever runs.
+/// strategy JS would pick on the dialing side). rand2 <-> rand1, which no
+/// punch can join, meet through a blind relay that the DHT nodes offer (as
+/// bootstrap nodes do by default): the client finds it under the relays'
+/// topic after its punch fails, and both log the path `blind relay …`.
+/// Every process leaves on SIGTERM with 0; no node panics. Proves the
+/// chat's own swarm holepunches in both roles, each strategy from either
+/// side, and relays where no punch works; on one machine nothing is behind
+/// a NAT and no punch ever runs.
 #[test]
 fn hychats_behind_each_pair_of_nats_chat_with_either_side_dialing() {
     let lab = Lab::shared();
@@ -142,16 +145,17 @@ fn hychats_behind_each_pair_of_nats_chat_with_either_side_dialing() {
 
 /// hychat and the JS reference peers on a DHT of five hychat nodes, for
 /// hychat <-> JS cone <-> cone, cone <-> random, random <-> cone, public
-/// <-> random and random <-> public: `hychat tail` dials a JS writer that
+/// <-> random, random <-> public and random <-> random: `hychat tail` dials a JS writer that
 /// only announces (JS -> hychat), and a JS viewer that only looks up
 /// dials a hychat writer (`send` + `seed`: hychat -> JS). The message
 /// arrives within 60 s and the hychat logs the connection in its role,
-/// with the JS host's public address and the path the NATs call for. Then
-/// random <-> random is refused both ways: `hychat tail` logs "cannot
-/// punch" within 20 s, a JS client gets HOLEPUNCH_DOUBLE_RANDOMIZED_NATS
-/// from the hychat writer's answer; nobody connects or panics and every
-/// process leaves on SIGTERM with 0. Proves hychat's client and server
-/// roles holepunch with JS's on real NATs, each strategy from both sides.
+/// with the JS host's public address and the path the NATs call for.
+/// random <-> random goes through a blind relay of the DHT nodes: `hychat
+/// tail` finds one itself after its punch fails and the JS writer meets it
+/// there; a JS viewer names one (hyperswarm's `relayThrough`) and the
+/// hychat writer meets it there. Every process leaves on SIGTERM with 0;
+/// no node panics. Proves hychat's client and server roles holepunch with
+/// JS's on real NATs, each strategy from both sides, and relay with JS.
 #[test]
 fn hychat_and_js_behind_each_pair_of_nats_chat_with_either_side_dialing() {
     let lab = Lab::shared();
@@ -377,4 +381,17 @@ fn each_host_knows_its_public_address_nat_and_reachability() {
 fn the_chat_behind_a_nat_shows_where_it_is_and_its_messages_get_out() {
     let lab = Lab::shared();
     scenarios::tui_behind_a_nat(&lab);
+}
+
+/// A blind relay that dies under the stream it carries: a writer behind
+/// rand1 and a reader behind rand2 meet through the only relay (a `hychat
+/// bootstrap` on pub1), the message arrives, both logs and the seed's line
+/// name the relay; the relay is killed (SIGKILL); both sides close the
+/// connection within 40 s, the reader's redials fail with a sentence
+/// naming the relay, nobody panics and both leave on SIGTERM with 0. On
+/// one machine no relay is ever needed.
+#[test]
+fn a_relay_that_dies_mid_stream_closes_both_ends_and_the_redial_says_why() {
+    let lab = Lab::shared();
+    blind_relay::relay_dies_mid_stream(&lab);
 }

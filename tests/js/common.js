@@ -20,19 +20,24 @@ function parseArgs (argv) {
 // time out on loopback. HYCHAT_JS_HOST picks another bind address (the network
 // lab gives 0.0.0.0 to peers on their own hosts); the DHT then finds out for
 // itself whether it is firewalled, as on a real network.
-function makeSwarm (bootstrapList) {
+// With `relay` (a blind relay's key in hex), the swarm names it as
+// hyperswarm's `relayThrough` does: when its own NAT is random, or after a
+// holepunch that cannot work.
+function makeSwarm (bootstrapList, relay) {
   const bootstrap = String(bootstrapList).split(',').filter(Boolean)
   const host = process.env.HYCHAT_JS_HOST
   const dht = host
     ? new DHT({ bootstrap, host })
     : new DHT({ bootstrap, host: '127.0.0.1', firewalled: false })
-  return new Hyperswarm({ dht })
+  const relayThrough = typeof relay === 'string' ? Buffer.from(relay, 'hex') : null
+  return new Hyperswarm({ dht, relayThrough })
 }
 
 // Replicates `core` with every peer and joins its discovery key as the
-// `--mode` option says (both, server or client). Returns the discovery.
+// `--mode` option says (both, server or client), naming the blind relay of
+// `--relay-through` if given. Returns the discovery.
 function serve (core, args) {
-  const swarm = makeSwarm(args.bootstrap)
+  const swarm = makeSwarm(args.bootstrap, args['relay-through'])
   swarm.on('connection', (conn, info) => {
     log('PEER', info.publicKey.toString('hex'))
     conn.on('error', (e) => log('CONN-ERROR', e.message))

@@ -1,6 +1,7 @@
 // A modern single-chat-viewer.js: follows KEY and prints every block as it
 // arrives, one JSON line each: {"seq":n,"block":{...},"received":ms}.
 //   node viewer.js KEY --storage DIR --bootstrap HOST:PORT[,..] [--mode both|client|server]
+//     [--relay-through RELAY_KEY]
 'use strict'
 const Hypercore = require('hypercore')
 const { parseArgs, serve, log } = require('./common')

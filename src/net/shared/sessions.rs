@@ -2,8 +2,8 @@
 //! each peer session (two hychats that dial each other agree on one), and the
 //! channels each connection has open. The swarm task reads the channel
 //! counts to pace discovery. Locking: see `shared`. Duplicates are settled
-//! by session, not by connection key, since a client cannot present its
-//! server key (compat: the replaced hypercore_handshake row).
+//! by session: two peers that dial each other at once hold two connections
+//! under the same keys, and the session says which one both keep.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

@@ -49,17 +49,15 @@ pub(crate) struct Found {
     pub ours: bool,
     /// A live connection holds its key.
     pub connected: bool,
-    /// The session we met behind its key before is connected (perhaps on
-    /// a connection it dialed to us, which carries another key).
-    pub met: bool,
     /// A dial of it is under way.
     pub dialing: bool,
 }
 
 /// Whether a peer a lookup found gets a dial: only one we are not
-/// connected to, by key or by session, and are not dialing already.
+/// connected to and are not dialing already. (A peer that dialed us is
+/// known by the key it listens under: its dials present that key.)
 pub(crate) fn worth_dialing(found: Found) -> bool {
-    !(found.ours || found.connected || found.met || found.dialing)
+    !(found.ours || found.connected || found.dialing)
 }
 
 #[cfg(test)]
@@ -71,7 +69,6 @@ mod tests {
         let stranger = Found {
             ours: false,
             connected: false,
-            met: false,
             dialing: false,
         };
         assert!(worth_dialing(stranger));
@@ -83,10 +80,6 @@ mod tests {
             },
             Found {
                 connected: true,
-                ..stranger
-            },
-            Found {
-                met: true,
                 ..stranger
             },
             Found {

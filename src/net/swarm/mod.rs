@@ -31,7 +31,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::domain::keys::{ConnectionKey, DiscoveryKey};
-use crate::domain::SessionId;
 use crate::net::connection::{self, ConnectionContext, Ended};
 use crate::net::dht::client::Connected;
 use crate::net::dht::connection::stream::{DhtStream, Taken};
@@ -52,8 +51,6 @@ const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(8);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How often the DHT is checked to keep the status honest.
 const HEALTH_CHECK: Duration = Duration::from_secs(60);
-/// Server keys whose sessions are remembered, before the gone are dropped.
-const MAX_REMEMBERED_SESSIONS: usize = 1024;
 
 /// Changes to the set of topics, from the engine.
 #[derive(Debug)]
@@ -164,12 +161,6 @@ struct SwarmTask {
     redials: RedialPlan,
     /// Peers being dialed now, found by discovery.
     dialing: HashSet<[u8; 32]>,
-    /// The hello session behind each server key we dialed: a peer whose
-    /// session is connected (perhaps on a connection it dialed to us, which
-    /// carries another key) is not dialed again.
-    // compat: the replaced hypercore_handshake row (now redundant: a client
-    // presents its server key)
-    sessions_of: HashMap<[u8; 32], SessionId>,
     /// The bootstrap nodes of the last attempt, for the address probe.
     nodes: Vec<SocketAddr>,
     /// What we know of our place on the network, shared with connections
@@ -203,7 +194,6 @@ pub(crate) async fn run(
         parked: Vec::new(),
         redials: RedialPlan::default(),
         dialing: HashSet::new(),
-        sessions_of: HashMap::new(),
         nodes: Vec::new(),
         report,
         ended_tx,
@@ -532,10 +522,6 @@ impl SwarmTask {
                     .connections
                     .get(&ConnectionKey(remote))
                     .is_some_and(|c| !c.task.is_finished()),
-                met: self
-                    .sessions_of
-                    .get(&remote)
-                    .is_some_and(|session| self.ctx.shared.sessions.session_connected(session)),
                 dialing: self.dialing.contains(&remote),
             };
             if !worth_dialing(found) {
@@ -685,12 +671,9 @@ impl SwarmTask {
         true
     }
 
-    /// Plans what follows a connection that ended: its peer's session is
-    /// remembered, and the redial plan hears of it.
+    /// Plans what follows a connection that ended: the redial plan hears
+    /// of it.
     fn lost(&mut self, peer: ConnectionKey, live: LiveConnection, ended: Ended) {
-        if let (true, Some(session)) = (live.client, ended.peer_session) {
-            self.sessions_of.insert(peer.0, session);
-        }
         let replaced = ended
             .peer_session
             .is_some_and(|session| self.ctx.shared.sessions.session_connected(&session));
@@ -725,11 +708,6 @@ impl SwarmTask {
         }
         let live: HashSet<ConnectionKey> = self.connections.keys().copied().collect();
         self.parked.retain(|(peer, _)| live.contains(peer));
-        if self.sessions_of.len() > MAX_REMEMBERED_SESSIONS {
-            let sessions = &self.ctx.shared.sessions;
-            self.sessions_of
-                .retain(|_, session| sessions.session_connected(session));
-        }
     }
 }
 

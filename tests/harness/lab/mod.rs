@@ -64,7 +64,8 @@
 //! relay node killed and restarted); `first_dials` the first dials of
 //! fresh JS servers across each pair of NATs, on a DHT of JS nodes, with
 //! no retries (issue 30); `same_router` the two hosts behind cone1, which
-//! connect over their home network (the LAN shortcut), hychat and JS alike.
+//! connect over their home network (the LAN shortcut), hychat and JS alike;
+//! `blind_relay` a relay that dies under a stream it carries.
 //! Each scenario ends with one
 //! check on every hychat log it made (`uncaught_panics`): a panic must be
 //! followed by hychat's `recovered from a panic` line; the scenarios on
@@ -78,6 +79,7 @@
 //! `HYCHAT_LAB_KEEP=1` keeps the storage directories (and their
 //! `hychat.log`) after the run and prints where they are.
 
+pub mod blind_relay;
 pub mod first_dials;
 pub mod hosts;
 pub mod logs;

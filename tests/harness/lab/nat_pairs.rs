@@ -18,13 +18,13 @@
 //! server's, each on a path the two NATs call for and with the other
 //! side's public address as the remote.
 //!
-//! The pair that cannot punch (random <-> random) must be refused: a
-//! hychat client logs the "cannot punch" sentence (`dial failed` at
-//! debug), a JS client (`topic-dial.js`) refuses for
-//! `HOLEPUNCH_DOUBLE_RANDOMIZED_NATS`, no side connects, nobody panics,
-//! and every process leaves on SIGTERM (a hychat with 0). Two hychats
-//! there still chat through a public `hychat seed` that follows the
-//! writer.
+//! The pair that cannot punch (random <-> random) meets through a blind
+//! relay: the five nodes offer one each, as bootstrap nodes do by default
+//! (`hychat_only_dht_with_relays`). A hychat client's punch fails, and it
+//! dials again through a relay it finds under the relays' topic; a JS
+//! client names one of the nodes' relays (hyperswarm's `relayThrough`,
+//! `--relay-through` of the viewer). Both ends log a `blind relay` path
+//! and their remote is the relay, not the peer.
 //!
 //! Every process is fresh, so no throttle of random punches carries over.
 //! The tests (`hychats_across_nats`, `hychat_and_js_across_nats`) run every
@@ -39,7 +39,7 @@ use super::super::js::viewer_args;
 use super::super::process::Background;
 use super::hosts::{CONE1, CONE2, PUB1, PUB2, RAND1, RAND2};
 use super::logs::{excerpt, read_log, wait_for_log, wait_in_log};
-use super::scenarios::{hychat_only_dht, js_writer_in_mode, viewer_shows, CANNOT_PUNCH, REFUSAL};
+use super::scenarios::{hychat_only_dht_with_relays, js_writer_in_mode, viewer_shows};
 use super::scene::{panics, Peer, Scene, Timing, ARRIVAL};
 use super::Lab;
 
@@ -85,15 +85,20 @@ pub fn client_paths(client: Place, server: Place) -> &'static [&'static str] {
         (Place::Random, Place::Cone) => &["punched, birthday sockets"],
         (Place::Public, Place::Random | Place::Cone) => &["punched, "],
         (_, Place::Public) => &["direct", "punched, "],
-        (Place::Random, Place::Random) => &[],
+        (Place::Random, Place::Random) => &[RELAYED],
     }
 }
+
+/// The start of the path of a connection through a blind relay.
+pub const RELAYED: &str = "blind relay";
 
 /// The paths the server may name: a punched one when both are behind NATs;
 /// with a public client or on a public host it may also be `direct` (the
 /// client claimed to be reachable, or came straight to it).
 pub fn server_paths(client: Place, server: Place) -> &'static [&'static str] {
-    if client == Place::Public || server == Place::Public {
+    if client == Place::Random && server == Place::Random {
+        &[RELAYED]
+    } else if client == Place::Public || server == Place::Public {
         &["direct", "punched, "]
     } else {
         &["punched, "]
@@ -177,17 +182,19 @@ impl Attempt {
 }
 
 /// The pairs of hosts every kind of attempt is made between: cone <->
-/// cone, cone <-> random, random <-> cone, public <-> random and random
-/// <-> public. hychat <-> hychat makes each once with the reader dialing
-/// and once with the writer dialing, which covers cone -> random, random
-/// -> cone, public -> random, random -> public and cone -> cone twice
-/// each, on different hosts.
-pub const PAIRS: [(&str, &str); 5] = [
+/// cone, cone <-> random, random <-> cone, public <-> random, random <->
+/// public and random <-> random (through a blind relay). hychat <->
+/// hychat makes each once with the reader dialing and once with the writer
+/// dialing, which covers cone -> random, random -> cone, public -> random,
+/// random -> public, cone -> cone and random -> random twice each, on
+/// different hosts.
+pub const PAIRS: [(&str, &str); 6] = [
     (CONE1, CONE2),
     (CONE1, RAND2),
     (RAND1, CONE2),
     (PUB1, RAND2),
     (RAND1, PUB2),
+    (RAND1, RAND2),
 ];
 
 /// hychat <-> hychat: every pair of `PAIRS` (writer, reader), the reader
@@ -362,9 +369,10 @@ impl Running {
     }
 }
 
-/// `hychat --log-level debug seed` of `peer`, once it says it runs.
+/// `hychat --log-level debug seed --no-relay` of `peer`, once it says it
+/// runs (the relays are the DHT nodes').
 fn hychat_seed(scene: &mut Scene, peer: &Peer) -> Result<Background, String> {
-    let args = peer.args(&["--log-level", "debug", "seed"]);
+    let args = peer.args(&["--log-level", "debug", "seed", "--no-relay"]);
     let mut seed = scene.spawn(peer, "seed", args);
     match seed.wait_for_line(QUICK, |l| l.starts_with("seeding every log")) {
         Some(_) => Ok(seed),
@@ -387,11 +395,21 @@ fn tail_shows(line: &str, text: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(line).is_ok_and(|value| value["text"] == text)
 }
 
-/// A JS viewer of `key` on `host` that only looks the topic up.
-fn js_client_viewer(scene: &mut Scene, host: &'static str, key: &str, bootstrap: &str) -> Running {
+/// A JS viewer of `key` on `host` that only looks the topic up, naming
+/// the blind relay `relay` when given one.
+fn js_client_viewer(
+    scene: &mut Scene,
+    host: &'static str,
+    key: &str,
+    bootstrap: &str,
+    relay: Option<&str>,
+) -> Running {
     let storage = scene.js_storage("viewer");
     let mut args = viewer_args(key, &storage, bootstrap).to_vec();
     args.extend(["--mode".to_string(), "client".to_string()]);
+    if let Some(relay) = relay {
+        args.extend(["--relay-through".to_string(), relay.to_string()]);
+    }
     let name = format!("js viewer (client, on {host})");
     let process = scene.js(host, &name, "viewer.js", &args);
     Running {
@@ -494,7 +512,15 @@ fn start_server(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Serve
 /// Runs one attempt: the server side, then the client, then the message
 /// at the reader and the connection lines in the hychat logs. `Err` says
 /// what went wrong, with every process's output and each hychat's log.
-pub fn connect(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Connected, String> {
+/// Random <-> random goes through a blind relay: a JS client names
+/// `relay` (the attempt fails without one), and each hychat's line names
+/// the relay as its remote.
+pub fn connect(
+    scene: &mut Scene,
+    a: &Attempt,
+    bootstrap: &str,
+    relay: Option<&str>,
+) -> Result<Connected, String> {
     let lab = scene.lab;
     let Served {
         running: mut server,
@@ -504,7 +530,10 @@ pub fn connect(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Connec
     } = start_server(scene, a, bootstrap)?;
     let started = Instant::now();
     let mut client = match (a.client_side, client_writer) {
-        (Side::Js, _) => js_client_viewer(scene, a.client, &key, bootstrap),
+        (Side::Js, _) => {
+            let relayed = a.places() == (Place::Random, Place::Random);
+            js_client_viewer(scene, a.client, &key, bootstrap, relay.filter(|_| relayed))
+        }
         (Side::Hychat, Some(writer)) => match hychat_seed(scene, &writer) {
             Ok(process) => Running {
                 name: format!("hychat seed (client, on {})", a.client),
@@ -566,7 +595,16 @@ pub fn connect(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Connec
         let other_ip = public_ip(lab, other);
         // The line is logged before replication starts: by the time the
         // message arrived it is there (a moment's grace for the file).
-        let intended = |e: &Established| e.client == dials && e.remote_ip() == other_ip;
+        // Through a relay, the remote is the relay.
+        let relayed = expected == [RELAYED];
+        let intended = |e: &Established| {
+            e.client == dials
+                && if relayed {
+                    e.path.starts_with(RELAYED)
+                } else {
+                    e.remote_ip() == other_ip
+                }
+        };
         let bound = if arrived {
             Duration::from_secs(3)
         } else {
@@ -615,235 +653,17 @@ pub fn connect(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Connec
     }
 }
 
-/// The pair that cannot punch, hychat or JS on either side: `RAND2` dials
-/// `RAND1`, which writes.
-pub fn refused_attempt(client_side: Side, server_side: Side) -> Attempt {
-    Attempt::new(client_side, RAND2, server_side, RAND1, true)
-}
-
-/// Why a JS client refuses when both NATs are random.
-pub const JS_CANNOT_PUNCH: &str = "HOLEPUNCH_DOUBLE_RANDOMIZED_NATS";
-
-/// Whether a `topic-dial.js` line is a refusal for `JS_CANNOT_PUNCH`:
-/// `REFUSED CODE because REASONS`. hyperdht 6.34 fails that refusal with
-/// `HOLEPUNCH_ABORTED` (see the script), so either may carry it.
-pub fn js_refused_double_random(line: &str) -> bool {
-    line.strip_prefix("REFUSED ")
-        .is_some_and(|rest| rest.split([' ', ',']).any(|word| word == JS_CANNOT_PUNCH))
-}
-
-/// Runs an attempt that must be refused (random <-> random): a hychat
-/// client logs `CANNOT_PUNCH` and a JS client (`topic-dial.js`) refuses
-/// for `HOLEPUNCH_DOUBLE_RANDOMIZED_NATS`, each within `REFUSAL` of
-/// its start; a hychat server, which dials back, logs `CANNOT_PUNCH` too.
-/// No side logs a connection or panics, and each leaves on SIGTERM with
-/// 0. Returns how long the client took to give up, and the sides still
-/// running (for `relay_after_refusal`) when `keep` is set.
-fn refuse(
-    scene: &mut Scene,
-    a: &Attempt,
-    bootstrap: &str,
-    keep: bool,
-) -> Result<(Duration, Vec<Running>, String, String), String> {
-    let Served {
-        running: server,
-        key,
-        text,
-        ..
-    } = start_server(scene, a, bootstrap)?;
-    let started = Instant::now();
-    let client = match a.client_side {
-        Side::Js => {
-            let args = [
-                key.clone(),
-                "--bootstrap".to_string(),
-                bootstrap.to_string(),
-            ];
-            let name = format!("js topic-dial (on {})", a.client);
-            Running {
-                process: scene.js(a.client, &name, "topic-dial.js", &args),
-                name,
-                peer: None,
-            }
-        }
-        Side::Hychat => {
-            let peer = scene.peer(a.client, "client", bootstrap);
-            Running {
-                name: format!("hychat tail (client, on {})", a.client),
-                process: hychat_tail(scene, &peer, &key),
-                peer: Some(peer),
-            }
-        }
-    };
-    let mut problems = Vec::new();
-    let mut took = REFUSAL;
-    let says_refused = |l: &str| l.contains(CANNOT_PUNCH) && l.contains("dial failed");
-    let mut sides = [client, server];
-    for (i, running) in sides.iter_mut().enumerate() {
-        let dials = i == 0;
-        let left = REFUSAL.saturating_sub(started.elapsed());
-        match (&running.peer, dials) {
-            (None, true) => {
-                let line = running.process.wait_for_line(left, |l| {
-                    l.starts_with("REFUSED ") || l.starts_with("OPEN") || l.starts_with("FATAL")
-                });
-                took = started.elapsed();
-                if !line.as_deref().is_some_and(js_refused_double_random) {
-                    problems.push(format!(
-                        "the {} did not refuse for {JS_CANNOT_PUNCH} within {REFUSAL:?} \
-                         (it said {line:?})",
-                        running.name
-                    ));
-                }
-            }
-            // Only a hychat client announces: a hychat server finds it and
-            // dials back, and must be refused too.
-            (_, false) if a.client_side == Side::Js => {}
-            (None, false) => {}
-            (Some(peer), _) => {
-                let found = wait_in_log(&peer.storage, left, says_refused);
-                if dials {
-                    took = started.elapsed();
-                }
-                if found.is_none() {
-                    problems.push(format!(
-                        "the {} logged no `dial failed` with {CANNOT_PUNCH:?} within {REFUSAL:?}",
-                        running.name
-                    ));
-                }
-            }
-        }
-    }
-    let [mut client, mut server] = sides;
-    let shows = |line: &str| tail_shows(line, &text) || viewer_shows(line, &text);
-    for running in [&client, &server] {
-        if running.process.describe().lines().any(shows) {
-            problems.push(format!("the {} got the message", running.name));
-        }
-        let lines = established(&running.log());
-        if !lines.is_empty() {
-            problems.push(format!(
-                "the {} connected, which no punch can do: {lines:?}",
-                running.name
-            ));
-        }
-        if let Some(line) = panics(&running.log(), &[running.process.describe()]) {
-            problems.push(format!("the {} panicked: `{line}`", running.name));
-        }
-    }
-    if !problems.is_empty() || !keep {
-        problems.extend(client.stop());
-        problems.extend(server.stop());
-    }
-    if problems.is_empty() {
-        let kept = if keep {
-            vec![client, server]
-        } else {
-            Vec::new()
-        };
-        Ok((took, kept, key, text))
-    } else {
-        Err(attempt_failed(a, &problems, &client, &server))
-    }
-}
-
-/// The refused pair, its processes stopped: how long the client took.
-pub fn refused(scene: &mut Scene, a: &Attempt, bootstrap: &str) -> Result<Duration, String> {
-    refuse(scene, a, bootstrap, false).map(|(took, ..)| took)
-}
-
-/// Two hychats behind the two random NATs, refused as `refused` says,
-/// then a public `hychat seed` on `PUB1` that follows the writer: the
-/// writer's message reaches the reader's tail within `ARRIVAL` of the
-/// seed's start, every connection the reader makes is to the seed, and
-/// the writer never connects to the reader. Returns how long the refusal
-/// and the relay took.
-pub fn relay_after_refusal(
-    scene: &mut Scene,
-    bootstrap: &str,
-) -> Result<(Duration, Duration), String> {
-    let a = refused_attempt(Side::Hychat, Side::Hychat);
-    let (refusal, mut sides, key, text) = refuse(scene, &a, bootstrap, true)?;
-    let seeder = scene.peer(PUB1, "relay", bootstrap);
-    scene.follow(&seeder, &key);
-    let started = Instant::now();
-    let mut seed = hychat_seed(scene, &seeder)?;
-    let mut problems = Vec::new();
-    let reader = &mut sides[0];
-    if reader
-        .process
-        .wait_for_line(ARRIVAL, |l| tail_shows(l, &text))
-        .is_none()
-    {
-        problems.push(format!(
-            "the {} did not get the message through the seed on {PUB1} within {ARRIVAL:?}",
-            reader.name
-        ));
-    }
-    let took = started.elapsed();
-    let seed_ip = public_ip(scene.lab, PUB1);
-    let writer_ip = public_ip(scene.lab, a.server);
-    let reader_ip = public_ip(scene.lab, a.client);
-    let reader_lines = established(&sides[0].log());
-    if reader_lines.is_empty() || reader_lines.iter().any(|e| e.remote_ip() != seed_ip) {
-        problems.push(format!(
-            "the reader's connections are not all to the seed at {seed_ip}: {reader_lines:?}"
-        ));
-    }
-    let writer_lines = established(&sides[1].log());
-    if writer_lines.iter().any(|e| e.remote_ip() == reader_ip) {
-        problems.push(format!(
-            "the writer connected to the reader at {reader_ip}: {writer_lines:?}"
-        ));
-    }
-    let seed_log = read_log(&seeder.storage);
-    if !established(&seed_log)
-        .iter()
-        .any(|e| e.remote_ip() == writer_ip)
-    {
-        problems.push(format!(
-            "the seed logged no connection with the writer at {writer_ip}"
-        ));
-    }
-    for running in &sides {
-        if let Some(line) = panics(&running.log(), &[running.process.describe()]) {
-            problems.push(format!("the {} panicked: `{line}`", running.name));
-        }
-    }
-    if let Some(line) = panics(&seed_log, &[seed.describe()]) {
-        problems.push(format!("the seed panicked: `{line}`"));
-    }
-    for running in &mut sides {
-        problems.extend(running.stop());
-    }
-    if !seed.terminate().is_some_and(|s| s.success()) {
-        problems.push("the seed did not leave with 0 on SIGTERM".to_string());
-    }
-    if problems.is_empty() {
-        Ok((refusal, took))
-    } else {
-        let described: Vec<String> = sides.iter().map(Running::describe).collect();
-        Err(format!(
-            "random <-> random through a public seed: {}\n{}\n{}\n--- the seed's log ---\n{}",
-            problems.join("; "),
-            described.join("\n"),
-            seed.describe(),
-            excerpt(&seed_log, 60)
-        ))
-    }
-}
-
 /// Runs `attempts` one after the other, recording each success on the
 /// scene and collecting the failures.
 fn run_all(
     scene: &mut Scene,
     attempts: &[Attempt],
-    bootstrap: &str,
+    (bootstrap, relay): (&str, Option<&str>),
     failures: &mut Vec<String>,
 ) -> Vec<(Attempt, Result<Connected, String>)> {
     let mut results = Vec::new();
     for a in attempts {
-        let result = connect(scene, a, bootstrap);
+        let result = connect(scene, a, bootstrap, relay);
         match &result {
             Ok(c) => scene.record(
                 &format!(
@@ -869,23 +689,15 @@ fn run_all(
     results
 }
 
-/// H7 with the chat itself: on the five hychat nodes, every attempt of
-/// `hychat_attempts` connects on the path its NATs call for and carries
-/// the message within `ARRIVAL`; then random <-> random is refused on both
-/// sides and the message goes through a public seed instead. No node
-/// panics.
+/// H7 with the chat itself: on the five hychat nodes, each offering a
+/// blind relay, every attempt of `hychat_attempts` connects on the path
+/// its NATs call for (random <-> random through a relay) and carries the
+/// message within `ARRIVAL`. No node panics.
 pub fn hychats_across_nats(lab: &Lab) -> Vec<Timing> {
     let mut scene = Scene::new(lab, "hychats-across-nats");
-    let (nodes, list) = hychat_only_dht(&mut scene);
+    let (nodes, list, _) = hychat_only_dht_with_relays(&mut scene);
     let mut failures = Vec::new();
-    run_all(&mut scene, &hychat_attempts(), &list, &mut failures);
-    match relay_after_refusal(&mut scene, &list) {
-        Ok((refusal, relay)) => {
-            scene.record("hychat rand1-pc -> hychat rand2-pc refused", refusal);
-            scene.record("then through a public seed on pub1", relay);
-        }
-        Err(e) => failures.push(e),
-    }
+    run_all(&mut scene, &hychat_attempts(), (&list, None), &mut failures);
     finish_across_nats(
         scene,
         nodes,
@@ -911,21 +723,17 @@ fn finish_across_nats(
     scene.finish()
 }
 
-/// H1-H6 with the chat itself: on the five hychat nodes, every attempt of
-/// `js_attempts` connects and carries the message within `ARRIVAL`; then
-/// random <-> random is refused with either side dialing. No node panics.
+/// H1-H6 with the chat itself: on the five hychat nodes, each offering a
+/// blind relay, every attempt of `js_attempts` connects and carries the
+/// message within `ARRIVAL`; random <-> random through a relay, a hychat
+/// client finding one itself and a JS client naming the first node's. No
+/// node panics.
 pub fn hychat_and_js_across_nats(lab: &Lab) -> Vec<Timing> {
     let mut scene = Scene::new(lab, "hychat-js-across-nats");
-    let (nodes, list) = hychat_only_dht(&mut scene);
+    let (nodes, list, relays) = hychat_only_dht_with_relays(&mut scene);
     let mut failures = Vec::new();
-    run_all(&mut scene, &js_attempts(), &list, &mut failures);
-    for (client, server) in [(Side::Hychat, Side::Js), (Side::Js, Side::Hychat)] {
-        let a = refused_attempt(client, server);
-        match refused(&mut scene, &a, &list) {
-            Ok(took) => scene.record(&format!("{}: refused", a.label()), took),
-            Err(e) => failures.push(e),
-        }
-    }
+    let relay = relays.first().map(String::as_str);
+    run_all(&mut scene, &js_attempts(), (&list, relay), &mut failures);
     finish_across_nats(
         scene,
         nodes,
@@ -934,32 +742,23 @@ pub fn hychat_and_js_across_nats(lab: &Lab) -> Vec<Timing> {
     )
 }
 
-/// For the bench: one DHT of five hychat nodes, and on it every attempt
-/// of `hychat_attempts`, `js_attempts` and `js_reference_attempts`, then
-/// the refused pair with each kind of client and server (JS <-> JS too).
-/// Asserts nothing: every result is returned.
+/// For the bench: one DHT of five hychat nodes offering blind relays, and
+/// on it every attempt of `hychat_attempts`, `js_attempts` and
+/// `js_reference_attempts` (random <-> random through a relay, JS clients
+/// naming the first node's). Asserts nothing: every result is returned.
 pub fn figures(lab: &Lab) -> Vec<(Attempt, Result<Connected, String>)> {
     let mut scene = Scene::new(lab, "nat-pairs");
-    let (nodes, list) = hychat_only_dht(&mut scene);
+    let (nodes, list, relays) = hychat_only_dht_with_relays(&mut scene);
+    let relay = relays.first().map(String::as_str);
     let mut failures = Vec::new();
     let mut rows = Vec::new();
     for attempts in [hychat_attempts(), js_attempts(), js_reference_attempts()] {
-        rows.extend(run_all(&mut scene, &attempts, &list, &mut failures));
-    }
-    for (client, server) in [
-        (Side::Hychat, Side::Hychat),
-        (Side::Hychat, Side::Js),
-        (Side::Js, Side::Hychat),
-        (Side::Js, Side::Js),
-    ] {
-        let a = refused_attempt(client, server);
-        let result = refused(&mut scene, &a, &list).map(|took| Connected {
-            took,
-            client_path: "refused".to_string(),
-            server_path: "-".to_string(),
-            dialed_back: 0,
-        });
-        rows.push((a, result));
+        rows.extend(run_all(
+            &mut scene,
+            &attempts,
+            (&list, relay),
+            &mut failures,
+        ));
     }
     drop(nodes);
     rows

@@ -419,17 +419,35 @@ pub fn js_on_a_mixed_dht(lab: &Lab) -> Vec<Timing> {
 /// Five hychat bootstrap nodes on five public hosts, each joined to the
 /// others: the nodes (stopped on drop) and the bootstrap list naming all.
 pub fn hychat_only_dht(scene: &mut Scene) -> (Vec<Background>, String) {
+    let (nodes, list, _) = five_hychat_nodes(scene, false);
+    (nodes, list)
+}
+
+/// `hychat_only_dht`, each node offering a blind relay, as bootstrap
+/// nodes do by default: also the relays' keys.
+pub fn hychat_only_dht_with_relays(scene: &mut Scene) -> (Vec<Background>, String, Vec<String>) {
+    five_hychat_nodes(scene, true)
+}
+
+fn five_hychat_nodes(scene: &mut Scene, relays: bool) -> (Vec<Background>, String, Vec<String>) {
     let hosts = [DHT, JS_DHT_HOSTS[0], JS_DHT_HOSTS[1], JS_DHT_HOSTS[2], PUB2];
     let all: Vec<String> = hosts.iter().map(|host| scene.lab.dht_addr(host)).collect();
+    let mut keys = Vec::new();
     let nodes = hosts
         .iter()
         .map(|host| {
             let own = scene.lab.dht_addr(host);
             let others: Vec<String> = all.iter().filter(|a| **a != own).cloned().collect();
-            scene.bootstrap_node_joining(host, &others).0
+            if relays {
+                let (node, _, key) = scene.relaying_bootstrap_node(host, &others);
+                keys.push(key);
+                node
+            } else {
+                scene.bootstrap_node_joining(host, &others).0
+            }
         })
         .collect();
-    (nodes, all.join(","))
+    (nodes, all.join(","), keys)
 }
 
 /// Scenario 5, all hychat (H8): five hychat bootstrap nodes on five

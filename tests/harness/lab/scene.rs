@@ -78,6 +78,8 @@ pub struct Scene<'lab> {
     tag: String,
 }
 
+/// What a bootstrap node says before its blind relay's key.
+const RELAY_OFFERED: &str = "offering a blind relay, key ";
 /// Upper bound for a message to cross the lab, discovery included.
 pub const ARRIVAL: Duration = Duration::from_secs(60);
 /// How long `send --wait` stays online for a peer.
@@ -237,10 +239,12 @@ impl<'lab> Scene<'lab> {
     }
 
     /// `hychat [--room ROOM] seed` in the background, once it says it runs.
+    /// On a public host it would offer a blind relay; the lab's seeds
+    /// offer none (`--no-relay`), so scenes about seeds see no relay.
     pub fn seed(&mut self, peer: &Peer, room: Option<&str>) -> Background {
         let args = match room {
-            Some(room) => peer.room_args(room, &["seed"]),
-            None => peer.args(&["seed"]),
+            Some(room) => peer.room_args(room, &["seed", "--no-relay"]),
+            None => peer.args(&["seed", "--no-relay"]),
         };
         let mut seed = self.spawn(peer, "seed", args);
         if seed
@@ -267,7 +271,23 @@ impl<'lab> Scene<'lab> {
     ) -> (Background, String) {
         let storage = self.storage(&format!("{host}-bootstrap"));
         self.nodes.push(storage.clone());
-        self.node_in(host, &storage, bootstrap)
+        let (node, address, _) = self.node_in(host, &storage, bootstrap, false);
+        (node, address)
+    }
+
+    /// `bootstrap_node_joining`, offering a blind relay as a bootstrap node
+    /// does by default (every other bootstrap node of the lab is started
+    /// with `--no-relay`, so that scenes about seeds see no relay): the
+    /// process, its address and the relay's key.
+    pub fn relaying_bootstrap_node(
+        &mut self,
+        host: &'static str,
+        bootstrap: &[String],
+    ) -> (Background, String, String) {
+        let storage = self.storage(&format!("{host}-bootstrap"));
+        self.nodes.push(storage.clone());
+        let (node, address, key) = self.node_in(host, &storage, bootstrap, true);
+        (node, address, key.unwrap_or_default())
     }
 
     /// A bootstrap node of this scene started again on `host` (same
@@ -290,15 +310,19 @@ impl<'lab> Scene<'lab> {
         else {
             self.fail(&format!("no bootstrap node ran on {host} to restart"));
         };
-        self.node_in(host, &storage, bootstrap)
+        let (node, address, _) = self.node_in(host, &storage, bootstrap, false);
+        (node, address)
     }
 
+    /// A bootstrap node on `host`: with `relay`, also the key of the blind
+    /// relay it offers (from its stdout).
     fn node_in(
         &mut self,
         host: &'static str,
         storage: &Path,
         bootstrap: &[String],
-    ) -> (Background, String) {
+        relay: bool,
+    ) -> (Background, String, Option<String>) {
         let ip = self.lab.addr(host).to_string();
         let mut args: Vec<String> = vec![
             "--storage".into(),
@@ -310,6 +334,9 @@ impl<'lab> Scene<'lab> {
         args.extend(
             ["bootstrap", "--host", &ip, "--port", &DHT_PORT.to_string()].map(str::to_string),
         );
+        if !relay {
+            args.push("--no-relay".into());
+        }
         let name = format!("hychat bootstrap (on {host})");
         let mut node = self.lab.spawn(host, &name, &args);
         self.watch(storage, &node);
@@ -320,7 +347,19 @@ impl<'lab> Scene<'lab> {
                 "the hychat bootstrap node on {host} did not start"
             ));
         }
-        (node, address)
+        let key = relay.then(|| {
+            let line = node.wait_for_line(QUICK, |l| l.starts_with(RELAY_OFFERED));
+            line.and_then(|l| {
+                let key = l.strip_prefix(RELAY_OFFERED)?.split_whitespace().next()?;
+                Some(key.to_string())
+            })
+            .unwrap_or_else(|| {
+                self.fail(&format!(
+                    "the hychat bootstrap node on {host} offered no blind relay"
+                ))
+            })
+        });
+        (node, address, key)
     }
 
     /// A JS DHT node (`bootstrap.js`) on `host`, joined to `bootstrap`.
