@@ -113,7 +113,9 @@ pub fn run_script(script: &str, args: &[String], limit: Duration) -> Result<Stri
     run_bounded(command, limit)
 }
 
-fn node(name: &str, script: &str, args: &[String], with_stdin: bool) -> Background {
+/// A script of `tests/js` as a background process named `name`, its stdin a
+/// pipe when `with_stdin`.
+pub fn node(name: &str, script: &str, args: &[String], with_stdin: bool) -> Background {
     ensure_js_peers();
     let mut command = Command::new("node");
     command.arg(js_dir().join(script)).args(args);

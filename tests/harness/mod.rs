@@ -28,6 +28,8 @@
 //! - `completeness`: the number of runs of the completeness tests and how
 //!   they report missing blocks, for `tests/engine/replication.rs` and
 //!   `tests/binary/completeness.rs`;
+//! - `catch_up`: a new reader's catch-up of a long hychat log and a long JS
+//!   log, timed, for `benches/replication.rs` and `benches/transport.rs`;
 //! - `bench`: percentiles, for the benches only;
 //! - `env`: counts and seeds from the environment, a positive number or a
 //!   failure with a sentence, for the tests and benches that take them.
@@ -37,6 +39,7 @@
 
 pub mod bench;
 pub mod bin;
+pub mod catch_up;
 pub mod churn;
 pub mod completeness;
 pub mod crash;

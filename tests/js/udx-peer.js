@@ -18,14 +18,21 @@
 //       the default here, is off; the keys default to 32 zero bytes). Give it
 //       before `connect` (or on the same line): the stream starts on connect.
 //       Given after, it only starts if nothing was received yet. Prints
-//       {"secret":"started","streamId":hex} once started.
+//       {"secret":"started","streamId":hex} once started. With "quiet":true
+//       no line is printed per message received (a bulk transfer).
 //   {"echo":bool}      writes back everything received (raw bytes or
 //                      messages). Prints {"echo":bool}.
 //   {"send":{"bytes":N,"seed":S}}      raw mode: writes N pattern bytes;
-//       prints {"sent":N,"ms":T,"ok":bool} once the peer acked them all.
+//       prints {"sent":N,"ms":T,"ok":bool,"t0":E,"sha256":hex} once the peer
+//       acked them all.
 //   {"write":{"bytes":N,"seed":S,"count":K}}   secret mode: K messages
 //       (default 1) of N pattern bytes, message i with seed S+i; prints
-//       {"written":N*K,"messages":K,"ms":T,"ok":bool} once flushed (acked).
+//       {"written":N*K,"messages":K,"ms":T,"ok":bool,"t0":E,"sha256":hex}
+//       once flushed (acked).
+//   In both, T is the milliseconds from the first write to the last ack, E
+//   the wall clock at the first write (milliseconds since the Unix epoch,
+//   with a fraction; the bytes are made before it) and sha256 the hash of
+//   every byte written, in order.
 //   {"datagram":{"bytes":N,"seed":S}}  an unreliable UDX message (raw mode)
 //       or a boxed secret-stream message (secret mode); prints
 //       {"datagramSent":N,"ok":bool}.
@@ -36,10 +43,12 @@
 // Reports:
 //   raw mode, when the peer ends, and on "report":
 //       {"received":N,"sha256":hex,"ended":bool}   (all bytes so far)
-//   secret mode, per message: {"message":len,"sha256":hex}; when the peer
-//       ends, and on "report": {"received":N,"messages":K,"sha256":hex,
-//       "ended":bool}, the hash over all messages' bytes in order. With a
-//       keepAlive, empty messages are keepalives and are not delivered.
+//   secret mode, per message (unless quiet): {"message":len,"sha256":hex};
+//       when the peer ends, and on "report": {"received":N,"messages":K,
+//       "sha256":hex,"ended":bool}, the hash over all messages' bytes in
+//       order. With a keepAlive, empty messages are keepalives and are not
+//       delivered.
+//   Both totals carry "t": the wall clock when they were printed, as E.
 //   a UDX or boxed message received: {"datagram":len,"sha256":hex}
 //   the stream closed (the raw stream and, in secret mode, the secret
 //       stream): {"closed":true,"error":code or message or null,
@@ -94,6 +103,11 @@ function pattern (seed, n) {
 
 function sha256 (data) {
   return crypto.createHash('sha256').update(data).digest('hex')
+}
+
+// The wall clock in milliseconds since the Unix epoch, with a fraction.
+function wallClock () {
+  return performance.timeOrigin + performance.now()
 }
 
 function hexKey (value, name, length) {
@@ -153,6 +167,7 @@ function main () {
     if (secret) line.messages = received.messages
     line.sha256 = received.hash.copy().digest('hex')
     line.ended = received.ended
+    line.t = wallClock()
     out(line)
   }
 
@@ -210,11 +225,12 @@ function main () {
     })
     secret.on('error', (err) => { lastError = lastError || err })
     secret.on('close', onclose)
+    const quiet = !!config.quiet
     secret.on('data', (data) => {
       received.bytes += data.byteLength
       received.messages++
       received.hash.update(data)
-      out({ message: data.byteLength, sha256: sha256(data) })
+      if (!quiet) out({ message: data.byteLength, sha256: sha256(data) })
       if (echo) secret.write(data)
     })
     secret.on('end', () => {
@@ -248,10 +264,12 @@ function main () {
     if (!raw.connected) throw new Error('not connected')
     const n = Number(order.bytes)
     const data = pattern(Number(order.seed) || 0, n)
+    const hash = sha256(data)
+    const t0 = wallClock()
     const start = performance.now()
     if (n > 0) raw.write(data)
     const ok = await raw.flush()
-    out({ sent: n, ms: Math.round(performance.now() - start), ok })
+    out({ sent: n, ms: Math.round(performance.now() - start), ok, t0, sha256: hash })
   }
 
   async function write (order) {
@@ -259,10 +277,18 @@ function main () {
     const n = Number(order.bytes)
     const count = order.count === undefined ? 1 : Number(order.count)
     const seed = Number(order.seed) || 0
+    const messages = []
+    const hash = crypto.createHash('sha256')
+    for (let i = 0; i < count; i++) {
+      messages.push(pattern(seed + i, n))
+      hash.update(messages[i])
+    }
+    const digest = hash.digest('hex')
+    const t0 = wallClock()
     const start = performance.now()
-    for (let i = 0; i < count; i++) secret.write(pattern(seed + i, n))
+    for (const message of messages) secret.write(message)
     const ok = await secret.flush()
-    out({ written: n * count, messages: count, ms: Math.round(performance.now() - start), ok })
+    out({ written: n * count, messages: count, ms: Math.round(performance.now() - start), ok, t0, sha256: digest })
   }
 
   async function datagram (order) {
