@@ -127,7 +127,7 @@ async fn hostile_blocks_are_skipped_and_escapes_never_come_through() {
     let a_dir = tempfile::tempdir().unwrap();
     let own = a_dir.path().join("own");
     std::fs::create_dir_all(&own).unwrap();
-    {
+    let blocks_written = {
         let storage = Storage::new_disk(&own, false).await.unwrap();
         let core = HypercoreBuilder::new(storage).build().await.unwrap();
         let blocks: Vec<Vec<u8>> = vec![
@@ -136,19 +136,30 @@ async fn hostile_blocks_are_skipped_and_escapes_never_come_through() {
             vec![0xff, 0xfe, 0x00, b'{'],
             "{\"type\":\"chat-message\",\"nickname\":\"\\u001b[31mred\",\"text\":\"\\u001b[2J\\u001b]0;title\\u0007cleared\"}".as_bytes().to_vec(),
             br#"{"type":"chat-message","nickname":"ok","text":"last"}"#.to_vec(),
-            // Last, so asked first: a block too large for the transport,
-            // which the writer answers with a no-data instead of failing
-            // the connection (`replication::checks::MAX_SERVED_BYTES`).
+            // Last, so asked first: a block of 1 MiB, far over any chat
+            // message, which replicates like the others (and is no chat
+            // message, so it shows nowhere).
             vec![b'x'; 1024 * 1024],
         ];
         for block in &blocks {
             core.append(block).await.unwrap();
         }
-    }
+        blocks.len()
+    };
     let a = Node::start_in(a_dir, bootstrap.local_addr()).await;
     let mut b = Node::start(bootstrap.local_addr()).await;
     b.follow(a.key).await;
     let mut texts = b.texts_of(a.key, 3).await;
+    let total = u64::try_from(blocks_written).unwrap();
+    b.seen_or_wait("all of A's blocks, the 1 MiB one included", |e| match e {
+        NetEvent::LogProgress {
+            log,
+            downloaded,
+            length,
+        } if *log == a.key && *downloaded == total && *length == total => Some(()),
+        _ => None,
+    })
+    .await;
     texts.sort();
     assert_eq!(texts, ["[2J]0;titlecleared", "first", "last"]);
     // B is still alive and answering.

@@ -25,11 +25,12 @@ pub(crate) const MAX_PROOF_NODES: usize = 256;
 /// Bytes of one block a proof may carry.
 pub(crate) const MAX_BLOCK_BYTES: usize = 8 * 1024 * 1024;
 
-/// Bytes of one block we send. The secret stream carries far more now,
-/// but no block over 64 KiB has been served through the crate's proofs in
-/// a test (compat: hypercore row), and no chat message is larger
-/// (`domain::message`'s limit is 64 KiB), so such a block gets a no-data.
-pub(crate) const MAX_SERVED_BYTES: usize = 64 * 1024 + 1024;
+/// Bytes of one block we send: what we accept (a proof with its nodes
+/// stays well under the secret stream's 16 MiB message). A larger block
+/// gets a no-data. Chat messages stay under 64 KiB (`domain::message`),
+/// but a log may hold any block; a 1 MiB one replicates (the hostile-blocks
+/// engine test).
+pub(crate) const MAX_SERVED_BYTES: usize = MAX_BLOCK_BYTES;
 
 /// Tree node indexes a proof may name: a tree of `MAX_BLOCK` blocks stays
 /// below it. The crate's tree arithmetic on an index near `u64::MAX`

@@ -245,9 +245,8 @@ impl Driver {
     }
 }
 
-/// A proof for a checked request, or a no-data.
-// compat: hypercore row (a block over `MAX_SERVED_BYTES` gets a
-// no-data: a 1 MiB message fails the connection's flush)
+/// A proof for a checked request, or a no-data (also for a block over
+/// `MAX_SERVED_BYTES`, which no peer of ours would take).
 pub(super) async fn serve(core: &Hypercore, log: LogKey, request: Request) -> Message {
     let id = request.id;
     let fork = request.fork;
@@ -266,7 +265,7 @@ pub(super) async fn serve(core: &Hypercore, log: LogKey, request: Request) -> Me
                 .as_ref()
                 .is_some_and(|b| b.value.len() > MAX_SERVED_BYTES) =>
         {
-            tracing::debug!(?log, "not sending a block too large for the transport");
+            tracing::debug!(?log, "not sending a block larger than any peer takes");
             Message::NoData(NoData { request: id })
         }
         Ok(Ok(Some(proof))) => Message::Data(Data {
