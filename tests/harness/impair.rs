@@ -12,9 +12,12 @@
 //! proxy as its one remote address. Peers' addresses are given up front or
 //! learned from the first datagram on each side; until then what is due
 //! for that peer is held (bounded) and sent once the address is known.
+//! `Impairment::new_source_after` makes what goes to one peer leave from a
+//! new port from its n-th datagram on (a NAT rebinding); the old port keeps
+//! receiving.
 //!
 //! Decisions come from one `StdRng` per direction seeded with its
-//! `Impairment::seed`, and every datagram draws the same four numbers
+//! `Impairment::seed`, and every datagram draws the same six numbers
 //! whatever is turned on, so the fate of the n-th datagram of a direction
 //! depends only on the seed and n, not on timing. Every loop is bounded: the
 //! thread wakes at least every 20 ms, reads and sends a bounded batch,
@@ -68,6 +71,11 @@ pub struct Impairment {
     pub delay: Duration,
     /// An extra uniform 0..jitter per datagram, which reorders.
     pub jitter: Duration,
+    /// Chance that a datagram is held back by a spike of
+    /// `spike_min..spike_max` on top of its delay (and so reordered).
+    pub spike: f64,
+    pub spike_min: Duration,
+    pub spike_max: Duration,
     /// Datagrams longer than N bytes are cut to their first N bytes.
     pub truncate_above: Option<usize>,
     /// Datagrams longer than N bytes are dropped (an MTU cap). Applied
@@ -79,6 +87,12 @@ pub struct Impairment {
     /// With `rate`: the bytes that may wait for the link; a datagram that
     /// would make the backlog longer is dropped (`dropped_overflow`).
     pub rate_queue: usize,
+    /// From this direction's n-th datagram (counted from 0) on, what it
+    /// forwards leaves from a new loopback socket: the receiving peer sees
+    /// another source port, as after a NAT rebinding. The old side keeps
+    /// taking what that peer sends, and so does the new socket (for a peer
+    /// that answers the source).
+    pub new_source_after: Option<u64>,
     /// Seeds this direction's decisions.
     pub seed: u64,
 }
@@ -91,10 +105,14 @@ impl Impairment {
             duplicate: 0.0,
             delay: Duration::ZERO,
             jitter: Duration::ZERO,
+            spike: 0.0,
+            spike_min: Duration::ZERO,
+            spike_max: Duration::ZERO,
             truncate_above: None,
             drop_above: None,
             rate: None,
             rate_queue: 256 << 10,
+            new_source_after: None,
             seed: 1,
         }
     }
@@ -104,6 +122,18 @@ impl Impairment {
         Self {
             loss,
             delay: Duration::from_millis(delay_ms),
+            seed,
+            ..Self::none()
+        }
+    }
+
+    /// Holds back `chance` of the datagrams by `min..max` each (uniform),
+    /// losing none: the datagrams behind them overtake them.
+    pub fn spiky(chance: f64, min: Duration, max: Duration, seed: u64) -> Self {
+        Self {
+            spike: chance,
+            spike_min: min,
+            spike_max: max,
             seed,
             ..Self::none()
         }
@@ -135,6 +165,13 @@ impl Direction {
         }
     }
 
+    fn opposite(self) -> Direction {
+        match self {
+            Direction::AToB => Direction::BToA,
+            Direction::BToA => Direction::AToB,
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Direction::AToB => "a>b",
@@ -163,10 +200,15 @@ pub struct DirectionStats {
     pub dropped_overflow: u64,
     /// Datagrams sent twice.
     pub duplicated: u64,
+    /// Datagrams held back by a spike.
+    pub spiked: u64,
     /// Datagrams cut by `truncate_above`.
     pub truncated: u64,
     /// The largest datagram received, in bytes.
     pub largest: usize,
+    /// The new socket this direction forwards from, once
+    /// `new_source_after` took effect.
+    pub new_source: Option<SocketAddr>,
     /// Datagrams that waited for the other peer's address.
     pub held: u64,
     /// Datagrams waiting now (for their time or for an address).
@@ -293,6 +335,7 @@ impl Proxy {
             sockets,
             peers: [a, b],
             lanes: [Lane::new(a_to_b), Lane::new(b_to_a)],
+            sources: [None, None],
             shared: shared.clone(),
             log,
             tag: format!("impair:{}", a_side.port()),
@@ -322,6 +365,22 @@ impl Proxy {
 
     pub fn stats(&self) -> ProxyStats {
         lock(&self.shared.stats).clone()
+    }
+
+    /// The ports of the proxy's sockets, new sources included (for
+    /// `kernel_drops`).
+    pub fn ports(&self) -> Vec<u16> {
+        let stats = self.stats();
+        [
+            Some(self.a_side),
+            Some(self.b_side),
+            stats.a_to_b.new_source,
+            stats.b_to_a.new_source,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|addr| addr.port())
+        .collect()
     }
 
     /// Replaces the impairment of `direction` from the next datagram on,
@@ -356,6 +415,24 @@ impl Drop for Proxy {
             let _ = thread.join();
         }
     }
+}
+
+/// Datagrams the kernel dropped for a full receive buffer on the loopback
+/// UDP sockets with these ports, as Linux counts them (`/proc/net/udp`, its
+/// last column; 0 elsewhere): losses the proxy does not see, from bursts
+/// faster than a reader.
+pub fn kernel_drops(ports: &[u16]) -> u64 {
+    let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let port = u16::from_str_radix(words.get(1)?.rsplit(':').next()?, 16).ok()?;
+            let drops: u64 = words.last()?.parse().ok()?;
+            ports.contains(&port).then_some(drops)
+        })
+        .sum()
 }
 
 fn bind_loopback() -> io::Result<UdpSocket> {
@@ -468,6 +545,9 @@ struct Worker {
     peers: [Option<SocketAddr>; 2],
     /// a→b, b→a.
     lanes: [Lane; 2],
+    /// The sockets a→b and b→a forward from, once `new_source_after`
+    /// replaced `b_side` or `a_side` for that.
+    sources: [Option<UdpSocket>; 2],
     shared: Arc<Shared>,
     log: Option<Box<dyn Write + Send>>,
     tag: String,
@@ -484,6 +564,13 @@ impl Worker {
             self.take_updates();
             for side in [Direction::AToB, Direction::BToA] {
                 self.read_batch(side, &mut buffer, &mut line);
+            }
+            for source in [Direction::AToB, Direction::BToA] {
+                // What the receiving peer sends to a new source travels
+                // the other way.
+                if self.sources[source.index()].is_some() {
+                    self.read_source(source, &mut buffer, &mut line);
+                }
             }
             let mut blocked = false;
             for direction in [Direction::AToB, Direction::BToA] {
@@ -539,6 +626,20 @@ impl Worker {
         }
     }
 
+    /// Reads what the peer that `source` forwards to sent to the new source
+    /// socket: it travels the opposite way.
+    fn read_source(&mut self, source: Direction, buffer: &mut [u8], line: &mut String) {
+        for _ in 0..READ_BATCH {
+            let Some(socket) = self.sources[source.index()].as_ref() else {
+                return;
+            };
+            let Ok((len, _)) = socket.recv_from(buffer) else {
+                return;
+            };
+            self.arrive(source.opposite(), &buffer[..len], Instant::now(), line);
+        }
+    }
+
     /// The decisions for one datagram; schedules what is to be sent.
     fn arrive(&mut self, direction: Direction, data: &[u8], now: Instant, line: &mut String) {
         let order = self.order;
@@ -546,11 +647,21 @@ impl Worker {
         let lane = &mut self.lanes[direction.index()];
         let index = lane.arrivals;
         lane.arrivals += 1;
-        // Always the same four draws, so the n-th datagram's fate depends
+        let source = &mut self.sources[direction.index()];
+        if source.is_none() && lane.impairment.new_source_after == Some(index) {
+            // A failed bind keeps the old source; the stats say which.
+            if let Ok(socket) = bind_loopback() {
+                lock(&self.shared.stats).direction_mut(direction).new_source =
+                    socket.local_addr().ok();
+                *source = Some(socket);
+            }
+        }
+        // Always the same six draws, so the n-th datagram's fate depends
         // on the seed and n only.
         let loss_draw: f64 = lane.rng.gen();
         let duplicate_draw: f64 = lane.rng.gen();
         let jitter_draws: [f64; 2] = [lane.rng.gen(), lane.rng.gen()];
+        let spike_draws: [f64; 2] = [lane.rng.gen(), lane.rng.gen()];
         let imp = &lane.impairment;
 
         let mut stats = lock(&self.shared.stats);
@@ -582,6 +693,10 @@ impl Worker {
                     ready = lane.link_free;
                 }
             }
+            if spike_draws[0] < imp.spike {
+                let spread = imp.spike_max.saturating_sub(imp.spike_min);
+                ready += imp.spike_min + spread.mul_f64(spike_draws[1]);
+            }
             let copies = if duplicate_draw < imp.duplicate { 2 } else { 1 };
             let room = lane.waiting.len() + copies <= MAX_QUEUED
                 && lane.waiting_bytes + copies * data.len() <= MAX_QUEUED_BYTES;
@@ -602,6 +717,9 @@ impl Worker {
                 }
                 if copies == 2 {
                     counts.duplicated += 1;
+                }
+                if spike_draws[0] < imp.spike {
+                    counts.spiked += 1;
                 }
                 Fate::Sent {
                     delays,
@@ -665,11 +783,12 @@ impl Worker {
             Direction::BToA => (0, self.peers[0]),
         };
         let lane = &mut self.lanes[index];
+        let socket = self.sources[index].as_ref().unwrap_or(&self.sockets[out]);
         let mut stats = lock(&self.shared.stats);
         let counts = stats.direction_mut(direction);
         if let Some(to) = to {
             while let Some(data) = lane.held.front() {
-                match self.sockets[out].send_to(data, to) {
+                match socket.send_to(data, to) {
                     Ok(_) => {
                         counts.forwarded += 1;
                         counts.bytes_forwarded += data.len() as u64;
@@ -696,7 +815,7 @@ impl Worker {
                 }
                 continue;
             };
-            match self.sockets[out].send_to(&pending.data, to) {
+            match socket.send_to(&pending.data, to) {
                 Ok(_) => {
                     counts.forwarded += 1;
                     counts.bytes_forwarded += pending.data.len() as u64;
@@ -730,21 +849,19 @@ impl Worker {
 
     /// Sleeps until a socket is readable or `wait` passes.
     fn poll(&self, wait: Duration) {
-        let mut fds = [
-            libc::pollfd {
-                fd: self.sockets[0].as_raw_fd(),
+        let mut fds: Vec<libc::pollfd> = self
+            .sockets
+            .iter()
+            .chain(self.sources.iter().flatten())
+            .map(|socket| libc::pollfd {
+                fd: socket.as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
-            },
-            libc::pollfd {
-                fd: self.sockets[1].as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
+            })
+            .collect();
         // Rounded up to the millisecond: never early.
         let millis = wait.as_micros().div_ceil(1000).min(TICK.as_millis()) as libc::c_int;
-        // SAFETY: two valid pollfd structures, their count passed.
+        // SAFETY: valid pollfd structures, their count passed.
         unsafe {
             libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis);
         }

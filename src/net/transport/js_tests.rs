@@ -29,37 +29,38 @@ use tokio::sync::mpsc;
 use super::secret::noise::{IkInitiator, IkResponder, KeyPair, Split};
 use super::session::Session;
 use super::udx::socket::{UdxSocket, UdxStream};
+use super::udx::stream::Stats;
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../tests/harness/impair.rs"]
-mod impair;
+pub(super) mod impair;
 
-use impair::{Direction, Impairment, Proxy};
+use impair::{Direction, Impairment, Log, Proxy};
 
 /// The longest any one step waits (a transfer, a report, a close).
-const WAIT: Duration = Duration::from_secs(20);
+pub(super) const WAIT: Duration = Duration::from_secs(20);
 /// The longest node takes to start and bind.
 const READY_WAIT: Duration = Duration::from_secs(15);
 /// The JS peer exits within a second once its stdin closed; this is the
 /// most we wait before killing it.
 const EXIT_WAIT: Duration = Duration::from_secs(5);
 /// Stream ids: hychat's stream and the JS peer's.
-const HYCHAT_ID: u32 = 0x0001_1111;
-const JS_ID: u32 = 0x0002_2222;
-const MIB: usize = 1 << 20;
+pub(super) const HYCHAT_ID: u32 = 0x0001_1111;
+pub(super) const JS_ID: u32 = 0x0002_2222;
+pub(super) const MIB: usize = 1 << 20;
 /// The first MiB of the pattern with seed 1, as udx-peer.js documents it.
 const SEED_1_MIB_SHA256: &str = "65d702b9306d2c4a824b3e6e00d818eb29d98eebe44a9a7b5e687d508b67da27";
 /// What a datagram of hychat's and libudx's base MTU is at most (1,200
 /// minus the IPv4 and UDP headers).
 const BASE_DATAGRAM: usize = 1200 - 28;
 
-fn loopback() -> SocketAddr {
+pub(super) fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
 /// udx-peer.js's pattern: xorshift32 from `seed ^ 0x9e3779b9`, each state
 /// appended little-endian.
-fn js_pattern(seed: u32, n: usize) -> Vec<u8> {
+pub(super) fn js_pattern(seed: u32, n: usize) -> Vec<u8> {
     let mut x = seed ^ 0x9e37_79b9;
     if x == 0 {
         x = 1;
@@ -75,23 +76,23 @@ fn js_pattern(seed: u32, n: usize) -> Vec<u8> {
     out
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn millis(d: Duration) -> u128 {
+pub(super) fn millis(d: Duration) -> u128 {
     d.as_millis()
 }
 
 /// One line the JS peer printed, and when it arrived.
-struct Line {
-    at: Instant,
-    value: Value,
+pub(super) struct Line {
+    pub(super) at: Instant,
+    pub(super) value: Value,
 }
 
 /// The JS peer: one node process running udx-peer.js, its orders on stdin
 /// and its reports from stdout. Dropping it kills the process (only it).
-struct JsPeer {
+pub(super) struct JsPeer {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: mpsc::UnboundedReceiver<Line>,
@@ -100,12 +101,12 @@ struct JsPeer {
     /// Every line so far, for failure messages.
     transcript: Vec<String>,
     stderr: Arc<Mutex<String>>,
-    addr: SocketAddr,
+    pub(super) addr: SocketAddr,
 }
 
 impl JsPeer {
     /// Starts the peer with stream id `id` and waits for it to be bound.
-    async fn spawn(id: u32) -> JsPeer {
+    pub(super) async fn spawn(id: u32) -> JsPeer {
         let js_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
         let script: PathBuf = js_dir.join("udx-peer.js");
         for module in ["udx-native", "@hyperswarm/secret-stream"] {
@@ -182,14 +183,14 @@ impl JsPeer {
         peer
     }
 
-    fn context(&self) -> String {
+    pub(super) fn context(&self) -> String {
         let stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
         let tail: Vec<&String> = self.transcript.iter().rev().take(20).rev().collect();
         format!("JS lines (last 20): {tail:?}; JS stderr: {stderr:?}")
     }
 
     /// Sends one order line.
-    async fn order(&mut self, order: Value) {
+    pub(super) async fn order(&mut self, order: Value) {
         let mut text = order.to_string();
         text.push('\n');
         let stdin = self.stdin.as_mut().expect("stdin is open");
@@ -201,7 +202,7 @@ impl JsPeer {
 
     /// The next line that has `key`, from the backlog or within `within`.
     /// A line with `error` or `fatal` fails the test.
-    async fn expect(&mut self, key: &str, within: Duration) -> Line {
+    pub(super) async fn expect(&mut self, key: &str, within: Duration) -> Line {
         if let Some(i) = self.backlog.iter().position(|l| l.value.get(key).is_some()) {
             if let Some(line) = self.backlog.remove(i) {
                 return line;
@@ -241,13 +242,13 @@ impl JsPeer {
     }
 
     /// The peer's udx-native stats now.
-    async fn stats(&mut self) -> Value {
+    pub(super) async fn stats(&mut self) -> Value {
         self.order(json!({ "stats": true })).await;
         self.expect("stats", WAIT).await.value["stats"].clone()
     }
 
     /// Waits for the peer's close report and asserts it was clean.
-    async fn expect_clean_close(&mut self) -> Value {
+    pub(super) async fn expect_clean_close(&mut self) -> Value {
         let closed = self.expect("closed", WAIT).await.value;
         assert!(
             closed["error"].is_null(),
@@ -259,7 +260,7 @@ impl JsPeer {
 
     /// Closes stdin (the peer exits within a second) and waits for the
     /// exit, killing this child if it is late. Asserts a clean exit.
-    async fn finish(mut self) {
+    pub(super) async fn finish(mut self) {
         drop(self.stdin.take());
         let status = match tokio::time::timeout(EXIT_WAIT, self.child.wait()).await {
             Ok(status) => status,
@@ -282,22 +283,31 @@ impl JsPeer {
 
 /// Where each side sends: directly, or through an impairment proxy with
 /// hychat as its peer A and the JS peer as its peer B.
-struct Route {
-    hychat_dest: SocketAddr,
-    js_dest: SocketAddr,
-    proxy: Option<Proxy>,
+pub(super) struct Route {
+    pub(super) hychat_dest: SocketAddr,
+    pub(super) js_dest: SocketAddr,
+    pub(super) proxy: Option<Proxy>,
 }
 
-fn route(socket: &UdxSocket, js: &JsPeer, impairment: Option<(Impairment, Impairment)>) -> Route {
+/// How the two sides are joined: directly, or through a proxy impairing
+/// hychat → JS and JS → hychat, logging as `log` says.
+pub(super) type Via = Option<(Impairment, Impairment, Log)>;
+
+/// Impaired both ways, the log as `HYCHAT_IMPAIR_LOG` says.
+pub(super) fn through(hychat_to_js: Impairment, js_to_hychat: Impairment) -> Via {
+    Some((hychat_to_js, js_to_hychat, Log::from_env()))
+}
+
+fn route(socket: &UdxSocket, js: &JsPeer, via: Via) -> Route {
     let local = socket.local_addr().unwrap();
-    match impairment {
+    match via {
         None => Route {
             hychat_dest: js.addr,
             js_dest: local,
             proxy: None,
         },
-        Some((a_to_b, b_to_a)) => {
-            let proxy = Proxy::start(Some(local), Some(js.addr), a_to_b, b_to_a)
+        Some((a_to_b, b_to_a, log)) => {
+            let proxy = Proxy::start_with_log(Some(local), Some(js.addr), a_to_b, b_to_a, log)
                 .expect("the impairment proxy starts");
             Route {
                 hychat_dest: proxy.a_side(),
@@ -320,7 +330,7 @@ fn impaired(seed: u64) -> Impairment {
 
 /// Waits until hychat's stream closed as `Closed::Ended` (both ENDs acked):
 /// a write then fails with BrokenPipe; a reset or timeout fails the test.
-async fn expect_ended(stream: &mut UdxStream) {
+pub(super) async fn expect_ended(stream: &mut UdxStream) {
     let deadline = Instant::now() + WAIT;
     loop {
         match stream.write(&[]).await {
@@ -337,32 +347,62 @@ async fn expect_ended(stream: &mut UdxStream) {
 }
 
 /// What a raw exchange measured.
-struct RawRun {
+pub(super) struct RawRun {
     /// hychat's bytes all reported received by JS (with its END).
-    to_js: Duration,
+    pub(super) to_js: Duration,
     /// JS's bytes all read by hychat (to its END).
-    to_hychat: Duration,
+    pub(super) to_hychat: Duration,
     /// JS's own figure for its send, until acked.
-    js_send_ms: u64,
-    js_closed: Value,
-    proxy: Option<impair::ProxyStats>,
+    pub(super) js_send_ms: u64,
+    pub(super) js_closed: Value,
+    pub(super) proxy: Option<impair::ProxyStats>,
+    /// hychat's stream's counts at its close.
+    pub(super) hychat: Stats,
+    /// Datagrams the kernel dropped on the sockets of hychat, JS and the
+    /// proxy (bursts faster than their readers).
+    pub(super) kernel_drops: u64,
 }
 
-/// `len` bytes each way at once on a raw stream, both ends END, both close
-/// cleanly; every byte checked on both sides.
-async fn raw_exchange(len: usize, impairment: Option<(Impairment, Impairment)>) -> RawRun {
-    const TO_JS_SEED: u32 = 11;
-    const TO_HYCHAT_SEED: u32 = 12;
+/// A raw UDX stream between hychat and a JS peer, connected on both
+/// sides, nothing sent yet.
+pub(super) struct RawPair {
+    pub(super) js: JsPeer,
+    pub(super) path: Route,
+    pub(super) stream: UdxStream,
+    /// hychat's socket, which the stream needs.
+    pub(super) socket: UdxSocket,
+}
+
+pub(super) async fn open_raw(via: Via) -> RawPair {
     let socket = UdxSocket::bind(loopback()).unwrap();
     let mut js = JsPeer::spawn(JS_ID).await;
-    let path = route(&socket, &js, impairment);
+    let path = route(&socket, &js, via);
     let half = socket.create_stream(HYCHAT_ID).unwrap();
     js.order(
         json!({ "connect": { "port": path.js_dest.port(), "host": "127.0.0.1", "id": HYCHAT_ID } }),
     )
     .await;
     js.expect("connected", WAIT).await;
-    let mut stream = half.connect(path.hychat_dest, JS_ID).unwrap();
+    let stream = half.connect(path.hychat_dest, JS_ID).unwrap();
+    RawPair {
+        js,
+        path,
+        stream,
+        socket,
+    }
+}
+
+/// `len` bytes each way at once on a raw stream, both ends END, both close
+/// cleanly; every byte checked on both sides.
+pub(super) async fn raw_exchange(len: usize, via: Via) -> RawRun {
+    const TO_JS_SEED: u32 = 11;
+    const TO_HYCHAT_SEED: u32 = 12;
+    let RawPair {
+        mut js,
+        path,
+        mut stream,
+        socket,
+    } = open_raw(via).await;
 
     let to_js = js_pattern(TO_JS_SEED, len);
     let start = Instant::now();
@@ -414,6 +454,9 @@ async fn raw_exchange(len: usize, impairment: Option<(Impairment, Impairment)>) 
     let stats = stream.stats();
     assert!(stats.bytes_in >= len as u64 && stats.bytes_out >= len as u64);
     let proxy = path.proxy.as_ref().map(Proxy::stats);
+    let mut ports = path.proxy.as_ref().map(Proxy::ports).unwrap_or_default();
+    ports.extend([js.addr.port(), socket.local_addr().unwrap().port()]);
+    let kernel_drops = impair::kernel_drops(&ports);
     js.finish().await;
     RawRun {
         to_js: to_js_time,
@@ -421,6 +464,8 @@ async fn raw_exchange(len: usize, impairment: Option<(Impairment, Impairment)>) 
         js_send_ms: sent["ms"].as_u64().unwrap_or_default(),
         js_closed,
         proxy,
+        hychat: stats,
+        kernel_drops,
     }
 }
 
@@ -460,20 +505,24 @@ async fn next_message(session: &mut Session) -> Vec<u8> {
 }
 
 /// One message size's round: (hychat → JS, JS → hychat).
-struct Round {
-    len: usize,
-    to_js: Duration,
-    to_hychat: Duration,
+pub(super) struct Round {
+    pub(super) len: usize,
+    pub(super) to_js: Duration,
+    pub(super) to_hychat: Duration,
 }
 
-/// The secret stream between hychat and JS after an IK handshake made
-/// here, hychat initiator or responder; a message of each of `sizes` each
-/// way, compared; then both end and close cleanly.
-async fn secret_exchange(
-    hychat_initiator: bool,
-    sizes: &[usize],
-    impairment: Option<(Impairment, Impairment)>,
-) -> (Vec<Round>, Option<impair::ProxyStats>) {
+/// The secret stream between hychat and a JS peer after an IK handshake
+/// made here, started on both sides (JS with hyperswarm's keepalive).
+pub(super) struct SecretPair {
+    pub(super) js: JsPeer,
+    pub(super) path: Route,
+    pub(super) session: Session,
+    /// The UDX stream under `session`.
+    pub(super) raw: UdxStream,
+    pub(super) _socket: UdxSocket,
+}
+
+pub(super) async fn open_secret(hychat_initiator: bool, via: Via) -> SecretPair {
     let ((initiator_keys, initiator_split), (responder_keys, responder_split)) = handshake();
     let ((hychat_keys, hychat_split), (js_keys, js_split)) = if hychat_initiator {
         (
@@ -490,7 +539,7 @@ async fn secret_exchange(
 
     let socket = UdxSocket::bind(loopback()).unwrap();
     let mut js = JsPeer::spawn(JS_ID).await;
-    let path = route(&socket, &js, impairment);
+    let path = route(&socket, &js, via);
     let half = socket.create_stream(HYCHAT_ID).unwrap();
     // The secret order first, on its own line, so the secret stream is
     // ready when the raw stream connects.
@@ -516,9 +565,33 @@ async fn secret_exchange(
     let started = js.expect("secret", WAIT).await.value;
     assert_eq!(started["secret"], json!("started"), "{started}");
     let stream = half.connect(path.hychat_dest, JS_ID).unwrap();
-    let mut raw = stream.clone();
-    let mut session = Session::start(&hychat_split, hychat_keys.public, stream, &[]);
+    let raw = stream.clone();
+    let session = Session::start(&hychat_split, hychat_keys.public, stream, &[]);
     assert_eq!(session.is_initiator(), hychat_initiator);
+    SecretPair {
+        js,
+        path,
+        session,
+        raw,
+        _socket: socket,
+    }
+}
+
+/// The secret stream between hychat and JS after an IK handshake made
+/// here, hychat initiator or responder; a message of each of `sizes` each
+/// way, compared; then both end and close cleanly.
+pub(super) async fn secret_exchange(
+    hychat_initiator: bool,
+    sizes: &[usize],
+    via: Via,
+) -> (Vec<Round>, Option<impair::ProxyStats>) {
+    let SecretPair {
+        mut js,
+        path,
+        mut session,
+        mut raw,
+        _socket,
+    } = open_secret(hychat_initiator, via).await;
 
     let mut rounds = Vec::new();
     let mut all_to_js = Sha256::new();
@@ -598,7 +671,7 @@ async fn secret_exchange(
     (rounds, proxy)
 }
 
-fn print_rounds(label: &str, rounds: &[Round]) {
+pub(super) fn print_rounds(label: &str, rounds: &[Round]) {
     for round in rounds {
         println!(
             "{label}: {} B message: hychat->js {} ms, js->hychat {} ms",
@@ -609,7 +682,7 @@ fn print_rounds(label: &str, rounds: &[Round]) {
     }
 }
 
-fn print_proxy(label: &str, stats: &impair::ProxyStats) {
+pub(super) fn print_proxy(label: &str, stats: &impair::ProxyStats) {
     for (name, d) in [
         ("hychat->js", stats.direction(Direction::AToB)),
         ("js->hychat", stats.direction(Direction::BToA)),
@@ -638,17 +711,13 @@ async fn raw_streams_carry_a_mebibyte_each_way_with_udx_native_and_end_cleanly()
 async fn a_burst_from_udx_native_arrives_whole_and_its_mtu_probes_are_acked() {
     const LEN: usize = 400_000;
     const SEED: u32 = 21;
-    let socket = UdxSocket::bind(loopback()).unwrap();
-    let mut js = JsPeer::spawn(JS_ID).await;
     // An unimpaired proxy, to see the datagrams' sizes.
-    let path = route(&socket, &js, Some((Impairment::none(), Impairment::none())));
-    let half = socket.create_stream(HYCHAT_ID).unwrap();
-    js.order(
-        json!({ "connect": { "port": path.js_dest.port(), "host": "127.0.0.1", "id": HYCHAT_ID } }),
-    )
-    .await;
-    js.expect("connected", WAIT).await;
-    let mut stream = half.connect(path.hychat_dest, JS_ID).unwrap();
+    let RawPair {
+        mut js,
+        path,
+        mut stream,
+        socket: _socket,
+    } = open_raw(through(Impairment::none(), Impairment::none())).await;
     let before = js.stats().await;
     js.order(json!({ "send": { "bytes": LEN, "seed": SEED } }))
         .await;
@@ -706,7 +775,7 @@ async fn secret_streams_interoperate_with_hychat_as_responder() {
 
 #[tokio::test]
 async fn raw_streams_carry_a_mebibyte_each_way_through_loss_delay_reordering_and_duplicates() {
-    let run = raw_exchange(MIB, Some((impaired(41), impaired(42)))).await;
+    let run = raw_exchange(MIB, through(impaired(41), impaired(42))).await;
     println!(
         "raw impaired: {MIB} B hychat->js {} ms, js->hychat {} ms (js send {} ms)",
         millis(run.to_js),
@@ -721,7 +790,7 @@ async fn raw_streams_carry_a_mebibyte_each_way_through_loss_delay_reordering_and
 
 #[tokio::test]
 async fn secret_streams_carry_a_mebibyte_each_way_through_loss_delay_reordering_and_duplicates() {
-    let (rounds, proxy) = secret_exchange(true, &[MIB], Some((impaired(51), impaired(52)))).await;
+    let (rounds, proxy) = secret_exchange(true, &[MIB], through(impaired(51), impaired(52))).await;
     print_rounds("secret impaired", &rounds);
     let proxy = proxy.expect("the run went through the proxy");
     print_proxy("secret impaired", &proxy);

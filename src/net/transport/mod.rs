@@ -12,6 +12,8 @@ pub(crate) mod session;
 pub(crate) mod udx;
 
 #[cfg(test)]
+mod impair_tests;
+#[cfg(test)]
 mod js_tests;
 #[cfg(test)]
 mod tests;

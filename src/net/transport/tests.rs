@@ -10,6 +10,7 @@ use hypercore_handshake::{CipherEvent, CipherTrait};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::secret::noise::{IkInitiator, IkResponder, KeyPair};
+use super::secret::stream::MAX_PLAINTEXT;
 use super::session::Session;
 use super::udx::socket::{UdxSocket, UdxStream};
 
@@ -133,7 +134,7 @@ async fn the_first_packet_of_a_half_open_stream_names_its_source_and_is_kept() {
 }
 
 /// A finished IK handshake: (client's session, server's session).
-fn sessions(a: UdxStream, b: UdxStream) -> (Session, Session, KeyPair, KeyPair) {
+pub(super) fn sessions(a: UdxStream, b: UdxStream) -> (Session, Session, KeyPair, KeyPair) {
     let (client_keys, server_keys) = (KeyPair::generate(), KeyPair::generate());
     let mut client = IkInitiator::new(&client_keys, &server_keys.public, b"prologue").unwrap();
     let mut server = IkResponder::new(&server_keys, b"prologue");
@@ -149,7 +150,7 @@ fn sessions(a: UdxStream, b: UdxStream) -> (Session, Session, KeyPair, KeyPair) 
     )
 }
 
-async fn next_message(session: &mut Session) -> Vec<u8> {
+pub(super) async fn next_message(session: &mut Session) -> Vec<u8> {
     loop {
         match tokio::time::timeout(WAIT, session.next()).await {
             Ok(Some(CipherEvent::Message(bytes))) => return bytes,
@@ -161,31 +162,68 @@ async fn next_message(session: &mut Session) -> Vec<u8> {
     }
 }
 
-#[tokio::test]
-async fn sessions_carry_messages_up_to_a_mebibyte_both_ways() {
+/// The messages of the transport note's T9: empty (a keepalive, which is
+/// not delivered), 1 byte, frames of exactly 64 KiB and one byte more, and
+/// 1 MiB; with `largest_message`, the largest a frame holds.
+pub(super) const T9_SIZES: [usize; 5] = [0, 1, 65_516, 65_517, 1 << 20];
+
+/// `message` from `from` to `to`, sent and read at once (a message larger
+/// than the windows needs both); it must be the next one `to` delivers.
+/// An empty message is sent and not waited for.
+async fn one_way(from: &mut Session, to: &mut Session, message: &[u8], what: &str) {
+    if message.is_empty() {
+        from.send(Vec::new()).await.unwrap();
+        return;
+    }
+    let (sent, got) = tokio::join!(from.send(message.to_vec()), next_message(to));
+    sent.unwrap();
+    assert!(
+        got == message,
+        "a {}-byte {what} arrived as {} bytes",
+        message.len(),
+        got.len()
+    );
+}
+
+/// The largest message a frame holds (16,777,198 bytes), one way: sealing
+/// and opening it is most of its cost.
+pub(super) async fn largest_message(from: &mut Session, to: &mut Session) {
+    let message = pattern(MAX_PLAINTEXT, 7);
+    one_way(from, to, &message, "largest message").await;
+}
+
+/// Each of `sizes` from the client, then the same back from the server, in
+/// turn: each arrives whole and in order (an empty one not at all).
+pub(super) async fn messages_both_ways(
+    client: &mut Session,
+    server: &mut Session,
+    sizes: &[usize],
+) {
+    for &len in sizes {
+        let message = pattern(len, len as u8);
+        one_way(client, server, &message, "message").await;
+        one_way(server, client, &message, "reply").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_carry_messages_of_every_size_up_to_the_largest_both_ways() {
     let (a, b, _sa, _sb) = pair();
     let (mut client, mut server, client_keys, server_keys) = sessions(a, b);
     assert!(client.is_initiator() && !server.is_initiator());
     assert_eq!(server.remote_public_key(), Some(client_keys.public));
     assert_eq!(client.remote_public_key(), Some(server_keys.public));
     assert_eq!(client.handshake_hash(), server.handshake_hash());
-    for len in [1, 65_516, 65_517, 1 << 20] {
-        let message = pattern(len, len as u8);
-        client.send(message.clone()).await.unwrap();
-        let got = next_message(&mut server).await;
-        assert!(
-            got == message,
-            "a {len}-byte message arrived as {} bytes",
-            got.len()
-        );
-        server.send(message.clone()).await.unwrap();
-        let got = next_message(&mut client).await;
-        assert!(
-            got == message,
-            "a {len}-byte reply arrived as {} bytes",
-            got.len()
-        );
-    }
+    assert_eq!(MAX_PLAINTEXT, 16_777_198);
+    messages_both_ways(&mut client, &mut server, &T9_SIZES).await;
+    largest_message(&mut client, &mut server).await;
+    // One byte more is refused here, and the session goes on.
+    let refused = client.send(vec![0; MAX_PLAINTEXT + 1]).await;
+    assert_eq!(
+        refused.map_err(|e| e.kind()).err(),
+        Some(std::io::ErrorKind::InvalidInput)
+    );
+    messages_both_ways(&mut client, &mut server, &[1]).await;
 }
 
 #[tokio::test]

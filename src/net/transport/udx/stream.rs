@@ -15,10 +15,14 @@
 //! before the next `poll_transmit` share one cumulative ack, so a driver
 //! that wants libudx's one ack per data packet polls after each datagram.
 //!
-//! Beyond libudx: a closed stream lingers (re-acking) instead of vanishing;
-//! the reorder buffer and unread bytes are bounded; a retransmission acked
-//! sooner than any round trip counts as spurious and widens RACK's reorder
-//! window (UDX has no DSACK).
+//! Beyond libudx: a closed stream lingers (re-acking) instead of vanishing,
+//! and one reset or timed out is kept a few seconds so its handles learn
+//! why; a bare END retransmitted in vain after the peer's own END closes
+//! as an end (libudx closes once it acked our END, so a lost last ack has
+//! nobody to answer); an MTU probe cut short on the way is dropped unacked
+//! rather than delivered short; the reorder buffer and unread bytes are
+//! bounded; a retransmission acked sooner than any round trip counts as
+//! spurious and widens RACK's reorder window (UDX has no DSACK).
 //!
 //! Not done (see the transport note §2.5–2.6): MTU probing on send (we stay
 //! at MTU 1200, 1,152-byte payloads, and only receive probes), pacing, BBR,
@@ -33,13 +37,12 @@ use std::time::{Duration, Instant};
 use super::cc::NewReno;
 use super::wire::{
     self, Header, Packet, DATA, DESTROY, END, HEADER_LEN, HEARTBEAT, MAX_DATAGRAM, MESSAGE,
+    MTU_BASE, SACK,
 };
 
 #[cfg(test)]
 mod tests;
 
-/// Every stream starts at the base MTU (libudx `UDX_MTU_BASE`).
-const MTU_BASE: usize = 1200;
 /// IPv4 + UDP + UDX headers: a payload is at most `mtu − 48`.
 const IPV4_OVERHEAD: usize = 20 + 8 + HEADER_LEN;
 /// The receive window we advertise when nothing is buffered
@@ -73,6 +76,10 @@ const TLP_MAX_ACK_DELAY: Duration = Duration::from_millis(2);
 pub(crate) const LINGER: Duration = Duration::from_secs(12);
 const LINGER_RTOS: u32 = 12;
 const LINGER_MAX: Duration = Duration::from_secs(60);
+/// How long a stream the peer reset, or that timed out, is kept after it
+/// closed (answering nothing), so that whoever reads or writes it next
+/// learns why rather than finding it gone.
+pub(crate) const REMEMBER_WHY: Duration = Duration::from_secs(5);
 
 /// The reorder buffer holds packets at most this many sequence numbers
 /// beyond `ack`. An honest peer has at most `rwnd / mss` in flight: about
@@ -113,6 +120,8 @@ pub(crate) struct Stats {
     pub(crate) packets_in: u64,
     pub(crate) packets_out: u64,
     pub(crate) retransmits: u64,
+    /// Retransmission timeouts that fired with data outstanding.
+    pub(crate) rtos: u64,
     pub(crate) bytes_in: u64,
     pub(crate) bytes_out: u64,
 }
@@ -174,8 +183,9 @@ pub(crate) struct Stream {
     local_id: u32,
     remote_id: Option<u32>,
     closed: Option<Closed>,
-    /// When an Ended stream stops lingering; None once `on_timeout` saw it
-    /// pass (or for the other ways of closing).
+    /// When an Ended stream stops lingering, or a Reset or TimedOut one
+    /// stops being kept; None once `on_timeout` saw it pass (or for a
+    /// Destroyed one).
     linger_until: Option<Instant>,
     stats: Stats,
 
@@ -345,9 +355,17 @@ impl Stream {
     /// header.id to local_id).
     pub(crate) fn on_packet(&mut self, packet: &Packet<'_>, now: Instant) {
         let h = packet.header;
+        let len = HEADER_LEN + usize::from(h.data_offset) + packet.payload.len();
         self.stats.packets_in += 1;
-        self.stats.bytes_in +=
-            (HEADER_LEN + usize::from(h.data_offset) + packet.payload.len()) as u64;
+        self.stats.bytes_in += len as u64;
+        // A padded packet is an MTU probe, exactly the size it probes. One
+        // of another size was cut short on the way (a datagram truncated
+        // by a small buffer), its data with it: it is dropped unacked, so
+        // the sender does not take the size for working and resends the
+        // data unpadded (libudx would deliver what is left).
+        if h.data_offset > 0 && h.kind & SACK == 0 && !wire::is_probe_size(len) {
+            return;
+        }
         match self.closed {
             None => {}
             // Lingering: keep re-acking the peer's END and data.
@@ -580,8 +598,8 @@ impl Stream {
             .into_iter()
             .flatten()
             .min(),
-            Some(Closed::Ended) => self.linger_until,
-            Some(_) => None,
+            Some(Closed::Destroyed) => None,
+            Some(_) => self.linger_until,
         }
     }
 
@@ -627,15 +645,16 @@ impl Stream {
     /// True when the driver may forget the stream: closed, and its linger
     /// (12 s, or 12·rto if longer, at most 60 s, in which a gracefully
     /// closed stream still re-acks the peer's retransmitted END/data, so the
-    /// peer does not end in ETIMEDOUT) is over. A destroyed stream is finished once its DESTROY went out.
+    /// peer does not end in ETIMEDOUT) is over. A stream reset by the peer
+    /// or timed out is kept `REMEMBER_WHY` (5 s), so its handles read the
+    /// reason; a destroyed stream is finished once its DESTROY went out.
     /// Unread bytes of an ended stream stay readable; keeping the handle
     /// for them is the driver's choice.
     pub(crate) fn finished(&self, now: Instant) -> bool {
         match self.closed {
             None => false,
-            Some(Closed::Ended) => self.linger_until.is_none_or(|at| now >= at),
             Some(Closed::Destroyed) => self.destroy_pending.is_none(),
-            Some(_) => true,
+            Some(_) => self.linger_until.is_none_or(|at| now >= at),
         }
     }
 
@@ -1117,9 +1136,11 @@ impl Stream {
 
     fn close(&mut self, why: Closed, now: Instant) {
         self.closed = Some(why);
-        if why == Closed::Ended {
-            self.linger_until = Some(now + (self.rto * LINGER_RTOS).clamp(LINGER, LINGER_MAX));
-        }
+        self.linger_until = match why {
+            Closed::Ended => Some(now + (self.rto * LINGER_RTOS).clamp(LINGER, LINGER_MAX)),
+            Closed::Reset | Closed::TimedOut => Some(now + REMEMBER_WHY),
+            Closed::Destroyed => None,
+        };
         self.drop_send_state();
         if why != Closed::Ended {
             self.ooo.clear();
@@ -1155,6 +1176,7 @@ impl Stream {
         if self.next_seq == self.remote_acked {
             return;
         }
+        self.stats.rtos += 1;
         let repeated = self.ca_state == CaState::Loss;
         self.ca_state = CaState::Loss;
         self.high_seq = self.next_seq;
@@ -1180,7 +1202,18 @@ impl Stream {
             }
         }
         if timed_out {
-            self.close(Closed::TimedOut, now);
+            // Everything we wrote was acked and the peer ended too; only
+            // our bare END went unanswered. libudx closes as soon as it
+            // has acked the END it was waiting for (it has no TIME_WAIT),
+            // so a lost final ack leaves nobody to answer: that is an end,
+            // not a timeout.
+            let only_end = self.sent.len() == 1 && self.sent[0].kind == END;
+            let why = if only_end && self.remote_end_reached {
+                Closed::Ended
+            } else {
+                Closed::TimedOut
+            };
+            self.close(why, now);
             return;
         }
         self.cc.on_rto(repeated);

@@ -16,6 +16,16 @@ pub(crate) const VERSION: u8 = 1;
 /// The largest datagram we ever send (JS reads with a 2,048-byte buffer;
 /// 1,472 is the IPv4 max at MTU 1500).
 pub(crate) const MAX_DATAGRAM: usize = 1472;
+/// The MTU every stream starts at, and libudx's first probe
+/// (`UDX_MTU_BASE`).
+pub(crate) const MTU_BASE: usize = 1200;
+/// libudx probes MTUs this far apart (`UDX_MTU_STEP`)...
+const MTU_STEP: usize = 32;
+/// ... up to this one, its last probe wherever the steps fall
+/// (`UDX_MTU_MAX`).
+const MTU_MAX: usize = 1500;
+/// The IP and UDP headers under a datagram: IPv4, IPv6.
+const IP_UDP_HEADERS: [usize; 2] = [20 + 8, 40 + 8];
 
 /// Stream data at `seq`; consumes one sequence number.
 pub(crate) const DATA: u8 = 0x01;
@@ -76,6 +86,20 @@ pub(crate) fn peek_id(datagram: &[u8]) -> Option<u32> {
         return None;
     }
     read_u32(datagram, 4)
+}
+
+/// True when a datagram of `len` bytes has the size of an MTU probe as
+/// libudx pads one: exactly the MTU it probes (1,200 + 32·k, or 1,500),
+/// over IPv4 or IPv6. A padded packet of any other size was cut short on
+/// the way, its data with it. (libudx also probes the OS's path MTU when
+/// that is below 1,500 and off the steps; refusing such a probe only stops
+/// the peer's search one step lower, after three tries.)
+pub(crate) fn is_probe_size(len: usize) -> bool {
+    IP_UDP_HEADERS.iter().any(|headers| {
+        let mtu = len + headers;
+        (MTU_BASE..=MTU_MAX).contains(&mtu)
+            && ((mtu - MTU_BASE).is_multiple_of(MTU_STEP) || mtu == MTU_MAX)
+    })
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {

@@ -181,7 +181,13 @@ fn vectors_heartbeat_and_destroy() {
     assert!(drain(&mut a, t).is_empty(), "DESTROY is sent once");
     deliver(&mut b, &d, t);
     assert_eq!(b.closed(), Some(Closed::Reset));
-    assert!(b.finished(t));
+    assert!(drain(&mut b, t).is_empty());
+    // Kept a while, so its handles learn it was reset, then forgotten.
+    assert!(!b.finished(t));
+    assert_eq!(b.poll_timeout(), Some(t + REMEMBER_WHY));
+    b.on_timeout(t + REMEMBER_WHY);
+    assert!(b.finished(t + REMEMBER_WHY));
+    assert_eq!(b.closed(), Some(Closed::Reset));
     assert_eq!(a.write(b"x"), 0);
 }
 
@@ -218,30 +224,57 @@ fn vector_sack_after_a_drop() {
     );
 }
 
+/// A DATA packet at seq 0 to B with `padding` bytes between its header
+/// and its data, as an MTU probe is padded.
+fn padded(data: &[u8], padding: u8) -> Vec<u8> {
+    let mut d = Vec::new();
+    let h = Header {
+        kind: DATA,
+        data_offset: 0,
+        id: B_ID,
+        rwnd: RWND_MAX as u32,
+        seq: 0,
+        ack: 0,
+    };
+    encode(&h, &[], padding, data, &mut d);
+    d
+}
+
 #[test]
 fn mtu_probe_padding_is_skipped() {
     let t = Instant::now();
     let (_, mut b) = pair(t);
     let data: Vec<u8> = (0..1152u32).map(|i| (i % 200) as u8 + 1).collect();
-    let mut d = Vec::new();
-    encode(
-        &Header {
-            kind: DATA,
-            data_offset: 0,
-            id: B_ID,
-            rwnd: RWND_MAX as u32,
-            seq: 0,
-            ack: 0,
-        },
-        &[],
-        32,
-        &data,
-        &mut d,
-    );
+    let d = padded(&data, 32);
     assert_eq!(d.len(), 1204);
     deliver(&mut b, &d, t);
     assert_eq!(read_all(&mut b), data);
     assert_eq!(b.stats().bytes_in, 1204);
+}
+
+#[test]
+fn a_truncated_mtu_probe_is_dropped_unacked_and_its_resend_read() {
+    let t = Instant::now();
+    let (_, mut b) = pair(t);
+    let data: Vec<u8> = (0..1152u32).map(|i| (i % 200) as u8 + 1).collect();
+    // A probe of MTU 1232, cut to 1,200 bytes on the way: 4 bytes of data
+    // are missing, and nothing may be delivered or acked.
+    let probe = padded(&data, 32);
+    deliver(&mut b, &probe[..1200], t);
+    assert_eq!(b.readable(), 0);
+    assert!(drain(&mut b, t).is_empty(), "a cut probe is not acked");
+    // Every size libudx probes passes: 1,200 + 32·k and 1,500, IPv4 or 6.
+    for len in [1172, 1204, 1364, 1460, 1472, 1152, 1184, 1452] {
+        assert!(wire::is_probe_size(len), "{len}");
+    }
+    for len in [1200, 1171, 1173, 1228, 1473, 1500] {
+        assert!(!wire::is_probe_size(len), "{len}");
+    }
+    // The sender resends it unpadded, as libudx does with a lost probe.
+    deliver(&mut b, &padded(&data, 0), t);
+    assert_eq!(read_all(&mut b), data);
+    let ack = one(&mut b, t);
+    assert_eq!(decode(&ack).unwrap().header.ack, 1);
 }
 
 // ----------------------------------------------------------------------
@@ -520,7 +553,12 @@ fn times_out_after_six_rto_retransmissions_without_any_sample() {
     );
     assert_eq!(a.closed(), Some(Closed::TimedOut));
     assert_eq!(a.stats().retransmits, 6);
-    assert!(a.finished(t + ms(13_000)));
+    assert_eq!(a.stats().rtos, 7);
+    // Kept a while, so its handles learn it timed out, then forgotten.
+    assert!(!a.finished(t + ms(13_000)));
+    assert_eq!(a.poll_timeout(), Some(t + ms(13_000) + REMEMBER_WHY));
+    a.on_timeout(t + ms(13_000) + REMEMBER_WHY);
+    assert!(a.finished(t + ms(13_000) + REMEMBER_WHY));
     assert_eq!(a.poll_timeout(), None);
 }
 
@@ -706,6 +744,63 @@ fn closed_stream_lingers_and_reacks_a_retransmitted_end() {
     assert!(!a.finished(at));
     assert_eq!(a.poll_timeout(), Some(t + LINGER));
     assert!(a.finished(t + LINGER));
+}
+
+/// Runs `s`'s timers, everything it sends lost, until it closes.
+fn run_until_closed(s: &mut Stream, t: Instant) {
+    while s.closed().is_none() {
+        let at = s.poll_timeout().expect("the RTO stays armed");
+        s.on_timeout(at);
+        let _ = drain(s, at);
+        assert!(at - t < Duration::from_secs(60));
+    }
+}
+
+/// `from`'s next datagram reaches `to`, and `to`'s answers reach `from`.
+fn hand_over(from: &mut Stream, to: &mut Stream, t: Instant) {
+    for d in drain(from, t) {
+        deliver(to, &d, t);
+    }
+    for d in drain(to, t) {
+        deliver(from, &d, t);
+    }
+}
+
+#[test]
+fn a_bare_end_the_peer_never_acks_after_its_own_end_closes_as_ended() {
+    // libudx closes once it has acked the END it waited for; when that
+    // ack is lost, our END is retransmitted into a void. All our data was
+    // acked and the peer ended: that is an end, not a timeout.
+    let t = Instant::now();
+    let (mut a, mut b) = pair(t);
+    a.write(b"last words");
+    hand_over(&mut a, &mut b, t);
+    b.end();
+    hand_over(&mut b, &mut a, t);
+    assert!(a.read_eof() && a.all_acked());
+    a.end();
+    let _lost_with_its_ack = one(&mut a, t);
+    run_until_closed(&mut a, t);
+    assert_eq!(a.closed(), Some(Closed::Ended));
+    assert_eq!(a.stats().rtos, 7);
+
+    // With data of ours unacked, or before the peer's END, it is a timeout.
+    for peer_ended in [false, true] {
+        let (mut a, mut b) = pair(t);
+        if peer_ended {
+            b.end();
+            hand_over(&mut b, &mut a, t);
+        }
+        a.write(b"unheard");
+        a.end();
+        let _ = drain(&mut a, t);
+        run_until_closed(&mut a, t);
+        assert_eq!(
+            a.closed(),
+            Some(Closed::TimedOut),
+            "peer ended: {peer_ended}"
+        );
+    }
 }
 
 // ----------------------------------------------------------------------
@@ -1162,7 +1257,7 @@ fn sim_destroy_resets_the_peer() {
     }
     assert_eq!(sim.s[1].closed(), Some(Closed::Reset));
     assert!(sim.s[0].finished(sim.now));
-    assert!(sim.s[1].finished(sim.now));
+    assert!(sim.s[1].finished(sim.now + REMEMBER_WHY));
     assert_eq!(sim.s[1].readable(), 5000);
 }
 
@@ -1207,7 +1302,7 @@ fn sim_blackholed_peer_times_out_as_libudx() {
     );
     assert_eq!(retransmit_times.len(), 7, "{retransmit_times:?}");
     assert!(retransmit_times[0] < 50, "the TLP: {retransmit_times:?}");
-    assert!(sim.s[0].finished(sim.now));
+    assert!(sim.s[0].finished(sim.now + REMEMBER_WHY));
 }
 
 #[test]
