@@ -42,6 +42,13 @@ pub(crate) const DEFAULT_TTL: u32 = 64;
 const RAW_QUEUE: usize = 1024;
 /// The receive buffer: larger than any UDP datagram, so none is cut.
 const RECV_BUFFER: usize = 65_536;
+/// Datagrams read in one turn of the driver before it sends: a fast
+/// sender's burst leaves the kernel's buffer (about 90 datagrams by
+/// default) instead of overflowing it while the driver sends acks.
+const RECV_BATCH: usize = 256;
+/// The kernel receive buffer asked for (the kernel caps it at
+/// `net.core.rmem_max`).
+const KERNEL_RECV_BUFFER: usize = 4 * 1024 * 1024;
 
 /// One registered stream and who waits on it.
 struct Entry {
@@ -127,6 +134,7 @@ impl UdxSocket {
     pub(crate) fn bind(addr: SocketAddr) -> io::Result<Self> {
         let std_socket = std::net::UdpSocket::bind(addr)?;
         std_socket.set_nonblocking(true)?;
+        ask_receive_buffer(&std_socket, KERNEL_RECV_BUFFER);
         let plain = std_socket.try_clone()?;
         let socket = tokio::net::UdpSocket::from_std(std_socket)?;
         socket.set_ttl(DEFAULT_TTL)?;
@@ -553,6 +561,15 @@ async fn drive(shared: Arc<Shared>, raw: mpsc::Sender<(SocketAddr, Vec<u8>)>) {
                     if let Some(datagram) = buf.get(..len) {
                         on_datagram(&shared, &raw, datagram, from);
                     }
+                    // What else is waiting, up to a batch, before sending.
+                    for _ in 1..RECV_BATCH {
+                        let Ok((len, from)) = shared.socket.try_recv_from(&mut buf) else {
+                            break;
+                        };
+                        if let Some(datagram) = buf.get(..len) {
+                            on_datagram(&shared, &raw, datagram, from);
+                        }
+                    }
                 }
             }
             () = sleep => on_timers(&shared),
@@ -566,6 +583,15 @@ async fn drive(shared: Arc<Shared>, raw: mpsc::Sender<(SocketAddr, Vec<u8>)>) {
         if stalled.is_none() {
             stalled = transmit(&shared, &mut out);
         }
+    }
+}
+
+/// Asks the kernel for a receive buffer of `bytes` (it grants at most
+/// `net.core.rmem_max`); a refusal leaves the default, which works, only
+/// with more drops under a burst.
+fn ask_receive_buffer(socket: &std::net::UdpSocket, bytes: usize) {
+    if let Err(e) = socket2::SockRef::from(socket).set_recv_buffer_size(bytes) {
+        tracing::debug!(error = %e, "the kernel kept its receive buffer size");
     }
 }
 
