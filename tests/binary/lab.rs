@@ -365,8 +365,10 @@ fn the_panic_check_wants_a_recovery_after_each_panic() {
 /// NAT with a new port per destination, and on a LAN: each reports its
 /// public address, its NAT and whether it is reachable from outside as the
 /// DHT nodes on other hosts see it, and each connection names its path
-/// (LAN or internet) and the peer's address. On one machine every host has
-/// the same address and no NAT, so none of these facts could come out right.
+/// (LAN or internet) and the peer's address; a seed reachable from outside
+/// offers a blind relay and says so, one behind a NAT does not. On one
+/// machine every host has the same address and no NAT, so none of these
+/// facts could come out right.
 #[test]
 fn each_host_knows_its_public_address_nat_and_reachability() {
     let lab = Lab::shared();

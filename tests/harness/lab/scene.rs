@@ -242,9 +242,20 @@ impl<'lab> Scene<'lab> {
     /// On a public host it would offer a blind relay; the lab's seeds
     /// offer none (`--no-relay`), so scenes about seeds see no relay.
     pub fn seed(&mut self, peer: &Peer, room: Option<&str>) -> Background {
+        self.seed_with(peer, room, false)
+    }
+
+    /// `seed`, offering a blind relay once reachable (the default) when
+    /// `relay` says so.
+    pub fn seed_with(&mut self, peer: &Peer, room: Option<&str>, relay: bool) -> Background {
+        let seed: &[&str] = if relay {
+            &["seed"]
+        } else {
+            &["seed", "--no-relay"]
+        };
         let args = match room {
-            Some(room) => peer.room_args(room, &["seed", "--no-relay"]),
-            None => peer.args(&["seed", "--no-relay"]),
+            Some(room) => peer.room_args(room, seed),
+            None => peer.args(seed),
         };
         let mut seed = self.spawn(peer, "seed", args);
         if seed
