@@ -59,37 +59,6 @@ use tokio::task::JoinHandle;
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-// hychat's transport is private to the library: this bench compiles it
-// from the library's sources (UDX, the secret stream, the session joining
-// them, and the lock helper they use), and `net` puts each where the
-// library has it (`crate::net::transport::udx`, ...). Cargo builds a bench
-// with `cfg(test)`, so the unit tests inside those files are compiled too,
-// and some of them use the DHT's encoding: it comes along for them.
-#[allow(dead_code, unused_imports)]
-#[path = "../src/net/dht/encoding/mod.rs"]
-mod encoding;
-#[allow(dead_code, unused_imports)]
-#[path = "../src/net/lock.rs"]
-mod lock;
-#[allow(dead_code, unused_imports)]
-#[path = "../src/net/transport/secret/mod.rs"]
-mod secret;
-#[allow(dead_code, unused_imports)]
-#[path = "../src/net/transport/session.rs"]
-mod session;
-#[allow(dead_code, unused_imports)]
-#[path = "../src/net/transport/udx/mod.rs"]
-mod udx;
-mod net {
-    pub(crate) use super::lock;
-    pub(crate) mod dht {
-        pub(crate) use crate::encoding;
-    }
-    pub(crate) mod transport {
-        pub(crate) use crate::{secret, udx};
-    }
-}
-
 use harness::bench::{context_switches, cpu_ticks, ticks_per_second, udp_counter, Pair};
 use harness::bin::{hychat, own_key, spawn_hychat, start_bootstrap};
 use harness::catch_up::Writers;
@@ -98,9 +67,9 @@ use harness::impair::{Direction, Impairment, Proxy};
 use harness::js::{self, ensure_js_peers, JsViewer, JsWriter, Mode};
 use harness::node::bootstrap_node;
 use harness::process::Background;
-use secret::noise::Split;
-use session::Session;
-use udx::socket::{HalfOpen, UdxSocket, UdxStream};
+use hychat::net::testing::transport::{
+    Keys, Pending as HalfOpen, Secret as Session, Socket as UdxSocket, Stream as UdxStream,
+};
 
 const MIB: u64 = 1 << 20;
 /// The secret stream's messages: each sender writes its bytes as messages
@@ -305,7 +274,7 @@ impl End {
                     .connect(dest, remote_id)
                     .map_err(|e| format!("connect: {e}"))?;
                 *stream = Some(connected.clone());
-                Ok(keys.map(|keys| Session::start(&keys.split, keys.public, connected, &[])))
+                Ok(keys.map(|keys| Session::start(keys, connected)))
             }
             End::Js(peer) => {
                 // Given first, the secret stream starts on connect.
@@ -330,13 +299,6 @@ impl End {
     }
 }
 
-/// The keys of a finished handshake, made up (the handshake itself is
-/// not measured): what each end's secret stream starts with.
-struct Keys {
-    split: Split,
-    public: [u8; 32],
-}
-
 /// (the sender's keys, the receiver's); the sender is the initiator.
 fn key_pair(rng: &mut StdRng) -> (Keys, Keys) {
     let mut draw = || {
@@ -348,15 +310,15 @@ fn key_pair(rng: &mut StdRng) -> (Keys, Keys) {
     let mut hash = [0u8; 64];
     hash[..32].copy_from_slice(&draw());
     hash[32..].copy_from_slice(&draw());
+    // The keys of a finished handshake, made up (the handshake itself is
+    // not measured): what each end's secret stream starts with.
     let keys = |is_initiator, tx, rx, public, remote_public| Keys {
-        split: Split {
-            is_initiator,
-            tx,
-            rx,
-            hash,
-            remote_public,
-        },
+        is_initiator,
+        tx,
+        rx,
+        hash,
         public,
+        remote_public,
     };
     (
         keys(true, a_tx, b_tx, a_public, b_public),
@@ -366,7 +328,7 @@ fn key_pair(rng: &mut StdRng) -> (Keys, Keys) {
 
 /// The order that starts a JS end's secret stream with `keys`.
 fn secret_order(keys: &Keys) -> Value {
-    let split = &keys.split;
+    let split = keys;
     json!({
         "secret": {
             "isInitiator": split.is_initiator,
@@ -618,7 +580,7 @@ async fn transfer(case: &Case<'_>) -> Result<Outcome, String> {
                     Err(_) => return Err("hychat's writer did not finish".into()),
                 }
             }
-            stream.as_ref().map(|s| s.stats().retransmits)
+            stream.as_ref().map(|s| s.retransmits())
         }
         End::Js(peer) => {
             let line = peer.expect_now(if secret { "written" } else { "sent" }, STEP)?;

@@ -78,6 +78,8 @@ pub mod testing {
     use super::history::{SearchRequest, SearchResults};
     /// Hostile peers against one log's replication, for the fuzz bench.
     pub use super::replication::hostile::{fuzz, FuzzPlan, FuzzReport, OUTCOMES};
+    /// Handles of hychat's transport, for the transport bench.
+    pub use super::transport::bench as transport;
     use super::{log, NetError, Store, StoreError};
     /// What must hold of every decoded message, for the replication fuzz
     /// bench: no control or direction character, every field in its limit.

@@ -5,8 +5,10 @@
 //! with libudx / udx-native and @hyperswarm/secret-stream. The protocol map
 //! is `docs/architecture.md §2` ("The transport") and the shared transport
 //! note; each decision is pure and takes `now`, and the socket driver is the
-//! only IO.
+//! only IO. `bench.rs` hands the transport bench thin handles of it.
 
+#[cfg(any(test, feature = "testing"))]
+pub mod bench;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod udx;
