@@ -23,17 +23,17 @@
 //! block), so "hychat <= JS" can be read off per pair.
 //!
 //! Then a third table, the chat across each pair of NATs with either side
-//! dialing (`nat_pairs`), all on one more DHT of five hychat nodes, one
-//! run each: for each place of the dialing side and of the dialed side
-//! (cone -> cone, cone -> random, random -> cone, public -> random, random
-//! -> public, and random -> random, which is refused), the seconds from
+//! dialing (`nat_pairs`), all on one more DHT of five hychat nodes that
+//! offer blind relays, one run each: for each place of the dialing side
+//! and of the dialed side (cone -> cone, cone -> random, random -> cone,
+//! public -> random, random -> public, and random -> random, through a
+//! relay: JS viewers name the first node's), the seconds from
 //! starting the dialing side's process to the message at the reader, for
 //! hychat dialing hychat (`seed` and `tail`, two runs on different hosts),
 //! hychat dialing a JS writer, a JS viewer dialing a hychat writer, and a
 //! JS viewer dialing a JS writer (the reference, on the hosts of the two
 //! JS columns); each hychat cell names the path its hychat took (the
-//! dialing one's, or the dialed one's when JS dials), "refused" the time
-//! to the refusal.
+//! dialing one's, or the dialed one's when JS dials).
 //!
 //! Then a fourth table, first dials of fresh JS servers (`first_dials`,
 //! issue 30): for each pair where a hychat client can reach a JS server,
@@ -235,6 +235,7 @@ fn cell_run(attempt: &Attempt, result: &Result<Connected, String>) -> String {
             let path = match path {
                 "random probes" => "probes",
                 "birthday sockets" => "birthday",
+                relayed if relayed.starts_with("blind relay") => "relay",
                 other => other,
             };
             let secs = c.took.as_secs_f64();
@@ -255,7 +256,7 @@ fn print_nat_pairs(rows: &[(Attempt, Result<Connected, String>)]) {
         "the chat across NATs, either side dialing, one DHT of five hychat nodes: seconds from \
          starting the dialing side to the message at the reader, and the path its hychat \
          took (the dialing one's; the dialed one's when JS dials): fast, consistent, probes \
-         (random probes), birthday (birthday sockets), direct"
+         (random probes), birthday (birthday sockets), relay (a blind relay), direct"
     );
     print!("{:<18}", "dialing -> dialed");
     for (_, _, name) in COLUMNS {
