@@ -3,9 +3,12 @@
 //! (`poll_timeout`) come out. It owns sequence numbers, the reorder buffer,
 //! ack and SACK generation, the receive window, retransmission (RTO per RFC
 //! 6298 as libudx computes it, RACK and a tail-loss probe per RFC 8985),
-//! zero-window probing, END / DESTROY / HEARTBEAT / MESSAGE and the linger
-//! after a graceful close. Congestion control is `cc.rs`; the bytes on the
-//! wire are `wire.rs`; sockets and clocks belong to the driver.
+//! zero-window probing, END / DESTROY / HEARTBEAT / MESSAGE, the linger
+//! after a graceful close, and pacing (libudx's token bucket, filled each
+//! millisecond at the congestion control's rate; an empty bucket is a
+//! deadline). Congestion control (BBR, with its delivery-rate samples) is
+//! `cc.rs`; the bytes on the wire are `wire.rs`; sockets and clocks belong
+//! to the driver.
 //!
 //! How a driver uses it: `on_packet` for every datagram whose id is ours,
 //! `on_timeout` when `poll_timeout` is due, `write`/`end`/`destroy`/
@@ -25,16 +28,15 @@
 //! spurious and widens RACK's reorder window (UDX has no DSACK).
 //!
 //! Not done (see the transport note §2.5–2.6): MTU probing on send (we stay
-//! at MTU 1200, 1,152-byte payloads, and only receive probes), pacing, BBR,
-//! keepalive heartbeats (the secret stream does keepalives), undoing a
-//! congestion-window cut after a spurious retransmission.
+//! at MTU 1200, 1,152-byte payloads, and only receive probes), keepalive
+//! heartbeats (the secret stream does keepalives).
 
 #![cfg_attr(not(test), allow(dead_code))]
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::cc::NewReno;
+use super::cc::{Bbr, CaState, RateSample, SendState, INITIAL_TOKENS};
 use super::wire::{
     self, Header, Packet, DATA, DESTROY, END, HEADER_LEN, HEARTBEAT, MAX_DATAGRAM, MESSAGE,
     MTU_BASE, SACK,
@@ -92,6 +94,8 @@ const MAX_OOO_BYTES: usize = RWND_MAX + 2 * MAX_DATAGRAM;
 /// packet is dropped unacked. The advertised window already asks the peer to
 /// stop at `RWND_MAX`; this bounds a peer that ignores it.
 const MAX_UNREAD: usize = 2 * RWND_MAX;
+/// The pacing bucket fills once per this (libudx's millisecond clock).
+const PACING_TICK: Duration = Duration::from_millis(1);
 /// The largest reorder-window multiplier (the window never exceeds srtt).
 const REO_WND_MULT_MAX: u32 = 64;
 /// This many loss recoveries without a spurious retransmission reset the
@@ -151,6 +155,31 @@ struct Sent {
     retransmitted: bool,
     state: SentState,
     rto_timeouts: u8,
+    /// What congestion control kept of its latest send.
+    rate: SendState,
+}
+
+/// What a delivered packet's latest send tells RACK and congestion
+/// control.
+#[derive(Debug, Clone, Copy)]
+struct Transmission {
+    seq: u64,
+    time_sent: Instant,
+    order: u64,
+    retransmitted: bool,
+    rate: SendState,
+}
+
+impl Sent {
+    fn transmission(&self, seq: u64) -> Transmission {
+        Transmission {
+            seq,
+            time_sent: self.time_sent,
+            order: self.order,
+            retransmitted: self.retransmitted,
+            rate: self.rate,
+        }
+    }
 }
 
 /// A packet held in the reorder buffer.
@@ -158,16 +187,6 @@ struct Sent {
 struct Segment {
     kind: u8,
     data: Vec<u8>,
-}
-
-/// libudx's loss-recovery states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CaState {
-    Open,
-    /// Fast recovery after RACK found a loss, until `high_seq` is acked.
-    Recovery,
-    /// After an RTO, until `high_seq` is acked.
-    Loss,
 }
 
 /// True when wire sequence number `a` comes before `b` (wrapping at 32 bits,
@@ -240,9 +259,15 @@ pub(crate) struct Stream {
     send_rwnd: u32,
     send_wl1: u32,
     send_wl2: u32,
-    cc: NewReno,
+    cc: Bbr,
     ca_state: CaState,
     high_seq: u64,
+    /// Pacing, as libudx's token bucket: bytes that may go now, refilled
+    /// each millisecond with the pacing rate's worth.
+    tokens: u64,
+    refilled: Instant,
+    /// When the bucket has tokens again, while data waits for them.
+    pacing_deadline: Option<Instant>,
 
     // --- timing ---
     srtt: Option<Duration>,
@@ -274,7 +299,6 @@ pub(crate) struct Stream {
 
 impl Stream {
     pub(crate) fn new(local_id: u32, now: Instant) -> Self {
-        let _ = now;
         Stream {
             local_id,
             remote_id: None,
@@ -308,9 +332,12 @@ impl Stream {
             send_rwnd: RWND_MAX as u32,
             send_wl1: 0,
             send_wl2: 0,
-            cc: NewReno::new(),
+            cc: Bbr::new(MTU_BASE - IPV4_OVERHEAD, now),
             ca_state: CaState::Open,
             high_seq: 0,
+            tokens: INITIAL_TOKENS,
+            refilled: now,
+            pacing_deadline: None,
             srtt: None,
             rttvar: Duration::ZERO,
             rto: RTO_MIN,
@@ -561,8 +588,13 @@ impl Stream {
             }
         }
         // Retransmissions ignore the peer's window (libudx
-        // `stream_may_send`), not the congestion window.
-        if self.in_flight < self.cc.window() {
+        // `stream_may_send`), not the congestion window; both are paced.
+        let resend = !self.retransmit.is_empty() && self.in_flight < self.cc.window();
+        let send = self.has_unsent() && self.in_flight < self.send_window();
+        if (resend || send) && !self.paced(now) {
+            return false;
+        }
+        if resend {
             if let Some(seq) = self.retransmit.pop_first() {
                 if self.retransmit_packet(seq, now, out) {
                     return true;
@@ -594,6 +626,7 @@ impl Stream {
                 self.rack_deadline,
                 self.tlp_deadline,
                 self.zwp_deadline,
+                self.pacing_deadline,
             ]
             .into_iter()
             .flatten()
@@ -627,6 +660,10 @@ impl Stream {
                 self.tlp_pending = true;
                 self.rto_deadline = Some(now + self.rto);
             }
+        }
+        if self.pacing_deadline.is_some_and(|at| at <= now) {
+            // The bucket refills when the driver next polls.
+            self.pacing_deadline = None;
         }
         if self.zwp_deadline.is_some_and(|at| at <= now) {
             if self.send_rwnd == 0 && self.in_flight == 0 && self.has_unsent() {
@@ -691,7 +728,7 @@ impl Stream {
     /// A one-line summary of the state, for logs and failing tests.
     pub(crate) fn debug_state(&self) -> String {
         format!(
-            "ack={} next={} acked={} flight={} sacked={} lost={} cwnd={} rwnd={} ca={:?} rto={:?} srtt={:?} timers=[rto {:?} rack {:?} tlp {:?} zwp {:?}] order_q={} closed={:?}",
+            "ack={} next={} acked={} flight={} sacked={} lost={} cwnd={} pace={:.0}B/ms rwnd={} ca={:?} rto={:?} srtt={:?} timers=[rto {:?} rack {:?} tlp {:?} zwp {:?} pace {:?}] order_q={} closed={:?}",
             self.ack,
             self.next_seq,
             self.remote_acked,
@@ -699,6 +736,7 @@ impl Stream {
             self.sacked,
             self.retransmit.len(),
             self.cc.window(),
+            self.cc.pacing_rate(),
             self.send_rwnd,
             self.ca_state,
             self.rto,
@@ -707,6 +745,7 @@ impl Stream {
             self.rack_deadline.is_some(),
             self.tlp_deadline.is_some(),
             self.zwp_deadline.is_some(),
+            self.pacing_deadline.is_some(),
             self.send_order.len(),
             self.closed,
         )
@@ -869,13 +908,11 @@ impl Stream {
             self.tlp_in_flight = false;
         }
         if self.ca_state != CaState::Open && new_ack >= self.high_seq {
-            if self.ca_state == CaState::Recovery {
-                self.cc.on_recovery_end();
-            }
             self.ca_state = CaState::Open;
         }
 
-        let in_flight_before = self.in_flight;
+        let was_in_flight = self.remote_acked != self.next_seq;
+        let mut sample = RateSample::default();
         let mut delivered = 0u32;
         let advanced = new_ack > self.remote_acked;
         while self.remote_acked < new_ack {
@@ -898,7 +935,7 @@ impl Stream {
                 }
             }
             delivered += 1;
-            self.on_delivered(seq, pkt.time_sent, pkt.order, pkt.retransmitted, now);
+            self.on_delivered(pkt.transmission(seq), &mut sample, now);
         }
 
         for &(start, end) in sacks {
@@ -922,46 +959,55 @@ impl Stream {
                     }
                 }
                 pkt.state = SentState::Sacked;
-                let (time_sent, order, retransmitted) =
-                    (pkt.time_sent, pkt.order, pkt.retransmitted);
+                let transmission = pkt.transmission(seq);
                 self.sacked += 1;
                 delivered += 1;
-                self.on_delivered(seq, time_sent, order, retransmitted, now);
+                self.on_delivered(transmission, &mut sample, now);
             }
         }
 
-        if delivered > 0 {
-            self.cc
-                .on_ack(delivered, in_flight_before, self.ca_state != CaState::Open);
-        }
+        let mut lost = 0;
         if self.remote_acked == self.next_seq {
             self.rto_deadline = None;
             self.rack_deadline = None;
             self.tlp_deadline = None;
             self.tlp_pending = false;
-            self.prune_send_order();
-            return;
-        }
-        if delivered > 0 {
-            self.rack_detect_loss(now);
-        }
-        if advanced {
-            self.rto_deadline = Some(now + self.rto);
-            self.schedule_tlp(now);
+        } else {
+            if delivered > 0 {
+                lost = self.rack_detect_loss(now);
+            }
+            if advanced {
+                self.rto_deadline = Some(now + self.rto);
+                self.schedule_tlp(now);
+            }
         }
         self.prune_send_order();
+        // Nothing in flight, nothing to learn (libudx `data_inflight`).
+        if was_in_flight {
+            self.cc.on_ack(
+                sample,
+                delivered,
+                lost,
+                self.ca_state,
+                self.in_flight,
+                self.srtt,
+                self.min_rtt,
+                now,
+            );
+        }
     }
 
-    /// A packet we sent was delivered (cumulatively or by SACK): RTT and
-    /// RACK bookkeeping.
-    fn on_delivered(
-        &mut self,
-        seq: u64,
-        time_sent: Instant,
-        order: u64,
-        retransmitted: bool,
-        now: Instant,
-    ) {
+    /// A packet we sent was delivered (cumulatively or by SACK): RTT, RACK
+    /// and delivery-rate bookkeeping.
+    fn on_delivered(&mut self, tx: Transmission, sample: &mut RateSample, now: Instant) {
+        let Transmission {
+            seq,
+            time_sent,
+            order,
+            retransmitted,
+            rate,
+        } = tx;
+        self.cc.on_delivered(sample, rate, time_sent, order);
         let rtt = now.saturating_duration_since(time_sent);
         // Karn: only never-retransmitted packets give RTT samples.
         if !retransmitted {
@@ -969,6 +1015,7 @@ impl Stream {
         }
         if !retransmitted || self.min_rtt.is_none_or(|min| rtt >= min) {
             self.rack_rtt = rtt;
+            sample.rtt = Some(rtt);
             if self.rack_order.is_none_or(|o| order > o) {
                 self.rack_order = Some(order);
             }
@@ -1029,11 +1076,12 @@ impl Stream {
 
     /// RFC 8985 §6.2: a packet sent before the most recently sent delivered
     /// one is lost once `time_sent + rack_rtt + reo_wnd ≤ now`; until then
-    /// the reorder timer waits for the earliest of them.
-    fn rack_detect_loss(&mut self, now: Instant) {
+    /// the reorder timer waits for the earliest of them. Returns how many
+    /// it found lost.
+    fn rack_detect_loss(&mut self, now: Instant) -> u32 {
         self.rack_deadline = None;
         let Some(rack_order) = self.rack_order else {
-            return;
+            return 0;
         };
         let wait = self.rack_rtt + self.reo_wnd();
         let mut newly_lost = 0u32;
@@ -1065,10 +1113,11 @@ impl Stream {
             }
             self.ca_state = CaState::Recovery;
             self.high_seq = self.next_seq;
-            self.cc.on_loss();
+            self.cc.on_recovery();
             self.tlp_in_flight = false;
             self.tlp_deadline = None;
         }
+        newly_lost
     }
 
     /// The in-flight packet a `send_order` entry names, unless the entry is
@@ -1154,6 +1203,7 @@ impl Stream {
         self.rack_deadline = None;
         self.tlp_deadline = None;
         self.zwp_deadline = None;
+        self.pacing_deadline = None;
         self.tlp_pending = false;
         self.heartbeat_pending = false;
         self.sent.clear();
@@ -1177,7 +1227,6 @@ impl Stream {
             return;
         }
         self.stats.rtos += 1;
-        let repeated = self.ca_state == CaState::Loss;
         self.ca_state = CaState::Loss;
         self.high_seq = self.next_seq;
         self.tlp_in_flight = false;
@@ -1216,7 +1265,7 @@ impl Stream {
             self.close(why, now);
             return;
         }
-        self.cc.on_rto(repeated);
+        self.cc.on_rto();
     }
 
     // ------------------------------------------------------------------
@@ -1256,6 +1305,28 @@ impl Stream {
         self.stats.bytes_out += len as u64;
     }
 
+    /// libudx `update_pacing_time` and `stream_may_send`: the bucket holds
+    /// the pacing rate's worth of the whole milliseconds since it was last
+    /// filled, and a packet may go while it is not empty. When it is, the
+    /// time it fills again is a deadline.
+    fn paced(&mut self, now: Instant) -> bool {
+        let whole_ms = now.saturating_duration_since(self.refilled).as_millis();
+        if whole_ms >= 1 {
+            self.tokens = (whole_ms as f64 * self.cc.pacing_rate()) as u64;
+            self.refilled = now;
+        }
+        if self.tokens > 0 {
+            return true;
+        }
+        self.pacing_deadline = Some(self.refilled + PACING_TICK);
+        false
+    }
+
+    /// A data packet of `len` bytes went out: its bytes leave the bucket.
+    fn spend(&mut self, len: usize) {
+        self.tokens = self.tokens.saturating_sub(len as u64);
+    }
+
     /// A pure ack, with SACK blocks when packets wait out of order.
     fn emit_ack(&mut self, out: &mut Vec<u8>) {
         self.ack_pending = false;
@@ -1288,6 +1359,15 @@ impl Stream {
             kind |= END;
             self.end_seq = Some(seq);
         }
+        // Application-limited as Linux has it: less than a packet more to
+        // send, and room in the window.
+        let app_limited = self.unsent.len() < self.max_payload()
+            && self.in_flight < self.cc.window()
+            && self.retransmit.is_empty();
+        let first_of_flight = seq == self.remote_acked;
+        let rate = self
+            .cc
+            .on_send(now, self.in_flight, first_of_flight, app_limited);
         self.next_seq += 1;
         let order = self.next_order;
         self.next_order += 1;
@@ -1295,6 +1375,7 @@ impl Stream {
         self.last_rwnd_sent = self.rwnd();
         wire::encode(&header, &[], 0, &payload, out);
         self.count_out(out.len());
+        self.spend(out.len());
         self.sent.push_back(Sent {
             kind,
             payload,
@@ -1303,6 +1384,7 @@ impl Stream {
             retransmitted: false,
             state: SentState::InFlight,
             rto_timeouts: 0,
+            rate,
         });
         self.send_order.push_back((order, seq));
         self.in_flight += 1;
@@ -1346,6 +1428,7 @@ impl Stream {
             ack,
         };
         wire::encode(&header, &[], 0, &pkt.payload, out);
+        pkt.rate = self.cc.on_send(now, self.in_flight, false, false);
         if pkt.state != SentState::InFlight {
             self.in_flight += 1;
         }
@@ -1358,6 +1441,7 @@ impl Stream {
         self.send_order.push_back((order, seq));
         self.stats.retransmits += 1;
         self.count_out(out.len());
+        self.spend(out.len());
         if self.rto_deadline.is_none() {
             self.rto_deadline = Some(now + self.rto);
         }
