@@ -201,20 +201,21 @@ async fn keep(mut session: Session, mut channel: RelayChannel, stream: UdxStream
     stream.destroy();
 }
 
-/// Whether a failed dial should be tried again through a relay: the
-/// holepunch cannot work or was given up (hyperswarm forces a relay after
-/// the same failures).
+/// Whether a failed dial should be tried again through a relay: only when
+/// the holepunch cannot work, whenever it is tried (both NATs random, the
+/// peer offers no way to punch or does not punch), as hyperswarm forces a
+/// relay after the same. A punch that failed this time (no probe got
+/// through, the random-punch throttle, no NAT verdict in time) is dialed
+/// again later by the swarm instead, and a direct path is kept for when it
+/// works.
 pub(crate) fn wants_relay(error: &ConnectError) -> bool {
     matches!(
         error,
         ConnectError::CannotConnect
             | ConnectError::Punch(
                 PunchError::DoubleRandomized
-                    | PunchError::Throttled
-                    | PunchError::Aborted
                     | PunchError::NotPunchable
                     | PunchError::RemoteNotPunching
-                    | PunchError::ProbeTimeout
             )
     )
 }
@@ -294,12 +295,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_punch_that_cannot_work_is_tried_through_a_relay() {
+    fn only_a_punch_that_can_never_work_is_tried_through_a_relay() {
         let table = [
             (ConnectError::Punch(PunchError::DoubleRandomized), true),
-            (ConnectError::Punch(PunchError::Throttled), true),
-            (ConnectError::Punch(PunchError::Aborted), true),
+            (ConnectError::Punch(PunchError::NotPunchable), true),
+            (ConnectError::Punch(PunchError::RemoteNotPunching), true),
             (ConnectError::CannotConnect, true),
+            (ConnectError::Punch(PunchError::Throttled), false),
+            (ConnectError::Punch(PunchError::Aborted), false),
+            (ConnectError::Punch(PunchError::ProbeTimeout), false),
             (ConnectError::NotFound, false),
             (ConnectError::NoAnswer("x".into()), false),
             (ConnectError::Punch(PunchError::Invalid), false),
