@@ -20,9 +20,9 @@
 //!
 //! Beyond libudx: a closed stream lingers (re-acking) instead of vanishing,
 //! and one reset or timed out is kept a few seconds so its handles learn
-//! why; a bare END retransmitted in vain after the peer's own END closes
-//! as an end (libudx closes once it acked our END, so a lost last ack has
-//! nobody to answer); an MTU probe cut short on the way is dropped unacked
+//! why; an END retransmitted in vain after the peer's own END closes as an
+//! end (libudx closes once it acked our END, so a lost last ack has nobody
+//! to answer); an MTU probe cut short on the way is dropped unacked
 //! rather than delivered short; the reorder buffer and unread bytes are
 //! bounded; a retransmission acked sooner than any round trip counts as
 //! spurious and widens RACK's reorder window (UDX has no DSACK).
@@ -1251,13 +1251,12 @@ impl Stream {
             }
         }
         if timed_out {
-            // Everything we wrote was acked and the peer ended too; only
-            // our bare END went unanswered. libudx closes as soon as it
-            // has acked the END it was waiting for (it has no TIME_WAIT),
-            // so a lost final ack leaves nobody to answer: that is an end,
-            // not a timeout.
-            let only_end = self.sent.len() == 1 && self.sent[0].kind == END;
-            let why = if only_end && self.remote_end_reached {
+            // Both sides finished writing, and only our last packets, the
+            // END among them, went unanswered. libudx closes as soon as
+            // it has acked our END (all our data came before it, in
+            // order), having no TIME_WAIT, so a lost final ack leaves
+            // nobody to answer: that is an end, not a timeout.
+            let why = if self.remote_end_reached && self.end_seq.is_some() {
                 Closed::Ended
             } else {
                 Closed::TimedOut
