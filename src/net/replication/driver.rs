@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::stream::{self, BoxStream, SelectAll};
 use futures::{FutureExt, StreamExt};
@@ -28,9 +28,6 @@ const WRITER_QUEUE: usize = 4096;
 
 /// Messages read before the next scheduling pass.
 const DRAIN: usize = 64;
-
-/// How often timeouts are looked at when nothing happens.
-const TICK: Duration = Duration::from_millis(500);
 
 struct Attached {
     connection: ConnectionKey,
@@ -70,9 +67,15 @@ pub(super) async fn run(
     };
     let mut incoming: Incoming = SelectAll::new();
     let mut core_events = core.event_subscribe();
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        // Asleep until a message, a change, or the next request timeout.
+        let deadline = driver.state.next_deadline();
+        let due = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         let effects = tokio::select! {
             attach = attached.recv() => match attach {
                 Some(attach) => driver.attach(attach, &mut incoming),
@@ -95,7 +98,7 @@ pub(super) async fn run(
                 driver.on_core_changed();
                 vec![]
             }
-            _ = tick.tick() => vec![],
+            () = due => vec![],
             _ = stop.changed() => break,
         };
         driver.run_effects(effects).await;

@@ -468,6 +468,17 @@ impl Replication {
         out
     }
 
+    /// When the earliest request in flight times out: the one thing that
+    /// comes due with time alone (everything else follows a message or a
+    /// change of the log). `None` while nothing is in flight.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.peers
+            .values()
+            .flat_map(|peer| peer.requests.values())
+            .map(|sent| sent.at + REQUEST_TIMEOUT)
+            .min()
+    }
+
     fn expire(&mut self, now: Instant) {
         let mut expired = vec![];
         for (&id, peer) in &self.peers {

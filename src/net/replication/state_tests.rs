@@ -98,9 +98,22 @@ fn requests_spread_over_peers_and_move_on_after_no_data_or_timeout() {
             .all(|(p, _, a)| a.block != Some(block) || *p == other),
         "{again:?}"
     );
-    // Nothing answered: everything is asked again after the timeout.
+    // Nothing answered: everything is asked again after the timeout,
+    // which is when the driver wakes.
+    assert_eq!(r.next_deadline(), Some(t0 + REQUEST_TIMEOUT));
     let later = asks(&r.schedule(t0 + REQUEST_TIMEOUT));
     assert_eq!(later.len(), 2 * INFLIGHT.0, "re-asked after the timeout");
+    assert_eq!(r.next_deadline(), Some(t0 + 2 * REQUEST_TIMEOUT));
+}
+
+#[test]
+fn with_nothing_in_flight_nothing_comes_due() {
+    let t0 = Instant::now();
+    let mut r = Replication::new(local(0), RangeSet::default());
+    r.attach(1);
+    r.on_message(1, sync(0), t0);
+    r.schedule(t0);
+    assert_eq!(r.next_deadline(), None);
 }
 
 #[test]
