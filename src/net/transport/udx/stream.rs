@@ -22,7 +22,9 @@
 //! and one reset or timed out is kept a few seconds so its handles learn
 //! why; an END retransmitted in vain after the peer's own END closes as an
 //! end (libudx closes once it acked our END, so a lost last ack has nobody
-//! to answer); an MTU probe cut short on the way is dropped unacked
+//! to answer); tail-loss probes in a fast recovery and with packets SACKed
+//! too (a retransmission lost at the tail waited for the 1 s RTO); an MTU probe cut short on the
+//! way is dropped unacked
 //! rather than delivered short; the reorder buffer and unread bytes are
 //! bounded; a retransmission acked sooner than any round trip counts as
 //! spurious and widens RACK's reorder window (UDX has no DSACK).
@@ -614,6 +616,12 @@ impl Stream {
             self.emit_control(HEARTBEAT, &[], out);
             return true;
         }
+        // Gone quiet with data outstanding (say a lone retransmission,
+        // which no later packet can show lost to RACK): a probe follows
+        // unless an ack does.
+        if self.tlp_deadline.is_none() && self.next_seq != self.remote_acked {
+            self.schedule_tlp(now);
+        }
         false
     }
 
@@ -728,7 +736,7 @@ impl Stream {
     /// A one-line summary of the state, for logs and failing tests.
     pub(crate) fn debug_state(&self) -> String {
         format!(
-            "ack={} next={} acked={} flight={} sacked={} lost={} cwnd={} pace={:.0}B/ms rwnd={} ca={:?} rto={:?} srtt={:?} timers=[rto {:?} rack {:?} tlp {:?} zwp {:?} pace {:?}] order_q={} closed={:?}",
+            "ack={} next={} acked={} flight={} sacked={} lost={} cwnd={} pace={:.0}B/ms rwnd={} ca={:?} rto={:?} srtt={:?} timers=[rto {:?} rack {:?} tlp {:?} zwp {:?} pace {:?}] tlp permitted {} in flight {} order_q={} closed={:?}",
             self.ack,
             self.next_seq,
             self.remote_acked,
@@ -746,6 +754,8 @@ impl Stream {
             self.tlp_deadline.is_some(),
             self.zwp_deadline.is_some(),
             self.pacing_deadline.is_some(),
+            self.tlp_permitted,
+            self.tlp_in_flight,
             self.send_order.len(),
             self.closed,
         )
@@ -1150,13 +1160,16 @@ impl Stream {
         }
     }
 
-    /// Arms the tail-loss probe (libudx `schedule_loss_probe`): only in
-    /// Open with nothing SACKed, after 2·srtt (+2 ms with one packet in
-    /// flight; 1 s before any sample), never after the RTO.
+    /// Arms the tail-loss probe (libudx `schedule_loss_probe`) after
+    /// 2·srtt (+2 ms with one packet in flight; 1 s before any sample),
+    /// never after the RTO, one probe per RTT sample (`tlp_permitted`).
+    /// libudx probes only in Open with nothing SACKed; we also do in a fast
+    /// recovery and with packets SACKed, where a retransmission lost at the
+    /// tail has no later packet for RACK to find it by and would wait for
+    /// the 1 s RTO.
     fn schedule_tlp(&mut self, now: Instant) {
         if self.next_seq == self.remote_acked
-            || self.ca_state != CaState::Open
-            || self.sacked > 0
+            || self.ca_state == CaState::Loss
             || !self.tlp_permitted
             || self.tlp_in_flight
         {
@@ -1448,23 +1461,24 @@ impl Stream {
     }
 
     /// The tail-loss probe: new data if any (ignoring the windows, as libudx
-    /// does), else the last packet sent again.
+    /// does), else the last packet sent again, or, when that one was SACKed
+    /// (in a recovery), the earliest still in flight.
     fn send_tail_probe(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
         if self.send_new_packet(now, true, out) {
             return true;
         }
-        let Some(last) = self.next_seq.checked_sub(1) else {
+        let in_flight = |pkt: &Sent| pkt.state == SentState::InFlight;
+        let index = if self.sent.back().is_some_and(in_flight) {
+            self.sent.len() - 1
+        } else if let Some(index) = self.sent.iter().position(in_flight) {
+            index
+        } else {
             return false;
         };
-        let Some(pkt) = self.sent.back() else {
-            return false;
-        };
-        if pkt.state != SentState::InFlight {
-            return false;
-        }
-        if self.retransmit_packet(last, now, out) {
+        let seq = self.remote_acked + index as u64;
+        if self.retransmit_packet(seq, now, out) {
             self.tlp_in_flight = true;
-            self.tlp_end_seq = last;
+            self.tlp_end_seq = seq;
             self.tlp_permitted = false;
             return true;
         }

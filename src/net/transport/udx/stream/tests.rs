@@ -607,6 +607,51 @@ fn rack_retransmits_a_hole_before_the_rto() {
 }
 
 #[test]
+fn a_retransmission_lost_at_the_tail_is_probed_before_the_rto() {
+    let t = Instant::now();
+    let (mut a, mut b) = pair(t);
+    // One round trip for an RTT sample (10 ms).
+    a.write(b"x");
+    hand_over_at(&mut a, &mut b, t, ms(10));
+    for _ in 0..3 {
+        a.write(&[3; 1152]);
+    }
+    let t1 = t + ms(10);
+    let sent = drain(&mut a, t1);
+    assert_eq!(sent.len(), 3);
+    // The first is lost; the SACKs of the others come back a round trip
+    // later and RACK finds it lost, before any probe is due.
+    let mut now = t1 + ms(10);
+    for d in &sent[1..] {
+        deliver(&mut b, d, now);
+        for ack in drain(&mut b, now) {
+            deliver(&mut a, &ack, now);
+        }
+    }
+    let mut resent = drain(&mut a, now);
+    while resent.is_empty() {
+        now = a.poll_timeout().expect("a timer");
+        a.on_timeout(now);
+        resent = drain(&mut a, now);
+    }
+    assert_eq!(resent, vec![sent[0].clone()], "RACK resends the hole");
+    assert_eq!(a.stats().retransmits, 1);
+    // That retransmission is lost too, and nothing is left to send: no
+    // later packet can show RACK the loss. libudx waits for its 1 s RTO;
+    // a probe goes after 2·srtt.
+    let lost_at = now;
+    let mut probe = Vec::new();
+    while probe.is_empty() {
+        now = a.poll_timeout().expect("a timer");
+        assert!(now < lost_at + ms(100), "a probe, not the RTO");
+        a.on_timeout(now);
+        probe = drain(&mut a, now);
+    }
+    assert_eq!(probe, vec![sent[0].clone()]);
+    assert_eq!(a.stats().rtos, 0);
+}
+
+#[test]
 fn tail_loss_probe_resends_the_last_packet() {
     let t = Instant::now();
     let (mut a, mut b) = pair(t);
@@ -760,11 +805,16 @@ fn run_until_closed(s: &mut Stream, t: Instant) {
 
 /// `from`'s next datagram reaches `to`, and `to`'s answers reach `from`.
 fn hand_over(from: &mut Stream, to: &mut Stream, t: Instant) {
+    hand_over_at(from, to, t, Duration::ZERO);
+}
+
+/// `hand_over`, each way taking half of `rtt`.
+fn hand_over_at(from: &mut Stream, to: &mut Stream, t: Instant, rtt: Duration) {
     for d in drain(from, t) {
-        deliver(to, &d, t);
+        deliver(to, &d, t + rtt / 2);
     }
-    for d in drain(to, t) {
-        deliver(from, &d, t);
+    for d in drain(to, t + rtt / 2) {
+        deliver(from, &d, t + rtt);
     }
 }
 
