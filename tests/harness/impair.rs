@@ -712,6 +712,10 @@ impl Worker {
                     }));
                     lane.waiting_bytes += data.len();
                 }
+                // Counted queued in the same breath as read: a waiter that
+                // sees the datagram read never sees an empty queue before
+                // it went out.
+                counts.queued = lane.queued();
                 if truncated_to.is_some() {
                     counts.truncated += 1;
                 }
