@@ -80,6 +80,8 @@ pub mod testing {
     pub use super::replication::hostile::{fuzz, FuzzPlan, FuzzReport, OUTCOMES};
     /// Handles of hychat's transport, for the transport bench.
     pub use super::transport::bench as transport;
+    /// The transport's decoders, for the transport fuzz bench.
+    pub use super::transport::fuzz::{transport_decoders, TransportDecoder, TransportOutcome};
     use super::{log, NetError, Store, StoreError};
     /// What must hold of every decoded message, for the replication fuzz
     /// bench: no control or direction character, every field in its limit.

@@ -9,6 +9,8 @@
 
 #[cfg(any(test, feature = "testing"))]
 pub mod bench;
+#[cfg(any(test, feature = "testing"))]
+pub(crate) mod fuzz;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod udx;

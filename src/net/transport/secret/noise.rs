@@ -124,6 +124,7 @@ impl std::fmt::Debug for Split {
 }
 
 /// IK, initiator (the DHT client): knows the server's static key.
+#[cfg_attr(any(test, feature = "testing"), derive(Clone))]
 pub(crate) struct IkInitiator(Handshake);
 
 impl IkInitiator {
@@ -261,6 +262,7 @@ impl XxInitiator {
 }
 
 /// XX, responder. Empty prologue.
+#[cfg_attr(any(test, feature = "testing"), derive(Clone))]
 pub(crate) struct XxResponder(Handshake);
 
 impl XxResponder {
@@ -336,6 +338,9 @@ const IK: Pattern = &[
     &[Token::E, Token::Ee, Token::Se],
 ];
 
+/// Clone only for tests and the transport fuzz bench, which starts every
+/// input from one handshake state: the app never copies its secrets.
+#[cfg_attr(any(test, feature = "testing"), derive(Clone))]
 struct Handshake {
     sym: Symmetric,
     initiator: bool,
@@ -525,6 +530,7 @@ fn take<'a>(rest: &mut &'a [u8], len: usize) -> Result<&'a [u8], NoiseError> {
 // The symmetric state: h, ck and the cipher key
 // ---------------------------------------------------------------------------
 
+#[cfg_attr(any(test, feature = "testing"), derive(Clone))]
 struct Symmetric {
     h: [u8; HASHLEN],
     ck: [u8; HASHLEN],
